@@ -1,0 +1,77 @@
+// Checks applied at the call, before anything is queued or sent, so bad input fails
+// where the user wrote it with a message naming the value and the rule.
+
+import type { Batch, Metric, Param, Tag } from "./entities.js";
+import { invalidParameter } from "./errors.js";
+import {
+  MAX_ENTITIES_PER_BATCH, MAX_KEY_LENGTH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH,
+  MAX_PARAM_VALUE_LENGTH, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE_LENGTH,
+} from "./limits.js";
+
+// MLflow accepts letters, digits, `_ - . / space` and (on POSIX) `:` in keys.
+const KEY_PATTERN = /^[\w\-. /:]+$/;
+const show = (v: unknown) => JSON.stringify(String(v).length > 80 ? String(v).slice(0, 77) + "..." : String(v));
+
+export type KeyKind = "metric" | "param" | "tag";
+
+export function validateKey(kind: KeyKind, key: unknown): asserts key is string {
+  if (typeof key !== "string" || key.length === 0)
+    throw invalidParameter(`Invalid ${kind} key ${show(key)}: a key must be a non-empty string.`);
+  if (key.length > MAX_KEY_LENGTH)
+    throw invalidParameter(`Invalid ${kind} key ${show(key)}: ${key.length} characters, at most ${MAX_KEY_LENGTH} are accepted.`);
+  if (!KEY_PATTERN.test(key))
+    throw invalidParameter(`Invalid ${kind} key ${show(key)}: keys may contain only letters, digits, underscores, dashes, periods, spaces, colons and slashes.`);
+  const parts = key.split("/");
+  if (key.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === ""))
+    throw invalidParameter(`Invalid ${kind} key ${show(key)}: a key must be a relative path without '.', '..' or empty segments.`);
+}
+
+export function validateMetric(m: Metric): void {
+  validateKey("metric", m.key);
+  if (typeof m.value !== "number")
+    throw invalidParameter(`Invalid value ${show(m.value)} for metric ${show(m.key)}: a metric value must be a number (NaN and ±Infinity are accepted).`);
+  if (!Number.isInteger(m.step))
+    throw invalidParameter(`Invalid step ${show(m.step)} for metric ${show(m.key)}: a step must be an integer.`);
+  if (!Number.isInteger(m.timestamp))
+    throw invalidParameter(`Invalid timestamp ${show(m.timestamp)} for metric ${show(m.key)}: a timestamp must be integer epoch milliseconds.`);
+}
+
+export function validateParam(p: Param): void {
+  validateKey("param", p.key);
+  if (typeof p.value !== "string")
+    throw invalidParameter(`Invalid value for param ${show(p.key)}: param values are strings.`);
+  if (p.value.length > MAX_PARAM_VALUE_LENGTH)
+    throw invalidParameter(`Invalid value for param ${show(p.key)}: ${p.value.length} characters, at most ${MAX_PARAM_VALUE_LENGTH} are accepted.`);
+}
+
+export function validateTag(t: Tag): void {
+  validateKey("tag", t.key);
+  if (typeof t.value !== "string")
+    throw invalidParameter(`Invalid value for tag ${show(t.key)}: tag values are strings.`);
+  if (t.value.length > MAX_TAG_VALUE_LENGTH)
+    throw invalidParameter(`Invalid value for tag ${show(t.key)}: ${t.value.length} characters, at most ${MAX_TAG_VALUE_LENGTH} are accepted.`);
+}
+
+/** Validates every entity and the per-request limits of one log-batch request. */
+export function validateBatch(batch: Batch): void {
+  const metrics = batch.metrics ?? [], params = batch.params ?? [], tags = batch.tags ?? [];
+  if (metrics.length > MAX_METRICS_PER_BATCH)
+    throw invalidParameter(`A batch holds ${metrics.length} metrics; at most ${MAX_METRICS_PER_BATCH} are accepted.`);
+  if (params.length > MAX_PARAMS_PER_BATCH)
+    throw invalidParameter(`A batch holds ${params.length} params; at most ${MAX_PARAMS_PER_BATCH} are accepted.`);
+  if (tags.length > MAX_TAGS_PER_BATCH)
+    throw invalidParameter(`A batch holds ${tags.length} tags; at most ${MAX_TAGS_PER_BATCH} are accepted.`);
+  const total = metrics.length + params.length + tags.length;
+  if (total > MAX_ENTITIES_PER_BATCH)
+    throw invalidParameter(`A batch holds ${total} metrics, params and tags; at most ${MAX_ENTITIES_PER_BATCH} are accepted.`);
+  metrics.forEach(validateMetric);
+  params.forEach(validateParam);
+  tags.forEach(validateTag);
+  const seen = new Map<string, string>();
+  for (const p of params) {
+    const before = seen.get(p.key);
+    if (before !== undefined && before !== p.value)
+      throw invalidParameter(`Param ${show(p.key)} appears twice in one batch with different values (${show(before)} and ${show(p.value)}).`);
+    seen.set(p.key, p.value);
+  }
+}
