@@ -1,0 +1,456 @@
+// A Jupyter client over ZeroMQ: starts a kernel process (ours by default, or any
+// kernelspec argv), connects shell/control/stdin DEALERs, an iopub SUB and a
+// heartbeat REQ, and offers request/reply and execute-with-outputs. Used by
+// `tslab-mlflow run` to execute notebooks, by the benchmarks, and by the tests.
+//
+// zeromq v6 allows one pending receive per socket, so each socket has exactly one
+// reader loop that routes what arrives by parent msg_id.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as zmq from "zeromq";
+import { endpoint, newConnectionInfo, writeConnectionFile, type ConnectionInfo } from "./connection.js";
+import { childMessage, type InputRequest, type Message } from "./messages.js";
+import { decode, encode } from "./wire.js";
+
+export type RequestChannel = "shell" | "control";
+export type InterruptMode = "signal" | "message";
+
+export interface KernelClientOptions {
+  /** Kernel command; `{connection_file}` is replaced. Default: this package's `kernel` command. */
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** How interrupt() reaches the kernel (kernelspec `interrupt_mode`). Default "message" for our kernel, "signal" otherwise. */
+  interruptMode?: InterruptMode;
+  /** "pipe" keeps the kernel's own stdout/stderr (see `stderrTail`); "inherit" passes them through. */
+  stdio?: "pipe" | "inherit" | "ignore";
+  /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */
+  startTimeout?: number;
+  /** Answers `input_request`s from the kernel (cells calling input()). Default: answers "". */
+  onInput?: (request: InputRequest, msg: Message) => string | Promise<string>;
+  username?: string;
+}
+
+export interface RequestOptions {
+  metadata?: Record<string, unknown>;
+  buffers?: Buffer[];
+  /** Milliseconds; rejects with KernelClientError("TIMEOUT") after it. Default: no limit. */
+  timeout?: number;
+}
+
+export interface ExecuteOptions extends RequestOptions {
+  silent?: boolean;
+  store_history?: boolean;
+  allow_stdin?: boolean;
+  stop_on_error?: boolean;
+  user_expressions?: Record<string, string>;
+  /** Called with each iopub message of this request as it arrives. */
+  onOutput?: (msg: Message) => void;
+}
+
+export interface ExecuteResult {
+  reply: Message;
+  /** iopub messages of this request up to (not including) its idle status, in order. */
+  outputs: Message[];
+}
+
+export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
+
+export class KernelClientError extends Error {
+  constructor(readonly code: "TIMEOUT" | "KERNEL_DIED" | "CLOSED" | "START_FAILED", message: string) {
+    super(message);
+    this.name = "KernelClientError";
+  }
+}
+
+interface Pending { resolve(m: Message): void; reject(e: Error): void }
+interface Collector { outputs: Message[]; onOutput?: (m: Message) => void; idle(): void }
+
+const DEFAULT_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
+const STDERR_TAIL = 64 * 1024;
+
+export class KernelClient {
+  readonly session = randomUUID();
+  readonly connectionFile: string;
+  /** The kernel's own stdout and stderr (last 64 KiB), for diagnostics. */
+  stderrTail = "";
+  /** The first kernel_info_reply received. */
+  kernelInfo: Message | undefined;
+  /** performance.now() marks of the last start: spawn, first kernel_info_reply, iopub live. */
+  readonly timings = { spawned: 0, firstReply: 0, ready: 0 };
+
+  private child!: ChildProcess;
+  private spawnFailed = false;
+  private exitPromise!: Promise<ExitInfo>;
+  private readonly shell: zmq.Dealer;
+  private readonly control: zmq.Dealer;
+  private readonly stdin: zmq.Dealer;
+  private readonly iopub = new zmq.Subscriber({ linger: 0 });
+  private hb: zmq.Request | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly collectors = new Map<string, Collector>();
+  private readonly iopubListeners = new Set<(m: Message) => void>();
+  private readonly exitListeners = new Set<(e: ExitInfo) => void>();
+  private closed = false;
+  private expectingExit = false;
+
+  private constructor(
+    readonly connection: ConnectionInfo,
+    private readonly opts: KernelClientOptions,
+    connectionFile: string,
+    private readonly ownsConnectionFile: boolean,
+  ) {
+    this.connectionFile = connectionFile;
+    // Jupyter routes stdin by the shell socket's identity, so both share it.
+    this.shell = new zmq.Dealer({ linger: 0, routingId: this.session });
+    this.stdin = new zmq.Dealer({ linger: 0, routingId: this.session });
+    this.control = new zmq.Dealer({ linger: 0 });
+  }
+
+  /** Spawns a kernel on a fresh connection file and waits until it answers with iopub live. */
+  static async start(opts: KernelClientOptions = {}): Promise<KernelClient> {
+    const info = await newConnectionInfo();
+    const file = writeConnectionFile(info);
+    const client = new KernelClient(info, opts, file, true);
+    try {
+      client.spawnKernel();
+      client.connectSockets();
+      await client.waitReady(opts.startTimeout ?? 30_000);
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get alive(): boolean {
+    return this.child !== undefined && !this.spawnFailed && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves when the current kernel process ends. */
+  get exited(): Promise<ExitInfo> {
+    return this.exitPromise;
+  }
+
+  /** Sends a request on shell or control and resolves with its reply. */
+  request(channel: RequestChannel, msgType: string, content: object = {}, opts: RequestOptions = {}): Promise<Message> {
+    const msg = this.message(msgType, content, opts);
+    return this.sendAndAwait(channel, msg, opts.timeout);
+  }
+
+  /** Sends a message that gets no reply (comm_msg, comm_close...). Returns its msg_id. */
+  async send(channel: RequestChannel, msgType: string, content: object = {}, opts: RequestOptions = {}): Promise<string> {
+    const msg = this.message(msgType, content, opts);
+    await this.socket(channel).send(encode(msg, this.connection.key));
+    return msg.header.msg_id;
+  }
+
+  /** Runs code; resolves once both its execute_reply and its idle status have arrived. */
+  async execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+    const msg = this.message(
+      "execute_request",
+      {
+        code,
+        silent: opts.silent ?? false,
+        store_history: opts.store_history ?? true,
+        user_expressions: opts.user_expressions ?? {},
+        allow_stdin: opts.allow_stdin ?? this.opts.onInput !== undefined,
+        stop_on_error: opts.stop_on_error ?? true,
+      },
+      opts,
+    );
+    const id = msg.header.msg_id;
+    const outputs: Message[] = [];
+    let idle!: () => void;
+    const idleSeen = new Promise<void>((r) => (idle = r));
+    // Registered before sending so no output can slip past.
+    this.collectors.set(id, { outputs, onOutput: opts.onOutput, idle });
+    try {
+      const reply = await this.sendAndAwait("shell", msg, opts.timeout);
+      await this.within(idleSeen, opts.timeout, `idle status for execute_request ${id}`);
+      return { reply, outputs };
+    } finally {
+      this.collectors.delete(id);
+    }
+  }
+
+  /** Every iopub message, in arrival order. Returns an unsubscribe function. */
+  onIopub(listener: (m: Message) => void): () => void {
+    this.iopubListeners.add(listener);
+    return () => this.iopubListeners.delete(listener);
+  }
+
+  /** Called once when the kernel process ends, expected or not. */
+  onExit(listener: (e: ExitInfo) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  /** Interrupts the running cell, by SIGINT or by interrupt_request, per interrupt mode. */
+  async interrupt(timeout = 10_000): Promise<void> {
+    if (this.interruptMode === "signal") {
+      this.child.kill("SIGINT");
+      return;
+    }
+    await this.request("control", "interrupt_request", {}, { timeout });
+  }
+
+  /** True if the heartbeat echoes within `timeout` ms. */
+  async heartbeat(timeout = 2000): Promise<boolean> {
+    this.hb ??= this.newHeartbeat(timeout);
+    try {
+      await this.hb.send("ping");
+      const [echo] = await this.hb.receive();
+      return echo.toString() === "ping";
+    } catch {
+      // A REQ socket that missed its reply cannot send again: start a fresh one.
+      this.hb.close();
+      this.hb = undefined;
+      return false;
+    }
+  }
+
+  /**
+   * Asks the kernel to shut down (control channel) and waits for the process to end,
+   * killing it if it lingers. With `restart`, starts it again on the same connection.
+   */
+  async shutdown({ restart = false, timeout = 10_000 } = {}): Promise<void> {
+    if (this.alive) {
+      this.expectingExit = true;
+      try {
+        await this.request("control", "shutdown_request", { restart }, { timeout });
+      } catch {
+        // Dead or deaf: the kill below ends it either way.
+      }
+      await this.waitExit(timeout);
+    }
+    if (restart) {
+      this.expectingExit = false;
+      this.spawnKernel();
+      await this.waitReady(this.opts.startTimeout ?? 30_000);
+    }
+  }
+
+  /** Kills the kernel if still running, closes every socket, removes our connection file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.expectingExit = true;
+    if (this.alive) await this.waitExit(0);
+    this.closed = true;
+    for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s?.close();
+    this.failPending(new KernelClientError("CLOSED", "kernel client closed"));
+    if (this.ownsConnectionFile) fs.rmSync(path.dirname(this.connectionFile), { recursive: true, force: true });
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private get interruptMode(): InterruptMode {
+    return this.opts.interruptMode ?? (this.opts.argv ? "signal" : "message");
+  }
+
+  private spawnKernel(): void {
+    const argv = (this.opts.argv ?? [process.execPath, DEFAULT_ENTRY, "kernel", "--connection-file", "{connection_file}"])
+      .map((a) => a.replaceAll("{connection_file}", this.connectionFile));
+    const stdio = this.opts.stdio ?? "pipe";
+    this.timings.spawned = performance.now();
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: this.opts.cwd,
+      env: this.opts.env ?? process.env,
+      stdio: ["ignore", stdio, stdio],
+    });
+    this.child = child;
+    this.spawnFailed = false;
+    let resolveExit!: (e: ExitInfo) => void;
+    this.exitPromise = new Promise((r) => (resolveExit = r));
+    const ended = (info: ExitInfo) => {
+      if (!this.expectingExit) {
+        this.failPending(new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`));
+      }
+      resolveExit(info);
+      for (const l of this.exitListeners) l(info);
+    };
+    const keep = (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.on("error", (e) => {
+      keep(Buffer.from(`cannot start ${argv[0]}: ${e.message}\n`));
+      // No process was created, so no "exit" event will come.
+      if (child.pid === undefined) {
+        this.spawnFailed = true;
+        ended({ code: null, signal: null });
+      }
+    });
+    child.on("exit", (code, signal) => ended({ code, signal }));
+  }
+
+  private connectSockets(): void {
+    const c = this.connection;
+    this.shell.connect(endpoint(c, "shell"));
+    this.control.connect(endpoint(c, "control"));
+    this.stdin.connect(endpoint(c, "stdin"));
+    this.iopub.subscribe();
+    this.iopub.connect(endpoint(c, "iopub"));
+    void this.readLoop(this.shell, (m) => this.settle(m));
+    void this.readLoop(this.control, (m) => this.settle(m));
+    void this.readLoop(this.stdin, (m) => void this.answerInput(m));
+    void this.readLoop(this.iopub, (m) => this.routeIopub(m));
+  }
+
+  /**
+   * Sends kernel_info until one is answered and a status has also arrived on iopub:
+   * a SUB socket misses everything published before its subscription reaches the
+   * kernel, so a reply alone does not prove outputs will be seen.
+   */
+  private async waitReady(timeout: number): Promise<void> {
+    const deadline = Date.now() + timeout;
+    let live = false;
+    let replied = false;
+    let wake = () => {};
+    const stopIopub = this.onIopub((m) => {
+      if (m.header.msg_type === "status" && !live) {
+        live = true;
+        wake();
+      }
+    });
+    const stopExit = this.onExit(() => wake());
+    try {
+      while (!(live && replied)) {
+        if (!this.alive) throw new KernelClientError("START_FAILED", `kernel exited before it was ready\n${this.stderrTail}`);
+        if (Date.now() > deadline) {
+          throw new KernelClientError("START_FAILED", `kernel did not become ready within ${timeout} ms\n${this.stderrTail}`);
+        }
+        // Unanswered attempts stay pending; a late reply to any of them counts.
+        this.request("shell", "kernel_info_request", {}).then(
+          (reply) => {
+            if (!replied) {
+              replied = true;
+              this.kernelInfo = reply;
+              this.timings.firstReply = performance.now();
+              wake();
+            }
+          },
+          () => {},
+        );
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, replied ? 50 : 250);
+        });
+      }
+      this.timings.ready = performance.now();
+    } finally {
+      stopIopub();
+      stopExit();
+    }
+  }
+
+  private async readLoop(socket: zmq.Dealer | zmq.Subscriber, onMessage: (m: Message) => void): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const decoded = decode(frames, this.connection.key);
+        if (decoded.ok) onMessage(decoded.msg);
+      }
+    } catch (e) {
+      // Closing a socket ends its pending receive; anything else is worth a trace.
+      if (!this.closed) this.stderrTail += `\n[client] reader stopped: ${(e as Error).message}\n`;
+    }
+  }
+
+  private settle(reply: Message): void {
+    const id = reply.parent_header.msg_id;
+    const pending = id === undefined ? undefined : this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id!);
+    pending.resolve(reply);
+  }
+
+  private routeIopub(msg: Message): void {
+    for (const l of this.iopubListeners) l(msg);
+    const id = msg.parent_header.msg_id;
+    const collector = id === undefined ? undefined : this.collectors.get(id);
+    if (!collector) return;
+    if (msg.header.msg_type === "status") {
+      if ((msg.content as { execution_state?: string }).execution_state === "idle") collector.idle();
+      return;
+    }
+    collector.outputs.push(msg);
+    collector.onOutput?.(msg);
+  }
+
+  private async answerInput(msg: Message): Promise<void> {
+    if (msg.header.msg_type !== "input_request") return;
+    let value = "";
+    try {
+      value = this.opts.onInput ? await this.opts.onInput(msg.content as unknown as InputRequest, msg) : "";
+    } catch {
+      value = "";
+    }
+    const reply = childMessage("input_reply", { value }, msg, this.session);
+    reply.header.username = this.opts.username ?? "tslab-mlflow";
+    await this.stdin.send(encode(reply, this.connection.key));
+  }
+
+  private message(msgType: string, content: object, opts: RequestOptions): Message {
+    const msg = childMessage(msgType, content as Record<string, unknown>, undefined, this.session, opts.metadata ?? {});
+    msg.header.username = this.opts.username ?? "tslab-mlflow";
+    if (opts.buffers) msg.buffers = opts.buffers;
+    return msg;
+  }
+
+  private socket(channel: RequestChannel): zmq.Dealer {
+    if (this.closed) throw new KernelClientError("CLOSED", "kernel client closed");
+    return channel === "shell" ? this.shell : this.control;
+  }
+
+  private async sendAndAwait(channel: RequestChannel, msg: Message, timeout?: number): Promise<Message> {
+    const id = msg.header.msg_id;
+    const replied = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    try {
+      await this.socket(channel).send(encode(msg, this.connection.key));
+      return await this.within(replied, timeout, `${msg.header.msg_type} ${id}`);
+    } finally {
+      this.pending.delete(id);
+    }
+  }
+
+  private async within<T>(p: Promise<T>, timeout: number | undefined, what: string): Promise<T> {
+    if (timeout === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new KernelClientError("TIMEOUT", `no answer to ${what} within ${timeout} ms`)), timeout);
+    });
+    try {
+      return await Promise.race([p, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failPending(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  /** Waits up to `grace` ms for the process to end by itself, then kills it. */
+  private async waitExit(grace: number): Promise<void> {
+    const done = this.exited;
+    if (!this.alive) return;
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), grace);
+    await done;
+    clearTimeout(timer);
+  }
+
+  private newHeartbeat(timeout: number): zmq.Request {
+    const hb = new zmq.Request({ linger: 0, receiveTimeout: timeout, sendTimeout: timeout });
+    hb.connect(endpoint(this.connection, "hb"));
+    return hb;
+  }
+}
