@@ -1,0 +1,135 @@
+// `tslab-mlflow install/uninstall` against Debian's own `jupyter kernelspec list`,
+// in private data dirs, plus the CLI's answers to bad input.
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { jupyterSysPrefix } from "../../cli/install.js";
+import { CLI_MAIN, makeTempDir, rmTempDir, SYSTEM_JUPYTER } from "../support/paths.js";
+import { run, runCli } from "../support/run.js";
+
+let tmp: string | undefined;
+afterEach(() => {
+  rmTempDir(tmp);
+  tmp = undefined;
+});
+
+function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    JUPYTER_DATA_DIR: path.join(dir, "user"),
+    JUPYTER_PATH: "",
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+    ...extra,
+  };
+}
+
+async function listSpecs(env: NodeJS.ProcessEnv): Promise<Record<string, { resource_dir: string; spec: Record<string, unknown> }>> {
+  const r = await run(SYSTEM_JUPYTER, ["kernelspec", "list", "--json"], { env });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout).kernelspecs;
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(file: string): [number, number] {
+  const b = fs.readFileSync(file);
+  expect(b.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+}
+
+describe("install / uninstall", () => {
+  it("installs into JUPYTER_DATA_DIR by default and jupyter kernelspec list shows it", async () => {
+    tmp = makeTempDir("install");
+    const env = envFor(tmp);
+    const r = await runCli(["install"], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const dir = path.join(tmp, "user", "kernels", "tslab-mlflow");
+    expect(r.stdout).toContain(dir);
+
+    const specs = await listSpecs(env);
+    expect(specs["tslab-mlflow"].resource_dir).toBe(dir);
+    const spec = specs["tslab-mlflow"].spec as { argv: string[]; language: string; display_name: string; interrupt_mode: string };
+    expect(spec.language).toBe("typescript");
+    expect(spec.display_name).toBe("TypeScript (tslab-mlflow)");
+    expect(spec.interrupt_mode).toBe("message");
+    expect(path.isAbsolute(spec.argv[0])).toBe(true);
+    expect(fs.realpathSync(spec.argv[0])).toBe(fs.realpathSync(process.execPath));
+    expect(spec.argv.slice(1)).toEqual([CLI_MAIN, "kernel", "--connection-file", "{connection_file}"]);
+    expect(pngSize(path.join(dir, "logo-32x32.png"))).toEqual([32, 32]);
+    expect(pngSize(path.join(dir, "logo-64x64.png"))).toEqual([64, 64]);
+
+    const u = await runCli(["uninstall"], { env });
+    expect(u.status, u.stderr).toBe(0);
+    expect(u.stdout).toContain(dir);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(Object.keys(await listSpecs(env))).not.toContain("tslab-mlflow");
+  });
+
+  it("honours --name, --display-name and --prefix; JUPYTER_PATH makes Jupyter find the prefix", async () => {
+    tmp = makeTempDir("install");
+    const prefix = path.join(tmp, "prefix");
+    const env = envFor(tmp, { JUPYTER_PATH: path.join(prefix, "share", "jupyter") });
+    const r = await runCli(["install", "--prefix", prefix, "--name", "ts-test.1", "--display-name", "TS test"], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const dir = path.join(prefix, "share", "jupyter", "kernels", "ts-test.1");
+    expect(fs.existsSync(path.join(dir, "kernel.json"))).toBe(true);
+    const specs = await listSpecs(env);
+    expect(specs["ts-test.1"].resource_dir).toBe(dir);
+    expect(specs["ts-test.1"].spec.display_name).toBe("TS test");
+
+    // Without a location, uninstall searches every dir Jupyter does, JUPYTER_PATH included.
+    const u = await runCli(["uninstall", "--name", "ts-test.1"], { env });
+    expect(u.status, u.stderr).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it("--sys-prefix installs under the prefix of the Python behind `jupyter` on PATH", async () => {
+    tmp = makeTempDir("install");
+    const venv = path.join(tmp, "venv");
+    fs.mkdirSync(path.join(venv, "bin"), { recursive: true });
+    fs.writeFileSync(path.join(venv, "bin", "jupyter"), `#!${venv}/bin/python3.11\nimport sys\n`, { mode: 0o755 });
+    const env = envFor(tmp, { PATH: `${path.join(venv, "bin")}:${process.env.PATH}` });
+    expect(jupyterSysPrefix(env)).toBe(venv);
+    expect(jupyterSysPrefix({ PATH: "/usr/bin" })).toBe("/usr");
+
+    const r = await runCli(["install", "--sys-prefix"], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const dir = path.join(venv, "share", "jupyter", "kernels", "tslab-mlflow");
+    expect(fs.existsSync(path.join(dir, "kernel.json"))).toBe(true);
+    // The user dir was left alone.
+    expect(fs.existsSync(path.join(tmp, "user", "kernels", "tslab-mlflow"))).toBe(false);
+
+    const u = await runCli(["uninstall", "--sys-prefix"], { env });
+    expect(u.status, u.stderr).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe("bad CLI input gets usage text and a non-zero exit", () => {
+  const cases: [string, string[], RegExp][] = [
+    ["two locations", ["install", "--user", "--prefix", "/tmp/x"], /cannot be used with/],
+    ["a kernel name Jupyter refuses", ["install", "--name", "bad name!"], /invalid kernel name "bad name!".*letters, digits/],
+    ["--prefix without a value", ["install", "--prefix"], /argument missing/],
+    ["an unknown option", ["install", "--bogus"], /unknown option '--bogus'/],
+    ["an unknown command", ["instal"], /unknown command 'instal'[\s\S]*Did you mean install/],
+    ["kernel without --connection-file", ["kernel"], /required option '--connection-file <file>'/],
+    ["an extra argument", ["uninstall", "extra"], /too many arguments/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      tmp = makeTempDir("install");
+      const r = await runCli(args, { env: envFor(tmp) });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/Usage: tslab-mlflow/);
+      // Nothing was written.
+      expect(fs.existsSync(path.join(tmp, "user", "kernels"))).toBe(false);
+    });
+  }
+
+  it("uninstalling what is not installed names it and where it looked", async () => {
+    tmp = makeTempDir("install");
+    const r = await runCli(["uninstall", "--name", "not-there"], { env: envFor(tmp) });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`no kernelspec named "not-there" in ${path.join(tmp, "user", "kernels")}`);
+  });
+});

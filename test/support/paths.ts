@@ -1,0 +1,25 @@
+// Where things are, for tests: the repo, its compiled CLI, Debian's Python, and a
+// scratch area inside the repo (gitignored) so copied notebooks still resolve the
+// repo's node_modules the way notebooks in notebooks/ do.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI_MAIN = path.join(REPO_ROOT, "dist", "cli", "main.js");
+/** Debian's Python, which has jupyter-client, nbconvert and jupyter_kernel_test. */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+export const SYSTEM_JUPYTER = "/usr/bin/jupyter";
+/** The shared fixtures laid beside the clone (read-only). */
+export const SHARED_DIR = path.resolve(REPO_ROOT, "..", "shared");
+
+/** A fresh directory under <repo>/test-artifacts/ (gitignored); remove it with `rmTempDir`. */
+export function makeTempDir(prefix: string): string {
+  const base = path.join(REPO_ROOT, "test-artifacts");
+  fs.mkdirSync(base, { recursive: true });
+  return fs.mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+export function rmTempDir(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
