@@ -1,0 +1,396 @@
+// A logger in front of a TrackingStore that loses nothing. Log calls (RunLogger) validate
+// and return at once; queued points are cut into log-batch requests and sent in the
+// background (a timer, a full batch, flush, close), a few requests in flight. Transient
+// failures are retried inside the store (undici's RetryAgent); when a request still fails,
+// the logger goes offline: that batch and everything cut after it goes to the durable spool
+// instead of the network, and the spool is tried again on the next flush, every
+// `probeIntervalMs`, and by the next process (`Logger.create` / `deliverSpool`). A batch is
+// in exactly one place at a time: queued in memory, in flight, or in a spool file.
+// Batches the server refuses for good (4xx) are reported and kept under `rejected/`.
+
+import type { Batch } from "./entities.js";
+import { MlflowError } from "./errors.js";
+import { MAX_METRICS_PER_BATCH } from "./limits.js";
+import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
+import { Spool, type SpoolEntry, batchSize, spoolDirFor } from "./spool.js";
+import type { TrackingStore } from "./store.js";
+
+export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
+
+export interface LoggerOptions {
+  /** Spool directory for this store; default `spoolDirFor(store.uri)` (see spool.ts). */
+  spoolDir?: string;
+  /** How often queued points are sent (ms). Default 250. */
+  flushIntervalMs?: number;
+  /** Concurrent log-batch requests. Default 4; 1 for `file:` stores, whose writes append to files. */
+  maxInFlight?: number;
+  /** While offline, how often the spool is tried again in the background (ms). Default 10,000. */
+  probeIntervalMs?: number;
+  /** Told about every batch that could not be delivered now (see DeliveryFailure). */
+  onError?: (failure: DeliveryFailure) => void;
+  /** Flush on `beforeExit` and spool what is left on `exit`. Default true. */
+  exitHooks?: boolean;
+}
+
+export interface DeliveryFailure {
+  runId: string;
+  /** Entities in the batch. */
+  count: number;
+  error: unknown;
+  /**
+   * `rejected`: the server refused the batch for good (4xx); kept in `file` under the
+   * spool's `rejected/` directory and never retried. `spooled`: the store stays unreachable;
+   * the batch waits in the spool. `held`: not even the spool could take it; it stays in
+   * memory, the next flush retries and rejects with the error meanwhile.
+   */
+  disposition: "rejected" | "spooled" | "held";
+  file?: string;
+}
+
+export interface PendingReport extends PendingCounts {
+  /** True after a request failed, until a delivery succeeds again. */
+  offline: boolean;
+  runs: Record<string, PendingCounts>;
+}
+
+/** A 4xx answer about the batch itself: retrying the same request cannot succeed. */
+export function isPermanentFailure(error: unknown): boolean {
+  if (!(error instanceof MlflowError)) return false;
+  const s = error.httpStatus;
+  // Auth, timeouts and rate limits can clear up; those batches wait in the spool.
+  if (s !== undefined) return s >= 400 && s < 500 && ![401, 403, 408, 429].includes(s);
+  return ["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST"].includes(error.code);
+}
+
+interface Job {
+  runId: string;
+  batch: Batch;
+  count: number;
+  hasTags: boolean;
+  /** Set when the batch came from the spool (its file is claimed by us). */
+  entry?: SpoolEntry;
+  done: Promise<void>;
+  settle: () => void;
+}
+
+function makeJob(runId: string, batch: Batch, entry?: SpoolEntry): Job {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  return { runId, batch, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settle };
+}
+
+const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+export class Logger implements LogSink {
+  readonly spool: Spool;
+  private readonly runs = new Map<string, RunState>();
+  private readonly loggers = new Map<string, RunLogger>();
+  private readonly keys: KeyCache = { metric: new Set(), param: new Set(), tag: new Set() };
+  private readonly maxInFlight: number;
+  private readonly probeIntervalMs: number;
+  private readonly onError?: (f: DeliveryFailure) => void;
+  private readonly exitHooks: boolean;
+  private readonly timer: NodeJS.Timeout;
+  /** Batches cut from the queues, waiting for a free request slot. */
+  private ready: Job[] = [];
+  private readonly running = new Set<Job>();
+  /** Batches being written to the spool because we are offline. */
+  private readonly spooling = new Set<Job>();
+  private held: Job[] = [];
+  private sinceCut = 0;
+  private kicked = false;
+  private offline = false;
+  private nextProbe = 0;
+  private delivering?: Promise<void>;
+  private closed = false;
+  private readonly failures: DeliveryFailure[] = [];
+
+  constructor(readonly store: TrackingStore, options: LoggerOptions = {}) {
+    this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
+    this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
+    this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
+    this.onError = options.onError;
+    this.exitHooks = options.exitHooks ?? true;
+    this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
+    // The timer alone must not keep a finished script alive; `beforeExit` flushes instead.
+    this.timer.unref();
+    if (this.exitHooks) watchExit(this);
+  }
+
+  /** A logger that first delivers (in the background) what earlier processes left in the spool. */
+  static create(store: TrackingStore, options?: LoggerOptions): Logger {
+    const logger = new Logger(store, options);
+    void logger.deliverSpool().catch((error) => logger.report({ runId: "", count: 0, error, disposition: "spooled" }));
+    return logger;
+  }
+
+  /** The logger of one run (the same object for the same id). */
+  run(runId: string): RunLogger {
+    if (typeof runId !== "string" || runId.length === 0)
+      throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
+    let logger = this.loggers.get(runId);
+    if (!logger) {
+      const state = new RunState();
+      this.runs.set(runId, state);
+      logger = new RunLogger(runId, state, this.keys, this);
+      this.loggers.set(runId, logger);
+    }
+    return logger;
+  }
+
+  /** @internal */
+  assertOpen(): void {
+    if (this.closed) throw new MlflowError("BAD_REQUEST", `This logger for ${this.store.uri} is closed; open a new one to log more.`);
+  }
+
+  /** @internal */
+  enqueued(count: number): void {
+    this.sinceCut += count;
+    // A full request's worth is waiting: send it soon, without waiting for the timer,
+    // but never inside the caller's log call.
+    if (this.sinceCut >= MAX_METRICS_PER_BATCH && !this.kicked) {
+      this.kicked = true;
+      setImmediate(() => {
+        this.kicked = false;
+        this.tick();
+      });
+    }
+  }
+
+  /**
+   * Resolves when everything queued before the call is durable: acknowledged by the store
+   * or written to the spool; then delivers what the spool holds if the store answers.
+   * Rejects if some batch could be neither sent nor spooled (it stays queued).
+   */
+  async flush(): Promise<void> {
+    for (const job of this.held.splice(0)) this.ready.push(makeJob(job.runId, job.batch));
+    this.cut();
+    // Offline: one spooled batch probes the store, so a dead server costs one failed request.
+    if (this.offline) await this.deliverSpool();
+    const jobs = [...this.ready, ...this.running, ...this.spooling];
+    this.pump();
+    await Promise.all(jobs.map((j) => j.done));
+    if (!this.offline) await this.deliverSpool();
+    if (this.held.length) {
+      const n = this.held.reduce((s, j) => s + j.count, 0);
+      const last = [...this.failures].reverse().find((f) => f.disposition === "held");
+      throw new MlflowError("INTERNAL_ERROR", `${n} logged entities could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}; they stay queued: ${describe(last?.error)}`);
+    }
+  }
+
+  /** Flushes, then stops the timer. The store stays open (it belongs to the caller). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.flush();
+      await this.delivering;
+    } finally {
+      clearInterval(this.timer);
+      unwatchExit(this);
+    }
+  }
+
+  /** Delivers the spool's files, oldest first, while the store accepts them. */
+  deliverSpool(): Promise<void> {
+    this.delivering ??= this.deliverSpoolNow().finally(() => (this.delivering = undefined));
+    return this.delivering;
+  }
+
+  private async deliverSpoolNow(): Promise<void> {
+    const names = await this.spool.scan();
+    if (this.offline) {
+      if (names.length === 0) this.offline = false;
+      else await this.sendSpoolFile(names.shift()!);
+    }
+    while (names.length && !this.offline) await Promise.all(names.splice(0, this.maxInFlight).map((n) => this.sendSpoolFile(n)));
+  }
+
+  private async sendSpoolFile(name: string): Promise<void> {
+    let entry: SpoolEntry | undefined;
+    try {
+      entry = await this.spool.claim(name);
+    } catch (error) {
+      this.report({ runId: "", count: 0, error, disposition: "rejected" });
+      return;
+    }
+    if (entry) await this.send(makeJob(entry.runId, entry.batch, entry));
+  }
+
+  /** Counts of entities still waiting, in total and per run. */
+  pending(): PendingReport {
+    const runs: Record<string, PendingCounts> = {};
+    const at = (runId: string) => (runs[runId] ??= { queued: 0, inFlight: 0, spooled: 0 });
+    for (const [runId, state] of this.runs) if (state.queue.size) at(runId).queued += state.queue.size;
+    for (const job of [...this.ready, ...this.spooling, ...this.held]) at(job.runId).queued += job.count;
+    for (const job of this.running) at(job.runId).inFlight += job.count;
+    for (const [runId, n] of this.spool.counts()) if (n) at(runId).spooled += n;
+    const total = { queued: 0, inFlight: 0, spooled: 0 };
+    for (const c of Object.values(runs)) {
+      total.queued += c.queued;
+      total.inFlight += c.inFlight;
+      total.spooled += c.spooled;
+    }
+    return { ...total, offline: this.offline, runs };
+  }
+
+  /** @internal */
+  pendingFor(runId: string): PendingCounts {
+    return this.pending().runs[runId] ?? { queued: 0, inFlight: 0, spooled: 0 };
+  }
+
+  /** Every batch that could not be delivered when it was sent, oldest first. */
+  errors(): DeliveryFailure[] {
+    return [...this.failures];
+  }
+
+  private tick(): void {
+    this.cut();
+    this.pump();
+    if (this.offline && Date.now() >= this.nextProbe) {
+      this.nextProbe = Date.now() + this.probeIntervalMs;
+      void this.deliverSpool().catch(() => {});
+    }
+  }
+
+  /** Moves everything queued into request-sized jobs. */
+  private cut(): void {
+    if (this.sinceCut === 0) return;
+    this.sinceCut = 0;
+    for (const [runId, state] of this.runs)
+      if (state.queue.size) for (const batch of state.queue.cut()) this.ready.push(makeJob(runId, batch));
+  }
+
+  /** Starts ready jobs up to the in-flight limit; offline, writes them to the spool instead. */
+  private pump(): void {
+    if (this.offline) {
+      for (const job of this.ready.splice(0)) void this.spoolJob(job);
+      return;
+    }
+    for (let i = 0; i < this.ready.length && this.running.size < this.maxInFlight; ) {
+      const job = this.ready[i];
+      // Two requests setting the same tag could land in either order: one tag request per run at a time.
+      if (job.hasTags && (this.runs.get(job.runId)?.tagJobs ?? 0) > 0) { i++; continue; }
+      this.ready.splice(i, 1);
+      void this.send(job);
+    }
+  }
+
+  private async send(job: Job): Promise<void> {
+    this.running.add(job);
+    const state = this.runs.get(job.runId);
+    if (job.hasTags && state) state.tagJobs++;
+    try {
+      try {
+        await this.store.logBatch(job.runId, job.batch);
+      } catch (error) {
+        await this.failed(job, error);
+        return;
+      }
+      this.offline = false;
+      // Acknowledged: the claimed file must go, or the batch would be delivered twice.
+      if (job.entry) await this.spool.remove(job.entry).catch((error) =>
+        this.report({ runId: job.runId, count: job.count, error, disposition: "rejected" }));
+    } finally {
+      this.running.delete(job);
+      if (job.hasTags && state) state.tagJobs--;
+      job.settle();
+      this.pump();
+    }
+  }
+
+  /** Permanent: report and quarantine. Transient (the store's retries are spent): go offline, spool. */
+  private async failed(job: Job, error: unknown): Promise<void> {
+    if (isPermanentFailure(error)) {
+      const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry).catch(() => undefined);
+      this.report({ runId: job.runId, count: job.count, error, disposition: "rejected", file });
+      return;
+    }
+    if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
+    this.offline = true;
+    if (job.entry) await this.spool.release(job.entry).catch(() => {});
+    else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+  }
+
+  private async spoolJob(job: Job): Promise<void> {
+    this.spooling.add(job);
+    try {
+      await this.park(job);
+    } finally {
+      this.spooling.delete(job);
+      job.settle();
+    }
+  }
+
+  /** Writes a job to the spool; if even that fails, holds it in memory. True when spooled. */
+  private async park(job: Job, cause?: unknown): Promise<boolean> {
+    try {
+      await this.spool.write(job.runId, job.batch);
+      return true;
+    } catch (error) {
+      this.held.push(job);
+      this.report({ runId: job.runId, count: job.count, error: cause ?? error, disposition: "held" });
+      return false;
+    }
+  }
+
+  /** @internal */
+  report(failure: DeliveryFailure): void {
+    this.failures.push(failure);
+    try {
+      this.onError?.(failure);
+    } catch { /* a failing callback must not break delivery */ }
+  }
+
+  /** @internal Process `exit`: nothing async runs any more, so spool synchronously. */
+  spoolSync(): void {
+    this.cut();
+    // In-flight requests die with the process; spooling them too may deliver a batch twice,
+    // which MLflow's SQL store absorbs (identical metric points are skipped, params with the
+    // same value and tags are idempotent); losing them could not be undone.
+    const jobs = [...this.ready, ...this.held, ...this.spooling, ...[...this.running].filter((j) => !j.entry)];
+    for (const job of jobs) {
+      try {
+        this.spool.writeSync(job.runId, job.batch);
+      } catch { /* nowhere left to put it */ }
+    }
+    this.ready = [];
+    this.held = [];
+  }
+
+  /** @internal True when a flush would have something to do now. */
+  hasWork(): boolean {
+    return this.sinceCut > 0 || this.ready.length > 0 || this.running.size > 0 || this.spooling.size > 0;
+  }
+}
+
+/** Delivers what earlier processes left in the spool of `store` and returns what is left. */
+export async function deliverSpool(store: TrackingStore, options: Omit<LoggerOptions, "exitHooks"> = {}): Promise<PendingReport> {
+  const logger = new Logger(store, { ...options, exitHooks: false });
+  try {
+    await logger.deliverSpool();
+    return logger.pending();
+  } finally {
+    await logger.close();
+  }
+}
+
+// One pair of process hooks serves every live logger.
+const live = new Set<Logger>();
+let hooked = false;
+
+function watchExit(logger: Logger): void {
+  live.add(logger);
+  if (hooked) return;
+  hooked = true;
+  process.on("beforeExit", () => {
+    for (const l of live) if (l.hasWork()) void l.flush().catch(() => {});
+  });
+  process.on("exit", () => {
+    for (const l of live) l.spoolSync();
+  });
+}
+
+function unwatchExit(logger: Logger): void {
+  live.delete(logger);
+}

@@ -1,0 +1,277 @@
+// A durable on-disk spool of log-batch requests that could not be delivered yet.
+// One JSON file per batch, written atomically (temp file, fsync, rename) so a crash never
+// leaves half a batch; a file is removed only after the store acknowledged it. A sender
+// claims a file by renaming it (`.sending-<pid>`), so two processes sharing a spool never
+// deliver the same batch twice; claims left by a dead process are taken back on the next scan.
+
+import { createHash, randomBytes } from "node:crypto";
+import {
+  closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync as fsWriteSync,
+} from "node:fs";
+import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Batch, Metric } from "./entities.js";
+
+const FORMAT = "tslab-mlflow-spool";
+const VERSION = 1;
+const SUFFIX = ".json";
+const CLAIM = ".sending-";
+
+/** One spooled batch, claimed by this process while it is being delivered. */
+export interface SpoolEntry {
+  /** File name (without the claim suffix) inside the spool directory. */
+  name: string;
+  runId: string;
+  batch: Batch;
+  /** Metrics + params + tags in the batch. */
+  count: number;
+}
+
+/** Base directory of all spools: `$TSLAB_MLFLOW_SPOOL_DIR`, else the user's cache dir. */
+export function defaultSpoolBase(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSLAB_MLFLOW_SPOOL_DIR) return env.TSLAB_MLFLOW_SPOOL_DIR;
+  const cache = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(cache, "tslab-mlflow", "spool");
+}
+
+/** The spool directory of one tracking URI: `<base>/<first 16 hex of sha256(uri)>`. */
+export function spoolDirFor(uri: string, base = defaultSpoolBase()): string {
+  return join(base, createHash("sha256").update(uri).digest("hex").slice(0, 16));
+}
+
+export const batchSize = (b: Batch) => (b.metrics?.length ?? 0) + (b.params?.length ?? 0) + (b.tags?.length ?? 0);
+
+// JSON has no NaN or infinities: keep non-finite values (and -0) as the strings MLflow's
+// wire uses, which Number() reads back exactly.
+const encodeValue = (v: number): number | string =>
+  Number.isFinite(v) && !Object.is(v, -0) ? v : Object.is(v, -0) ? "-0" : String(v);
+
+export function encodeSpoolFile(uri: string, runId: string, batch: Batch): string {
+  const metrics = batch.metrics?.map((m) => ({ key: m.key, value: encodeValue(m.value), timestamp: m.timestamp, step: m.step }));
+  return JSON.stringify({
+    format: FORMAT, version: VERSION, uri: redactUri(uri), runId, createdAt: Date.now(),
+    batch: { metrics: metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] },
+  });
+}
+
+export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch } {
+  const doc = JSON.parse(text) as {
+    format?: string; version?: number; runId?: unknown;
+    batch?: { metrics?: { key: string; value: number | string; timestamp: number; step: number }[]; params?: Batch["params"]; tags?: Batch["tags"] };
+  };
+  if (doc.format !== FORMAT || doc.version !== VERSION || typeof doc.runId !== "string" || !doc.batch)
+    throw new Error(`Spool file ${file} is not a version ${VERSION} ${FORMAT} file.`);
+  const metrics: Metric[] = (doc.batch.metrics ?? []).map((m) => ({
+    key: m.key, value: typeof m.value === "string" ? Number(m.value) : m.value, timestamp: m.timestamp, step: m.step,
+  }));
+  const batch: Batch = {};
+  if (metrics.length) batch.metrics = metrics;
+  if (doc.batch.params?.length) batch.params = doc.batch.params;
+  if (doc.batch.tags?.length) batch.tags = doc.batch.tags;
+  return { runId: doc.runId, batch };
+}
+
+// Credentials in a URI must not land on disk.
+const redactUri = (uri: string) => uri.replace(/\/\/[^/@]*@/, "//");
+
+// Claims held by this process, so a scan can tell our live claims from stale ones left by
+// an earlier process that happened to have the same pid.
+const ourClaims = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export class Spool {
+  /** Points per run in spool files this process knows about and has not claimed. */
+  private index = new Map<string, { runId: string; count: number }>();
+  private seq = 0;
+  private readonly nonce = randomBytes(4).toString("hex");
+
+  constructor(readonly dir: string, readonly uri: string) {}
+
+  static forUri(uri: string, base?: string): Spool {
+    return new Spool(spoolDirFor(uri, base), uri);
+  }
+
+  get rejectedDir(): string {
+    return join(this.dir, "rejected");
+  }
+
+  private nextName(): string {
+    // Sorting names sorts by creation time, so older batches are delivered first.
+    return `${String(Date.now()).padStart(15, "0")}-${process.pid}-${this.nonce}-${String(this.seq++).padStart(6, "0")}${SUFFIX}`;
+  }
+
+  /** Writes one batch durably and returns its file name. */
+  async write(runId: string, batch: Batch): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const name = this.nextName();
+    const tmp = join(this.dir, `.tmp-${name}`);
+    const fh = await open(tmp, "wx");
+    try {
+      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, name));
+    await syncDir(this.dir);
+    this.index.set(name, { runId, count: batchSize(batch) });
+    return name;
+  }
+
+  /** The same, synchronously: for the process `exit` hook, where nothing async runs. */
+  writeSync(runId: string, batch: Batch): string {
+    mkdirSync(this.dir, { recursive: true });
+    const name = this.nextName();
+    const tmp = join(this.dir, `.tmp-${name}`);
+    const fd = openSync(tmp, "wx");
+    try {
+      fsWriteSync(fd, encodeSpoolFile(this.uri, runId, batch));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(this.dir, name));
+    this.index.set(name, { runId, count: batchSize(batch) });
+    return name;
+  }
+
+  /**
+   * Re-reads the directory: takes back claims of dead processes, learns files other
+   * processes wrote, forgets files that are gone. Returns the deliverable names, oldest first.
+   */
+  async scan(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.index.clear(); return []; }
+      throw e;
+    }
+    const ready = new Set(names.filter((n) => n.endsWith(SUFFIX) && !n.startsWith(".")));
+    for (const n of names) {
+      const at = n.lastIndexOf(CLAIM);
+      if (at < 0) continue;
+      const pid = Number(n.slice(at + CLAIM.length));
+      const stale = pid === process.pid ? !ourClaims.has(n) : !processAlive(pid);
+      if (!stale) continue;
+      const original = n.slice(0, at);
+      try {
+        await rename(join(this.dir, n), join(this.dir, original));
+        ready.add(original);
+      } catch { /* another process took it back first */ }
+    }
+    for (const n of [...this.index.keys()]) if (!ready.has(n)) this.index.delete(n);
+    for (const n of ready) {
+      if (this.index.has(n)) continue;
+      try {
+        const { runId, batch } = decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), join(this.dir, n));
+        this.index.set(n, { runId, count: batchSize(batch) });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") { ready.delete(n); continue; }
+        // Unreadable: count it as one entry of an unknown run; claim() reports and quarantines it.
+        this.index.set(n, { runId: "", count: 0 });
+      }
+    }
+    return [...ready].sort();
+  }
+
+  /**
+   * Claims a file for delivery. Undefined when another sender took it first.
+   * Throws (after moving the file to `rejected/`) when the file cannot be read.
+   */
+  async claim(name: string): Promise<SpoolEntry | undefined> {
+    const claimed = `${name}${CLAIM}${process.pid}`;
+    try {
+      await rename(join(this.dir, name), join(this.dir, claimed));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.index.delete(name); return undefined; }
+      throw e;
+    }
+    ourClaims.add(claimed);
+    this.index.delete(name);
+    const path = join(this.dir, claimed);
+    let decoded;
+    try {
+      decoded = decodeSpoolFile(await readFile(path, "utf8"), join(this.dir, name));
+    } catch (e) {
+      await this.moveToRejected(claimed, name, String((e as Error).message ?? e));
+      ourClaims.delete(claimed);
+      throw new Error(`Unreadable spool file ${join(this.dir, name)} moved to ${this.rejectedDir}: ${(e as Error).message}`);
+    }
+    return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch) };
+  }
+
+  /** Gives a claimed file back (delivery failed for now). */
+  async release(entry: SpoolEntry): Promise<void> {
+    const claimed = `${entry.name}${CLAIM}${process.pid}`;
+    await rename(join(this.dir, claimed), join(this.dir, entry.name));
+    ourClaims.delete(claimed);
+    this.index.set(entry.name, { runId: entry.runId, count: entry.count });
+  }
+
+  /** Deletes a claimed file: its batch was acknowledged. */
+  async remove(entry: SpoolEntry): Promise<void> {
+    const claimed = `${entry.name}${CLAIM}${process.pid}`;
+    await unlink(join(this.dir, claimed));
+    ourClaims.delete(claimed);
+  }
+
+  /** Keeps a batch the server refused for good under `rejected/`, with the reason. */
+  async quarantine(runId: string, batch: Batch, reason: string, entry?: SpoolEntry): Promise<string> {
+    await mkdir(this.rejectedDir, { recursive: true });
+    if (entry) {
+      const claimed = `${entry.name}${CLAIM}${process.pid}`;
+      await this.moveToRejected(claimed, entry.name, reason);
+      ourClaims.delete(claimed);
+      return join(this.rejectedDir, entry.name);
+    }
+    const name = this.nextName();
+    const fh = await open(join(this.rejectedDir, name), "wx");
+    try {
+      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.writeReason(name, reason);
+    return join(this.rejectedDir, name);
+  }
+
+  private async moveToRejected(from: string, name: string, reason: string): Promise<void> {
+    await mkdir(this.rejectedDir, { recursive: true });
+    await rename(join(this.dir, from), join(this.rejectedDir, name));
+    await this.writeReason(name, reason);
+  }
+
+  private async writeReason(name: string, reason: string): Promise<void> {
+    const fh = await open(join(this.rejectedDir, `${name}.reason.txt`), "w");
+    try { await fh.writeFile(reason + "\n"); } finally { await fh.close(); }
+  }
+
+  /** Spooled points per run (files known from the last scan or written here, not claimed). */
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { runId, count } of this.index.values()) out.set(runId, (out.get(runId) ?? 0) + count);
+    return out;
+  }
+
+  /** Number of deliverable files known. */
+  get size(): number {
+    return this.index.size;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // The rename is durable only once the directory entry is on disk.
+  const fh = await open(dir, "r");
+  try { await fh.sync(); } catch { /* some file systems refuse fsync on directories */ } finally { await fh.close(); }
+}
