@@ -11,7 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
-import { endpoint, newConnectionInfo, writeConnectionFile, type ConnectionInfo } from "./connection.js";
+import { endpoint, type ConnectionInfo } from "./connection.js";
+import { newConnectionInfo, writeConnectionFile } from "./connection-file.js";
 import { childMessage, type InputRequest, type Message } from "./messages.js";
 import { decode, encode } from "./wire.js";
 
