@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import type { KernelExtension } from "../kernel/extensions.js";
 import type { InstallLocation } from "./install.js";
+import { registerExportCommand } from "./export.js";
 
 interface LocationFlags {
   user?: boolean;
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
     });
 
   // Further subcommands register themselves here: registerXCommand(program).
+  registerExportCommand(program);
 
   return program;
 }

@@ -1,0 +1,96 @@
+// `tslab-mlflow export NOTEBOOK [--to html|md] [-o OUT]`: an executed notebook as a
+// standalone offline HTML page (interactive charts) or as Markdown with files beside it.
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { InputError, EXIT_BAD_INPUT } from "./input-error.js";
+import { readNotebook } from "./notebook.js";
+import { badInputExits } from "./run-options.js";
+
+export interface ExportOptions {
+  to: "html" | "md";
+  out?: string;
+  /** HTML only: inline the chart scripts (default) or write them beside the page. */
+  scripts?: "inline" | "beside";
+}
+
+export interface ExportResult {
+  out: string;
+  files: string[];
+  warnings: string[];
+}
+
+export async function exportNotebook(input: string, options: ExportOptions): Promise<ExportResult> {
+  const nb = await readNotebook(input);
+  // Loaded here, not at the top: main.ts registers this command for every invocation,
+  // and `tslab-mlflow kernel` must not pay for vega and highlight.js.
+  const [{ renderPage }, { renderMarkdown }] = await Promise.all([import("./html/page.js"), import("./export-md.js")]);
+  const out = resolve(options.out ?? defaultOutput(input, options.to));
+  const stem = basename(out, extname(out));
+  const filesDirName = `${stem}_files`;
+  const filesDir = join(dirname(out), filesDirName);
+  await mkdir(dirname(out), { recursive: true });
+  const written: string[] = [];
+
+  if (options.to === "html") {
+    const scripts = options.scripts === "beside" ? { dir: filesDirName } : ("inline" as const);
+    const page = await renderPage(nb, { title: basename(input, extname(input)), scripts });
+    if (page.assets.length) {
+      await mkdir(filesDir, { recursive: true });
+      for (const a of page.assets) {
+        await writeFile(join(filesDir, a.file), a.source);
+        written.push(join(filesDir, a.file));
+      }
+    }
+    await writeFile(out, page.html);
+    return { out, files: written, warnings: page.warnings };
+  }
+
+  const md = await renderMarkdown(nb, filesDirName);
+  if (md.files.length) {
+    await mkdir(filesDir, { recursive: true });
+    for (const f of md.files) {
+      await writeFile(join(filesDir, f.name), f.data);
+      written.push(join(filesDir, f.name));
+    }
+  }
+  await writeFile(out, md.markdown);
+  return { out, files: written, warnings: md.warnings };
+}
+
+function defaultOutput(input: string, to: "html" | "md"): string {
+  const stem = basename(input, extname(input));
+  return join(dirname(input), `${stem}.${to}`);
+}
+
+export function registerExportCommand(program: Command): void {
+  const cmd = program
+    .command("export")
+    .description("write an executed notebook as a standalone HTML page or as Markdown")
+    .argument("<notebook>", "the .ipynb file")
+    .addOption(new Option("--to <format>", "output format").choices(["html", "md"]).default("html"))
+    .option("-o, --output <file>", "output file (default: beside the notebook, NAME.html or NAME.md)")
+    .addOption(
+      new Option("--scripts <where>", "HTML: chart scripts inline in the page, or as files beside it")
+        .choices(["inline", "beside"])
+        .default("inline"),
+    )
+    .allowExcessArguments(false)
+    .action(async (notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside" }) => {
+      try {
+        const result = await exportNotebook(notebook, { to: opts.to, out: opts.output, scripts: opts.scripts });
+        for (const w of result.warnings) console.error(`warning: ${w}`);
+        const extra = result.files.length ? ` (+${result.files.length} files in ${relative(process.cwd(), dirname(result.files[0]!)) || "."})` : "";
+        console.log(`Wrote ${relative(process.cwd(), result.out) || result.out}${extra}`);
+      } catch (e) {
+        if (e instanceof InputError) {
+          console.error(`error: ${e.message}`);
+          process.exitCode = EXIT_BAD_INPUT;
+          return;
+        }
+        throw e;
+      }
+    });
+  badInputExits(cmd);
+}

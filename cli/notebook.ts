@@ -1,0 +1,97 @@
+// Reading and writing .ipynb files (nbformat 4) with the @jupyterlab/nbformat types.
+// Reading checks the shape just enough to fail early with a clear message; writing uses
+// nbformat's own layout (1-space indent, sorted as given, trailing newline) so diffs stay small.
+
+import { readFile, writeFile } from "node:fs/promises";
+import type {
+  ICell,
+  ICodeCell,
+  INotebookContent,
+  IOutput,
+  MultilineString,
+} from "@jupyterlab/nbformat";
+import { InputError } from "./input-error.js";
+
+export type { ICell, ICodeCell, INotebookContent, IOutput, MultilineString };
+
+/** Reads and checks a notebook; throws InputError naming the file and what is wrong. */
+export async function readNotebook(path: string): Promise<INotebookContent> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") throw new InputError("ENOENT_NOTEBOOK", `notebook not found: ${path}`);
+    if (err.code === "EISDIR") throw new InputError("NOT_A_NOTEBOOK", `${path} is a directory, not a .ipynb notebook`);
+    throw new InputError("ENOENT_NOTEBOOK", `cannot read notebook ${path}: ${err.message}`);
+  }
+  return parseNotebook(text, path);
+}
+
+export function parseNotebook(text: string, path = "<notebook>"): INotebookContent {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new InputError("NOT_A_NOTEBOOK", `${path} is not a notebook: not JSON (${(e as Error).message})`);
+  }
+  const nb = data as Partial<INotebookContent> | null;
+  if (nb === null || typeof nb !== "object" || Array.isArray(nb)) {
+    throw new InputError("NOT_A_NOTEBOOK", `${path} is not a notebook: expected a JSON object with "cells"`);
+  }
+  if (nb.nbformat !== 4) {
+    throw new InputError(
+      "NOT_A_NOTEBOOK",
+      `${path} is not a notebook in nbformat 4 (nbformat is ${JSON.stringify(nb.nbformat)}; accepted: 4)`,
+    );
+  }
+  if (!Array.isArray(nb.cells)) {
+    throw new InputError("NOT_A_NOTEBOOK", `${path} is not a notebook: "cells" is not a list`);
+  }
+  nb.cells.forEach((cell, i) => {
+    if (cell === null || typeof cell !== "object" || typeof cell.cell_type !== "string") {
+      throw new InputError("NOT_A_NOTEBOOK", `${path}: cell ${i} has no cell_type`);
+    }
+    if (typeof cell.source !== "string" && !Array.isArray(cell.source)) {
+      throw new InputError("NOT_A_NOTEBOOK", `${path}: cell ${i} has no source`);
+    }
+    cell.metadata ??= {};
+  });
+  nb.metadata ??= {};
+  nb.nbformat_minor ??= 4;
+  return nb as INotebookContent;
+}
+
+export async function writeNotebook(path: string, nb: INotebookContent): Promise<void> {
+  await writeFile(path, serializeNotebook(nb));
+}
+
+export function serializeNotebook(nb: INotebookContent): string {
+  return JSON.stringify(nb, null, 1) + "\n";
+}
+
+export function joinSource(source: MultilineString | undefined): string {
+  if (source === undefined) return "";
+  return Array.isArray(source) ? source.join("") : source;
+}
+
+/** nbformat's on-disk convention: a list of lines, each keeping its "\n". */
+export function splitLines(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+export function isCodeCell(cell: ICell): cell is ICodeCell {
+  return cell.cell_type === "code";
+}
+
+export function cellTags(cell: ICell): string[] {
+  const tags = (cell.metadata as { tags?: unknown }).tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+}
+
+/** First non-blank line of a cell, for logs and error messages. */
+export function firstLine(cell: ICell, max = 60): string {
+  const line = joinSource(cell.source).split("\n").find((l) => l.trim() !== "") ?? "";
+  const trimmed = line.trim();
+  return trimmed.length > max ? trimmed.slice(0, max - 1) + "…" : trimmed;
+}
