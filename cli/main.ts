@@ -75,7 +75,11 @@ export function buildProgram(): Command {
       const { startKernel } = await import("../kernel/index.js");
       // The one place kernel extensions (magics) are plugged in.
       const extensions: KernelExtension[] = [];
-      await startKernel({ connectionFile: opts.connectionFile, extensions });
+      const running = await startKernel({ connectionFile: opts.connectionFile, extensions });
+      await running.exited;
+      // Shut down (a restart too: the frontend starts a new process). Leftover timers
+      // or handles from user code must not keep the process alive.
+      process.exit(0);
     });
 
   // Further subcommands register themselves here: registerXCommand(program).

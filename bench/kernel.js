@@ -1,0 +1,106 @@
+// Kernel speed, side by side with stock tslab@1.0.22's own kernel in the same run,
+// both driven over ZeroMQ by the product's KernelClient (dist/kernel/client.js):
+// cold start to the first kernel_info_reply, the median round trip of trivial
+// executes (`1+1` through idle), a cell building a 100,000-element array, and a
+// 1e6 top-level loop against the same loop inside a function.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { KernelClient } from "../dist/kernel/client.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const STARTS = 3;
+const TRIVIAL = 200;
+const REPS = 5;
+
+const KERNELS = {
+  "tslab-mlflow": {
+    argv: [process.execPath, path.join(ROOT, "dist", "cli", "main.js"), "kernel", "--connection-file", "{connection_file}"],
+    interruptMode: "message",
+  },
+  // Launched as its kernelspec does; run from the repo so @types/node resolves (stock tslab needs it).
+  "stock tslab": {
+    argv: [process.execPath, path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
+    interruptMode: "signal",
+  },
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function start(name) {
+  return KernelClient.start({ ...KERNELS[name], cwd: ROOT, startTimeout: 60_000 });
+}
+
+async function timed(client, code) {
+  const t = performance.now();
+  const { reply } = await client.execute(code, { timeout: 120_000 });
+  const ms = performance.now() - t;
+  if (reply.content.status !== "ok") throw new Error(`cell failed: ${code}\n${JSON.stringify(reply.content)}`);
+  return ms;
+}
+
+async function measure(name) {
+  const starts = [];
+  for (let i = 0; i < STARTS; i++) {
+    const c = await start(name);
+    starts.push(c.timings.firstReply - c.timings.spawned);
+    await c.close();
+  }
+
+  const c = await start(name);
+  try {
+    const firstCell = await timed(c, "1+1");
+    for (let i = 0; i < 10; i++) await timed(c, "1+1");
+    const trivial = [];
+    for (let i = 0; i < TRIVIAL; i++) trivial.push(await timed(c, "1+1"));
+
+    const array = [];
+    const topLoop = [];
+    const fnLoop = [];
+    for (let k = 0; k < REPS; k++) {
+      // Fresh names per repetition: the cells stay independent of redeclaration rules.
+      const s = k === 0 ? "s" : `s${k}`;
+      array.push(await timed(c, `const arr${k}: number[] = []; for (let i = 0; i < 100000; i++) arr${k}.push(i); arr${k}.length`));
+      topLoop.push(await timed(c, `let ${s} = 0; for (let i = 0; i < 1e6; i++) ${s} += i; ${s}`));
+      fnLoop.push(await timed(c, `function loop${k}() { let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s; } loop${k}()`));
+    }
+    return {
+      start: median(starts),
+      firstCell,
+      trivial: median(trivial),
+      array: median(array),
+      topLoop: median(topLoop),
+      fnLoop: median(fnLoop),
+    };
+  } finally {
+    await c.close();
+  }
+}
+
+const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const x = (r) => `${r.toFixed(2)}x`;
+
+export async function run() {
+  const ours = await measure("tslab-mlflow");
+  const stock = await measure("stock tslab");
+  const rows = [
+    ["cold start to kernel_info_reply", fmt(ours.start), fmt(stock.start), x(ours.start / stock.start), "<= 0.2x stock", ours.start / stock.start <= 0.2],
+    ["first cell after start (1+1)", fmt(ours.firstCell), fmt(stock.firstCell), x(ours.firstCell / stock.firstCell), "", null],
+    [`trivial cell, median of ${TRIVIAL}`, fmt(ours.trivial), fmt(stock.trivial), x(ours.trivial / stock.trivial), "<= 3 ms", ours.trivial <= 3],
+    ["100,000-element array cell", fmt(ours.array), fmt(stock.array), x(ours.array / stock.array), "", null],
+    ["1e6 loop, top level", fmt(ours.topLoop), fmt(stock.topLoop), x(ours.topLoop / stock.topLoop), "", null],
+    ["1e6 loop, in a function", fmt(ours.fnLoop), fmt(stock.fnLoop), x(ours.fnLoop / stock.fnLoop), "", null],
+    ["top-level / function loop", x(ours.topLoop / ours.fnLoop), x(stock.topLoop / stock.fnLoop), "", "<= 2x", ours.topLoop / ours.fnLoop <= 2],
+  ];
+  const head = ["measure", "tslab-mlflow", "stock tslab", "ratio", "target", "met"];
+  const cells = rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5] === null ? "" : r[5] ? "yes" : "NO"]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (r) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of cells) console.log(line(r));
+  console.log(`(medians; starts: ${STARTS} each, loops and arrays: ${REPS} each; ratio = tslab-mlflow / stock tslab)`);
+}
