@@ -1,0 +1,74 @@
+// Artifacts of runs whose artifact URI is a `file:` location: written, listed and read
+// directly on disk. Paths are relative to the run's artifact root and `/`-separated.
+
+import { promises as fs } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FileInfo } from "../entities.js";
+import { invalidParameter, MlflowError, notFound } from "../errors.js";
+import { isNoEnt, writeAtomic } from "./fsio.js";
+import type { Runs } from "./runs.js";
+
+/** Normalises a relative artifact path; refuses absolute paths and `..`. */
+export function cleanArtifactPath(path: string | undefined, allowEmpty: boolean): string {
+  const p = (path ?? "").replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
+  if (p === "" || p === ".") {
+    if (allowEmpty) return "";
+    throw invalidParameter("An artifact path is required (e.g. 'plots/loss.png').");
+  }
+  if (p.startsWith("/") || /^[A-Za-z]:/.test(p) || p.split("/").some((s) => s === ".." || s === ""))
+    throw invalidParameter(`Invalid artifact path '${path}': it must be relative, without '..' or empty segments.`);
+  return p;
+}
+
+export class Artifacts {
+  constructor(private readonly runs: Runs) {}
+
+  private async root(runId: string): Promise<string> {
+    const { dir, uri } = await this.runs.artifactDir(runId);
+    if (dir) return dir;
+    if (uri.startsWith("file:")) return fileURLToPath(uri);
+    throw new MlflowError("UNSUPPORTED_URI", `Run ${runId} stores artifacts at '${uri}'; the file store handles only file: artifact URIs.`);
+  }
+
+  async log(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
+    const rel = cleanArtifactPath(artifactPath, false);
+    const target = join(await this.root(runId), ...rel.split("/"));
+    await fs.mkdir(dirname(target), { recursive: true });
+    await writeAtomic(target, data);
+  }
+
+  async list(runId: string, path?: string): Promise<FileInfo[]> {
+    const rel = cleanArtifactPath(path, true);
+    const dir = join(await this.root(runId), ...(rel ? rel.split("/") : []));
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return [];
+      throw e;
+    }
+    const out: FileInfo[] = [];
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.endsWith(".tmp")) continue;
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) out.push({ path: p, isDir: true });
+      else out.push({ path: p, isDir: false, fileSize: (await fs.stat(join(dir, e.name))).size });
+    }
+    return out;
+  }
+
+  async download(runId: string, path: string): Promise<Uint8Array> {
+    const rel = cleanArtifactPath(path, false);
+    const file = join(await this.root(runId), ...rel.split("/"));
+    try {
+      return new Uint8Array(await fs.readFile(file));
+    } catch (e) {
+      if (isNoEnt(e)) throw notFound(`Artifact '${rel}' does not exist in run ${runId} (looked for ${file}).`);
+      if ((e as NodeJS.ErrnoException).code === "EISDIR") throw invalidParameter(`Artifact '${rel}' of run ${runId} is a directory; list it instead.`);
+      throw e;
+    }
+  }
+}
+

@@ -1,0 +1,263 @@
+// Runs in the file store: `<exp>/<run_id>/meta.yaml` plus `metrics/`, `params/`, `tags/`
+// and `artifacts/`. logBatch is the one write path for metrics, params and tags.
+
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import type { Batch, CreateRun, Metric, Param, Run, RunInfo, RunUpdate, ViewType } from "../entities.js";
+import { isRunStatus } from "../entities.js";
+import { invalidParameter, MlflowError, notFound } from "../errors.js";
+import { MAX_RUN_NAME_LENGTH } from "../limits.js";
+import { generateRunName } from "../run-names.js";
+import { validateBatch, validateKey } from "../validation.js";
+import type { Experiments } from "./experiments.js";
+import { readTagDir } from "./experiments.js";
+import { appendWhole, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
+import { runFromMeta, runToMeta, type StoredRun } from "./meta.js";
+import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
+
+export const RUN_NAME_TAG = "mlflow.runName";
+const RUN_ID = /^[A-Za-z0-9_-]{1,256}$/;
+
+const matchesView = (stage: string, view: ViewType) =>
+  view === "ALL" || (view === "ACTIVE_ONLY" ? stage === "active" : stage === "deleted");
+
+export class Runs {
+  /** run id -> run directory; checked on every use, since experiments move to and from the trash. */
+  private readonly dirs = new Map<string, string>();
+
+  constructor(private readonly layout: Layout, private readonly experiments: Experiments,
+    private readonly warn: (e: MlflowError) => void) {}
+
+  // ---- reading -------------------------------------------------------------------------
+
+  async readStored(dir: string): Promise<StoredRun | undefined> {
+    const file = join(dir, "meta.yaml");
+    const meta = await readYaml(file);
+    if (!meta) return undefined;
+    const stored = runFromMeta(meta, file);
+    const { info } = stored;
+    info.artifactUri = this.layout.rebase(info.artifactUri, `/${info.experimentId}/${info.runId}/artifacts`);
+    return stored;
+  }
+
+  async locate(runId: string): Promise<string> {
+    if (typeof runId !== "string" || !RUN_ID.test(runId)) throw invalidParameter(`Invalid run ID ${JSON.stringify(runId)}: expected a run id such as 0123456789abcdef0123456789abcdef.`);
+    const cached = this.dirs.get(runId);
+    if (cached && (await readTextOrUndefined(join(cached, "meta.yaml"))) !== undefined) return cached;
+    const expRoots = [this.layout.root, this.layout.trashDir];
+    for (const base of expRoots) {
+      for (const exp of await listDirs(base)) {
+        if (exp.startsWith(".") || (base === this.layout.root && exp === "models")) continue;
+        const dir = join(base, exp, runId);
+        if ((await readTextOrUndefined(join(dir, "meta.yaml"))) !== undefined) {
+          this.dirs.set(runId, dir);
+          return dir;
+        }
+      }
+    }
+    throw notFound(`Run '${runId}' not found`);
+  }
+
+  async info(runId: string): Promise<{ dir: string; stored: StoredRun }> {
+    const dir = await this.locate(runId);
+    const stored = await this.readStored(dir);
+    if (!stored) throw notFound(`Run '${runId}' not found`);
+    return { dir, stored };
+  }
+
+  async readData(dir: string): Promise<Run["data"]> {
+    const metrics: Metric[] = [];
+    for (const key of await listFilesDeep(join(dir, "metrics"))) {
+      const file = join(dir, "metrics", key);
+      const text = await readTextOrUndefined(file);
+      const latest = text === undefined ? undefined : latestPoint(parseMetricFile(text, key, file));
+      if (latest) metrics.push(latest);
+    }
+    return { metrics, params: await readTagDir(join(dir, "params")), tags: await readTagDir(join(dir, "tags")) };
+  }
+
+  async readRun(dir: string): Promise<Run | undefined> {
+    const stored = await this.readStored(dir);
+    if (!stored) return undefined;
+    const data = await this.readData(dir);
+    if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
+    return { info: stored.info, data };
+  }
+
+  async get(runId: string): Promise<Run> {
+    const dir = await this.locate(runId);
+    const run = await this.readRun(dir);
+    if (!run) throw notFound(`Run '${runId}' not found`);
+    return run;
+  }
+
+  /** Runs of one experiment directory for a view type; damaged runs are reported and skipped. */
+  async listIn(expDir: string, view: ViewType): Promise<Run[]> {
+    const runs: Run[] = [];
+    for (const name of await listDirs(expDir)) {
+      if (EXPERIMENT_RESERVED.has(name) || name.startsWith(".")) continue;
+      try {
+        const stored = await this.readStored(join(expDir, name));
+        if (!stored || !matchesView(stored.info.lifecycleStage, view)) continue;
+        const run = await this.readRun(join(expDir, name));
+        if (run) { runs.push(run); this.dirs.set(run.info.runId, join(expDir, name)); }
+      } catch (e) {
+        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
+        else throw e;
+      }
+    }
+    return runs;
+  }
+
+  async metricHistory(runId: string, key: string): Promise<Metric[]> {
+    validateKey("metric", key);
+    const dir = await this.locate(runId);
+    const file = join(dir, "metrics", key);
+    const text = await readTextOrUndefined(file);
+    return text === undefined ? [] : parseMetricFile(text, key, file);
+  }
+
+  // ---- writing -------------------------------------------------------------------------
+
+  private async active(runId: string): Promise<{ dir: string; stored: StoredRun }> {
+    const found = await this.info(runId);
+    if (found.stored.info.lifecycleStage !== "active")
+      throw invalidParameter(`The run ${runId} must be in the 'active' state. Current state is ${found.stored.info.lifecycleStage}.`);
+    return found;
+  }
+
+  async create(args: CreateRun): Promise<Run> {
+    const experimentId = String(args.experimentId ?? "");
+    const exp = await this.experiments.locate(experimentId);
+    if (!exp) throw notFound(`Could not create run under experiment with ID ${experimentId} - no such experiment exists.`);
+    if (exp.experiment.lifecycleStage !== "active")
+      throw invalidParameter(`Could not create run under non-active experiment with ID ${experimentId}.`);
+    const tags = [...(args.tags ?? [])];
+    validateBatch({ tags });
+    const tagName = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
+    if (args.runName !== undefined && tagName !== undefined && args.runName !== tagName)
+      throw invalidParameter(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${args.runName}', mlflow.runName='${tagName}').`);
+    const runName = args.runName || tagName || generateRunName();
+    checkRunName(runName);
+    if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
+
+    const runId = randomUUID().replace(/-/g, "");
+    const dir = join(exp.dir, runId);
+    const info: RunInfo = {
+      runId, experimentId, runName, userId: args.userId ?? "unknown", status: "RUNNING",
+      startTime: args.startTime ?? Date.now(), lifecycleStage: "active",
+      artifactUri: `${exp.experiment.artifactLocation}/${runId}/artifacts`,
+    };
+    await fs.mkdir(dir, { recursive: true });
+    await Promise.all(["metrics", "params", "tags", "artifacts"].map((d) => fs.mkdir(join(dir, d), { recursive: true })));
+    for (const t of tags) await writeAtomic(join(dir, "tags", t.key), t.value);
+    // meta.yaml last: a run is visible to readers only once it is complete.
+    await writeYaml(join(dir, "meta.yaml"), runToMeta(info));
+    this.dirs.set(runId, dir);
+    return { info, data: { metrics: [], params: [], tags } };
+  }
+
+  private async writeInfo(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
+    // Write back the stored artifact_uri, not the rebased one shown to callers.
+    const file = join(dir, "meta.yaml");
+    const onDisk = await readYaml(file);
+    const artifactUri = typeof onDisk?.artifact_uri === "string" ? onDisk.artifact_uri : info.artifactUri;
+    await writeYaml(file, runToMeta({ ...info, artifactUri }, deletedTime));
+  }
+
+  async update(runId: string, update: RunUpdate): Promise<RunInfo> {
+    const { dir, stored } = await this.active(runId);
+    const info = { ...stored.info };
+    if (update.status !== undefined) {
+      if (!isRunStatus(update.status))
+        throw invalidParameter(`Invalid run status ${JSON.stringify(update.status)}: expected one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED.`);
+      info.status = update.status;
+    }
+    if (update.endTime !== undefined) {
+      if (!Number.isInteger(update.endTime)) throw invalidParameter(`Invalid end time ${JSON.stringify(update.endTime)}: expected integer epoch milliseconds.`);
+      info.endTime = update.endTime;
+    }
+    if (update.runName !== undefined && update.runName !== "") {
+      checkRunName(update.runName);
+      info.runName = update.runName;
+      await writeAtomic(join(dir, "tags", RUN_NAME_TAG), update.runName);
+    }
+    await this.writeInfo(dir, info, stored.deletedTime);
+    return info;
+  }
+
+  async setLifecycle(runId: string, stage: "active" | "deleted"): Promise<void> {
+    const { dir, stored } = await this.info(runId);
+    const info = { ...stored.info, lifecycleStage: stage };
+    await this.writeInfo(dir, info, stage === "deleted" ? Date.now() : undefined);
+  }
+
+  /** Marks every run of an experiment directory deleted or active (experiment delete/restore). */
+  async markAll(expDir: string, stage: "active" | "deleted", deletedTime?: number): Promise<void> {
+    for (const name of await listDirs(expDir)) {
+      if (EXPERIMENT_RESERVED.has(name) || name.startsWith(".")) continue;
+      const dir = join(expDir, name);
+      try {
+        const stored = await this.readStored(dir);
+        if (!stored || stored.info.lifecycleStage === stage) continue;
+        await this.writeInfo(dir, { ...stored.info, lifecycleStage: stage }, stage === "deleted" ? deletedTime : undefined);
+      } catch (e) {
+        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
+        else throw e;
+      }
+    }
+  }
+
+  async logBatch(runId: string, batch: Batch): Promise<void> {
+    validateBatch(batch);
+    const { dir, stored } = await this.active(runId);
+    const params = batch.params ?? [], metrics = batch.metrics ?? [], tags = batch.tags ?? [];
+    // Check every param before writing anything, so a refused batch leaves no trace.
+    const newParams: Param[] = [];
+    for (const p of params) {
+      const file = join(dir, "params", p.key);
+      const before = await readTextOrUndefined(file);
+      if (before === undefined) { if (!newParams.some((q) => q.key === p.key)) newParams.push(p); }
+      else if (before !== p.value)
+        throw invalidParameter(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${before}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`);
+    }
+    for (const p of newParams) await writeAtomic(join(dir, "params", p.key), p.value);
+    // One append per metric key: each is a single O_APPEND write of whole lines.
+    const byKey = new Map<string, string>();
+    for (const m of metrics) byKey.set(m.key, (byKey.get(m.key) ?? "") + metricLine(m));
+    await Promise.all([...byKey].map(([key, lines]) => appendWhole(join(dir, "metrics", key), lines)));
+    for (const t of tags) await writeAtomic(join(dir, "tags", t.key), t.value);
+    const rename = [...tags].reverse().find((t) => t.key === RUN_NAME_TAG);
+    if (rename && rename.value !== stored.info.runName) {
+      checkRunName(rename.value);
+      await this.writeInfo(dir, { ...stored.info, runName: rename.value }, stored.deletedTime);
+    }
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateKey("tag", key);
+    const { dir } = await this.active(runId);
+    try {
+      await fs.unlink(join(dir, "tags", key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw notFound(`No tag with name: ${key} in run with id ${runId}`);
+      throw e;
+    }
+  }
+
+  /** The directory of a run's artifacts for `file:` artifact URIs of this store. */
+  async artifactDir(runId: string): Promise<{ dir: string; uri: string }> {
+    const { dir, stored } = await this.info(runId);
+    const { info } = stored;
+    if (info.artifactUri === this.layout.defaultArtifactUri(info.experimentId, runId)) return { dir: join(dir, "artifacts"), uri: info.artifactUri };
+    return { dir: "", uri: info.artifactUri };
+  }
+}
+
+function checkRunName(name: string): void {
+  if (typeof name !== "string" || name.length > MAX_RUN_NAME_LENGTH)
+    throw invalidParameter(`Invalid run name ${JSON.stringify(String(name).slice(0, 40))}: at most ${MAX_RUN_NAME_LENGTH} characters are accepted.`);
+}
+
