@@ -1,0 +1,197 @@
+// One open run as the notebook sees it: validated, non-blocking logging (the sink sends in the
+// background), artifact uploads tracked so the run's end waits for them, and a local mirror of
+// params and last metric values for the summary. Logging failures become warnings; bad input
+// (a non-numeric metric, a changed param) throws at the call, naming the value.
+
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { RunStatus, Tag } from "../tracking/entities.js";
+import { invalidParameter } from "../tracking/errors.js";
+import type { TrackingStore } from "../tracking/store.js";
+import type { RunSink } from "./tracking-port.js";
+import type { Redactor } from "./redact.js";
+
+export interface RunIdentity {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  artifactUri: string;
+}
+
+export interface ActiveRunDeps {
+  store: TrackingStore;
+  sink: RunSink;
+  redactor: Redactor;
+  /** Where warnings go (the current cell's stderr, or the kernel log). */
+  warn(message: string): void;
+  /** Renders a Vega-Lite spec to SVG for `logChart`. */
+  renderSvg?(spec: unknown): Promise<string>;
+}
+
+type ParamValue = string | number | boolean;
+const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+
+export class ActiveRun {
+  readonly params = new Map<string, string>();
+  /** Last value and step of each metric logged through this object. */
+  readonly metrics = new Map<string, { value: number; step: number }>();
+  readonly tags = new Map<string, string>();
+  private uploads: Promise<void>[] = [];
+  private ended = false;
+
+  constructor(
+    readonly info: RunIdentity,
+    private readonly deps: ActiveRunDeps,
+    /** False for a run opened elsewhere (MLFLOW_RUN_ID): we log into it but never end it. */
+    readonly owned: boolean,
+    readonly parentRunId?: string,
+  ) {}
+
+  get runId(): string { return this.info.runId; }
+  get isEnded(): boolean { return this.ended; }
+
+  private checkOpen(): void {
+    if (this.ended) throw invalidParameter(`Run ${this.runId} has ended; start a new run to log more.`);
+  }
+
+  logParam(key: string, value: ParamValue): void {
+    this.checkOpen();
+    if (!["string", "number", "boolean"].includes(typeof value))
+      throw invalidParameter(`Invalid value ${show(value)} for param ${show(key)}: a param value must be a string, number or boolean.`);
+    const text = this.deps.redactor.value(key, String(value));
+    // The sink validates and enforces immutability; mirror only what it accepted.
+    this.deps.sink.logParam(key, text);
+    this.params.set(key, text);
+  }
+
+  logParams(record: Record<string, ParamValue>): void {
+    for (const [k, v] of Object.entries(record)) this.logParam(k, v);
+  }
+
+  logMetric(key: string, value: number, step = 0, timestamp = Date.now()): void {
+    this.checkOpen();
+    this.deps.sink.logMetric(key, value, step, timestamp);
+    const last = this.metrics.get(key);
+    if (!last || step >= last.step) this.metrics.set(key, { value, step });
+  }
+
+  logMetrics(record: Record<string, number>, step?: number): void {
+    const t = Date.now();
+    for (const [k, v] of Object.entries(record)) this.logMetric(k, v, step, t);
+  }
+
+  setTag(key: string, value: string | number | boolean): void {
+    this.checkOpen();
+    const text = this.deps.redactor.value(key, String(value));
+    this.deps.sink.setTag(key, text);
+    this.tags.set(key, text);
+  }
+
+  setTags(record: Record<string, string | number | boolean>): void {
+    for (const [k, v] of Object.entries(record)) this.setTag(k, v);
+  }
+
+  /** Tags written by the magics themselves (already checked and redacted). */
+  setSystemTags(tags: Tag[]): void {
+    for (const t of tags) {
+      this.tags.set(t.key, t.value);
+      this.deps.sink.setTag(t.key, t.value);
+    }
+  }
+
+  /** Uploads in the background; the run's end waits for it. Failures become warnings. */
+  upload(artifactPath: string, data: Uint8Array | string): Promise<void> {
+    this.checkOpen();
+    checkArtifactPath(artifactPath);
+    const body = typeof data === "string" ? this.deps.redactor.text(data) : data;
+    const p = this.deps.store.logArtifact(this.runId, artifactPath, body).catch((err: unknown) => {
+      this.deps.warn(`Could not save artifact ${artifactPath} of run ${this.runId}: ${(err as Error).message}`);
+    });
+    this.uploads.push(p);
+    return p;
+  }
+
+  logText(text: string, artifactFile: string): Promise<void> {
+    if (typeof text !== "string") throw invalidParameter(`logText expects a string, got ${typeof text}.`);
+    return this.upload(artifactFile, text);
+  }
+
+  logDict(value: unknown, artifactFile: string): Promise<void> {
+    return this.upload(artifactFile, JSON.stringify(value, null, 2) + "\n");
+  }
+
+  /** Copies a local file (or a directory's files) into the run's artifacts. */
+  async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
+    this.checkOpen();
+    const name = path.basename(localPath);
+    const dest = artifactPath ? `${artifactPath.replace(/\/+$/, "")}/${name}` : name;
+    let data: Buffer;
+    try {
+      data = await readFile(localPath);
+    } catch (err) {
+      throw invalidParameter(`logArtifact cannot read ${show(localPath)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+    }
+    return this.upload(dest, data);
+  }
+
+  /** An image as bytes or a base64 string (a data: URL is accepted too). */
+  logImage(image: Uint8Array | string, artifactFile: string): Promise<void> {
+    const bytes = typeof image === "string" ? Buffer.from(image.replace(/^data:[^,]*,/, ""), "base64") : image;
+    if (bytes.length === 0) throw invalidParameter(`logImage got no image data for ${show(artifactFile)}.`);
+    return this.upload(artifactFile, bytes);
+  }
+
+  /** A Vega-Lite spec as `<name>.vl.json` plus its SVG rendering beside it. */
+  async logChart(spec: unknown, artifactFile = "charts/chart.vl.json"): Promise<void> {
+    if (typeof spec !== "object" || spec === null) throw invalidParameter(`logChart expects a Vega-Lite spec object, got ${show(spec)}.`);
+    const file = artifactFile.endsWith(".vl.json") ? artifactFile : artifactFile.replace(/\.json$/, "") + ".vl.json";
+    const done = [this.upload(file, JSON.stringify(spec, null, 2) + "\n")];
+    if (this.deps.renderSvg) {
+      try {
+        done.push(this.upload(file.replace(/\.vl\.json$/, ".svg"), await this.deps.renderSvg(spec)));
+      } catch (err) {
+        this.deps.warn(`Could not render ${file} to SVG: ${(err as Error).message}`);
+      }
+    }
+    await Promise.all(done);
+  }
+
+  /** Waits for uploads and logged data without ending the run. */
+  async flush(): Promise<void> {
+    const uploads = this.uploads;
+    this.uploads = [];
+    await Promise.all(uploads);
+    await this.deps.sink.flush();
+  }
+
+  /**
+   * Ends the run with `status`. Always reaches the status update, whatever failed before it;
+   * returns the warnings raised on the way instead of throwing.
+   */
+  async end(status: RunStatus): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      await this.flush();
+    } catch (err) {
+      this.deps.warn(`Logging for run ${this.runId} did not complete (${(err as Error).message}); undelivered data stays in the spool.`);
+    }
+    if (!this.owned) return;
+    let lastError: unknown;
+    // The status update is what keeps a run from staying RUNNING: try it twice.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.deps.store.updateRun(this.runId, { status, endTime: Date.now() });
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    this.deps.warn(`Could not mark run ${this.runId} ${status}: ${(lastError as Error).message}`);
+  }
+}
+
+export function checkArtifactPath(p: string): void {
+  if (typeof p !== "string" || p.length === 0 || p.startsWith("/") || p.split("/").some((s) => s === ".." || s === ""))
+    throw invalidParameter(`Invalid artifact path ${show(p)}: use a relative path such as "plots/loss.png" without '..' or empty segments.`);
+}

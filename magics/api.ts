@@ -1,0 +1,136 @@
+// The `mlflow` object every cell sees, and its type declaration for the cell type-checker.
+// Logging calls are synchronous and never wait on the store (the run's sink sends in the
+// background); bad input throws at the call with a message naming the value.
+
+import type { Run } from "../tracking/entities.js";
+import { MlflowError } from "../tracking/errors.js";
+import type { ActiveRun } from "./active-run.js";
+import type { MlflowSession } from "./session.js";
+
+type Scalar = string | number | boolean;
+
+export interface RunHandle { runId: string; runName: string; experimentId: string; artifactUri: string; parentRunId?: string }
+
+const handle = (r: ActiveRun): RunHandle => ({ ...r.info, ...(r.parentRunId ? { parentRunId: r.parentRunId } : {}) });
+
+/** `runs:/<id>/<path>` → the run id, or undefined for other URIs. */
+export const runIdOf = (uri: string): string | undefined => /^runs:\/([^/]+)/.exec(uri)?.[1];
+
+export function createMlflowApi(session: MlflowSession) {
+  const run = (what: string): ActiveRun => {
+    const r = session.activeRun();
+    if (!r) throw new MlflowError("BAD_REQUEST", `mlflow.${what}: no active run. Use a %%mlflow_run cell or mlflow.startRun() first.`, 400);
+    return r;
+  };
+  const store = () => session.tracking.store;
+  return {
+    logParam: (key: string, value: Scalar) => run("logParam").logParam(key, value),
+    logParams: (params: Record<string, Scalar>) => run("logParams").logParams(params),
+    logMetric: (key: string, value: number, step?: number) => run("logMetric").logMetric(key, value, step),
+    logMetrics: (metrics: Record<string, number>, step?: number) => run("logMetrics").logMetrics(metrics, step),
+    setTag: (key: string, value: Scalar) => run("setTag").setTag(key, value),
+    setTags: (tags: Record<string, Scalar>) => run("setTags").setTags(tags),
+    logText: (text: string, artifactFile: string) => run("logText").logText(text, artifactFile),
+    logDict: (value: unknown, artifactFile: string) => run("logDict").logDict(value, artifactFile),
+    logArtifact: (localPath: string, artifactPath?: string) => run("logArtifact").logArtifact(localPath, artifactPath),
+    logImage: (image: Uint8Array | string, artifactFile: string) => run("logImage").logImage(image, artifactFile),
+    logChart: (spec: object, artifactFile?: string) => run("logChart").logChart(spec, artifactFile),
+    activeRun: (): RunHandle | undefined => {
+      const r = session.activeRun();
+      return r ? handle(r) : undefined;
+    },
+    startRun: async (o: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, Scalar>; description?: string } = {}): Promise<RunHandle> => {
+      const tags = Object.entries(o.tags ?? {}).map(([key, value]) => ({ key, value: String(value) }));
+      return handle(await session.startRun({ ...o, tags }));
+    },
+    endRun: async (status: "FINISHED" | "FAILED" | "KILLED" = "FINISHED"): Promise<void> => {
+      const r = session.activeRun();
+      if (!r || !r.owned) throw new MlflowError("BAD_REQUEST", "mlflow.endRun: no run started with mlflow.startRun() is open.", 400);
+      await session.endRun(status, r);
+    },
+    flush: async (): Promise<void> => {
+      for (const r of session.stack) await r.flush();
+    },
+    setExperiment: async (name: string) => {
+      const exp = await session.resolveExperiment(name);
+      session.setExperiment(exp);
+      return exp;
+    },
+    getRun: (runId: string): Promise<Run> => store().getRun(runId),
+    searchRuns: async (o: { experiment?: string; filter?: string; orderBy?: string[]; maxResults?: number } = {}): Promise<Run[]> => {
+      const exp = o.experiment ? await session.resolveExperiment(o.experiment, false) : await session.currentExperiment();
+      const page = await store().searchRuns({ experimentIds: [exp.experimentId], filter: o.filter, orderBy: o.orderBy, maxResults: o.maxResults ?? 1000 });
+      return page.items;
+    },
+    getMetricHistory: (runId: string, key: string) => store().getMetricHistory(runId, key),
+    /** Registers `runs:/<id>/<path>` (or any source URI) as a new version of `name`, creating the model if needed. */
+    registerModel: async (modelUri: string, name: string) => {
+      try {
+        await store().getRegisteredModel(name);
+      } catch (err) {
+        if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
+        await store().createRegisteredModel(name);
+      }
+      return store().createModelVersion({ name, source: modelUri, runId: runIdOf(modelUri) });
+    },
+    setAlias: (name: string, alias: string, version: string | number) => store().setRegisteredModelAlias(name, alias, String(version)),
+    deleteAlias: (name: string, alias: string) => store().deleteRegisteredModelAlias(name, alias),
+    getModelVersionByAlias: (name: string, alias: string) => store().getModelVersionByAlias(name, alias),
+    get trackingUri(): string { return session.tracking.uri; },
+    /** The full tracking client (experiments, runs, artifacts, registry). */
+    get client(): unknown { return session.tracking.client; },
+  };
+}
+
+export type MlflowApi = ReturnType<typeof createMlflowApi>;
+
+/** What cells are type-checked against. Kept by hand beside the object above. */
+export const MLFLOW_DECLARATION = `
+interface MlflowRunHandle { runId: string; runName: string; experimentId: string; artifactUri: string; parentRunId?: string }
+interface MlflowMetric { key: string; value: number; timestamp: number; step: number }
+interface MlflowRunRecord {
+  info: { runId: string; experimentId: string; runName: string; userId: string; status: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED"; startTime: number; endTime?: number; artifactUri: string; lifecycleStage: string };
+  data: { metrics: MlflowMetric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
+}
+interface MlflowModelVersion { name: string; version: string; source: string; runId?: string; status?: string; aliases: string[]; tags: { key: string; value: string }[] }
+interface MlflowApi {
+  logParam(key: string, value: string | number | boolean): void;
+  logParams(params: Record<string, string | number | boolean>): void;
+  logMetric(key: string, value: number, step?: number): void;
+  logMetrics(metrics: Record<string, number>, step?: number): void;
+  setTag(key: string, value: string | number | boolean): void;
+  setTags(tags: Record<string, string | number | boolean>): void;
+  logText(text: string, artifactFile: string): Promise<void>;
+  logDict(value: unknown, artifactFile: string): Promise<void>;
+  logArtifact(localPath: string, artifactPath?: string): Promise<void>;
+  logImage(image: Uint8Array | string, artifactFile: string): Promise<void>;
+  logChart(spec: object, artifactFile?: string): Promise<void>;
+  activeRun(): MlflowRunHandle | undefined;
+  startRun(options?: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, string | number | boolean>; description?: string }): Promise<MlflowRunHandle>;
+  endRun(status?: "FINISHED" | "FAILED" | "KILLED"): Promise<void>;
+  flush(): Promise<void>;
+  setExperiment(name: string): Promise<{ experimentId: string; name: string }>;
+  getRun(runId: string): Promise<MlflowRunRecord>;
+  searchRuns(options?: { experiment?: string; filter?: string; orderBy?: string[]; maxResults?: number }): Promise<MlflowRunRecord[]>;
+  getMetricHistory(runId: string, key: string): Promise<MlflowMetric[]>;
+  registerModel(modelUri: string, name: string): Promise<MlflowModelVersion>;
+  setAlias(name: string, alias: string, version: string | number): Promise<void>;
+  deleteAlias(name: string, alias: string): Promise<void>;
+  getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion>;
+  readonly trackingUri: string;
+  /** The full tracking client. */
+  readonly client: any;
+}
+declare const mlflow: MlflowApi;
+`;
+
+export const CHARTS_DECLARATION = `
+interface ChartsCompareOptions { metrics?: string[]; params?: string[]; kind?: "auto" | "bar" | "history" | "scatter" | "parallel"; max?: number; title?: string }
+interface ChartsApi {
+  /** A comparison chart of runs (from mlflow.searchRuns) that displays itself. */
+  compare(runs: readonly any[], options?: ChartsCompareOptions): any;
+  /** Renders a Vega-Lite or Vega spec to SVG text. */
+  renderSvg(spec: object): Promise<string>;
+}
+declare const charts: ChartsApi;
+`;

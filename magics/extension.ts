@@ -1,0 +1,141 @@
+// The kernel extension that brings magics and MLflow into the kernel: it routes `%`/`%%` cells
+// to the registry, injects the `mlflow` and `charts` globals, records every cell's outputs
+// (for run artifacts and notebook snapshots) and ends open runs at shutdown.
+
+import type { Cell, CellOutput as KernelOutput, KernelExtension, KernelHost } from "../kernel/extensions.js";
+import { compare, renderSvg } from "../charts/index.js";
+import { createMlflowApi, CHARTS_DECLARATION, MLFLOW_DECLARATION } from "./api.js";
+import type { MagicContext } from "./context.js";
+import { HookRegistry } from "./hooks/index.js";
+import { lsmagic, help } from "./magic-help.js";
+import { mlflowAutolog } from "./magic-autolog.js";
+import { mlflowCompare } from "./magic-compare.js";
+import { mlflowExperiment } from "./magic-experiment.js";
+import { mlflowRun } from "./magic-run.js";
+import { mlflowRuns } from "./magic-runs.js";
+import { mlflowStatus } from "./magic-status.js";
+import type { CellOutput } from "./outputs.js";
+import { hasMagic, parseCell, type MagicCall } from "./parse.js";
+import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
+import { MlflowSession } from "./session.js";
+import { openTracking } from "./open-tracking.js";
+import type { Tracking } from "./tracking-port.js";
+
+export const MAGICS: Magic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, lsmagic, help];
+
+export interface MlflowExtensionOptions {
+  env?: Record<string, string | undefined>;
+  /** A ready tracking connection (tests, embedding); default: MLFLOW_TRACKING_URI or ./mlruns. */
+  tracking?: Tracking;
+}
+
+/** Kernel output → nbformat output (what artifacts and snapshots are made of). */
+function toNbOutput(o: KernelOutput): CellOutput | undefined {
+  switch (o.type) {
+    case "stream": return { output_type: "stream", name: o.name, text: o.text };
+    case "display_data": return { output_type: "display_data", data: o.data, metadata: o.metadata };
+    case "execute_result": return { output_type: "execute_result", data: o.data, metadata: o.metadata, execution_count: o.executionCount };
+    case "error": return { output_type: "error", ...o.error };
+    default: return undefined;
+  }
+}
+
+/** A magic's refusal or a tracking error as a tidy error output: the message, no JS stack. */
+function errorContent(err: unknown) {
+  const e = err as Error & { code?: string };
+  const known = ["MagicError", "MlflowError", "ChartError"].includes(e?.name);
+  if (!known) return err;
+  const evalue = e.message;
+  return { ename: e.name, evalue, traceback: [`${e.name}${e.code ? ` [${e.code}]` : ""}: ${evalue}`] };
+}
+
+export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExtension {
+  const env = options.env ?? process.env;
+  const registry = new MagicRegistry<MagicContext>().register(...MAGICS);
+  let host: KernelHost;
+  let session: MlflowSession | undefined;
+  let startError: unknown;
+  let hooks: HookRegistry;
+  let outputs: CellOutput[] = [];
+
+  const ready = (): MlflowSession => {
+    if (!session) throw startError ?? new Error("The MLflow extension is not active.");
+    return session;
+  };
+
+  async function runMagic(call: MagicCall, body: string | undefined, cell: Cell): Promise<void> {
+    const magic = registry.resolve(call);
+    if (call.help) {
+      cell.display({ "text/plain": registry.help(call.name) });
+      return;
+    }
+    const inv: Invocation = registry.parse(magic, call, body);
+    const ctx: MagicContext = { cell, host, session: ready(), registry, hooks, outputs: () => outputs, renderSvg };
+    await magic.run(inv, ctx);
+  }
+
+  return {
+    name: "mlflow",
+
+    async activate(h) {
+      host = h;
+      try {
+        const tracking = options.tracking ?? (await openTracking(env, (m) => (session ? session.warn(m) : h.log(m))));
+        session = new MlflowSession(tracking, { env, renderSvg, log: (m) => h.log(m) });
+        await session.attachOuterRun();
+      } catch (err) {
+        // A bad MLFLOW_TRACKING_URI must not stop the kernel: magics report it when used.
+        startError = err;
+        h.log(`MLflow tracking unavailable: ${(err as Error).message}`);
+      }
+      const s = session;
+      hooks = new HookRegistry({
+        activeRun: () => s?.activeRun(),
+        enabled: () => s?.autolog.enabled("metrics") ?? false,
+        warn: (m) => (s ? s.warn(m) : h.log(m)),
+      });
+      const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
+      h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
+      h.defineGlobal("charts", { compare, renderSvg }, CHARTS_DECLARATION);
+      h.onCellStart(() => {
+        outputs = [];
+      });
+      h.onOutput((o) => {
+        const nbo = toNbOutput(o);
+        if (nbo) outputs.push(nbo);
+      });
+      h.onCellEnd((cell) => {
+        if (cell.silent || !cell.storeHistory) return;
+        s?.cells.push({ source: cell.code, executionCount: cell.executionCount, cellId: cell.cellId, outputs });
+      });
+      h.onShutdown(async () => {
+        await s?.close();
+      });
+    },
+
+    async execute(cell) {
+      if (!hasMagic(cell.code)) {
+        // Script-style runs may use library hooks in plain cells too.
+        if (session?.activeRun()) await hooks.prepare(host.cwd).catch(() => undefined);
+        return false;
+      }
+      const parsed = parseCell(cell.code);
+      if (session) session.warnTo = (text) => cell.stream("stderr", text);
+      try {
+        // Resolve and parse every magic first: a bad one stops the cell before anything runs.
+        for (const call of [...parsed.lineMagics, ...(parsed.cellMagic ? [parsed.cellMagic] : [])]) {
+          const magic = registry.resolve(call);
+          if (!call.help) registry.parse(magic, call, call.kind === "cell" ? parsed.code : undefined);
+        }
+        for (const call of parsed.lineMagics) await runMagic(call, undefined, cell);
+        if (parsed.cellMagic) await runMagic(parsed.cellMagic, parsed.code, cell);
+        else if (parsed.code.trim()) await cell.run(parsed.code);
+      } catch (err) {
+        cell.error(errorContent(err));
+      } finally {
+        if (session) session.warnTo = undefined;
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// `%%mlflow_run`: the cell becomes an MLflow run. The run is created, the body runs through
+// the kernel's executor, and the run ends FINISHED, FAILED (error saved as an artifact) or
+// KILLED (interrupted) — in a `finally`, so it is never left RUNNING, whatever logging does.
+// Logging failures are warnings; the user's own exception is shown exactly as without the magic.
+
+import type { RunResult } from "../kernel/extensions.js";
+import type { RunStatus } from "../tracking/entities.js";
+import { validateParam, validateTag } from "../tracking/validation.js";
+import type { ActiveRun } from "./active-run.js";
+import { cellParams, paramString } from "./cell-params.js";
+import { parseKeyValues, type MagicContext } from "./context.js";
+import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
+import { notebookParameters } from "./papermill.js";
+import type { Magic } from "./registry.js";
+import { summaryBundle } from "./summary.js";
+import { gitTags, notebookDir } from "./system-tags.js";
+
+export const mlflowRun: Magic<MagicContext> = {
+  name: "mlflow_run",
+  kind: "cell",
+  summary: "Run the cell as an MLflow run: FINISHED, FAILED or KILLED, with params, metrics, outputs and source logged.",
+  usage: "[NAME] [--experiment E] [--nested] [--param k=v]... [--tag k=v]... [--description TEXT] [--no-outputs] [--resume RUN_ID]",
+  maxPositionals: 1,
+  options: {
+    experiment: { type: "string", value: "E", description: "experiment name or id (created when missing)" },
+    nested: { type: "boolean", description: "child of the run open around this cell (required to exist)" },
+    param: { type: "string", multiple: true, value: "k=v", description: "log a param" },
+    tag: { type: "string", multiple: true, value: "k=v", description: "set a tag" },
+    description: { type: "string", value: "TEXT", description: "the run's description (mlflow.note.content)" },
+    "no-outputs": { type: "boolean", description: "do not save the cell's outputs as artifacts" },
+    resume: { type: "string", value: "RUN_ID", description: "continue an existing run instead of starting one" },
+  },
+
+  async run(inv, ctx) {
+    const { cell, session } = ctx;
+    const v = inv.values;
+    const body = inv.body ?? "";
+    // Everything that can be refused is checked before a run exists.
+    const params = parseKeyValues(v.param, "--param");
+    const tags = parseKeyValues(v.tag, "--tag");
+    params.forEach((p) => validateParam(p));
+    tags.forEach((t) => validateTag(t));
+
+    const started = performance.now();
+    const run = await session.startRun({
+      runName: inv.positionals[0],
+      experiment: v.experiment as string | undefined,
+      nested: v.nested === true,
+      tags,
+      description: v.description as string | undefined,
+      resume: v.resume as string | undefined,
+      notebookPath: cell.notebookPath,
+      cellId: cell.cellId,
+      executionCount: cell.executionCount,
+    });
+
+    const firstOutput = ctx.outputs().length;
+    let status: RunStatus = "FAILED";
+    let result: RunResult | undefined;
+    let git: Promise<void> | undefined;
+    try {
+      guard(session, "params", () => logParams(ctx, run, params, body));
+      if (session.autolog.enabled("git")) {
+        git = gitTags(notebookDir({ notebookPath: cell.notebookPath, env: session.env }, ctx.host.cwd))
+          .then((t) => run.setSystemTags(t))
+          .catch((err: unknown) => session.warn(`git tags: ${(err as Error).message}`));
+      }
+      await guardAsync(session, "library hooks", () => ctx.hooks.prepare(ctx.host.cwd));
+      result = await cell.run(body);
+      status = cell.signal.aborted ? "KILLED" : result.status === "ok" ? "FINISHED" : "FAILED";
+    } finally {
+      await guardAsync(session, "run artifacts", async () => {
+        await git;
+        await saveArtifacts(ctx, run, body, result, firstOutput, v["no-outputs"] === true);
+      });
+      await session.endRun(status, run);
+    }
+    cell.display(summaryBundle({
+      runName: run.info.runName, runId: run.runId, experimentId: run.info.experimentId, status,
+      params: run.params, metrics: run.metrics, parentRunId: run.parentRunId,
+      durationMs: performance.now() - started,
+    }, session.tracking.uri));
+  },
+};
+
+/** --param values win over literal consts, which win over papermill parameters. */
+function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; value: string }[], body: string): void {
+  const { session, cell } = ctx;
+  const all = new Map<string, string>();
+  if (session.autolog.enabled("params")) {
+    for (const [k, val] of notebookParameters(cell.notebookPath, ctx.host.cwd)) all.set(k, paramString(val));
+    for (const p of cellParams(body)) all.set(p.name, paramString(p.value));
+  }
+  for (const p of given) all.set(p.key, p.value);
+  for (const [k, val] of all) {
+    try {
+      run.logParam(k, val);
+    } catch (err) {
+      session.warn(`param ${k} not logged: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, result: RunResult | undefined, firstOutput: number, noOutputs: boolean): Promise<void> {
+  const { session } = ctx;
+  const redact = (s: string) => session.redactor.text(s);
+  const uploads: Promise<void>[] = [];
+  if (result?.status === "error") uploads.push(run.upload("error.txt", errorText(result.error)));
+  if (session.autolog.enabled("source")) uploads.push(run.upload("source.ts", body));
+  if (session.autolog.enabled("outputs") && !noOutputs) {
+    const outputs = ctx.outputs().slice(firstOutput);
+    const files = await outputArtifacts(outputs, { redact, renderSvg: ctx.renderSvg, warn: (m) => session.warn(m) });
+    for (const f of files) if (f.path !== "error.txt") uploads.push(run.upload(f.path, f.data));
+  }
+  if (session.autolog.enabled("notebook")) {
+    const current = { source: ctx.cell.code, executionCount: ctx.cell.executionCount, cellId: ctx.cell.cellId, outputs: [...ctx.outputs()] };
+    uploads.push(run.upload("notebook.ipynb", notebookSnapshot([...session.cells, current], redact)));
+  }
+  await Promise.all(uploads);
+}
+
+function guard(session: MagicContext["session"], what: string, f: () => void): void {
+  try {
+    f();
+  } catch (err) {
+    session.warn(`${what}: ${(err as Error).message}`);
+  }
+}
+
+async function guardAsync(session: MagicContext["session"], what: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch (err) {
+    session.warn(`${what}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,54 @@
+// `%mlflow_runs [--experiment E] [--filter F] [--order-by O] [--max N]`: a table (HTML and text)
+// of runs with their status, key params and last metric values.
+
+import type { Run } from "../tracking/entities.js";
+import type { MagicContext } from "./context.js";
+import type { Magic } from "./registry.js";
+import { existingExperiment, positiveInt, searchAll } from "./run-query.js";
+import { escapeHtml, fmtValue } from "./summary.js";
+
+const MAX_COLUMNS = 6;
+
+export const mlflowRuns: Magic<MagicContext> = {
+  name: "mlflow_runs", kind: "line", summary: "Show a table of runs with their key params and metrics.",
+  usage: "[--experiment E] [--filter F] [--order-by O] [--max N]",
+  options: {
+    experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
+    filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"metrics.acc > 0.9\"" },
+    "order-by": { type: "string", multiple: true, value: "O", description: "e.g. \"metrics.loss ASC\" (default: newest first)" },
+    max: { type: "string", value: "N", description: "at most N runs (default 20)" },
+  },
+  async run(inv, ctx) {
+    const v = inv.values;
+    const max = positiveInt(v.max, "--max") ?? 20;
+    const exp = await existingExperiment(ctx.session, v.experiment as string | undefined);
+    const orderBy = (v["order-by"] as string[] | undefined) ?? ["attributes.start_time DESC"];
+    const runs = await searchAll(ctx.session.tracking.store, exp.experimentId, v.filter as string | undefined, orderBy, max);
+    ctx.cell.display(runsTable(runs, `${runs.length} run${runs.length === 1 ? "" : "s"} in experiment ${exp.name}`));
+  },
+};
+
+/** Params that vary first (they tell runs apart), then the rest, alphabetical within each. */
+function keyColumns(values: Map<string, string>[]): string[] {
+  const keys = [...new Set(values.flatMap((m) => [...m.keys()]))].sort();
+  const varies = (k: string) => new Set(values.map((m) => m.get(k))).size > 1;
+  return [...keys.filter(varies), ...keys.filter((k) => !varies(k))].slice(0, MAX_COLUMNS);
+}
+
+export function runsTable(runs: readonly Run[], caption: string) {
+  const params = runs.map((r) => new Map(r.data.params.map((p) => [p.key, p.value])));
+  const metrics = runs.map((r) => new Map(r.data.metrics.map((m) => [m.key, fmtValue(m.value)])));
+  const pCols = keyColumns(params), mCols = keyColumns(metrics);
+  const header = ["run", "run id", "status", ...pCols, ...mCols];
+  const rows = runs.map((r, i) => [
+    r.info.runName, r.info.runId, r.info.status,
+    ...pCols.map((k) => params[i]!.get(k) ?? ""), ...mCols.map((k) => metrics[i]!.get(k) ?? ""),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
+  const text = [caption, line(header), ...rows.map(line)].join("\n");
+  const th = header.map((h, c) => `<th title="${c >= 3 ? (c < 3 + pCols.length ? "param" : "metric") : ""}">${escapeHtml(h)}</th>`).join("");
+  const html = `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${th}</tr></thead><tbody>`
+    + rows.map((row) => `<tr>${row.map((s) => `<td>${escapeHtml(s)}</td>`).join("")}</tr>`).join("") + "</tbody></table>";
+  return { "text/plain": text, "text/html": html };
+}

@@ -1,0 +1,193 @@
+// The MLflow state of one kernel session: the tracking store, the current experiment, the
+// stack of open runs (a run opened outside the kernel via MLFLOW_RUN_ID at the bottom, then
+// script-style `mlflow.startRun()` runs and `%%mlflow_run` runs), autolog settings and the
+// executed cells kept for notebook snapshots. No process-global state: one object per kernel.
+
+import type { Experiment, RunStatus, Tag } from "../tracking/entities.js";
+import { MlflowError, notFound } from "../tracking/errors.js";
+import { ActiveRun } from "./active-run.js";
+import { AutologSettings } from "./autolog.js";
+import type { ExecutedCell } from "./outputs.js";
+import { Redactor } from "./redact.js";
+import { systemTags, TAG } from "./system-tags.js";
+import type { Tracking } from "./tracking-port.js";
+
+export interface StartRunOptions {
+  runName?: string;
+  /** Experiment name or id; default: the parent's experiment, else the session's. */
+  experiment?: string;
+  /** Require an open run to nest under (MLflow's `nested=True`). */
+  nested?: boolean;
+  tags?: Tag[];
+  description?: string;
+  /** Continue this existing run instead of creating one. */
+  resume?: string;
+  notebookPath?: string;
+  cellId?: string;
+  executionCount?: number;
+}
+
+export interface SessionOptions {
+  env?: Record<string, string | undefined>;
+  renderSvg?(spec: unknown): Promise<string>;
+  /** Where warnings go when no cell is running. */
+  log?(message: string): void;
+}
+
+export class MlflowSession {
+  readonly autolog = new AutologSettings();
+  readonly redactor: Redactor;
+  readonly env: Record<string, string | undefined>;
+  /** Open runs, innermost last. */
+  readonly stack: ActiveRun[] = [];
+  /** Executed cells, for the `.ipynb` snapshot artifact. */
+  readonly cells: ExecutedCell[] = [];
+  /** Warnings go to the running cell's stderr when there is one. */
+  warnTo: ((message: string) => void) | undefined;
+  private experiment: Experiment | undefined;
+  private outerAttached: Promise<void> | undefined;
+
+  constructor(readonly tracking: Tracking, private readonly opts: SessionOptions = {}) {
+    this.env = opts.env ?? process.env;
+    this.redactor = new Redactor(this.env);
+  }
+
+  warn(message: string): void {
+    const text = `Warning: ${message}`;
+    if (this.warnTo) this.warnTo(text.endsWith("\n") ? text : text + "\n");
+    else this.opts.log?.(text);
+  }
+
+  /** The innermost open run, if any. */
+  activeRun(): ActiveRun | undefined {
+    return this.stack.at(-1);
+  }
+
+  /** Finds an experiment by id or name, creating it by name when missing. */
+  async resolveExperiment(nameOrId: string, create = true): Promise<Experiment> {
+    const store = this.tracking.store;
+    const byName = await store.getExperimentByName(nameOrId);
+    if (byName) {
+      if (byName.lifecycleStage === "deleted")
+        throw new MlflowError("INVALID_PARAMETER_VALUE", `Experiment ${JSON.stringify(nameOrId)} is deleted; restore it or choose another name.`, 400);
+      return byName;
+    }
+    if (/^\d+$/.test(nameOrId)) {
+      try {
+        return await store.getExperiment(nameOrId);
+      } catch (err) {
+        if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
+      }
+    }
+    if (!create) throw notFound(`No experiment named ${JSON.stringify(nameOrId)}.`);
+    const id = await store.createExperiment(nameOrId);
+    return store.getExperiment(id);
+  }
+
+  /** The session's experiment: set by %mlflow_experiment, else MLFLOW_EXPERIMENT_ID/NAME, else Default. */
+  async currentExperiment(): Promise<Experiment> {
+    if (this.experiment) return this.experiment;
+    const { MLFLOW_EXPERIMENT_ID: id, MLFLOW_EXPERIMENT_NAME: name } = this.env;
+    this.experiment = id ? await this.tracking.store.getExperiment(id)
+      : name ? await this.resolveExperiment(name)
+      : await this.tracking.store.getExperiment("0");
+    return this.experiment;
+  }
+
+  setExperiment(exp: Experiment): void {
+    this.experiment = exp;
+  }
+
+  /** Logs into the run named by MLFLOW_RUN_ID (created by `tslab-mlflow run`), never ending it. */
+  attachOuterRun(): Promise<void> {
+    this.outerAttached ??= (async () => {
+      const runId = this.env.MLFLOW_RUN_ID;
+      if (!runId) return;
+      try {
+        const run = await this.tracking.store.getRun(runId);
+        this.stack.unshift(this.makeRun(run.info, false));
+      } catch (err) {
+        this.warn(`MLFLOW_RUN_ID=${runId} could not be opened (${(err as Error).message}); runs will not be nested under it.`);
+      }
+    })();
+    return this.outerAttached;
+  }
+
+  private makeRun(info: { runId: string; experimentId: string; runName: string; artifactUri: string }, owned: boolean, parentRunId?: string): ActiveRun {
+    return new ActiveRun(
+      { runId: info.runId, experimentId: info.experimentId, runName: info.runName, artifactUri: info.artifactUri },
+      {
+        store: this.tracking.store,
+        sink: this.tracking.sink(info.runId),
+        redactor: this.redactor,
+        warn: (m) => this.warn(m),
+        renderSvg: this.opts.renderSvg,
+      },
+      owned,
+      parentRunId,
+    );
+  }
+
+  /**
+   * Opens a run (or reopens one with `resume`) and pushes it on the stack. A run opened while
+   * another is open is its child (`mlflow.parentRunId`).
+   */
+  async startRun(o: StartRunOptions = {}): Promise<ActiveRun> {
+    await this.attachOuterRun();
+    const store = this.tracking.store;
+    const parent = this.activeRun();
+    if (o.nested && !parent)
+      throw new MlflowError("INVALID_PARAMETER_VALUE", "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).", 400);
+
+    if (o.resume) {
+      const existing = await store.getRun(o.resume).catch((err: unknown) => {
+        if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
+          throw notFound(`--resume: no run with id ${JSON.stringify(o.resume)} in ${this.tracking.uri}.`);
+        throw err;
+      });
+      if (existing.info.lifecycleStage === "deleted")
+        throw new MlflowError("INVALID_PARAMETER_VALUE", `--resume: run ${o.resume} is deleted; restore it first.`, 400);
+      await store.updateRun(o.resume, { status: "RUNNING" });
+      const run = this.makeRun(existing.info, true, existing.data.tags.find((t) => t.key === TAG.parentRunId)?.value);
+      for (const p of existing.data.params) run.params.set(p.key, p.value);
+      for (const m of existing.data.metrics) run.metrics.set(m.key, { value: m.value, step: m.step });
+      this.stack.push(run);
+      if (o.tags?.length) run.setSystemTags(o.tags);
+      return run;
+    }
+
+    const experimentId = o.experiment ? (await this.resolveExperiment(o.experiment)).experimentId
+      : parent ? parent.info.experimentId
+      : (await this.currentExperiment()).experimentId;
+    const tags = [
+      ...systemTags({
+        notebookPath: o.notebookPath, env: this.env, runName: o.runName, description: o.description,
+        cellId: o.cellId, executionCount: o.executionCount, parentRunId: parent?.runId,
+      }),
+      ...(o.tags ?? []),
+    ].map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) }));
+    const created = await store.createRun({ experimentId, runName: o.runName, startTime: Date.now(), tags, userId: tags.find((t) => t.key === TAG.user)?.value });
+    const run = this.makeRun(created.info, true, parent?.runId);
+    for (const t of created.data.tags) run.tags.set(t.key, t.value);
+    this.stack.push(run);
+    return run;
+  }
+
+  /** Ends `run` (default: the innermost) and everything opened inside it. */
+  async endRun(status: RunStatus = "FINISHED", run: ActiveRun | undefined = this.activeRun()): Promise<void> {
+    if (!run) return;
+    const at = this.stack.indexOf(run);
+    if (at < 0) return;
+    const closing = this.stack.splice(at).reverse();
+    for (const r of closing) await r.end(r === run ? status : "KILLED");
+  }
+
+  /** Ends every run we own (shutdown): MLflow's own clients end open runs FINISHED at exit. */
+  async close(): Promise<void> {
+    const owned = this.stack.filter((r) => r.owned);
+    for (const r of owned.reverse()) await r.end("FINISHED");
+    for (const r of this.stack.filter((r) => !r.owned)) await r.flush().catch(() => undefined);
+    this.stack.length = 0;
+    await this.tracking.close();
+  }
+}

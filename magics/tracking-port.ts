@@ -1,0 +1,27 @@
+// The one place magics/ meets tracking/'s logging: opening the store named by
+// MLFLOW_TRACKING_URI (default ./mlruns) with one background Logger in front of it.
+// Everything else in magics/ talks to the small interfaces below.
+
+import type { Batch } from "../tracking/entities.js";
+import type { TrackingStore } from "../tracking/store.js";
+
+/** One run's log calls: validated at the call, sent in the background (tracking's RunLogger). */
+export interface RunSink {
+  logMetric(key: string, value: number, step?: number, timestamp?: number): void;
+  logParam(key: string, value: string): void;
+  setTag(key: string, value: string): void;
+  logBatch(batch: Batch): void;
+  /** Waits until everything logged so far is in the store or the durable spool. */
+  flush(): Promise<void>;
+}
+
+export interface Tracking {
+  readonly uri: string;
+  readonly store: TrackingStore;
+  /** The full client handed to users as `mlflow.client`. */
+  readonly client: unknown;
+  sink(runId: string): RunSink;
+  /** Entities logged but not yet delivered (queued, in flight or spooled). */
+  pending(): Promise<number>;
+  close(): Promise<void>;
+}
