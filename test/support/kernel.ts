@@ -20,6 +20,8 @@ export function startStockTslab(opts: KernelClientOptions = {}): Promise<KernelC
     argv: [process.execPath, bin, "kernel", "--config-path", "{connection_file}"],
     interruptMode: "signal",
     cwd: REPO_ROOT,
+    // Its TypeScript converter loads before it answers: slow on a busy machine.
+    startTimeout: 90_000,
     ...opts,
   });
 }
