@@ -3,7 +3,7 @@
 // (logMetric, logParam, setTag) live in the client on top of it.
 
 import type {
-  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page,
+  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
   RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
 } from "./entities.js";
 
@@ -28,8 +28,16 @@ export interface TrackingStore {
   restoreRun(runId: string): Promise<void>;
   searchRuns(query: RunQuery): Promise<Page<Run>>;
   logBatch(runId: string, batch: Batch): Promise<void>;
+  /**
+   * Optional single-entity writes. A store that has dedicated endpoints for them (the REST
+   * store: log-metric, log-parameter, set-tag) provides them; otherwise the client uses logBatch.
+   */
+  logMetric?(runId: string, metric: Metric): Promise<void>;
+  logParam?(runId: string, param: Param): Promise<void>;
+  setTag?(runId: string, tag: Tag): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
-  getMetricHistory(runId: string, key: string): Promise<Metric[]>;
+  /** Every point of one metric, in logging order. `maxResults` is passed on but MLflow ignores it. */
+  getMetricHistory(runId: string, key: string, opts?: { maxResults?: number }): Promise<Metric[]>;
 
   // Artifacts (paths are relative to the run's artifact root, `/`-separated)
   logArtifact(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void>;

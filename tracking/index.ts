@@ -1,0 +1,20 @@
+// The public face of tracking/: everything other folders (magics, charts, cli) and plain
+// scripts use. Import from here rather than from individual modules.
+
+export * from "./entities.js";
+export * from "./errors.js";
+export * from "./limits.js";
+export * from "./validation.js";
+export type { TrackingStore } from "./store.js";
+export * from "./client.js";
+export * from "./uri.js";
+export * from "./databricks.js";
+export * from "./model-uri.js";
+export { RestStore, type RestStoreOptions } from "./rest/store.js";
+export {
+  HttpClient, type Auth, type HttpOptions, type HttpRequest, type HttpResponse, stringifyJson,
+} from "./rest/http.js";
+export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./rest/artifacts.js";
+export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
+export * from "./logger.js";
+export { generateRunName, isGeneratedRunName } from "./run-names.js";

@@ -1,0 +1,294 @@
+// TrackingStore over MLflow's REST API (an MLflow tracking server or Databricks). Requests
+// have the exact shape MLflow's own client sends (see shared/mlflow-wire): JSON bodies with
+// only the fields that were set, GET parameters in the query string, max_results always on
+// experiments/search, the alias DELETE with a JSON body.
+
+import type {
+  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
+  RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
+} from "../entities.js";
+import { MlflowError } from "../errors.js";
+import { DEFAULT_SEARCH_MAX_RESULTS } from "../limits.js";
+import type { TrackingStore } from "../store.js";
+import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
+import { HttpClient, errorFromResponse, type HttpOptions, type HttpRequest } from "./http.js";
+import {
+  compact, metricToWire, parseExperiment, parseFileInfo, parseMetric, parseModelVersion,
+  parseRegisteredModel, parseRun, parseRunInfo, tagsToWire,
+} from "./wire.js";
+
+type Json = Record<string, any>;
+const API = "/api/2.0/mlflow";
+
+export interface RestStoreOptions extends HttpOptions {
+  /** The URI the store was opened with (defaults to baseUrl). */
+  uri?: string;
+}
+
+export class RestStore implements TrackingStore {
+  readonly uri: string;
+  /** The transport, for raw calls (health checks, protocol tests). */
+  readonly http: HttpClient;
+  // Artifact roots seen in run answers, so an upload needs no extra runs/get.
+  private readonly artifactRoots = new Map<string, string>();
+
+  constructor(options: RestStoreOptions) {
+    this.http = new HttpClient(options);
+    this.uri = options.uri ?? this.http.baseUrl;
+  }
+
+  private post(path: string, body: Json): Promise<Json> {
+    return this.http.json({ method: "POST", path: API + path, json: body });
+  }
+  private get(path: string, query: HttpRequest["query"]): Promise<Json> {
+    return this.http.json({ method: "GET", path: API + path, query });
+  }
+  private remember<T extends RunInfo>(info: T): T {
+    if (info.artifactUri) this.artifactRoots.set(info.runId, info.artifactUri);
+    return info;
+  }
+  private rememberRun(run: Run): Run {
+    this.remember(run.info);
+    return run;
+  }
+
+  // ---- Experiments
+
+  async createExperiment(name: string, tags?: Tag[], artifactLocation?: string): Promise<string> {
+    const res = await this.post("/experiments/create", compact({ name, artifact_location: artifactLocation, tags: tagsToWire(tags) }));
+    return String(res.experiment_id);
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    return parseExperiment((await this.get("/experiments/get", { experiment_id: experimentId })).experiment ?? {});
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    try {
+      return parseExperiment((await this.get("/experiments/get-by-name", { experiment_name: name })).experiment ?? {});
+    } catch (err) {
+      if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST") return undefined;
+      throw err;
+    }
+  }
+
+  async searchExperiments(q: ExperimentQuery): Promise<Page<Experiment>> {
+    // The server reads a missing max_results as 0 and refuses it (fixture 011).
+    const res = await this.post("/experiments/search", compact({
+      filter: q.filter, max_results: q.maxResults ?? DEFAULT_SEARCH_MAX_RESULTS, order_by: q.orderBy,
+      page_token: q.pageToken, view_type: q.viewType,
+    }));
+    return page((res.experiments ?? []).map(parseExperiment), res.next_page_token);
+  }
+
+  async setExperimentTag(experimentId: string, tag: Tag): Promise<void> {
+    await this.post("/experiments/set-experiment-tag", { experiment_id: experimentId, key: tag.key, value: tag.value });
+  }
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.post("/experiments/delete", { experiment_id: experimentId });
+  }
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.post("/experiments/restore", { experiment_id: experimentId });
+  }
+
+  // ---- Runs
+
+  async createRun(args: CreateRun): Promise<Run> {
+    const res = await this.post("/runs/create", compact({
+      experiment_id: args.experimentId, start_time: args.startTime ?? Date.now(), run_name: args.runName,
+      tags: tagsToWire(args.tags), user_id: args.userId,
+    }));
+    return this.rememberRun(parseRun(res.run ?? {}));
+  }
+
+  async updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
+    const res = await this.post("/runs/update", compact({
+      run_id: runId, status: update.status, end_time: update.endTime, run_name: update.runName,
+    }));
+    return this.remember(parseRunInfo(res.run_info ?? {}));
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    return this.rememberRun(parseRun((await this.get("/runs/get", { run_id: runId })).run ?? {}));
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    await this.post("/runs/delete", { run_id: runId });
+  }
+  async restoreRun(runId: string): Promise<void> {
+    await this.post("/runs/restore", { run_id: runId });
+  }
+
+  async searchRuns(q: RunQuery): Promise<Page<Run>> {
+    const res = await this.post("/runs/search", compact({
+      experiment_ids: q.experimentIds, filter: q.filter, run_view_type: q.runViewType,
+      max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+    }));
+    return page((res.runs ?? []).map((r: Json) => this.rememberRun(parseRun(r))), res.next_page_token);
+  }
+
+  async logBatch(runId: string, batch: Batch): Promise<void> {
+    // The server refuses a batch naming one param twice, even with the same value (fixture 057).
+    const params = dedupeParams(batch.params);
+    await this.post("/runs/log-batch", compact({
+      run_id: runId,
+      metrics: batch.metrics?.length ? batch.metrics.map(metricToWire) : undefined,
+      params: params?.length ? params : undefined,
+      tags: tagsToWire(batch.tags),
+    }));
+  }
+
+  async logMetric(runId: string, metric: Metric): Promise<void> {
+    await this.post("/runs/log-metric", { run_id: runId, ...metricToWire(metric) });
+  }
+  async logParam(runId: string, param: Param): Promise<void> {
+    await this.post("/runs/log-parameter", { run_id: runId, key: param.key, value: param.value });
+  }
+  async setTag(runId: string, tag: Tag): Promise<void> {
+    await this.post("/runs/set-tag", { run_id: runId, key: tag.key, value: tag.value });
+  }
+  async deleteTag(runId: string, key: string): Promise<void> {
+    await this.post("/runs/delete-tag", { run_id: runId, key });
+  }
+
+  async getMetricHistory(runId: string, key: string, opts: { maxResults?: number } = {}): Promise<Metric[]> {
+    const out: Metric[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.get("/metrics/get-history", {
+        run_id: runId, metric_key: key, max_results: opts.maxResults, page_token: pageToken,
+      });
+      // An unknown key, or even an unknown run, answers 200 `{}` (fixtures 071, 072).
+      for (const m of res.metrics ?? []) out.push(parseMetric(m));
+      pageToken = res.next_page_token || undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  // ---- Artifacts
+
+  /** The repository holding a run's artifacts, from its artifact URI. */
+  async artifactRepository(runId: string): Promise<ArtifactRepository> {
+    let root = this.artifactRoots.get(runId);
+    if (!root) root = (await this.getRun(runId)).info.artifactUri;
+    return artifactRepository(root, this.http);
+  }
+
+  async logArtifact(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
+    await (await this.artifactRepository(runId)).put(artifactPath, data);
+  }
+
+  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    const p = path === undefined ? undefined : checkArtifactPath(path, true) || undefined;
+    const repo = await this.artifactRepository(runId);
+    if (repo.list) return repo.list(p);
+    const out: FileInfo[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.get("/artifacts/list", { run_id: runId, path: p, page_token: pageToken });
+      // A missing path answers only `root_uri` (fixture 092).
+      for (const f of res.files ?? []) out.push(parseFileInfo(f));
+      pageToken = res.next_page_token || undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  async downloadArtifact(runId: string, path: string): Promise<Uint8Array> {
+    return (await this.artifactRepository(runId)).get(path);
+  }
+
+  // ---- Model registry (names may be three-level on Databricks: catalog.schema.model)
+
+  async createRegisteredModel(name: string, opts: { description?: string; tags?: Tag[] } = {}): Promise<RegisteredModel> {
+    const res = await this.post("/registered-models/create", compact({ name, description: opts.description, tags: tagsToWire(opts.tags) }));
+    return parseRegisteredModel(res.registered_model ?? {});
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return parseRegisteredModel((await this.get("/registered-models/get", { name })).registered_model ?? {});
+  }
+
+  async searchRegisteredModels(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<RegisteredModel>> {
+    const res = await this.get("/registered-models/search", {
+      filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+    });
+    return page((res.registered_models ?? []).map(parseRegisteredModel), res.next_page_token);
+  }
+
+  async setRegisteredModelTag(name: string, tag: Tag): Promise<void> {
+    await this.post("/registered-models/set-tag", { name, key: tag.key, value: tag.value });
+  }
+
+  async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
+    const res = await this.http.json<Json>({ method: "PATCH", path: API + "/registered-models/update", json: { name, description } });
+    return parseRegisteredModel(res.registered_model ?? {});
+  }
+
+  async createModelVersion(args: { name: string; source: string; runId?: string; description?: string; tags?: Tag[] }): Promise<ModelVersion> {
+    const res = await this.post("/model-versions/create", compact({
+      name: args.name, source: args.source, run_id: args.runId, description: args.description, tags: tagsToWire(args.tags),
+    }));
+    return parseModelVersion(res.model_version ?? {});
+  }
+
+  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    return parseModelVersion((await this.get("/model-versions/get", { name, version })).model_version ?? {});
+  }
+
+  async searchModelVersions(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<ModelVersion>> {
+    const res = await this.get("/model-versions/search", {
+      filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+    });
+    return page((res.model_versions ?? []).map(parseModelVersion), res.next_page_token);
+  }
+
+  async setModelVersionTag(name: string, version: string, tag: Tag): Promise<void> {
+    await this.post("/model-versions/set-tag", { name, version, key: tag.key, value: tag.value });
+  }
+
+  async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.post("/registered-models/alias", { name, alias, version });
+  }
+
+  async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
+    // Only GET reads the query string: a DELETE must carry its fields as JSON (fixtures 113, 114).
+    await this.http.json({ method: "DELETE", path: API + "/registered-models/alias", json: { name, alias } });
+  }
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    return parseModelVersion((await this.get("/registered-models/alias", { name, alias })).model_version ?? {});
+  }
+
+  // ---- Server
+
+  /** `GET /health`: true when the server answers `OK`. */
+  async health(): Promise<boolean> {
+    const res = await this.http.send({ method: "GET", path: "/health", retry: "none" });
+    return res.status === 200 && res.body.toString("utf8").trim() === "OK";
+  }
+
+  /** `GET /version`: the server's MLflow version. */
+  async serverVersion(): Promise<string> {
+    const res = await this.http.send({ method: "GET", path: "/version" });
+    if (res.status >= 400) throw errorFromResponse("GET", res);
+    return res.body.toString("utf8").trim();
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+const page = <T>(items: T[], token: unknown): Page<T> =>
+  typeof token === "string" && token !== "" ? { items, nextPageToken: token } : { items };
+
+function dedupeParams(params: Param[] | undefined): Param[] | undefined {
+  if (!params) return undefined;
+  const seen = new Set<string>();
+  return params.filter((p) => {
+    const id = `${p.key}\u0000${p.value}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  }).map((p) => ({ key: p.key, value: p.value }));
+}

@@ -1,0 +1,156 @@
+// Chooses the store from a tracking URI, as MLflow does: nothing configured -> ./mlruns
+// file store; `file:` or a path -> file store; `http(s)://` -> MLflow server;
+// `databricks[://profile]` -> Databricks workspace. Also reads MLflow's environment
+// variables for auth, timeouts, retries and the active experiment.
+
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Experiment, Tag } from "./entities.js";
+import { MlflowError } from "./errors.js";
+import { resolveDatabricksConfig } from "./databricks.js";
+import type { Auth, HttpOptions } from "./rest/http.js";
+import { RestStore } from "./rest/store.js";
+import type { TrackingStore } from "./store.js";
+
+type Env = Record<string, string | undefined>;
+
+export const ACCEPTED_TRACKING_URIS = [
+  "a path or file:///abs/path (local mlruns store)",
+  "http://host[:port][/prefix] or https://... (MLflow tracking server)",
+  "databricks or databricks://<profile> (Databricks workspace)",
+] as const;
+
+/** The default store when nothing is configured: `./mlruns` under the working directory. */
+export const DEFAULT_TRACKING_DIR = "mlruns";
+
+/** The tracking URI in effect: the argument, else MLFLOW_TRACKING_URI, else `./mlruns`. */
+export function resolveTrackingUri(uri?: string, env: Env = process.env): string {
+  const chosen = uri?.trim() || env.MLFLOW_TRACKING_URI?.trim();
+  return chosen || resolve(DEFAULT_TRACKING_DIR);
+}
+
+export type TrackingUriKind = "file" | "rest" | "databricks";
+
+/** Classifies a tracking URI; unknown schemes are an UNSUPPORTED_URI error listing what is accepted. */
+export function trackingUriKind(uri: string): TrackingUriKind {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
+  // One letter before ':' is a Windows drive, not a scheme.
+  if (!scheme || scheme.length === 1 || scheme === "file") return "file";
+  if (scheme === "http" || scheme === "https") return "rest";
+  if (scheme === "databricks" || uri === "databricks") return "databricks";
+  const hint = /^(sqlite|postgresql|postgres|mysql|mssql)/.test(scheme)
+    ? " Database stores are served by an MLflow server: run `mlflow server --backend-store-uri " + uri + "` and track to its http:// address."
+    : "";
+  throw new MlflowError("UNSUPPORTED_URI",
+    `Unsupported tracking URI ${JSON.stringify(uri)} (scheme "${scheme}:"). Accepted: ${ACCEPTED_TRACKING_URIS.join("; ")}.${hint}`);
+}
+
+/** Local directory of a `file:` URI or plain path (relative paths against the working directory). */
+export function fileStoreRoot(uri: string): string {
+  if (uri.startsWith("file://")) return fileURLToPath(uri);
+  const path = uri.startsWith("file:") ? uri.slice("file:".length) : uri;
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+const envNumber = (env: Env, name: string): number | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0)
+    throw new MlflowError("INVALID_CONFIGURATION", `${name}=${JSON.stringify(raw)} is not a valid number; expected a non-negative number.`);
+  return n;
+};
+const envFlag = (env: Env, name: string) => /^(1|true|yes)$/i.test(env[name]?.trim() ?? "");
+
+/** HTTP settings from MLflow's variables: auth, TLS, timeout (s), retries, backoff factor (s). */
+export function httpOptionsFromEnv(env: Env = process.env): Omit<HttpOptions, "baseUrl"> {
+  let auth: Auth | undefined;
+  if (env.MLFLOW_TRACKING_USERNAME && env.MLFLOW_TRACKING_PASSWORD)
+    auth = { kind: "basic", username: env.MLFLOW_TRACKING_USERNAME, password: env.MLFLOW_TRACKING_PASSWORD };
+  else if (env.MLFLOW_TRACKING_TOKEN) auth = { kind: "bearer", token: env.MLFLOW_TRACKING_TOKEN };
+  const timeout = envNumber(env, "MLFLOW_HTTP_REQUEST_TIMEOUT");
+  const backoff = envNumber(env, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR");
+  const opts: Omit<HttpOptions, "baseUrl"> = { auth, insecureTls: envFlag(env, "MLFLOW_TRACKING_INSECURE_TLS") };
+  if (timeout !== undefined) opts.timeoutMs = timeout * 1000;
+  const retries = envNumber(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES");
+  if (retries !== undefined) opts.maxRetries = Math.floor(retries);
+  if (backoff !== undefined) opts.backoffMs = backoff * 1000;
+  return opts;
+}
+
+/**
+ * Opens the store for a tracking URI (default: MLFLOW_TRACKING_URI, else `./mlruns`).
+ * `http` overrides the environment's HTTP settings (e.g. fewer retries in tests).
+ */
+export function openStore(uri?: string, env: Env = process.env, http: Partial<HttpOptions> = {}): TrackingStore {
+  const target = resolveTrackingUri(uri, env);
+  switch (trackingUriKind(target)) {
+    case "file":
+      throw new MlflowError("UNSUPPORTED_URI", `The file store for ${fileStoreRoot(target)} is not available in this build.`);
+    case "rest": {
+      let url: URL;
+      try {
+        url = new URL(target);
+      } catch {
+        throw new MlflowError("UNSUPPORTED_URI", `Invalid tracking URI ${JSON.stringify(target)}: expected http(s)://host[:port][/prefix].`);
+      }
+      if (url.search || url.hash) throw new MlflowError("UNSUPPORTED_URI", `Invalid tracking URI ${JSON.stringify(target)}: a query string or fragment is not accepted.`);
+      return new RestStore({ ...httpOptionsFromEnv(env), ...http, baseUrl: target, uri: target });
+    }
+    case "databricks": {
+      const cfg = resolveDatabricksConfig(target, env);
+      const base = httpOptionsFromEnv(env);
+      return new RestStore({ ...base, insecureTls: base.insecureTls || cfg.insecure, ...http, auth: http.auth ?? cfg.auth, baseUrl: cfg.host, uri: target });
+    }
+  }
+}
+
+/** Returns the experiment with this name, creating it (with tags) if needed; safe against a concurrent create. */
+export async function getOrCreateExperiment(store: TrackingStore, name: string, tags?: Tag[]): Promise<Experiment> {
+  const found = await store.getExperimentByName(name);
+  if (found) {
+    if (found.lifecycleStage === "deleted")
+      throw new MlflowError("INVALID_PARAMETER_VALUE",
+        `Experiment ${JSON.stringify(name)} (id ${found.experimentId}) is deleted: restore it or choose another name.`, 400);
+    return found;
+  }
+  try {
+    return await store.getExperiment(await store.createExperiment(name, tags));
+  } catch (err) {
+    // Another process created it between our lookup and our create.
+    if (err instanceof MlflowError && err.code === "RESOURCE_ALREADY_EXISTS") {
+      const again = await store.getExperimentByName(name);
+      if (again) return again;
+    }
+    throw err;
+  }
+}
+
+/**
+ * The experiment runs go to, as MLflow chooses it: an explicit id or name first, then
+ * MLFLOW_EXPERIMENT_ID, then MLFLOW_EXPERIMENT_NAME (created if missing), else the default
+ * experiment "0".
+ */
+export async function resolveExperiment(
+  store: TrackingStore,
+  opts: { experimentId?: string; experimentName?: string } = {},
+  env: Env = process.env,
+): Promise<Experiment> {
+  const id = opts.experimentId ?? (opts.experimentName === undefined ? env.MLFLOW_EXPERIMENT_ID?.trim() || undefined : undefined);
+  if (id !== undefined) {
+    const exp = await store.getExperiment(id);
+    if (exp.lifecycleStage === "deleted")
+      throw new MlflowError("INVALID_PARAMETER_VALUE", `Experiment id ${id} (${JSON.stringify(exp.name)}) is deleted: restore it or choose another experiment.`, 400);
+    return exp;
+  }
+  const name = opts.experimentName ?? (env.MLFLOW_EXPERIMENT_NAME?.trim() || undefined);
+  if (name !== undefined) return getOrCreateExperiment(store, name);
+  try {
+    return await store.getExperiment("0");
+  } catch (err) {
+    if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
+      throw new MlflowError("INVALID_CONFIGURATION",
+        `No experiment chosen and this store (${store.uri}) has no default experiment "0": set MLFLOW_EXPERIMENT_NAME or MLFLOW_EXPERIMENT_ID.`, undefined, { cause: err });
+    throw err;
+  }
+}
