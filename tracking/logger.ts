@@ -16,6 +16,7 @@ import { Spool, type SpoolEntry, batchSize, spoolDirFor } from "./spool.js";
 import type { TrackingStore } from "./store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
+export { Spool, defaultSpoolBase, spoolDirFor } from "./spool.js";
 
 export interface LoggerOptions {
   /** Spool directory for this store; default `spoolDirFor(store.uri)` (see spool.ts). */
