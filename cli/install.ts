@@ -187,3 +187,13 @@ export function uninstallKernelSpec(opts: UninstallOptions = {}): string[] {
   }
   return removed;
 }
+
+/** The kernelspec Jupyter would pick for `name`: first match along its data path. */
+export function findKernelSpec(name: string, env: Env = process.env): { dir: string; spec: KernelSpec } | undefined {
+  for (const root of jupyterDataPath(env)) {
+    const dir = path.join(root, "kernels", name);
+    const file = path.join(dir, "kernel.json");
+    if (fs.existsSync(file)) return { dir, spec: JSON.parse(fs.readFileSync(file, "utf8")) as KernelSpec };
+  }
+  return undefined;
+}

@@ -5,7 +5,6 @@
 //
 // zeromq v6 allows one pending receive per socket, so each socket has exactly one
 // reader loop that routes what arrives by parent msg_id.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -13,79 +12,36 @@ import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
 import { endpoint, type ConnectionInfo } from "./connection.js";
 import { newConnectionInfo, writeConnectionFile } from "./connection-file.js";
+import { KernelProcess, type ExitInfo } from "./kernel-process.js";
+import {
+  KernelClientError,
+  type ExecuteOptions,
+  type ExecuteResult,
+  type InterruptMode,
+  type KernelClientOptions,
+  type RequestChannel,
+  type RequestOptions,
+} from "./client-types.js";
 import { childMessage, type InputRequest, type Message } from "./messages.js";
 import { decode, encode } from "./wire.js";
 
-export type RequestChannel = "shell" | "control";
-export type InterruptMode = "signal" | "message";
-
-export interface KernelClientOptions {
-  /** Kernel command; `{connection_file}` is replaced. Default: this package's `kernel` command. */
-  argv?: string[];
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** How interrupt() reaches the kernel (kernelspec `interrupt_mode`). Default "message" for our kernel, "signal" otherwise. */
-  interruptMode?: InterruptMode;
-  /** "pipe" keeps the kernel's own stdout/stderr (see `stderrTail`); "inherit" passes them through. */
-  stdio?: "pipe" | "inherit" | "ignore";
-  /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */
-  startTimeout?: number;
-  /** Answers `input_request`s from the kernel (cells calling input()). Default: answers "". */
-  onInput?: (request: InputRequest, msg: Message) => string | Promise<string>;
-  username?: string;
-}
-
-export interface RequestOptions {
-  metadata?: Record<string, unknown>;
-  buffers?: Buffer[];
-  /** Milliseconds; rejects with KernelClientError("TIMEOUT") after it. Default: no limit. */
-  timeout?: number;
-}
-
-export interface ExecuteOptions extends RequestOptions {
-  silent?: boolean;
-  store_history?: boolean;
-  allow_stdin?: boolean;
-  stop_on_error?: boolean;
-  user_expressions?: Record<string, string>;
-  /** Called with each iopub message of this request as it arrives. */
-  onOutput?: (msg: Message) => void;
-}
-
-export interface ExecuteResult {
-  reply: Message;
-  /** iopub messages of this request up to (not including) its idle status, in order. */
-  outputs: Message[];
-}
-
-export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
-
-export class KernelClientError extends Error {
-  constructor(readonly code: "TIMEOUT" | "KERNEL_DIED" | "CLOSED" | "START_FAILED", message: string) {
-    super(message);
-    this.name = "KernelClientError";
-  }
-}
+export * from "./client-types.js";
+export type { ExitInfo };
 
 interface Pending { resolve(m: Message): void; reject(e: Error): void }
 interface Collector { outputs: Message[]; onOutput?: (m: Message) => void; idle(): void }
 
 const DEFAULT_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
-const STDERR_TAIL = 64 * 1024;
 
 export class KernelClient {
   readonly session = randomUUID();
   readonly connectionFile: string;
-  /** The kernel's own stdout and stderr (last 64 KiB), for diagnostics. */
-  stderrTail = "";
   /** The first kernel_info_reply received. */
   kernelInfo: Message | undefined;
   /** performance.now() marks of the last start: spawn, first kernel_info_reply, iopub live. */
   readonly timings = { spawned: 0, firstReply: 0, ready: 0 };
 
-  private child!: ChildProcess;
-  private spawnFailed = false;
-  private exitPromise!: Promise<ExitInfo>;
+  private process!: KernelProcess;
   private readonly shell: zmq.Dealer;
   private readonly control: zmq.Dealer;
   private readonly stdin: zmq.Dealer;
@@ -113,6 +69,16 @@ export class KernelClient {
 
   /** Spawns a kernel on a fresh connection file and waits until it answers with iopub live. */
   static async start(opts: KernelClientOptions = {}): Promise<KernelClient> {
+    if (opts.kernelSpec) {
+      const spec = opts.kernelSpec;
+      opts = {
+        ...opts,
+        argv: opts.argv ?? spec.argv,
+        env: { ...(opts.env ?? process.env), ...spec.env },
+        // Jupyter's default when a kernelspec names no mode.
+        interruptMode: opts.interruptMode ?? spec.interrupt_mode ?? "signal",
+      };
+    }
     const info = await newConnectionInfo();
     const file = writeConnectionFile(info);
     const client = new KernelClient(info, opts, file, true);
@@ -128,16 +94,21 @@ export class KernelClient {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.process?.pid;
   }
 
   get alive(): boolean {
-    return this.child !== undefined && !this.spawnFailed && this.child.exitCode === null && this.child.signalCode === null;
+    return this.process?.alive ?? false;
   }
 
   /** Resolves when the current kernel process ends. */
   get exited(): Promise<ExitInfo> {
-    return this.exitPromise;
+    return this.process.exited;
+  }
+
+  /** The kernel's own stdout and stderr (last 64 KiB), for diagnostics. */
+  get stderrTail(): string {
+    return this.process?.outputTail ?? "";
   }
 
   /** Sends a request on shell or control and resolves with its reply. */
@@ -197,7 +168,7 @@ export class KernelClient {
   /** Interrupts the running cell, by SIGINT or by interrupt_request, per interrupt mode. */
   async interrupt(timeout = 10_000): Promise<void> {
     if (this.interruptMode === "signal") {
-      this.child.kill("SIGINT");
+      this.process.kill("SIGINT");
       return;
     }
     await this.request("control", "interrupt_request", {}, { timeout });
@@ -230,7 +201,7 @@ export class KernelClient {
       } catch {
         // Dead or deaf: the kill below ends it either way.
       }
-      await this.waitExit(timeout);
+      await this.process.stop(timeout);
     }
     if (restart) {
       this.expectingExit = false;
@@ -243,7 +214,7 @@ export class KernelClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.expectingExit = true;
-    if (this.alive) await this.waitExit(0);
+    if (this.alive) await this.process.stop(0);
     this.closed = true;
     for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s?.close();
     this.failPending(new KernelClientError("CLOSED", "kernel client closed"));
@@ -259,38 +230,13 @@ export class KernelClient {
   private spawnKernel(): void {
     const argv = (this.opts.argv ?? [process.execPath, DEFAULT_ENTRY, "kernel", "--connection-file", "{connection_file}"])
       .map((a) => a.replaceAll("{connection_file}", this.connectionFile));
-    const stdio = this.opts.stdio ?? "pipe";
     this.timings.spawned = performance.now();
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: this.opts.cwd,
-      env: this.opts.env ?? process.env,
-      stdio: ["ignore", stdio, stdio],
-    });
-    this.child = child;
-    this.spawnFailed = false;
-    let resolveExit!: (e: ExitInfo) => void;
-    this.exitPromise = new Promise((r) => (resolveExit = r));
-    const ended = (info: ExitInfo) => {
+    this.process = new KernelProcess(argv, this.opts, (info) => {
       if (!this.expectingExit) {
         this.failPending(new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`));
       }
-      resolveExit(info);
       for (const l of this.exitListeners) l(info);
-    };
-    const keep = (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.on("error", (e) => {
-      keep(Buffer.from(`cannot start ${argv[0]}: ${e.message}\n`));
-      // No process was created, so no "exit" event will come.
-      if (child.pid === undefined) {
-        this.spawnFailed = true;
-        ended({ code: null, signal: null });
-      }
     });
-    child.on("exit", (code, signal) => ended({ code, signal }));
   }
 
   private connectSockets(): void {
@@ -361,7 +307,7 @@ export class KernelClient {
       }
     } catch (e) {
       // Closing a socket ends its pending receive; anything else is worth a trace.
-      if (!this.closed) this.stderrTail += `\n[client] reader stopped: ${(e as Error).message}\n`;
+      if (!this.closed) this.process.keep(`\n[client] reader stopped: ${(e as Error).message}\n`);
     }
   }
 
@@ -438,15 +384,6 @@ export class KernelClient {
   private failPending(error: Error): void {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
-  }
-
-  /** Waits up to `grace` ms for the process to end by itself, then kills it. */
-  private async waitExit(grace: number): Promise<void> {
-    const done = this.exited;
-    if (!this.alive) return;
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), grace);
-    await done;
-    clearTimeout(timer);
   }
 
   private newHeartbeat(timeout: number): zmq.Request {

@@ -1,0 +1,71 @@
+// One kernel process as a frontend sees it: spawned from a kernelspec-style argv,
+// its own output kept for diagnostics, its end reported exactly once (including a
+// command that could not be started at all, which Node reports without "exit").
+import { spawn, type ChildProcess } from "node:child_process";
+
+export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** "pipe" keeps the kernel's stdout/stderr in `outputTail`; "inherit" passes them through. */
+  stdio?: "pipe" | "inherit" | "ignore";
+}
+
+const OUTPUT_TAIL = 64 * 1024;
+
+export class KernelProcess {
+  /** The kernel's own stdout and stderr (last 64 KiB). */
+  outputTail = "";
+  /** Resolves once, when the process has ended (or failed to start). */
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private ended = false;
+
+  constructor(argv: string[], opts: SpawnOptions, onExit: (e: ExitInfo) => void) {
+    let resolve!: (e: ExitInfo) => void;
+    this.exited = new Promise((r) => (resolve = r));
+    const end = (info: ExitInfo) => {
+      if (this.ended) return;
+      this.ended = true;
+      resolve(info);
+      onExit(info);
+    };
+    const stdio = opts.stdio ?? "pipe";
+    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", stdio, stdio] });
+    this.child.stdout?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
+    this.child.stderr?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
+    this.child.on("error", (e) => {
+      this.keep(`cannot start ${argv[0]}: ${e.message}\n`);
+      // No process was created, so no "exit" event will come.
+      if (this.child.pid === undefined) end({ code: null, signal: null });
+    });
+    this.child.on("exit", (code, signal) => end({ code, signal }));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.ended && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** Waits up to `grace` ms for the process to end by itself, then kills it. */
+  async stop(grace: number): Promise<ExitInfo> {
+    if (this.alive) {
+      const timer = setTimeout(() => this.kill("SIGKILL"), grace);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+
+  keep(text: string): void {
+    this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL);
+  }
+}
