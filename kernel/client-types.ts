@@ -45,12 +45,16 @@ export interface ExecuteOptions extends RequestOptions {
   user_expressions?: Record<string, string>;
   /** Called with each iopub message of this request as it arrives. */
   onOutput?: (msg: Message) => void;
+  /** Milliseconds to wait for the idle status after the reply (default 10 s). */
+  idleGrace?: number;
 }
 
 export interface ExecuteResult {
   reply: Message;
   /** iopub messages of this request up to (not including) its idle status, in order. */
   outputs: Message[];
+  /** False when the kernel's idle status for this request never came (within `idleGrace`). */
+  idle: boolean;
 }
 
 export class KernelClientError extends Error {

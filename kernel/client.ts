@@ -124,7 +124,7 @@ export class KernelClient {
     return msg.header.msg_id;
   }
 
-  /** Runs code; resolves once both its execute_reply and its idle status have arrived. */
+  /** Runs code; resolves once its execute_reply and its idle status have arrived. */
   async execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
     const msg = this.message(
       "execute_request",
@@ -146,8 +146,14 @@ export class KernelClient {
     this.collectors.set(id, { outputs, onOutput: opts.onOutput, idle });
     try {
       const reply = await this.sendAndAwait("shell", msg, opts.timeout);
-      await this.within(idleSeen, opts.timeout, `idle status for execute_request ${id}`);
-      return { reply, outputs };
+      // Outputs may trail the reply, but a kernel that never publishes this idle
+      // (stock tslab loses one now and then) must not hang the caller: like nbclient,
+      // wait a grace period after the reply, then go on and say so.
+      let idleTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<boolean>((r) => (idleTimer = setTimeout(() => r(false), opts.idleGrace ?? 10_000)));
+      const idleArrived = await Promise.race([idleSeen.then(() => true), graceOver]);
+      clearTimeout(idleTimer);
+      return { reply, outputs, idle: idleArrived };
     } finally {
       this.collectors.delete(id);
     }
