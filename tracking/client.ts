@@ -17,7 +17,7 @@ import { parseModelUri, resolveModelUri, type ResolvedModel } from "./model-uri.
 import { checkArtifactPath } from "./rest/artifacts.js";
 import type { TrackingStore } from "./store.js";
 import { getOrCreateExperiment, openStore, resolveExperiment } from "./uri.js";
-import { validateBatch, validateMetric, validateParam, validateTag } from "./validation.js";
+import { validateBatch, validateMetric, validateParam, validateParamsConsistent, validateTag } from "./validation.js";
 
 /** Tags as a list or as a plain `{key: value}` object. */
 export type TagsInput = Tag[] | Record<string, string>;
@@ -153,7 +153,7 @@ export class MlflowClient {
     metrics.forEach(validateMetric);
     params.forEach(validateParam);
     tags.forEach(validateTag);
-    validateBatch({ params }); // refuses one key with two values, whatever the size
+    validateParamsConsistent(params);
     for (const chunk of splitBatch({ metrics, params, tags })) {
       validateBatch(chunk);
       await this.store.logBatch(runId, chunk);

@@ -67,6 +67,11 @@ export function validateBatch(batch: Batch): void {
   metrics.forEach(validateMetric);
   params.forEach(validateParam);
   tags.forEach(validateTag);
+  validateParamsConsistent(params);
+}
+
+/** Refuses one param key with two different values (params are immutable). */
+export function validateParamsConsistent(params: Param[]): void {
   const seen = new Map<string, string>();
   for (const p of params) {
     const before = seen.get(p.key);
