@@ -83,13 +83,19 @@ export class Registry {
     return mv;
   }
 
+  /** Versions of a model; a damaged version is reported and skipped so the others stay visible. */
   private async versions(name: string, aliases: { alias: string; version: string }[]): Promise<ModelVersion[]> {
     const out: ModelVersion[] = [];
     for (const d of await listDirs(this.modelDir(name))) {
       const m = /^version-(\d+)$/.exec(d);
       if (!m) continue;
-      const mv = await this.readVersion(name, m[1]!, aliases);
-      if (mv && mv.currentStage !== DELETED_STAGE) out.push(mv);
+      try {
+        const mv = await this.readVersion(name, m[1]!, aliases);
+        if (mv && mv.currentStage !== DELETED_STAGE) out.push(mv);
+      } catch (e) {
+        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
+        else throw e;
+      }
     }
     return out;
   }
