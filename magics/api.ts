@@ -2,8 +2,7 @@
 // Logging calls are synchronous and never wait on the store (the run's sink sends in the
 // background); bad input throws at the call with a message naming the value.
 
-import type { Run } from "../tracking/entities.js";
-import { MlflowError } from "../tracking/errors.js";
+import { invokeServingEndpoint, MlflowError, type MlflowClient, type Run } from "../tracking/index.js";
 import type { ActiveRun } from "./active-run.js";
 import type { MlflowSession } from "./session.js";
 
@@ -13,9 +12,6 @@ export interface RunHandle { runId: string; runName: string; experimentId: strin
 
 const handle = (r: ActiveRun): RunHandle => ({ ...r.info, ...(r.parentRunId ? { parentRunId: r.parentRunId } : {}) });
 
-/** `runs:/<id>/<path>` → the run id, or undefined for other URIs. */
-export const runIdOf = (uri: string): string | undefined => /^runs:\/([^/]+)/.exec(uri)?.[1];
-
 export function createMlflowApi(session: MlflowSession) {
   const run = (what: string): ActiveRun => {
     const r = session.activeRun();
@@ -23,6 +19,7 @@ export function createMlflowApi(session: MlflowSession) {
     return r;
   };
   const store = () => session.tracking.store;
+  const client = () => session.tracking.client;
   return {
     logParam: (key: string, value: Scalar) => run("logParam").logParam(key, value),
     logParams: (params: Record<string, Scalar>) => run("logParams").logParams(params),
@@ -63,22 +60,19 @@ export function createMlflowApi(session: MlflowSession) {
       return page.items;
     },
     getMetricHistory: (runId: string, key: string) => store().getMetricHistory(runId, key),
-    /** Registers `runs:/<id>/<path>` (or any source URI) as a new version of `name`, creating the model if needed. */
-    registerModel: async (modelUri: string, name: string) => {
-      try {
-        await store().getRegisteredModel(name);
-      } catch (err) {
-        if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
-        await store().createRegisteredModel(name);
-      }
-      return store().createModelVersion({ name, source: modelUri, runId: runIdOf(modelUri) });
-    },
-    setAlias: (name: string, alias: string, version: string | number) => store().setRegisteredModelAlias(name, alias, String(version)),
-    deleteAlias: (name: string, alias: string) => store().deleteRegisteredModelAlias(name, alias),
-    getModelVersionByAlias: (name: string, alias: string) => store().getModelVersionByAlias(name, alias),
+    /** Registers `runs:/<id>/<path>` (or any artifact URI) as a new version of `name`, creating the model if needed. */
+    registerModel: (modelUri: string, name: string) => client().registerModel(modelUri, name),
+    /** Points `alias` (e.g. "Champion", "Challenger") at a version of a registered model. */
+    setAlias: (name: string, alias: string, version: string | number) => client().setRegisteredModelAlias(name, alias, version),
+    deleteAlias: (name: string, alias: string) => client().deleteRegisteredModelAlias(name, alias),
+    getModelVersionByAlias: (name: string, alias: string) => client().getModelVersionByAlias(name, alias),
+    /** Where a `runs:/`, `models:/name/version` or `models:/name@alias` URI points. */
+    resolveModelUri: (uri: string) => client().resolveModelUri(uri),
+    /** POSTs a payload to a model-serving endpoint (`mlflow models serve`, Databricks) and returns its JSON answer. */
+    predict: (endpointUrl: string, payload: unknown) => invokeServingEndpoint(endpointUrl, payload, { env: session.env }),
     get trackingUri(): string { return session.tracking.uri; },
     /** The full tracking client (experiments, runs, artifacts, registry). */
-    get client(): unknown { return session.tracking.client; },
+    get client(): MlflowClient { return session.tracking.client; },
   };
 }
 
@@ -117,6 +111,8 @@ interface MlflowApi {
   setAlias(name: string, alias: string, version: string | number): Promise<void>;
   deleteAlias(name: string, alias: string): Promise<void>;
   getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion>;
+  resolveModelUri(uri: string): Promise<{ uri: string; runId?: string; path?: string; artifactUri: string; modelVersion?: MlflowModelVersion }>;
+  predict(endpointUrl: string, payload: unknown): Promise<any>;
   readonly trackingUri: string;
   /** The full tracking client. */
   readonly client: any;

@@ -64,11 +64,11 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
   };
 
   async function runMagic(call: MagicCall, body: string | undefined, cell: Cell): Promise<void> {
-    const magic = registry.resolve(call);
     if (call.help) {
       cell.display({ "text/plain": registry.help(call.name) });
       return;
     }
+    const magic = registry.resolve(call);
     const inv: Invocation = registry.parse(magic, call, body);
     const ctx: MagicContext = { cell, host, session: ready(), registry, hooks, outputs: () => outputs, renderSvg };
     await magic.run(inv, ctx);
@@ -124,8 +124,8 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       try {
         // Resolve and parse every magic first: a bad one stops the cell before anything runs.
         for (const call of [...parsed.lineMagics, ...(parsed.cellMagic ? [parsed.cellMagic] : [])]) {
-          const magic = registry.resolve(call);
-          if (!call.help) registry.parse(magic, call, call.kind === "cell" ? parsed.code : undefined);
+          if (call.help) registry.help(call.name);
+          else registry.parse(registry.resolve(call), call, call.kind === "cell" ? parsed.code : undefined);
         }
         for (const call of parsed.lineMagics) await runMagic(call, undefined, cell);
         if (parsed.cellMagic) await runMagic(parsed.cellMagic, parsed.code, cell);

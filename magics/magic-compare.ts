@@ -1,14 +1,10 @@
 // `%mlflow_compare`: fetch runs and their metric histories, hand them to charts' `compare`, and
 // show its bundle (Vega-Lite v5 + rendered SVG + text table) inline.
 
-import { compare } from "../charts/index.js";
-import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
+import { CHART_KINDS, compareAsync, isChartKind, type ChartKind } from "../charts/index.js";
 import type { MagicContext } from "./context.js";
-import type { MimeBundle } from "./outputs.js";
 import { MagicError, type Magic } from "./registry.js";
 import { existingExperiment, histories, positiveInt, runsById, searchAll } from "./run-query.js";
-
-const DISPLAY = Symbol.for("Jupyter.display");
 
 export const mlflowCompare: Magic<MagicContext> = {
   name: "mlflow_compare", kind: "line", summary: "Compare runs inline: bar, metric history, scatter or parallel-coordinates chart.",
@@ -35,16 +31,9 @@ export const mlflowCompare: Magic<MagicContext> = {
     const metrics = v.metric as string[] | undefined;
     const wantHistory = kind === "auto" || kind === "history";
     const hist = wantHistory ? await histories(store, runs, metrics) : runs.map(() => undefined);
-    const chart = compare(runs.map((run, i) => ({ run, history: hist[i] })), {
+    const chart = await compareAsync(runs.map((run, i) => ({ run, history: hist[i] })), {
       kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined,
     });
-    ctx.cell.display(await bundleOf(chart));
+    ctx.cell.display(chart.bundle());
   },
 };
-
-/** The bundle of anything that displays itself, awaiting it when the renderer is asynchronous. */
-export async function bundleOf(value: unknown): Promise<MimeBundle> {
-  const f = (value as Record<symbol, unknown> | null)?.[DISPLAY];
-  if (typeof f !== "function") throw new Error("charts.compare returned something that cannot display itself.");
-  return (await f.call(value)) as MimeBundle;
-}

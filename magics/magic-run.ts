@@ -13,7 +13,7 @@ import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
 import { notebookParameters } from "./papermill.js";
 import type { Magic } from "./registry.js";
 import { summaryBundle } from "./summary.js";
-import { gitTags, notebookDir } from "./system-tags.js";
+import { gitTags, notebookDir, notebookPath } from "./system-tags.js";
 
 export const mlflowRun: Magic<MagicContext> = {
   name: "mlflow_run",
@@ -88,7 +88,7 @@ function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; valu
   const { session, cell } = ctx;
   const all = new Map<string, string>();
   if (session.autolog.enabled("params")) {
-    for (const [k, val] of notebookParameters(cell.notebookPath, ctx.host.cwd)) all.set(k, paramString(val));
+    for (const [k, val] of notebookParameters(notebookPath({ notebookPath: cell.notebookPath, env: session.env }), ctx.host.cwd)) all.set(k, paramString(val));
     for (const p of cellParams(body)) all.set(p.name, paramString(p.value));
   }
   for (const p of given) all.set(p.key, p.value);

@@ -5,6 +5,7 @@
 
 import type { Experiment, RunStatus, Tag } from "../tracking/entities.js";
 import { MlflowError, notFound } from "../tracking/errors.js";
+import { getOrCreateExperiment } from "../tracking/index.js";
 import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";
@@ -80,8 +81,7 @@ export class MlflowSession {
       }
     }
     if (!create) throw notFound(`No experiment named ${JSON.stringify(nameOrId)}.`);
-    const id = await store.createExperiment(nameOrId);
-    return store.getExperiment(id);
+    return getOrCreateExperiment(store, nameOrId);
   }
 
   /** The session's experiment: set by %mlflow_experiment, else MLFLOW_EXPERIMENT_ID/NAME, else Default. */
@@ -90,8 +90,18 @@ export class MlflowSession {
     const { MLFLOW_EXPERIMENT_ID: id, MLFLOW_EXPERIMENT_NAME: name } = this.env;
     this.experiment = id ? await this.tracking.store.getExperiment(id)
       : name ? await this.resolveExperiment(name)
-      : await this.tracking.store.getExperiment("0");
+      : await this.defaultExperiment();
     return this.experiment;
+  }
+
+  /** Experiment "0" as MLflow's stores have it; a fresh store without one gets "Default". */
+  private async defaultExperiment(): Promise<Experiment> {
+    try {
+      return await this.tracking.store.getExperiment("0");
+    } catch (err) {
+      if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
+      return getOrCreateExperiment(this.tracking.store, "Default");
+    }
   }
 
   setExperiment(exp: Experiment): void {

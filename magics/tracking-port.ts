@@ -2,8 +2,7 @@
 // MLFLOW_TRACKING_URI (default ./mlruns) with one background Logger in front of it.
 // Everything else in magics/ talks to the small interfaces below.
 
-import type { Batch } from "../tracking/entities.js";
-import type { TrackingStore } from "../tracking/store.js";
+import type { Batch, MlflowClient, TrackingStore } from "../tracking/index.js";
 
 /** One run's log calls: validated at the call, sent in the background (tracking's RunLogger). */
 export interface RunSink {
@@ -19,7 +18,7 @@ export interface Tracking {
   readonly uri: string;
   readonly store: TrackingStore;
   /** The full client handed to users as `mlflow.client`. */
-  readonly client: unknown;
+  readonly client: MlflowClient;
   sink(runId: string): RunSink;
   /** Entities logged but not yet delivered (queued, in flight or spooled). */
   pending(): Promise<number>;

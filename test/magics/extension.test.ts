@@ -1,0 +1,253 @@
+// The magics extension in-process, against a real file store in a temp dir, through a stand-in
+// for the kernel's seam (fake-host.ts). The spawned-kernel tests (kernel.test.ts) repeat the
+// key paths over ZeroMQ; these cover every branch quickly.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Run } from "../../tracking/entities.js";
+import { FileStore } from "../../tracking/file-store/index.js";
+import { mlflowExtension } from "../../magics/extension.js";
+import { trackingFromStore } from "../../magics/open-tracking.js";
+import { REDACTED } from "../../magics/redact.js";
+import { TAG } from "../../magics/system-tags.js";
+import { displays, errors, FakeHost, streamText } from "./fake-host.js";
+
+let dir: string;
+let store: FileStore;
+let host: FakeHost;
+const env: Record<string, string | undefined> = {};
+
+const tagsOf = (r: Run) => Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
+const paramsOf = (r: Run) => Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
+async function allRuns(): Promise<Run[]> {
+  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
+  return (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time ASC"] })).items;
+}
+const artifactPaths = async (runId: string, sub?: string): Promise<string[]> => {
+  const out: string[] = [];
+  for (const f of await store.listArtifacts(runId, sub)) {
+    if (f.isDir) out.push(...(await artifactPaths(runId, f.path)));
+    else out.push(f.path);
+  }
+  return out.sort();
+};
+const artifactText = async (runId: string, p: string) => Buffer.from(await store.downloadArtifact(runId, p)).toString("utf8");
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "magics-ext-"));
+  store = new FileStore(path.join(dir, "mlruns"), { onWarning: () => undefined });
+  const nb = path.join(dir, "sweep.ipynb");
+  writeFileSync(nb, JSON.stringify({
+    nbformat: 4, nbformat_minor: 5, metadata: {},
+    cells: [
+      { cell_type: "code", metadata: { tags: ["parameters"] }, source: ["const lr = 0.5;\n", "const optimizer = \"sgd\";\n"], outputs: [], execution_count: null },
+      { cell_type: "code", metadata: { tags: ["injected-parameters"] }, source: "const lr = 0.25;\n", outputs: [], execution_count: null },
+    ],
+  }));
+  Object.assign(env, { JPY_SESSION_NAME: nb, MY_API_TOKEN: "tok-supersecret-42" });
+  const tracking = trackingFromStore(store, () => undefined, { spoolDir: path.join(dir, "spool"), exitHooks: false });
+  host = new FakeHost(dir, mlflowExtension({ env, tracking }));
+  await host.start();
+});
+afterAll(async () => {
+  await host.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("magics in-process", () => {
+  it("injects the mlflow and charts globals with declarations", () => {
+    expect(host.globals.has("mlflow")).toBe(true);
+    expect(host.globals.has("charts")).toBe(true);
+    expect(host.declarations.join("\n")).toContain("declare const mlflow: MlflowApi;");
+  });
+
+  it("leaves plain cells to TypeScript", async () => {
+    const r = await host.execute("return 1 + 1");
+    expect(r.handled).toBe(false);
+  });
+
+  it("lists magics and shows help from the registry", async () => {
+    const ls = await host.execute("%lsmagic");
+    expect(displays(ls.outputs)[0]!["text/plain"]).toMatch(/%mlflow_compare[\s\S]*%%mlflow_run/);
+    const h1 = await host.execute("%help mlflow_run");
+    const h2 = await host.execute("%%mlflow_run?");
+    expect(displays(h1.outputs)[0]!["text/plain"]).toContain("--resume RUN_ID");
+    expect(displays(h2.outputs)[0]).toEqual(displays(h1.outputs)[0]);
+  });
+
+  it("refuses an unknown magic, a bad option and a bad --param without running or creating anything", async () => {
+    const before = (await allRuns()).length;
+    for (const [cell, pattern] of [
+      ["%%mlflow_rn\nprint('ran')", /Unknown magic %%mlflow_rn\. Available: .*%%mlflow_run/],
+      ["%%mlflow_run --epochs 3\nprint('ran')", /Unknown option '--epochs' for %%mlflow_run\. Accepted options: --experiment, --nested, --param/],
+      ["%%mlflow_run --param lr\nprint('ran')", /Bad --param "lr": expected KEY=VALUE/],
+      ["%%mlflow_run --param ../x=1\nprint('ran')", /Invalid param key "\.\.\/x"/],
+      ["%mlflow_experiment ok\n%bogus\nprint('ran')", /Unknown magic %bogus/],
+      ["%%mlflow_run --resume no-such-run\nprint('ran')", /--resume: no run with id "no-such-run"/],
+    ] as const) {
+      const r = await host.execute(cell);
+      expect(r.status).toBe("error");
+      expect(errors(r.outputs)[0]!.evalue).toMatch(pattern);
+      expect(streamText(r.outputs)).toBe("");
+    }
+    expect((await allRuns()).length).toBe(before);
+    expect((await store.getExperimentByName("ok"))).toBeUndefined();
+  });
+
+  let first: Run;
+  it("turns a cell into a FINISHED run with params, metrics, tags and artifacts", async () => {
+    const r = await host.execute(
+      `%%mlflow_run first --param batch=32 --tag team=ml --description "a first run"\nconst epochs = 3;\nfor (let i = 0; i < 3; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nprint("trained", "tok-supersecret-42");\nshow({ "text/html": "<b>done</b>", "text/plain": "done" });\nreturn 42;`,
+      { cellId: "cell-one" },
+    );
+    expect(r.status).toBe("ok");
+    const runs = await allRuns();
+    first = runs.at(-1)!;
+    expect(first.info.status).toBe("FINISHED");
+    expect(first.info.runName).toBe("first");
+    expect(first.info.endTime).toBeGreaterThanOrEqual(first.info.startTime);
+    expect(paramsOf(first)).toEqual({ batch: "32", epochs: "3", lr: "0.25", optimizer: "sgd" });
+    const tags = tagsOf(first);
+    expect(tags).toMatchObject({
+      [TAG.sourceType]: "NOTEBOOK", [TAG.sourceName]: env.JPY_SESSION_NAME, [TAG.runName]: "first",
+      [TAG.note]: "a first run", [TAG.cellId]: "cell-one", team: "ml", [TAG.user]: os.userInfo().username,
+    });
+    expect(tags[TAG.executionCount]).toMatch(/^\d+$/);
+    expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => [m.step, m.value])).toEqual([[0, 1], [1, 0.5], [2, 1 / 3]]);
+    const files = await artifactPaths(first.info.runId);
+    expect(files).toEqual(["notebook.ipynb", "outputs/001-html.html", "outputs/stdout.txt", "source.ts"]);
+    for (const f of files) expect((await store.downloadArtifact(first.info.runId, f)).length).toBeGreaterThan(0);
+    expect(await artifactText(first.info.runId, "outputs/stdout.txt")).toBe(`trained ${REDACTED}\n`);
+    const nb = JSON.parse(await artifactText(first.info.runId, "notebook.ipynb"));
+    expect(nb.cells.at(-1).source).toContain("%%mlflow_run first");
+    const summary = displays(r.outputs).at(-1)!;
+    expect(summary["text/plain"]).toContain(`MLflow run first (${first.info.runId}) FINISHED`);
+    expect(summary["text/plain"]).toMatch(/loss=0\.333333/);
+  });
+
+  it("marks a throwing cell FAILED, saves the error, and the session goes on", async () => {
+    const r = await host.execute(`%%mlflow_run boom\nmlflow.logMetric("acc", 0.5);\nthrow new RangeError("bad shape");`);
+    expect(r.status).toBe("error");
+    expect(errors(r.outputs)).toHaveLength(1);
+    expect(errors(r.outputs)[0]).toMatchObject({ ename: "RangeError", evalue: "bad shape" });
+    const run = (await allRuns()).at(-1)!;
+    expect(run.info.status).toBe("FAILED");
+    expect(await artifactText(run.info.runId, "error.txt")).toMatch(/^RangeError: bad shape/);
+    expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
+    expect((await host.execute("return 2 + 2")).status).toBe("ok");
+  });
+
+  it("refuses a bad metric at the call, naming it; the run is FAILED with earlier data kept", async () => {
+    const r = await host.execute(`%%mlflow_run badmetric\nmlflow.logMetric("ok", 1);\nmlflow.logMetric("acc", "high");`);
+    expect(errors(r.outputs)[0]!.evalue).toMatch(/Invalid value "high" for metric "acc"/);
+    const run = (await allRuns()).at(-1)!;
+    expect(run.info.status).toBe("FAILED");
+    expect(run.data.metrics.map((m) => m.key)).toEqual(["ok"]);
+  });
+
+  it("marks an interrupted cell KILLED", async () => {
+    const pending = host.execute(`%%mlflow_run waiting\nmlflow.logMetric("x", 1);\nawait new Promise(() => {});`);
+    await new Promise((r) => setTimeout(r, 100));
+    host.interrupt();
+    const r = await pending;
+    expect(r.status).toBe("error");
+    const run = (await allRuns()).at(-1)!;
+    expect(run.info.runName).toBe("waiting");
+    expect(run.info.status).toBe("KILLED");
+    expect(run.data.metrics[0]).toMatchObject({ key: "x", value: 1 });
+  });
+
+  it("nests under a script-style run and under --nested; endRun finishes the outer run", async () => {
+    await host.execute(`await mlflow.startRun({ runName: "outer" });`);
+    await host.execute(`%%mlflow_run inner --nested\nmlflow.logMetric("m", 2);`);
+    await host.execute(`%%mlflow_run inner2\nmlflow.logMetric("m", 3);`);
+    const ended = await host.execute(`const id = mlflow.activeRun().runId; await mlflow.endRun(); return id;`);
+    expect(ended.status).toBe("ok");
+    const runs = await allRuns();
+    const outer = runs.find((r) => r.info.runName === "outer")!;
+    expect(outer.info.status).toBe("FINISHED");
+    for (const name of ["inner", "inner2"]) {
+      const child = runs.find((r) => r.info.runName === name)!;
+      expect(tagsOf(child)[TAG.parentRunId]).toBe(outer.info.runId);
+      expect(child.info.status).toBe("FINISHED");
+    }
+    const orphan = await host.execute(`%%mlflow_run --nested\nprint(1)`);
+    expect(errors(orphan.outputs)[0]!.evalue).toMatch(/--nested needs an open run/);
+  });
+
+  it("resumes an existing run", async () => {
+    await host.execute(`%%mlflow_run --resume ${first.info.runId}\nmlflow.logMetric("loss", 0.1, 3);`);
+    const run = await store.getRun(first.info.runId);
+    expect(run.info.status).toBe("FINISHED");
+    expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => m.step)).toEqual([0, 1, 2, 3]);
+    expect((await allRuns()).filter((r) => r.info.runId === first.info.runId)).toHaveLength(1);
+  });
+
+  it("sets the experiment, creating it, and runs go there", async () => {
+    const r = await host.execute(`%mlflow_experiment sweep\n%%mlflow_run a --param lr=0.1\nmlflow.logMetric("acc", 0.7, 0); mlflow.logMetric("acc", 0.8, 1);`);
+    expect(r.status).toBe("ok");
+    const exp = (await store.getExperimentByName("sweep"))!;
+    await host.execute(`%%mlflow_run b --param lr=0.01\nmlflow.logMetric("acc", 0.6, 0); mlflow.logMetric("acc", 0.9, 1);`);
+    const runs = (await store.searchRuns({ experimentIds: [exp.experimentId], maxResults: 10 })).items;
+    expect(runs.map((x) => x.info.runName).sort()).toEqual(["a", "b"]);
+  });
+
+  it("shows status and a runs table", async () => {
+    const s = await host.execute("%mlflow_status");
+    expect(displays(s.outputs)[0]!["text/plain"]).toMatch(/tracking URI\s+file:\/\/.*\nexperiment\s+sweep/);
+    const t = await host.execute(`%mlflow_runs --order-by "metrics.acc DESC" --max 5`);
+    const text = displays(t.outputs)[0]!["text/plain"] as string;
+    expect(text.split("\n")[0]).toBe("2 runs in experiment sweep");
+    expect(text.split("\n")[2]).toMatch(/^b\s/);
+    expect(displays(t.outputs)[0]!["text/html"]).toContain("<table>");
+    const bad = await host.execute("%mlflow_runs --max lots");
+    expect(errors(bad.outputs)[0]!.evalue).toMatch(/Bad --max "lots": expected a positive whole number/);
+  });
+
+  it("compares runs inline with Vega-Lite v5 and SVG, and names unknown metrics and experiments", async () => {
+    const r = await host.execute("%mlflow_compare --metric acc");
+    expect(r.status).toBe("ok");
+    const bundle = displays(r.outputs)[0]!;
+    expect((bundle["application/vnd.vegalite.v5+json"] as { $schema: string }).$schema).toMatch(/vega-lite\/v5/);
+    expect(bundle["image/svg+xml"]).toMatch(/^<svg/);
+    const again = await host.execute("%mlflow_compare --metric acc");
+    expect(JSON.stringify(displays(again.outputs)[0])).toBe(JSON.stringify(bundle));
+    const m = await host.execute("%mlflow_compare --metric nope");
+    expect(errors(m.outputs)[0]!.evalue).toMatch(/nope/);
+    const e = await host.execute("%mlflow_compare --experiment nowhere");
+    expect(errors(e.outputs)[0]!.evalue).toMatch(/Unknown experiment "nowhere"\. Experiments: .*sweep/);
+    const k = await host.execute("%mlflow_compare --kind pie");
+    expect(errors(k.outputs)[0]!.evalue).toMatch(/Unknown --kind "pie"\. Accepted: auto, bar, history, scatter, parallel/);
+  });
+
+  it("saves charts as .vl.json with an SVG beside them, and switches output logging off", async () => {
+    await host.execute(`%%mlflow_run charted\nshow({ "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } }, "text/plain": "chart" });`);
+    const charted = (await allRuns()).at(-1)!;
+    const files = await artifactPaths(charted.info.runId);
+    expect(files).toContain("outputs/001-chart.vl.json");
+    expect(await artifactText(charted.info.runId, "outputs/001-chart.svg")).toMatch(/^<svg/);
+    const off = await host.execute("%mlflow_autolog off --what outputs,notebook");
+    expect(displays(off.outputs)[0]!["text/plain"]).toMatch(/off\s+outputs/);
+    await host.execute(`%%mlflow_run quiet\nprint("hi");`);
+    const quiet = (await allRuns()).at(-1)!;
+    expect(await artifactPaths(quiet.info.runId)).toEqual(["source.ts"]);
+    await host.execute("%mlflow_autolog on");
+    const bad = await host.execute("%mlflow_autolog off --what everything");
+    expect(errors(bad.outputs)[0]!.evalue).toMatch(/Unknown autolog part "everything"\. Accepted: params, metrics/);
+  });
+
+  it("refuses logging outside a run, naming what to do", async () => {
+    const r = await host.execute(`mlflow.logMetric("x", 1);`);
+    expect(errors(r.outputs)[0]!.evalue).toMatch(/no active run\. Use a %%mlflow_run cell or mlflow\.startRun\(\)/);
+  });
+
+  it("registers a model version and resolves an alias", async () => {
+    const r = await host.execute(`const v = await mlflow.registerModel("runs:/${first.info.runId}/model", "demo-model");\nawait mlflow.setAlias("demo-model", "Champion", v.version);\nreturn (await mlflow.getModelVersionByAlias("demo-model", "Champion")).version;`);
+    expect(r.status).toBe("ok");
+    const mv = await store.getModelVersionByAlias("demo-model", "Champion");
+    expect(mv.version).toBe("1");
+    expect(mv.source).toBe(`runs:/${first.info.runId}/model`);
+  });
+});
