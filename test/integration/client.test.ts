@@ -1,0 +1,135 @@
+// The product's KernelClient against real kernels over ZeroMQ: ours (through the
+// compiled CLI) and stock tslab (any kernelspec argv). Start-up, outputs in order,
+// stdin, both interrupt modes, restart, heartbeat, and a kernel that dies.
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { KernelClientError } from "../../kernel/client.js";
+import type { Message } from "../../kernel/messages.js";
+import { KERNEL_ARGV, startKernel, startStockTslab, type KernelClient } from "../support/kernel.js";
+
+const clients: KernelClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+async function ours(opts: Parameters<typeof startKernel>[0] = {}) {
+  const c = await startKernel(opts);
+  clients.push(c);
+  return c;
+}
+
+const types = (ms: Message[]) => ms.map((m) => m.header.msg_type);
+const textPlain = (ms: Message[]) =>
+  ms.filter((m) => m.header.msg_type === "execute_result").map((m) => (m.content as { data: Record<string, string> }).data["text/plain"]);
+
+describe("KernelClient with our kernel", () => {
+  it("starts with iopub live and returns a request's outputs in order, up to its idle", async () => {
+    const c = await ours();
+    expect(c.kernelInfo?.content.implementation).toBe("tslab-mlflow");
+    expect(c.timings.firstReply).toBeGreaterThan(c.timings.spawned);
+    expect(fs.statSync(c.connectionFile).mode & 0o777).toBe(0o600);
+
+    const seen: string[] = [];
+    const { reply, outputs } = await c.execute('console.log("one"); console.error("two"); 40 + 2', {
+      onOutput: (m) => seen.push(m.header.msg_type),
+    });
+    expect(reply.content.status).toBe("ok");
+    expect(types(outputs)).toEqual(["execute_input", "stream", "stream", "execute_result"]);
+    expect(seen).toEqual(types(outputs));
+    expect(outputs.map((m) => (m.content as { text?: string }).text).slice(1, 3)).toEqual(["one\n", "two\n"]);
+    expect(textPlain(outputs)).toEqual(["42"]);
+    expect(await c.heartbeat()).toBe(true);
+  });
+
+  it("answers input_request through the stdin handler", async () => {
+    const prompts: string[] = [];
+    const c = await ours({
+      onInput: (req) => {
+        prompts.push(req.prompt);
+        return "Ada";
+      },
+    });
+    const { reply, outputs } = await c.execute('const who = await input("name? ");\n`hi ${who}`');
+    expect(reply.content.status).toBe("ok");
+    expect(prompts).toEqual(["name? "]);
+    expect(textPlain(outputs)).toEqual(["'hi Ada'"]);
+  });
+
+  for (const mode of ["message", "signal"] as const) {
+    it(`interrupts a synchronous loop by ${mode} and keeps the kernel's state`, async () => {
+      const c = await ours({ interruptMode: mode });
+      await c.execute("const kept = 7;");
+      const running = c.execute("while (true) {}");
+      // The busy status of the loop's request shows it is running before we interrupt.
+      await new Promise<void>((resolve) => {
+        const stop = c.onIopub((m) => {
+          if (m.header.msg_type === "execute_input") {
+            stop();
+            resolve();
+          }
+        });
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      await c.interrupt();
+      const { reply } = await running;
+      expect(reply.content.status).toBe("error");
+      const { outputs } = await c.execute("kept * 6");
+      expect(textPlain(outputs)).toEqual(["42"]);
+    });
+  }
+
+  it("restarts on the same connection with a fresh state", async () => {
+    const c = await ours();
+    await c.execute("const gone = 1;");
+    const firstPid = c.pid;
+    await c.shutdown({ restart: true });
+    expect(c.pid).not.toBe(firstPid);
+    expect(c.alive).toBe(true);
+    // A new process: the count starts again and the old declaration is unknown.
+    const { reply } = await c.execute("gone");
+    expect(reply.content).toMatchObject({ status: "error", execution_count: 1 });
+    expect(String(reply.content.evalue)).toMatch(/gone/);
+  });
+
+  it("shuts down cleanly: the process exits by itself with status 0", async () => {
+    const c = await ours();
+    const exits: unknown[] = [];
+    c.onExit((e) => exits.push(e));
+    await c.shutdown();
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(exits).toEqual([{ code: 0, signal: null }]);
+  });
+
+  it("rejects pending requests when the kernel dies and reports the exit", async () => {
+    const c = await ours();
+    const pending = c.execute("await new Promise(() => {})");
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(c.pid!, "SIGKILL");
+    await expect(pending).rejects.toMatchObject({ code: "KERNEL_DIED" });
+    expect(await c.exited).toEqual({ code: null, signal: "SIGKILL" });
+    expect(c.alive).toBe(false);
+  });
+});
+
+describe("KernelClient with other kernels", () => {
+  it("drives stock tslab from its kernelspec argv", async () => {
+    const c = await startStockTslab();
+    clients.push(c);
+    expect(c.kernelInfo?.content.implementation).toBe("tslab");
+    const { reply, outputs } = await c.execute('console.log("from stock")');
+    expect(reply.content.status).toBe("ok");
+    expect(outputs.some((m) => (m.content as { text?: string }).text === "from stock\n")).toBe(true);
+  });
+
+  it("fails to start with the kernel's own words when the command is wrong", async () => {
+    const missing = path.join(path.dirname(KERNEL_ARGV[1]), "no-such-entry.js");
+    const err = await startKernel({ argv: [process.execPath, missing, "{connection_file}"], startTimeout: 10_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(KernelClientError);
+    expect(err.code).toBe("START_FAILED");
+    expect(err.message).toContain("Cannot find module");
+
+    const noBinary = await startKernel({ argv: ["/nonexistent/kernel-binary", "{connection_file}"], startTimeout: 10_000 }).catch((e) => e);
+    expect(noBinary.code).toBe("START_FAILED");
+    expect(noBinary.message).toContain("ENOENT");
+  });
+});
