@@ -16,5 +16,6 @@ export {
 } from "./rest/http.js";
 export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./rest/artifacts.js";
 export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
+export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logger.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";

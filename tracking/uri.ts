@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Experiment, Tag } from "./entities.js";
 import { MlflowError } from "./errors.js";
 import { resolveDatabricksConfig } from "./databricks.js";
+import { FileStore } from "./file-store/index.js";
 import type { Auth, HttpOptions } from "./rest/http.js";
 import { RestStore } from "./rest/store.js";
 import type { TrackingStore } from "./store.js";
@@ -86,7 +87,7 @@ export function openStore(uri?: string, env: Env = process.env, http: Partial<Ht
   const target = resolveTrackingUri(uri, env);
   switch (trackingUriKind(target)) {
     case "file":
-      throw new MlflowError("UNSUPPORTED_URI", `The file store for ${fileStoreRoot(target)} is not available in this build.`);
+      return new FileStore(target);
     case "rest": {
       let url: URL;
       try {
