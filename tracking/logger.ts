@@ -248,7 +248,9 @@ export class Logger implements LogSink {
   private tick(): void {
     this.cut();
     this.pump();
-    if (this.offline && Date.now() >= this.nextProbe) {
+    // Offline: probe now and then. Online with spooled batches (a request that was in flight
+    // when we went offline succeeded): deliver them without waiting for a flush.
+    if ((this.offline || this.spool.size > 0) && !this.delivering && Date.now() >= this.nextProbe) {
       this.nextProbe = Date.now() + this.probeIntervalMs;
       void this.deliverSpool().catch(() => {});
     }

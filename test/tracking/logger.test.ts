@@ -216,6 +216,21 @@ describe("an outage", () => {
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0 });
   });
 
+  it("while offline, probes the store in the background and delivers the spool when it is back, without a flush", async () => {
+    const logger = openLogger({ probeIntervalMs: 200 });
+    const run = logger.run("run-probe");
+    await server.setMode("refuse");
+    for (let step = 0; step < 1500; step++) run.logMetric("x", step, step, T0 + step);
+    await logger.flush();
+    expect(logger.pending()).toMatchObject({ spooled: 1500, offline: true });
+    await server.setMode("ok");
+    const deadline = Date.now() + 10_000;
+    while (logger.pending().spooled > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
+    expectAllOnce("run-probe", ["x"], Array.from({ length: 1500 }, (_, i) => i));
+    expect(server.duplicates()).toEqual([]);
+  });
+
   it("delivers what an earlier logger left in the spool when the next one is created", async () => {
     await server.setMode("refuse");
     const before = openLogger();
