@@ -1,77 +1,67 @@
-// Connection files, as a frontend writes them for a kernel it starts: five free
-// TCP ports on the loopback address, a random HMAC key, written 0600 because the
-// key lets anyone who reads it run code in the kernel.
-import { randomBytes } from "node:crypto";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-
-export const CHANNELS = ["shell", "iopub", "stdin", "control", "hb"] as const;
-export type Channel = (typeof CHANNELS)[number];
+// Reads and checks a Jupyter connection file (ports, key, transport, ip).
+import { readFile } from "node:fs/promises";
 
 export interface ConnectionInfo {
-  transport: "tcp";
+  transport: "tcp" | "ipc";
   ip: string;
-  shell_port: number;
-  iopub_port: number;
-  stdin_port: number;
-  control_port: number;
-  hb_port: number;
   key: string;
-  signature_scheme: "hmac-sha256";
-  kernel_name?: string;
+  signature_scheme: string;
+  shell_port: number;
+  control_port: number;
+  stdin_port: number;
+  iopub_port: number;
+  hb_port: number;
 }
 
-/** `n` distinct ports the OS reports free on `host` (all held open until all are known). */
-export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
-  const servers: net.Server[] = [];
+export class ConnectionFileError extends Error {
+  readonly code = "BAD_CONNECTION_FILE";
+}
+
+const PORTS = ["shell_port", "control_port", "stdin_port", "iopub_port", "hb_port"] as const;
+export type Channel = "shell" | "control" | "stdin" | "iopub" | "hb";
+
+export async function readConnectionFile(path: string): Promise<ConnectionInfo> {
+  let raw: string;
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, host, () => resolve());
-      });
-      ports.push((server.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    raw = await readFile(path, "utf8");
+  } catch (e) {
+    throw new ConnectionFileError(`cannot read connection file ${path}: ${(e as Error).message}`);
   }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new ConnectionFileError(`connection file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  return parseConnection(json, path);
 }
 
-/** A fresh connection description: free ports on `ip`, a random 32-byte hex key. */
-export async function newConnectionInfo(ip = "127.0.0.1", key?: string): Promise<ConnectionInfo> {
-  const [shell, iopub, stdin, control, hb] = await freePorts(5, ip);
-  return {
-    transport: "tcp",
-    ip,
-    shell_port: shell,
-    iopub_port: iopub,
-    stdin_port: stdin,
-    control_port: control,
-    hb_port: hb,
-    key: key ?? randomBytes(32).toString("hex"),
-    signature_scheme: "hmac-sha256",
-  };
+export function parseConnection(json: Record<string, unknown>, where = "connection file"): ConnectionInfo {
+  const transport = json.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "ipc") {
+    throw new ConnectionFileError(`${where}: transport ${JSON.stringify(transport)} is not supported (accepted: "tcp", "ipc")`);
+  }
+  const scheme = json.signature_scheme ?? "hmac-sha256";
+  if (scheme !== "hmac-sha256") {
+    throw new ConnectionFileError(`${where}: signature_scheme ${JSON.stringify(scheme)} is not supported (accepted: "hmac-sha256")`);
+  }
+  const key = json.key ?? "";
+  if (typeof key !== "string") throw new ConnectionFileError(`${where}: key must be a string`);
+  const ip = json.ip ?? "127.0.0.1";
+  if (typeof ip !== "string" || ip === "") throw new ConnectionFileError(`${where}: ip must be a non-empty string`);
+  const info = { transport, ip, key, signature_scheme: scheme } as ConnectionInfo;
+  for (const p of PORTS) {
+    const v = json[p];
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65535) {
+      throw new ConnectionFileError(`${where}: ${p} is ${JSON.stringify(v)}; expected an integer port 0-65535`);
+    }
+    info[p] = v as number;
+  }
+  return info;
 }
 
-/** Writes `info` to `file` (or a new file in a private temp dir); returns the path. */
-export function writeConnectionFile(info: ConnectionInfo, file?: string): string {
-  const target = file ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-")), "kernel.json");
-  fs.writeFileSync(target, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
-  return target;
-}
-
-export function readConnectionFile(file: string): ConnectionInfo {
-  return JSON.parse(fs.readFileSync(file, "utf8")) as ConnectionInfo;
-}
-
-/** ZeroMQ endpoint of one channel, e.g. tcp://127.0.0.1:53211. */
+/** The ZeroMQ endpoint for one channel, e.g. tcp://127.0.0.1:5555 or ipc://kernel-ipc-1. */
 export function endpoint(info: ConnectionInfo, channel: Channel): string {
-  const port = info[`${channel}_port` as const];
-  return `${info.transport}://${info.ip}:${port}`;
+  const port = info[`${channel}_port` as (typeof PORTS)[number]];
+  return info.transport === "tcp" ? `tcp://${info.ip}:${port}` : `ipc://${info.ip}-${port}`;
 }

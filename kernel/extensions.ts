@@ -104,7 +104,7 @@ export type CellOutput =
   | { type: "error"; error: ErrorContent }
   | { type: "clear_output"; wait: boolean };
 
-/** How a cell ended, as reported to `onCellEnd`. */
+/** How a cell ended, as reported to `onCellEnd`: "aborted" when it was interrupted. */
 export type CellOutcome = { status: "ok" } | { status: "error"; error: ErrorContent } | { status: "aborted" };
 
 export interface HistoryEntry {

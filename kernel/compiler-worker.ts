@@ -1,0 +1,76 @@
+// Worker thread that hosts tslab's TypeScript converter.
+//
+// Creating the converter takes about a second of synchronous work; doing it
+// here keeps the main thread free to answer kernel_info (and everything else)
+// at once. The main thread sends source text and gets JavaScript back.
+import { createRequire } from "node:module";
+import { parentPort } from "node:worker_threads";
+import type { CompilerRequest, CompilerResponse } from "./compiler.js";
+import { declaredNames, fixShorthands } from "./shorthand.js";
+
+const require = createRequire(import.meta.url);
+const port = parentPort!;
+
+type ConverterModule = typeof import("tslab/dist/converter.js");
+let mod: ConverterModule;
+let conv: ReturnType<ConverterModule["createConverter"]>;
+let ts: typeof import("@tslab/typescript-for-tslab");
+/** Names declared by earlier cells, for the last declarations text seen. */
+let names = { decls: "", set: new Set<string>() };
+try {
+  const converterPath = require.resolve("tslab/dist/converter.js");
+  mod = require(converterPath);
+  // The TypeScript fork tslab itself loaded (resolved from tslab's folder).
+  ts = createRequire(converterPath)("@tslab/typescript-for-tslab");
+  conv = mod.createConverter({ isJS: false, isBrowser: false });
+  port.postMessage({ ready: true } satisfies CompilerResponse);
+} catch (e) {
+  port.postMessage({ failed: String((e as Error).stack ?? e) } satisfies CompilerResponse);
+}
+
+port.on("message", (req: CompilerRequest) => {
+  if (req.op === "close") {
+    conv?.close();
+    port.close();
+    return;
+  }
+  let res: CompilerResponse;
+  try {
+    switch (req.op) {
+      case "convert": {
+        const r = conv.convert(req.prevDecl, req.src);
+        if (r.output) {
+          if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
+          r.output = fixShorthands(ts, r.output, names.set);
+        }
+        res = { id: req.id, result: { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) } };
+        break;
+      }
+      case "complete": {
+        const { start, end, candidates } = conv.complete(req.prevDecl, req.src, req.pos);
+        res = { id: req.id, result: { start, end, candidates } };
+        break;
+      }
+      case "inspect": {
+        const info = conv.inspect(req.prevDecl, req.src, req.pos);
+        res = {
+          id: req.id,
+          result: info
+            ? {
+                display: (info.displayParts ?? []).map((p) => p.text).join(""),
+                documentation: (info.documentation ?? []).map((p) => p.text).join(""),
+                tags: (info.tags ?? []).map((t) => `@${t.name} ${(t.text ?? []).map((p) => p.text).join("")}`),
+              }
+            : undefined,
+        };
+        break;
+      }
+      case "isComplete":
+        res = { id: req.id, result: mod.isCompleteCode(req.src) };
+        break;
+    }
+  } catch (e) {
+    res = { id: req.id, error: String((e as Error).stack ?? e) };
+  }
+  port.postMessage(res);
+});

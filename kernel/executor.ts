@@ -1,0 +1,199 @@
+// Runs TypeScript cells: compile with tslab's converter (in a worker), then
+// run the JavaScript in this realm with breakOnSigint, keeping each cell's
+// top-level declarations for the next.
+//
+// Why not tslab's own executor: its exports object is a Proxy, so every write
+// to a top-level `let` went through a trap (a 1e6-iteration top-level loop took
+// ~50x longer than in a function); it reports the last value and errors only
+// through console.log/console.error. Here exports is a plain object, the
+// `Object.defineProperty(exports, ...)` lines TypeScript emits for re-exported
+// imports are rewritten to plain data properties (so they stay rewritable),
+// and results come back as values.
+import Module, { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+import type { Compiler, ConvertResult, Diagnostic } from "./compiler.js";
+import type { ErrorContent } from "./messages.js";
+
+export type ExecOutcome =
+  | { status: "ok"; value: unknown; hasValue: boolean }
+  | { status: "error"; error: ErrorContent; interrupted: boolean };
+
+const CELL_ARGS = Symbol.for("tslab-mlflow.cell");
+const KERNEL_URL = new URL(".", import.meta.url).href;
+const KERNEL_DIR = fileURLToPath(KERNEL_URL);
+const INTERRUPTED = "Interrupted";
+
+/** The error content for an interrupted cell. */
+export const interruptedError = (): ErrorContent => ({
+  ename: INTERRUPTED,
+  evalue: "execution was interrupted",
+  traceback: [`${INTERRUPTED}: execution was interrupted`],
+});
+
+class InterruptSignal extends Error {}
+
+export class Executor {
+  /** Every top-level name of every cell (and the globals defined by the kernel). */
+  readonly exports: Record<string, unknown> = {};
+  private prevDecl = "";
+  private readonly sideOutputs = new Map<string, string>();
+  private readonly sideModules = new Map<string, NodeJS.Module>();
+  private rejectInterrupt: (e: Error) => void = () => {};
+  private interruptPromise!: Promise<never>;
+
+  constructor(
+    private readonly compiler: Compiler,
+    cwd: string,
+    /** Modules served to `require(name)` before Node's resolution (e.g. "tslab"). */
+    hooks: Record<string, () => unknown> = {},
+  ) {
+    this.resetInterrupt();
+    const args = {
+      exports: this.exports,
+      require: this.makeRequire(createRequire(path.join(cwd, "__cell__.js")), cwd, hooks),
+      define: defineExport,
+    };
+    (globalThis as Record<symbol, unknown>)[CELL_ARGS] = args;
+  }
+
+  /** Declarations visible to every later cell (globals, interfaces). */
+  addDeclarations(declarations: string): void {
+    this.prevDecl = declarations + "\n" + this.prevDecl;
+  }
+
+  /** The declarations of everything defined so far, as the type-checker sees them. */
+  get declarations(): string {
+    return this.prevDecl;
+  }
+
+  /** Rejects the pending wait of the running cell (sync code is stopped by SIGINT itself). */
+  interrupt(): void {
+    this.rejectInterrupt(new InterruptSignal());
+    this.resetInterrupt();
+  }
+
+  async execute(src: string): Promise<ExecOutcome> {
+    const interrupted = this.interruptPromise;
+    let conv: ConvertResult;
+    try {
+      conv = await Promise.race([this.compiler.convert(this.prevDecl, src), interrupted]);
+    } catch (e) {
+      return this.failure(e);
+    }
+    for (const out of conv.sideOutputs ?? []) {
+      this.sideModules.delete(out.path);
+      this.sideOutputs.set(out.path, out.data);
+    }
+    if (conv.diagnostics.length > 0) return { status: "error", error: compileError(conv.diagnostics), interrupted: false };
+    if (!conv.output) {
+      this.prevDecl = conv.declOutput || this.prevDecl;
+      return { status: "ok", value: undefined, hasValue: false };
+    }
+    const code = wrap(conv.output, !!conv.hasToplevelAwait);
+    try {
+      const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: "<cell>" });
+      if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
+    } catch (e) {
+      return this.failure(e);
+    }
+    this.prevDecl = conv.declOutput ?? "";
+    const name = conv.lastExpressionVar;
+    if (!name || !(name in this.exports)) return { status: "ok", value: undefined, hasValue: false };
+    const value = this.exports[name];
+    delete this.exports[name];
+    return { status: "ok", value, hasValue: value !== undefined };
+  }
+
+  complete(src: string, pos: number) {
+    return this.compiler.complete(this.prevDecl, src, pos);
+  }
+
+  inspect(src: string, pos: number) {
+    return this.compiler.inspect(this.prevDecl, src, pos);
+  }
+
+  private failure(e: unknown): ExecOutcome {
+    const interrupted = e instanceof InterruptSignal || (e as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+    return { status: "error", error: interrupted ? interruptedError() : runtimeError(e), interrupted };
+  }
+
+  private resetInterrupt(): void {
+    this.interruptPromise = new Promise<never>((_, reject) => (this.rejectInterrupt = reject));
+    this.interruptPromise.catch(() => {});
+  }
+
+  /** `require` for cells: hooks first, then JavaScript emitted for local .ts imports, then Node. */
+  private makeRequire(base: NodeJS.Require, dir: string, hooks: Record<string, () => unknown>): NodeJS.Require {
+    const fromSide = (id: string, from: string): unknown => {
+      if (!id.startsWith(".") && !path.isAbsolute(id)) return undefined;
+      let file = path.resolve(from, id);
+      if (path.extname(file) === "") file += ".js";
+      const cached = this.sideModules.get(file);
+      if (cached) return cached.exports;
+      const src = this.sideOutputs.get(file);
+      if (src === undefined) return undefined;
+      // Compile the emitted JavaScript as a CommonJS module of its own.
+      const M = Module as unknown as (new (id: string) => NodeJS.Module & { _compile(c: string, f: string): void }) & {
+        _nodeModulePaths(d: string): string[];
+      };
+      const mod = new M(file);
+      mod.filename = file;
+      mod.paths = M._nodeModulePaths(path.dirname(file));
+      mod.require = this.makeRequire(createRequire(file), path.dirname(file), hooks);
+      this.sideModules.set(file, mod);
+      mod._compile(src, file);
+      return mod.exports;
+    };
+    return new Proxy(base, {
+      apply: (_t, thisArg, args: unknown[]) => {
+        const id = args[0];
+        if (args.length === 1 && typeof id === "string") {
+          const hook = hooks[id];
+          if (hook) return hook();
+          const side = fromSide(id, dir);
+          if (side !== undefined) return side;
+        }
+        return Reflect.apply(base, thisArg, args);
+      },
+    });
+  }
+}
+
+/** Plain data property for what TypeScript would define as a getter on exports. */
+function defineExport(target: Record<string, unknown>, name: string, attrs: PropertyDescriptor): void {
+  if (name === "__esModule") return;
+  target[name] = attrs.get ? attrs.get() : attrs.value;
+}
+
+function wrap(js: string, isAsync: boolean): string {
+  const body = js
+    .replace(/^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/m, "")
+    .replace(/^Object\.defineProperty\(exports, /gm, "__defineExport(exports, ");
+  const a = `globalThis[Symbol.for("tslab-mlflow.cell")]`;
+  return `(${isAsync ? "async " : ""}function (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
+}
+
+export function compileError(diags: Diagnostic[]): ErrorContent {
+  const lines = diags.map(
+    (d) => `${d.fileName ? d.fileName + " " : ""}${d.start.line + 1}:${d.start.character + 1} - error TS${d.code}: ${d.messageText}`,
+  );
+  return { ename: "TypeScriptError", evalue: lines[0], traceback: lines };
+}
+
+export function runtimeError(e: unknown): ErrorContent {
+  if (e instanceof Error || (typeof e === "object" && e !== null && "stack" in e && "message" in e)) {
+    const err = e as Error;
+    const ename = err.name || err.constructor?.name || "Error";
+    const evalue = String(err.message ?? "");
+    // Frames inside the kernel say nothing about the user's code.
+    const frames = String(err.stack ?? "")
+      .split("\n")
+      .slice(1)
+      .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(KERNEL_URL) && !l.includes(KERNEL_DIR));
+    return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
+  }
+  const text = typeof e === "string" ? e : (() => { try { return JSON.stringify(e) ?? String(e); } catch { return String(e); } })();
+  return { ename: "Thrown", evalue: text, traceback: [`Uncaught ${text}`] };
+}

@@ -1,0 +1,114 @@
+// The kernel's five ZeroMQ sockets. Shell, stdin and iopub live on the main
+// thread; control and heartbeat live in a worker (see control-worker.ts) so
+// they answer while user code blocks the main thread.
+//
+// zeromq v6 allows one pending receive and one pending send per socket, so
+// each socket has one reader loop and one chained send queue.
+import { Worker } from "node:worker_threads";
+import * as zmq from "zeromq";
+import { type ConnectionInfo, endpoint } from "./connection.js";
+import type { FromWorker, ToWorker } from "./control-worker.js";
+
+export type Channel = "shell" | "control" | "stdin" | "iopub";
+export type FramesHandler = (frames: Buffer[]) => void;
+
+export class Transport {
+  private readonly queues = new Map<zmq.Socket, Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly shell: zmq.Router,
+    private readonly stdin: zmq.Router,
+    private readonly iopub: zmq.Publisher,
+    private readonly control: Worker,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async open(info: ConnectionInfo, log: (line: string) => void): Promise<Transport> {
+    const shell = new zmq.Router({ handover: true });
+    const stdin = new zmq.Router({ handover: true });
+    const iopub = new zmq.Publisher();
+    const sockets = [shell, stdin, iopub];
+    let control: Worker | undefined;
+    try {
+      await shell.bind(endpoint(info, "shell"));
+      await stdin.bind(endpoint(info, "stdin"));
+      await iopub.bind(endpoint(info, "iopub"));
+      control = new Worker(new URL("./control-worker.js", import.meta.url), {
+        workerData: { control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key },
+      });
+      const worker = control;
+      await new Promise<void>((resolve, reject) => {
+        worker.once("message", (m: FromWorker) => ("ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed"))));
+        worker.once("error", reject);
+      });
+    } catch (e) {
+      for (const s of sockets) s.close();
+      if (control) await stopWorker(control);
+      throw e;
+    }
+    return new Transport(shell, stdin, iopub, control, log);
+  }
+
+  /** Starts the reader loops; each message's frames go to its channel's handler. */
+  listen(handlers: { shell: FramesHandler; control: FramesHandler; stdin: FramesHandler }): void {
+    void this.readLoop(this.shell, handlers.shell);
+    void this.readLoop(this.stdin, handlers.stdin);
+    this.control.on("message", (m: FromWorker) => {
+      if ("frames" in m) handlers.control(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
+      else if ("error" in m) this.log(m.error);
+    });
+  }
+
+  send(channel: Channel, frames: Buffer[]): void {
+    if (this.closed) return;
+    if (channel === "control") {
+      this.control.postMessage({ send: frames } satisfies ToWorker);
+      return;
+    }
+    const socket = channel === "shell" ? this.shell : channel === "stdin" ? this.stdin : this.iopub;
+    const prev = this.queues.get(socket) ?? Promise.resolve();
+    const next = prev.then(() => socket.send(frames)).catch((e) => this.log(`${channel} send failed: ${(e as Error).message}`));
+    this.queues.set(socket, next);
+  }
+
+  /** Resolves when everything queued so far has been handed to ZeroMQ. */
+  async drain(): Promise<void> {
+    await Promise.all(this.queues.values());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    await stopWorker(this.control);
+    for (const s of [this.shell, this.stdin, this.iopub]) s.close();
+  }
+
+  private async readLoop(socket: zmq.Router, handle: FramesHandler): Promise<void> {
+    while (!this.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch (e) {
+        if (this.closed || socket.closed) return;
+        this.log(`receive failed: ${(e as Error).message}`);
+        continue;
+      }
+      try {
+        handle(frames);
+      } catch (e) {
+        this.log(`handler failed: ${(e as Error).stack ?? e}`);
+      }
+    }
+  }
+}
+
+async function stopWorker(w: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+  w.postMessage({ close: true } satisfies ToWorker);
+  // The worker closes its sockets and exits; don't wait forever if it cannot.
+  const timer = setTimeout(() => void w.terminate(), 2000);
+  await exited;
+  clearTimeout(timer);
+}
