@@ -73,8 +73,9 @@ export function buildProgram(): Command {
     .allowExcessArguments(false)
     .action(async (opts: { connectionFile: string }) => {
       const { startKernel } = await import("../kernel/index.js");
+      const { mlflowExtension } = await import("../magics/index.js");
       // The one place kernel extensions (magics) are plugged in.
-      const extensions: KernelExtension[] = [];
+      const extensions: KernelExtension[] = [mlflowExtension()];
       const running = await startKernel({ connectionFile: opts.connectionFile, extensions });
       await running.exited;
       // Shut down (a restart too: the frontend starts a new process). Leftover timers

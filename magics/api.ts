@@ -123,8 +123,8 @@ declare const mlflow: MlflowApi;
 export const CHARTS_DECLARATION = `
 interface ChartsCompareOptions { metrics?: string[]; params?: string[]; kind?: "auto" | "bar" | "history" | "scatter" | "parallel"; max?: number; title?: string }
 interface ChartsApi {
-  /** A comparison chart of runs (from mlflow.searchRuns) that displays itself. */
-  compare(runs: readonly any[], options?: ChartsCompareOptions): any;
+  /** A comparison chart of runs (from mlflow.searchRuns): \`await charts.compare(runs)\` displays itself. */
+  compare(runs: readonly any[], options?: ChartsCompareOptions): Promise<any>;
   /** Renders a Vega-Lite or Vega spec to SVG text. */
   renderSvg(spec: object): Promise<string>;
 }

@@ -3,12 +3,17 @@
 // compiler's parser (tslab's own fork, already loaded by the kernel) rather than regexes, so
 // comments, strings and nested scopes cannot fool it.
 
-import ts from "@tslab/typescript-for-tslab";
+import { createRequire } from "node:module";
+import type TS from "@tslab/typescript-for-tslab";
+
+// Loading the compiler costs about a second: do it on first use, not at kernel start.
+let tsModule: typeof TS | undefined;
+const loadTs = (): typeof TS => (tsModule ??= createRequire(import.meta.url)("@tslab/typescript-for-tslab") as typeof TS);
 
 export type Literal = number | string | boolean;
 export interface CellParam { name: string; value: Literal }
 
-function literalValue(node: ts.Expression): Literal | undefined {
+function literalValue(ts: typeof TS, node: TS.Expression): Literal | undefined {
   while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) {
     node = node.expression;
   }
@@ -25,6 +30,7 @@ function literalValue(node: ts.Expression): Literal | undefined {
 
 /** The literal top-level consts of a cell, in source order. Code that does not parse yields what it can. */
 export function cellParams(source: string): CellParam[] {
+  const ts = loadTs();
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: CellParam[] = [];
   for (const stmt of file.statements) {
@@ -33,7 +39,7 @@ export function cellParams(source: string): CellParam[] {
     if (stmt.modifiers?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword)) continue;
     for (const decl of stmt.declarationList.declarations) {
       if (!ts.isIdentifier(decl.name) || !decl.initializer) continue;
-      const value = literalValue(decl.initializer);
+      const value = literalValue(ts, decl.initializer);
       if (value !== undefined) out.push({ name: decl.name.text, value });
     }
   }

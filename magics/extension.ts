@@ -3,7 +3,7 @@
 // (for run artifacts and notebook snapshots) and ends open runs at shutdown.
 
 import type { Cell, CellOutput as KernelOutput, KernelExtension, KernelHost } from "../kernel/extensions.js";
-import { compare, renderSvg } from "../charts/index.js";
+import { chartsGlobal, loadCharts, renderSvg } from "./charts-lazy.js";
 import { createMlflowApi, CHARTS_DECLARATION, MLFLOW_DECLARATION } from "./api.js";
 import type { MagicContext } from "./context.js";
 import { HookRegistry } from "./hooks/index.js";
@@ -96,7 +96,9 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       });
       const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
       h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
-      h.defineGlobal("charts", { compare, renderSvg }, CHARTS_DECLARATION);
+      h.defineGlobal("charts", chartsGlobal, CHARTS_DECLARATION);
+      // Warm up charts/ off the first cell's path.
+      setTimeout(() => void loadCharts().catch(() => undefined), 2000).unref();
       h.onCellStart(() => {
         outputs = [];
       });

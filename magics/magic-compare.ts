@@ -1,7 +1,8 @@
 // `%mlflow_compare`: fetch runs and their metric histories, hand them to charts' `compare`, and
 // show its bundle (Vega-Lite v5 + rendered SVG + text table) inline.
 
-import { CHART_KINDS, compareAsync, isChartKind, type ChartKind } from "../charts/index.js";
+import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
+import { loadCharts } from "./charts-lazy.js";
 import type { MagicContext } from "./context.js";
 import { MagicError, type Magic } from "./registry.js";
 import { existingExperiment, histories, positiveInt, runsById, searchAll } from "./run-query.js";
@@ -31,6 +32,7 @@ export const mlflowCompare: Magic<MagicContext> = {
     const metrics = v.metric as string[] | undefined;
     const wantHistory = kind === "auto" || kind === "history";
     const hist = wantHistory ? await histories(store, runs, metrics) : runs.map(() => undefined);
+    const { compareAsync } = await loadCharts();
     const chart = await compareAsync(runs.map((run, i) => ({ run, history: hist[i] })), {
       kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined,
     });

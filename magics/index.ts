@@ -1,0 +1,23 @@
+// The public entry of magics/: `mlflowExtension()` for `startKernel({ extensions })`.
+// Kept light so the kernel answers kernel_info at once: the implementation (tracking,
+// compiler, charts) loads inside `activate`, which cells wait for and kernel_info does not.
+
+import type { Cell, KernelExtension, KernelHost } from "../kernel/extensions.js";
+import type { MlflowExtensionOptions } from "./extension.js";
+
+export type { MlflowExtensionOptions } from "./extension.js";
+
+export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExtension {
+  let impl: KernelExtension | undefined;
+  return {
+    name: "mlflow",
+    async activate(host: KernelHost) {
+      const { mlflowExtension: create } = await import("./extension.js");
+      impl = create(options);
+      await impl.activate?.(host);
+    },
+    execute(cell: Cell) {
+      return impl?.execute?.(cell) ?? false;
+    },
+  };
+}
