@@ -21,11 +21,9 @@ export interface Located { experiment: Experiment; dir: string }
 /** Reads the key/value files under a `tags/` directory. */
 export async function readTagDir(dir: string): Promise<Tag[]> {
   const keys = await listFilesDeep(dir);
+  const values = await Promise.all(keys.map((key) => readTextOrUndefined(join(dir, key))));
   const tags: Tag[] = [];
-  for (const key of keys) {
-    const value = await readTextOrUndefined(join(dir, key));
-    if (value !== undefined) tags.push({ key, value });
-  }
+  keys.forEach((key, i) => { if (values[i] !== undefined) tags.push({ key, value: values[i]! }); });
   return tags;
 }
 

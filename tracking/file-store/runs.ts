@@ -12,7 +12,7 @@ import { generateRunName } from "../run-names.js";
 import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
 import { readTagDir } from "./experiments.js";
-import { appendWhole, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { appendWhole, exists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
 import { runFromMeta, runToMeta, type StoredRun } from "./meta.js";
 import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
@@ -45,7 +45,7 @@ export class Runs {
   async locate(runId: string): Promise<string> {
     if (typeof runId !== "string" || !RUN_ID.test(runId)) throw invalidParameter(`Invalid run ID ${JSON.stringify(runId)}: expected a run id such as 0123456789abcdef0123456789abcdef.`);
     const cached = this.dirs.get(runId);
-    if (cached && (await readTextOrUndefined(join(cached, "meta.yaml"))) !== undefined) return cached;
+    if (cached && (await exists(join(cached, "meta.yaml")))) return cached;
     const expRoots = [this.layout.root, this.layout.trashDir];
     for (const base of expRoots) {
       for (const exp of await listDirs(base)) {
@@ -68,18 +68,21 @@ export class Runs {
   }
 
   async readData(dir: string): Promise<Run["data"]> {
-    const metrics: Metric[] = [];
-    for (const key of await listFilesDeep(join(dir, "metrics"))) {
+    const readMetric = async (key: string) => {
       const file = join(dir, "metrics", key);
       const text = await readTextOrUndefined(file);
-      const latest = text === undefined ? undefined : latestPoint(parseMetricFile(text, key, file));
-      if (latest) metrics.push(latest);
-    }
-    return { metrics, params: await readTagDir(join(dir, "params")), tags: await readTagDir(join(dir, "tags")) };
+      return text === undefined ? undefined : latestPoint(parseMetricFile(text, key, file));
+    };
+    const [metrics, params, tags] = await Promise.all([
+      listFilesDeep(join(dir, "metrics")).then((keys) => Promise.all(keys.map(readMetric))),
+      readTagDir(join(dir, "params")),
+      readTagDir(join(dir, "tags")),
+    ]);
+    return { metrics: metrics.filter((m): m is Metric => m !== undefined), params, tags };
   }
 
-  async readRun(dir: string): Promise<Run | undefined> {
-    const stored = await this.readStored(dir);
+  async readRun(dir: string, known?: StoredRun): Promise<Run | undefined> {
+    const stored = known ?? (await this.readStored(dir));
     if (!stored) return undefined;
     const data = await this.readData(dir);
     if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
@@ -95,18 +98,24 @@ export class Runs {
 
   /** Runs of one experiment directory for a view type; damaged runs are reported and skipped. */
   async listIn(expDir: string, view: ViewType): Promise<Run[]> {
-    const runs: Run[] = [];
-    for (const name of await listDirs(expDir)) {
-      if (EXPERIMENT_RESERVED.has(name) || name.startsWith(".")) continue;
+    const names = (await listDirs(expDir)).filter((n) => !EXPERIMENT_RESERVED.has(n) && !n.startsWith("."));
+    const readOne = async (name: string): Promise<Run | undefined> => {
+      const dir = join(expDir, name);
       try {
-        const stored = await this.readStored(join(expDir, name));
-        if (!stored || !matchesView(stored.info.lifecycleStage, view)) continue;
-        const run = await this.readRun(join(expDir, name));
-        if (run) { runs.push(run); this.dirs.set(run.info.runId, join(expDir, name)); }
+        const stored = await this.readStored(dir);
+        if (!stored || !matchesView(stored.info.lifecycleStage, view)) return undefined;
+        const run = await this.readRun(dir, stored);
+        if (run) this.dirs.set(run.info.runId, dir);
+        return run;
       } catch (e) {
-        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
-        else throw e;
+        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") { this.warn(e); return undefined; }
+        throw e;
       }
+    };
+    // A few runs at a time: parallel reads without exhausting file descriptors.
+    const runs: Run[] = [];
+    for (let i = 0; i < names.length; i += 16) {
+      for (const run of await Promise.all(names.slice(i, i + 16).map(readOne))) if (run) runs.push(run);
     }
     return runs;
   }

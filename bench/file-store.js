@@ -1,0 +1,83 @@
+// File store benchmark: logBatch throughput against raw appends of the same metric lines
+// (the floor any mlruns writer pays), and a filtered, ordered search over many runs against
+// raw reads of the same files. Prints ratios measured in this run; run after `npm run build`.
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore } from "../dist/tracking/file-store/index.js";
+
+const KEYS = 10, BATCHES = 100, PER_BATCH = 1000; // 100,000 points, 1000 per batch (MLflow's limit)
+const RUNS = 200;
+
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function batches() {
+  const out = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const metrics = [];
+    for (let i = 0; i < PER_BATCH; i++) {
+      const step = b * (PER_BATCH / KEYS) + Math.floor(i / KEYS);
+      metrics.push({ key: `m${i % KEYS}`, value: Math.sin(step) * 0.5, timestamp: 1700000000000 + step, step });
+    }
+    out.push(metrics);
+  }
+  return out;
+}
+
+async function rawAppends(dir, all) {
+  await fs.mkdir(dir, { recursive: true });
+  const t0 = process.hrtime.bigint();
+  for (const metrics of all) {
+    const byKey = new Map();
+    for (const m of metrics) byKey.set(m.key, (byKey.get(m.key) ?? "") + `${m.timestamp} ${m.value} ${m.step}\n`);
+    await Promise.all([...byKey].map(([k, text]) => fs.appendFile(join(dir, k), text)));
+  }
+  return ms(t0);
+}
+
+async function rawReads(expDir) {
+  const t0 = process.hrtime.bigint();
+  for (const run of await fs.readdir(expDir)) {
+    if (run === "meta.yaml" || run === "tags") continue;
+    await fs.readFile(join(expDir, run, "meta.yaml"), "utf8");
+    for (const sub of ["metrics", "params", "tags"])
+      for (const f of await fs.readdir(join(expDir, run, sub))) await fs.readFile(join(expDir, run, sub, f), "utf8");
+  }
+  return ms(t0);
+}
+
+export async function run() {
+  const base = await fs.mkdtemp(join(tmpdir(), "bench-fs-"));
+  try {
+    const all = batches();
+    const store = new FileStore(join(base, "mlruns"));
+    const { info } = await store.createRun({ experimentId: "0", runName: "bench" });
+    const raw = await rawAppends(join(base, "raw"), all);
+    const t0 = process.hrtime.bigint();
+    for (const metrics of all) await store.logBatch(info.runId, { metrics });
+    const ours = ms(t0);
+    const points = BATCHES * PER_BATCH;
+
+    const exp = await store.createExperiment("search-bench");
+    for (let r = 0; r < RUNS; r++) {
+      const { info: ri } = await store.createRun({ experimentId: exp, runName: `r${r}`, startTime: 1700000000000 + r });
+      await store.logBatch(ri.runId, {
+        metrics: [{ key: "acc", value: (r % 97) / 97, timestamp: 1, step: 0 }, { key: "loss", value: 1 - (r % 89) / 89, timestamp: 1, step: 0 }],
+        params: [{ key: "lr", value: String(r % 7) }], tags: [{ key: "stage", value: r % 2 ? "train" : "eval" }],
+      });
+    }
+    const rawSearch = await rawReads(join(base, "mlruns", exp));
+    const s0 = process.hrtime.bigint();
+    const page = await store.searchRuns({ experimentIds: [exp], filter: "metrics.acc > 0.5 AND tags.stage = 'train'", orderBy: ["metrics.loss DESC"], maxResults: 1000 });
+    const search = ms(s0);
+
+    console.table([
+      { case: `logBatch ${points} points (${BATCHES}×${PER_BATCH})`, ms: ours.toFixed(1), "points/s": Math.round(points / (ours / 1000)), baseline: "raw appendFile of the same lines", "baseline ms": raw.toFixed(1), ratio: (ours / raw).toFixed(2) },
+      { case: `searchRuns over ${RUNS} runs (${page.items.length} matched)`, ms: search.toFixed(1), "points/s": "", baseline: "raw readFile of every run file", "baseline ms": rawSearch.toFixed(1), ratio: (search / rawSearch).toFixed(2) },
+    ]);
+  } finally {
+    await fs.rm(base, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
