@@ -34,11 +34,12 @@ export type TrackingUriKind = "file" | "rest" | "databricks";
 
 /** Classifies a tracking URI; unknown schemes are an UNSUPPORTED_URI error listing what is accepted. */
 export function trackingUriKind(uri: string): TrackingUriKind {
+  if (uri === "databricks") return "databricks";
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
   // One letter before ':' is a Windows drive, not a scheme.
   if (!scheme || scheme.length === 1 || scheme === "file") return "file";
   if (scheme === "http" || scheme === "https") return "rest";
-  if (scheme === "databricks" || uri === "databricks") return "databricks";
+  if (scheme === "databricks") return "databricks";
   const hint = /^(sqlite|postgresql|postgres|mysql|mssql)/.test(scheme)
     ? " Database stores are served by an MLflow server: run `mlflow server --backend-store-uri " + uri + "` and track to its http:// address."
     : "";
@@ -149,9 +150,12 @@ export async function resolveExperiment(
   try {
     return await store.getExperiment("0");
   } catch (err) {
-    if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
+    if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
+    // Databricks workspaces have no default experiment; experiment names there are workspace paths.
+    if (store.uri.startsWith("databricks"))
       throw new MlflowError("INVALID_CONFIGURATION",
-        `No experiment chosen and this store (${store.uri}) has no default experiment "0": set MLFLOW_EXPERIMENT_NAME or MLFLOW_EXPERIMENT_ID.`, undefined, { cause: err });
-    throw err;
+        `No experiment chosen and ${store.uri} has no default experiment: set MLFLOW_EXPERIMENT_NAME (e.g. /Users/<you>/my-experiment) or MLFLOW_EXPERIMENT_ID.`, undefined, { cause: err });
+    // A fresh file store makes "0" (Default) on its first write, which creating "Default" triggers.
+    return getOrCreateExperiment(store, "Default");
   }
 }

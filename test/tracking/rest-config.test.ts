@@ -1,0 +1,209 @@
+// Choosing a store from the tracking URI and MLflow's environment variables: schemes,
+// auth headers (Basic, Bearer), Databricks credentials from the environment or
+// ~/.databrickscfg, HTTP settings, and the experiment MLflow would pick.
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  FileStore, MlflowClient, MlflowError, RestStore, httpOptionsFromEnv, openStore, parseIni,
+  resolveDatabricksConfig, resolveExperiment, trackingUriKind, type TrackingStore,
+} from "../../tracking/index.js";
+import { MlflowStandin } from "../support/mlflow-standin.js";
+
+let standin: MlflowStandin;
+let tmp: string;
+const opened: TrackingStore[] = [];
+const open = (uri: string | undefined, env: Record<string, string>) => {
+  const s = openStore(uri, env, { maxRetries: 0 });
+  opened.push(s);
+  return s;
+};
+
+beforeAll(async () => {
+  standin = await MlflowStandin.start();
+  tmp = await mkdtemp(join(tmpdir(), "rest-config-"));
+});
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  await standin.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+beforeEach(() => {
+  standin.reset();
+  standin.route("GET", "/api/2.0/mlflow/runs/get", 20);
+});
+
+const errorOf = (fn: () => unknown): MlflowError => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlflowError);
+    return e as MlflowError;
+  }
+  throw new Error("expected an error");
+};
+
+/** The Authorization header our store sends with this environment. */
+async function authorizationFor(uri: string, env: Record<string, string>): Promise<string | undefined> {
+  const store = open(uri, env);
+  const run = await store.getRun(standin.ids.RUN_A);
+  expect(run.info.runId).toBe(standin.ids.RUN_A);
+  const header = standin.received.at(-1)!.headers.authorization;
+  return Array.isArray(header) ? header[0] : header;
+}
+
+describe("tracking URI schemes", () => {
+  it("classifies paths, file:, http(s): and databricks URIs", () => {
+    expect(trackingUriKind("./mlruns")).toBe("file");
+    expect(trackingUriKind("/abs/mlruns")).toBe("file");
+    expect(trackingUriKind("file:///abs/mlruns")).toBe("file");
+    expect(trackingUriKind("C:\\mlruns")).toBe("file");
+    expect(trackingUriKind("http://127.0.0.1:5000")).toBe("rest");
+    expect(trackingUriKind("https://mlflow.example.com/prefix")).toBe("rest");
+    expect(trackingUriKind("databricks")).toBe("databricks");
+    expect(trackingUriKind("databricks://dev")).toBe("databricks");
+  });
+
+  it("refuses unknown schemes, listing the accepted ones", () => {
+    const e = errorOf(() => trackingUriKind("s3://bucket/mlruns"));
+    expect(e.code).toBe("UNSUPPORTED_URI");
+    expect(e.message).toContain('"s3://bucket/mlruns"');
+    expect(e.message).toMatch(/file:.*http.*databricks/);
+    const db = errorOf(() => openStore("sqlite:///mlflow.db", {}));
+    expect(db.code).toBe("UNSUPPORTED_URI");
+    expect(db.message).toContain("mlflow server --backend-store-uri sqlite:///mlflow.db");
+    expect(errorOf(() => openStore("http://host:5000/?x=1", {})).code).toBe("UNSUPPORTED_URI");
+    expect(errorOf(() => openStore("databricks://a/b/c", {})).code).toBe("UNSUPPORTED_URI");
+  });
+
+  it("defaults to ./mlruns in the working directory, and honours MLFLOW_TRACKING_URI", () => {
+    const cwd = process.cwd();
+    process.chdir(tmp);
+    try {
+      const store = open(undefined, {});
+      expect(store).toBeInstanceOf(FileStore);
+      expect(store.uri).toBe(pathToFileURL(join(tmp, "mlruns")).href);
+      expect(open("other-runs", {}).uri).toBe(pathToFileURL(join(tmp, "other-runs")).href);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(open(undefined, { MLFLOW_TRACKING_URI: pathToFileURL(join(tmp, "x")).href }).uri).toBe(pathToFileURL(join(tmp, "x")).href);
+    const rest = open(undefined, { MLFLOW_TRACKING_URI: standin.url });
+    expect(rest).toBeInstanceOf(RestStore);
+    expect(rest.uri).toBe(standin.url);
+    // An explicit URI wins over the environment.
+    expect(open(standin.url, { MLFLOW_TRACKING_URI: "/elsewhere" })).toBeInstanceOf(RestStore);
+  });
+
+  it("keeps a path prefix of the server URL", async () => {
+    const store = open(`${standin.url}/mlflow`, {});
+    standin.route("GET", "/mlflow/api/2.0/mlflow/runs/get", 20);
+    await store.getRun(standin.ids.RUN_A);
+    expect(standin.received.at(-1)!.path).toBe("/mlflow/api/2.0/mlflow/runs/get");
+  });
+});
+
+describe("auth headers", () => {
+  it("sends Basic auth from MLFLOW_TRACKING_USERNAME/PASSWORD, which wins over a token", async () => {
+    const basic = "Basic " + Buffer.from("ann:s3cret:x").toString("base64");
+    expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_USERNAME: "ann", MLFLOW_TRACKING_PASSWORD: "s3cret:x" })).toBe(basic);
+    expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_USERNAME: "ann", MLFLOW_TRACKING_PASSWORD: "s3cret:x", MLFLOW_TRACKING_TOKEN: "tok" })).toBe(basic);
+  });
+
+  it("sends Bearer auth from MLFLOW_TRACKING_TOKEN, and nothing without credentials", async () => {
+    expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_TOKEN: "tok-123" })).toBe("Bearer tok-123");
+    expect(await authorizationFor(standin.url, {})).toBeUndefined();
+    // A username without a password is not Basic auth.
+    expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_USERNAME: "ann" })).toBeUndefined();
+  });
+
+  it("reaches Databricks with DATABRICKS_HOST and DATABRICKS_TOKEN as Bearer", async () => {
+    expect(await authorizationFor("databricks", { DATABRICKS_HOST: standin.url, DATABRICKS_TOKEN: "dapi-env", HOME: tmp })).toBe("Bearer dapi-env");
+  });
+});
+
+describe("Databricks configuration", () => {
+  let cfg: string;
+  beforeAll(async () => {
+    cfg = join(tmp, ".databrickscfg");
+    await writeFile(cfg, [
+      "; written by the Databricks CLI",
+      "[DEFAULT]",
+      `host = ${standin.url}/`,
+      "token = dapi-default",
+      "",
+      "[dev]",
+      "host: adb-123.4.azuredatabricks.net",
+      "token = dapi-dev",
+      "# a comment",
+      "[broken]",
+      "host = https://x.cloud.databricks.com",
+    ].join("\n"));
+  });
+
+  it("parses INI profiles", () => {
+    const ini = parseIni("[a]\nhost = h\n; c\n[b]\ntoken: t\n");
+    expect(ini).toEqual({ a: { host: "h" }, b: { token: "t" } });
+  });
+
+  it("reads the DEFAULT profile for `databricks` and a named one for `databricks://profile`", async () => {
+    const home = { HOME: tmp };
+    expect(resolveDatabricksConfig("databricks", home)).toMatchObject({ host: standin.url, auth: { kind: "bearer", token: "dapi-default" } });
+    expect(resolveDatabricksConfig("databricks://dev", home)).toMatchObject({ host: "https://adb-123.4.azuredatabricks.net", auth: { kind: "bearer", token: "dapi-dev" } });
+    // `profile:key-prefix` names the profile before the colon.
+    expect(resolveDatabricksConfig("databricks://dev:scope", home).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
+    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_CONFIG_PROFILE: "dev" }).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
+    // The environment wins for plain `databricks`; a named profile reads the file.
+    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" })).toMatchObject({ host: "https://h.example.com", source: "environment" });
+    expect(resolveDatabricksConfig("databricks://dev", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" }).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
+    expect(await authorizationFor("databricks", home)).toBe("Bearer dapi-default");
+  });
+
+  it("says what is missing when there are no credentials", () => {
+    const noProfile = errorOf(() => resolveDatabricksConfig("databricks://nope", { HOME: tmp }));
+    expect(noProfile.code).toBe("INVALID_CONFIGURATION");
+    expect(noProfile.message).toContain("no profile [nope]");
+    expect(noProfile.message).toContain(cfg);
+    expect(errorOf(() => resolveDatabricksConfig("databricks://broken", { HOME: tmp })).message).toContain("profile [broken]");
+    const noFile = errorOf(() => openStore("databricks", { HOME: join(tmp, "empty-home") }));
+    expect(noFile.code).toBe("INVALID_CONFIGURATION");
+    expect(noFile.message).toMatch(/DATABRICKS_HOST and DATABRICKS_TOKEN are not set/);
+    expect(noFile.message).toContain("does not exist");
+  });
+});
+
+describe("HTTP settings from the environment", () => {
+  it("reads timeout, retries, backoff and insecure TLS", () => {
+    expect(httpOptionsFromEnv({
+      MLFLOW_HTTP_REQUEST_TIMEOUT: "5", MLFLOW_HTTP_REQUEST_MAX_RETRIES: "3",
+      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: "0.5", MLFLOW_TRACKING_INSECURE_TLS: "true",
+    })).toEqual({ auth: undefined, insecureTls: true, timeoutMs: 5000, maxRetries: 3, backoffMs: 500 });
+    expect(httpOptionsFromEnv({})).toEqual({ auth: undefined, insecureTls: false });
+    const e = errorOf(() => httpOptionsFromEnv({ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }));
+    expect(e.code).toBe("INVALID_CONFIGURATION");
+    expect(e.message).toContain('MLFLOW_HTTP_REQUEST_TIMEOUT="soon"');
+  });
+});
+
+describe("the experiment MLflow would choose", () => {
+  it("uses the explicit choice, then MLFLOW_EXPERIMENT_ID, then MLFLOW_EXPERIMENT_NAME, else Default", async () => {
+    const store = new FileStore(join(tmp, "exp-store"));
+    opened.push(store);
+    const dflt = await resolveExperiment(store, {}, {});
+    expect(dflt).toMatchObject({ experimentId: "0", name: "Default" });
+    const byName = await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" });
+    expect(byName.name).toBe("from-env");
+    expect((await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: byName.experimentId, MLFLOW_EXPERIMENT_NAME: "ignored" })).name).toBe("from-env");
+    expect((await resolveExperiment(store, { experimentName: "explicit" }, { MLFLOW_EXPERIMENT_ID: byName.experimentId })).name).toBe("explicit");
+    // Asking again finds the same experiment instead of making a second one.
+    expect((await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" })).experimentId).toBe(byName.experimentId);
+    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: "424242" })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
+    const client = new MlflowClient(store, { MLFLOW_EXPERIMENT_NAME: "via-client" });
+    expect((await client.resolveExperiment()).name).toBe("via-client");
+    await store.deleteExperiment(byName.experimentId);
+    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" })).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining("deleted") });
+  });
+});
