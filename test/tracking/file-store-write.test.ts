@@ -4,6 +4,7 @@
 
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { MlflowError } from "../../tracking/errors.js";
@@ -195,7 +196,9 @@ describe("runs on disk", () => {
     await expect(store.logBatch(info.runId, { tags: [{ key: "a", value: "b" }] })).rejects.toThrow(/must be in the 'active' state/);
     expect((await store.searchRuns({ experimentIds: ["0"] })).items).toEqual([]);
     expect((await store.searchRuns({ experimentIds: ["0"], runViewType: "DELETED_ONLY" })).items).toHaveLength(1);
+    await expect(store.deleteRun(info.runId)).rejects.toThrow(/must be in the 'active' state/);
     await store.restoreRun(info.runId);
+    await expect(store.restoreRun(info.runId)).rejects.toThrow(/must be in the 'deleted' state/);
     expect(parse(await read("0", info.runId, "meta.yaml")).deleted_time).toBeUndefined();
     expect((await store.searchRuns({ experimentIds: ["0"] })).items).toHaveLength(1);
   });
@@ -246,6 +249,17 @@ describe("artifacts", () => {
     await expect(store.logArtifact(info.runId, "../escape.txt", "x")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
     await expect(store.logArtifact(info.runId, "/abs.txt", "x")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
     await expect(store.downloadArtifact(info.runId, "plots")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
+  });
+
+  it("an experiment with its own artifact location keeps artifacts there", async () => {
+    const elsewhere = join(await tempDir("fs-art-"), "my artifacts");
+    const exp = await store.createExperiment("custom", [], elsewhere);
+    expect((await store.getExperiment(exp)).artifactLocation).toBe(pathToFileURL(elsewhere).href);
+    const { info } = await store.createRun({ experimentId: exp });
+    expect(info.artifactUri).toBe(`${pathToFileURL(elsewhere).href}/${info.runId}/artifacts`);
+    await store.logArtifact(info.runId, "x.txt", "custom");
+    expect(await fs.readFile(join(elsewhere, info.runId, "artifacts", "x.txt"), "utf8")).toBe("custom");
+    expect(await store.listArtifacts(info.runId)).toEqual([{ path: "x.txt", isDir: false, fileSize: 6 }]);
   });
 
   it("a moved store still finds its artifacts", async () => {

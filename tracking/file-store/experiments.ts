@@ -4,12 +4,12 @@
 
 import { randomInt } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Experiment, Tag, ViewType } from "../entities.js";
 import { alreadyExists, invalidParameter, MlflowError, notFound } from "../errors.js";
 import { validateTag } from "../validation.js";
 import { corrupt, isExists, isNoEnt, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
-import { type Layout, MODELS } from "./layout.js";
+import { fileUri, type Layout, MODELS } from "./layout.js";
 import { withStoreLock } from "./lock.js";
 import { experimentFromMeta, experimentToMeta } from "./meta.js";
 
@@ -121,6 +121,8 @@ export class Experiments {
     if (typeof name !== "string" || name.trim() === "")
       throw invalidParameter(`Invalid experiment name ${JSON.stringify(name)}: it must be a non-empty string.`);
     tags.forEach(validateTag);
+    // A plain path becomes an absolute file: URI, as MLflow stores it.
+    const location = artifactLocation && !/^[a-z][a-z0-9+.-]*:/i.test(artifactLocation) ? fileUri(resolve(artifactLocation)) : artifactLocation;
     await this.ensureDefault();
     return withStoreLock(this.layout.root, async () => {
       const existing = await this.getByName(name);
@@ -130,7 +132,7 @@ export class Experiments {
       for (;;) {
         const id = newExperimentId();
         if (await this.locate(id)) continue;
-        if (await this.writeNew(id, name, tags, artifactLocation)) return id;
+        if (await this.writeNew(id, name, tags, location)) return id;
       }
     });
   }

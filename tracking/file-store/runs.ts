@@ -197,8 +197,12 @@ export class Runs {
     return info;
   }
 
+  /** Delete (from active) or restore (from deleted), as MLflow's FileStore allows. */
   async setLifecycle(runId: string, stage: "active" | "deleted"): Promise<void> {
     const { dir, stored } = await this.info(runId);
+    const from = stage === "deleted" ? "active" : "deleted";
+    if (stored.info.lifecycleStage !== from)
+      throw invalidParameter(`The run ${runId} must be in the '${from}' state. Current state is ${stored.info.lifecycleStage}.`);
     const info = { ...stored.info, lifecycleStage: stage };
     await this.writeInfo(dir, info, stage === "deleted" ? Date.now() : undefined);
   }
