@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { KernelExtension } from "../kernel/extensions.js";
 import type { InstallLocation } from "./install.js";
 import { registerExportCommand } from "./export.js";
+import { registerRunCommand } from "./run.js";
 
 interface LocationFlags {
   user?: boolean;
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
     });
 
   // Further subcommands register themselves here: registerXCommand(program).
+  registerRunCommand(program);
   registerExportCommand(program);
 
   return program;

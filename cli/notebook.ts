@@ -66,8 +66,53 @@ export async function writeNotebook(path: string, nb: INotebookContent): Promise
   await writeFile(path, serializeNotebook(nb));
 }
 
+/** The bytes nbformat itself would write: multi-line strings split, keys sorted, indent 1. */
 export function serializeNotebook(nb: INotebookContent): string {
-  return JSON.stringify(nb, null, 1) + "\n";
+  return JSON.stringify(sortKeys(splitNotebookLines(nb)), null, 1) + "\n";
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+// nbformat's split_lines: sources, stream text and text-like MIME values become line lists.
+const SPLIT_MIMES = new Set(["application/javascript", "image/svg+xml"]);
+
+function splitBundle(bundle: unknown): unknown {
+  if (bundle === null || typeof bundle !== "object") return bundle;
+  const out: Record<string, unknown> = {};
+  for (const [mime, v] of Object.entries(bundle)) {
+    out[mime] = typeof v === "string" && (mime.startsWith("text/") || SPLIT_MIMES.has(mime)) ? pySplitLines(v) : v;
+  }
+  return out;
+}
+
+function splitNotebookLines(nb: INotebookContent): INotebookContent {
+  const cells = nb.cells.map((cell) => {
+    const c: Record<string, unknown> = { ...cell };
+    if (typeof cell.source === "string") c.source = pySplitLines(cell.source);
+    if (cell.attachments && typeof cell.attachments === "object") {
+      c.attachments = Object.fromEntries(Object.entries(cell.attachments).map(([k, b]) => [k, splitBundle(b)]));
+    }
+    if (isCodeCell(cell) && Array.isArray(cell.outputs)) {
+      c.outputs = cell.outputs.map((o) => {
+        if (o.output_type === "stream" && typeof o.text === "string") return { ...o, text: pySplitLines(o.text) };
+        if (o.output_type === "display_data" || o.output_type === "execute_result") return { ...o, data: splitBundle(o.data) };
+        return o;
+      });
+    }
+    return c as unknown as ICell;
+  });
+  return { ...nb, cells };
+}
+
+/** Python's `str.splitlines(True)`, which nbformat uses (it also breaks on \r, \v, \f, \x1c-\x1e, \x85, \u2028, \u2029). */
+export function pySplitLines(text: string): string[] {
+  return text.match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/g)!.filter((l) => l !== "");
 }
 
 export function joinSource(source: MultilineString | undefined): string {

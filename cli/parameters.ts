@@ -1,0 +1,200 @@
+// Papermill-style parameters for TypeScript notebooks: values from `-p NAME VALUE` (typed as
+// papermill types them), `-r NAME VALUE` (always strings), `-y YAML` and `-f FILE.yaml`,
+// written as declarations in a new cell tagged `injected-parameters` right after the cell
+// tagged `parameters`. An injected declaration keeps the keyword and type annotation of the
+// default it overrides, so the rest of the notebook type-checks exactly as before.
+
+import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import YAML from "yaml";
+import type { ICell, INotebookContent } from "@jupyterlab/nbformat";
+import { InputError } from "./input-error.js";
+import { cellTags, joinSource, splitLines } from "./notebook.js";
+
+export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
+export type Parameters = Record<string, ParamValue>;
+
+export const PARAMETERS_TAG = "parameters";
+export const INJECTED_TAG = "injected-parameters";
+
+/** papermill's `_resolve_type`: booleans, null, integers, floats, else the string itself. */
+export function parseParamValue(raw: string): ParamValue {
+  if (raw === "True" || raw === "true") return true;
+  if (raw === "False" || raw === "false") return false;
+  if (raw === "None" || raw === "null") return null;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim())) {
+    const n = Number(raw);
+    if (Number.isFinite(n)) return n;
+  }
+  return raw;
+}
+
+const RESERVED = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for " +
+    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "let static yield await implements interface package private protected public").split(" "),
+);
+
+export function checkParamName(name: string): void {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || RESERVED.has(name)) {
+    throw new InputError(
+      "BAD_PARAMETER",
+      `bad parameter name ${JSON.stringify(name)}: expected a TypeScript identifier (letters, digits, _ or $, not starting with a digit, not a reserved word)`,
+    );
+  }
+}
+
+/** Values must survive JSON (notebook metadata) and be writable as a TypeScript literal. */
+function checkValue(name: string, value: unknown, where: string): ParamValue {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) {
+      throw new InputError("BAD_PARAMETER", `parameter ${name} from ${where}: ${value} is not a finite number`);
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => checkValue(`${name}[${i}]`, v, where));
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, ParamValue> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = checkValue(`${name}.${k}`, v, where);
+    return out;
+  }
+  throw new InputError(
+    "BAD_PARAMETER",
+    `parameter ${name} from ${where}: unsupported value ${String(value)}; accepted: strings, numbers, booleans, null, lists and mappings`,
+  );
+}
+
+/** A YAML document that must be a mapping of parameter names to values. */
+export function parseParamsYaml(text: string, where: string): Parameters {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new InputError("BAD_PARAMETERS_FILE", `${where} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new InputError("BAD_PARAMETERS_FILE", `${where} must be a YAML mapping of parameter names to values, not ${Array.isArray(doc) ? "a list" : typeof doc}`);
+  }
+  const params: Parameters = {};
+  for (const [k, v] of Object.entries(doc)) {
+    checkParamName(k);
+    params[k] = checkValue(k, v, where);
+  }
+  return params;
+}
+
+export interface ParameterSources {
+  /** `-f FILE` paths, in order. */
+  files?: string[];
+  /** `-y YAML` texts, in order. */
+  yaml?: string[];
+  /** `-p NAME VALUE` pairs (typed) and `-r NAME VALUE` pairs (raw strings), in command-line order. */
+  pairs?: { name: string; value: string; raw: boolean }[];
+}
+
+/** Merges the sources as papermill does: files, then YAML strings, then -p/-r (last wins). */
+export async function collectParameters(src: ParameterSources): Promise<Parameters> {
+  const params: Parameters = {};
+  for (const file of src.files ?? []) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      throw new InputError("BAD_PARAMETERS_FILE", `cannot read parameters file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    Object.assign(params, parseParamsYaml(text, file));
+  }
+  for (const text of src.yaml ?? []) Object.assign(params, parseParamsYaml(text, "-y"));
+  for (const { name, value, raw } of src.pairs ?? []) {
+    checkParamName(name);
+    params[name] = raw ? value : parseParamValue(value);
+  }
+  return params;
+}
+
+/** TypeScript source for a value: JSON, with identifier keys unquoted and a little spacing. */
+export function tsLiteral(value: ParamValue): string {
+  if (Array.isArray(value)) return `[${value.map(tsLiteral).join(", ")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).map(
+      ([k, v]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${tsLiteral(v)}`,
+    );
+    return entries.length ? `{ ${entries.join(", ")} }` : "{}";
+  }
+  return JSON.stringify(value);
+}
+
+/** How the `parameters` cell declares a name: keyword and type annotation (if any). */
+export interface Declaration {
+  keyword: "const" | "let" | "var";
+  type?: string;
+}
+
+/** Top-level declarations of a cell, read with tslab's TypeScript parser (already a dependency). */
+export async function declarationsOf(source: string): Promise<Map<string, Declaration>> {
+  const { default: ts } = await import("@tslab/typescript-for-tslab");
+  const file = ts.createSourceFile("parameters.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const out = new Map<string, Declaration>();
+  for (const stmt of file.statements) {
+    if (!ts.isVariableStatement(stmt)) continue;
+    const flags = stmt.declarationList.flags;
+    const keyword = flags & ts.NodeFlags.Const ? "const" : flags & ts.NodeFlags.Let ? "let" : "var";
+    for (const decl of stmt.declarationList.declarations) {
+      if (!ts.isIdentifier(decl.name)) continue;
+      out.set(decl.name.text, { keyword, type: decl.type?.getText(file) });
+    }
+  }
+  return out;
+}
+
+export function renderInjectedSource(params: Parameters, declared: Map<string, Declaration>): string {
+  const lines = ["// Parameters injected by `tslab-mlflow run`"];
+  for (const [name, value] of Object.entries(params)) {
+    const d = declared.get(name);
+    // A `let` default stays reassignable; everything else is a const with its literal type.
+    const keyword = d && d.keyword !== "const" ? "let" : "const";
+    const type = d?.type ? `: ${d.type}` : "";
+    lines.push(`${keyword} ${name}${type} = ${tsLiteral(value)};`);
+  }
+  return lines.join("\n");
+}
+
+export interface Injection {
+  /** Index of the injected cell in the new notebook. */
+  index: number;
+  /** True when the notebook had no `parameters` cell and the values went to the top. */
+  atTop: boolean;
+  /** How many injected cells from an earlier run were replaced. */
+  replaced: number;
+}
+
+/**
+ * Puts a fresh `injected-parameters` cell after the first `parameters` cell (or at the top),
+ * removing any left by an earlier run. Mutates `nb`.
+ */
+export async function injectParameters(nb: INotebookContent, params: Parameters): Promise<Injection> {
+  const before = nb.cells.length;
+  nb.cells = nb.cells.filter((c) => !cellTags(c).includes(INJECTED_TAG));
+  const replaced = before - nb.cells.length;
+  const paramIndex = nb.cells.findIndex((c) => c.cell_type === "code" && cellTags(c).includes(PARAMETERS_TAG));
+  const declared = paramIndex >= 0 ? await declarationsOf(joinSource(nb.cells[paramIndex]!.source)) : new Map();
+  const cell: ICell = {
+    cell_type: "code",
+    execution_count: null,
+    metadata: { tags: [INJECTED_TAG] },
+    outputs: [],
+    source: splitLines(renderInjectedSource(params, declared)),
+  };
+  // nbformat 4.5 requires cell ids; older minors forbid them.
+  if (nb.nbformat === 4 && nb.nbformat_minor >= 5) cell.id = randomBytes(4).toString("hex");
+  const index = paramIndex + 1;
+  nb.cells.splice(index, 0, cell);
+  return { index, atTop: paramIndex < 0, replaced };
+}
+
+/** MLflow params are strings: scalars as written, lists and mappings as JSON. */
+export function paramString(value: ParamValue): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}

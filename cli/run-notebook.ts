@@ -1,0 +1,234 @@
+// The body of `tslab-mlflow run`: parameters in, MLflow run around, kernel started and
+// driven cell by cell, executed notebook saved after every cell and at the end, and a
+// report of what happened (see run.ts for the contract with the kernel and magics).
+
+import { rename, stat, writeFile, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { INotebookContent } from "@jupyterlab/nbformat";
+import { KernelClient } from "../kernel/client.js";
+import { MlflowError, resolveTrackingUri, trackingUriKind, type RunStatus } from "../tracking/index.js";
+import { stripAnsi } from "./html/ansi.js";
+import { executeNotebook, isExecutable, type CellFailure, type ExecuteNotebookResult } from "./execute.js";
+import { InputError } from "./input-error.js";
+import { firstLine, isCodeCell, readNotebook, serializeNotebook } from "./notebook.js";
+import { collectParameters, injectParameters, type Parameters } from "./parameters.js";
+import { createProgress } from "./progress.js";
+import { NotebookRun } from "./run-tracking.js";
+
+export interface RunNotebookOptions {
+  input: string;
+  output?: string;
+  pairs?: { name: string; value: string; raw: boolean }[];
+  files?: string[];
+  yaml?: string[];
+  cwd?: string;
+  timeoutSeconds?: number;
+  allowErrors: boolean;
+  experiment?: string;
+  kernelLog?: string;
+  tracking: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+const CLI_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_INTERRUPTED = 130;
+
+/** Where the executed notebook goes by default: NAME.out.ipynb beside the input. */
+export function defaultOutputPath(input: string): string {
+  return path.join(path.dirname(input), `${path.basename(input, ".ipynb")}.out.ipynb`);
+}
+
+export async function runNotebook(o: RunNotebookOptions): Promise<number> {
+  const env = o.env ?? process.env;
+  const started = new Date();
+  const input = path.resolve(o.input);
+  const nb = await readNotebook(o.input);
+  const params = await collectParameters({ files: o.files, yaml: o.yaml, pairs: o.pairs });
+  const output = path.resolve(o.output ?? defaultOutputPath(input));
+  const cwd = path.resolve(o.cwd ?? path.dirname(input));
+  if (o.kernelLog !== undefined) {
+    const dir = path.dirname(path.resolve(o.kernelLog));
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+      throw new InputError("BAD_OPTION", `bad --kernel-log ${JSON.stringify(o.kernelLog)}: directory ${dir} does not exist`);
+    }
+  }
+  if (o.tracking) checkTrackingUri(env);
+
+  // A run starts from a clean slate: stale outputs below a failing cell would mislead.
+  for (const cell of nb.cells) {
+    if (!isCodeCell(cell)) continue;
+    cell.outputs = [];
+    cell.execution_count = null;
+  }
+  if (Object.keys(params).length) {
+    const injection = await injectParameters(nb, params);
+    if (injection.atTop) {
+      console.error(`note: ${o.input} has no cell tagged "parameters"; the parameters were injected in a new first cell`);
+    }
+  }
+  const meta: Record<string, unknown> = {
+    parameters: params,
+    input_path: input,
+    output_path: output,
+    start_time: started.toISOString(),
+  };
+  (nb.metadata as Record<string, unknown>).tslab_mlflow = meta;
+  const save = () => saveNotebook(output, nb);
+
+  let run: NotebookRun | undefined;
+  if (o.tracking) {
+    try {
+      run = await NotebookRun.start({
+        experiment: o.experiment,
+        notebookPath: input,
+        runName: path.basename(input, ".ipynb"),
+        params,
+        env,
+      });
+    } catch (e) {
+      console.error(`error: could not start the MLflow run: ${(e as Error).message}`);
+      return EXIT_FAILED;
+    }
+    Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: run.trackingUri });
+  }
+  await save();
+
+  const kernelEnv: NodeJS.ProcessEnv = { ...env, JPY_SESSION_NAME: output };
+  if (run) {
+    Object.assign(kernelEnv, {
+      MLFLOW_RUN_ID: run.runId,
+      MLFLOW_TRACKING_URI: run.trackingUri,
+      MLFLOW_EXPERIMENT_ID: run.experimentId,
+    });
+  }
+
+  // First Ctrl-C: interrupt the cell and stop. Second: kill the kernel.
+  const abort = new AbortController();
+  let client: KernelClient | undefined;
+  const onSigint = () => {
+    if (!abort.signal.aborted) {
+      console.error("\nInterrupting the running cell (Ctrl-C again kills the kernel)...");
+      abort.abort();
+    } else if (client?.pid) {
+      process.kill(client.pid, "SIGKILL");
+    }
+  };
+  process.on("SIGINT", onSigint);
+
+  let result: ExecuteNotebookResult | undefined;
+  let startError: string | undefined;
+  try {
+    client = await KernelClient.start({
+      cwd,
+      env: kernelEnv,
+      argv: kernelArgv(o.kernelLog),
+      interruptMode: "message",
+    }).catch((e: Error) => {
+      startError = e.message;
+      return undefined;
+    });
+    if (client) {
+      result = await executeNotebook(nb, client, {
+        allowErrors: o.allowErrors,
+        timeoutSeconds: o.timeoutSeconds,
+        signal: abort.signal,
+        progress: createProgress(process.stderr),
+        afterCell: save,
+      });
+    }
+  } finally {
+    if (client) {
+      await client.shutdown({ timeout: 3000 }).catch(() => {});
+      await client.close().catch(() => {});
+    }
+  }
+
+  const status = runStatus(result, startError);
+  const ended = new Date();
+  Object.assign(meta, {
+    end_time: ended.toISOString(),
+    duration: (ended.getTime() - started.getTime()) / 1000,
+    status,
+  });
+  await save();
+
+  let exit = status === "FINISHED" ? EXIT_OK : result?.stopped?.reason === "interrupted" ? EXIT_INTERRUPTED : EXIT_FAILED;
+  if (startError !== undefined) {
+    console.error(`error: the kernel did not start: ${startError.trim()}${await kernelLogTail(o.kernelLog)}`);
+  }
+  if (result) report(nb, result, o.input, output, await kernelLogTail(o.kernelLog));
+
+  if (run) {
+    try {
+      await run.finish(status, [{ name: path.basename(output), text: serializeNotebook(nb) }]);
+      console.log(`MLflow run ${run.runId} ${status} (experiment ${run.experimentId}, ${run.trackingUri})`);
+    } catch (e) {
+      console.error(`error: MLflow: ${(e as Error).message}`);
+      exit = exit === EXIT_OK ? EXIT_FAILED : exit;
+    }
+  }
+  process.off("SIGINT", onSigint);
+  return exit;
+}
+
+function runStatus(result: ExecuteNotebookResult | undefined, startError: string | undefined): RunStatus {
+  if (!result || startError !== undefined) return "FAILED";
+  const stop = result.stopped?.reason;
+  if (stop === "timeout" || stop === "interrupted") return "KILLED";
+  if (stop) return "FAILED";
+  return result.allowedErrors.some((f) => !f.expected) ? "FAILED" : "FINISHED";
+}
+
+/** A bad tracking URI is bad input: refuse it before anything starts. */
+function checkTrackingUri(env: NodeJS.ProcessEnv): void {
+  try {
+    trackingUriKind(resolveTrackingUri(undefined, env));
+  } catch (e) {
+    if (e instanceof MlflowError) throw new InputError("BAD_OPTION", `bad MLFLOW_TRACKING_URI: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Our kernel; with --kernel-log, through a shell that only redirects its output and execs it. */
+function kernelArgv(kernelLog: string | undefined): string[] {
+  const kernel = [process.execPath, CLI_MAIN, "kernel", "--connection-file", "{connection_file}"];
+  if (kernelLog === undefined) return kernel;
+  return ["/bin/sh", "-c", 'log="$1"; shift; exec "$@" >>"$log" 2>&1', "tslab-mlflow-kernel", path.resolve(kernelLog), ...kernel];
+}
+
+async function kernelLogTail(kernelLog: string | undefined): Promise<string> {
+  if (kernelLog === undefined) return "";
+  const text = await readFile(kernelLog, "utf8").catch(() => "");
+  const tail = text.trim().split("\n").slice(-10).join("\n");
+  return tail ? `\nLast lines of ${kernelLog}:\n${tail}` : "";
+}
+
+/** Written beside the target and renamed, so a reader never sees half a notebook. */
+async function saveNotebook(file: string, nb: INotebookContent): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, serializeNotebook(nb));
+  await rename(tmp, file);
+}
+
+function report(nb: INotebookContent, result: ExecuteNotebookResult, input: string, output: string, logTail: string): void {
+  const rel = (p: string) => path.relative(process.cwd(), p) || p;
+  const total = nb.cells.filter(isExecutable).length;
+  const failures: CellFailure[] = [...result.allowedErrors.filter((f) => !f.expected), ...(result.stopped ? [result.stopped] : [])];
+  for (const f of failures) {
+    const cell = nb.cells[f.index]!;
+    const what =
+      f.reason === "timeout" ? "timed out" : f.reason === "interrupted" ? "was interrupted" : f.reason === "kernel died" ? "killed the kernel" : "failed";
+    console.error(`\nCell ${f.index} ${what}: ${firstLine(cell)}`);
+    const traceback = f.traceback.length ? f.traceback.join("\n") : `${f.ename}: ${f.evalue}`;
+    const text = process.stderr.isTTY ? traceback : stripAnsi(traceback);
+    console.error(text.includes(f.evalue) || !f.evalue ? text : `${f.ename}: ${f.evalue}\n${text}`);
+    if (f.reason === "kernel died" && logTail) console.error(logTail);
+  }
+  const stopped = result.stopped
+    ? `; stopped at cell ${result.stopped.index}, ${total - result.executed} cell(s) not executed`
+    : "";
+  console.error(`\nExecuted ${result.executed} of ${total} code cells of ${rel(input)}${stopped}. Wrote ${rel(output)}`);
+}

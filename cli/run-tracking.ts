@@ -1,0 +1,88 @@
+// The MLflow run that wraps one `tslab-mlflow run`: created before the kernel starts (its id
+// goes to the kernel as MLFLOW_RUN_ID, which makes `%%mlflow_run` cells nested runs under
+// it), given the injected parameters as params, and ended with the executed notebook as an
+// artifact and the status the execution earned.
+
+import path from "node:path";
+import type { RunStatus } from "../tracking/index.js";
+import { MlflowClient } from "../tracking/index.js";
+import { gitTags, systemTags } from "../magics/system-tags.js";
+import { paramString, type Parameters } from "./parameters.js";
+
+export interface NotebookRunOptions {
+  /** Tracking URI; default MLFLOW_TRACKING_URI, else ./mlruns (resolved against the caller's cwd). */
+  trackingUri?: string;
+  /** Experiment name (or numeric id); default MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else "0". */
+  experiment?: string;
+  /** The input notebook (absolute), the run's `mlflow.source.name`. */
+  notebookPath: string;
+  runName: string;
+  params: Parameters;
+  env?: Record<string, string | undefined>;
+}
+
+export class NotebookRun {
+  private constructor(
+    private readonly client: MlflowClient,
+    readonly runId: string,
+    readonly experimentId: string,
+    readonly trackingUri: string,
+    readonly artifactUri: string,
+  ) {}
+
+  /** Opens the store, picks the experiment and creates the RUNNING run with params and tags. */
+  static async start(opts: NotebookRunOptions): Promise<NotebookRun> {
+    const env = opts.env ?? process.env;
+    const client = new MlflowClient(opts.trackingUri, env);
+    try {
+      const experiment = await chooseExperiment(client, opts.experiment);
+      const tags = [
+        ...systemTags({ notebookPath: opts.notebookPath, runName: opts.runName, env }),
+        ...(await gitTags(path.dirname(opts.notebookPath))),
+      ];
+      const run = await client.createRun(experiment.experimentId, { runName: opts.runName, tags });
+      const handle = new NotebookRun(client, run.info.runId, experiment.experimentId, client.trackingUri, run.info.artifactUri);
+      const params = Object.entries(opts.params).map(([key, value]) => ({ key, value: paramString(value) }));
+      if (params.length) {
+        try {
+          await client.logBatch(run.info.runId, { params });
+        } catch (e) {
+          // The run exists now: never leave it RUNNING.
+          await client.setTerminated(run.info.runId, "FAILED").catch(() => {});
+          throw e;
+        }
+      }
+      return handle;
+    } catch (e) {
+      await client.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Uploads the executed notebook (and any other files) and ends the run with `status`. */
+  async finish(status: RunStatus, artifacts: { name: string; text: string }[]): Promise<void> {
+    const problems: string[] = [];
+    for (const a of artifacts) {
+      try {
+        await this.client.logText(this.runId, a.text, a.name);
+      } catch (e) {
+        problems.push(`could not upload ${a.name}: ${(e as Error).message}`);
+      }
+    }
+    try {
+      await this.client.setTerminated(this.runId, status);
+    } catch (e) {
+      problems.push(`could not mark run ${this.runId} ${status}: ${(e as Error).message}`);
+    }
+    await this.client.close().catch(() => {});
+    if (problems.length) throw new Error(problems.join("; "));
+  }
+}
+
+async function chooseExperiment(client: MlflowClient, experiment: string | undefined) {
+  if (experiment === undefined) return client.resolveExperiment();
+  if (/^\d+$/.test(experiment) && !(await client.getExperimentByName(experiment))) {
+    return client.resolveExperiment({ experimentId: experiment });
+  }
+  return client.resolveExperiment({ experimentName: experiment });
+}

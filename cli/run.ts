@@ -1,0 +1,107 @@
+// `tslab-mlflow run NOTEBOOK`: executes a notebook headlessly with our kernel (as nbclient
+// and papermill do), with papermill-style parameters, as one MLflow run whose `%%mlflow_run`
+// cells become nested runs, and writes the executed notebook.
+//
+// Contract with the kernel and magics: the run is created here, before the kernel starts;
+// the kernel gets MLFLOW_RUN_ID=<that run> (MLflow's variable for the active run, which the
+// magics treat as the parent of `%%mlflow_run` cells and never end), MLFLOW_TRACKING_URI and
+// MLFLOW_EXPERIMENT_ID resolved here (so a different --cwd cannot send nested runs elsewhere),
+// and JPY_SESSION_NAME=<output notebook>, the file being executed: it holds the injected
+// parameters cell, which the magics read as params.
+//
+// Exit codes: 0 every cell ran; 1 a cell failed, timed out or the kernel died; 2 bad input
+// (nothing started); 130 stopped by Ctrl-C.
+
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { EXIT_BAD_INPUT, InputError } from "./input-error.js";
+import { PairedOptionsCommand, badInputExits, collectList, collectPair } from "./run-options.js";
+
+export interface RunCommandOptions {
+  parameter?: { name: string; value: string; hasValue: boolean }[];
+  parameterRaw?: { name: string; value: string; hasValue: boolean }[];
+  parametersFile?: string[];
+  parametersYaml?: string[];
+  output?: string;
+  cwd?: string;
+  timeout?: number;
+  allowErrors?: boolean;
+  experiment?: string;
+  kernelLog?: string;
+  tracking: boolean;
+}
+
+/** --timeout: a positive number of seconds (commander reports the bad value, exit 2). */
+function parseTimeoutOption(raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number of seconds.");
+  return n;
+}
+
+export function registerRunCommand(program: Command): void {
+  const cmd = new PairedOptionsCommand("run", ["-p", "--parameter", "-r", "--parameter-raw"])
+    .description("execute a notebook headlessly with parameters, as one MLflow run")
+    .argument("<notebook>", "the .ipynb file to execute")
+    .option("-p, --parameter <name value>", "a parameter, typed as papermill does (numbers, true/false, null, else a string); repeatable", collectPair)
+    .option("-r, --parameter-raw <name value>", "a parameter kept as a string; repeatable", collectPair)
+    .option("-f, --parameters-file <file>", "YAML mapping of parameters (lists and mappings allowed); repeatable", collectList)
+    .option("-y, --parameters-yaml <yaml>", "YAML mapping of parameters given inline; repeatable", collectList)
+    .option("-o, --output <file>", "where to write the executed notebook (default: NAME.out.ipynb beside the input)")
+    .option("--cwd <dir>", "working directory of the kernel (default: the notebook's directory)")
+    .addOption(new Option("--timeout <seconds>", "per-cell limit: interrupt the cell and stop (run KILLED)").argParser(parseTimeoutOption))
+    .option("--allow-errors", "keep going after a failing cell (the run still ends FAILED)")
+    .option("--experiment <name>", "MLflow experiment name or id (default: MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default)")
+    .option("--kernel-log <file>", "append the kernel process's own output to this file")
+    .option("--no-tracking", "execute without creating an MLflow run")
+    .allowExcessArguments(false)
+    .action(async (notebook: string, opts: RunCommandOptions) => {
+      try {
+        process.exitCode = await runNotebookCommand(notebook, opts);
+      } catch (e) {
+        if (e instanceof InputError) {
+          console.error(`error: ${e.message}`);
+          process.exitCode = EXIT_BAD_INPUT;
+          return;
+        }
+        throw e;
+      }
+    });
+  badInputExits(cmd);
+  program.addCommand(cmd);
+}
+
+/** Validates everything that can be checked without side effects, then runs. */
+async function runNotebookCommand(notebook: string, opts: RunCommandOptions): Promise<number> {
+  const pairs = [
+    ...(opts.parameter ?? []).map((p) => ({ ...p, raw: false, flag: "-p" })),
+    ...(opts.parameterRaw ?? []).map((p) => ({ ...p, raw: true, flag: "-r" })),
+  ];
+  for (const p of pairs) {
+    if (!p.hasValue) throw new InputError("BAD_PARAMETER", `${p.flag} ${p.name} has no value: use ${p.flag} NAME VALUE`);
+  }
+  if (opts.cwd !== undefined) {
+    const s = await stat(opts.cwd).catch(() => undefined);
+    if (!s?.isDirectory()) throw new InputError("BAD_OPTION", `bad --cwd ${JSON.stringify(opts.cwd)}: not a directory`);
+  }
+  if (opts.output !== undefined) {
+    const dir = path.dirname(path.resolve(opts.output));
+    const s = await stat(dir).catch(() => undefined);
+    if (!s?.isDirectory()) throw new InputError("BAD_OPTION", `bad --output ${JSON.stringify(opts.output)}: directory ${dir} does not exist`);
+  }
+  // The machinery (kernel client, tracking, TypeScript parser) loads only when a run happens.
+  const { runNotebook } = await import("./run-notebook.js");
+  return runNotebook({
+    input: notebook,
+    output: opts.output,
+    pairs: pairs.map(({ name, value, raw }) => ({ name, value, raw })),
+    files: opts.parametersFile,
+    yaml: opts.parametersYaml,
+    cwd: opts.cwd,
+    timeoutSeconds: opts.timeout,
+    allowErrors: opts.allowErrors ?? false,
+    experiment: opts.experiment,
+    kernelLog: opts.kernelLog,
+    tracking: opts.tracking,
+  });
+}
