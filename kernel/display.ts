@@ -50,6 +50,15 @@ export function toBundle(value: unknown): MimeBundle {
   return { "text/plain": plainText(value) };
 }
 
+/** Adds a text/plain fallback to a bundle that lacks one (e.g. from tslab's display helpers). */
+export function ensureText(bundle: MimeBundle): MimeBundle {
+  if (typeof bundle["text/plain"] === "string") return bundle;
+  const html = bundle["text/html"] ?? bundle["text/markdown"];
+  if (typeof html === "string") return { ...bundle, "text/plain": html };
+  const mime = Object.keys(bundle)[0];
+  return { ...bundle, "text/plain": mime === VEGALITE_MIME ? vegaLiteText(bundle[mime]) : `<${mime ?? "empty"} output>` };
+}
+
 function withText(bundle: MimeBundle, value: unknown): MimeBundle {
   if (typeof bundle["text/plain"] === "string") return bundle;
   const vl = bundle[VEGALITE_MIME];

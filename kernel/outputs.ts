@@ -7,6 +7,7 @@
 // batched and flushed before any other output, so order is kept, and
 // `flush()` runs before every `idle`.
 import type { CellInfo, CellOutput } from "./extensions.js";
+import { ensureText } from "./display.js";
 import type { ErrorContent, IopubMessages, Message, MimeBundle } from "./messages.js";
 
 export type Publish = <T extends keyof IopubMessages>(type: T, content: IopubMessages[T], parent: Message<unknown>) => void;
@@ -68,7 +69,8 @@ export class OutputRouter {
     this.timer ??= setTimeout(() => this.flush(), STREAM_FLUSH_MS);
   }
 
-  display(bundle: MimeBundle, o: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean }): void {
+  display(data: MimeBundle, o: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean }): void {
+    const bundle = ensureText(data);
     const metadata = o.metadata ?? {};
     if (o.update) {
       if (!o.displayId) throw new TypeError("updating a display needs its displayId");

@@ -1,0 +1,44 @@
+// Test helpers: spawn the compiled kernel (dist/kernel/main.js, no extensions)
+// with the project's KernelClient, and pick outputs out of an execute result.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { KernelClient, type ExecuteResult, type KernelClientOptions } from "../../kernel/client.js";
+import type { Message } from "../../kernel/messages.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const KERNEL_ENTRY = path.join(ROOT, "dist", "kernel", "main.js");
+
+/** A kernel of our own, started in `cwd` (a fresh temp dir by default). */
+export async function startTestKernel(opts: KernelClientOptions & { entry?: string[] } = {}): Promise<KernelClient> {
+  const cwd = opts.cwd ?? tempDir();
+  return KernelClient.start({
+    argv: opts.entry ?? [process.execPath, KERNEL_ENTRY, "--connection-file", "{connection_file}"],
+    interruptMode: "message",
+    stdio: "pipe",
+    startTimeout: 60_000,
+    ...opts,
+    cwd,
+  });
+}
+
+export function tempDir(prefix = "tslab-mlflow-kernel-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function ofType(r: ExecuteResult, type: string): Message[] {
+  return r.outputs.filter((m) => m.header.msg_type === type);
+}
+
+export function stdout(r: ExecuteResult): string {
+  return ofType(r, "stream")
+    .filter((m) => m.content.name === "stdout")
+    .map((m) => m.content.text)
+    .join("");
+}
+
+export function resultText(r: ExecuteResult): string | undefined {
+  const m = ofType(r, "execute_result")[0];
+  return m ? ((m.content.data as Record<string, unknown>)["text/plain"] as string) : undefined;
+}
