@@ -72,6 +72,7 @@ describe("filter grammar", () => {
     expect(parseFilter("`Run Name` = 'x'", RUN_GRAMMAR)[0]).toMatchObject({ key: "run_name" });
     expect(parseFilter("tags.`my tag` like 'x%'", RUN_GRAMMAR)[0]).toMatchObject({ key: "my tag", comparator: "LIKE" });
     expect(parseFilter("attributes.run_id NOT IN ('a', 'b')", RUN_GRAMMAR)[0]).toMatchObject({ comparator: "NOT IN", value: ["a", "b"] });
+    expect(parseFilter("params.'my key' = 'v'", RUN_GRAMMAR)[0]).toMatchObject({ type: "parameter", key: "my key", value: "v" });
   });
 
   it("evaluates = != > >= < <= on metrics, NaN and missing values as MLflow does", () => {
@@ -125,7 +126,8 @@ describe("filter grammar", () => {
   });
 
   it("refuses bad identifiers, values and joins with clear messages", () => {
-    expect(invalid(() => parseFilter("foo.bar = 'x'", RUN_GRAMMAR)).message).toContain("Invalid entity type 'foo'");
+    expect(invalid(() => parseFilter("foo.bar = 'x'", RUN_GRAMMAR)).message)
+      .toBe("Invalid entity type 'foo'. Valid values are ['metric', 'parameter', 'tag', 'attribute']");
     expect(invalid(() => parseFilter("attributes.bogus = 'x'", RUN_GRAMMAR)).message).toMatch(/Invalid attribute key 'bogus' specified. Valid keys are '.*'run_id'/);
     expect(invalid(() => parseFilter("metrics.acc > 'high'", RUN_GRAMMAR)).message).toBe("Expected numeric value type for metric. Found 'high'");
     expect(invalid(() => parseFilter("attributes.start_time > 'x'", RUN_GRAMMAR)).message).toContain("numeric attribute: start_time");
@@ -221,7 +223,7 @@ describe("experiment search", () => {
     expect(expIds({ filter: "creation_time >= 3" })).toEqual(["11", "22"]);
     // An explicit order without experiment_id gets experiment_id DESC as the tie-breaker, as in MLflow.
     expect(expIds({ filter: "creation_time >= 3", orderBy: ["creation_time DESC"] })).toEqual(["22", "11"]);
-    expect(invalid(() => expIds({ filter: "metrics.a > 1" })).message).toContain("Invalid entity type 'metrics'");
+    expect(invalid(() => expIds({ filter: "metrics.a > 1" })).message).toBe("Invalid entity type 'metrics'. Valid values are ['attribute', 'tag']");
     expect(invalid(() => expIds({ filter: "experiment_id = '1'" })).message).toContain("Invalid attribute key 'experiment_id'");
   });
   it("orders by name, creation_time, last_update_time, experiment_id", () => {

@@ -2,7 +2,6 @@
 // and MLflow's Python client, and able to read trees they wrote (even after a move).
 // Each concern lives in its own module; this class only routes the TrackingStore calls.
 
-import { join } from "node:path";
 import type {
   Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page,
   RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
@@ -117,7 +116,7 @@ export class FileStore implements TrackingStore {
   async close(): Promise<void> {}
 
   /** The on-disk directory of a run (for tools that copy or export runs). */
-  async runDirectory(runId: string): Promise<string> { return join(await this.runs.locate(runId)); }
+  runDirectory(runId: string): Promise<string> { return this.runs.locate(runId); }
 }
 
 export { formatPyFloat, parsePyFloat } from "./pyfloat.js";

@@ -49,7 +49,6 @@ export class Layout {
    */
   rebase(uri: string, suffix: string): string {
     if (!uri.startsWith("file:") || !uri.endsWith(suffix)) return uri;
-    const rebased = this.rootUri + suffix;
-    return rebased;
+    return this.rootUri + suffix;
   }
 }

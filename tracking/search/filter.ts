@@ -19,8 +19,6 @@ export interface Clause {
 
 export interface Identifier { type: EntityType; key: string }
 
-const ENTITY_NAMES = "['metric', 'parameter', 'tag', 'attribute']";
-
 /** Splits `tags."my tag"` into its entity and key as MLflow does (first dot outside quotes). */
 export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = false): Identifier {
   let dot = -1;
@@ -40,8 +38,8 @@ export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = fal
     const entity = unquote(text.slice(0, dot));
     const t = grammar.prefixes[entity];
     if (!t) {
-      const valid = Object.keys(grammar.prefixes).length > 4 ? ENTITY_NAMES : `('attribute', 'tag', 'tags')`;
-      throw invalidParameter(`Invalid entity type '${entity}'. Valid values are ${valid}`);
+      const valid = [...new Set(Object.values(grammar.prefixes))].map((v) => `'${v}'`).join(", ");
+      throw invalidParameter(`Invalid entity type '${entity}'. Valid values are [${valid}]`);
     }
     type = t;
     rawKey = text.slice(dot + 1);

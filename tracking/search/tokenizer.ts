@@ -79,8 +79,9 @@ export function tokenize(src: string): Token[] {
       let quotedParts = 0, bare = false, value = "";
       while (j < src.length) {
         const d = src[j]!;
-        if (d === '"' || d === "`") {
-          const [v, end] = readQuoted(src, j, d === '"' ? "quoted name" : "backticked name");
+        // 'single' quotes count as part of a name only right after a dot (params.'my key').
+        if (d === '"' || d === "`" || (d === "'" && src[j - 1] === "." && j > i)) {
+          const [v, end] = readQuoted(src, j, d === "`" ? "backticked name" : "quoted name");
           value += v; quotedParts++; j = end;
         } else if (NAME_CHAR.test(d)) {
           value += d; bare = true; j++;
