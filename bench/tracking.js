@@ -19,7 +19,7 @@ import { RestStore } from "../dist/tracking/rest/store.js";
 const KEYS = Array.from({ length: 10 }, (_, i) => `metric_${i}`);
 const STEPS = 10_000;
 const POINTS = KEYS.length * STEPS;
-const REPS = 3;
+const REPS = 5;
 const T0 = 1700000000000;
 // FACTS.md: MLflow's Python client, synchronous log_metric against a real 2.22 server on loopback.
 const PYTHON_POINTS_PER_S = 126;
@@ -112,22 +112,26 @@ export async function run() {
     for (let i = 0; i < REPS; i++) {
       r.floor.push(pushFloor());
 
-      const httpLogger = new Logger(rest, { spoolDir: join(tmp, "spool-http"), exitHooks: false });
-      const [loop, acked] = await throughLogger(httpLogger, `bench-http-${i}`);
-      await httpLogger.close();
-      if (httpLogger.errors().length || httpLogger.pending().spooled) throw new Error("HTTP logger did not deliver everything");
-      r.loop.push(loop);
-      r.http.push(acked);
-      r.rawHttp.push(await rawHttp(url, dispatcher, `bench-raw-${i}`));
+      // Alternate which side goes first, so warm-up and GC debt do not favour one of them.
+      const pair = async (a, b) => { if (i % 2) { await b(); await a(); } else { await a(); await b(); } };
+      await pair(async () => {
+        const httpLogger = new Logger(rest, { spoolDir: join(tmp, "spool-http"), exitHooks: false });
+        const [loop, acked] = await throughLogger(httpLogger, `bench-http-${i}`);
+        await httpLogger.close();
+        if (httpLogger.errors().length || httpLogger.pending().spooled) throw new Error("HTTP logger did not deliver everything");
+        r.loop.push(loop);
+        r.http.push(acked);
+      }, async () => r.rawHttp.push(await rawHttp(url, dispatcher, `bench-raw-${i}`)));
 
-      const fileRun = (await files.createRun({ experimentId: "0" })).info.runId;
-      const fileLogger = new Logger(files, { spoolDir: join(tmp, "spool-file"), exitHooks: false });
-      const [fileLoop, durable] = await throughLogger(fileLogger, fileRun);
-      await fileLogger.close();
-      if (fileLogger.errors().length) throw new Error("file logger reported errors");
-      r.loop.push(fileLoop);
-      r.file.push(durable);
-      r.rawFile.push(await rawFile(files, (await files.createRun({ experimentId: "0" })).info.runId));
+      await pair(async () => {
+        const fileRun = (await files.createRun({ experimentId: "0" })).info.runId;
+        const fileLogger = new Logger(files, { spoolDir: join(tmp, "spool-file"), exitHooks: false });
+        const [fileLoop, durable] = await throughLogger(fileLogger, fileRun);
+        await fileLogger.close();
+        if (fileLogger.errors().length) throw new Error("file logger reported errors");
+        r.loop.push(fileLoop);
+        r.file.push(durable);
+      }, async () => r.rawFile.push(await rawFile(files, (await files.createRun({ experimentId: "0" })).info.runId)));
     }
     const histories = await Promise.all(KEYS.map(async (k) => (await files.getMetricHistory((await files.searchRuns({ experimentIds: ["0"], maxResults: 1, orderBy: ["start_time ASC"] })).items[0].info.runId, k)).length));
     if (histories.some((n) => n !== STEPS)) throw new Error(`file store holds ${histories} points per key, expected ${STEPS}`);

@@ -190,13 +190,15 @@ export class Spool {
    */
   async claim(name: string): Promise<SpoolEntry | undefined> {
     const claimed = `${name}${CLAIM}${process.pid}`;
+    // Registered before the rename, so a scan running meanwhile never takes it for stale.
+    ourClaims.add(claimed);
     try {
       await rename(join(this.dir, name), join(this.dir, claimed));
     } catch (e) {
+      ourClaims.delete(claimed);
       if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.index.delete(name); return undefined; }
       throw e;
     }
-    ourClaims.add(claimed);
     this.index.delete(name);
     const path = join(this.dir, claimed);
     let decoded;
