@@ -190,6 +190,8 @@ export class Spool {
    */
   async claim(name: string): Promise<SpoolEntry | undefined> {
     const claimed = `${name}${CLAIM}${process.pid}`;
+    // Another sender in this process holds it.
+    if (ourClaims.has(claimed)) { this.index.delete(name); return undefined; }
     // Registered before the rename, so a scan running meanwhile never takes it for stale.
     ourClaims.add(claimed);
     try {
