@@ -154,6 +154,7 @@ describe("an outage", () => {
     await logger.flush();
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 4200, offline: true });
     expect(logger.pending().runs["run-other"].spooled).toBe(200);
+    expect(other.pending()).toEqual({ queued: 0, inFlight: 0, spooled: 200 });
     expect(spoolFiles().length).toBeGreaterThan(0);
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.every((f) => f.disposition === "spooled" && (f.error as MlflowError).code === "TEMPORARILY_UNAVAILABLE")).toBe(true);
@@ -229,6 +230,20 @@ describe("an outage", () => {
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
     expectAllOnce("run-probe", ["x"], Array.from({ length: 1500 }, (_, i) => i));
     expect(server.duplicates()).toEqual([]);
+  });
+
+  it("several loggers sharing one spool deliver each spooled batch once", async () => {
+    await server.setMode("refuse");
+    const writer = openLogger();
+    for (let step = 0; step < 8000; step++) writer.run(`run-${step % 3}`).logMetric("y", step, step, T0 + step);
+    await writer.close();
+    expect(spoolFiles().length).toBeGreaterThanOrEqual(8);
+    await server.setMode("ok");
+    const senders = [openLogger(), openLogger(), openLogger()];
+    await Promise.all(senders.map((l) => l.flush()));
+    expect(server.duplicates()).toEqual([]);
+    expect(server.points.size).toBe(8000);
+    expect(spoolFiles()).toEqual([]);
   });
 
   it("delivers what an earlier logger left in the spool when the next one is created", async () => {
