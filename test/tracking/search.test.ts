@@ -269,3 +269,34 @@ describe("registry search", () => {
     expect(keys("name ILIKE 'M'")).toEqual(["m/2", "m/1"]);
   });
 });
+
+describe("agrees with the recorded MLflow server on which filters are valid", () => {
+  it("every recorded runs/experiments/registry search filter and order_by", async () => {
+    const { promises: fs } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { WIRE } = await import("./file-store-helpers.js");
+    const { EXPERIMENT_GRAMMAR, MODEL_VERSION_GRAMMAR, REGISTERED_MODEL_GRAMMAR } = await import("../../tracking/search/index.js");
+    const grammars: Record<string, typeof RUN_GRAMMAR> = {
+      "/api/2.0/mlflow/runs/search": RUN_GRAMMAR, "/api/2.0/mlflow/experiments/search": EXPERIMENT_GRAMMAR,
+      "/api/2.0/mlflow/registered-models/search": REGISTERED_MODEL_GRAMMAR, "/api/2.0/mlflow/model-versions/search": MODEL_VERSION_GRAMMAR,
+    };
+    let checked = 0;
+    for (const f of (await fs.readdir(join(WIRE, "rest"))).filter((n) => /^\d{3}-/.test(n))) {
+      const ex = JSON.parse(await fs.readFile(join(WIRE, "rest", f), "utf8"));
+      const grammar = grammars[ex.request.path];
+      if (!grammar) continue;
+      const args = { ...(ex.request.query ?? {}), ...(typeof ex.request.body === "object" ? ex.request.body : {}) };
+      if (args.filter === undefined && args.order_by === undefined) continue;
+      // 011 fails on its missing max_results (the server reads 0), not on its filter.
+      if (ex.response.status !== 200 && /max_results/.test(ex.response.body.message)) continue;
+      const parseAll = () => {
+        parseFilter(args.filter, grammar);
+        for (const o of [args.order_by ?? []].flat()) parseOrderBy(o, grammar);
+      };
+      if (ex.response.status === 200) expect(parseAll, f).not.toThrow();
+      else expect(invalid(parseAll).code, f).toBe(ex.response.body.error_code);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(10);
+  });
+});
