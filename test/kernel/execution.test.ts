@@ -1,0 +1,149 @@
+// How cells run: state across cells, TypeScript features, npm imports next to
+// the notebook, display outputs. A spawned kernel over real ZeroMQ.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import type { KernelClient } from "../../kernel/client.js";
+import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
+
+let k: KernelClient;
+let cwd: string;
+beforeAll(async () => {
+  cwd = tempDir();
+  // A CommonJS package and a local .ts module next to the "notebook".
+  const pkg = path.join(cwd, "node_modules", "left-pad-ish");
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "left-pad-ish", version: "1.0.0", main: "index.js", types: "index.d.ts" }));
+  fs.writeFileSync(path.join(pkg, "index.js"), "exports.pad = (s, n) => s.padStart(n, '*');\n");
+  fs.writeFileSync(path.join(pkg, "index.d.ts"), "export declare function pad(s: string, n: number): string;\n");
+  fs.writeFileSync(path.join(cwd, "helper.ts"), "export function twice(n: number): number { return n * 2; }\n");
+  k = await startTestKernel({ cwd });
+});
+afterAll(async () => {
+  await k?.close();
+});
+
+async function ok(code: string) {
+  const r = await k.execute(code);
+  if (r.reply.content.status !== "ok") throw new Error(`cell failed: ${code}\n${JSON.stringify(r.reply.content)}`);
+  return r;
+}
+
+describe("state across cells", () => {
+  it("keeps declarations, functions, classes and types for later cells", async () => {
+    await ok("let counter = 1; function inc(by: number) { counter += by; return counter; }");
+    await ok("interface Point { x: number; y: number } class Box { constructor(public p: Point) {} }");
+    expect(resultText(await ok("inc(41)"))).toBe("42");
+    expect(resultText(await ok("new Box({ x: 1, y: 2 }).p.y"))).toBe("2");
+    const bad = await k.execute("const p: Point = { x: 1 }");
+    expect(bad.reply.content.status).toBe("error");
+    expect(bad.reply.content.evalue).toContain("'y'");
+  });
+
+  it("allows re-declaring a const in a later cell", async () => {
+    await ok("const answer = 1");
+    await ok("const answer = 'two'");
+    expect(resultText(await ok("answer.toUpperCase()"))).toBe("'TWO'");
+  });
+
+  it("resolves a shorthand property naming an earlier cell's variable", async () => {
+    await ok("const shortA = 5; let shortB = 'b'");
+    expect(resultText(await ok("({ shortA, shortB })"))).toBe("{ shortA: 5, shortB: 'b' }");
+    // A local of the same name wins inside its own scope.
+    expect(resultText(await ok("((shortA: number) => ({ shortA }))(7)"))).toBe("{ shortA: 7 }");
+  });
+
+  it("keeps a top-level let's value when written in a loop", async () => {
+    expect(resultText(await ok("let total = 0; for (let i = 0; i < 1e5; i++) total += i; total"))).toBe("4999950000");
+    expect(resultText(await ok("total + 1"))).toBe("4999950001");
+  });
+
+  it("supports top-level await", async () => {
+    const r = await ok("const v = await new Promise<number>((r) => setTimeout(() => r(9), 20)); v * 2");
+    expect(resultText(r)).toBe("18");
+  });
+
+  it("does not show a result for a statement or undefined", async () => {
+    const r = await ok("const quiet = 1; undefined");
+    expect(ofType(r, "execute_result")).toHaveLength(0);
+  });
+});
+
+describe("imports", () => {
+  it("imports an npm package installed next to the notebook, type-checked", async () => {
+    expect(resultText(await ok('import { pad } from "left-pad-ish"; pad("7", 3)'))).toBe("'**7'");
+    const bad = await k.execute("pad(7, 3)");
+    expect(bad.reply.content.status).toBe("error");
+    expect(bad.reply.content.ename).toBe("TypeScriptError");
+  });
+
+  it("imports Node built-ins and a local .ts module", async () => {
+    expect(resultText(await ok('import * as os from "node:os"; typeof os.platform()'))).toBe("'string'");
+    expect(resultText(await ok('import { twice } from "./helper"; twice(21)'))).toBe("42");
+  });
+
+  it("names a missing package in the error", async () => {
+    const r = await k.execute('import { nope } from "no-such-package-here"');
+    expect(r.reply.content.status).toBe("error");
+    expect(r.reply.content.evalue).toContain("no-such-package-here");
+  });
+});
+
+describe("display", () => {
+  it("displays html, markdown, svg, png, json and Vega-Lite, each with text/plain", async () => {
+    const r = await ok(`display.html("<b>b</b>"); display.markdown("# m"); display.svg("<svg/>");
+      display.png(new Uint8Array([137, 80, 78, 71])); display.json({ a: 1 });
+      display.vegalite({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "point" })`);
+    const bundles = ofType(r, "display_data").map((m) => m.content.data as Record<string, unknown>);
+    expect(bundles.map((b) => Object.keys(b).find((k) => k !== "text/plain"))).toEqual([
+      "text/html", "text/markdown", "image/svg+xml", "image/png", "application/json", "application/vnd.vegalite.v5+json",
+    ]);
+    for (const b of bundles) expect(typeof b["text/plain"]).toBe("string");
+    expect(bundles[3]["image/png"]).toBe(Buffer.from([137, 80, 78, 71]).toString("base64"));
+    expect(ofType(r, "execute_result")).toHaveLength(0);
+  });
+
+  it("renders a plain Vega-Lite object as the cell's result", async () => {
+    const r = await ok('({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", title: "t", mark: "bar", data: { values: [] } })');
+    const data = ofType(r, "execute_result")[0].content.data as Record<string, unknown>;
+    expect(data["application/vnd.vegalite.v5+json"]).toMatchObject({ mark: "bar" });
+    expect(data["text/plain"]).toBe("<VegaLite chart: t>");
+  });
+
+  it("lets any object render itself with Symbol.for('Jupyter.display')", async () => {
+    const r = await ok(`class Money { constructor(public cents: number) {}
+      [Symbol.for("Jupyter.display")]() { return { "text/html": "<b>$" + (this.cents / 100).toFixed(2) + "</b>" }; } }
+      new Money(1234)`);
+    const data = ofType(r, "execute_result")[0].content.data as Record<string, unknown>;
+    expect(data["text/html"]).toBe("<b>$12.34</b>");
+    expect(typeof data["text/plain"]).toBe("string");
+  });
+
+  it("shows html`...` templates as results", async () => {
+    const r = await ok("const who = 'you'; html`<i>hi ${who}</i>`");
+    expect((ofType(r, "execute_result")[0].content.data as Record<string, unknown>)["text/html"]).toBe("<i>hi you</i>");
+  });
+
+  it("updates a display by id and clears output", async () => {
+    const r = await ok('const h = display("first", { displayId: "prog" }); h.update("second"); display.update("prog", "third"); clearOutput(true)');
+    const shown = ofType(r, "display_data")[0];
+    expect(shown.content.transient).toEqual({ display_id: "prog" });
+    const updates = ofType(r, "update_display_data");
+    expect(updates.map((m) => (m.content.data as Record<string, string>)["text/plain"])).toEqual(["'second'", "'third'"]);
+    expect(updates.every((m) => (m.content.transient as { display_id: string }).display_id === "prog")).toBe(true);
+    expect(ofType(r, "clear_output")[0].content).toEqual({ wait: true });
+  });
+
+  it("keeps tslab's own display helpers working", async () => {
+    const r = await ok('import * as tslab from "tslab"; tslab.display.markdown("**tslab**")');
+    const data = ofType(r, "display_data")[0].content.data as Record<string, unknown>;
+    expect(data["text/markdown"]).toBe("**tslab**");
+    expect(data["text/plain"]).toBe("**tslab**");
+  });
+
+  it("keeps stdout in order with display outputs", async () => {
+    const r = await ok('console.log("a"); display.html("<p>b</p>"); console.log("c")');
+    expect(r.outputs.filter((m) => m.header.msg_type !== "execute_input").map((m) => m.header.msg_type)).toEqual(["stream", "display_data", "stream"]);
+    expect(stdout(r)).toBe("a\nc\n");
+  });
+});
