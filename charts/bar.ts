@@ -2,7 +2,7 @@
 // each panel with its own x scale because metrics have unrelated units.
 
 import type { TopLevelSpec } from "./common-types.js";
-import { F, MAX_LABELLED_RUNS, SIZE, TOOLTIP_FORMAT, VEGA_LITE_V5_SCHEMA, plural, runRow, titleOf, tooltip } from "./common.js";
+import { F, MAX_LABELLED_RUNS, SIZE, TOOLTIP_FORMAT, VEGA_LITE_V5_SCHEMA, plural, runMarkProps, runRow, titleOf, tooltip } from "./common.js";
 import { type Prepared, prepare, requireMetrics } from "./data.js";
 import type { CompareOptions, RunInput } from "./types.js";
 
@@ -23,12 +23,14 @@ export function barFromPrepared(p: Prepared, options: CompareOptions = {}): TopL
   const unit = {
     width: SIZE.barWidth,
     height: labelled ? { step: BAR_STEP } : MANY_RUNS_HEIGHT,
-    mark: { type: "bar" as const },
+    mark: { type: "bar" as const, ...runMarkProps(p) },
     encoding: {
       y: {
         field: F.run,
         type: "nominal" as const,
-        sort: p.runs.map((r) => r.label),
+        // An explicit domain, not a sort list: vega-lite turns a sort list into one nested
+        // expression per value, which overflows the stack at a thousand runs.
+        scale: { domain: p.runs.map((r) => r.label) },
         axis: labelled ? { title: null } : { title: plural(p.runs.length, "run"), labels: false, ticks: false },
       },
       x: { field: F.value, type: "quantitative" as const, title: several ? null : p.metrics[0] },

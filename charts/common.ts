@@ -63,6 +63,14 @@ export function titleOf(p: Prepared, given: string | undefined, what: string): s
 /** With many runs a legend or axis label per run is noise; above this they are dropped. */
 export const MAX_LABELLED_RUNS = 40;
 
+/**
+ * Mark properties for per-run marks. With many runs the per-mark ARIA labels (every encoded
+ * field, spelled out) would make up most of the SVG and much of its render time, so they go.
+ */
+export function runMarkProps(p: Prepared): { aria?: false } {
+  return p.runs.length > MAX_LABELLED_RUNS ? { aria: false } : {};
+}
+
 /** True when finite positive values span at least two decades (max/min >= 100). */
 export function spansDecades(values: readonly number[]): boolean {
   let min = Infinity;

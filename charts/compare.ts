@@ -50,9 +50,19 @@ export class Comparison {
     return this;
   }
 
-  /** The MIME bundle: Vega-Lite v5 spec, SVG (rendered now if need be) and the text table. */
+  /**
+   * The MIME bundle: Vega-Lite v5 spec, SVG (rendered now if need be) and the text table.
+   * Should the SVG fail, the chart still shows where Vega-Lite renders, and the text says why
+   * there is no image.
+   */
   bundle(): ComparisonBundle {
-    this.#svg ??= renderSvgSync(this.spec);
+    if (this.#svg === undefined) {
+      try {
+        this.#svg = renderSvgSync(this.spec);
+      } catch (e) {
+        return { [VEGALITE_V5_MIME]: this.spec, "text/plain": `${this.text}\n(no SVG: ${(e as Error).message})` };
+      }
+    }
     return { [VEGALITE_V5_MIME]: this.spec, "image/svg+xml": this.#svg, "text/plain": this.text };
   }
 

@@ -10,6 +10,7 @@ export const CHART_ERROR_CODES = [
   "BAD_INPUT", // the runs argument is not a list of runs
   "BAD_SPEC", // a spec handed to the renderer is not Vega or Vega-Lite
   "RENDER_TIMEOUT", // synchronous SVG rendering did not finish in time
+  "RENDER_UNAVAILABLE", // synchronous SVG rendering cannot start (its worker is not built)
 ] as const;
 export type ChartErrorCode = (typeof CHART_ERROR_CODES)[number];
 

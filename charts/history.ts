@@ -1,5 +1,10 @@
 // Metric history: one line per run against step, one panel per metric (log y where the
 // metric's positive values span two decades or more, e.g. a loss curve).
+//
+// Sizes are bounded so a thousand-run experiment stays quick to draw and to store: at most
+// HISTORY_MAX_RUNS lines per panel (the most recent runs; the title says so) and at most
+// MAX_POINTS_PER_LINE points per line (evenly thinned, first and last kept). Points carry
+// only run id, metric, step and value; run name and params are joined in by a lookup.
 
 import type { Field, LayerSpec, TopLevelSpec } from "./common-types.js";
 import {
@@ -8,33 +13,52 @@ import {
   SIZE,
   TOOLTIP_FORMAT,
   VEGA_LITE_V5_SCHEMA,
+  paramField,
+  runMarkProps,
   runRow,
   spansDecades,
   titleOf,
   tooltip,
 } from "./common.js";
 import { type Prepared, prepare, requireMetrics } from "./data.js";
+import type { Metric } from "../tracking/entities.js";
 import type { CompareOptions, RunInput } from "./types.js";
 
+/** Vega builds a sub-dataflow per line (~1 ms each): more lines than this are unreadable anyway. */
+export const HISTORY_MAX_RUNS = 100;
+export const MAX_POINTS_PER_LINE = 500;
 /** Up to this many points in all get a dot each (with a per-point tooltip); beyond, lines only. */
 const MAX_POINTS_WITH_DOTS = 2000;
 
-export function historyFromPrepared(p: Prepared, options: CompareOptions = {}): TopLevelSpec {
-  requireMetrics(p, "history");
+/** Evenly spaced points by index, always keeping the first and the last. */
+export function thin(points: readonly Metric[], max = MAX_POINTS_PER_LINE): readonly Metric[] {
+  if (points.length <= max) return points;
+  return Array.from({ length: max }, (_, i) => points[Math.round((i * (points.length - 1)) / (max - 1))]);
+}
+
+export function historyFromPrepared(all: Prepared, options: CompareOptions = {}): TopLevelSpec {
+  requireMetrics(all, "history");
+  const p: Prepared = { ...all, runs: all.runs.slice(-HISTORY_MAX_RUNS) };
   const values = p.metrics.flatMap((metric) =>
-    p.runs.flatMap((r) => {
-      const points = (r.history.get(metric) ?? []).filter((m) => Number.isFinite(m.value));
-      if (points.length === 0) return [];
-      const base = runRow(p, r);
-      return points.map((m) => ({ ...base, [F.metric]: metric, [F.step]: m.step, [F.value]: m.value }));
-    }),
+    p.runs.flatMap((r) =>
+      thin((r.history.get(metric) ?? []).filter((m) => Number.isFinite(m.value))).map((m) => ({
+        [F.runId]: r.runId,
+        [F.metric]: metric,
+        [F.step]: m.step,
+        [F.value]: m.value,
+      })),
+    ),
   );
+  const runFields = [F.run, F.name, ...p.shownParams.map((_, i) => paramField(i))];
+  const lookup = {
+    lookup: F.runId,
+    from: { data: { values: p.runs.map((r) => runRow(p, r)) }, key: F.runId, fields: runFields },
+  };
   const labels = p.runs.map((r) => r.label);
   const dots = values.length <= MAX_POINTS_WITH_DOTS;
   const color = {
     field: F.run,
     type: "nominal" as const,
-    sort: labels,
     scale: { domain: labels },
     legend: p.runs.length <= MAX_LABELLED_RUNS ? { title: "run" } : null,
   };
@@ -53,16 +77,16 @@ export function historyFromPrepared(p: Prepared, options: CompareOptions = {}): 
       { field: F.value, type: "quantitative", title: metric, format: TOOLTIP_FORMAT },
     ]);
     return {
-      ...(several ? { transform: [{ filter: { field: F.metric, equal: metric } }] } : {}),
+      transform: [...(several ? [{ filter: { field: F.metric, equal: metric } }] : []), lookup],
       width: SIZE.width,
       height: SIZE.height,
       layer: [
         {
-          mark: { type: "line" as const, strokeWidth: 1.5 },
+          mark: { type: "line" as const, strokeWidth: 1.5, ...runMarkProps(p) },
           encoding: { x, y, color, detail: { field: F.runId, type: "nominal" as const }, ...(dots ? {} : { tooltip: tooltip(p) }) },
         },
         ...(dots
-          ? [{ mark: { type: "point" as const, filled: true, size: 24 }, encoding: { x, y, color, tooltip: pointTip } }]
+          ? [{ mark: { type: "point" as const, filled: true, size: 24, ...runMarkProps(p) }, encoding: { x, y, color, tooltip: pointTip } }]
           : []),
       ],
     };

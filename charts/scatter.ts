@@ -8,6 +8,7 @@ import {
   SIZE,
   TOOLTIP_FORMAT,
   VEGA_LITE_V5_SCHEMA,
+  runMarkProps,
   runRow,
   spansDecades,
   titleOf,
@@ -54,7 +55,7 @@ export function scatterFromPrepared(p: Prepared, options: CompareOptions = {}): 
       transform: [{ filter: `isValid(datum.${xField(i)}) && isValid(datum.${yField(j)})` }],
       layer: [
         {
-          mark: { type: "point", filled: true, size: 60 },
+          mark: { type: "point", filled: true, size: 60, ...runMarkProps(p) },
           encoding: {
             x,
             y: { field: yField(j), type: "quantitative", title: metric, scale: logY ? { type: "log" } : { zero: false } },

@@ -3,6 +3,8 @@
 // Vega renders asynchronously, so the work runs on a worker thread while this thread
 // waits on a shared flag; the output is byte-identical to `renderSpecToSvg`.
 
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 import { ChartError, type ChartErrorCode } from "./errors.js";
 
@@ -11,9 +13,20 @@ interface Reply { id: number; svg?: string; error?: { code: string; message: str
 let renderer: { worker: Worker; port: MessagePort } | undefined;
 let nextId = 0;
 
+/** The compiled worker beside this module, or, when this module runs from TypeScript sources
+ * (the test runner), the one the build put in dist/. */
+function workerUrl(): URL {
+  const candidates = [new URL("./svg-worker.js", import.meta.url), new URL("../dist/charts/svg-worker.js", import.meta.url)];
+  const found = candidates.find((u) => existsSync(fileURLToPath(u)));
+  if (!found) {
+    throw new ChartError("RENDER_UNAVAILABLE", `No compiled SVG worker at ${candidates.map((u) => fileURLToPath(u)).join(" or ")}; run the build`);
+  }
+  return found;
+}
+
 function start(): { worker: Worker; port: MessagePort } {
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL("./svg-worker.js", import.meta.url), { workerData: { port: port2 }, transferList: [port2] });
+  const worker = new Worker(workerUrl(), { workerData: { port: port2 }, transferList: [port2] });
   // Never keep the process alive just for this thread.
   worker.unref();
   port1.unref();
