@@ -210,6 +210,8 @@ describe("runs on disk", () => {
     expect(await read("0", info.runId, "tags", "mlflow.runName")).toBe("after");
     await store.logBatch(info.runId, { tags: [{ key: "mlflow.runName", value: "again" }, { key: "x", value: "1" }] });
     expect((await store.getRun(info.runId)).info.runName).toBe("again");
+    await store.logBatch(info.runId, { tags: [{ key: "backup.tmp", value: "kept" }] });
+    expect((await store.getRun(info.runId)).data.tags).toContainEqual({ key: "backup.tmp", value: "kept" });
     await store.deleteTag(info.runId, "x");
     await expect(store.deleteTag(info.runId, "x")).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
     await expect(store.updateRun(info.runId, { status: "DONE" as never })).rejects.toThrow(/DONE.*RUNNING, SCHEDULED/);

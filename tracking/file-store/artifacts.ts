@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../entities.js";
 import { invalidParameter, MlflowError, notFound } from "../errors.js";
-import { isNoEnt, writeAtomic } from "./fsio.js";
+import { isNoEnt, isTempFile, writeAtomic } from "./fsio.js";
 import type { Runs } from "./runs.js";
 
 /** Normalises a relative artifact path; refuses absolute paths and `..`. */
@@ -51,7 +51,7 @@ export class Artifacts {
     }
     const out: FileInfo[] = [];
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (e.name.endsWith(".tmp")) continue;
+      if (isTempFile(e.name)) continue;
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) out.push({ path: p, isDir: true });
       else out.push({ path: p, isDir: false, fileSize: (await fs.stat(join(dir, e.name))).size });

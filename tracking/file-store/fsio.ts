@@ -15,8 +15,12 @@ export const corrupt = (file: string, why: string, cause?: unknown) =>
 export const isNoEnt = (e: unknown) => (e as NodeJS.ErrnoException)?.code === "ENOENT";
 export const isExists = (e: unknown) => (e as NodeJS.ErrnoException)?.code === "EEXIST";
 
+// `~` never appears in a valid metric, param or tag key, so listings can tell temp files apart.
+const TMP_MARK = "~tmp~";
+export const isTempFile = (name: string) => name.includes(TMP_MARK);
+
 export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     await fs.writeFile(tmp, data);
   } catch (e) {
@@ -78,7 +82,7 @@ export async function listFilesDeep(dir: string, prefix = ""): Promise<string[]>
   }
   const out: string[] = [];
   for (const e of entries) {
-    if (e.name.endsWith(".tmp")) continue; // an atomic write in flight
+    if (isTempFile(e.name)) continue; // an atomic write in flight
     if (e.isDirectory()) out.push(...(await listFilesDeep(join(dir, e.name), `${prefix}${e.name}/`)));
     else out.push(prefix + e.name);
   }
