@@ -143,7 +143,9 @@ export class HttpClient {
     const headers: Record<string, string> = { ...this.fixedHeaders };
     let body: string | Uint8Array | undefined = req.body;
     if (req.json !== undefined) {
-      body = stringifyJson(req.json);
+      // JSON.stringify writes a non-finite number as null; only then pay for the replacer.
+      body = JSON.stringify(req.json);
+      if (body.includes("null")) body = stringifyJson(req.json);
       headers["Content-Type"] = "application/json";
     }
     Object.assign(headers, req.headers ?? {});
