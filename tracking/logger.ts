@@ -160,18 +160,22 @@ export class Logger implements LogSink {
 
   /**
    * Resolves when everything queued before the call is durable: acknowledged by the store
-   * or written to the spool; then delivers what the spool holds if the store answers.
+   * or written to the spool. Online, it then delivers what the spool holds. Offline (an
+   * earlier request failed), new batches go straight to the spool and a probe of the store
+   * starts in the background: with the store's retries a probe of a dead server can take
+   * minutes, and the points are safe on disk meanwhile (`pending()` shows the progress).
    * Rejects if some batch could be neither sent nor spooled (it stays queued).
    */
   async flush(): Promise<void> {
+    const wasOffline = this.offline;
     for (const job of this.held.splice(0)) this.ready.push(makeJob(job.runId, job.batch));
     this.cut();
-    // Offline: one spooled batch probes the store, so a dead server costs one failed request.
-    if (this.offline) await this.deliverSpool();
-    const jobs = [...this.ready, ...this.running, ...this.spooling];
+    // Batches from the spool being delivered are durable already: not waited for.
+    const jobs = [...this.ready, ...this.spooling, ...[...this.running].filter((j) => !j.entry)];
     this.pump();
     await Promise.all(jobs.map((j) => j.done));
     if (!this.offline) await this.deliverSpool();
+    else if (wasOffline && !this.closed) void this.deliverSpool().catch(() => {});
     if (this.held.length) {
       const n = this.held.reduce((s, j) => s + j.count, 0);
       const last = [...this.failures].reverse().find((f) => f.disposition === "held");
@@ -179,13 +183,16 @@ export class Logger implements LogSink {
     }
   }
 
-  /** Flushes, then stops the timer. The store stays open (it belongs to the caller). */
+  /**
+   * Flushes, then stops the timer. A probe of an unreachable store is not waited for (its
+   * batch stays in the spool). The store stays open: it belongs to the caller.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
       await this.flush();
-      await this.delivering;
+      if (!this.offline) await this.delivering;
     } finally {
       clearInterval(this.timer);
       unwatchExit(this);

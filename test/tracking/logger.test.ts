@@ -22,6 +22,13 @@ const openLogger = (opts: ConstructorParameters<typeof Logger>[1] = {}) => {
   loggers.push(l);
   return l;
 };
+async function until(condition: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms: ${condition}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const spoolFiles = () => { try { return readdirSync(spoolDir).filter((n) => n.endsWith(".json")); } catch { return []; } };
 const expectAllOnce = (runId: string, keys: string[], steps: number[]) => {
   for (const key of keys) for (const step of steps) expect(server.points.get(`${runId}|${key}|${step}|${T0 + step}`), `${key}@${step}`).toBe(1);
@@ -159,26 +166,28 @@ describe("an outage", () => {
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.every((f) => f.disposition === "spooled" && (f.error as MlflowError).code === "TEMPORARILY_UNAVAILABLE")).toBe(true);
 
-    // 2. It answers 503 with Retry-After: still unavailable after the retries, so the new
-    // points are spooled too, and the probe's batch stays in the spool.
+    // 2. It answers 503 with Retry-After. The next flush spools the new points at once and
+    // probes the store with the oldest spooled batch in the background; after the store's
+    // retries that batch goes back to the spool.
     await server.setMode("unavailable");
     log(500);
     const firstProbe = server.arrivals.length;
     await logger.flush();
-    expect(server.statuses.filter((s) => s === 503).length).toBe(3); // the probe: 1 try + 2 retries
-    // Retry-After: 1 is honoured (the store's own backoff here is 20 ms, then 40 ms).
+    expect(logger.pending()).toMatchObject({ queued: 0 });
+    await until(() => server.statuses.filter((s) => s === 503).length === 3 && logger.pending().inFlight === 0);
+    expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 5250, offline: true });
+    // The probe: 1 try + 2 retries, honouring Retry-After: 1 (the store's own backoff here is 20 ms, then 40 ms).
     const probes = server.arrivals.slice(firstProbe);
     expect(probes).toHaveLength(3);
     expect(probes[1] - probes[0]).toBeGreaterThanOrEqual(900);
     expect(probes[2] - probes[1]).toBeGreaterThanOrEqual(900);
-    expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 5250 });
 
-    // 3. It recovers while a flush is waiting out a Retry-After: the flush delivers the spool.
-    server.retryAfterSeconds = 1;
-    const flushing = logger.flush();
-    await new Promise((r) => setTimeout(r, 300));
+    // 3. It recovers while the next probe is waiting out a Retry-After: the probe's retry
+    // succeeds and the rest of the spool follows.
+    await logger.flush();
+    await until(() => server.statuses.filter((s) => s === 503).length === 4);
     await server.setMode("ok");
-    await flushing;
+    await until(() => logger.pending().spooled === 0 && logger.pending().inFlight === 0);
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
     expect(spoolFiles()).toEqual([]);
 
@@ -225,8 +234,7 @@ describe("an outage", () => {
     await logger.flush();
     expect(logger.pending()).toMatchObject({ spooled: 1500, offline: true });
     await server.setMode("ok");
-    const deadline = Date.now() + 10_000;
-    while (logger.pending().spooled > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => logger.pending().spooled === 0 && logger.pending().inFlight === 0);
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
     expectAllOnce("run-probe", ["x"], Array.from({ length: 1500 }, (_, i) => i));
     expect(server.duplicates()).toEqual([]);
