@@ -126,6 +126,20 @@ describe("bad CLI input gets usage text and a non-zero exit", () => {
     });
   }
 
+  it("kernel with an unreadable or bad connection file names the file and the problem", async () => {
+    tmp = makeTempDir("install");
+    const missing = path.join(tmp, "missing.json");
+    const r = await runCli(["kernel", "--connection-file", missing], { env: envFor(tmp) });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`cannot read connection file ${missing}`);
+
+    const bad = path.join(tmp, "bad.json");
+    fs.writeFileSync(bad, JSON.stringify({ ip: "127.0.0.1", key: "k", shell_port: "x" }));
+    const b = await runCli(["kernel", "--connection-file", bad], { env: envFor(tmp) });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/shell_port is "x"; expected an integer port/);
+  });
+
   it("uninstalling what is not installed names it and where it looked", async () => {
     tmp = makeTempDir("install");
     const r = await runCli(["uninstall", "--name", "not-there"], { env: envFor(tmp) });
