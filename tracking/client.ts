@@ -11,7 +11,7 @@ import type {
 import { isRunStatus } from "./entities.js";
 import { MlflowError, invalidParameter } from "./errors.js";
 import {
-  MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH,
+  MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH,
 } from "./limits.js";
 import { parseModelUri, resolveModelUri, type ResolvedModel } from "./model-uri.js";
 import { checkArtifactPath } from "./rest/artifacts.js";
@@ -112,14 +112,16 @@ export class MlflowClient {
   async createRun(experimentId: string, opts: { runName?: string; tags?: TagsInput; startTime?: number; userId?: string } = {}): Promise<Run> {
     const tags = toTags(opts.tags);
     tags?.forEach(validateTag);
-    if (opts.runName !== undefined && typeof opts.runName !== "string")
-      throw invalidParameter(`Invalid run name ${JSON.stringify(opts.runName)}: a run name is a string.`);
-    return this.store.createRun({ experimentId, runName: opts.runName, tags, startTime: opts.startTime ?? Date.now(), userId: opts.userId });
+    checkRunName(opts.runName);
+    checkMillis("start time", opts.startTime);
+    return this.store.createRun({ experimentId: String(experimentId), runName: opts.runName, tags, startTime: opts.startTime ?? Date.now(), userId: opts.userId });
   }
   async updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     checkRunId(runId);
     if (update.status !== undefined && !isRunStatus(update.status))
       throw invalidParameter(`Invalid run status ${JSON.stringify(update.status)}: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.`);
+    checkRunName(update.runName);
+    checkMillis("end time", update.endTime);
     return this.store.updateRun(runId, update);
   }
   /** Ends a run: status (default FINISHED) and end time (default now). */
@@ -323,6 +325,17 @@ export class MlflowClient {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+function checkRunName(name: unknown): void {
+  if (name === undefined) return;
+  if (typeof name !== "string" || name.length > MAX_RUN_NAME_LENGTH)
+    throw invalidParameter(`Invalid run name ${JSON.stringify(name)}: a run name is a string of at most ${MAX_RUN_NAME_LENGTH} characters.`);
+}
+
+function checkMillis(what: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === "number" && Number.isInteger(value) && value >= 0))
+    throw invalidParameter(`Invalid ${what} ${JSON.stringify(value)}: expected integer epoch milliseconds.`);
 }
 
 function checkModelName(name: unknown): asserts name is string {

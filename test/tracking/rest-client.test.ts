@@ -81,6 +81,9 @@ describe("batches and encoding", () => {
     }
     expect(checkArtifactPath("./plots/a.png")).toBe("plots/a.png");
     expect((await errorOf(() => client.createRegisteredModel("a/b"))).message).toContain("catalog.schema.model");
+    expect((await errorOf(() => client.createRun("0", { runName: "r".repeat(251) }))).message).toContain("at most 250 characters");
+    expect((await errorOf(() => client.updateRun("abc", { endTime: "soon" as never }))).message).toContain('end time "soon"');
+    expect((await errorOf(() => client.logMetric("abc", "loss", 1, { step: 1.5 }))).message).toContain("step");
   });
 });
 

@@ -51,6 +51,9 @@ export function artifactRepository(rootUri: string, http: HttpClient): ArtifactR
   if (/^https?:\/\//i.test(rootUri)) return new HttpArtifactRepository(rootUri, rootUri.replace(/\/+$/, ""), http);
   if (rootUri.startsWith("file:")) return new LocalArtifactRepository(rootUri, fileURLToPath(rootUri));
   if (isAbsolute(rootUri)) return new LocalArtifactRepository(rootUri, rootUri);
+  if (rootUri.startsWith("dbfs:"))
+    throw new MlflowError("UNSUPPORTED_URI",
+      `Cannot store artifacts at ${JSON.stringify(rootUri)}: Databricks-managed artifact storage (dbfs:) is not supported by this client; metrics, params, tags and the registry work. Accepted artifact URIs: ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}.`);
   throw new MlflowError("UNSUPPORTED_URI",
     `Cannot store artifacts at ${JSON.stringify(rootUri)}: this client writes artifact URIs starting with ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}. Start the MLflow server with --serve-artifacts so runs get mlflow-artifacts: URIs.`);
 }
