@@ -51,7 +51,7 @@ export class Runs {
       for (const exp of await listDirs(base)) {
         if (exp.startsWith(".") || (base === this.layout.root && exp === "models")) continue;
         const dir = join(base, exp, runId);
-        if ((await readTextOrUndefined(join(dir, "meta.yaml"))) !== undefined) {
+        if (await exists(join(dir, "meta.yaml"))) {
           this.dirs.set(runId, dir);
           return dir;
         }
@@ -61,10 +61,13 @@ export class Runs {
   }
 
   async info(runId: string): Promise<{ dir: string; stored: StoredRun }> {
-    const dir = await this.locate(runId);
-    const stored = await this.readStored(dir);
-    if (!stored) throw notFound(`Run '${runId}' not found`);
-    return { dir, stored };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const dir = await this.locate(runId);
+      const stored = await this.readStored(dir);
+      if (stored) return { dir, stored };
+      this.dirs.delete(runId); // its experiment moved (deleted/restored) meanwhile: look again
+    }
+    throw notFound(`Run '${runId}' not found`);
   }
 
   async readData(dir: string): Promise<Run["data"]> {
@@ -90,10 +93,8 @@ export class Runs {
   }
 
   async get(runId: string): Promise<Run> {
-    const dir = await this.locate(runId);
-    const run = await this.readRun(dir);
-    if (!run) throw notFound(`Run '${runId}' not found`);
-    return run;
+    const { dir, stored } = await this.info(runId);
+    return (await this.readRun(dir, stored))!;
   }
 
   /** Runs of one experiment directory for a view type; damaged runs are reported and skipped. */
