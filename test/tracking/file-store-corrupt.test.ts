@@ -87,3 +87,24 @@ describe("corrupt files", () => {
     expect(warnings[0]!.message).toContain(file);
   });
 });
+
+describe("left behind by a crashed writer", () => {
+  it("a temp file from an interrupted atomic write is ignored", async () => {
+    const tagDir = join(root, ids.exp!, ids.run_child!, "tags");
+    await fs.writeFile(join(tagDir, "half~tmp~4242-deadbeef"), "partial");
+    const run = await store.getRun(ids.run_child!);
+    expect(run.data.tags.map((t) => t.key)).not.toContain("half~tmp~4242-deadbeef");
+    expect(run.data.tags).toHaveLength(5);
+    expect(warnings).toEqual([]);
+  });
+
+  it("a stale lock from a dead process does not block creating experiments", async () => {
+    const lock = join(root, ".lock");
+    await fs.mkdir(lock);
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(lock, old, old);
+    const id = await store.createExperiment("after-crash");
+    expect((await store.getExperiment(id)).name).toBe("after-crash");
+    await expect(fs.stat(lock)).rejects.toThrow();
+  });
+});
