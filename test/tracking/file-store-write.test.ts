@@ -37,9 +37,9 @@ describe("Python float format", () => {
   });
   it("parses like Python's float()", () => {
     const cases: [string, number][] = [["nan", NaN], ["-inf", -Infinity], ["Infinity", Infinity], ["1e5", 1e5],
-      ["1_000.5", 1000.5], [" 2.5 ", 2.5], [".5", 0.5], ["5.", 5], ["NaN", NaN], ["1e-05", 1e-5], ["42.0", 42]];
+      ["1_000.5", 1000.5], [" 2.5 ", 2.5], [".5", 0.5], ["5.", 5], ["NaN", NaN], ["1e-05", 1e-5], ["42.0", 42], ["5.e3", 5000], ["+1.5E+2", 150], ["-iNF", -Infinity], ["1_0e1_0", 1e11]];
     for (const [s, want] of cases) expect(parsePyFloat(s), s).toEqual(want);
-    for (const bad of ["", "abc", "1.2.3", "0x10", "1e", "--1", "1__0", "_1"]) expect(parsePyFloat(bad), bad).toBeUndefined();
+    for (const bad of ["", "abc", "1.2.3", "0x10", "1e", "--1", "1__0", "_1", "1_", "1._5", ".", "e5", "nan1"]) expect(parsePyFloat(bad), bad).toBeUndefined();
   });
 });
 

@@ -29,7 +29,9 @@ export function formatPyFloat(x: number): string {
   return sign + body;
 }
 
-const PY_FLOAT = /^[+-]?(?:(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?|\d[\d_]*\.)$/;
+// Python's float literal: digits with single `_` separators, optional fraction, optional exponent.
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const PY_FLOAT = new RegExp(String.raw`^[+-]?(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`);
 
 /** Parses a float as Python's `float()` does (nan, inf, infinity in any case); undefined if invalid. */
 export function parsePyFloat(text: string): number | undefined {
@@ -39,7 +41,6 @@ export function parsePyFloat(text: string): number | undefined {
   const negative = lower.startsWith("-");
   if (unsigned === "nan") return NaN;
   if (unsigned === "inf" || unsigned === "infinity") return negative ? -Infinity : Infinity;
-  if (!PY_FLOAT.test(s) || /__|_$|^_|_\.|\._/.test(s)) return undefined;
-  const n = Number(s.replace(/_/g, ""));
-  return Number.isNaN(n) ? undefined : n;
+  if (!PY_FLOAT.test(s)) return undefined;
+  return Number(s.replace(/_/g, ""));
 }
