@@ -50,11 +50,11 @@ export interface Prepared {
   /** Params to chart, in the order asked for (default: alphabetical among those that vary). */
   params: readonly ParamInfo[];
   allParams: readonly string[];
-  /** Params shown in tooltips and the table: the charted ones, else all of them. */
+  /** Params shown in tooltips and the table: the charted ones, then others that vary (else all). */
   shownParams: readonly ParamInfo[];
 }
 
-/** Without charted params, tooltips and the table show at most this many (alphabetically first). */
+/** Tooltips and the table add at most this many params to the charted ones (alphabetically first). */
 const MAX_SHOWN_PARAMS = 8;
 
 const NUMBER = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
@@ -205,8 +205,15 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
     omittedMetrics: allMetrics.length - metrics.length,
     params,
     allParams,
-    shownParams: params.length > 0 ? params : [...infos.values()].slice(0, MAX_SHOWN_PARAMS),
+    shownParams: shownParams(params, [...infos.values()]),
   };
+}
+
+/** Charted params first, then the others that vary; with none of either, all params. */
+function shownParams(charted: ParamInfo[], all: ParamInfo[]): ParamInfo[] {
+  const varying = all.filter((p) => p.varies && !charted.includes(p));
+  const shown = [...charted, ...varying.slice(0, Math.max(0, MAX_SHOWN_PARAMS - charted.length))];
+  return shown.length > 0 ? shown : all.slice(0, MAX_SHOWN_PARAMS);
 }
 
 /** Throws NO_DATA naming what exists when a chart needs metrics and none were logged. */
