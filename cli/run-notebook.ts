@@ -42,6 +42,26 @@ export function defaultOutputPath(input: string): string {
 }
 
 export async function runNotebook(o: RunNotebookOptions): Promise<number> {
+  // First Ctrl-C: interrupt the running cell and stop. Second: kill the kernel.
+  const abort = new AbortController();
+  let client: KernelClient | undefined;
+  const onSigint = () => {
+    if (!abort.signal.aborted) {
+      console.error("\nInterrupting the running cell (Ctrl-C again kills the kernel)...");
+      abort.abort();
+    } else if (client?.pid) {
+      process.kill(client.pid, "SIGKILL");
+    }
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    return await execute(o, abort, (c) => (client = c));
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+async function execute(o: RunNotebookOptions, abort: AbortController, setClient: (c: KernelClient) => void): Promise<number> {
   const env = o.env ?? process.env;
   const started = new Date();
   const input = path.resolve(o.input);
@@ -105,19 +125,7 @@ export async function runNotebook(o: RunNotebookOptions): Promise<number> {
     });
   }
 
-  // First Ctrl-C: interrupt the cell and stop. Second: kill the kernel.
-  const abort = new AbortController();
   let client: KernelClient | undefined;
-  const onSigint = () => {
-    if (!abort.signal.aborted) {
-      console.error("\nInterrupting the running cell (Ctrl-C again kills the kernel)...");
-      abort.abort();
-    } else if (client?.pid) {
-      process.kill(client.pid, "SIGKILL");
-    }
-  };
-  process.on("SIGINT", onSigint);
-
   let result: ExecuteNotebookResult | undefined;
   let startError: string | undefined;
   try {
@@ -131,6 +139,7 @@ export async function runNotebook(o: RunNotebookOptions): Promise<number> {
       return undefined;
     });
     if (client) {
+      setClient(client);
       result = await executeNotebook(nb, client, {
         allowErrors: o.allowErrors,
         timeoutSeconds: o.timeoutSeconds,
@@ -170,7 +179,6 @@ export async function runNotebook(o: RunNotebookOptions): Promise<number> {
       exit = exit === EXIT_OK ? EXIT_FAILED : exit;
     }
   }
-  process.off("SIGINT", onSigint);
   return exit;
 }
 

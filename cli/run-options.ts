@@ -42,8 +42,10 @@ export class PairedOptionsCommand extends Command {
         continue;
       }
       const value = argv[i + 2];
-      if (name === undefined || value === undefined) {
-        this.error(`error: option '${arg}' needs a name and a value: ${arg} NAME VALUE (or ${arg} NAME=VALUE)`, {
+      // An option-looking value means the value was forgotten (negative numbers are values).
+      const looksLikeOption = (a: string | undefined) => a !== undefined && /^-(?![\d.])/.test(a);
+      if (name === undefined || value === undefined || looksLikeOption(name) || looksLikeOption(value)) {
+        this.error(`error: option '${arg}' needs a name and a value: ${arg} NAME VALUE (or ${arg} NAME=VALUE for a value starting with "-")`, {
           exitCode: EXIT_BAD_INPUT,
           code: "commander.optionMissingArgument",
         });
