@@ -2,7 +2,9 @@
 // auth headers (Basic, Bearer), Databricks credentials from the environment or
 // ~/.databrickscfg, HTTP settings, and the experiment MLflow would pick.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,7 +13,7 @@ import {
   FileStore, MlflowClient, MlflowError, RestStore, httpOptionsFromEnv, openStore, parseIni,
   resolveDatabricksConfig, resolveExperiment, trackingUriKind, type TrackingStore,
 } from "../../tracking/index.js";
-import { MlflowStandin } from "../support/mlflow-standin.js";
+import { MlflowStandin, exchange } from "../support/mlflow-standin.js";
 
 let standin: MlflowStandin;
 let tmp: string;
@@ -185,6 +187,31 @@ describe("HTTP settings from the environment", () => {
     const e = errorOf(() => httpOptionsFromEnv({ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }));
     expect(e.code).toBe("INVALID_CONFIGURATION");
     expect(e.message).toContain('MLFLOW_HTTP_REQUEST_TIMEOUT="soon"');
+  });
+});
+
+describe("TLS", () => {
+  it("refuses a self-signed certificate unless MLFLOW_TRACKING_INSECURE_TLS is set", async () => {
+    const key = join(tmp, "key.pem"), cert = join(tmp, "cert.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+    const answer = standin.answerOf(exchange("runs-get"));
+    const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(answer.status, { "Content-Type": answer.contentType }).end(answer.body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const strict = await open(url, {}).getRun(standin.ids.RUN_A).catch((e) => e);
+      expect(strict).toBeInstanceOf(MlflowError);
+      expect(strict.code).toBe("TLS_ERROR");
+      expect(strict.message).toContain("MLFLOW_TRACKING_INSECURE_TLS");
+      const run = await open(url, { MLFLOW_TRACKING_INSECURE_TLS: "true" }).getRun(standin.ids.RUN_A);
+      expect(run.info.runId).toBe(standin.ids.RUN_A);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 

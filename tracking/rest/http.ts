@@ -162,6 +162,11 @@ export class HttpClient {
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       const detail = (err as Error).message || code;
+      // A certificate the client does not trust will not get better by retrying later.
+      if (/CERT|SELF_SIGNED|ERR_TLS|ERR_SSL/.test(code))
+        throw new MlflowError("TLS_ERROR",
+          `TLS failure talking to ${url}: ${code}: ${detail}. Set MLFLOW_TRACKING_INSECURE_TLS=true to accept this certificate, or use a certificate the system trusts.`,
+          undefined, { cause: err });
       const tries = req.retry === "none" ? "" : ` (retried up to ${this.maxRetries} times)`;
       throw new MlflowError("TEMPORARILY_UNAVAILABLE",
         `Could not reach the MLflow server: ${req.method} ${url} failed with ${code ? code + ": " : ""}${detail}${tries}.`,
