@@ -3,7 +3,7 @@
 // exchanges they expect; each incoming request is checked against the recorded one (method,
 // path, query with its exact encoding, headers the recorder set, body) and answered with
 // the recorded response. Placeholders (<RUN_A>, <TS_3>, ...) become consistent concrete values.
-// Fault hooks (reset connections, 503 + Retry-After, refuse connections) and general routes
+// Fault hooks (reset or hang connections, 503 + Retry-After, refuse connections) and general routes
 // serve fault and load tests; every request received is recorded.
 
 import { randomBytes } from "node:crypto";
@@ -83,6 +83,8 @@ export interface ReceivedRequest {
 
 export type Fault =
   | { kind: "reset" }
+  /** Never answer (the request times out on the client). */
+  | { kind: "hang" }
   | { kind: "status"; status: number; retryAfter?: string | number; contentType?: string; body?: string };
 
 export interface StandinAnswer { status: number; contentType: string; body: Buffer | string; headers?: Record<string, string> }
@@ -243,6 +245,7 @@ export class MlflowStandin {
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === "hang") return;
     if (fault?.kind === "status") {
       const headers: Record<string, string> = { "Content-Type": fault.contentType ?? "text/html; charset=utf-8" };
       if (fault.retryAfter !== undefined) headers["Retry-After"] = String(fault.retryAfter);

@@ -76,6 +76,18 @@ describe("retries", () => {
 });
 
 describe("an unreachable server", () => {
+  it("times out a request that gets no answer, without resending it", async () => {
+    routeRecorded();
+    standin.failNext(1, { kind: "hang" });
+    const store = new RestStore({ baseUrl: standin.url, maxRetries: 3, backoffMs: 10, timeoutMs: 300 });
+    stores.push(store);
+    const err = await store.logBatch(standin.ids.RUN_A, batch).catch((e) => e);
+    expect(err).toMatchObject({ code: "TEMPORARILY_UNAVAILABLE" });
+    expect(err.message).toContain("UND_ERR_HEADERS_TIMEOUT");
+    // The server may have applied the write: a timed-out request is not sent again.
+    expect(standin.received).toHaveLength(1);
+  });
+
   it("fails with TEMPORARILY_UNAVAILABLE naming the URL when connections are refused", async () => {
     const store = makeStore(1);
     await standin.refuse();
