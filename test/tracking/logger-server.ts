@@ -31,6 +31,8 @@ export class LogBatchServer {
   /** Metrics per accepted request. */
   readonly batchSizes: number[] = [];
   retryAfterSeconds = 1;
+  /** Delays (ms) applied to the next requests before they take effect, one per request. */
+  readonly delays: number[] = [];
   private mode: Mode = "ok";
   private server!: Server;
   port = 0;
@@ -93,6 +95,8 @@ export class LogBatchServer {
       params?: { key: string; value: string }[];
       tags?: { key: string; value: string }[];
     };
+    const delay = this.delays.shift();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const answer = (r: Exchange["response"], body: unknown = r.body) => {
       this.statuses.push(r.status);
       res.writeHead(r.status, { "Content-Type": r.content_type }).end(JSON.stringify(body));

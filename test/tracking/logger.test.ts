@@ -126,6 +126,19 @@ describe("batching", () => {
     expect(server.tags.get("run-bg|stage")).toBe("train");
   });
 
+  it("keeps a run's tag requests in order, so the last value set wins on the server", async () => {
+    const logger = openLogger();
+    const run = logger.run("run-tags");
+    server.delays.push(300); // the first request takes effect late
+    run.setTag("stage", "first");
+    await until(() => server.arrivals.length === 1);
+    run.setTag("stage", "second");
+    run.logMetric("m", 1, 0, T0);
+    await logger.flush();
+    expect(server.tags.get("run-tags|stage")).toBe("second");
+    expect(server.statuses).toEqual([200, 200]);
+  });
+
   it("sends NaN and ±Infinity as MLflow's strings, which the server accepts", async () => {
     const logger = openLogger();
     const run = logger.run("run-nan");
