@@ -75,7 +75,7 @@ export async function modelVersionFor(store: TrackingStore, parsed: ModelUri, ur
       const versions: ModelVersion[] = [];
       let pageToken: string | undefined;
       do {
-        const page = await store.searchModelVersions({ filter: `name='${parsed.name.replace(/'/g, "\\'")}'`, pageToken });
+        const page = await store.searchModelVersions({ filter: `name = '${parsed.name.replace(/'/g, "\\'")}'`, pageToken });
         versions.push(...page.items);
         pageToken = page.nextPageToken;
       } while (pageToken);

@@ -8,7 +8,9 @@ import { mkdtemp, mkdir, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MlflowClient, MlflowError, RestStore, type HttpRequest, type Metric } from "../../tracking/index.js";
+import {
+  MlflowClient, MlflowError, RestStore, modelVersionFor, parseModelUri, type HttpRequest, type Metric,
+} from "../../tracking/index.js";
 import { MlflowStandin, exchange, loadExchanges } from "../support/mlflow-standin.js";
 
 let standin: MlflowStandin;
@@ -432,6 +434,13 @@ describe("model registry (098-116)", () => {
     expect(byAlias.modelVersion?.version).toBe("1");
     const byVersion = await replay([106, 65], () => client.resolveModelUri("models:/fx-model/1"));
     expect(byVersion.artifactUri).toBe(`mlflow-artifacts:/1/${id.RUN_A}/artifacts/model`);
+    // `latest` and a stage come from the version search (108): newest version first.
+    const latest = await replay(108, () => modelVersionFor(store, parseModelUri("models:/fx-model/latest"), "models:/fx-model/latest"));
+    expect(latest?.version).toBe("2");
+    const staged = await replay(108, () => modelVersionFor(store, parseModelUri("models:/fx-model/None"), "models:/fx-model/None"));
+    expect(staged?.version).toBe("2");
+    const noStage = await replay(108, () => failure(modelVersionFor(store, parseModelUri("models:/fx-model/Production"), "models:/fx-model/Production")));
+    expect(noStage).toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST", message: expect.stringContaining('stage "Production"') });
     const byRun = await replay(65, () => client.resolveModelUri(`runs:/${id.RUN_A}/model`));
     expect(byRun).toEqual({ uri: `runs:/${id.RUN_A}/model`, runId: id.RUN_A, path: "model", artifactUri: `mlflow-artifacts:/1/${id.RUN_A}/artifacts/model` });
   });
