@@ -203,6 +203,16 @@ describe("runs on disk", () => {
     expect((await store.searchRuns({ experimentIds: ["0"] })).items).toHaveLength(1);
   });
 
+  it("rewriting meta.yaml keeps fields a newer MLflow may have added", async () => {
+    const { info } = await store.createRun({ experimentId: "0", runName: "keep" });
+    const file = join(root, "0", info.runId, "meta.yaml");
+    await fs.appendFile(file, "future_field: 7\n");
+    await store.updateRun(info.runId, { status: "FINISHED", endTime: 5 });
+    await store.deleteRun(info.runId);
+    const meta = parse(await fs.readFile(file, "utf8"));
+    expect(meta).toMatchObject({ future_field: 7, status: 3, end_time: 5, lifecycle_stage: "deleted" });
+  });
+
   it("renames through updateRun or the mlflow.runName tag, deletes tags", async () => {
     const { info } = await store.createRun({ experimentId: "0", runName: "before" });
     await store.updateRun(info.runId, { runName: "after", status: "KILLED" });

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import type { Experiment, Tag, ViewType } from "../entities.js";
 import { alreadyExists, invalidParameter, MlflowError, notFound } from "../errors.js";
 import { validateTag } from "../validation.js";
-import { corrupt, isExists, isNoEnt, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { corrupt, isExists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
 import { fileUri, type Layout, MODELS } from "./layout.js";
 import { withStoreLock } from "./lock.js";
 import { experimentFromMeta, experimentToMeta } from "./meta.js";
@@ -157,8 +157,7 @@ export class Experiments {
     }
     const now = Date.now();
     await markRuns(dir, id, now);
-    await writeYaml(join(dir, "meta.yaml"), experimentToMeta({ ...exp, lifecycleStage: "deleted", lastUpdateTime: now,
-      artifactLocation: await this.storedLocation(dir, exp) }, true));
+    await this.rewriteMeta(dir, exp, "deleted", now);
     await fs.mkdir(this.layout.trashDir, { recursive: true });
     await fs.rename(dir, this.layout.trashedExperimentDir(id));
   }
@@ -179,17 +178,20 @@ export class Experiments {
       throw e;
     }
     await markRuns(target, id);
-    await writeYaml(join(target, "meta.yaml"), experimentToMeta({ ...exp, lifecycleStage: "active", lastUpdateTime: Date.now(),
-      artifactLocation: await this.storedLocation(target, exp) }, true));
+    await this.rewriteMeta(target, exp, "active", Date.now());
   }
 
-  /** The location as written in meta.yaml (we rebase on read, but keep what is on disk). */
-  private async storedLocation(dir: string, exp: Experiment): Promise<string> {
+  /**
+   * Rewrites meta.yaml with a new lifecycle stage, keeping the stored artifact_location
+   * (we rebase it only when reporting) and any field we do not know about.
+   */
+  private async rewriteMeta(dir: string, exp: Experiment, stage: "active" | "deleted", time: number): Promise<void> {
     const file = join(dir, "meta.yaml");
-    const meta = await readYaml(file).catch((e) => { if (isNoEnt(e)) return undefined; throw e; });
-    const loc = meta?.artifact_location;
+    const onDisk = (await readYaml(file)) ?? {};
+    const loc = onDisk.artifact_location;
     if (loc !== undefined && typeof loc !== "string") throw corrupt(file, "'artifact_location' should be a string");
-    return loc ?? exp.artifactLocation;
+    await writeYaml(file, { ...onDisk, ...experimentToMeta({ ...exp, lifecycleStage: stage, lastUpdateTime: time,
+      artifactLocation: loc ?? exp.artifactLocation }, true) });
   }
 }
 

@@ -170,11 +170,13 @@ export class Runs {
   }
 
   private async writeInfo(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
-    // Write back the stored artifact_uri, not the rebased one shown to callers.
+    // Write back the stored artifact_uri, not the rebased one shown to callers, and keep
+    // any field a newer MLflow wrote that we do not know about.
     const file = join(dir, "meta.yaml");
-    const onDisk = await readYaml(file);
-    const artifactUri = typeof onDisk?.artifact_uri === "string" ? onDisk.artifact_uri : info.artifactUri;
-    await writeYaml(file, runToMeta({ ...info, artifactUri }, deletedTime));
+    const onDisk = (await readYaml(file)) ?? {};
+    const artifactUri = typeof onDisk.artifact_uri === "string" ? onDisk.artifact_uri : info.artifactUri;
+    const { deleted_time: _dropped, ...kept } = onDisk;
+    await writeYaml(file, { ...kept, ...runToMeta({ ...info, artifactUri }, deletedTime) });
   }
 
   async update(runId: string, update: RunUpdate): Promise<RunInfo> {
