@@ -156,6 +156,8 @@ describe("order_by", () => {
     expect(parseOrderBy("start_time", RUN_GRAMMAR)).toEqual({ type: "attribute", key: "start_time", ascending: true });
     expect(parseOrderBy("attributes.start_time asc", RUN_GRAMMAR)).toMatchObject({ key: "start_time", ascending: true });
     expect(parseOrderBy("params.`my key` DESC", RUN_GRAMMAR)).toEqual({ type: "parameter", key: "my key", ascending: false });
+    expect(parseOrderBy('"metrics.acc" DESC', RUN_GRAMMAR)).toEqual({ type: "metric", key: "acc", ascending: false });
+    expect(parseOrderBy("`tags.my.tag`", RUN_GRAMMAR)).toEqual({ type: "tag", key: "my.tag", ascending: true });
     expect(invalid(() => parseOrderBy("metrics.acc UP", RUN_GRAMMAR)).message).toContain("'UP' is not ASC or DESC");
     expect(invalid(() => parseOrderBy("metrics.acc DESC x", RUN_GRAMMAR)).message).toContain("Could not be parsed");
     expect(invalid(() => parseOrderBy("attributes.nope", RUN_GRAMMAR)).message).toContain("Invalid attribute key 'nope'");

@@ -22,7 +22,9 @@ export function parseOrderBy(clause: string, grammar: Grammar): OrderBy {
       throw invalidParameter(`Invalid ordering key in order_by clause '${clause}': '${tokens[1]!.text}' is not ASC or DESC.`);
     ascending = dir === "asc";
   }
-  const id = parseIdentifier(tokens[0]!.text, grammar, true);
+  // MLflow reads order_by with shlex, so a fully quoted identifier ("metrics.acc") loses its quotes first.
+  const first = tokens[0]!;
+  const id = parseIdentifier(first.value ?? first.text, grammar, true);
   return { ...id, ascending };
 }
 
