@@ -167,6 +167,7 @@ export function likeRegex(pattern: string, caseInsensitive: boolean): RegExp {
   if (!re) {
     const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, "[\\s\\S]*").replace(/_/g, "[\\s\\S]");
     re = new RegExp(`^${body}$`, caseInsensitive ? "is" : "s");
+    if (likeCache.size >= 256) likeCache.clear(); // patterns come from users: keep the cache bounded
     likeCache.set(cacheKey, re);
   }
   return re;
