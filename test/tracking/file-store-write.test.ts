@@ -350,3 +350,19 @@ describe("a store we write reads back like the fixture reads", () => {
     }
   });
 });
+
+describe("store locations", () => {
+  it("accepts file: URIs and plain paths, refuses other schemes", async () => {
+    const dir = await tempDir("fs-uri-");
+    const abs = join(dir, "with space", "mlruns");
+    expect(new FileStore(abs).root).toBe(abs);
+    expect(new FileStore(pathToFileURL(abs).href).root).toBe(abs);
+    expect(new FileStore(abs).uri).toBe(pathToFileURL(abs).href);
+    expect(new FileStore("rel/mlruns").root).toBe(join(process.cwd(), "rel/mlruns"));
+    expect(new FileStore("file:rel/mlruns").root).toBe(join(process.cwd(), "rel/mlruns"));
+    for (const bad of ["http://host/mlruns", "s3://bucket/x", ""]) {
+      expect(() => new FileStore(bad), bad).toThrow(MlflowError);
+      expect((() => { try { new FileStore(bad); } catch (e) { return (e as MlflowError).code; } })()).toBe("UNSUPPORTED_URI");
+    }
+  });
+});
