@@ -17,6 +17,8 @@ export interface Request {
   channel: RequestChannel;
   identities: Buffer[];
   msg: Message;
+  /** Arrival order on its channel (1, 2, ...), counted when read from the socket. */
+  seq: number;
 }
 
 /** Returns the reply content, or undefined for messages that get no reply (comm_msg...). */
@@ -25,6 +27,8 @@ export type HandlerTable = Record<string, Handler>;
 
 export class Dispatcher {
   private readonly queues: Record<RequestChannel, Promise<void>> = { shell: Promise.resolve(), control: Promise.resolve() };
+  /** How many messages each channel has read off its socket so far. */
+  readonly received: Record<RequestChannel, number> = { shell: 0, control: 0 };
   /** Runs before each `idle` (flushes batched output). */
   beforeIdle: () => void = () => {};
 
@@ -38,7 +42,8 @@ export class Dispatcher {
 
   /** Queues received frames for in-order handling on their channel. */
   receive(channel: RequestChannel, frames: Buffer[]): void {
-    this.queues[channel] = this.queues[channel].then(() => this.handle(channel, frames));
+    const seq = ++this.received[channel];
+    this.queues[channel] = this.queues[channel].then(() => this.handle(channel, frames, seq));
   }
 
   publish<T extends keyof IopubMessages>(type: T, content: IopubMessages[T], parent?: Message<unknown>): void {
@@ -50,13 +55,13 @@ export class Dispatcher {
     this.transport.send(channel, encode(msg as Message, this.key, identities));
   }
 
-  private async handle(channel: RequestChannel, frames: Buffer[]): Promise<void> {
+  private async handle(channel: RequestChannel, frames: Buffer[], seq: number): Promise<void> {
     const d = decode(frames, this.key);
     if (!d.ok) {
       this.log(`dropped ${channel} message (${d.reason}): ${d.detail}`);
       return;
     }
-    const req: Request = { channel, identities: d.identities, msg: d.msg };
+    const req: Request = { channel, identities: d.identities, msg: d.msg, seq };
     const type = d.msg.header.msg_type;
     this.publish("status", { execution_state: "busy" }, d.msg);
     try {

@@ -9,10 +9,10 @@ import {
   childMessage, PROTOCOL_VERSION, type CommOpen, type CompleteReply, type CompleteRequest, type HistoryRequest,
   type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest, type KernelInfoReply, type Message,
 } from "./messages.js";
-import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg } from "./display.js";
+import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
 import { Compiler } from "./compiler.js";
-import { Executor, interruptedError } from "./executor.js";
+import { Executor, interruptedError, runtimeError } from "./executor.js";
 import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
 import { executeReply, LiveCell, outcomeOf, parseExecuteRequest, type CellHost } from "./cell.js";
@@ -36,6 +36,8 @@ export class Kernel implements KernelHost, CellHost {
   private readonly history_ = new History();
   private count = 0;
   private cell: LiveCell | undefined;
+  /** execute_requests that arrived up to this shell seq are aborted (stop_on_error after a failure). */
+  private abortThrough = 0;
   private pendingInput: { resolve(v: string): void; reject(e: Error): void } | undefined;
   private readonly started: Promise<void>;
   private readonly listeners = {
@@ -190,6 +192,8 @@ export class Kernel implements KernelHost, CellHost {
 
   private async execute(r: Request): Promise<object> {
     const content = parseExecuteRequest(r.msg.content);
+    // Like ipykernel: after a failed cell, cells queued behind it (e.g. "Run All") do not run.
+    if (r.seq <= this.abortThrough) return { status: "aborted" };
     const counted = content.silent !== true && content.store_history !== false;
     if (counted) this.count++;
     const cell = new LiveCell(this, r.msg, r.identities, content, this.count);
@@ -215,7 +219,29 @@ export class Kernel implements KernelHost, CellHost {
     if (cell.storeHistory) {
       this.history_.add({ executionCount: cell.executionCount, code: cell.code, cellId: cell.cellId, output: cell.lastResultText });
     }
-    return executeReply(cell, this.outputs.lastError ?? (cell.signal.aborted ? interruptedError() : undefined));
+    const error = this.outputs.lastError ?? (cell.signal.aborted ? interruptedError() : undefined);
+    if (error && content.stop_on_error !== false) this.abortThrough = this.dispatcher.received.shell;
+    const reply = executeReply(cell, error);
+    if (reply.status === "ok") reply.user_expressions = await this.userExpressions(content.user_expressions);
+    return reply;
+  }
+
+  /** Evaluates user_expressions quietly; each gets its own ok/error entry, as the spec says. */
+  private async userExpressions(exprs: Record<string, string> | undefined): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [name, expr] of Object.entries(exprs ?? {})) {
+      const r = await this.outputs.muffled(() => this.executor.execute(String(expr)));
+      if (r.status === "error") {
+        out[name] = { status: "error", ...r.error };
+        continue;
+      }
+      try {
+        out[name] = { status: "ok", data: toBundle(r.value), metadata: {} };
+      } catch (e) {
+        out[name] = { status: "error", ...runtimeError(e) };
+      }
+    }
+    return out;
   }
 
   private async runCell(cell: LiveCell): Promise<void> {

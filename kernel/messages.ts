@@ -105,7 +105,8 @@ export interface ExecuteRequest {
 }
 export type ExecuteReply =
   | { status: "ok"; execution_count: number; user_expressions: Record<string, unknown>; payload: unknown[] }
-  | ({ status: "error"; execution_count: number } & ErrorContent);
+  | ({ status: "error"; execution_count: number } & ErrorContent)
+  | { status: "aborted" };
 
 export interface CompleteRequest { code: string; cursor_pos: number }
 export interface CompleteReply {

@@ -124,6 +124,34 @@ describe("execute", () => {
   });
 });
 
+describe("stop_on_error and user_expressions", () => {
+  it("aborts cells queued behind a failed one (Run All), then runs new ones", async () => {
+    const failing = k.execute('await new Promise((r) => setTimeout(r, 300)); throw new Error("stop here")');
+    const queued = k.execute("(globalThis as any).ranAfterFailure = true");
+    const [f, q] = await Promise.all([failing, queued]);
+    expect(f.reply.content.status).toBe("error");
+    expect(q.reply.content).toEqual({ status: "aborted" });
+    expect(ofType(q, "execute_input")).toHaveLength(0);
+    expect(resultText(await k.execute("(globalThis as any).ranAfterFailure === undefined"))).toBe("true");
+  });
+
+  it("keeps running queued cells when stop_on_error is false", async () => {
+    const failing = k.execute('await new Promise((r) => setTimeout(r, 300)); throw new Error("go on")', { stop_on_error: false });
+    const queued = k.execute("'ran anyway'");
+    const [f, q] = await Promise.all([failing, queued]);
+    expect(f.reply.content.status).toBe("error");
+    expect(resultText(q)).toBe("'ran anyway'");
+  });
+
+  it("evaluates user_expressions after a successful cell", async () => {
+    const r = await k.execute("const ue = 20", { user_expressions: { double: "ue * 2", broken: "nope()" } });
+    const ue = r.reply.content.user_expressions as Record<string, any>;
+    expect(ue.double).toEqual({ status: "ok", data: { "text/plain": "40" }, metadata: {} });
+    expect(ue.broken.status).toBe("error");
+    expect(ue.broken.evalue).toContain("nope");
+  });
+});
+
 describe("complete, inspect, is_complete", () => {
   it("completes members at the cursor", async () => {
     const code = "console.lo";
