@@ -205,12 +205,12 @@ export class MlflowClient {
   /** Uploads one local file into the run, under `artifactDir` (default: the root). Returns its artifact path. */
   async logArtifact(runId: string, localPath: string, artifactDir?: string): Promise<string> {
     const target = joinArtifact(artifactDir, basename(localPath));
-    await this.store.logArtifact(runId, target, await readFile(localPath));
+    await this.store.logArtifact(runId, target, await readLocal(localPath));
     return target;
   }
   /** Uploads a local directory tree into the run, under `artifactDir`. Returns the artifact paths written. */
   async logArtifacts(runId: string, localDir: string, artifactDir?: string): Promise<string[]> {
-    const files = await walk(localDir);
+    const files = await walk(localDir).catch((err) => { throw localError(localDir, err, "a directory"); });
     const written: string[] = [];
     // A few uploads at a time: enough to hide latency without flooding the server.
     const queue = [...files];
@@ -218,7 +218,7 @@ export class MlflowClient {
       for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
         const rel = relative(localDir, f).split(sep).join("/");
         const target = joinArtifact(artifactDir, rel);
-        await this.store.logArtifact(runId, target, await readFile(f));
+        await this.store.logArtifact(runId, target, await readLocal(f));
         written.push(target);
       }
     };
@@ -346,6 +346,16 @@ function checkModelName(name: unknown): asserts name is string {
 
 const joinArtifact = (dir: string | undefined, rel: string) =>
   checkArtifactPath(dir ? `${checkArtifactPath(dir)}/${rel}` : rel);
+
+function localError(path: string, err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return invalidParameter(`Cannot upload ${JSON.stringify(path)}: no such file or directory (expected ${what}).`);
+  if (code === "EISDIR") return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a file: it is a directory (use logArtifacts for directories).`);
+  if (code === "ENOTDIR") return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a directory: it is a file (use logArtifact for files).`);
+  return err;
+}
+
+const readLocal = (path: string) => readFile(path).catch((err) => { throw localError(path, err, "a file"); });
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];

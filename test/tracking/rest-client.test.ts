@@ -131,6 +131,9 @@ describe("artifact repositories", () => {
     expect(await readFile(join(dst, "bundle", "deep", "er", "leaf.bin"))).toEqual(Buffer.from([0, 255, 7]));
     expect(await readFile(join(dst, "bundle", "deep", "mid.json"), "utf8")).toBe('{"a":1}');
     expect((await readdir(join(dst, "bundle"))).sort()).toEqual(["deep", "top.txt"]);
+    expect((await errorOf(() => client.logArtifact(run.info.runId, join(tmp, "missing.txt")))).message).toContain("no such file");
+    expect((await errorOf(() => client.logArtifact(run.info.runId, src))).message).toContain("use logArtifacts");
+    expect((await errorOf(() => client.logArtifacts(run.info.runId, join(src, "top.txt")))).message).toContain("use logArtifact for files");
     const one = await client.downloadArtifacts(run.info.runId, "notes.txt", join(tmp, "dst2"));
     expect(await readFile(one, "utf8")).toBe("note");
   });
