@@ -19,7 +19,7 @@ import { RestStore } from "../dist/tracking/rest/store.js";
 const KEYS = Array.from({ length: 10 }, (_, i) => `metric_${i}`);
 const STEPS = 10_000;
 const POINTS = KEYS.length * STEPS;
-const REPS = 5;
+const REPS = 7;
 const T0 = 1700000000000;
 // FACTS.md: MLflow's Python client, synchronous log_metric against a real 2.22 server on loopback.
 const PYTHON_POINTS_PER_S = 126;

@@ -35,10 +35,16 @@ export function defaultSpoolBase(env: NodeJS.ProcessEnv = process.env): string {
   return join(cache, "tslab-mlflow", "spool");
 }
 
-/** The spool directory of one tracking URI: `<base>/<first 16 hex of sha256(uri)>`. */
+/**
+ * The spool directory of one tracking URI: `<base>/<first 16 hex of sha256(uri)>`, the URI
+ * taken without credentials so a changed password still finds what was spooled before.
+ */
 export function spoolDirFor(uri: string, base = defaultSpoolBase()): string {
-  return join(base, createHash("sha256").update(uri).digest("hex").slice(0, 16));
+  return join(base, createHash("sha256").update(redactUri(uri)).digest("hex").slice(0, 16));
 }
+
+// Credentials in a URI must not land on disk.
+const redactUri = (uri: string) => uri.replace(/\/\/[^/@]*@/, "//");
 
 export const batchSize = (b: Batch) => (b.metrics?.length ?? 0) + (b.params?.length ?? 0) + (b.tags?.length ?? 0);
 
@@ -72,8 +78,6 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
   return { runId: doc.runId, batch };
 }
 
-// Credentials in a URI must not land on disk.
-const redactUri = (uri: string) => uri.replace(/\/\/[^/@]*@/, "//");
 
 // Claims held by this process, so a scan can tell our live claims from stale ones left by
 // an earlier process that happened to have the same pid.

@@ -73,6 +73,9 @@ describe("spool directory", () => {
     expect(a).not.toBe(b);
     expect(a).toBe(spoolDirFor("http://a:5000", "/s"));
     expect(a).toMatch(/^\/s\/[0-9a-f]{16}$/);
+    // Credentials do not change where a server's batches wait.
+    expect(spoolDirFor("http://u:old@a:5000", "/s")).toBe(spoolDirFor("http://u:new@a:5000", "/s"));
+    expect(spoolDirFor("http://u:old@a:5000", "/s")).toBe(a);
   });
 });
 
