@@ -10,7 +10,7 @@ export * from "./client.js";
 export * from "./uri.js";
 export * from "./databricks.js";
 export * from "./model-uri.js";
-export { RestStore, type RestStoreOptions } from "./rest/store.js";
+export { RestStore, UNITY_CATALOG_REGISTRY_API, type RestStoreOptions } from "./rest/store.js";
 export {
   HttpClient, type Auth, type HttpOptions, type HttpRequest, type HttpResponse, stringifyJson,
 } from "./rest/http.js";

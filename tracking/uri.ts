@@ -10,7 +10,7 @@ import { MlflowError } from "./errors.js";
 import { resolveDatabricksConfig } from "./databricks.js";
 import { FileStore } from "./file-store/index.js";
 import type { Auth, HttpOptions } from "./rest/http.js";
-import { RestStore } from "./rest/store.js";
+import { RestStore, UNITY_CATALOG_REGISTRY_API } from "./rest/store.js";
 import type { TrackingStore } from "./store.js";
 
 type Env = Record<string, string | undefined>;
@@ -102,7 +102,12 @@ export function openStore(uri?: string, env: Env = process.env, http: Partial<Ht
     case "databricks": {
       const cfg = resolveDatabricksConfig(target, env);
       const base = httpOptionsFromEnv(env);
-      return new RestStore({ ...base, insecureTls: base.insecureTls || cfg.insecure, ...http, auth: http.auth ?? cfg.auth, baseUrl: cfg.host, uri: target });
+      // MLFLOW_REGISTRY_URI=databricks-uc puts the registry in Unity Catalog (catalog.schema.model names).
+      const registryApi = /^databricks-uc(:|$)/.test(env.MLFLOW_REGISTRY_URI?.trim() ?? "") ? UNITY_CATALOG_REGISTRY_API : undefined;
+      return new RestStore({
+        ...base, insecureTls: base.insecureTls || cfg.insecure, ...http, auth: http.auth ?? cfg.auth,
+        baseUrl: cfg.host, uri: target, registryApi,
+      });
     }
   }
 }

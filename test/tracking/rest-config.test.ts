@@ -127,6 +127,23 @@ describe("auth headers", () => {
   });
 });
 
+describe("Databricks Unity Catalog registry", () => {
+  it("sends registry calls under /unity-catalog when MLFLOW_REGISTRY_URI=databricks-uc", async () => {
+    const env = { DATABRICKS_HOST: standin.url, DATABRICKS_TOKEN: "dapi-uc", MLFLOW_REGISTRY_URI: "databricks-uc", HOME: tmp };
+    const store = open("databricks", env);
+    standin.route("GET", "/api/2.0/mlflow/unity-catalog/registered-models/alias", "registered-models-alias-get");
+    const mv = await store.getModelVersionByAlias("main.ml.fx_model", "champion");
+    expect(mv.version).toBe("1");
+    const req = standin.received.at(-1)!;
+    expect(req.path).toBe("/api/2.0/mlflow/unity-catalog/registered-models/alias");
+    expect(req.query).toEqual({ name: ["main.ml.fx_model"], alias: ["champion"] });
+    expect(req.headers.authorization).toBe("Bearer dapi-uc");
+    // Tracking calls keep the workspace paths.
+    await store.getRun(standin.ids.RUN_A);
+    expect(standin.received.at(-1)!.path).toBe("/api/2.0/mlflow/runs/get");
+  });
+});
+
 describe("Databricks configuration", () => {
   let cfg: string;
   beforeAll(async () => {

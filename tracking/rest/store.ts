@@ -20,9 +20,14 @@ import {
 type Json = Record<string, any>;
 const API = "/api/2.0/mlflow";
 
+/** Databricks Unity Catalog's registry (registry URI `databricks-uc`): same calls under another prefix. */
+export const UNITY_CATALOG_REGISTRY_API = "/api/2.0/mlflow/unity-catalog";
+
 export interface RestStoreOptions extends HttpOptions {
   /** The URI the store was opened with (defaults to baseUrl). */
   uri?: string;
+  /** API prefix of the model registry; default `/api/2.0/mlflow`. */
+  registryApi?: string;
 }
 
 export class RestStore implements TrackingStore {
@@ -31,17 +36,19 @@ export class RestStore implements TrackingStore {
   readonly http: HttpClient;
   // Artifact roots seen in run answers, so an upload needs no extra runs/get.
   private readonly artifactRoots = new Map<string, string>();
+  private readonly registryApi: string;
 
   constructor(options: RestStoreOptions) {
     this.http = new HttpClient(options);
     this.uri = options.uri ?? this.http.baseUrl;
+    this.registryApi = options.registryApi ?? API;
   }
 
-  private post(path: string, body: Json): Promise<Json> {
-    return this.http.json({ method: "POST", path: API + path, json: body });
+  private post(path: string, body: Json, api = API): Promise<Json> {
+    return this.http.json({ method: "POST", path: api + path, json: body });
   }
-  private get(path: string, query: HttpRequest["query"]): Promise<Json> {
-    return this.http.json({ method: "GET", path: API + path, query });
+  private get(path: string, query: HttpRequest["query"], api = API): Promise<Json> {
+    return this.http.json({ method: "GET", path: api + path, query });
   }
   private remember<T extends RunInfo>(info: T): T {
     if (info.artifactUri) this.artifactRoots.set(info.runId, info.artifactUri);
@@ -205,63 +212,63 @@ export class RestStore implements TrackingStore {
   // ---- Model registry (names may be three-level on Databricks: catalog.schema.model)
 
   async createRegisteredModel(name: string, opts: { description?: string; tags?: Tag[] } = {}): Promise<RegisteredModel> {
-    const res = await this.post("/registered-models/create", compact({ name, description: opts.description, tags: tagsToWire(opts.tags) }));
+    const res = await this.post("/registered-models/create", compact({ name, description: opts.description, tags: tagsToWire(opts.tags) }), this.registryApi);
     return parseRegisteredModel(res.registered_model ?? {});
   }
 
   async getRegisteredModel(name: string): Promise<RegisteredModel> {
-    return parseRegisteredModel((await this.get("/registered-models/get", { name })).registered_model ?? {});
+    return parseRegisteredModel((await this.get("/registered-models/get", { name }, this.registryApi)).registered_model ?? {});
   }
 
   async searchRegisteredModels(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<RegisteredModel>> {
     const res = await this.get("/registered-models/search", {
       filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
-    });
+    }, this.registryApi);
     return page((res.registered_models ?? []).map(parseRegisteredModel), res.next_page_token);
   }
 
   async setRegisteredModelTag(name: string, tag: Tag): Promise<void> {
-    await this.post("/registered-models/set-tag", { name, key: tag.key, value: tag.value });
+    await this.post("/registered-models/set-tag", { name, key: tag.key, value: tag.value }, this.registryApi);
   }
 
   async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
-    const res = await this.http.json<Json>({ method: "PATCH", path: API + "/registered-models/update", json: { name, description } });
+    const res = await this.http.json<Json>({ method: "PATCH", path: this.registryApi + "/registered-models/update", json: { name, description } });
     return parseRegisteredModel(res.registered_model ?? {});
   }
 
   async createModelVersion(args: { name: string; source: string; runId?: string; description?: string; tags?: Tag[] }): Promise<ModelVersion> {
     const res = await this.post("/model-versions/create", compact({
       name: args.name, source: args.source, run_id: args.runId, description: args.description, tags: tagsToWire(args.tags),
-    }));
+    }), this.registryApi);
     return parseModelVersion(res.model_version ?? {});
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersion> {
-    return parseModelVersion((await this.get("/model-versions/get", { name, version })).model_version ?? {});
+    return parseModelVersion((await this.get("/model-versions/get", { name, version }, this.registryApi)).model_version ?? {});
   }
 
   async searchModelVersions(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<ModelVersion>> {
     const res = await this.get("/model-versions/search", {
       filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
-    });
+    }, this.registryApi);
     return page((res.model_versions ?? []).map(parseModelVersion), res.next_page_token);
   }
 
   async setModelVersionTag(name: string, version: string, tag: Tag): Promise<void> {
-    await this.post("/model-versions/set-tag", { name, version, key: tag.key, value: tag.value });
+    await this.post("/model-versions/set-tag", { name, version, key: tag.key, value: tag.value }, this.registryApi);
   }
 
   async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    await this.post("/registered-models/alias", { name, alias, version });
+    await this.post("/registered-models/alias", { name, alias, version }, this.registryApi);
   }
 
   async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     // Only GET reads the query string: a DELETE must carry its fields as JSON (fixtures 113, 114).
-    await this.http.json({ method: "DELETE", path: API + "/registered-models/alias", json: { name, alias } });
+    await this.http.json({ method: "DELETE", path: this.registryApi + "/registered-models/alias", json: { name, alias } });
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    return parseModelVersion((await this.get("/registered-models/alias", { name, alias })).model_version ?? {});
+    return parseModelVersion((await this.get("/registered-models/alias", { name, alias }, this.registryApi)).model_version ?? {});
   }
 
   // ---- Server
