@@ -23,6 +23,11 @@ if (mode === "experiments") {
     try { out.created.push([i, await store.createExperiment("shared-" + i)]); }
     catch (e) { (e.code === "RESOURCE_ALREADY_EXISTS" ? out.refused : out.errors).push([i, e.code, e.message]); }
   }
+} else if (mode === "params") {
+  for (let i = 0; i < Number(arg.split(":")[1]); i++) {
+    try { await store.logBatch(arg.split(":")[0], { params: [{ key: "p" + i, value: "from-" + who }] }); out.created.push(i); }
+    catch (e) { (e.code === "INVALID_PARAMETER_VALUE" ? out.refused : out.errors).push([i, e.code, e.message]); }
+  }
 } else {
   const [runId, batches] = arg.split(":");
   for (let b = 0; b < Number(batches); b++) {
@@ -70,6 +75,21 @@ describe("two processes, one store", () => {
     const entries = await fs.readdir(root);
     expect(entries.filter((e) => e.startsWith(".") && e !== ".trash")).toEqual([]); // no lock left behind
     expect(entries.length).toBe(N + 2); // N experiments + 0 + .trash
+  });
+
+  it("the same param logged with different values by two processes: one value wins, the other is refused", async () => {
+    const root = join(await tempDir("fs-params-"), "mlruns");
+    const store = new FileStore(root);
+    const { info } = await store.createRun({ experimentId: "0", runName: "params" });
+    const N = 40;
+    const [a, b] = await Promise.all([child(root, "params", "1", `${info.runId}:${N}`), child(root, "params", "2", `${info.runId}:${N}`)]);
+    expect([...a.errors, ...b.errors]).toEqual([]);
+    expect(a.created.length + b.created.length).toBe(N);
+    expect(a.refused.length + b.refused.length).toBe(N);
+    const params = new Map((await store.getRun(info.runId)).data.params.map((p) => [p.key, p.value]));
+    for (let i = 0; i < N; i++) expect(params.get(`p${i}`)).toBe(a.created.includes(i) ? "from-1" : "from-2");
+    const files = await fs.readdir(join(root, "0", info.runId, "params"));
+    expect(files.filter((f) => f.includes("~"))).toEqual([]); // no temp files left
   });
 
   it("concurrent metric appends keep every line whole and every point", async () => {

@@ -36,6 +36,31 @@ export async function writeAtomic(file: string, data: string | Uint8Array): Prom
   }
 }
 
+/**
+ * Creates `file` with `data` unless it exists, atomically across processes: the content is
+ * written to a temp file and hard-linked into place (link fails if the name is taken).
+ * Returns false when the file already existed.
+ */
+export async function createExclusive(file: string, data: string): Promise<boolean> {
+  const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await fs.writeFile(tmp, data);
+  } catch (e) {
+    if (!isNoEnt(e)) throw e;
+    await fs.mkdir(dirname(file), { recursive: true });
+    await fs.writeFile(tmp, data);
+  }
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (e) {
+    if (isExists(e)) return false;
+    throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
 /** Appends with one write() on an O_APPEND descriptor: concurrent appenders never split a line. */
 export async function appendWhole(file: string, text: string): Promise<void> {
   try {

@@ -12,7 +12,7 @@ import { generateRunName } from "../run-names.js";
 import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
 import { readTagDir } from "./experiments.js";
-import { appendWhole, exists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { appendWhole, createExclusive, exists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
 import { runFromMeta, runToMeta, type StoredRun } from "./meta.js";
 import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
@@ -239,7 +239,15 @@ export class Runs {
       else if (before !== p.value)
         throw invalidParameter(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${before}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`);
     }
-    for (const p of newParams) await writeAtomic(join(dir, "params", p.key), p.value);
+    // Exclusive create: if another writer logged the same key meanwhile, its value stands
+    // and ours must equal it.
+    for (const p of newParams) {
+      const file = join(dir, "params", p.key);
+      if (await createExclusive(file, p.value)) continue;
+      const winner = await readTextOrUndefined(file);
+      if (winner !== p.value)
+        throw invalidParameter(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${winner}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`);
+    }
     // One append per metric key: each is a single O_APPEND write of whole lines.
     const byKey = new Map<string, string>();
     for (const m of metrics) byKey.set(m.key, (byKey.get(m.key) ?? "") + metricLine(m));
