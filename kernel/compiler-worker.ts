@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
 import type { CompilerRequest, CompilerResponse } from "./compiler.js";
+import type { IsCompleteReply } from "./messages.js";
 import { declaredNames, fixShorthands } from "./shorthand.js";
 
 const require = createRequire(import.meta.url);
@@ -66,7 +67,7 @@ port.on("message", (req: CompilerRequest) => {
         break;
       }
       case "isComplete":
-        res = { id: req.id, result: mod.isCompleteCode(req.src) };
+        res = { id: req.id, result: isComplete(req.src) };
         break;
     }
   } catch (e) {
@@ -74,3 +75,18 @@ port.on("message", (req: CompilerRequest) => {
   }
   port.postMessage(res);
 });
+
+/**
+ * tslab's isCompleteCode, plus "invalid": a syntax error that more input
+ * cannot fix (one not at the end of the code) makes the cell invalid.
+ */
+function isComplete(src: string): IsCompleteReply {
+  const r = mod.isCompleteCode(src);
+  if (!r.completed) return { status: "incomplete", indent: r.indent ?? "" };
+  if (/(^|\n)\s*\n\s*$/.test(src)) return { status: "complete" };
+  const sf = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const diags = (sf as unknown as { parseDiagnostics?: { start: number; messageText: unknown }[] }).parseDiagnostics ?? [];
+  if (diags.length === 0) return { status: "complete" };
+  const atEnd = diags.every((d) => d.start >= src.trimEnd().length);
+  return atEnd ? { status: "incomplete", indent: "" } : { status: "invalid" };
+}

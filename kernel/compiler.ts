@@ -5,7 +5,8 @@
 // results of cells that read nothing from disk (no import/require/reference)
 // are memoised: re-running a cell skips the type-checker.
 import { Worker } from "node:worker_threads";
-import type { ConvertResult, CompletionInfo, IsCompleteResult } from "tslab/dist/converter.js";
+import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
+import type { IsCompleteReply } from "./messages.js";
 
 export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
 
@@ -81,8 +82,8 @@ export class Compiler {
     return this.call({ op: "inspect", prevDecl, src, pos }) as Promise<QuickInfo | undefined>;
   }
 
-  isComplete(src: string): Promise<IsCompleteResult> {
-    return this.call({ op: "isComplete", src }) as Promise<IsCompleteResult>;
+  isComplete(src: string): Promise<IsCompleteReply> {
+    return this.call({ op: "isComplete", src }) as Promise<IsCompleteReply>;
   }
 
   async close(): Promise<void> {

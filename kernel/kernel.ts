@@ -283,8 +283,7 @@ export class Kernel implements KernelHost, CellHost {
   private async isComplete(c: IsCompleteRequest): Promise<IsCompleteReply> {
     const code = String(c.code ?? "");
     if (/^\s*%/.test(code)) return { status: "complete" };
-    const r = await this.compiler.isComplete(code);
-    return r.completed ? { status: "complete" } : { status: "incomplete", indent: r.indent ?? "" };
+    return this.compiler.isComplete(code);
   }
 
   // ---- start-up -----------------------------------------------------------

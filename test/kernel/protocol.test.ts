@@ -192,6 +192,12 @@ describe("complete, inspect, is_complete", () => {
     const open = await k.request("shell", "is_complete_request", { code: "function f() {" }, { timeout: 30_000 });
     expect(open.content.status).toBe("incomplete");
     expect(typeof open.content.indent).toBe("string");
+    const list = await k.request("shell", "is_complete_request", { code: "const a = [1, 2," }, { timeout: 30_000 });
+    expect(list.content.status).toBe("incomplete");
+    for (const code of ["const = 5;", "1 +* 2", ")"]) {
+      const bad = await k.request("shell", "is_complete_request", { code }, { timeout: 30_000 });
+      expect([code, bad.content.status]).toEqual([code, "invalid"]);
+    }
   });
 });
 
