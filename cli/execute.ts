@@ -149,10 +149,12 @@ async function executeCell(
 
   let stop: "timeout" | "interrupted" | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const stopped = new Promise<"timeout" | "interrupted">((resolve) => {
     if (opts.timeoutSeconds !== undefined) timer = setTimeout(() => resolve("timeout"), opts.timeoutSeconds * 1000);
     if (opts.signal?.aborted) resolve("interrupted");
-    opts.signal?.addEventListener("abort", () => resolve("interrupted"), { once: true });
+    onAbort = () => resolve("interrupted");
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
   });
 
   try {
@@ -200,6 +202,7 @@ async function executeCell(
     return stopFailure(cell, index, stop ?? "interrupted", opts.timeoutSeconds);
   } finally {
     clearTimeout(timer);
+    if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
     stopStatus();
   }
 }

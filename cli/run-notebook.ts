@@ -14,7 +14,7 @@ import { InputError } from "./input-error.js";
 import { firstLine, isCodeCell, readNotebook, serializeNotebook } from "./notebook.js";
 import { collectParameters, injectParameters, type Parameters } from "./parameters.js";
 import { createProgress } from "./progress.js";
-import { NotebookRun } from "./run-tracking.js";
+import { NotebookRun, notebookExperiment } from "./run-tracking.js";
 
 export interface RunNotebookOptions {
   input: string;
@@ -100,9 +100,17 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
 
   let run: NotebookRun | undefined;
   if (o.tracking) {
+    // A notebook that names its experiment (`%mlflow_experiment NAME`) gets its run there too,
+    // so its `%%mlflow_run` children and `%mlflow_compare` all see one experiment.
+    let experiment = o.experiment;
+    const named = experiment === undefined ? notebookExperiment(nb) : undefined;
+    if (named !== undefined) {
+      experiment = named;
+      console.error(`note: tracking into experiment "${named}", named by the notebook's %mlflow_experiment (--experiment overrides)`);
+    }
     try {
       run = await NotebookRun.start({
-        experiment: o.experiment,
+        experiment,
         notebookPath: input,
         runName: path.basename(input, ".ipynb"),
         params,

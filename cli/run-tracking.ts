@@ -7,6 +7,9 @@ import path from "node:path";
 import type { RunStatus } from "../tracking/index.js";
 import { MlflowClient } from "../tracking/index.js";
 import { gitTags, systemTags } from "../magics/system-tags.js";
+import { parseCell } from "../magics/parse.js";
+import type { INotebookContent } from "@jupyterlab/nbformat";
+import { isCodeCell, joinSource } from "./notebook.js";
 import { paramString, type Parameters } from "./parameters.js";
 
 export interface NotebookRunOptions {
@@ -85,4 +88,20 @@ async function chooseExperiment(client: MlflowClient, experiment: string | undef
     return client.resolveExperiment({ experimentId: experiment });
   }
   return client.resolveExperiment({ experimentName: experiment });
+}
+
+/** The experiment the notebook sets with its first `%mlflow_experiment NAME` line magic, if any. */
+export function notebookExperiment(nb: INotebookContent): string | undefined {
+  for (const cell of nb.cells) {
+    if (!isCodeCell(cell)) continue;
+    const source = joinSource(cell.source);
+    if (!/^\s*%/.test(source)) continue;
+    try {
+      const call = parseCell(source).lineMagics.find((m) => m.name === "mlflow_experiment" && !m.help);
+      if (call?.argv[0]) return call.argv[0];
+    } catch {
+      // A malformed magic line is the kernel's to report when the cell runs.
+    }
+  }
+  return undefined;
 }

@@ -26,7 +26,7 @@ describe("run with parameters", () => {
         code("const alpha = 99; // left by an earlier run", { tags: ["injected-parameters"] }),
         code("console.log(JSON.stringify({ alpha, epochs, label, layers, opts, verbose, raw }));"),
         code("alpha * 2"),
-        code('%%mlflow_run child --nested\nconsole.log("inside the child run");'),
+        code('%%mlflow_run child\nconsole.log("inside the child run");'),
       ]),
     );
     fs.writeFileSync(path.join(ws.dir, "params.yaml"), "epochs: 20\nlayers: [64, 32]\nopts:\n  dropout: 0.25\n");
