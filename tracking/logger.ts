@@ -10,6 +10,7 @@
 
 import type { Batch } from "./entities.js";
 import { MlflowError } from "./errors.js";
+import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
 import { MAX_METRICS_PER_BATCH } from "./limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
 import { Spool, type SpoolEntry, batchSize, spoolDirFor } from "./spool.js";
@@ -82,7 +83,7 @@ function makeJob(runId: string, batch: Batch, entry?: SpoolEntry): Job {
 
 const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-export class Logger implements LogSink {
+export class Logger implements LogSink, ExitAware {
   readonly spool: Spool;
   private readonly runs = new Map<string, RunState>();
   private readonly loggers = new Map<string, RunLogger>();
@@ -383,24 +384,4 @@ export async function deliverSpool(store: TrackingStore, options: Omit<LoggerOpt
   } finally {
     await logger.close();
   }
-}
-
-// One pair of process hooks serves every live logger.
-const live = new Set<Logger>();
-let hooked = false;
-
-function watchExit(logger: Logger): void {
-  live.add(logger);
-  if (hooked) return;
-  hooked = true;
-  process.on("beforeExit", () => {
-    for (const l of live) if (l.hasWork()) void l.flush().catch(() => {});
-  });
-  process.on("exit", () => {
-    for (const l of live) l.spoolSync();
-  });
-}
-
-function unwatchExit(logger: Logger): void {
-  live.delete(logger);
 }
