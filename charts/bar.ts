@@ -33,7 +33,8 @@ export function barFromPrepared(p: Prepared, options: CompareOptions = {}): TopL
         scale: { domain: p.runs.map((r) => r.label) },
         axis: labelled ? { title: null } : { title: plural(p.runs.length, "run"), labels: false, ticks: false },
       },
-      x: { field: F.value, type: "quantitative" as const, title: several ? null : p.metrics[0] },
+      // One bar per run and metric: nothing to stack (vega's stack transform is the costliest step).
+      x: { field: F.value, type: "quantitative" as const, title: several ? null : p.metrics[0], stack: null },
       ...(several ? { color: { field: F.metric, type: "nominal" as const, sort: [...p.metrics], legend: null } } : {}),
       tooltip: tooltip(p, [
         { field: F.metric, type: "nominal", title: "metric" },
