@@ -22,7 +22,7 @@ const types = (ms: Message[]) => ms.map((m) => m.header.msg_type);
 const textPlain = (ms: Message[]) =>
   ms.filter((m) => m.header.msg_type === "execute_result").map((m) => (m.content as { data: Record<string, string> }).data["text/plain"]);
 
-describe("KernelClient with our kernel", () => {
+describe("KernelClient with our kernel", { timeout: 180_000 }, () => {
   it("starts with iopub live and returns a request's outputs in order, up to its idle", async () => {
     const c = await ours();
     expect(c.kernelInfo?.content.implementation).toBe("tslab-mlflow");
@@ -111,7 +111,7 @@ describe("KernelClient with our kernel", () => {
   });
 });
 
-describe("KernelClient with other kernels", () => {
+describe("KernelClient with other kernels", { timeout: 180_000 }, () => {
   it("drives stock tslab from its kernelspec argv", async () => {
     const c = await startStockTslab();
     clients.push(c);
