@@ -160,8 +160,7 @@ export class ActiveRun {
   async flush(): Promise<void> {
     const uploads = this.uploads;
     this.uploads = [];
-    await Promise.all(uploads);
-    await this.deps.sink.flush();
+    await Promise.all([...uploads, this.deps.sink.flush()]);
   }
 
   /**

@@ -13,7 +13,7 @@ import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
 import { notebookParameters } from "./papermill.js";
 import type { Magic } from "./registry.js";
 import { summaryBundle } from "./summary.js";
-import { gitTags, notebookDir, notebookPath } from "./system-tags.js";
+import { notebookDir, notebookPath } from "./system-tags.js";
 
 export const mlflowRun: Magic<MagicContext> = {
   name: "mlflow_run",
@@ -61,7 +61,7 @@ export const mlflowRun: Magic<MagicContext> = {
     try {
       guard(session, "params", () => logParams(ctx, run, params, body));
       if (session.autolog.enabled("git")) {
-        git = gitTags(notebookDir({ notebookPath: cell.notebookPath, env: session.env }, ctx.host.cwd))
+        git = session.git.tags(notebookDir({ notebookPath: cell.notebookPath, env: session.env }, ctx.host.cwd))
           .then((t) => run.setSystemTags(t))
           .catch((err: unknown) => session.warn(`git tags: ${(err as Error).message}`));
       }
@@ -104,19 +104,18 @@ function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; valu
 async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, result: RunResult | undefined, firstOutput: number, noOutputs: boolean): Promise<void> {
   const { session } = ctx;
   const redact = (s: string) => session.redactor.text(s);
-  const uploads: Promise<void>[] = [];
-  if (result?.status === "error") uploads.push(run.upload("error.txt", errorText(result.error)));
-  if (session.autolog.enabled("source")) uploads.push(run.upload("source.ts", body));
+  // Uploads are tracked by the run: its end waits for them alongside the logged data.
+  if (result?.status === "error") void run.upload("error.txt", errorText(result.error));
+  if (session.autolog.enabled("source")) void run.upload("source.ts", body);
   if (session.autolog.enabled("outputs") && !noOutputs) {
     const outputs = ctx.outputs().slice(firstOutput);
     const files = await outputArtifacts(outputs, { redact, renderSvg: ctx.renderSvg, warn: (m) => session.warn(m) });
-    for (const f of files) if (f.path !== "error.txt") uploads.push(run.upload(f.path, f.data));
+    for (const f of files) if (f.path !== "error.txt") void run.upload(f.path, f.data);
   }
   if (session.autolog.enabled("notebook")) {
     const current = { source: ctx.cell.code, executionCount: ctx.cell.executionCount, cellId: ctx.cell.cellId, outputs: [...ctx.outputs()] };
-    uploads.push(run.upload("notebook.ipynb", notebookSnapshot([...session.cells, current], redact)));
+    void run.upload("notebook.ipynb", notebookSnapshot([...session.cells, current], redact));
   }
-  await Promise.all(uploads);
 }
 
 function guard(session: MagicContext["session"], what: string, f: () => void): void {

@@ -10,7 +10,7 @@ import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";
 import { Redactor } from "./redact.js";
-import { systemTags, TAG } from "./system-tags.js";
+import { GitSampler, systemTags, TAG } from "./system-tags.js";
 import type { Tracking } from "./tracking-port.js";
 
 export interface StartRunOptions {
@@ -37,6 +37,7 @@ export interface SessionOptions {
 
 export class MlflowSession {
   readonly autolog = new AutologSettings();
+  readonly git = new GitSampler();
   readonly redactor: Redactor;
   readonly env: Record<string, string | undefined>;
   /** Open runs, innermost last. */

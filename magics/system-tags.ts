@@ -93,6 +93,31 @@ export async function gitTags(cwd: string): Promise<Tag[]> {
   return tags;
 }
 
+/**
+ * Git state per directory, sampled without delaying cells: the first run in a directory waits
+ * for git; later runs get the last sample at once while a fresh one is taken in the background
+ * when it is older than `maxAgeMs` (so a commit or an edit shows up in the next run or so).
+ */
+export class GitSampler {
+  private readonly samples = new Map<string, { at: number; tags: Promise<Tag[]>; refreshing?: boolean }>();
+
+  constructor(private readonly maxAgeMs = 2000, private readonly read: (cwd: string) => Promise<Tag[]> = gitTags) {}
+
+  tags(cwd: string): Promise<Tag[]> {
+    const s = this.samples.get(cwd);
+    if (!s) {
+      const tags = this.read(cwd);
+      this.samples.set(cwd, { at: Date.now(), tags });
+      return tags;
+    }
+    if (Date.now() - s.at > this.maxAgeMs && !s.refreshing) {
+      s.refreshing = true;
+      void this.read(cwd).then((tags) => this.samples.set(cwd, { at: Date.now(), tags: Promise.resolve(tags) }), () => (s.refreshing = false));
+    }
+    return s.tags;
+  }
+}
+
 /** The directory a notebook's relative paths resolve against. */
 export const notebookDir = (info: SourceInfo, cwd = process.cwd()): string => {
   const p = notebookPath(info);
