@@ -366,6 +366,8 @@ export class KernelClient {
   private async sendAndAwait(channel: RequestChannel, msg: Message, timeout?: number): Promise<Message> {
     const id = msg.header.msg_id;
     const replied = new Promise<Message>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    // The kernel may die while the send is still in flight: the rejection is awaited below.
+    replied.catch(() => {});
     try {
       await this.socket(channel).send(encode(msg, this.connection.key));
       return await this.within(replied, timeout, `${msg.header.msg_type} ${id}`);

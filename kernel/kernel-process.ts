@@ -14,6 +14,12 @@ export interface SpawnOptions {
 
 const OUTPUT_TAIL = 64 * 1024;
 
+// Kernels still running when this process exits are killed with it, not orphaned.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 export class KernelProcess {
   /** The kernel's own stdout and stderr (last 64 KiB). */
   outputTail = "";
@@ -28,11 +34,13 @@ export class KernelProcess {
     const end = (info: ExitInfo) => {
       if (this.ended) return;
       this.ended = true;
+      running.delete(this.child);
       resolve(info);
       onExit(info);
     };
     const stdio = opts.stdio ?? "pipe";
     this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", stdio, stdio] });
+    running.add(this.child);
     this.child.stdout?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
     this.child.stderr?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
     this.child.on("error", (e) => {
