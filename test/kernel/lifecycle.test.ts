@@ -1,9 +1,10 @@
 // Interrupts (interrupt_request on control, and SIGINT), input over stdin,
 // heartbeat during a blocked cell, and shutdown with and without restart.
 import { afterEach, describe, expect, it } from "vitest";
-import type { KernelClient } from "../../kernel/client.js";
-import type { Message } from "../../kernel/messages.js";
-import { ofType, resultText, startTestKernel, stdout } from "./helpers.js";
+import type { ExecuteResult, KernelClient } from "../../kernel/client.js";
+import fs from "node:fs";
+import path from "node:path";
+import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
 const open: KernelClient[] = [];
 afterEach(async () => {
@@ -16,17 +17,28 @@ async function kernel(opts: Parameters<typeof startTestKernel>[0] = {}): Promise
   return k;
 }
 
-/** Runs `code`, interrupting once its execute_input shows it started (plus a little). */
+/**
+ * Runs `code` after a line that writes a marker file, and interrupts once the
+ * marker exists: the interrupt provably lands while `code` itself runs.
+ */
 async function runAndInterrupt(k: KernelClient, code: string) {
-  let interrupted: Promise<void> | undefined;
-  const r = await k.execute(code, {
-    timeout: 60_000,
-    onOutput: (m: Message) => {
-      if (m.header.msg_type === "execute_input") interrupted = new Promise((res) => setTimeout(res, 300)).then(() => k.interrupt());
-    },
-  });
-  await interrupted;
-  return r;
+  const { running } = await startRunning(k, code);
+  await k.interrupt();
+  return running;
+}
+
+/** Starts `code` and resolves (with the pending execute) once it is running. */
+async function startRunning(k: KernelClient, code: string): Promise<{ running: Promise<ExecuteResult> }> {
+  const marker = path.join(tempDir(), "started");
+  const running = k.execute(`require("fs").writeFileSync(${JSON.stringify(marker)}, "1");\n${code}`, { timeout: 60_000 });
+  const deadline = Date.now() + 60_000;
+  while (!fs.existsSync(marker)) {
+    if (Date.now() > deadline) throw new Error("cell never started");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { running };
 }
 
 describe.each(["message", "signal"] as const)("interrupt by %s", (mode) => {
@@ -48,8 +60,7 @@ describe("control while a cell blocks", () => {
   it("answers heartbeat and interrupt_request while user code spins", async () => {
     const k = await kernel();
     await k.execute("1");
-    const running = k.execute("while (true) {}", { timeout: 60_000 });
-    await new Promise((r) => setTimeout(r, 500));
+    const { running } = await startRunning(k, "while (true) {}");
     expect(await k.heartbeat(5000)).toBe(true);
     const reply = k.request("control", "interrupt_request", {}, { timeout: 30_000 });
     expect((await reply).content.status).toBe("ok");
