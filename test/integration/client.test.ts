@@ -6,6 +6,8 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { KernelClientError } from "../../kernel/client.js";
 import type { Message } from "../../kernel/messages.js";
+import { findKernelSpec } from "../../cli/install.js";
+import { installedKernelSandbox, KERNEL_NAME } from "../support/jupyter.js";
 import { KERNEL_ARGV, startKernel, startStockTslab, type KernelClient } from "../support/kernel.js";
 
 const clients: KernelClient[] = [];
@@ -108,6 +110,48 @@ describe("KernelClient with our kernel", { timeout: 180_000 }, () => {
     await expect(pending).rejects.toMatchObject({ code: "KERNEL_DIED" });
     expect(await c.exited).toEqual({ code: null, signal: "SIGKILL" });
     expect(c.alive).toBe(false);
+  });
+});
+
+describe("KernelClient: liveness, kernelspecs and notices", { timeout: 180_000 }, () => {
+  it("sees a frozen kernel (heartbeat fails, requests time out) and its recovery", async () => {
+    const c = await ours();
+    process.kill(c.pid!, "SIGSTOP");
+    try {
+      // Wait until the kernel is really stopped ("T" in /proc/<pid>/stat).
+      while (fs.readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1][0] !== "T") await new Promise((r) => setTimeout(r, 10));
+      expect(await c.heartbeat(500)).toBe(false);
+      await expect(c.request("shell", "kernel_info_request", {}, { timeout: 500 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    } finally {
+      process.kill(c.pid!, "SIGCONT");
+    }
+    expect(await c.heartbeat(10_000)).toBe(true);
+    const info = await c.request("control", "kernel_info_request", {}, { timeout: 30_000 });
+    expect(info.content.status).toBe("ok");
+  });
+
+  it("launches what an installed kernelspec says, env included", async () => {
+    const sandbox = await installedKernelSandbox();
+    try {
+      const found = findKernelSpec(KERNEL_NAME, sandbox.env);
+      expect(found?.dir).toBe(path.join(sandbox.env.JUPYTER_DATA_DIR!, "kernels", KERNEL_NAME));
+      const spec = { ...found!.spec, env: { TSLAB_MLFLOW_PROBE: "from-spec" } };
+      const c = await ours({ argv: undefined, interruptMode: undefined, kernelSpec: spec });
+      const { outputs } = await c.execute("process.env.TSLAB_MLFLOW_PROBE");
+      expect(textPlain(outputs)).toEqual(["'from-spec'"]);
+      await c.interrupt(); // interrupt_mode "message" from the spec: answered on control
+    } finally {
+      sandbox.cleanup();
+    }
+  });
+
+  it("sends notices without replies: an unknown comm target is closed on iopub", async () => {
+    const c = await ours();
+    const closed = new Promise<Message>((resolve) => c.onIopub((m) => m.header.msg_type === "comm_close" && resolve(m)));
+    const id = await c.send("shell", "comm_open", { comm_id: "comm-1", target_name: "no.such.target", data: {} });
+    const msg = await closed;
+    expect(msg.parent_header.msg_id).toBe(id);
+    expect((msg.content as { comm_id: string }).comm_id).toBe("comm-1");
   });
 });
 
