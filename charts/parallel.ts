@@ -101,9 +101,17 @@ export function parallelFromPrepared(p: Prepared, options: CompareOptions = {}):
   const labels = axes.flatMap((a) => a.labels.map((l) => ({ axis: a.name, pos: l.pos, text: l.text })));
   const x = { field: "axis", type: "nominal" as const, scale: { type: "point" as const, domain: names }, title: null };
   const y = { field: "pos", type: "quantitative" as const, scale: { domain: [0, 1] }, axis: null };
-  const shownParamTips = tooltip(p, colorMetric === undefined ? [] : [
-    { field: COLOR_FIELD, type: "quantitative", title: colorMetric, format: TOOLTIP_FORMAT },
-  ]);
+  const segment = { type: "rule" as const, opacity: 0.6, strokeWidth: 1.5, ...runMarkProps(p) };
+  const segmentEnc = {
+    x,
+    x2: { field: "next_axis" },
+    y,
+    y2: { field: "next_pos" },
+    tooltip: tooltip(p, colorMetric === undefined ? [] : [
+      { field: COLOR_FIELD, type: "quantitative", title: colorMetric, format: TOOLTIP_FORMAT },
+    ]),
+  };
+  const uncoloured = colorMetric !== undefined && values.some((v) => v[COLOR_FIELD] === null);
   return {
     $schema: VEGA_LITE_V5_SCHEMA,
     title: titleOf(p, options.title, "Parallel coordinates"),
@@ -147,24 +155,21 @@ export function parallelFromPrepared(p: Prepared, options: CompareOptions = {}):
           },
           { filter: "isValid(datum.next_axis)" },
         ],
-        mark: { type: "rule", opacity: 0.6, strokeWidth: 1.5, ...runMarkProps(p) },
-        encoding: {
-          x,
-          x2: { field: "next_axis" },
-          y,
-          y2: { field: "next_pos" },
-          ...(colorMetric === undefined
-            ? {}
-            : {
-                color: {
-                  condition: { test: `!isValid(datum.${COLOR_FIELD})`, value: "#bbb" },
-                  field: COLOR_FIELD,
-                  type: "quantitative",
-                  title: colorMetric,
-                },
-              }),
-          tooltip: shownParamTips,
-        },
+        // Runs without the colour metric are drawn grey in a layer of their own: a null in a
+        // quantitative colour field would make vega-lite drop the segment altogether.
+        layer: [
+          {
+            ...(colorMetric === undefined ? {} : { transform: [{ filter: `isValid(datum.${COLOR_FIELD})` }] }),
+            mark: segment,
+            encoding: {
+              ...segmentEnc,
+              ...(colorMetric === undefined ? {} : { color: { field: COLOR_FIELD, type: "quantitative", title: colorMetric } }),
+            },
+          },
+          ...(uncoloured
+            ? [{ transform: [{ filter: `!isValid(datum.${COLOR_FIELD})` }], mark: { ...segment, color: "#bbb" }, encoding: segmentEnc }]
+            : []),
+        ],
       },
       {
         data: { values: labels },

@@ -12,7 +12,7 @@ import {
   toVegaSpec,
   type TopLevelSpec,
 } from "../../charts/index.js";
-import { ariaLabels, compared, countItems, run } from "./fixtures.js";
+import { ariaLabels, compared, countItems, run, segments } from "./fixtures.js";
 
 /** Compiles with vega-lite; returns the warnings it logged (a clean spec logs none). */
 function compileWarnings(spec: TopLevelSpec): string[] {
@@ -134,7 +134,7 @@ describe("parallel coordinates", () => {
     expect(layer.transform![0]).toEqual({ fold: ["axis_0", "axis_1", "axis_2", "axis_3"], as: ["axis_key", "axis_value"] });
     const svg = await renderSvg(spec);
     // Axes: layers, lr, optimizer, loss -> 3 segments per run.
-    expect(countItems(svg, "rule", "layer_1_marks")).toBe(4 * 3);
+    expect(segments(svg)).toBe(4 * 3);
     expect(countItems(svg, "rule", "layer_0_marks")).toBe(4);
     // Text params are labelled with their values; log axes with logged values.
     const texts = svg.match(/>[^<>]+<\/text>/g)!.map((t) => t.slice(1, -7));
@@ -144,7 +144,17 @@ describe("parallel coordinates", () => {
   it("skips a run's missing axis and joins its neighbours", async () => {
     const runs = [...sweep, run({ id: "a1b2c3d4e5f60005", name: "no-layers", start: 5, params: { lr: "0.05", optimizer: "sgd" }, metrics: { loss: 0.3 } })];
     const svg = await renderSvg(parallelSpec(runs, { metrics: ["loss"] }));
-    expect(countItems(svg, "rule", "layer_1_marks")).toBe(4 * 3 + 2);
+    expect(segments(svg)).toBe(4 * 3 + 2);
+  });
+});
+
+describe("parallel coordinates colour", () => {
+  it("draws a run without the colour metric in grey instead of dropping it", async () => {
+    const runs = [...sweep, run({ id: "a1b2c3d4e5f60005", name: "no-acc", start: 5, params: { lr: "0.05", optimizer: "sgd", layers: "3" }, metrics: { loss: 0.5 } })];
+    const svg = await renderSvg(parallelSpec(runs));
+    // Axes layers, lr, optimizer, acc, loss; colour by acc. 4 segments per full run, 3 for the run without acc.
+    expect(segments(svg)).toBe(4 * 4 + 3);
+    expect(svg.match(/<line [^>]*stroke="#bbb"/g)).toHaveLength(3);
   });
 });
 

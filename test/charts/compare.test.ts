@@ -18,8 +18,9 @@ import {
   toPng,
   type ComparedRun,
 } from "../../charts/index.js";
+import { toBundle } from "../../kernel/display.js";
 import { FileStore } from "../../tracking/file-store/index.js";
-import { compared, countItems, run } from "./fixtures.js";
+import { compared, countItems, run, segments } from "./fixtures.js";
 
 const DISPLAY = Symbol.for("Jupyter.display");
 
@@ -39,6 +40,15 @@ describe("compare", () => {
     expect(bundle[VEGALITE_V5_MIME]).toBe(c.spec);
     expect(bundle["image/svg+xml"]).toMatch(/^<svg [^>]*class="marks"/);
     expect(countItems(bundle["image/svg+xml"] as string, "line")).toBe(5);
+    expect(bundle["text/plain"]).toBe(c.text);
+  });
+
+  it("the kernel's display turns a comparison into the full bundle", () => {
+    const c = compare(runs, { kind: "parallel" });
+    const bundle = toBundle(c);
+    expect(bundle["application/vnd.vegalite.v5+json"]).toBe(c.spec);
+    // Axes lr, optimizer, acc, loss: 3 segments for each full run; the third run has only lr and loss.
+    expect(segments(bundle["image/svg+xml"] as string)).toBe(2 * 3 + 1);
     expect(bundle["text/plain"]).toBe(c.text);
   });
 

@@ -97,3 +97,8 @@ export function countItems(svg: string, type: string, name?: string): number {
 export function ariaLabels(svg: string): string[] {
   return [...svg.matchAll(/aria-label="([^"]*)"/g)].map((m) => m[1]);
 }
+
+/** Parallel coordinates: the run segments drawn (every rule except the axes, vega-lite's layer_0). */
+export function segments(svg: string): number {
+  return countItems(svg, "rule") - countItems(svg, "rule", "layer_0_marks");
+}
