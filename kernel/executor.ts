@@ -191,7 +191,10 @@ export function runtimeError(e: unknown): ErrorContent {
     const frames = String(err.stack ?? "")
       .split("\n")
       .slice(1)
-      .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(KERNEL_URL) && !l.includes(KERNEL_DIR));
+      .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(KERNEL_URL) && !l.includes(KERNEL_DIR))
+      // Positions in a cell frame count lines of the emitted JavaScript, not of
+      // the TypeScript the user wrote: drop them rather than mislead.
+      .map((l) => l.replace(/<cell>:\d+:\d+/, "<cell>"));
     return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
   }
   const text = typeof e === "string" ? e : (() => { try { return JSON.stringify(e) ?? String(e); } catch { return String(e); } })();

@@ -187,6 +187,7 @@ export class Kernel implements KernelHost, CellHost {
       },
       banner: `tslab-mlflow ${PKG.version}: TypeScript ${TS_VERSION} on Node.js ${process.version}`,
       help_links: [{ text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/" }],
+      debugger: false,
     };
   }
 
