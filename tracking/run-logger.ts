@@ -43,6 +43,12 @@ export interface KeyCache { metric: Set<string>; param: Set<string>; tag: Set<st
 
 const show = (v: unknown) => JSON.stringify(String(v).length > 80 ? String(v).slice(0, 77) + "..." : String(v));
 
+function entriesOf(what: string, record: unknown): [string, unknown][] {
+  if (record === null || typeof record !== "object" || Array.isArray(record))
+    throw invalidParameter(`Invalid ${what}: expected an object of key -> value, got ${Array.isArray(record) ? "an array" : record === null ? "null" : typeof record}.`);
+  return Object.entries(record);
+}
+
 function toText(kind: "param" | "tag", key: string, value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
@@ -73,7 +79,7 @@ export class RunLogger {
   /** Queues one point per entry, all with the same step and timestamp; all or nothing. */
   logMetrics(metrics: Record<string, number>, step = 0, timestamp = Date.now()): void {
     this.sink.assertOpen();
-    const entries = Object.entries(metrics);
+    const entries = entriesOf("metrics", metrics) as [string, number][];
     for (const [key, value] of entries) validateMetric({ key, value, step, timestamp });
     for (const [key, value] of entries) this.state.queue.metrics.push({ key, value, timestamp, step });
     this.sink.enqueued(entries.length);
@@ -90,7 +96,7 @@ export class RunLogger {
   logParams(params: Record<string, TagValue>): void {
     this.sink.assertOpen();
     const accepted = new Map<string, string>();
-    for (const [key, raw] of Object.entries(params)) {
+    for (const [key, raw] of entriesOf("params", params)) {
       if (!this.keys.param.has(key)) validateKey("param", key);
       const value = toText("param", key, raw);
       validateParam({ key, value });
@@ -118,7 +124,7 @@ export class RunLogger {
   setTags(tags: Record<string, TagValue>): void {
     this.sink.assertOpen();
     const accepted: [string, string][] = [];
-    for (const [key, raw] of Object.entries(tags)) {
+    for (const [key, raw] of entriesOf("tags", tags)) {
       const value = toText("tag", key, raw);
       validateTag({ key, value });
       accepted.push([key, value]);

@@ -94,7 +94,11 @@ function processAlive(pid: number): boolean {
 
 export class Spool {
   /** Points per run in spool files this process knows about and has not claimed. */
-  private index = new Map<string, { runId: string; count: number }>();
+  private index = new Map<string, { runId: string; count: number; gen: number }>();
+  // Scans count up; an entry added during a scan is newer than that scan's listing.
+  private gen = 0;
+  /** Names being claimed right now: still counted as spooled until the claim completes. */
+  private readonly claiming = new Set<string>();
   private seq = 0;
   private readonly nonce = randomBytes(4).toString("hex");
 
@@ -127,7 +131,7 @@ export class Spool {
     }
     await rename(tmp, join(this.dir, name));
     await syncDir(this.dir);
-    this.index.set(name, { runId, count: batchSize(batch) });
+    this.index.set(name, { runId, count: batchSize(batch), gen: this.gen });
     return name;
   }
 
@@ -144,7 +148,7 @@ export class Spool {
       closeSync(fd);
     }
     renameSync(tmp, join(this.dir, name));
-    this.index.set(name, { runId, count: batchSize(batch) });
+    this.index.set(name, { runId, count: batchSize(batch), gen: this.gen });
     return name;
   }
 
@@ -153,12 +157,13 @@ export class Spool {
    * processes wrote, forgets files that are gone. Returns the deliverable names, oldest first.
    */
   async scan(): Promise<string[]> {
+    const scanGen = ++this.gen;
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.index.clear(); return []; }
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      names = [];
     }
     const ready = new Set(names.filter((n) => n.endsWith(SUFFIX) && !n.startsWith(".")));
     for (const n of names) {
@@ -173,16 +178,17 @@ export class Spool {
         ready.add(original);
       } catch { /* another process took it back first */ }
     }
-    for (const n of [...this.index.keys()]) if (!ready.has(n)) this.index.delete(n);
+    // Forget files gone from the listing, unless they came (or are being claimed) after it was taken.
+    for (const [n, e] of [...this.index]) if (!ready.has(n) && e.gen < scanGen && !this.claiming.has(n)) this.index.delete(n);
     for (const n of ready) {
       if (this.index.has(n)) continue;
       try {
         const { runId, batch } = decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), join(this.dir, n));
-        this.index.set(n, { runId, count: batchSize(batch) });
+        if (!this.index.has(n)) this.index.set(n, { runId, count: batchSize(batch), gen: scanGen });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") { ready.delete(n); continue; }
         // Unreadable: count it as one entry of an unknown run; claim() reports and quarantines it.
-        this.index.set(n, { runId: "", count: 0 });
+        this.index.set(n, { runId: "", count: 0, gen: scanGen });
       }
     }
     return [...ready].sort();
@@ -194,28 +200,35 @@ export class Spool {
    */
   async claim(name: string): Promise<SpoolEntry | undefined> {
     const claimed = `${name}${CLAIM}${process.pid}`;
-    // Another sender in this process holds it.
+    // Another sender in this process holds it (and counts it as in flight).
     if (ourClaims.has(claimed)) { this.index.delete(name); return undefined; }
     // Registered before the rename, so a scan running meanwhile never takes it for stale.
     ourClaims.add(claimed);
+    this.claiming.add(name);
     try {
-      await rename(join(this.dir, name), join(this.dir, claimed));
-    } catch (e) {
-      ourClaims.delete(claimed);
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") { this.index.delete(name); return undefined; }
-      throw e;
+      try {
+        await rename(join(this.dir, name), join(this.dir, claimed));
+      } catch (e) {
+        ourClaims.delete(claimed);
+        this.index.delete(name);
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw e;
+      }
+      let decoded;
+      try {
+        decoded = decodeSpoolFile(await readFile(join(this.dir, claimed), "utf8"), join(this.dir, name));
+      } catch (e) {
+        this.index.delete(name);
+        await this.moveToRejected(claimed, name, String((e as Error).message ?? e));
+        ourClaims.delete(claimed);
+        throw new Error(`Unreadable spool file ${join(this.dir, name)} moved to ${this.rejectedDir}: ${(e as Error).message}`);
+      }
+      // The caller takes it from here (in flight): it stops counting as spooled now, not earlier.
+      this.index.delete(name);
+      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch) };
+    } finally {
+      this.claiming.delete(name);
     }
-    this.index.delete(name);
-    const path = join(this.dir, claimed);
-    let decoded;
-    try {
-      decoded = decodeSpoolFile(await readFile(path, "utf8"), join(this.dir, name));
-    } catch (e) {
-      await this.moveToRejected(claimed, name, String((e as Error).message ?? e));
-      ourClaims.delete(claimed);
-      throw new Error(`Unreadable spool file ${join(this.dir, name)} moved to ${this.rejectedDir}: ${(e as Error).message}`);
-    }
-    return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch) };
   }
 
   /** Gives a claimed file back (delivery failed for now). */
@@ -223,7 +236,7 @@ export class Spool {
     const claimed = `${entry.name}${CLAIM}${process.pid}`;
     await rename(join(this.dir, claimed), join(this.dir, entry.name));
     ourClaims.delete(claimed);
-    this.index.set(entry.name, { runId: entry.runId, count: entry.count });
+    this.index.set(entry.name, { runId: entry.runId, count: entry.count, gen: this.gen });
   }
 
   /** Deletes a claimed file: its batch was acknowledged. */

@@ -64,6 +64,8 @@ describe("bad input is refused at the call", () => {
       [() => run.logParam("p", "x".repeat(6001)), /6001 characters, at most 6000/],
       [() => run.setTag("t", "x".repeat(8001)), /8001 characters, at most 8000/],
       [() => run.logBatch({ params: [{ key: "q", value: "1" }, { key: "q", value: "2" }] }), /appears twice in one batch/],
+      [() => run.logMetrics(null as unknown as Record<string, number>), /Invalid metrics: expected an object of key -> value, got null/],
+      [() => run.setTags([["a", "b"]] as unknown as Record<string, string>), /Invalid tags: .* got an array/],
     ];
     for (const [call, message] of refused) {
       let error: unknown;
