@@ -1,0 +1,104 @@
+// Pure pieces of the kernel, without a process: MIME bundles, history
+// queries, the shorthand fix, code-point cursors, connection-file checks.
+import { describe, expect, it } from "vitest";
+import { createRequire } from "node:module";
+import { $display, ensureText, toBundle, VEGALITE_MIME } from "../../kernel/display.js";
+import { globToRegExp, History } from "../../kernel/history.js";
+import { declaredNames, fixShorthands } from "../../kernel/shorthand.js";
+import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
+import { ConnectionFileError, endpoint, parseConnection } from "../../kernel/connection.js";
+
+const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");
+
+describe("toBundle", () => {
+  it("gives text/plain without colours for plain values", () => {
+    expect(toBundle({ a: "x" })).toEqual({ "text/plain": "{ a: 'x' }" });
+    expect(toBundle(3n)).toEqual({ "text/plain": "3n" });
+  });
+
+  it("uses a [Symbol.for('Jupyter.display')] bundle and adds text/plain", () => {
+    const b = toBundle({ [$display]: () => ({ "text/html": "<b>x</b>" }) });
+    expect(b).toEqual({ "text/html": "<b>x</b>", "text/plain": "<Object>" });
+  });
+
+  it("refuses a display method that returns no bundle, naming what it got", () => {
+    expect(() => toBundle({ [$display]: () => 42 })).toThrow(/must return a MIME bundle object, got 42/);
+  });
+
+  it("recognises a plain Vega-Lite spec but not a class instance or other $schema", () => {
+    const spec = { $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "bar" };
+    expect(Object.keys(toBundle(spec))).toEqual([VEGALITE_MIME, "text/plain"]);
+    expect(Object.keys(toBundle({ $schema: "https://json-schema.org/draft/2020-12/schema" }))).toEqual(["text/plain"]);
+    class Spec { $schema = spec.$schema; }
+    expect(Object.keys(toBundle(new Spec()))).toEqual(["text/plain"]);
+  });
+
+  it("ensureText adds a fallback only when missing", () => {
+    expect(ensureText({ "text/html": "<p>" })["text/plain"]).toBe("<p>");
+    expect(ensureText({ "image/png": "AAA" })["text/plain"]).toBe("<image/png output>");
+    expect(ensureText({ "text/plain": "keep", "text/html": "x" })["text/plain"]).toBe("keep");
+  });
+});
+
+describe("history", () => {
+  const h = new History();
+  ["a = 1", "b = 2", "a = 1", "print(a)"].forEach((code, i) => h.add({ executionCount: i + 1, code, cellId: undefined, output: i === 1 ? "2" : null }));
+
+  it("tail, range and search (glob, unique, n)", () => {
+    expect(h.query({ hist_access_type: "tail", n: 2 }).history).toEqual([[1, 3, "a = 1"], [1, 4, "print(a)"]]);
+    expect(h.query({ hist_access_type: "range", session: 1, start: 2, stop: 3, output: true }).history).toEqual([[1, 2, ["b = 2", "2"]]]);
+    expect(h.query({ hist_access_type: "range", session: 7, start: 1, stop: 9 }).history).toEqual([]);
+    expect(h.query({ hist_access_type: "search", pattern: "a*" }).history.map((r) => r[1])).toEqual([1, 3]);
+    expect(h.query({ hist_access_type: "search", pattern: "a*", unique: true }).history.map((r) => r[1])).toEqual([3]);
+    expect(h.query({ hist_access_type: "search", pattern: "*", n: 1 }).history.map((r) => r[1])).toEqual([4]);
+  });
+
+  it("translates SQLite GLOB patterns", () => {
+    expect(globToRegExp("a?c").test("abc")).toBe(true);
+    expect(globToRegExp("[ab]x").test("bx")).toBe(true);
+    expect(globToRegExp("[^ab]x").test("bx")).toBe(false);
+    expect(globToRegExp("1+2*").test("1+2 is 3")).toBe(true);
+    expect(globToRegExp("A*").test("abc")).toBe(false);
+  });
+});
+
+describe("shorthand fix", () => {
+  const prev = declaredNames(ts, "declare const s: number;\ndeclare let t: string;\nimport os from \"os\";\n");
+
+  it("collects names declared by earlier cells", () => {
+    expect([...prev].sort()).toEqual(["os", "s", "t"]);
+  });
+
+  it("rewrites only shorthands that name an earlier cell's variable", () => {
+    expect(fixShorthands(ts, "const o = { s, t, u };", prev)).toBe("const o = { s: exports.s, t: exports.t, u };");
+    expect(fixShorthands(ts, "let s = 1; const o = { s };", prev)).toBe("let s = 1; const o = { s };");
+    expect(fixShorthands(ts, "const f = (s) => ({ s });", prev)).toBe("const f = (s) => ({ s });");
+    expect(fixShorthands(ts, "for (const t of xs) g({ t });", prev)).toBe("for (const t of xs) g({ t });");
+    expect(fixShorthands(ts, "({ s } = other);", prev)).toBe("({ s: exports.s } = other);");
+  });
+});
+
+describe("code points", () => {
+  it("converts between Jupyter cursor positions and UTF-16 indexes", () => {
+    const s = "a😀b";
+    expect(fromCodePoints(s, 2)).toBe(3);
+    expect(toCodePoints(s, 3)).toBe(2);
+    expect(fromCodePoints(s, 99)).toBe(s.length);
+  });
+});
+
+describe("connection file", () => {
+  const good = { ip: "127.0.0.1", key: "k", transport: "tcp", signature_scheme: "hmac-sha256", shell_port: 1, control_port: 2, stdin_port: 3, iopub_port: 4, hb_port: 5 };
+
+  it("parses and builds endpoints", () => {
+    const info = parseConnection(good);
+    expect(endpoint(info, "iopub")).toBe("tcp://127.0.0.1:4");
+    expect(endpoint({ ...info, transport: "ipc", ip: "/tmp/k" }, "hb")).toBe("ipc:///tmp/k-5");
+  });
+
+  it("names the bad field and what is accepted", () => {
+    expect(() => parseConnection({ ...good, signature_scheme: "hmac-md5" })).toThrow(/"hmac-md5" is not supported \(accepted: "hmac-sha256"\)/);
+    expect(() => parseConnection({ ...good, transport: "udp" })).toThrow(ConnectionFileError);
+    expect(() => parseConnection({ ...good, hb_port: 70000 })).toThrow(/hb_port is 70000/);
+  });
+});
