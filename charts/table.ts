@@ -5,7 +5,7 @@
 import { fmtNumber, plural } from "./common.js";
 import type { Prepared } from "./data.js";
 
-/** Rows beyond this are summarised in one line; the chart still shows every run. */
+/** The table lists at most this many runs, the latest (a note says so); the chart is not limited by it. */
 export const TABLE_MAX_ROWS = 100;
 const ID_PREFIX = 8;
 const MAX_CELL = 40;
@@ -15,7 +15,7 @@ const clip = (s: string) => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + "â
 export function textTable(p: Prepared, heading?: string): string {
   const header = ["run", "id", ...p.shownParams.map((i) => i.key), ...p.metrics];
   const numericCol = [false, false, ...p.shownParams.map((i) => i.numeric), ...p.metrics.map(() => true)];
-  const shown = p.runs.slice(0, TABLE_MAX_ROWS);
+  const shown = p.runs.slice(-TABLE_MAX_ROWS);
   const rows = shown.map((r) => [
     r.name || "-",
     r.runId.slice(0, ID_PREFIX),
@@ -31,7 +31,7 @@ export function textTable(p: Prepared, heading?: string): string {
     row.map((cell, c) => (numericCol[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
   const notes: string[] = [];
   if (p.runs.length < p.totalRuns) notes.push(`showing the latest ${p.runs.length} of ${p.totalRuns} runs`);
-  if (shown.length < p.runs.length) notes.push(`table lists the first ${shown.length} of ${plural(p.runs.length, "run")}`);
+  if (shown.length < p.runs.length) notes.push(`table lists the latest ${shown.length} of ${plural(p.runs.length, "run")}`);
   if (p.omittedMetrics > 0) notes.push(`${plural(p.omittedMetrics, "more metric")} not charted; choose with metrics`);
   return [
     ...(heading ? [heading] : []),

@@ -95,6 +95,23 @@ describe("history", () => {
   });
 });
 
+describe("history at scale", () => {
+  it("draws the latest 100 runs and thins long histories to 500 points, keeping first and last", async () => {
+    const many = Array.from({ length: 120 }, (_, i) =>
+      compared({ id: `m${String(i).padStart(4, "0")}`, name: `run-${i}`, start: i, history: { loss: [3, 2, 1 + i / 1000] } }),
+    );
+    many.push(compared({ id: "m9999", name: "long", start: 999, history: { loss: Array.from({ length: 2000 }, (_, s) => 1 / (s + 1)) } }));
+    const spec = historySpec(many) as { title: string; data: { values: { run_id: string; step: number }[] } };
+    expect(spec.title).toBe("Metric history (latest 100 of 121 runs)");
+    const long = spec.data.values.filter((v) => v.run_id === "m9999").map((v) => v.step);
+    expect(long).toHaveLength(500);
+    expect([long[0], long[499]]).toEqual([0, 1999]);
+    expect(new Set(spec.data.values.map((v) => v.run_id)).has("m0020")).toBe(false);
+    const svg = await renderSvg(spec as never);
+    expect(countItems(svg, "line")).toBe(100);
+  });
+});
+
 describe("scatter", () => {
   it("puts a numeric param on a log x when it spans decades, one point per run", async () => {
     const spec = scatterSpec(sweep, { params: ["lr"], metrics: ["loss"] });

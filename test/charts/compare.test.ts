@@ -91,6 +91,14 @@ describe("text table", () => {
     );
   });
 
+  it("lists at most 100 runs, the latest, and says so", () => {
+    const many = Array.from({ length: 130 }, (_, i) => run({ id: `t${String(i).padStart(4, "0")}`, name: `run-${i}`, start: i, metrics: { loss: i } }));
+    const lines = compare(many, { kind: "bar" }).text.split("\n");
+    expect(lines).toHaveLength(1 + 2 + 100 + 1);
+    expect(lines[3]).toMatch(/^run-30 /);
+    expect(lines.at(-1)).toBe("(table lists the latest 100 of 130 runs)");
+  });
+
   it("notes runs left out by max", () => {
     const text = compare(runs, { kind: "bar", max: 2 }).text;
     expect(text.split("\n")[0]).toBe("Final metrics (latest 2 of 3 runs)");
