@@ -238,6 +238,50 @@ describe("magics in-process", () => {
     expect(errors(bad.outputs)[0]!.evalue).toMatch(/Unknown autolog part "everything"\. Accepted: params, metrics/);
   });
 
+  it("logs text, dicts, files, images and charts from the mlflow object; secret-named consts are redacted", async () => {
+    const local = path.join(dir, "notes.md");
+    writeFileSync(local, "# notes\n");
+    const png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    const r = await host.execute(`%%mlflow_run helpers\nconst apiKey = "sk-live-123456";\nconst units = 4;\nawait mlflow.logText("hello tok-supersecret-42", "notes/hello.txt");\nawait mlflow.logDict({ a: 1 }, "config.json");\nawait mlflow.logArtifact(${JSON.stringify(local)}, "docs");\nawait mlflow.logImage(${JSON.stringify(png)}, "plots/dot.png");\nawait mlflow.logChart({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "bar", encoding: { y: { field: "a", type: "quantitative" } } }, "charts/a");\nmlflow.setTags({ stage: "dev" });`);
+    expect(r.status).toBe("ok");
+    const run = (await allRuns()).at(-1)!;
+    expect(paramsOf(run)).toMatchObject({ apiKey: REDACTED, units: "4" });
+    expect(tagsOf(run).stage).toBe("dev");
+    const files = await artifactPaths(run.info.runId);
+    expect(files).toEqual(expect.arrayContaining(["notes/hello.txt", "config.json", "docs/notes.md", "plots/dot.png", "charts/a.vl.json", "charts/a.svg"]));
+    expect(await artifactText(run.info.runId, "notes/hello.txt")).toBe(`hello ${REDACTED}`);
+    expect(await artifactText(run.info.runId, "source.ts")).not.toContain("tok-supersecret-42");
+    expect((await store.downloadArtifact(run.info.runId, "plots/dot.png"))[1]).toBe(0x50);
+    expect(await artifactText(run.info.runId, "charts/a.svg")).toMatch(/^<svg/);
+    const bad = await host.execute(`%%mlflow_run badpath\nawait mlflow.logText("x", "../escape.txt");`);
+    expect(errors(bad.outputs)[0]!.evalue).toMatch(/Invalid artifact path "\.\.\/escape\.txt"/);
+  });
+
+  it("compares runs from a cell through the charts global, and calls a serving endpoint", async () => {
+    const c = await host.execute(`const runs = await mlflow.searchRuns({ experiment: "sweep" });\nconst chart = await charts.compare(runs, { metrics: ["acc"], kind: "bar" });\nreturn chart[Symbol.for("Jupyter.display")]()["image/svg+xml"].slice(0, 4);`);
+    expect(c.status).toBe("ok");
+    expect(c.outputs.find((o) => o.type === "execute_result")).toMatchObject({ data: { "text/plain": "<svg" } });
+    const { createServer } = await import("node:http");
+    const bodies: unknown[] = [];
+    const srv = createServer((req, res) => {
+      let b = "";
+      req.on("data", (d) => (b += d));
+      req.on("end", () => {
+        bodies.push({ path: req.url, body: JSON.parse(b) });
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ predictions: [0.5] }));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (srv.address() as { port: number }).port;
+      const p = await host.execute(`return JSON.stringify(await mlflow.predict("http://127.0.0.1:${port}", [{ x: 1 }]));`);
+      expect(p.outputs.find((o) => o.type === "execute_result")).toMatchObject({ data: { "text/plain": '{"predictions":[0.5]}' } });
+      expect(bodies).toEqual([{ path: "/invocations", body: { dataframe_records: [{ x: 1 }] } }]);
+    } finally {
+      srv.close();
+    }
+  });
+
   it("refuses logging outside a run, naming what to do", async () => {
     const r = await host.execute(`mlflow.logMetric("x", 1);`);
     expect(errors(r.outputs)[0]!.evalue).toMatch(/no active run\. Use a %%mlflow_run cell or mlflow\.startRun\(\)/);

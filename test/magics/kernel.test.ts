@@ -209,6 +209,10 @@ describe("magics through a spawned kernel", () => {
     expect(metric.status).toBe("error");
     expect(metric.reply.evalue).toMatch(/accuracy/);
     expect(metric.reply.evalue).toMatch(/acc/);
+    const fromCell = await exec(`await charts.compare(await mlflow.searchRuns(), { metrics: ["loss"], kind: "bar" })`);
+    const result = of(fromCell.outputs, "execute_result")[0]!.data;
+    expect(result["application/vnd.vegalite.v5+json"].mark ?? result["application/vnd.vegalite.v5+json"].layer).toBeDefined();
+    expect(result["image/svg+xml"]).toMatch(/^<svg/);
     const exp = await exec("%mlflow_compare --experiment no-such-exp");
     expect(exp.reply.evalue).toMatch(/Unknown experiment "no-such-exp"\. Experiments: .*e2e-sweep/);
   });
