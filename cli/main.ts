@@ -30,9 +30,19 @@ function location(flags: LocationFlags, fallback: InstallLocation | undefined): 
   return fallback;
 }
 
+/** This package's version, from the package.json two levels above dist/cli/. */
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+  } catch {
+    return "unknown";
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command("tslab-mlflow")
     .description("A TypeScript Jupyter kernel whose magics turn notebook cells into MLflow runs")
+    .version(packageVersion())
     .showHelpAfterError()
     .showSuggestionAfterError();
 

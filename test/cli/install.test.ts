@@ -104,6 +104,18 @@ describe("install / uninstall", () => {
   });
 });
 
+describe("the command itself", () => {
+  it("prints the package version and lists its subcommands", async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(CLI_MAIN), "..", "..", "package.json"), "utf8"));
+    const v = await runCli(["--version"]);
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const h = await runCli(["--help"]);
+    expect(h.status).toBe(0);
+    for (const sub of ["install", "uninstall", "kernel"]) expect(h.stdout).toMatch(new RegExp(`^  ${sub} `, "m"));
+  });
+});
+
 describe("bad CLI input gets usage text and a non-zero exit", () => {
   const cases: [string, string[], RegExp][] = [
     ["two locations", ["install", "--user", "--prefix", "/tmp/x"], /cannot be used with/],
