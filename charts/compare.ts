@@ -5,7 +5,6 @@
 
 import { buildChart } from "./auto.js";
 import type { TopLevelSpec } from "./common-types.js";
-import type { Prepared } from "./data.js";
 import { renderSvg } from "./render.js";
 import { renderSvgSync } from "./svg-sync.js";
 import { textTable } from "./table.js";
@@ -73,21 +72,25 @@ export class Comparison {
   toString(): string {
     return this.text;
   }
+
+  /** console.log shows the table, not the whole spec with its data. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Comparison (${this.kind})\n${this.text}`;
+  }
 }
 
-function make(runs: readonly RunInput[], options: CompareOptions): { c: Comparison; p: Prepared } {
+function make(runs: readonly RunInput[], options: CompareOptions): Comparison {
   const { kind, spec, prepared } = buildChart(runs, options);
   const title = typeof spec.title === "string" ? spec.title : undefined;
-  const c = new Comparison(kind, spec, textTable(prepared, title), prepared.runs.length, prepared.totalRuns);
-  return { c, p: prepared };
+  return new Comparison(kind, spec, textTable(prepared, title), prepared.runs.length, prepared.totalRuns);
 }
 
 /** Builds the comparison now; its SVG is rendered when first displayed (or by `render()`). */
 export function compare(runs: readonly RunInput[], options: CompareOptions = {}): Comparison {
-  return make(runs, options).c;
+  return make(runs, options);
 }
 
 /** Builds the comparison and renders its SVG, so displaying it costs nothing more. */
 export async function compareAsync(runs: readonly RunInput[], options: CompareOptions = {}): Promise<Comparison> {
-  return make(runs, options).c.render();
+  return make(runs, options).render();
 }

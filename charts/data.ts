@@ -151,8 +151,16 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
     const name = run.info.runName || run.data.tags?.find((t) => t.key === "mlflow.runName")?.value || "";
     return { run, history, name, runId: run.info.runId, startTime: Number(run.info.startTime) || 0 };
   });
-  raw.sort((a, b) => a.startTime - b.startTime || cmpStr(a.runId, b.runId));
-  const kept = raw.slice(Math.max(0, raw.length - (options.max ?? DEFAULT_MAX_RUNS)));
+  // The same run given twice (e.g. `--runs a,a`) is drawn once: the copy carrying more points.
+  const size = (r: (typeof raw)[number]) =>
+    (r.run.data.metrics?.length ?? 0) + Object.values(r.history ?? {}).reduce((n, h) => n + h.length, 0);
+  const byId = new Map<string, (typeof raw)[number]>();
+  for (const r of raw) {
+    const seen = byId.get(r.runId);
+    if (!seen || size(r) > size(seen)) byId.set(r.runId, r);
+  }
+  const unique = [...byId.values()].sort((a, b) => a.startTime - b.startTime || cmpStr(a.runId, b.runId));
+  const kept = unique.slice(Math.max(0, unique.length - (options.max ?? DEFAULT_MAX_RUNS)));
   const labels = uniqueLabels(kept);
 
   const runs: PreparedRun[] = kept.map((r, i) => {
@@ -199,7 +207,7 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
     : [...infos.values()].filter((p) => p.varies);
   return {
     runs,
-    totalRuns: raw.length,
+    totalRuns: unique.length,
     metrics,
     allMetrics,
     omittedMetrics: allMetrics.length - metrics.length,

@@ -107,6 +107,17 @@ describe("order and max", () => {
     expect(buildChart(runs, { max: 2 }).spec.title).toBe("Final metrics (latest 2 of 4 runs)");
   });
 
+  it("draws a run given twice once, from the copy with more points", () => {
+    const plain = run({ id: "dup", name: "dup", start: 1, metrics: { loss: 0.5 } });
+    const full = compared({ id: "dup", name: "dup", start: 1, history: { loss: [1, 0.7, 0.5] } });
+    for (const input of [[plain, full], [full, plain]]) {
+      const p = prepare(input);
+      expect(p.runs).toHaveLength(1);
+      expect(p.totalRuns).toBe(1);
+      expect(p.runs[0].history.get("loss")).toHaveLength(3);
+    }
+  });
+
   it("labels repeated run names with an id prefix, and unnamed runs by id", () => {
     const p = prepare([
       run({ id: "1111111111aa", name: "same", start: 1 }),
