@@ -257,8 +257,7 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async complete(c: CompleteRequest): Promise<CompleteReply> {
-    const code = String(c.code ?? "");
-    const pos = fromCodePoints(code, c.cursor_pos ?? code.length);
+    const { code, pos } = codeAndCursor("complete_request", c);
     for (const ext of this.extensions) {
       const r = ext.complete?.(code, pos);
       if (r) return completeReply(code, r.matches, r.cursorStart, r.cursorEnd);
@@ -268,8 +267,7 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async inspect(c: InspectRequest): Promise<InspectReply> {
-    const code = String(c.code ?? "");
-    const pos = fromCodePoints(code, c.cursor_pos ?? code.length);
+    const { code, pos } = codeAndCursor("inspect_request", c);
     for (const ext of this.extensions) {
       const data = ext.inspect?.(code, pos);
       if (data) return { status: "ok", found: true, data, metadata: {} };
@@ -282,7 +280,8 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async isComplete(c: IsCompleteRequest): Promise<IsCompleteReply> {
-    const code = String(c.code ?? "");
+    if (typeof c.code !== "string") throw new TypeError(`is_complete_request content.code must be a string, got ${JSON.stringify(c.code)}`);
+    const code = c.code;
     if (/^\s*%/.test(code)) return { status: "complete" };
     return this.compiler.isComplete(code);
   }
@@ -327,6 +326,16 @@ export class Kernel implements KernelHost, CellHost {
       this.outputs.display(d.data, { metadata: d.metadata, displayId: d.transient?.display_id, update: update && !!d.transient?.display_id });
     return require("tslab");
   }
+}
+
+/** The request's code and its cursor as a UTF-16 index; names a bad field. */
+function codeAndCursor(type: string, c: { code?: unknown; cursor_pos?: unknown }): { code: string; pos: number } {
+  if (typeof c.code !== "string") throw new TypeError(`${type} content.code must be a string, got ${JSON.stringify(c.code)}`);
+  const cp = c.cursor_pos ?? [...c.code].length;
+  if (!Number.isInteger(cp) || (cp as number) < 0) {
+    throw new TypeError(`${type} content.cursor_pos must be a non-negative integer, got ${JSON.stringify(c.cursor_pos)}`);
+  }
+  return { code: c.code, pos: fromCodePoints(c.code, cp as number) };
 }
 
 function completeReply(code: string, matches: string[], start: number, end: number): CompleteReply {

@@ -181,6 +181,12 @@ describe("complete, inspect, is_complete", () => {
     expect(text).toContain("Returns the larger");
   });
 
+  it("answers a bad cursor_pos with an error naming it", async () => {
+    const r = await k.request("shell", "complete_request", { code: "x", cursor_pos: "end" }, { timeout: 30_000 });
+    expect(r.content.status).toBe("error");
+    expect(r.content.evalue).toBe('complete_request content.cursor_pos must be a non-negative integer, got "end"');
+  });
+
   it("says found:false where there is nothing to inspect", async () => {
     const r = await k.request("shell", "inspect_request", { code: "   ", cursor_pos: 1 }, { timeout: 30_000 });
     expect(r.content).toMatchObject({ status: "ok", found: false });
