@@ -31,6 +31,9 @@ export interface RunNotebookOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Ctrl-C came before the kernel was started: nothing to interrupt, the run is KILLED. */
+class Interrupted extends Error {}
+
 const CLI_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -73,6 +76,9 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     const dir = path.dirname(path.resolve(o.kernelLog));
     if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
       throw new InputError("BAD_OPTION", `bad --kernel-log ${JSON.stringify(o.kernelLog)}: directory ${dir} does not exist`);
+    }
+    if ((await stat(o.kernelLog).catch(() => undefined))?.isDirectory()) {
+      throw new InputError("BAD_OPTION", `bad --kernel-log ${JSON.stringify(o.kernelLog)}: is a directory, expected a file`);
     }
   }
   if (o.tracking) checkTrackingUri(env);
@@ -137,6 +143,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   let result: ExecuteNotebookResult | undefined;
   let startError: string | undefined;
   try {
+    if (abort.signal.aborted) throw new Interrupted();
     client = await KernelClient.start({
       cwd,
       env: kernelEnv,
@@ -156,6 +163,9 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
         afterCell: save,
       });
     }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    result = { executed: 0, allowedErrors: [], stopped: { index: -1, reason: "interrupted", ename: "KeyboardInterrupt", evalue: "interrupted before the kernel started", traceback: [] } };
   } finally {
     if (client) {
       await client.shutdown({ timeout: 3000 }).catch(() => {});
@@ -234,7 +244,11 @@ function report(nb: INotebookContent, result: ExecuteNotebookResult, input: stri
   const total = nb.cells.filter(isExecutable).length;
   const failures: CellFailure[] = [...result.allowedErrors.filter((f) => !f.expected), ...(result.stopped ? [result.stopped] : [])];
   for (const f of failures) {
-    const cell = nb.cells[f.index]!;
+    const cell = nb.cells[f.index];
+    if (!cell) {
+      console.error(`\n${f.evalue}`);
+      continue;
+    }
     const what =
       f.reason === "timeout" ? "timed out" : f.reason === "interrupted" ? "was interrupted" : f.reason === "kernel died" ? "killed the kernel" : "failed";
     console.error(`\nCell ${f.index} ${what}: ${firstLine(cell)}`);
@@ -243,7 +257,7 @@ function report(nb: INotebookContent, result: ExecuteNotebookResult, input: stri
     console.error(text.includes(f.evalue) || !f.evalue ? text : `${f.ename}: ${f.evalue}\n${text}`);
     if (f.reason === "kernel died" && logTail) console.error(logTail);
   }
-  const stopped = result.stopped
+  const stopped = result.stopped && result.stopped.index >= 0
     ? `; stopped at cell ${result.stopped.index}, ${total - result.executed} cell(s) not executed`
     : "";
   console.error(`\nExecuted ${result.executed} of ${total} code cells of ${rel(input)}${stopped}. Wrote ${rel(output)}`);

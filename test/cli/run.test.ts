@@ -242,6 +242,8 @@ describe("run: bad command lines exit 2 without starting a kernel", () => {
     ["a missing parameters file", ["ok.ipynb", "-f", "nope.yaml"], /cannot read parameters file nope\.yaml/],
     ["a parameters file that is not a mapping", ["ok.ipynb", "-f", "list.yaml"], /list\.yaml must be a YAML mapping/],
     ["a --cwd that is not a directory", ["ok.ipynb", "--cwd", "ok.ipynb"], /bad --cwd "ok\.ipynb": not a directory/],
+    ["a --output in a missing directory", ["ok.ipynb", "-o", "no/such/dir/x.ipynb"], /bad --output "no\/such\/dir\/x\.ipynb": directory .* does not exist/],
+    ["a -p followed by another option", ["ok.ipynb", "-p", "--timeout", "3"], /'-p' needs a name and a value/],
     ["an unsupported tracking URI", ["ok.ipynb"], /Unsupported tracking URI "ftp:\/\/x"/, { MLFLOW_TRACKING_URI: "ftp://x" }],
   ])("%s", async (_label, args, message, extraEnv?: Record<string, string>) => {
     const log = path.join(bad.dir, "kernel.log");
