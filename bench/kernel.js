@@ -62,6 +62,13 @@ async function measure(name) {
     for (let i = 0; i < 10; i++) await timed(name, c, "1+1");
     const trivial = [];
     for (let i = 0; i < TRIVIAL; i++) trivial.push(await timed(name, c, "1+1"));
+    // The transport's floor: a request the kernel answers without running anything.
+    const info = [];
+    for (let i = 0; i < TRIVIAL; i++) {
+      const t = performance.now();
+      await c.request("shell", "kernel_info_request", {}, { timeout: 60_000 });
+      info.push(performance.now() - t);
+    }
 
     const array = [];
     const topLoop = [];
@@ -77,6 +84,7 @@ async function measure(name) {
       start: median(starts),
       firstCell,
       trivial: median(trivial),
+      info: median(info),
       array: median(array),
       topLoop: median(topLoop),
       fnLoop: median(fnLoop),
@@ -96,6 +104,7 @@ export async function run() {
     ["cold start to kernel_info_reply", fmt(ours.start), fmt(stock.start), x(ours.start / stock.start), "<= 0.2x stock", ours.start / stock.start <= 0.2],
     ["first cell after start (1+1)", fmt(ours.firstCell), fmt(stock.firstCell), x(ours.firstCell / stock.firstCell), "", null],
     [`trivial cell, median of ${TRIVIAL}`, fmt(ours.trivial), fmt(stock.trivial), x(ours.trivial / stock.trivial), "<= 3 ms", ours.trivial <= 3],
+    [`kernel_info round trip, median of ${TRIVIAL}`, fmt(ours.info), fmt(stock.info), x(ours.info / stock.info), "", null],
     ["100,000-element array cell", fmt(ours.array), fmt(stock.array), x(ours.array / stock.array), "", null],
     ["1e6 loop, top level", fmt(ours.topLoop), fmt(stock.topLoop), x(ours.topLoop / stock.topLoop), "", null],
     ["1e6 loop, in a function", fmt(ours.fnLoop), fmt(stock.fnLoop), x(ours.fnLoop / stock.fnLoop), "", null],
