@@ -190,7 +190,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
 
   if (run) {
     try {
-      await run.finish(status, [{ name: path.basename(output), text: serializeNotebook(nb) }]);
+      await run.finish(status, await runArtifacts(nb, output));
       console.log(`MLflow run ${run.runId} ${status} (experiment ${run.experimentId}, ${run.trackingUri})`);
     } catch (e) {
       console.error(`error: MLflow: ${(e as Error).message}`);
@@ -230,6 +230,22 @@ async function kernelLogTail(kernelLog: string | undefined): Promise<string> {
   const text = await readFile(kernelLog, "utf8").catch(() => "");
   const tail = text.trim().split("\n").slice(-10).join("\n");
   return tail ? `\nLast lines of ${kernelLog}:\n${tail}` : "";
+}
+
+/**
+ * The executed notebook, and the same as a standalone page: MLflow's UI previews `.html`
+ * artifacts, and the page's static chart images show even where its scripts may not run.
+ */
+async function runArtifacts(nb: INotebookContent, output: string): Promise<{ name: string; text: string }[]> {
+  const artifacts = [{ name: path.basename(output), text: serializeNotebook(nb) }];
+  try {
+    const { renderPage } = await import("./html/page.js");
+    const page = await renderPage(nb, { title: path.basename(output, ".ipynb"), scripts: "inline" });
+    artifacts.push({ name: `${path.basename(output, ".ipynb")}.html`, text: page.html });
+  } catch (e) {
+    console.error(`warning: the HTML page of the notebook was not logged: ${(e as Error).message}`);
+  }
+  return artifacts;
 }
 
 /** Written beside the target and renamed, so a reader never sees half a notebook. */

@@ -79,6 +79,11 @@ describe("run with parameters", () => {
     expect(artifacts).toContain("params.out.ipynb");
     const artifact = Buffer.from(await client.downloadArtifact(run.info.runId, "params.out.ipynb")).toString("utf8");
     expect(artifact).toBe(fs.readFileSync(out, "utf8"));
+    // The same notebook as a page for MLflow's artifact preview.
+    expect(artifacts).toContain("params.out.html");
+    const page = Buffer.from(await client.downloadArtifact(run.info.runId, "params.out.html")).toString("utf8");
+    expect(page).toContain("<title>params.out</title>");
+    expect(page).toContain("inside the child run");
 
     // `%%mlflow_run --nested` inside became a child of the notebook's run.
     const children = await client.searchRuns({
