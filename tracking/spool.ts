@@ -162,7 +162,9 @@ export class Spool {
     try {
       names = await readdir(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      // No spool directory (yet), or something else in its place: nothing to deliver.
+      // Writing to it is what reports the problem.
+      if (!["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
       names = [];
     }
     const ready = new Set(names.filter((n) => n.endsWith(SUFFIX) && !n.startsWith(".")));

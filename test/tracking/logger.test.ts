@@ -2,7 +2,7 @@
 // 127.0.0.1 that answers log-batch as the recorded MLflow server did, and a spool on real
 // files. Points are counted on the server by (run, key, step, timestamp).
 
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -252,6 +252,24 @@ describe("an outage", () => {
     await until(() => logger.pending().spooled === 0 && logger.pending().inFlight === 0);
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
     expectAllOnce("run-probe", ["x"], Array.from({ length: 1500 }, (_, i) => i));
+    expect(server.duplicates()).toEqual([]);
+  });
+
+  it("when not even the spool can take a batch, flush says so and keeps it queued for the next flush", async () => {
+    const blocker = join(spoolDir, "not-a-dir");
+    writeFileSync(blocker, "");
+    const failures: DeliveryFailure[] = [];
+    const logger = openLogger({ spoolDir: join(blocker, "spool"), onError: (f) => failures.push(f) });
+    const run = logger.run("run-held");
+    await server.setMode("refuse");
+    for (let step = 0; step < 50; step++) run.logMetric("h", step, step, T0 + step);
+    await expect(logger.flush()).rejects.toThrow(/50 logged entities could be neither sent to http:\/\/127\.0\.0\.1:\d+ nor spooled to .*not-a-dir\/spool; they stay queued/);
+    expect(failures.map((f) => f.disposition)).toEqual(["held"]);
+    expect(logger.pending()).toMatchObject({ queued: 50, inFlight: 0, spooled: 0 });
+
+    await server.setMode("ok");
+    await until(() => { void logger.flush().catch(() => {}); return server.points.size === 50; });
+    expectAllOnce("run-held", ["h"], Array.from({ length: 50 }, (_, i) => i));
     expect(server.duplicates()).toEqual([]);
   });
 
