@@ -59,7 +59,8 @@ export function historyFromPrepared(all: Prepared, options: CompareOptions = {})
   const color = {
     field: F.run,
     type: "nominal" as const,
-    scale: { domain: labels },
+    // Ten colours (the default) repeat too soon to tell runs apart; twenty do better.
+    scale: p.runs.length > 10 ? { domain: labels, scheme: "tableau20" } : { domain: labels },
     legend: p.runs.length <= MAX_LABELLED_RUNS ? { title: "run" } : null,
   };
   const several = p.metrics.length > 1;
