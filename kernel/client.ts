@@ -58,7 +58,6 @@ export class KernelClient {
     readonly connection: ConnectionInfo,
     private readonly opts: KernelClientOptions,
     connectionFile: string,
-    private readonly ownsConnectionFile: boolean,
   ) {
     this.connectionFile = connectionFile;
     // Jupyter routes stdin by the shell socket's identity, so both share it.
@@ -81,7 +80,7 @@ export class KernelClient {
     }
     const info = await newConnectionInfo();
     const file = writeConnectionFile(info);
-    const client = new KernelClient(info, opts, file, true);
+    const client = new KernelClient(info, opts, file);
     try {
       client.spawnKernel();
       client.connectSockets();
@@ -183,6 +182,8 @@ export class KernelClient {
   /** True if the heartbeat echoes within `timeout` ms. */
   async heartbeat(timeout = 2000): Promise<boolean> {
     this.hb ??= this.newHeartbeat(timeout);
+    this.hb.receiveTimeout = timeout;
+    this.hb.sendTimeout = timeout;
     try {
       await this.hb.send("ping");
       const [echo] = await this.hb.receive();
@@ -224,7 +225,8 @@ export class KernelClient {
     this.closed = true;
     for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s?.close();
     this.failPending(new KernelClientError("CLOSED", "kernel client closed"));
-    if (this.ownsConnectionFile) fs.rmSync(path.dirname(this.connectionFile), { recursive: true, force: true });
+    // The file lives alone in a private temp dir made for it.
+    fs.rmSync(path.dirname(this.connectionFile), { recursive: true, force: true });
   }
 
   // ---- internals ----------------------------------------------------------
