@@ -121,6 +121,7 @@ describe("bad CLI input gets usage text and a non-zero exit", () => {
     ["two locations", ["install", "--user", "--prefix", "/tmp/x"], /cannot be used with/],
     ["a kernel name Jupyter refuses", ["install", "--name", "bad name!"], /invalid kernel name "bad name!".*letters, digits/],
     ["--prefix without a value", ["install", "--prefix"], /argument missing/],
+    ["an empty --prefix", ["install", "--prefix", ""], /--prefix needs a directory/],
     ["an unknown option", ["install", "--bogus"], /unknown option '--bogus'/],
     ["an unknown command", ["instal"], /unknown command 'instal'[\s\S]*Did you mean install/],
     ["kernel without --connection-file", ["kernel"], /required option '--connection-file <file>'/],
