@@ -69,6 +69,19 @@ describe("state across cells", () => {
   });
 });
 
+describe("stray errors", () => {
+  it("reports an exception thrown in a timer, and an unhandled rejection, as stderr; the kernel lives on", async () => {
+    const r = await k.execute(
+      'setTimeout(() => { throw new Error("late boom"); }, 0); Promise.reject(new Error("nobody caught")); await new Promise((r) => setTimeout(r, 100)); "done"',
+    );
+    expect(r.reply.content.status).toBe("ok");
+    const err = ofType(r, "stream").filter((m) => m.content.name === "stderr").map((m) => m.content.text).join("");
+    expect(err).toContain("Uncaught Error: late boom");
+    expect(err).toContain("Uncaught Error: nobody caught");
+    expect(resultText(await k.execute("'alive'"))).toBe("'alive'");
+  });
+});
+
 describe("imports", () => {
   it("imports an npm package installed next to the notebook, type-checked", async () => {
     expect(resultText(await ok('import { pad } from "left-pad-ish"; pad("7", 3)'))).toBe("'**7'");

@@ -110,6 +110,13 @@ describe("shutdown", () => {
     expect(r.reply.content.evalue).toContain("Cannot find name 'before'");
   });
 
+  it("shuts down cleanly on SIGTERM", async () => {
+    const k = await kernel();
+    const exited = k.exited;
+    process.kill(k.pid!, "SIGTERM");
+    expect((await exited).code).toBe(0);
+  });
+
   it("echoes restart:true in the reply", async () => {
     const k = await kernel();
     const reply = await k.request("control", "shutdown_request", { restart: true }, { timeout: 30_000 });
