@@ -208,22 +208,25 @@ export class Logger implements LogSink, ExitAware {
 
   private async deliverSpoolNow(): Promise<void> {
     const names = await this.spool.scan();
-    if (this.offline) {
-      if (names.length === 0) this.offline = false;
-      else await this.sendSpoolFile(names.shift()!);
-    }
+    if (this.offline && names.length === 0) this.offline = false;
+    // Offline, one batch probes the store (the first one this process manages to claim);
+    // once one gets through, the rest go several at a time.
+    while (names.length && this.offline) if (await this.sendSpoolFile(names.shift()!)) break;
     while (names.length && !this.offline) await Promise.all(names.splice(0, this.maxInFlight).map((n) => this.sendSpoolFile(n)));
   }
 
-  private async sendSpoolFile(name: string): Promise<void> {
+  /** Claims and sends one spool file; false when there was nothing to send (claimed elsewhere, unreadable). */
+  private async sendSpoolFile(name: string): Promise<boolean> {
     let entry: SpoolEntry | undefined;
     try {
       entry = await this.spool.claim(name);
     } catch (error) {
       this.report({ runId: "", count: 0, error, disposition: "rejected" });
-      return;
+      return false;
     }
-    if (entry) await this.send(makeJob(entry.runId, entry.batch, entry));
+    if (!entry) return false;
+    await this.send(makeJob(entry.runId, entry.batch, entry));
+    return true;
   }
 
   /** Counts of entities still waiting, in total and per run. */
