@@ -163,7 +163,7 @@ export class MlflowSession {
       for (const p of existing.data.params) run.params.set(p.key, p.value);
       for (const m of existing.data.metrics) run.metrics.set(m.key, { value: m.value, step: m.step });
       this.stack.push(run);
-      if (o.tags?.length) run.setSystemTags(o.tags);
+      if (o.tags?.length) run.setSystemTags(o.tags.map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) })));
       return run;
     }
 

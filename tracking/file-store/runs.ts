@@ -162,7 +162,8 @@ export class Runs {
     };
     await fs.mkdir(dir, { recursive: true });
     await Promise.all(["metrics", "params", "tags", "artifacts"].map((d) => fs.mkdir(join(dir, d), { recursive: true })));
-    for (const t of tags) await writeAtomic(join(dir, "tags", t.key), t.value);
+    // Independent files: write them at once (the last value of a repeated key wins, as in order).
+    await Promise.all([...new Map(tags.map((t) => [t.key, t.value]))].map(([k, v]) => writeAtomic(join(dir, "tags", k), v)));
     // meta.yaml last: a run is visible to readers only once it is complete.
     await writeYaml(join(dir, "meta.yaml"), runToMeta(info));
     this.dirs.set(runId, dir);
