@@ -88,6 +88,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     if (!isCodeCell(cell)) continue;
     cell.outputs = [];
     cell.execution_count = null;
+    delete (cell.metadata as Record<string, unknown>).execution;
   }
   if (Object.keys(params).length) {
     const injection = await injectParameters(nb, params);
@@ -128,6 +129,31 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     }
     Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: run.trackingUri });
   }
+  try {
+    return await executeAndReport(o, nb, { output, cwd, env, meta, run, save }, abort, setClient);
+  } catch (e) {
+    // Something unforeseen (a full disk, a bug): the run must not stay RUNNING.
+    await run?.finish("FAILED", []).catch(() => {});
+    throw e;
+  }
+}
+
+interface Prepared {
+  output: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  meta: Record<string, unknown>;
+  run: NotebookRun | undefined;
+  save(): Promise<void>;
+}
+
+async function executeAndReport(
+  o: RunNotebookOptions,
+  nb: INotebookContent,
+  { output, cwd, env, meta, run, save }: Prepared,
+  abort: AbortController,
+  setClient: (c: KernelClient) => void,
+): Promise<number> {
   await save();
 
   const kernelEnv: NodeJS.ProcessEnv = { ...env, JPY_SESSION_NAME: output };
@@ -177,7 +203,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   const ended = new Date();
   Object.assign(meta, {
     end_time: ended.toISOString(),
-    duration: (ended.getTime() - started.getTime()) / 1000,
+    duration: (ended.getTime() - Date.parse(meta.start_time as string)) / 1000,
     status,
   });
   await save();
