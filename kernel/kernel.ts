@@ -184,6 +184,8 @@ export class Kernel implements KernelHost, CellHost {
         codemirror_mode: { name: "javascript", typescript: true },
         pygments_lexer: "typescript",
         nbconvert_exporter: "script",
+        // Not a spec field: the runtime the TypeScript runs on.
+        node_version: process.version,
       },
       banner: `tslab-mlflow ${PKG.version}: TypeScript ${TS_VERSION} on Node.js ${process.version}`,
       help_links: [{ text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/" }],

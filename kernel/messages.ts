@@ -89,6 +89,7 @@ export interface KernelInfoReply {
     codemirror_mode?: unknown;
     pygments_lexer?: string;
     nbconvert_exporter?: string;
+    [extra: string]: unknown;
   };
   banner: string;
   help_links?: { text: string; url: string }[];

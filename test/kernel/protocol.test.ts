@@ -24,6 +24,7 @@ describe("kernel_info", () => {
     expect(c.language_info.file_extension).toBe(".ts");
     expect(c.language_info.version).toBe(require_("@tslab/typescript-for-tslab/package.json").version);
     expect(c.banner).toContain(process.version);
+    expect(c.language_info.node_version).toBe(process.version);
   });
 
   it("answers on control too", async () => {
