@@ -107,6 +107,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         if (nbo) outputs.push(nbo);
       });
       h.onCellEnd((cell) => {
+        if (s) s.warnTo = undefined;
         if (cell.silent || !cell.storeHistory) return;
         s?.cells.push({ source: cell.code, executionCount: cell.executionCount, cellId: cell.cellId, outputs });
       });
@@ -116,13 +117,14 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     },
 
     async execute(cell) {
+      // Warnings (e.g. a delivery failure) go to this cell's stderr until it ends.
+      if (session) session.warnTo = (text) => cell.stream("stderr", text);
       if (!hasMagic(cell.code)) {
         // Script-style runs may use library hooks in plain cells too.
         if (session?.activeRun()) await hooks.prepare(host.cwd).catch(() => undefined);
         return false;
       }
       const parsed = parseCell(cell.code);
-      if (session) session.warnTo = (text) => cell.stream("stderr", text);
       try {
         // Resolve and parse every magic first: a bad one stops the cell before anything runs.
         for (const call of [...parsed.lineMagics, ...(parsed.cellMagic ? [parsed.cellMagic] : [])]) {
@@ -134,8 +136,6 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         else if (parsed.code.trim()) await cell.run(parsed.code);
       } catch (err) {
         cell.error(errorContent(err));
-      } finally {
-        if (session) session.warnTo = undefined;
       }
       return true;
     },

@@ -47,6 +47,8 @@ export class MlflowSession {
   /** Warnings go to the running cell's stderr when there is one. */
   warnTo: ((message: string) => void) | undefined;
   private experiment: Experiment | undefined;
+  /** Set by %mlflow_experiment / mlflow.setExperiment: then it wins over a parent run's experiment. */
+  private chosen = false;
   private outerAttached: Promise<void> | undefined;
 
   constructor(readonly tracking: Tracking, private readonly opts: SessionOptions = {}) {
@@ -107,6 +109,7 @@ export class MlflowSession {
 
   setExperiment(exp: Experiment): void {
     this.experiment = exp;
+    this.chosen = true;
   }
 
   /** Logs into the run named by MLFLOW_RUN_ID (created by `tslab-mlflow run`), never ending it. */
@@ -168,7 +171,7 @@ export class MlflowSession {
     }
 
     const experimentId = o.experiment ? (await this.resolveExperiment(o.experiment)).experimentId
-      : parent ? parent.info.experimentId
+      : parent && !this.chosen ? parent.info.experimentId
       : (await this.currentExperiment()).experimentId;
     const tags = [
       ...systemTags({
