@@ -295,3 +295,16 @@ describe("magics in-process", () => {
     expect(mv.source).toBe(`runs:/${first.info.runId}/model`);
   });
 });
+
+describe("a bad MLFLOW_TRACKING_URI", () => {
+  it("does not stop the kernel; magics and the mlflow object name the URI and what is accepted", async () => {
+    const bad = new FakeHost(dir ?? os.tmpdir(), mlflowExtension({ env: { MLFLOW_TRACKING_URI: "ftp://example.org/mlruns" } }));
+    await bad.start();
+    expect(bad.logs.join("\n")).toMatch(/MLflow tracking unavailable: Unsupported tracking URI "ftp:\/\/example\.org\/mlruns"/);
+    const status = await bad.execute("%mlflow_status");
+    expect(errors(status.outputs)[0]!.evalue).toMatch(/Unsupported tracking URI "ftp:\/\/example\.org\/mlruns" \(scheme "ftp:"\)\. Accepted: /);
+    const call = await bad.execute(`mlflow.logMetric("x", 1);`);
+    expect(errors(call.outputs)[0]!.evalue).toMatch(/Unsupported tracking URI/);
+    expect((await bad.execute("return 1 + 1")).status).toBe("ok");
+  });
+});
