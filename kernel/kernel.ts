@@ -7,7 +7,7 @@ import type {
 } from "./extensions.js";
 import {
   childMessage, PROTOCOL_VERSION, type CommOpen, type CompleteReply, type CompleteRequest, type HistoryRequest,
-  type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest, type KernelInfoReply, type Message,
+  type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest, type KernelInfoReply,
 } from "./messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
