@@ -28,6 +28,12 @@ export interface LoggerOptions {
   maxInFlight?: number;
   /** While offline, how often the spool is tried again in the background (ms). Default 10,000. */
   probeIntervalMs?: number;
+  /**
+   * While offline, how long a flush waits for its probe of the store (ms). Default 3,000:
+   * enough for a server that is back to take the spool within the flush, short of the
+   * minutes a dead server's retries take (the points are durable in the spool meanwhile).
+   */
+  offlineFlushWaitMs?: number;
   /** Told about every batch that could not be delivered now (see DeliveryFailure). */
   onError?: (failure: DeliveryFailure) => void;
   /** Flush on `beforeExit` and spool what is left on `exit`. Default true. */
@@ -81,6 +87,13 @@ function makeJob(runId: string, batch: Batch, entry?: SpoolEntry): Job {
   return { runId, batch, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settle };
 }
 
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 export class Logger implements LogSink, ExitAware {
@@ -90,6 +103,7 @@ export class Logger implements LogSink, ExitAware {
   private readonly keys: KeyCache = { metric: new Set(), param: new Set(), tag: new Set() };
   private readonly maxInFlight: number;
   private readonly probeIntervalMs: number;
+  private readonly offlineFlushWaitMs: number;
   private readonly onError?: (f: DeliveryFailure) => void;
   private readonly exitHooks: boolean;
   private readonly timer: NodeJS.Timeout;
@@ -111,6 +125,7 @@ export class Logger implements LogSink, ExitAware {
     this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
     this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
+    this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
     this.onError = options.onError;
     this.exitHooks = options.exitHooks ?? true;
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
@@ -162,9 +177,10 @@ export class Logger implements LogSink, ExitAware {
   /**
    * Resolves when everything queued before the call is durable: acknowledged by the store
    * or written to the spool. Online, it then delivers what the spool holds. Offline (an
-   * earlier request failed), new batches go straight to the spool and a probe of the store
-   * starts in the background: with the store's retries a probe of a dead server can take
-   * minutes, and the points are safe on disk meanwhile (`pending()` shows the progress).
+   * earlier request failed), new batches go straight to the spool and the oldest spooled
+   * batch probes the store; the flush waits for that at most `offlineFlushWaitMs`, since
+   * the store's retries against a dead server take minutes and the points are safe on disk
+   * meanwhile (the probe goes on in the background; `pending()` shows the progress).
    * Rejects if some batch could be neither sent nor spooled (it stays queued).
    */
   async flush(): Promise<void> {
@@ -176,7 +192,7 @@ export class Logger implements LogSink, ExitAware {
     this.pump();
     await Promise.all(jobs.map((j) => j.done));
     if (!this.offline) await this.deliverSpool();
-    else if (wasOffline && !this.closed) void this.deliverSpool().catch(() => {});
+    else if (wasOffline && !this.closed) await waitAtMost(this.deliverSpool().catch(() => {}), this.offlineFlushWaitMs);
     if (this.held.length) {
       const n = this.held.reduce((s, j) => s + j.count, 0);
       const last = [...this.failures].reverse().find((f) => f.disposition === "held");

@@ -18,7 +18,7 @@ const loggers: Logger[] = [];
 
 const T0 = 1700000000000;
 const openLogger = (opts: ConstructorParameters<typeof Logger>[1] = {}) => {
-  const l = Logger.create(store, { spoolDir, flushIntervalMs: 50, probeIntervalMs: 60_000, exitHooks: false, ...opts });
+  const l = Logger.create(store, { spoolDir, flushIntervalMs: 50, probeIntervalMs: 60_000, offlineFlushWaitMs: 10_000, exitHooks: false, ...opts });
   loggers.push(l);
   return l;
 };
@@ -197,12 +197,12 @@ describe("an outage", () => {
     expect(probes[1] - probes[0]).toBeGreaterThanOrEqual(900);
     expect(probes[2] - probes[1]).toBeGreaterThanOrEqual(900);
 
-    // 3. It recovers while the next probe is waiting out a Retry-After: the probe's retry
-    // succeeds and the rest of the spool follows.
-    await logger.flush();
+    // 3. It recovers while the next flush's probe is waiting out a Retry-After: the probe's
+    // retry succeeds and the rest of the spool follows within that flush.
+    const flushing = logger.flush();
     await until(() => server.statuses.filter((s) => s === 503).length === 4);
     await server.setMode("ok");
-    await until(() => logger.pending().spooled === 0 && logger.pending().inFlight === 0);
+    await flushing;
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
     expect(spoolFiles()).toEqual([]);
 
