@@ -1,4 +1,4 @@
-// TensorFlow.js: `model.fit` logs its parameters (epochs, batch size, optimizer, learning rate,
+// TensorFlow.js: `model.fit` (and `fitDataset`) logs its parameters (epochs, batch size, optimizer, learning rate,
 // validation split, loss) and, through a callback added beside the user's own, every epoch's
 // metrics with step = epoch, plus the model summary as an artifact. Patched on LayersModel, so
 // Sequential and functional models are both covered.
@@ -38,38 +38,45 @@ export const tfjsHook: LibraryHook = {
     const proto = tf.LayersModel?.prototype;
     if (!proto || typeof proto.fit !== "function" || !tf.CustomCallback) throw new Error("LayersModel.prototype.fit not found");
     if (proto[PATCHED]) return;
-    const original = proto.fit as (this: ModelLike, x: unknown, y: unknown, args?: FitArgs) => Promise<unknown>;
-    const Custom = tf.CustomCallback;
     proto[PATCHED] = true;
-    proto.fit = function fit(this: ModelLike, x: unknown, y: unknown, args: FitArgs = {}) {
-      const run = ctx.activeRun();
-      if (!run || run.isEnded || !ctx.enabled()) return original.call(this, x, y, args);
-      try {
-        for (const [k, v] of Object.entries(fitParams(this, args))) {
-          // A second fit in the same run may change epochs etc.: keep the first, as MLflow does.
-          if (!run.params.has(k)) run.logParam(k, v);
-        }
-        if (this.summary) {
-          const lines: string[] = [];
-          this.summary(undefined, undefined, (l) => lines.push(l));
-          void run.upload("model_summary.txt", lines.join("\n") + "\n");
-        }
-      } catch (err) {
-        ctx.warn(`tfjs autolog params: ${(err as Error).message}`);
-      }
-      const logger = new Custom({
-        onEpochEnd: async (epoch: number, logs?: Record<string, unknown>) => {
-          try {
-            for (const [k, v] of Object.entries(logs ?? {})) if (typeof v === "number") run.logMetric(k, v, epoch);
-          } catch (err) {
-            ctx.warn(`tfjs autolog metrics: ${(err as Error).message}`);
+    const Custom = tf.CustomCallback;
+    // fit(x, y, args) and fitDataset(dataset, args): the same logging, args at a different place.
+    for (const [method, argsAt] of [["fit", 2], ["fitDataset", 1]] as const) {
+      const original = proto[method] as ((this: ModelLike, ...a: unknown[]) => Promise<unknown>) | undefined;
+      if (typeof original !== "function") continue;
+      proto[method] = function patched(this: ModelLike, ...a: unknown[]) {
+        const run = ctx.activeRun();
+        if (!run || run.isEnded || !ctx.enabled()) return original.apply(this, a);
+        const args = (a[argsAt] ?? {}) as FitArgs;
+        try {
+          for (const [k, v] of Object.entries(fitParams(this, args))) {
+            // A second fit in the same run may change epochs etc.: keep the first, as MLflow does.
+            if (!run.params.has(k)) run.logParam(k, v);
           }
-        },
-      });
-      // tfjs converts plain callback configs only when none is an instance: make all instances.
-      const given = args.callbacks == null ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
-      const callbacks = given.map((c) => (typeof (c as { setModel?: unknown }).setModel === "function" ? c : new Custom(c as Record<string, unknown>)));
-      return original.call(this, x, y, { ...args, callbacks: [...callbacks, logger] });
-    };
+          if (this.summary) {
+            const lines: string[] = [];
+            this.summary(undefined, undefined, (l) => lines.push(l));
+            void run.upload("model_summary.txt", lines.join("\n") + "\n");
+          }
+        } catch (err) {
+          ctx.warn(`tfjs autolog params: ${(err as Error).message}`);
+        }
+        const logger = new Custom({
+          onEpochEnd: async (epoch: number, logs?: Record<string, unknown>) => {
+            try {
+              for (const [k, v] of Object.entries(logs ?? {})) if (typeof v === "number") run.logMetric(k, v, epoch);
+            } catch (err) {
+              ctx.warn(`tfjs autolog metrics: ${(err as Error).message}`);
+            }
+          },
+        });
+        // tfjs converts plain callback configs only when none is an instance: make all instances.
+        const given = args.callbacks == null ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+        const callbacks = given.map((c) => (typeof (c as { setModel?: unknown }).setModel === "function" ? c : new Custom(c as Record<string, unknown>)));
+        const next = [...a];
+        next[argsAt] = { ...args, callbacks: [...callbacks, logger] };
+        return original.apply(this, next);
+      };
+    }
   },
 };
