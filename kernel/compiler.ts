@@ -38,6 +38,8 @@ export class Compiler {
   private readonly cache = new Map<string, ConvertResult>();
   private nextId = 1;
   private closed = false;
+  /** Set when the worker died: every later call fails with it instead of hanging. */
+  private dead: Error | undefined;
 
   constructor() {
     this.worker = new Worker(new URL("./compiler-worker.js", import.meta.url));
@@ -54,10 +56,15 @@ export class Compiler {
       if ("error" in m) p.reject(new Error(m.error));
       else p.resolve(m.result);
     });
-    this.worker.on("error", (e) => {
+    const die = (e: Error) => {
+      this.dead ??= e;
       settle.reject(e);
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
+    };
+    this.worker.on("error", (e) => die(new Error(`TypeScript compiler worker failed: ${e.message}; restart the kernel`)));
+    this.worker.on("exit", (code) => {
+      if (!this.closed) die(new Error(`TypeScript compiler worker exited with code ${code}; restart the kernel`));
     });
   }
 
@@ -95,6 +102,7 @@ export class Compiler {
 
   private async call(req: DistributiveOmitId<Extract<CompilerRequest, { id: number }>>): Promise<unknown> {
     await this.ready;
+    if (this.dead) throw this.dead;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -38,6 +38,7 @@ export class Executor {
   /** Every top-level name of every cell (and the globals defined by the kernel). */
   readonly exports: Record<string, unknown> = {};
   private prevDecl = "";
+  private readonly added = new Set<string>();
   private readonly sideOutputs = new Map<string, string>();
   private readonly sideModules = new Map<string, NodeJS.Module>();
   private rejectInterrupt: (e: Error) => void = () => {};
@@ -58,8 +59,10 @@ export class Executor {
     (globalThis as Record<symbol, unknown>)[CELL_ARGS] = args;
   }
 
-  /** Declarations visible to every later cell (globals, interfaces). */
+  /** Declarations visible to every later cell (globals, interfaces); the same text twice is added once. */
   addDeclarations(declarations: string): void {
+    if (this.added.has(declarations)) return;
+    this.added.add(declarations);
     this.prevDecl = declarations + "\n" + this.prevDecl;
   }
 
