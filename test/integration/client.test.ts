@@ -80,6 +80,21 @@ describe("KernelClient with our kernel", { timeout: 180_000 }, () => {
     });
   }
 
+  it("interrupts a pending await that would never settle", async () => {
+    const c = await ours();
+    const started = new Promise<void>((resolve) => {
+      const stop = c.onIopub((m) => m.header.msg_type === "execute_input" && (stop(), resolve()));
+    });
+    const running = c.execute("await new Promise(() => {})");
+    await started;
+    await new Promise((r) => setTimeout(r, 200));
+    await c.interrupt();
+    const { reply } = await running;
+    expect(reply.content.status).toBe("error");
+    const { outputs } = await c.execute("'still here'");
+    expect(textPlain(outputs)).toEqual(["'still here'"]);
+  });
+
   it("restarts on the same connection with a fresh state", async () => {
     const c = await ours();
     await c.execute("const gone = 1;");
