@@ -41,8 +41,14 @@ export class Compiler {
   /** Set when the worker died: every later call fails with it instead of hanging. */
   private dead: Error | undefined;
 
-  constructor() {
-    this.worker = new Worker(new URL("./compiler-worker.js", import.meta.url));
+  constructor(log: (line: string) => void = () => {}) {
+    // The worker's own stdout/stderr (TypeScript's rare console output) go to
+    // the kernel log, never into the user's cell.
+    this.worker = new Worker(new URL("./compiler-worker.js", import.meta.url), { stdout: true, stderr: true });
+    for (const stream of [this.worker.stdout, this.worker.stderr]) {
+      stream.setEncoding("utf8");
+      stream.on("data", (text: string) => log(`[compiler] ${text.trimEnd()}`));
+    }
     this.worker.unref();
     let settle!: { resolve(): void; reject(e: Error): void };
     this.ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));

@@ -32,7 +32,7 @@ export class Kernel implements KernelHost, CellHost {
   readonly executor: Executor;
   readonly outputs: OutputRouter;
   readonly dispatcher: Dispatcher;
-  private readonly compiler = new Compiler();
+  private readonly compiler: Compiler;
   private readonly history_ = new History();
   private count = 0;
   private cell: LiveCell | undefined;
@@ -56,6 +56,7 @@ export class Kernel implements KernelHost, CellHost {
     private readonly extensions: KernelExtension[],
     private readonly logLine: (line: string) => void,
   ) {
+    this.compiler = new Compiler(logLine);
     const session = crypto.randomUUID();
     const control: HandlerTable = {
       kernel_info_request: () => this.kernelInfo(),
