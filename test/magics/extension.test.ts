@@ -218,6 +218,12 @@ describe("magics in-process", () => {
     expect(errors(m.outputs)[0]!.evalue).toMatch(/nope/);
     const e = await host.execute("%mlflow_compare --experiment nowhere");
     expect(errors(e.outputs)[0]!.evalue).toMatch(/Unknown experiment "nowhere"\. Experiments: .*sweep/);
+    const sweep = (await store.searchRuns({ experimentIds: [(await store.getExperimentByName("sweep"))!.experimentId], maxResults: 10 })).items;
+    const byIds = await host.execute(`%mlflow_compare --runs ${sweep.map((x) => x.info.runId).join(",")} --metric acc --kind history`);
+    expect(byIds.status).toBe("ok");
+    expect(displays(byIds.outputs)[0]!["text/plain"]).toMatch(/\ba\b[\s\S]*\bb\b/);
+    const unknownRun = await host.execute("%mlflow_compare --runs deadbeef");
+    expect(errors(unknownRun.outputs)[0]!.evalue).toBe('--runs: no run with id "deadbeef".');
     const k = await host.execute("%mlflow_compare --kind pie");
     expect(errors(k.outputs)[0]!.evalue).toMatch(/Unknown --kind "pie"\. Accepted: auto, bar, history, scatter, parallel/);
   });
