@@ -13,6 +13,12 @@
 // Reply status of an intercepted cell: "error" if the cell published any
 // `error` output (through `cell.run`, `cell.error`, or an exception thrown by
 // `execute`, which the kernel turns into an error output), otherwise "ok".
+// A failed cell stops cells queued behind it (stop_on_error), as in ipykernel.
+//
+// Order for each cell: onCellStart listeners, extensions' execute (or the
+// TypeScript run), onCellEnd listeners (awaited; a throw becomes an error
+// output of the cell), execute_reply, idle. Interrupts fire `cell.signal`
+// and onInterrupt; the cell's outcome is then "aborted".
 //
 // Example (a cell magic):
 //   const ext: KernelExtension = {
@@ -20,7 +26,7 @@
 //     async execute(cell) {
 //       if (!cell.code.startsWith("%%time")) return false;
 //       const t = performance.now();
-//       const r = await cell.run(cell.code.slice(cell.code.indexOf("\n") + 1));
+//       await cell.run(cell.code.slice(cell.code.indexOf("\n") + 1));
 //       cell.stream("stdout", `${(performance.now() - t).toFixed(1)} ms\n`);
 //       return true;
 //     },
