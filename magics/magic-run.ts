@@ -59,6 +59,7 @@ export const mlflowRun: Magic<MagicContext> = {
       notebookPath: cell.notebookPath,
       cellId: cell.cellId,
       executionCount: cell.executionCount,
+      cellScoped: true,
     });
 
     const firstOutput = ctx.outputs().length;

@@ -23,6 +23,8 @@ export interface StartRunOptions {
   description?: string;
   /** Continue this existing run instead of creating one. */
   resume?: string;
+  /** The run belongs to one cell (%%mlflow_run): if the kernel shuts down under it, it was KILLED. */
+  cellScoped?: boolean;
   notebookPath?: string;
   cellId?: string;
   executionCount?: number;
@@ -49,6 +51,7 @@ export class MlflowSession {
   private experiment: Experiment | undefined;
   /** Set by %mlflow_experiment / mlflow.setExperiment: then it wins over a parent run's experiment. */
   private chosen = false;
+  private readonly cellScoped = new WeakSet<ActiveRun>();
   private outerAttached: Promise<void> | undefined;
 
   constructor(readonly tracking: Tracking, private readonly opts: SessionOptions = {}) {
@@ -165,6 +168,7 @@ export class MlflowSession {
       const run = this.makeRun(existing.info, true, existing.data.tags.find((t) => t.key === TAG.parentRunId)?.value);
       for (const p of existing.data.params) run.params.set(p.key, p.value);
       for (const m of existing.data.metrics) run.metrics.set(m.key, { value: m.value, step: m.step });
+      if (o.cellScoped) this.cellScoped.add(run);
       this.stack.push(run);
       if (o.tags?.length) run.setSystemTags(o.tags.map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) })));
       return run;
@@ -183,6 +187,7 @@ export class MlflowSession {
     const created = await store.createRun({ experimentId, runName: o.runName, startTime: Date.now(), tags, userId: tags.find((t) => t.key === TAG.user)?.value });
     const run = this.makeRun(created.info, true, parent?.runId);
     for (const t of created.data.tags) run.tags.set(t.key, t.value);
+    if (o.cellScoped) this.cellScoped.add(run);
     this.stack.push(run);
     return run;
   }
@@ -196,10 +201,13 @@ export class MlflowSession {
     for (const r of closing) await r.end(r === run ? status : "KILLED");
   }
 
-  /** Ends every run we own (shutdown): MLflow's own clients end open runs FINISHED at exit. */
+  /**
+   * Ends every run we own (shutdown). Script-style runs end FINISHED, as MLflow's clients end
+   * open runs at exit; a %%mlflow_run whose cell was still running was KILLED.
+   */
   async close(): Promise<void> {
     const owned = this.stack.filter((r) => r.owned);
-    for (const r of owned.reverse()) await r.end("FINISHED");
+    for (const r of owned.reverse()) await r.end(this.cellScoped.has(r) ? "KILLED" : "FINISHED");
     for (const r of this.stack.filter((r) => !r.owned)) await r.flush().catch(() => undefined);
     this.stack.length = 0;
     await this.tracking.close();

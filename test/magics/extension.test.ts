@@ -314,3 +314,24 @@ describe("a bad MLFLOW_TRACKING_URI", () => {
     expect((await bad.execute("return 1 + 1")).status).toBe("ok");
   });
 });
+
+describe("kernel shutdown with runs open", () => {
+  it("ends a script-style run FINISHED and a %%mlflow_run still running KILLED", async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), "magics-shutdown-"));
+    try {
+      const s = new FileStore(path.join(d, "mlruns"), { onWarning: () => undefined });
+      const h = new FakeHost(d, mlflowExtension({ env: {}, tracking: trackingFromStore(s, () => undefined, { spoolDir: path.join(d, "spool"), exitHooks: false }) }));
+      await h.start();
+      await h.execute(`await mlflow.startRun({ runName: "script" });`);
+      void h.execute(`%%mlflow_run stuck\nmlflow.logMetric("x", 1);\nawait new Promise(() => {});`);
+      await new Promise((r) => setTimeout(r, 200));
+      await h.shutdown();
+      const exps = (await s.searchExperiments({ maxResults: 10 })).items.map((e) => e.experimentId);
+      const runs = (await s.searchRuns({ experimentIds: exps, maxResults: 10 })).items;
+      expect(Object.fromEntries(runs.map((r) => [r.info.runName, r.info.status]))).toEqual({ script: "FINISHED", stuck: "KILLED" });
+      expect(runs.find((r) => r.info.runName === "stuck")!.data.metrics[0]).toMatchObject({ key: "x", value: 1 });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
