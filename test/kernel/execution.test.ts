@@ -16,6 +16,11 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "left-pad-ish", version: "1.0.0", main: "index.js", types: "index.d.ts" }));
   fs.writeFileSync(path.join(pkg, "index.js"), "exports.pad = (s, n) => s.padStart(n, '*');\n");
   fs.writeFileSync(path.join(pkg, "index.d.ts"), "export declare function pad(s: string, n: number): string;\n");
+  const esm = path.join(cwd, "node_modules", "esm-only");
+  fs.mkdirSync(esm, { recursive: true });
+  fs.writeFileSync(path.join(esm, "package.json"), JSON.stringify({ name: "esm-only", version: "1.0.0", type: "module", exports: "./index.js", types: "./index.d.ts" }));
+  fs.writeFileSync(path.join(esm, "index.js"), 'export const hi = (n) => "hi " + n; export default 42;\n');
+  fs.writeFileSync(path.join(esm, "index.d.ts"), "export declare const hi: (n: string) => string; declare const d: number; export default d;\n");
   fs.writeFileSync(path.join(cwd, "helper.ts"), "export function twice(n: number): number { return n * 2; }\n");
   k = await startTestKernel({ cwd });
 });
@@ -93,6 +98,11 @@ describe("imports", () => {
   it("imports Node built-ins and a local .ts module", async () => {
     expect(resultText(await ok('import * as os from "node:os"; typeof os.platform()'))).toBe("'string'");
     expect(resultText(await ok('import { twice } from "./helper"; twice(21)'))).toBe("42");
+  });
+
+  it("imports an ESM-only package, statically and dynamically", async () => {
+    expect(resultText(await ok('import { hi } from "esm-only"; hi("esm")'))).toBe("'hi esm'");
+    expect(resultText(await ok('const esmMod = await import("esm-only"); esmMod.default'))).toBe("42");
   });
 
   it("names a missing package in the error", async () => {
