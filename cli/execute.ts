@@ -166,7 +166,7 @@ async function executeCell(
       const grace = new Promise<"gone">((r) => setTimeout(() => r("gone"), (opts.interruptGraceSeconds ?? 5) * 1000));
       outcome = await Promise.race([settled, grace]).then((o) => (o === "gone" ? outcome : o));
     }
-    const reqId = requestId;
+    const reqId = typeof outcome === "object" && outcome.kind === "done" ? outcome.reply.parent_header.msg_id : requestId;
     for (const s of statuses) {
       if (reqId === undefined || s.parent_header.msg_id !== reqId) continue;
       const state = (s.content as { execution_state?: string }).execution_state;

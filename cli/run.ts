@@ -51,7 +51,7 @@ export function registerRunCommand(program: Command): void {
     .option("--cwd <dir>", "working directory of the kernel (default: the notebook's directory)")
     .addOption(new Option("--timeout <seconds>", "per-cell limit: interrupt the cell and stop (run KILLED)").argParser(parseTimeoutOption))
     .option("--allow-errors", "keep going after a failing cell (the run still ends FAILED)")
-    .option("--experiment <name>", "MLflow experiment name or id (default: MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default)")
+    .option("--experiment <name>", "MLflow experiment name or id (default: the notebook's own %mlflow_experiment, else MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default)")
     .option("--kernel-log <file>", "append the kernel process's own output to this file")
     .option("--no-tracking", "execute without creating an MLflow run")
     .allowExcessArguments(false)

@@ -44,6 +44,11 @@ describe("run vs nbconvert --execute", () => {
         code('throw new TypeError("expected failure")', { tags: ["raises-exception"] }),
         code("const obj = { a: 1, nested: { b: [1, 2] } };\nobj"),
         code('await new Promise((r) => setTimeout(r, 50));\n"awaited"'),
+        // Display ids updated from a later cell, and clear_output(wait): nbclient's bookkeeping.
+        code('const h = display("first version", { displayId: "status" });\nconsole.log("shown");'),
+        code('h.update("updated from a later cell");\nconsole.log("updated");'),
+        code('console.log("to be cleared");\nclearOutput(true);\nconsole.log("after the clear");'),
+        code('display.vegalite({ data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });'),
       ]),
     );
     const ours = await runCli(["run", "equiv.ipynb", "--no-tracking", "-o", "ours.ipynb"], { cwd: dir, env: sandbox.env, timeout: 240_000 });
@@ -64,6 +69,8 @@ describe("run vs nbconvert --execute", () => {
     expect(new Set(nb.cells[1].outputs.map((o: any) => o.name))).toEqual(new Set(["stdout", "stderr"]));
     expect(nb.cells[2].outputs[0].output_type).toBe("execute_result");
     expect(nb.cells[6].outputs.at(-1).output_type).toBe("error");
+    expect(nb.cells[9].outputs[0].data["text/plain"]).toEqual(["'updated from a later cell'"]);
+    expect(nb.cells[11].outputs).toEqual([{ name: "stdout", output_type: "stream", text: ["after the clear\n"] }]);
     // Both keep nbclient's four timing marks on every executed cell.
     for (const text of [a, b]) {
       const executed = JSON.parse(text).cells.filter((c: any) => c.cell_type === "code" && c.execution_count !== null);
