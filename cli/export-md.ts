@@ -15,7 +15,7 @@ import {
   pickMime,
   type Bundle,
 } from "./html/mime.js";
-import { renderChartSvg, withoutSchema } from "./html/vega-svg.js";
+import { withoutSchema } from "./html/schema.js";
 
 export interface MarkdownFile {
   /** File name inside the files folder. */
@@ -72,7 +72,7 @@ async function renderOutput(output: IOutput, stem: string, filesDir: string, out
   }
   if (isVegaLite(mime) || isVega(mime)) {
     try {
-      const svg = await renderChartSvg(withoutSchema(bundleJson(value)), isVegaLite(mime) ? "vega-lite" : "vega");
+      const svg = await (await import("./html/vega-svg.js")).renderChartSvg(withoutSchema(bundleJson(value)), isVegaLite(mime) ? "vega-lite" : "vega");
       return addFile(out, `${stem}.svg`, Buffer.from(svg, "utf8"), filesDir, "chart");
     } catch (e) {
       out.warnings.push(`a chart could not be rendered to SVG (${(e as Error).message})`);

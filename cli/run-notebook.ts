@@ -90,12 +90,6 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     cell.execution_count = null;
     delete (cell.metadata as Record<string, unknown>).execution;
   }
-  if (Object.keys(params).length) {
-    const injection = await injectParameters(nb, params);
-    if (injection.atTop) {
-      console.error(`note: ${o.input} has no cell tagged "parameters"; the parameters were injected in a new first cell`);
-    }
-  }
   const meta: Record<string, unknown> = {
     parameters: params,
     input_path: input,
@@ -130,7 +124,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: run.trackingUri });
   }
   try {
-    return await executeAndReport(o, nb, { output, cwd, env, meta, run, save }, abort, setClient);
+    return await executeAndReport(o, nb, { output, cwd, env, meta, run, params, save }, abort, setClient);
   } catch (e) {
     // Something unforeseen (a full disk, a bug): the run must not stay RUNNING.
     await run?.finish("FAILED", []).catch(() => {});
@@ -144,17 +138,17 @@ interface Prepared {
   env: NodeJS.ProcessEnv;
   meta: Record<string, unknown>;
   run: NotebookRun | undefined;
+  params: Parameters;
   save(): Promise<void>;
 }
 
 async function executeAndReport(
   o: RunNotebookOptions,
   nb: INotebookContent,
-  { output, cwd, env, meta, run, save }: Prepared,
+  { output, cwd, env, meta, run, params, save }: Prepared,
   abort: AbortController,
   setClient: (c: KernelClient) => void,
 ): Promise<number> {
-  await save();
 
   const kernelEnv: NodeJS.ProcessEnv = { ...env, JPY_SESSION_NAME: output };
   if (run) {
@@ -170,7 +164,9 @@ async function executeAndReport(
   let startError: string | undefined;
   try {
     if (abort.signal.aborted) throw new Interrupted();
-    client = await KernelClient.start({
+    // The kernel (another process) starts while the parameters are written in: reading the
+    // parameters cell loads the TypeScript parser, which takes a moment of its own.
+    const starting = KernelClient.start({
       cwd,
       env: kernelEnv,
       argv: kernelArgv(o.kernelLog),
@@ -179,6 +175,13 @@ async function executeAndReport(
       startError = e.message;
       return undefined;
     });
+    try {
+      await injectInto(nb, params, o.input);
+      // Before any cell runs: the kernel reads the injected values from this file.
+      await save();
+    } finally {
+      client = await starting;
+    }
     if (client) {
       setClient(client);
       result = await executeNotebook(nb, client, {
@@ -232,6 +235,14 @@ function runStatus(result: ExecuteNotebookResult | undefined, startError: string
   if (stop === "timeout" || stop === "interrupted") return "KILLED";
   if (stop) return "FAILED";
   return result.allowedErrors.some((f) => !f.expected) ? "FAILED" : "FINISHED";
+}
+
+async function injectInto(nb: INotebookContent, params: Parameters, input: string): Promise<void> {
+  if (!Object.keys(params).length) return;
+  const injection = await injectParameters(nb, params);
+  if (injection.atTop) {
+    console.error(`note: ${input} has no cell tagged "parameters"; the parameters were injected in a new first cell`);
+  }
 }
 
 /** A bad tracking URI is bad input: refuse it before anything starts. */

@@ -15,7 +15,7 @@ import {
   pickMime,
   type Bundle,
 } from "./mime.js";
-import { renderChartSvg, withoutSchema } from "./vega-svg.js";
+import { withoutSchema } from "./schema.js";
 
 export interface OutputContext {
   /** Unique id for chart containers on this page. */
@@ -100,7 +100,7 @@ async function chartFallback(bundle: Bundle, spec: unknown, mode: "vega" | "vega
   if (bundle["image/svg+xml"] !== undefined) return bundleText(bundle["image/svg+xml"]);
   if (bundle["image/png"] !== undefined) return imageTag("image/png", bundle["image/png"], undefined);
   try {
-    return await renderChartSvg(spec, mode);
+    return await (await import("./vega-svg.js")).renderChartSvg(spec, mode);
   } catch (e) {
     ctx.warn(`a chart has no static fallback (${(e as Error).message})`);
     return `<pre>${escapeHtml(bundleText(bundle["text/plain"] ?? "chart"))}</pre>`;

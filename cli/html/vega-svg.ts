@@ -1,8 +1,10 @@
 // A static SVG for a Vega or Vega-Lite output that came without one, so the exported page
 // (scripts off) and Markdown still show the chart. Runs vega headless in Node; fetches nothing.
+// Imported only when a chart needs it: vega and vega-lite take a while to load.
 
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { withoutSchema } from "./schema.js";
 
 function offlineLoader(): vega.Loader {
   const loader = vega.loader();
@@ -27,9 +29,3 @@ export async function renderChartSvg(spec: unknown, mode: "vega" | "vega-lite"):
   }
 }
 
-/** The `$schema` only names a version; dropping it avoids version-mismatch warnings. */
-export function withoutSchema(spec: unknown): unknown {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return spec;
-  const { $schema: _schema, ...rest } = spec as Record<string, unknown>;
-  return rest;
-}
