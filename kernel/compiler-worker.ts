@@ -5,9 +5,10 @@
 // at once. The main thread sends source text and gets JavaScript back.
 import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
-import type { CompilerRequest, CompilerResponse } from "./compiler.js";
+import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js";
 import type { IsCompleteReply } from "./messages.js";
 import { declaredNames, fixShorthands } from "./shorthand.js";
+import { rewriteAwaits } from "./await-yield.js";
 
 const require = createRequire(import.meta.url);
 const port = parentPort!;
@@ -44,7 +45,11 @@ port.on("message", (req: CompilerRequest) => {
           if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
           r.output = fixShorthands(ts, r.output, names.set);
         }
-        res = { id: req.id, result: { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) } };
+        const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+        const how = r.output ? rewriteAwaits(ts, r.output) : { kind: "none" as const };
+        if (how.kind === "yield") Object.assign(result, { output: how.output, yieldAwaits: true });
+        else if (how.kind === "async") result.hasToplevelAwait = true;
+        res = { id: req.id, result };
         break;
       }
       case "complete": {

@@ -10,6 +10,9 @@ import type { IsCompleteReply } from "./messages.js";
 
 export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
 
+/** tslab's result, plus: the output's top-level awaits were rewritten as yields (see await-yield.ts). */
+export type Converted = ConvertResult & { yieldAwaits?: boolean };
+
 export interface QuickInfo { display: string; documentation: string; tags: string[] }
 export type Completions = Pick<CompletionInfo, "start" | "end" | "candidates">;
 
@@ -35,7 +38,7 @@ export class Compiler {
   readonly ready: Promise<void>;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  private readonly cache = new Map<string, ConvertResult>();
+  private readonly cache = new Map<string, Converted>();
   private nextId = 1;
   private closed = false;
   /** Set when the worker died: every later call fails with it instead of hanging. */
@@ -74,12 +77,12 @@ export class Compiler {
     });
   }
 
-  async convert(prevDecl: string, src: string): Promise<ConvertResult> {
+  async convert(prevDecl: string, src: string): Promise<Converted> {
     const cacheable = !/\bimport\b|\brequire\b|\/\/\/|\bexport\b/.test(src);
     const key = prevDecl + "\u0000" + src;
     const hit = cacheable ? this.cache.get(key) : undefined;
     if (hit) return hit;
-    const r = (await this.call({ op: "convert", prevDecl, src })) as ConvertResult;
+    const r = (await this.call({ op: "convert", prevDecl, src })) as Converted;
     if (cacheable) {
       if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, r);

@@ -13,7 +13,7 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
-import type { Compiler, ConvertResult, Diagnostic } from "./compiler.js";
+import type { Compiler, Converted, Diagnostic } from "./compiler.js";
 import type { ErrorContent } from "./messages.js";
 
 export type ExecOutcome =
@@ -79,7 +79,7 @@ export class Executor {
 
   async execute(src: string): Promise<ExecOutcome> {
     const interrupted = this.interruptPromise;
-    let conv: ConvertResult;
+    let conv: Converted;
     try {
       conv = await Promise.race([this.compiler.convert(this.prevDecl, src), interrupted]);
     } catch (e) {
@@ -94,10 +94,12 @@ export class Executor {
       this.prevDecl = conv.declOutput || this.prevDecl;
       return { status: "ok", value: undefined, hasValue: false };
     }
-    const code = wrap(conv.output, !!conv.hasToplevelAwait);
+    const kind = conv.yieldAwaits ? "function*" : conv.hasToplevelAwait ? "async function" : "function";
+    const code = wrap(conv.output, kind);
     try {
       const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: "<cell>" });
-      if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
+      if (conv.yieldAwaits) await Promise.race([drive(ret as Generator), interrupted]);
+      else if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
     } catch (e) {
       return this.failure(e);
     }
@@ -164,18 +166,48 @@ export class Executor {
   }
 }
 
+const STEP = Symbol.for("tslab-mlflow.step");
+/** Runs one resumption of a cell generator; a script, so breakOnSigint can stop it. */
+const stepScript = new vm.Script(`globalThis[Symbol.for("tslab-mlflow.step")]()`, { filename: "<cell>" });
+
+/**
+ * Runs a generator-shaped cell (see await-yield.ts) as `async` would, but each
+ * step between awaits runs inside a breakOnSigint script, so an interrupt
+ * stops synchronous code that follows an await.
+ */
+function drive(gen: Generator): Promise<unknown> {
+  const g = globalThis as Record<symbol, unknown>;
+  return new Promise((resolve, reject) => {
+    const step = (method: "next" | "throw", arg: unknown) => {
+      let r: IteratorResult<unknown>;
+      try {
+        g[STEP] = () => gen[method](arg);
+        r = stepScript.runInThisContext({ breakOnSigint: true }) as IteratorResult<unknown>;
+      } catch (e) {
+        reject(e);
+        return;
+      } finally {
+        g[STEP] = undefined;
+      }
+      if (r.done) resolve(r.value);
+      else Promise.resolve(r.value).then((v) => step("next", v), (e) => step("throw", e));
+    };
+    step("next", undefined);
+  });
+}
+
 /** Plain data property for what TypeScript would define as a getter on exports. */
 function defineExport(target: Record<string, unknown>, name: string, attrs: PropertyDescriptor): void {
   if (name === "__esModule") return;
   target[name] = attrs.get ? attrs.get() : attrs.value;
 }
 
-function wrap(js: string, isAsync: boolean): string {
+function wrap(js: string, kind: "function" | "async function" | "function*"): string {
   const body = js
     .replace(/^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/m, "")
     .replace(/^Object\.defineProperty\(exports, /gm, "__defineExport(exports, ");
   const a = `globalThis[Symbol.for("tslab-mlflow.cell")]`;
-  return `(${isAsync ? "async " : ""}function (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
+  return `(${kind} (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
 }
 
 export function compileError(diags: Diagnostic[]): ErrorContent {

@@ -68,6 +68,16 @@ describe("state across cells", () => {
     expect(resultText(r)).toBe("18");
   });
 
+  it("keeps await semantics: nested awaits, try/catch, loops, for await, async functions", async () => {
+    expect(resultText(await ok("const aw1 = await Promise.resolve(1); (await Promise.resolve(2)) + await Promise.resolve(aw1)"))).toBe("3");
+    expect(resultText(await ok('let caught = ""; try { await Promise.reject(new Error("no")); } catch (e) { caught = (e as Error).message; } caught'))).toBe("'no'");
+    expect(resultText(await ok("let acc = 0; for (let i = 0; i < 3; i++) acc += await Promise.resolve(i); acc"))).toBe("3");
+    expect(stdout(await ok("for await (const x of [Promise.resolve(7)]) console.log(x)"))).toBe("7\n");
+    expect(resultText(await ok("async function twiceLater(n: number) { await null; return 2 * n; } await twiceLater(await twiceLater(1))"))).toBe("4");
+    const r = await k.execute('await Promise.reject(new TypeError("rejected"))');
+    expect(r.reply.content).toMatchObject({ status: "error", ename: "TypeError", evalue: "rejected" });
+  });
+
   it("does not show a result for a statement or undefined", async () => {
     const r = await ok("const quiet = 1; undefined");
     expect(ofType(r, "execute_result")).toHaveLength(0);

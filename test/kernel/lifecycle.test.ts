@@ -53,6 +53,11 @@ describe.each(["message", "signal"] as const)("interrupt by %s", (mode) => {
     const pending = await runAndInterrupt(k, "await new Promise(() => {})");
     expect(pending.reply.content).toMatchObject({ status: "error", ename: "Interrupted" });
     expect(resultText(await k.execute("kept + 2"))).toBe("43");
+
+    // A loop that starts after an await runs as a promise continuation.
+    const after = await runAndInterrupt(k, "await new Promise((r) => setTimeout(r, 10));\nwhile (true) {}");
+    expect(after.reply.content).toMatchObject({ status: "error", ename: "Interrupted" });
+    expect(resultText(await k.execute("kept + 3"))).toBe("44");
   });
 });
 

@@ -6,6 +6,7 @@ import { $display, ensureText, toBundle, VEGALITE_MIME } from "../../kernel/disp
 import { globToRegExp, History } from "../../kernel/history.js";
 import { declaredNames, fixShorthands } from "../../kernel/shorthand.js";
 import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
+import { rewriteAwaits } from "../../kernel/await-yield.js";
 import { ConnectionFileError, endpoint, parseConnection } from "../../kernel/connection.js";
 
 const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");
@@ -75,6 +76,20 @@ describe("shorthand fix", () => {
     expect(fixShorthands(ts, "const f = (s) => ({ s });", prev)).toBe("const f = (s) => ({ s });");
     expect(fixShorthands(ts, "for (const t of xs) g({ t });", prev)).toBe("for (const t of xs) g({ t });");
     expect(fixShorthands(ts, "({ s } = other);", prev)).toBe("({ s: exports.s } = other);");
+  });
+});
+
+describe("await rewriting", () => {
+  it("turns the cell's own awaits into yields and leaves nested functions alone", () => {
+    expect(rewriteAwaits(ts, "const x = await f(await g());")).toEqual({ kind: "yield", output: "const x = (yield f((yield g())));" });
+    expect(rewriteAwaits(ts, "async function h() { await 1; }\nawait h();")).toEqual({ kind: "yield", output: "async function h() { await 1; }\n(yield h());" });
+  });
+
+  it("says when a body has no top-level await or must stay async", () => {
+    expect(rewriteAwaits(ts, "const awaited = 1;")).toEqual({ kind: "none" });
+    expect(rewriteAwaits(ts, "const f = async () => { await 1; };")).toEqual({ kind: "none" });
+    expect(rewriteAwaits(ts, "for await (const x of xs) {}")).toEqual({ kind: "async" });
+    expect(rewriteAwaits(ts, "var yield_ = 1; var yield = 2; await 3;")).toEqual({ kind: "async" });
   });
 });
 
