@@ -16,7 +16,11 @@ export interface StartKernelOptions {
   extensions?: KernelExtension[];
   /** Directory cells run in and import from (default: process.cwd()). */
   cwd?: string;
-  /** Where kernel log lines go (default: stderr). */
+  /**
+   * Where kernel log lines go (default: the process's stderr, bypassing the
+   * capture). A custom log must not call process.stdout/stderr.write: once the
+   * kernel runs, those writes become output of the current cell.
+   */
   log?: (line: string) => void;
 }
 
