@@ -189,7 +189,7 @@ async function executeAndReport(
         timeoutSeconds: o.timeoutSeconds,
         signal: abort.signal,
         progress: createProgress(process.stderr),
-        afterCell: save,
+        afterCell: throttled(save, 1000),
       });
     }
   } catch (e) {
@@ -283,6 +283,16 @@ async function runArtifacts(nb: INotebookContent, output: string): Promise<{ nam
     console.error(`warning: the HTML page of the notebook was not logged: ${(e as Error).message}`);
   }
   return artifacts;
+}
+
+/** Progress saves at most once a second: rewriting a big notebook after every small cell adds up. */
+function throttled(save: () => Promise<void>, ms: number): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < ms) return;
+    await save();
+    last = performance.now();
+  };
 }
 
 /** Written beside the target and renamed, so a reader never sees half a notebook. */
