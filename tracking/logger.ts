@@ -7,17 +7,35 @@
 // `probeIntervalMs`, and by the next process (`Logger.create` / `deliverSpool`). A batch is
 // in exactly one place at a time: queued in memory, in flight, or in a spool file.
 // Batches the server refuses for good (4xx) are reported and kept under `rejected/`.
+// A run's status update (`updateRun`) takes the same way, after the run's batches: it is
+// sent directly only when nothing of its run waits anywhere, else spooled behind them.
+// No wait is long: a request that has not answered within `flushTimeoutMs` (a dead server
+// retries for minutes) is written to the spool as a claimed file while it goes on, so
+// flush and updateRun return with everything durable (see Spool.writeClaimed).
 
-import type { Batch } from "./entities.js";
+import type { Batch, RunStatus } from "./entities.js";
 import { MlflowError } from "./errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
 import { MAX_METRICS_PER_BATCH } from "./limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
-import { Spool, type SpoolEntry, batchSize, spoolDirFor } from "./spool.js";
+import { Spool, type SpoolEntry, type SpooledUpdate, batchSize, spoolDirFor } from "./spool.js";
 import type { TrackingStore } from "./store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
-export { Spool, defaultSpoolBase, spoolDirFor } from "./spool.js";
+export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
+
+/** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 5_000;
+
+/** `TSLAB_MLFLOW_FLUSH_TIMEOUT` in ms; a clear error for a value that is not a positive number of seconds. */
+export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): number {
+  const raw = env.TSLAB_MLFLOW_FLUSH_TIMEOUT;
+  if (raw === undefined || raw.trim() === "") return DEFAULT_FLUSH_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`, 400);
+  return Math.round(seconds * 1000);
+}
 
 export interface LoggerOptions {
   /** Spool directory for this store; default `spoolDirFor(store.uri)` (see spool.ts). */
@@ -34,6 +52,12 @@ export interface LoggerOptions {
    * minutes a dead server's retries take (the points are durable in the spool meanwhile).
    */
   offlineFlushWaitMs?: number;
+  /**
+   * Longest wait of a flush (and of updateRun) for requests that do not answer (ms). What is
+   * still out then is made durable in the spool and delivered later; `pending()` shows it.
+   * Default `TSLAB_MLFLOW_FLUSH_TIMEOUT` seconds, else 5 s.
+   */
+  flushTimeoutMs?: number;
   /** Told about every batch that could not be delivered now (see DeliveryFailure). */
   onError?: (failure: DeliveryFailure) => void;
   /** Flush on `beforeExit` and spool what is left on `exit`. Default true. */
@@ -58,8 +82,16 @@ export interface DeliveryFailure {
 export interface PendingReport extends PendingCounts {
   /** True after a request failed, until a delivery succeeds again. */
   offline: boolean;
-  runs: Record<string, PendingCounts>;
+  /** Run status updates not yet acknowledged (in memory, in flight or spooled). */
+  statusUpdates: number;
+  /** Per run; `status` is set while the run's status update waits. */
+  runs: Record<string, PendingCounts & { status?: RunStatus }>;
 }
+
+/** How a status update ended up: answered by the store, or durable in the spool for later. */
+export type UpdateOutcome = "acknowledged" | "spooled";
+
+const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
 /** A 4xx answer about the batch itself: retrying the same request cannot succeed. */
 export function isPermanentFailure(error: unknown): boolean {
@@ -73,18 +105,30 @@ export function isPermanentFailure(error: unknown): boolean {
 interface Job {
   runId: string;
   batch: Batch;
+  /** Set for a status update (runs/update) instead of a log-batch request. */
+  update?: SpooledUpdate;
   count: number;
   hasTags: boolean;
-  /** Set when the batch came from the spool (its file is claimed by us). */
+  /** Set when the request's spool file is claimed by us (it came from the spool, or was detached). */
   entry?: SpoolEntry;
+  /** Being written to the spool while its request is still out (see detach). */
+  detaching?: Promise<void>;
+  /** What became of it, once known. */
+  outcome?: "acknowledged" | "spooled" | "rejected" | "held";
+  error?: unknown;
+  settled: boolean;
   done: Promise<void>;
   settle: () => void;
 }
 
-function makeJob(runId: string, batch: Batch, entry?: SpoolEntry): Job {
+function makeJob(runId: string, batch: Batch, entry?: SpoolEntry, update?: SpooledUpdate): Job {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
-  return { runId, batch, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settle };
+  const job: Job = {
+    runId, batch, update, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settled: false,
+    settle: () => { job.settled = true; settle(); },
+  };
+  return job;
 }
 
 /** Resolves when `p` settles or after `ms`, whichever comes first. */
@@ -104,6 +148,7 @@ export class Logger implements LogSink, ExitAware {
   private readonly maxInFlight: number;
   private readonly probeIntervalMs: number;
   private readonly offlineFlushWaitMs: number;
+  readonly flushTimeoutMs: number;
   private readonly onError?: (f: DeliveryFailure) => void;
   private readonly exitHooks: boolean;
   private readonly timer: NodeJS.Timeout;
@@ -120,12 +165,17 @@ export class Logger implements LogSink, ExitAware {
   private delivering?: Promise<void>;
   private closed = false;
   private readonly failures: DeliveryFailure[] = [];
+  /** Status updates sent directly by updateRun (they take no request slot). */
+  private readonly direct = new Set<Job>();
+  /** Spool files of status updates the store acknowledged, until updateRun looks. */
+  private readonly acknowledged = new Set<string>();
 
   constructor(readonly store: TrackingStore, options: LoggerOptions = {}) {
     this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
     this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
     this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
+    this.flushTimeoutMs = options.flushTimeoutMs ?? flushTimeoutFromEnv();
     this.onError = options.onError;
     this.exitHooks = options.exitHooks ?? true;
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
@@ -184,15 +234,21 @@ export class Logger implements LogSink, ExitAware {
    * Rejects if some batch could be neither sent nor spooled (it stays queued).
    */
   async flush(): Promise<void> {
+    await this.flushBy(Date.now() + this.flushTimeoutMs);
+  }
+
+  /** flush, waiting for answers until `deadline` (epoch ms); see `flushTimeoutMs`. */
+  private async flushBy(deadline: number): Promise<void> {
     const wasOffline = this.offline;
-    for (const job of this.held.splice(0)) this.ready.push(makeJob(job.runId, job.batch));
+    for (const job of this.held.splice(0)) this.ready.push(makeJob(job.runId, job.batch, undefined, job.update));
     this.cut();
     // Batches from the spool being delivered are durable already: not waited for.
     const jobs = [...this.ready, ...this.spooling, ...[...this.running].filter((j) => !j.entry)];
     this.pump();
-    await Promise.all(jobs.map((j) => j.done));
-    if (!this.offline) await this.deliverSpool();
-    else if (wasOffline && !this.closed) await waitAtMost(this.deliverSpool().catch(() => {}), this.offlineFlushWaitMs);
+    await waitAtMost(Promise.all(jobs.map((j) => j.done)), deadline - Date.now());
+    await this.detachLate(jobs);
+    if (!this.offline) await waitAtMost(this.deliverSpool(), deadline - Date.now());
+    else if (wasOffline && !this.closed) await waitAtMost(this.deliverSpool().catch(() => {}), Math.min(this.offlineFlushWaitMs, Math.max(0, deadline - Date.now())));
     if (this.held.length) {
       const n = this.held.reduce((s, j) => s + j.count, 0);
       const last = [...this.failures].reverse().find((f) => f.disposition === "held");
@@ -208,8 +264,9 @@ export class Logger implements LogSink, ExitAware {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.flush();
-      if (!this.offline) await this.delivering;
+      const deadline = Date.now() + this.flushTimeoutMs;
+      await this.flushBy(deadline);
+      if (!this.offline && this.delivering) await waitAtMost(this.delivering, deadline - Date.now());
     } finally {
       clearInterval(this.timer);
       unwatchExit(this);
@@ -228,11 +285,22 @@ export class Logger implements LogSink, ExitAware {
     // Offline, one batch probes the store (the first one this process manages to claim);
     // once one gets through, the rest go several at a time.
     while (names.length && this.offline) if (await this.sendSpoolFile(names.shift()!)) break;
-    while (names.length && !this.offline) await Promise.all(names.splice(0, this.maxInFlight).map((n) => this.sendSpoolFile(n)));
+    while (names.length && !this.offline) {
+      // Several at a time, but a file that keeps order (a status update, a batch with tags)
+      // only starts a group: everything older is settled by then.
+      const group = [names.shift()!];
+      while (names.length && group.length < this.maxInFlight && !this.spool.isOrdered(names[0])) group.push(names.shift()!);
+      await Promise.all(group.map((n) => this.sendSpoolFile(n)));
+    }
   }
 
-  /** Claims and sends one spool file; false when there was nothing to send (claimed elsewhere, unreadable). */
+  /**
+   * Claims and sends one spool file; false when there was nothing to send (claimed elsewhere,
+   * unreadable, or an ordered file whose run still has older files waiting: it stays for later).
+   */
   private async sendSpoolFile(name: string): Promise<boolean> {
+    const runId = this.spool.runOf(name);
+    if (this.spool.isOrdered(name) && runId !== undefined && await this.spool.holdsOlder(runId, name)) return false;
     let entry: SpoolEntry | undefined;
     try {
       entry = await this.spool.claim(name);
@@ -241,25 +309,74 @@ export class Logger implements LogSink, ExitAware {
       return false;
     }
     if (!entry) return false;
-    await this.send(makeJob(entry.runId, entry.batch, entry));
+    await this.send(makeJob(entry.runId, entry.batch, entry, entry.update));
     return true;
   }
 
   /** Counts of entities still waiting, in total and per run. */
   pending(): PendingReport {
-    const runs: Record<string, PendingCounts> = {};
+    const runs: PendingReport["runs"] = {};
     const at = (runId: string) => (runs[runId] ??= { queued: 0, inFlight: 0, spooled: 0 });
     for (const [runId, state] of this.runs) if (state.queue.size) at(runId).queued += state.queue.size;
     for (const job of [...this.ready, ...this.spooling, ...this.held]) at(job.runId).queued += job.count;
     for (const job of this.running) at(job.runId).inFlight += job.count;
     for (const [runId, n] of this.spool.counts()) if (n) at(runId).spooled += n;
+    let statusUpdates = 0;
+    const waiting = [...this.spool.updates()];
+    for (const job of new Set([...this.ready, ...this.spooling, ...this.held, ...this.running, ...this.direct]))
+      if (job.update && !job.settled && !job.entry) waiting.push([job.runId, job.update.status]);
+    for (const [runId, status] of waiting) {
+      at(runId).status = status;
+      statusUpdates++;
+    }
     const total = { queued: 0, inFlight: 0, spooled: 0 };
     for (const c of Object.values(runs)) {
       total.queued += c.queued;
       total.inFlight += c.inFlight;
       total.spooled += c.spooled;
     }
-    return { ...total, offline: this.offline, runs };
+    return { ...total, offline: this.offline, statusUpdates, runs };
+  }
+
+  /**
+   * Sets a run's status (and end time, name) in the store, after everything logged for it
+   * before the call: that is flushed first, and when any of it still waits (in the spool, in
+   * flight) the update is spooled behind it and delivered in order, exactly once, by the next
+   * flush, probe or process. Resolves `acknowledged` or `spooled` within about `flushTimeoutMs`;
+   * rejects when the store refused the update for good (kept under `rejected/`) or it could
+   * not even be spooled.
+   */
+  async updateRun(runId: string, update: SpooledUpdate): Promise<UpdateOutcome> {
+    this.assertOpen();
+    checkUpdate(runId, update);
+    const deadline = Date.now() + this.flushTimeoutMs;
+    let flushError: unknown;
+    await this.flushBy(deadline).catch((error) => (flushError = error));
+    const clean: SpooledUpdate = { status: update.status };
+    if (update.endTime !== undefined) clean.endTime = update.endTime;
+    if (update.runName !== undefined) clean.runName = update.runName;
+    const job = makeJob(runId, {}, undefined, clean);
+    const waiting = [...this.ready, ...this.spooling, ...this.held, ...this.running, ...this.direct].some((j) => j.runId === runId)
+      || (this.runs.get(runId)?.queue.size ?? 0) > 0;
+    if (this.offline || waiting || await this.spool.holdsOlder(runId)) {
+      let name: string;
+      try {
+        name = await this.spool.write(runId, {}, clean);
+      } catch (error) {
+        throw new MlflowError("INTERNAL_ERROR", `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`, undefined, { cause: error });
+      }
+      if (!this.offline) await waitAtMost(this.deliverSpool().catch(() => {}), deadline - Date.now());
+      return this.acknowledged.delete(name) ? "acknowledged" : "spooled";
+    }
+    // Nothing of the run waits: straight to the store (held back if the spool cannot take the logged data).
+    if (flushError) throw flushError;
+    this.direct.add(job);
+    void this.send(job).finally(() => this.direct.delete(job));
+    await waitAtMost(job.done, deadline - Date.now());
+    await this.detachLate([job]);
+    if (job.outcome === "rejected") throw job.error;
+    if (job.outcome === "held") throw new MlflowError("INTERNAL_ERROR", `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(job.error)}`);
+    return job.outcome === "acknowledged" ? "acknowledged" : "spooled";
   }
 
   /** @internal */
@@ -312,15 +429,24 @@ export class Logger implements LogSink, ExitAware {
     if (job.hasTags && state) state.tagJobs++;
     try {
       try {
-        await this.store.logBatch(job.runId, job.batch);
+        if (job.update) await this.store.updateRun(job.runId, job.update);
+        else await this.store.logBatch(job.runId, job.batch);
       } catch (error) {
+        await job.detaching;
         await this.failed(job, error);
         return;
       }
       this.offline = false;
+      job.outcome = "acknowledged";
+      // A detached request: its claimed file is being written; it must exist before it goes.
+      const detached = !!job.detaching;
+      await job.detaching;
       // Acknowledged: the claimed file must go, or the batch would be delivered twice.
       if (job.entry) await this.spool.remove(job.entry).catch((error) =>
         this.report({ runId: job.runId, count: job.count, error, disposition: "rejected" }));
+      if (job.entry?.update) this.acknowledged.add(job.entry.name);
+      // Files of its run may have waited behind it.
+      if (detached && this.spool.size > 0) void this.deliverSpool().catch(() => {});
     } finally {
       this.running.delete(job);
       if (job.hasTags && state) state.tagJobs--;
@@ -331,21 +457,60 @@ export class Logger implements LogSink, ExitAware {
 
   /** Permanent: report and quarantine. Transient (the store's retries are spent): go offline, spool. */
   private async failed(job: Job, error: unknown): Promise<void> {
+    job.error = error;
     if (isPermanentFailure(error)) {
-      const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry).catch(() => undefined);
+      job.outcome = "rejected";
+      const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry, job.update).catch(() => undefined);
       this.report({ runId: job.runId, count: job.count, error, disposition: "rejected", file });
       return;
     }
     if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
     this.offline = true;
-    if (job.entry) await this.spool.release(job.entry).catch(() => {});
-    else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+    if (job.entry) {
+      job.outcome = "spooled";
+      await this.spool.release(job.entry).catch(() => {});
+    } else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+  }
+
+  /**
+   * After a bounded wait: makes the jobs that are still out durable. A request still in the
+   * store's retries is written to the spool as a claimed file (removed when it succeeds,
+   * released when it fails, taken back by the next process if this one dies); a batch still
+   * waiting for a request slot goes to the spool instead. The logger counts as offline then.
+   */
+  private async detachLate(jobs: Job[]): Promise<void> {
+    const late = jobs.filter((j) => !j.settled);
+    if (!late.length) return;
+    if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
+    this.offline = true;
+    // Requests first: their files must be older than those of batches cut after them.
+    await Promise.all(late.filter((j) => (this.running.has(j) || this.direct.has(j)) && !j.entry).map((j) => this.detach(j)));
+    const waiting = late.filter((j) => this.ready.includes(j));
+    this.ready = this.ready.filter((j) => !waiting.includes(j));
+    for (const job of waiting) await this.spoolJob(job);
+    // Being written to the spool: that is quick.
+    await Promise.all(late.filter((j) => this.spooling.has(j)).map((j) => j.done));
+  }
+
+  private detach(job: Job): Promise<void> {
+    job.detaching ??= (async () => {
+      const error = new MlflowError("TEMPORARILY_UNAVAILABLE", `${this.store.uri} did not answer within ${this.flushTimeoutMs / 1000} s; the request goes on in the background.`);
+      try {
+        job.entry = await this.spool.writeClaimed(job.runId, job.batch, job.update);
+        job.outcome ??= "spooled";
+        this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+      } catch (writeError) {
+        // Still in flight, only not durable: the exit hook spools it if the process ends.
+        this.report({ runId: job.runId, count: job.count, error: writeError, disposition: "held" });
+      }
+    })();
+    return job.detaching;
   }
 
   private async spoolJob(job: Job): Promise<void> {
     this.spooling.add(job);
     try {
-      await this.park(job);
+      if (await this.park(job)) job.outcome = "spooled";
     } finally {
       this.spooling.delete(job);
       job.settle();
@@ -355,9 +520,12 @@ export class Logger implements LogSink, ExitAware {
   /** Writes a job to the spool; if even that fails, holds it in memory. True when spooled. */
   private async park(job: Job, cause?: unknown): Promise<boolean> {
     try {
-      await this.spool.write(job.runId, job.batch);
+      await this.spool.write(job.runId, job.batch, job.update);
+      job.outcome = "spooled";
       return true;
     } catch (error) {
+      job.outcome = "held";
+      job.error = cause ?? error;
       this.held.push(job);
       this.report({ runId: job.runId, count: job.count, error: cause ?? error, disposition: "held" });
       return false;
@@ -378,10 +546,10 @@ export class Logger implements LogSink, ExitAware {
     // In-flight requests die with the process; spooling them too may deliver a batch twice,
     // which MLflow's SQL store absorbs (identical metric points are skipped, params with the
     // same value and tags are idempotent); losing them could not be undone.
-    const jobs = [...this.ready, ...this.held, ...this.spooling, ...[...this.running].filter((j) => !j.entry)];
+    const jobs = [...this.ready, ...this.held, ...this.spooling, ...[...this.running, ...this.direct].filter((j) => !j.entry && !j.settled)];
     for (const job of jobs) {
       try {
-        this.spool.writeSync(job.runId, job.batch);
+        this.spool.writeSync(job.runId, job.batch, job.update);
       } catch { /* nowhere left to put it */ }
     }
     this.ready = [];
@@ -392,6 +560,17 @@ export class Logger implements LogSink, ExitAware {
   hasWork(): boolean {
     return this.sinceCut > 0 || this.ready.length > 0 || this.running.size > 0 || this.spooling.size > 0;
   }
+}
+
+function checkUpdate(runId: string, update: SpooledUpdate): void {
+  if (typeof runId !== "string" || runId.length === 0)
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
+  if (!update || !STATUSES.includes(update.status))
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`, 400);
+  if (update.endTime !== undefined && !Number.isInteger(update.endTime))
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid end time ${JSON.stringify(update.endTime)} for run ${runId}: an integer (epoch milliseconds) is required.`, 400);
+  if (update.runName !== undefined && typeof update.runName !== "string")
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run name ${JSON.stringify(update.runName)} for run ${runId}: a string is required.`, 400);
 }
 
 /** Delivers what earlier processes left in the spool of `store` and returns what is left. */

@@ -4,7 +4,7 @@
 // key check, three type checks and an array push, so a hot loop stays in microseconds.
 
 import { RunQueue } from "./batcher.js";
-import type { Batch } from "./entities.js";
+import type { Batch, RunStatus } from "./entities.js";
 import { invalidParameter } from "./errors.js";
 import { validateKey, validateMetric, validateParam, validateTag } from "./validation.js";
 
@@ -27,6 +27,8 @@ export interface LogSink {
   assertOpen(): void;
   flush(): Promise<void>;
   pendingFor(runId: string): PendingCounts;
+  /** Sets the run's status after everything logged before; resolves when acknowledged or spooled. */
+  updateRun(runId: string, update: { status: RunStatus; endTime?: number; runName?: string }): Promise<"acknowledged" | "spooled">;
 }
 
 /** Per-run state shared by the RunLogger and the Logger. */
@@ -161,6 +163,16 @@ export class RunLogger {
   /** Resolves when everything queued so far (by any run of this logger) is acknowledged or spooled. */
   flush(): Promise<void> {
     return this.sink.flush();
+  }
+
+  /**
+   * Ends the run on the store: `status` (FINISHED, FAILED, KILLED) and `endTime` (default
+   * now), delivered after everything logged before it. Resolves `acknowledged`, or `spooled`
+   * when the store could not be reached in time: the update then waits in the durable spool
+   * behind the run's batches and is delivered by a later flush or process.
+   */
+  terminate(status: RunStatus, endTime = Date.now()): Promise<"acknowledged" | "spooled"> {
+    return this.sink.updateRun(this.runId, { status, endTime });
   }
 
   /** What of this run is still waiting. */

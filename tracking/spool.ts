@@ -1,5 +1,5 @@
-// A durable on-disk spool of log-batch requests that could not be delivered yet.
-// One JSON file per batch, written atomically (temp file, fsync, rename) so a crash never
+// A durable on-disk spool of log-batch requests (and run status updates, which must follow
+// their run's batches) that could not be delivered yet. One JSON file per request, written atomically (temp file, fsync, rename) so a crash never
 // leaves half a batch; a file is removed only after the store acknowledged it. A sender
 // claims a file by renaming it (`.sending-<pid>`), so two processes sharing a spool never
 // deliver the same batch twice; claims left by a dead process are taken back on the next scan.
@@ -11,10 +11,13 @@ import {
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Batch, Metric } from "./entities.js";
+import type { Batch, Metric, RunStatus } from "./entities.js";
 
 const FORMAT = "tslab-mlflow-spool";
 const VERSION = 1;
+// Status updates are version 2: a version-1 reader moves them to rejected/ instead of
+// sending them as an empty batch and deleting them.
+const UPDATE_VERSION = 2;
 const SUFFIX = ".json";
 const CLAIM = ".sending-";
 
@@ -26,6 +29,22 @@ export interface SpoolEntry {
   batch: Batch;
   /** Metrics + params + tags in the batch. */
   count: number;
+  /** Set for a run status update (then `batch` is empty). */
+  update?: SpooledUpdate;
+}
+
+/** A run's status update as it waits in the spool (MLflow's runs/update). */
+export interface SpooledUpdate { status: RunStatus; endTime?: number; runName?: string }
+
+/** What the spool knows of one deliverable file without reading it again. */
+interface IndexEntry {
+  runId: string;
+  count: number;
+  gen: number;
+  /** The status of an update file. */
+  status?: RunStatus;
+  /** Delivered only after every older file of its run (status updates, batches with tags). */
+  ordered: boolean;
 }
 
 /** Base directory of all spools: `$TSLAB_MLFLOW_SPOOL_DIR`, else the user's cache dir. */
@@ -53,21 +72,27 @@ export const batchSize = (b: Batch) => (b.metrics?.length ?? 0) + (b.params?.len
 const encodeValue = (v: number): number | string =>
   Number.isFinite(v) && !Object.is(v, -0) ? v : Object.is(v, -0) ? "-0" : String(v);
 
-export function encodeSpoolFile(uri: string, runId: string, batch: Batch): string {
+export function encodeSpoolFile(uri: string, runId: string, batch: Batch, update?: SpooledUpdate): string {
   const metrics = batch.metrics?.map((m) => ({ key: m.key, value: encodeValue(m.value), timestamp: m.timestamp, step: m.step }));
   return JSON.stringify({
-    format: FORMAT, version: VERSION, uri: redactUri(uri), runId, createdAt: Date.now(),
+    format: FORMAT, version: update ? UPDATE_VERSION : VERSION, uri: redactUri(uri), runId, createdAt: Date.now(),
     batch: { metrics: metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] },
+    ...(update ? { update: { status: update.status, endTime: update.endTime, runName: update.runName } } : {}),
   });
 }
 
-export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch } {
+const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
+
+export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch; update?: SpooledUpdate } {
   const doc = JSON.parse(text) as {
-    format?: string; version?: number; runId?: unknown;
+    format?: string; version?: number; runId?: unknown; update?: { status?: unknown; endTime?: unknown; runName?: unknown };
     batch?: { metrics?: { key: string; value: number | string; timestamp: number; step: number }[]; params?: Batch["params"]; tags?: Batch["tags"] };
   };
-  if (doc.format !== FORMAT || doc.version !== VERSION || typeof doc.runId !== "string" || !doc.batch)
-    throw new Error(`Spool file ${file} is not a version ${VERSION} ${FORMAT} file.`);
+  const u = doc.update;
+  const badUpdate = doc.version === UPDATE_VERSION && !(u && STATUSES.includes(u.status as string)
+    && (u.endTime === undefined || Number.isInteger(u.endTime)) && (u.runName === undefined || typeof u.runName === "string"));
+  if (doc.format !== FORMAT || (doc.version !== VERSION && doc.version !== UPDATE_VERSION) || typeof doc.runId !== "string" || !doc.batch || badUpdate)
+    throw new Error(`Spool file ${file} is not a version ${VERSION} or ${UPDATE_VERSION} ${FORMAT} file.`);
   const metrics: Metric[] = (doc.batch.metrics ?? []).map((m) => ({
     key: m.key, value: typeof m.value === "string" ? Number(m.value) : m.value, timestamp: m.timestamp, step: m.step,
   }));
@@ -75,8 +100,15 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
   if (metrics.length) batch.metrics = metrics;
   if (doc.batch.params?.length) batch.params = doc.batch.params;
   if (doc.batch.tags?.length) batch.tags = doc.batch.tags;
-  return { runId: doc.runId, batch };
+  if (doc.version !== UPDATE_VERSION) return { runId: doc.runId, batch };
+  const update: SpooledUpdate = { status: u!.status as RunStatus };
+  if (u!.endTime !== undefined) update.endTime = u!.endTime as number;
+  if (u!.runName !== undefined) update.runName = u!.runName as string;
+  return { runId: doc.runId, batch, update };
 }
+
+const indexEntry = (runId: string, batch: Batch, gen: number, update?: SpooledUpdate): IndexEntry =>
+  ({ runId, count: batchSize(batch), gen, status: update?.status, ordered: !!update || !!batch.tags?.length });
 
 
 // Claims held by this process, so a scan can tell our live claims from stale ones left by
@@ -94,7 +126,7 @@ function processAlive(pid: number): boolean {
 
 export class Spool {
   /** Points per run in spool files this process knows about and has not claimed. */
-  private index = new Map<string, { runId: string; count: number; gen: number }>();
+  private index = new Map<string, IndexEntry>();
   // Scans count up; an entry added during a scan is newer than that scan's listing.
   private gen = 0;
   /** Names being claimed right now: still counted as spooled until the claim completes. */
@@ -117,39 +149,95 @@ export class Spool {
     return `${String(Date.now()).padStart(15, "0")}-${process.pid}-${this.nonce}-${String(this.seq++).padStart(6, "0")}${SUFFIX}`;
   }
 
-  /** Writes one batch durably and returns its file name. */
-  async write(runId: string, batch: Batch): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
+  /** Writes one batch (or a status update) durably and returns its file name. */
+  async write(runId: string, batch: Batch, update?: SpooledUpdate): Promise<string> {
     const name = this.nextName();
+    await this.writeFile(name, name, runId, batch, update);
+    this.index.set(name, indexEntry(runId, batch, this.gen, update));
+    return name;
+  }
+
+  /**
+   * Writes a request that is in flight right now as a file claimed by this process: it is
+   * durable, yet no other sender takes it while the request may still succeed. The sender
+   * then removes it (acknowledged) or releases it (failed); if this process dies first, the
+   * claim goes stale and the next scan takes it back.
+   */
+  async writeClaimed(runId: string, batch: Batch, update?: SpooledUpdate): Promise<SpoolEntry> {
+    const name = this.nextName();
+    const claimed = `${name}${CLAIM}${process.pid}`;
+    ourClaims.add(claimed);
+    try {
+      await this.writeFile(name, claimed, runId, batch, update);
+    } catch (e) {
+      ourClaims.delete(claimed);
+      throw e;
+    }
+    return { name, runId, batch, count: batchSize(batch), update };
+  }
+
+  private async writeFile(name: string, as: string, runId: string, batch: Batch, update?: SpooledUpdate): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `.tmp-${name}`);
     const fh = await open(tmp, "wx");
     try {
-      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch));
+      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch, update));
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, join(this.dir, name));
+    await rename(tmp, join(this.dir, as));
     await syncDir(this.dir);
-    this.index.set(name, { runId, count: batchSize(batch), gen: this.gen });
-    return name;
   }
 
-  /** The same, synchronously: for the process `exit` hook, where nothing async runs. */
-  writeSync(runId: string, batch: Batch): string {
+  /** The same as `write`, synchronously: for the process `exit` hook, where nothing async runs. */
+  writeSync(runId: string, batch: Batch, update?: SpooledUpdate): string {
     mkdirSync(this.dir, { recursive: true });
     const name = this.nextName();
     const tmp = join(this.dir, `.tmp-${name}`);
     const fd = openSync(tmp, "wx");
     try {
-      fsWriteSync(fd, encodeSpoolFile(this.uri, runId, batch));
+      fsWriteSync(fd, encodeSpoolFile(this.uri, runId, batch, update));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, join(this.dir, name));
-    this.index.set(name, { runId, count: batchSize(batch), gen: this.gen });
+    this.index.set(name, indexEntry(runId, batch, this.gen, update));
     return name;
+  }
+
+  /** The run of a deliverable file, when known. */
+  runOf(name: string): string | undefined {
+    return this.index.get(name)?.runId;
+  }
+
+  /** True when the file must wait for older files of its run (see IndexEntry.ordered). */
+  isOrdered(name: string): boolean {
+    return this.index.get(name)?.ordered ?? false;
+  }
+
+  /**
+   * True when the spool holds a file of `runId` older than `before` (every file when it is
+   * omitted): deliverable, or claimed by any live sender. Claimed files are read to learn their run.
+   */
+  async holdsOlder(runId: string, before = "\uffff"): Promise<boolean> {
+    for (const [n, e] of this.index) if (e.runId === runId && n < before) return true;
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return false;
+    }
+    for (const n of names) {
+      if (n.startsWith(".") || !n.includes(SUFFIX) || n >= before) continue;
+      const at = n.lastIndexOf(CLAIM);
+      if (at < 0 && this.index.has(n)) continue;
+      try {
+        if (decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), n).runId === runId) return true;
+      } catch { /* gone meanwhile, or unreadable (its claim quarantines it) */ }
+    }
+    return false;
   }
 
   /**
@@ -185,12 +273,12 @@ export class Spool {
     for (const n of ready) {
       if (this.index.has(n)) continue;
       try {
-        const { runId, batch } = decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), join(this.dir, n));
-        if (!this.index.has(n)) this.index.set(n, { runId, count: batchSize(batch), gen: scanGen });
+        const { runId, batch, update } = decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), join(this.dir, n));
+        if (!this.index.has(n)) this.index.set(n, indexEntry(runId, batch, scanGen, update));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") { ready.delete(n); continue; }
         // Unreadable: count it as one entry of an unknown run; claim() reports and quarantines it.
-        this.index.set(n, { runId: "", count: 0, gen: scanGen });
+        this.index.set(n, { runId: "", count: 0, gen: scanGen, ordered: false });
       }
     }
     return [...ready].sort();
@@ -227,7 +315,7 @@ export class Spool {
       }
       // The caller takes it from here (in flight): it stops counting as spooled now, not earlier.
       this.index.delete(name);
-      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch) };
+      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch), update: decoded.update };
     } finally {
       this.claiming.delete(name);
     }
@@ -238,7 +326,7 @@ export class Spool {
     const claimed = `${entry.name}${CLAIM}${process.pid}`;
     await rename(join(this.dir, claimed), join(this.dir, entry.name));
     ourClaims.delete(claimed);
-    this.index.set(entry.name, { runId: entry.runId, count: entry.count, gen: this.gen });
+    this.index.set(entry.name, indexEntry(entry.runId, entry.batch, this.gen, entry.update));
   }
 
   /** Deletes a claimed file: its batch was acknowledged. */
@@ -249,7 +337,7 @@ export class Spool {
   }
 
   /** Keeps a batch the server refused for good under `rejected/`, with the reason. */
-  async quarantine(runId: string, batch: Batch, reason: string, entry?: SpoolEntry): Promise<string> {
+  async quarantine(runId: string, batch: Batch, reason: string, entry?: SpoolEntry, update?: SpooledUpdate): Promise<string> {
     await mkdir(this.rejectedDir, { recursive: true });
     if (entry) {
       const claimed = `${entry.name}${CLAIM}${process.pid}`;
@@ -260,7 +348,7 @@ export class Spool {
     const name = this.nextName();
     const fh = await open(join(this.rejectedDir, name), "wx");
     try {
-      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch));
+      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch, update));
       await fh.sync();
     } finally {
       await fh.close();
@@ -284,6 +372,13 @@ export class Spool {
   counts(): Map<string, number> {
     const out = new Map<string, number>();
     for (const { runId, count } of this.index.values()) out.set(runId, (out.get(runId) ?? 0) + count);
+    return out;
+  }
+
+  /** Status updates per run in spool files this process knows about and has not claimed. */
+  updates(): Map<string, RunStatus> {
+    const out = new Map<string, RunStatus>();
+    for (const { runId, status } of this.index.values()) if (status) out.set(runId, status);
     return out;
   }
 
