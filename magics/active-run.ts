@@ -26,9 +26,19 @@ export interface ActiveRunDeps {
   warn(message: string): void;
   /** Renders a Vega-Lite spec to SVG for `logChart`. */
   renderSvg?(spec: unknown): Promise<string>;
+  /** Longest wait at the run's end for artifact uploads that get no answer (ms). Default 5 s. */
+  endWaitMs?: number;
 }
 
 type ParamValue = string | number | boolean;
+
+/** Resolves true when `p` settles within `ms`, false after `ms` (p goes on). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const won = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  return won;
+}
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 
 export class ActiveRun {
@@ -164,12 +174,36 @@ export class ActiveRun {
   }
 
   /**
-   * Ends the run with `status`. Always reaches the status update, whatever failed before it;
-   * returns the warnings raised on the way instead of throwing.
+   * Ends the run with `status`. Always reaches the status update, whatever failed before it,
+   * and never waits long: the sink sends the status after the run's logged data, or spools it
+   * behind that data when the server does not answer in time (a warning says what waits).
+   * Problems become warnings instead of throwing.
    */
   async end(status: RunStatus): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    const { sink } = this.deps;
+    if (this.owned && sink.terminate) {
+      const endTime = Date.now();
+      const uploads = this.uploads;
+      this.uploads = [];
+      const limit = this.deps.endWaitMs ?? 5_000;
+      const [uploaded, outcome] = await Promise.all([
+        uploads.length ? settlesWithin(Promise.all(uploads), limit) : true,
+        sink.terminate(status, endTime).catch((err: unknown) => {
+          this.deps.warn(`Could not mark run ${this.runId} ${status}: ${(err as Error).message}`);
+          return undefined;
+        }),
+      ]);
+      if (outcome === "spooled") {
+        const p = sink.pending?.();
+        const items = p ? p.queued + p.inFlight + p.spooled : 0;
+        this.deps.warn(`${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
+          `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`);
+      }
+      if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background.`);
+      return;
+    }
     try {
       await this.flush();
     } catch (err) {

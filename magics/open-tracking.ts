@@ -1,8 +1,9 @@
 // Opens tracking/ for the kernel: the store chosen by MLFLOW_TRACKING_URI (default ./mlruns),
 // one Logger (background batches, durable spool) for every run of the session, and the client
-// users get as `mlflow.client`. Delivery failures surface as warnings through `warn`.
+// users get as `mlflow.client`. Delivery failures surface as warnings through `warn`. No wait
+// is long (TSLAB_MLFLOW_FLUSH_TIMEOUT): what a dead server does not take waits in the spool.
 
-import { Logger, MlflowClient, openStore, type LoggerOptions, type TrackingStore } from "../tracking/index.js";
+import { flushTimeoutFromEnv, Logger, MlflowClient, openStore, type LoggerOptions, type TrackingStore } from "../tracking/index.js";
 import type { Tracking } from "./tracking-port.js";
 
 export async function openTracking(env: Record<string, string | undefined>, warn: (m: string) => void = () => undefined): Promise<Tracking> {
@@ -16,7 +17,9 @@ export function trackingFromStore(
   options: LoggerOptions = {},
   env: Record<string, string | undefined> = process.env,
 ): Tracking {
+  const flushTimeoutMs = options.flushTimeoutMs ?? flushTimeoutFromEnv(env);
   const logger = Logger.create(store, {
+    flushTimeoutMs,
     ...options,
     onError: (f) => warn(`${f.count} logged item(s) of run ${f.runId || "?"} ${f.disposition === "spooled" ? "wait in the spool" : f.disposition === "rejected" ? "were refused by the store" : "are held in memory"}: ${(f.error as Error)?.message ?? String(f.error)}`),
   });
@@ -33,7 +36,11 @@ export function trackingFromStore(
       try {
         await logger.close();
       } finally {
-        await store.close();
+        // Closing waits for requests still in the store's retries; they are durable in the
+        // spool (claimed files the next process takes back), so shutdown does not wait for them.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([store.close(), new Promise((r) => (timer = setTimeout(r, flushTimeoutMs)))]);
+        clearTimeout(timer);
       }
     },
   };

@@ -5,7 +5,7 @@
 
 import type { Experiment, RunStatus, Tag } from "../tracking/entities.js";
 import { MlflowError, notFound } from "../tracking/errors.js";
-import { getOrCreateExperiment } from "../tracking/index.js";
+import { DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, getOrCreateExperiment } from "../tracking/index.js";
 import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";
@@ -53,10 +53,17 @@ export class MlflowSession {
   private chosen = false;
   private readonly cellScoped = new WeakSet<ActiveRun>();
   private outerAttached: Promise<void> | undefined;
+  /** How long a run's end waits for answers (TSLAB_MLFLOW_FLUSH_TIMEOUT; a bad value is refused when tracking opens). */
+  private readonly endWaitMs: number;
 
   constructor(readonly tracking: Tracking, private readonly opts: SessionOptions = {}) {
     this.env = opts.env ?? process.env;
     this.redactor = new Redactor(this.env);
+    try {
+      this.endWaitMs = flushTimeoutFromEnv(this.env);
+    } catch {
+      this.endWaitMs = DEFAULT_FLUSH_TIMEOUT_MS;
+    }
   }
 
   warn(message: string): void {
@@ -139,6 +146,7 @@ export class MlflowSession {
         redactor: this.redactor,
         warn: (m) => this.warn(m),
         renderSvg: this.opts.renderSvg,
+        endWaitMs: this.endWaitMs,
       },
       owned,
       parentRunId,

@@ -2,7 +2,7 @@
 // MLFLOW_TRACKING_URI (default ./mlruns) with one background Logger in front of it.
 // Everything else in magics/ talks to the small interfaces below.
 
-import type { Batch, MlflowClient, TrackingStore } from "../tracking/index.js";
+import type { Batch, MlflowClient, RunStatus, TrackingStore } from "../tracking/index.js";
 
 /** One run's log calls: validated at the call, sent in the background (tracking's RunLogger). */
 export interface RunSink {
@@ -12,6 +12,10 @@ export interface RunSink {
   logBatch(batch: Batch): void;
   /** Waits until everything logged so far is in the store or the durable spool. */
   flush(): Promise<void>;
+  /** Sets the run's end status after its logged data; `spooled` when it waits in the spool (RunLogger.terminate). */
+  terminate?(status: RunStatus, endTime?: number): Promise<"acknowledged" | "spooled">;
+  /** What of the run still waits (RunLogger.pending). */
+  pending?(): { queued: number; inFlight: number; spooled: number };
 }
 
 export interface Tracking {

@@ -19,6 +19,7 @@ let kernel: KernelClient;
 let work: string;
 let logBatchDown = true;
 let runSeq = 0;
+let lastRunId = "";
 /** Metric points the server acknowledged. */
 const accepted: Content[] = [];
 
@@ -32,6 +33,7 @@ beforeAll(async () => {
     const body = s.substitute(exchange("runs-create-named").response.body) as Content;
     const sent = req.json as Content;
     const runId = `${s.ids.RUN_A.slice(0, 28)}${String(++runSeq).padStart(4, "0")}`;
+    lastRunId = runId;
     Object.assign(body.run.info, { run_id: runId, run_uuid: runId, run_name: sent.run_name, start_time: sent.start_time, artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts` });
     body.run.data.tags = [...sent.tags.filter((t: Content) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: sent.run_name }];
     return json(body);
@@ -84,9 +86,10 @@ describe("%%mlflow_run with a tracking server", () => {
     expect(of(outputs, "execute_result")[0]!.data["text/plain"]).toContain("cell value");
     const stderr = of(outputs, "stream").filter((c) => c.name === "stderr").map((c) => c.text).join("");
     expect(stderr).toMatch(/Warning: .*wait in the spool/);
-    const update = server.received.find((r) => r.path === "/api/2.0/mlflow/runs/update")!;
-    expect((update.json as Content).status).toBe("FINISHED");
-    const runId = (update.json as Content).run_id as string;
+    // The FINISHED status waits in the spool behind the run's points: never before them on the server.
+    expect(stderr).toMatch(/marked FINISHED there once it does/);
+    expect(server.received.some((r) => r.path === "/api/2.0/mlflow/runs/update")).toBe(false);
+    const runId = lastRunId;
     const summary = of(outputs, "display_data").at(-1)!.data;
     expect(summary["text/plain"]).toContain(`${server.url}/#/experiments/1/runs/${runId}`);
     expect(summary["text/html"]).toContain(`href="${server.url}/#/experiments/1/runs/${runId}"`);
@@ -109,5 +112,11 @@ describe("%%mlflow_run with a tracking server", () => {
     expect(losses).toEqual([0, 1, 2]);
     expect(delivered.some((m) => m.key === "acc")).toBe(true);
     expect(spooledFiles()).toEqual([]);
+    // The first run's FINISHED arrived, after its points.
+    const firstRun = `${server.ids.RUN_A.slice(0, 28)}0001`;
+    const ofFirst = (path: string) => server.received.map((r, i) => ({ r, i })).filter(({ r }) => r.path === path && (r.json as Content).run_id === firstRun);
+    const updates = ofFirst("/api/2.0/mlflow/runs/update");
+    expect(updates.map(({ r }) => (r.json as Content).status)).toEqual(["FINISHED"]);
+    expect(ofFirst("/api/2.0/mlflow/runs/log-batch").at(-1)!.i).toBeLessThan(updates[0]!.i);
   });
 });
