@@ -2,7 +2,7 @@
 // directly on disk. Paths are relative to the run's artifact root and `/`-separated.
 
 import { promises as fs } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../entities.js";
 import { invalidParameter, MlflowError, notFound } from "../errors.js";
@@ -33,9 +33,8 @@ export class Artifacts {
 
   async log(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
     const rel = cleanArtifactPath(artifactPath, false);
-    const target = join(await this.root(runId), ...rel.split("/"));
-    await fs.mkdir(dirname(target), { recursive: true });
-    await writeAtomic(target, data);
+    // writeAtomic creates missing parent directories itself.
+    await writeAtomic(join(await this.root(runId), ...rel.split("/")), data);
   }
 
   async list(runId: string, path?: string): Promise<FileInfo[]> {

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import type { Experiment, Tag, ViewType } from "../entities.js";
 import { alreadyExists, invalidParameter, MlflowError, notFound } from "../errors.js";
 import { validateTag } from "../validation.js";
-import { corrupt, isExists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { corrupt, isExists, listDirs, listFilesDeepSync, readTextSync, readYaml, writeAtomic, writeYaml } from "./fsio.js";
 import { fileUri, type Layout, MODELS } from "./layout.js";
 import { withStoreLock } from "./lock.js";
 import { experimentFromMeta, experimentToMeta } from "./meta.js";
@@ -20,10 +20,15 @@ export interface Located { experiment: Experiment; dir: string }
 
 /** Reads the key/value files under a `tags/` directory. */
 export async function readTagDir(dir: string): Promise<Tag[]> {
-  const keys = await listFilesDeep(dir);
-  const values = await Promise.all(keys.map((key) => readTextOrUndefined(join(dir, key))));
+  return readTagDirSync(dir);
+}
+
+export function readTagDirSync(dir: string): Tag[] {
   const tags: Tag[] = [];
-  keys.forEach((key, i) => { if (values[i] !== undefined) tags.push({ key, value: values[i]! }); });
+  for (const key of listFilesDeepSync(dir)) {
+    const value = readTextSync(join(dir, key));
+    if (value !== undefined) tags.push({ key, value });
+  }
   return tags;
 }
 
@@ -35,20 +40,21 @@ export class Experiments {
   private defaultChecked = false;
   constructor(private readonly layout: Layout, private readonly warn: (e: MlflowError) => void) {}
 
-  private async readAt(dir: string): Promise<Experiment | undefined> {
+  /** The experiment stored in `dir`; its tags are left empty unless `withTags`. */
+  private async readAt(dir: string, withTags = true): Promise<Experiment | undefined> {
     const file = join(dir, "meta.yaml");
     const meta = await readYaml(file);
     if (!meta) return undefined;
-    const exp = experimentFromMeta(meta, file, await readTagDir(join(dir, "tags")));
+    const exp = experimentFromMeta(meta, file, withTags ? readTagDirSync(join(dir, "tags")) : []);
     exp.artifactLocation = this.layout.rebase(exp.artifactLocation, `/${exp.experimentId}`);
     return exp;
   }
 
-  /** Finds an experiment, active first, then in the trash. */
-  async locate(id: string): Promise<Located | undefined> {
+  /** Finds an experiment, active first, then in the trash (without its tags when only its place and state matter). */
+  async locate(id: string, withTags = true): Promise<Located | undefined> {
     if (!/^[\w-]+$/.test(id)) return undefined;
     for (const dir of [this.layout.activeExperimentDir(id), this.layout.trashedExperimentDir(id)]) {
-      const experiment = await this.readAt(dir);
+      const experiment = await this.readAt(dir, withTags);
       if (experiment) return { experiment, dir };
     }
     return undefined;

@@ -72,7 +72,7 @@ export class FileStore implements TrackingStore {
   async searchRuns(query: RunQuery): Promise<Page<Run>> {
     const all: Run[] = [];
     for (const id of query.experimentIds ?? []) {
-      const found = await this.experiments.locate(String(id));
+      const found = await this.experiments.locate(String(id), false);
       if (!found) throw notFound(`Could not find experiment with ID ${id}`);
       all.push(...(await this.runs.listIn(found.dir, query.runViewType ?? "ACTIVE_ONLY")));
     }

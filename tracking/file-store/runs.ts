@@ -2,7 +2,7 @@
 // and `artifacts/`. logBatch is the one write path for metrics, params and tags.
 
 import { randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Batch, CreateRun, Metric, Param, Run, RunInfo, RunUpdate, ViewType } from "../entities.js";
 import { isRunStatus } from "../entities.js";
@@ -11,14 +11,21 @@ import { MAX_RUN_NAME_LENGTH } from "../limits.js";
 import { generateRunName } from "../run-names.js";
 import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
-import { readTagDir } from "./experiments.js";
-import { appendWhole, createExclusive, exists, listDirs, listFilesDeep, readTextOrUndefined, readYaml, writeAtomic, writeYaml } from "./fsio.js";
+import { readTagDirSync } from "./experiments.js";
+import { appendWhole, isNoEnt, createExclusive, exists, listDirs, listFilesDeepSync, readTextOrUndefined, readTextSync, readYamlSync, writeAtomic, writeUnpublished, writeYaml } from "./fsio.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
-import { runFromMeta, runToMeta, type StoredRun } from "./meta.js";
+import { runFromMeta, runToMeta, type StoredRun as StoredMeta } from "./meta.js";
 import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
 
 export const RUN_NAME_TAG = "mlflow.runName";
 const RUN_ID = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** A run's meta.yaml as read: its info, and the raw mapping (kept when the file is rewritten). */
+type StoredRun = StoredMeta & { doc: Record<string, unknown> };
+
+/** How long a scan of many runs may hold the event loop before yielding (ms). */
+const SCAN_SLICE_MS = 4;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const matchesView = (stage: string, view: ViewType) =>
   view === "ALL" || (view === "ACTIVE_ONLY" ? stage === "active" : stage === "deleted");
@@ -26,6 +33,8 @@ const matchesView = (stage: string, view: ViewType) =>
 export class Runs {
   /** run id -> run directory; checked on every use, since experiments move to and from the trash. */
   private readonly dirs = new Map<string, string>();
+  /** run directory -> where its artifacts go; a run's artifact URI never changes once written. */
+  private readonly artifactRoots = new Map<string, { dir: string; uri: string }>();
 
   constructor(private readonly layout: Layout, private readonly experiments: Experiments,
     private readonly warn: (e: MlflowError) => void) {}
@@ -33,13 +42,17 @@ export class Runs {
   // ---- reading -------------------------------------------------------------------------
 
   async readStored(dir: string): Promise<StoredRun | undefined> {
+    return this.readStoredSync(dir);
+  }
+
+  private readStoredSync(dir: string): StoredRun | undefined {
     const file = join(dir, "meta.yaml");
-    const meta = await readYaml(file);
-    if (!meta) return undefined;
-    const stored = runFromMeta(meta, file);
+    const doc = readYamlSync(file);
+    if (!doc) return undefined;
+    const stored = runFromMeta(doc, file);
     const { info } = stored;
     info.artifactUri = this.layout.rebase(info.artifactUri, `/${info.experimentId}/${info.runId}/artifacts`);
-    return stored;
+    return { ...stored, doc };
   }
 
   async locate(runId: string): Promise<string> {
@@ -70,26 +83,28 @@ export class Runs {
     throw notFound(`Run '${runId}' not found`);
   }
 
-  async readData(dir: string): Promise<Run["data"]> {
-    const readMetric = async (key: string) => {
+  /** Latest metric values, params and tags of a run directory. */
+  private readDataSync(dir: string): Run["data"] {
+    const metrics: Metric[] = [];
+    for (const key of listFilesDeepSync(join(dir, "metrics"))) {
       const file = join(dir, "metrics", key);
-      const text = await readTextOrUndefined(file);
-      return text === undefined ? undefined : latestPoint(parseMetricFile(text, key, file));
-    };
-    const [metrics, params, tags] = await Promise.all([
-      listFilesDeep(join(dir, "metrics")).then((keys) => Promise.all(keys.map(readMetric))),
-      readTagDir(join(dir, "params")),
-      readTagDir(join(dir, "tags")),
-    ]);
-    return { metrics: metrics.filter((m): m is Metric => m !== undefined), params, tags };
+      const text = readTextSync(file);
+      const latest = text === undefined ? undefined : latestPoint(parseMetricFile(text, key, file));
+      if (latest) metrics.push(latest);
+    }
+    return { metrics, params: readTagDirSync(join(dir, "params")), tags: readTagDirSync(join(dir, "tags")) };
+  }
+
+  private readRunSync(dir: string, known?: StoredRun): Run | undefined {
+    const stored = known ?? this.readStoredSync(dir);
+    if (!stored) return undefined;
+    const data = this.readDataSync(dir);
+    if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
+    return { info: stored.info, data };
   }
 
   async readRun(dir: string, known?: StoredRun): Promise<Run | undefined> {
-    const stored = known ?? (await this.readStored(dir));
-    if (!stored) return undefined;
-    const data = await this.readData(dir);
-    if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
-    return { info: stored.info, data };
+    return this.readRunSync(dir, known);
   }
 
   async get(runId: string): Promise<Run> {
@@ -100,23 +115,31 @@ export class Runs {
   /** Runs of one experiment directory for a view type; damaged runs are reported and skipped. */
   async listIn(expDir: string, view: ViewType): Promise<Run[]> {
     const names = (await listDirs(expDir)).filter((n) => !EXPERIMENT_RESERVED.has(n) && !n.startsWith("."));
-    const readOne = async (name: string): Promise<Run | undefined> => {
+    const readOne = (name: string): Run | undefined => {
       const dir = join(expDir, name);
       try {
-        const stored = await this.readStored(dir);
+        const stored = this.readStoredSync(dir);
         if (!stored || !matchesView(stored.info.lifecycleStage, view)) return undefined;
-        const run = await this.readRun(dir, stored);
+        const run = this.readRunSync(dir, stored);
         if (run) this.dirs.set(run.info.runId, dir);
         return run;
       } catch (e) {
         if (e instanceof MlflowError && e.code === "CORRUPT_STORE") { this.warn(e); return undefined; }
+        if (isNoEnt(e)) return undefined; // deleted while we read it
         throw e;
       }
     };
-    // A few runs at a time: parallel reads without exhausting file descriptors.
+    // Synchronous reads of small files, in slices so a long scan never holds the event loop
+    // for more than a few milliseconds.
     const runs: Run[] = [];
-    for (let i = 0; i < names.length; i += 16) {
-      for (const run of await Promise.all(names.slice(i, i + 16).map(readOne))) if (run) runs.push(run);
+    let slice = performance.now();
+    for (const name of names) {
+      const run = readOne(name);
+      if (run) runs.push(run);
+      if (performance.now() - slice > SCAN_SLICE_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
     }
     return runs;
   }
@@ -140,7 +163,7 @@ export class Runs {
 
   async create(args: CreateRun): Promise<Run> {
     const experimentId = String(args.experimentId ?? "");
-    const exp = await this.experiments.locate(experimentId);
+    const exp = await this.experiments.locate(experimentId, false);
     if (!exp) throw notFound(`Could not create run under experiment with ID ${experimentId} - no such experiment exists.`);
     if (exp.experiment.lifecycleStage !== "active")
       throw invalidParameter(`Could not create run under non-active experiment with ID ${experimentId}.`);
@@ -160,21 +183,22 @@ export class Runs {
       startTime: args.startTime ?? Date.now(), lifecycleStage: "active",
       artifactUri: `${exp.experiment.artifactLocation}/${runId}/artifacts`,
     };
-    await fs.mkdir(dir, { recursive: true });
-    await Promise.all(["metrics", "params", "tags", "artifacts"].map((d) => fs.mkdir(join(dir, d), { recursive: true })));
-    // Independent files: write them at once (the last value of a repeated key wins, as in order).
-    await Promise.all([...new Map(tags.map((t) => [t.key, t.value]))].map(([k, v]) => writeAtomic(join(dir, "tags", k), v)));
-    // meta.yaml last: a run is visible to readers only once it is complete.
+    for (const d of ["metrics", "params", "tags", "artifacts"]) mkdirSync(join(dir, d), { recursive: true });
+    // meta.yaml last: a run is visible to readers only once it is complete, so its tags need
+    // no temp file (the last value of a repeated key wins, as in order).
+    for (const [k, v] of new Map(tags.map((t) => [t.key, t.value]))) await writeUnpublished(join(dir, "tags", k), v);
     await writeYaml(join(dir, "meta.yaml"), runToMeta(info));
     this.dirs.set(runId, dir);
+    if (info.artifactUri === this.layout.defaultArtifactUri(experimentId, runId))
+      this.artifactRoots.set(dir, { dir: join(dir, "artifacts"), uri: info.artifactUri });
     return { info, data: { metrics: [], params: [], tags } };
   }
 
-  private async writeInfo(dir: string, info: RunInfo, deletedTime?: number): Promise<void> {
+  /** Rewrites meta.yaml; `onDisk` is the mapping just read from it. */
+  private async writeInfo(dir: string, info: RunInfo, deletedTime: number | undefined, onDisk: Record<string, unknown>): Promise<void> {
     // Write back the stored artifact_uri, not the rebased one shown to callers, and keep
     // any field a newer MLflow wrote that we do not know about.
     const file = join(dir, "meta.yaml");
-    const onDisk = (await readYaml(file)) ?? {};
     const artifactUri = typeof onDisk.artifact_uri === "string" ? onDisk.artifact_uri : info.artifactUri;
     const { deleted_time: _dropped, ...kept } = onDisk;
     await writeYaml(file, { ...kept, ...runToMeta({ ...info, artifactUri }, deletedTime) });
@@ -197,7 +221,7 @@ export class Runs {
       info.runName = update.runName;
       await writeAtomic(join(dir, "tags", RUN_NAME_TAG), update.runName);
     }
-    await this.writeInfo(dir, info, stored.deletedTime);
+    await this.writeInfo(dir, info, stored.deletedTime, stored.doc);
     return info;
   }
 
@@ -208,7 +232,7 @@ export class Runs {
     if (stored.info.lifecycleStage !== from)
       throw invalidParameter(`The run ${runId} must be in the '${from}' state. Current state is ${stored.info.lifecycleStage}.`);
     const info = { ...stored.info, lifecycleStage: stage };
-    await this.writeInfo(dir, info, stage === "deleted" ? Date.now() : undefined);
+    await this.writeInfo(dir, info, stage === "deleted" ? Date.now() : undefined, stored.doc);
   }
 
   /** Marks every run of an experiment directory deleted or active (experiment delete/restore). */
@@ -219,7 +243,7 @@ export class Runs {
       try {
         const stored = await this.readStored(dir);
         if (!stored || stored.info.lifecycleStage === stage) continue;
-        await this.writeInfo(dir, { ...stored.info, lifecycleStage: stage }, stage === "deleted" ? deletedTime : undefined);
+        await this.writeInfo(dir, { ...stored.info, lifecycleStage: stage }, stage === "deleted" ? deletedTime : undefined, stored.doc);
       } catch (e) {
         if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
         else throw e;
@@ -257,7 +281,7 @@ export class Runs {
     const rename = [...tags].reverse().find((t) => t.key === RUN_NAME_TAG);
     if (rename && rename.value !== stored.info.runName) {
       checkRunName(rename.value);
-      await this.writeInfo(dir, { ...stored.info, runName: rename.value }, stored.deletedTime);
+      await this.writeInfo(dir, { ...stored.info, runName: rename.value }, stored.deletedTime, stored.doc);
     }
   }
 
@@ -274,10 +298,14 @@ export class Runs {
 
   /** The directory of a run's artifacts for `file:` artifact URIs of this store. */
   async artifactDir(runId: string): Promise<{ dir: string; uri: string }> {
+    const known = this.artifactRoots.get(await this.locate(runId));
+    if (known) return known;
     const { dir, stored } = await this.info(runId);
     const { info } = stored;
-    if (info.artifactUri === this.layout.defaultArtifactUri(info.experimentId, runId)) return { dir: join(dir, "artifacts"), uri: info.artifactUri };
-    return { dir: "", uri: info.artifactUri };
+    const root = info.artifactUri === this.layout.defaultArtifactUri(info.experimentId, runId)
+      ? { dir: join(dir, "artifacts"), uri: info.artifactUri } : { dir: "", uri: info.artifactUri };
+    this.artifactRoots.set(dir, root);
+    return root;
   }
 }
 
