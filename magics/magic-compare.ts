@@ -1,11 +1,12 @@
-// `%mlflow_compare`: fetch runs and their metric histories, hand them to charts' `compare`, and
-// show its bundle (Vega-Lite v5 + rendered SVG + text table) inline.
+// `%mlflow_compare`: fetch runs and the metric histories a chart can draw, hand them to
+// charts' `compare`, and show its bundle (Vega-Lite v5 + rendered SVG + text table) inline.
 
 import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
 import { loadCharts } from "./charts-lazy.js";
 import type { MagicContext } from "./context.js";
 import { MagicError, type Magic } from "./registry.js";
-import { existingExperiment, histories, positiveInt, runsById, searchAll } from "./run-query.js";
+import type { Metric } from "../tracking/entities.js";
+import { drawnInHistory, existingExperiment, hasSteps, histories, positiveInt, runsById, searchAll } from "./run-query.js";
 
 export const mlflowCompare: Magic<MagicContext> = {
   name: "mlflow_compare", kind: "line", summary: "Compare runs inline: bar, metric history, scatter or parallel-coordinates chart.",
@@ -30,8 +31,18 @@ export const mlflowCompare: Magic<MagicContext> = {
       : await searchAll(store, (await existingExperiment(ctx.session, v.experiment as string | undefined)).experimentId,
         v.filter as string | undefined, ["attributes.start_time DESC"], max);
     const metrics = v.metric as string[] | undefined;
-    const wantHistory = kind === "auto" || kind === "history";
-    const hist = wantHistory ? await histories(store, runs, metrics) : runs.map(() => undefined);
+    // Histories only where they can be drawn: a history chart shows the latest 100 runs. For
+    // `auto`, older runs are fetched too only when the drawn ones leave the choice open.
+    let hist: (Record<string, Metric[]> | undefined)[] = runs.map(() => undefined);
+    if (kind === "auto" || kind === "history") {
+      const drawn = drawnInHistory(runs, max);
+      const recent = await histories(store, runs, metrics, (id) => drawn.has(id));
+      hist = recent;
+      if (kind === "auto" && !hasSteps(recent)) {
+        const older = await histories(store, runs, metrics, (id) => !drawn.has(id));
+        hist = recent.map((h, i) => ({ ...h, ...older[i] }));
+      }
+    }
     const { compareAsync } = await loadCharts();
     const chart = await compareAsync(runs.map((run, i) => ({ run, history: hist[i] })), {
       kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined,
