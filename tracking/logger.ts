@@ -13,29 +13,20 @@
 // retries for minutes) is written to the spool as a claimed file while it goes on, so
 // flush and updateRun return with everything durable (see Spool.writeClaimed).
 
-import type { Batch, RunStatus } from "./entities.js";
+import type { RunStatus } from "./entities.js";
 import { MlflowError } from "./errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
+import {
+  type Job, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, makeJob, waitAtMost,
+} from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "./limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
-import { Spool, type SpoolEntry, type SpooledUpdate, batchSize, spoolDirFor } from "./spool.js";
+import { Spool, type SpoolEntry, type SpooledUpdate, spoolDirFor } from "./spool.js";
 import type { TrackingStore } from "./store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
-
-/** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */
-export const DEFAULT_FLUSH_TIMEOUT_MS = 5_000;
-
-/** `TSLAB_MLFLOW_FLUSH_TIMEOUT` in ms; a clear error for a value that is not a positive number of seconds. */
-export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): number {
-  const raw = env.TSLAB_MLFLOW_FLUSH_TIMEOUT;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_FLUSH_TIMEOUT_MS;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`, 400);
-  return Math.round(seconds * 1000);
-}
+export { DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, type UpdateOutcome } from "./logger-jobs.js";
 
 export interface LoggerOptions {
   /** Spool directory for this store; default `spoolDirFor(store.uri)` (see spool.ts). */
@@ -55,7 +46,7 @@ export interface LoggerOptions {
   /**
    * Longest wait of a flush (and of updateRun) for requests that do not answer (ms). What is
    * still out then is made durable in the spool and delivered later; `pending()` shows it.
-   * Default `TSLAB_MLFLOW_FLUSH_TIMEOUT` seconds, else 5 s.
+   * Default `TSLAB_MLFLOW_FLUSH_TIMEOUT` seconds, else 5 s; no limit for `file:` stores.
    */
   flushTimeoutMs?: number;
   /** Told about every batch that could not be delivered now (see DeliveryFailure). */
@@ -87,58 +78,6 @@ export interface PendingReport extends PendingCounts {
   /** Per run; `status` is set while the run's status update waits. */
   runs: Record<string, PendingCounts & { status?: RunStatus }>;
 }
-
-/** How a status update ended up: answered by the store, or durable in the spool for later. */
-export type UpdateOutcome = "acknowledged" | "spooled";
-
-const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
-
-/** A 4xx answer about the batch itself: retrying the same request cannot succeed. */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof MlflowError)) return false;
-  const s = error.httpStatus;
-  // Auth, timeouts and rate limits can clear up; those batches wait in the spool.
-  if (s !== undefined) return s >= 400 && s < 500 && ![401, 403, 408, 429].includes(s);
-  return ["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST"].includes(error.code);
-}
-
-interface Job {
-  runId: string;
-  batch: Batch;
-  /** Set for a status update (runs/update) instead of a log-batch request. */
-  update?: SpooledUpdate;
-  count: number;
-  hasTags: boolean;
-  /** Set when the request's spool file is claimed by us (it came from the spool, or was detached). */
-  entry?: SpoolEntry;
-  /** Being written to the spool while its request is still out (see detach). */
-  detaching?: Promise<void>;
-  /** What became of it, once known. */
-  outcome?: "acknowledged" | "spooled" | "rejected" | "held";
-  error?: unknown;
-  settled: boolean;
-  done: Promise<void>;
-  settle: () => void;
-}
-
-function makeJob(runId: string, batch: Batch, entry?: SpoolEntry, update?: SpooledUpdate): Job {
-  let settle!: () => void;
-  const done = new Promise<void>((resolve) => (settle = resolve));
-  const job: Job = {
-    runId, batch, update, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settled: false,
-    settle: () => { job.settled = true; settle(); },
-  };
-  return job;
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
-async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
-const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 export class Logger implements LogSink, ExitAware {
   readonly spool: Spool;
@@ -175,7 +114,8 @@ export class Logger implements LogSink, ExitAware {
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
     this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
     this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
-    this.flushTimeoutMs = options.flushTimeoutMs ?? flushTimeoutFromEnv();
+    // A file store cannot be unreachable: its writes are waited for, however many.
+    this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : options.flushTimeoutMs ?? flushTimeoutFromEnv();
     this.onError = options.onError;
     this.exitHooks = options.exitHooks ?? true;
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
@@ -560,17 +500,6 @@ export class Logger implements LogSink, ExitAware {
   hasWork(): boolean {
     return this.sinceCut > 0 || this.ready.length > 0 || this.running.size > 0 || this.spooling.size > 0;
   }
-}
-
-function checkUpdate(runId: string, update: SpooledUpdate): void {
-  if (typeof runId !== "string" || runId.length === 0)
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
-  if (!update || !STATUSES.includes(update.status))
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`, 400);
-  if (update.endTime !== undefined && !Number.isInteger(update.endTime))
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid end time ${JSON.stringify(update.endTime)} for run ${runId}: an integer (epoch milliseconds) is required.`, 400);
-  if (update.runName !== undefined && typeof update.runName !== "string")
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run name ${JSON.stringify(update.runName)} for run ${runId}: a string is required.`, 400);
 }
 
 /** Delivers what earlier processes left in the spool of `store` and returns what is left. */

@@ -1,0 +1,85 @@
+// The parts of the logger that need none of its state: one request's bookkeeping (Job),
+// bounded waits, which failures are for good, run status update checks and the flush
+// timeout setting.
+
+import type { Batch } from "./entities.js";
+import { MlflowError } from "./errors.js";
+import { type SpoolEntry, type SpooledUpdate, batchSize } from "./spool.js";
+
+/** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 5_000;
+
+/** `TSLAB_MLFLOW_FLUSH_TIMEOUT` in ms; a clear error for a value that is not a positive number of seconds. */
+export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): number {
+  const raw = env.TSLAB_MLFLOW_FLUSH_TIMEOUT;
+  if (raw === undefined || raw.trim() === "") return DEFAULT_FLUSH_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`, 400);
+  return Math.round(seconds * 1000);
+}
+
+/** How a status update ended up: answered by the store, or durable in the spool for later. */
+export type UpdateOutcome = "acknowledged" | "spooled";
+
+const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
+
+/** A 4xx answer about the batch itself: retrying the same request cannot succeed. */
+export function isPermanentFailure(error: unknown): boolean {
+  if (!(error instanceof MlflowError)) return false;
+  const s = error.httpStatus;
+  // Auth, timeouts and rate limits can clear up; those batches wait in the spool.
+  if (s !== undefined) return s >= 400 && s < 500 && ![401, 403, 408, 429].includes(s);
+  return ["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST"].includes(error.code);
+}
+
+export interface Job {
+  runId: string;
+  batch: Batch;
+  /** Set for a status update (runs/update) instead of a log-batch request. */
+  update?: SpooledUpdate;
+  count: number;
+  hasTags: boolean;
+  /** Set when the request's spool file is claimed by us (it came from the spool, or was detached). */
+  entry?: SpoolEntry;
+  /** Being written to the spool while its request is still out (see detach). */
+  detaching?: Promise<void>;
+  /** What became of it, once known. */
+  outcome?: "acknowledged" | "spooled" | "rejected" | "held";
+  error?: unknown;
+  settled: boolean;
+  done: Promise<void>;
+  settle: () => void;
+}
+
+export function makeJob(runId: string, batch: Batch, entry?: SpoolEntry, update?: SpooledUpdate): Job {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  const job: Job = {
+    runId, batch, update, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settled: false,
+    settle: () => { job.settled = true; settle(); },
+  };
+  return job;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once): no limit then.
+  if (!(ms < 2_147_483_647)) return void (await p);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+export const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+export function checkUpdate(runId: string, update: SpooledUpdate): void {
+  if (typeof runId !== "string" || runId.length === 0)
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
+  if (!update || !STATUSES.includes(update.status))
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`, 400);
+  if (update.endTime !== undefined && !Number.isInteger(update.endTime))
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid end time ${JSON.stringify(update.endTime)} for run ${runId}: an integer (epoch milliseconds) is required.`, 400);
+  if (update.runName !== undefined && typeof update.runName !== "string")
+    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run name ${JSON.stringify(update.runName)} for run ${runId}: a string is required.`, 400);
+}
