@@ -7,7 +7,7 @@
 import type { Cell, CellInfo, CellOutcome, DisplayOptions, RunOptions, RunResult } from "./extensions.js";
 import type { ErrorContent, ExecuteReply, ExecuteRequest, Header, Message, MimeBundle } from "./messages.js";
 import { toBundle } from "./display.js";
-import { runtimeError, type Executor } from "./executor.js";
+import { interruptedError, runtimeError, type Executor } from "./executor.js";
 import type { OutputRouter } from "./outputs.js";
 
 /** What a cell needs from the kernel. */
@@ -63,6 +63,13 @@ export class LiveCell implements Cell {
 
   async run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const ex = this.host.executor;
+    // Interrupted before this code started (e.g. while the kernel was still starting up):
+    // the executor never saw that interrupt, so run nothing rather than wait forever.
+    if (this.signal.aborted) {
+      const error = interruptedError();
+      if (!options.quiet) this.host.outputs.error(error);
+      return { status: "error", error };
+    }
     if (options.quiet) {
       const r = await this.host.outputs.muffled(() => ex.execute(code));
       if (r.status === "error" && r.interrupted) this.host.noteInterrupted();
