@@ -30,7 +30,7 @@ export function trackingFromStore(
     sink: (runId) => logger.run(runId),
     pending: async () => {
       const p = logger.pending();
-      return p.queued + p.inFlight + p.spooled;
+      return p.queued + p.inFlight + p.spooled + p.statusUpdates;
     },
     close: async () => {
       try {

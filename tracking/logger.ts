@@ -102,6 +102,7 @@ export class Logger implements LogSink, ExitAware {
   private offline = false;
   private nextProbe = 0;
   private delivering?: Promise<void>;
+  private again = false;
   private closed = false;
   private readonly failures: DeliveryFailure[] = [];
   /** Status updates sent directly by updateRun (they take no request slot). */
@@ -215,7 +216,18 @@ export class Logger implements LogSink, ExitAware {
 
   /** Delivers the spool's files, oldest first, while the store accepts them. */
   deliverSpool(): Promise<void> {
-    this.delivering ??= this.deliverSpoolNow().finally(() => (this.delivering = undefined));
+    if (this.delivering) {
+      // The round under way listed the spool before the caller's files (a status update just
+      // spooled, a detached batch just acknowledged): one more round once it ends.
+      this.again = true;
+      return this.delivering;
+    }
+    this.delivering = (async () => {
+      do {
+        this.again = false;
+        await this.deliverSpoolNow();
+      } while (this.again && !this.offline);
+    })().finally(() => (this.delivering = undefined));
     return this.delivering;
   }
 
