@@ -12,7 +12,7 @@ import { generateRunName } from "../run-names.js";
 import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
 import { readTagDirSync } from "./experiments.js";
-import { appendWhole, isNoEnt, createExclusive, exists, listDirs, listFilesDeepSync, readTextOrUndefined, readTextSync, readYamlSync, writeAtomic, writeUnpublished, writeYaml } from "./fsio.js";
+import { appendWhole, createExclusive, exists, listDirs, listFilesDeepSync, readTextOrUndefined, readTextSync, readYamlSync, writeAtomic, writeUnpublished, writeYaml } from "./fsio.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
 import { runFromMeta, runToMeta, type StoredRun as StoredMeta } from "./meta.js";
 import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
@@ -41,11 +41,7 @@ export class Runs {
 
   // ---- reading -------------------------------------------------------------------------
 
-  async readStored(dir: string): Promise<StoredRun | undefined> {
-    return this.readStoredSync(dir);
-  }
-
-  private readStoredSync(dir: string): StoredRun | undefined {
+  readStored(dir: string): StoredRun | undefined {
     const file = join(dir, "meta.yaml");
     const doc = readYamlSync(file);
     if (!doc) return undefined;
@@ -76,7 +72,7 @@ export class Runs {
   async info(runId: string): Promise<{ dir: string; stored: StoredRun }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const dir = await this.locate(runId);
-      const stored = await this.readStored(dir);
+      const stored = this.readStored(dir);
       if (stored) return { dir, stored };
       this.dirs.delete(runId); // its experiment moved (deleted/restored) meanwhile: look again
     }
@@ -84,7 +80,7 @@ export class Runs {
   }
 
   /** Latest metric values, params and tags of a run directory. */
-  private readDataSync(dir: string): Run["data"] {
+  private readData(dir: string): Run["data"] {
     const metrics: Metric[] = [];
     for (const key of listFilesDeepSync(join(dir, "metrics"))) {
       const file = join(dir, "metrics", key);
@@ -95,21 +91,17 @@ export class Runs {
     return { metrics, params: readTagDirSync(join(dir, "params")), tags: readTagDirSync(join(dir, "tags")) };
   }
 
-  private readRunSync(dir: string, known?: StoredRun): Run | undefined {
-    const stored = known ?? this.readStoredSync(dir);
+  readRun(dir: string, known?: StoredRun): Run | undefined {
+    const stored = known ?? this.readStored(dir);
     if (!stored) return undefined;
-    const data = this.readDataSync(dir);
+    const data = this.readData(dir);
     if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
     return { info: stored.info, data };
   }
 
-  async readRun(dir: string, known?: StoredRun): Promise<Run | undefined> {
-    return this.readRunSync(dir, known);
-  }
-
   async get(runId: string): Promise<Run> {
     const { dir, stored } = await this.info(runId);
-    return (await this.readRun(dir, stored))!;
+    return this.readRun(dir, stored)!;
   }
 
   /** Runs of one experiment directory for a view type; damaged runs are reported and skipped. */
@@ -118,14 +110,13 @@ export class Runs {
     const readOne = (name: string): Run | undefined => {
       const dir = join(expDir, name);
       try {
-        const stored = this.readStoredSync(dir);
+        const stored = this.readStored(dir);
         if (!stored || !matchesView(stored.info.lifecycleStage, view)) return undefined;
-        const run = this.readRunSync(dir, stored);
+        const run = this.readRun(dir, stored);
         if (run) this.dirs.set(run.info.runId, dir);
         return run;
       } catch (e) {
         if (e instanceof MlflowError && e.code === "CORRUPT_STORE") { this.warn(e); return undefined; }
-        if (isNoEnt(e)) return undefined; // deleted while we read it
         throw e;
       }
     };
@@ -241,7 +232,7 @@ export class Runs {
       if (EXPERIMENT_RESERVED.has(name) || name.startsWith(".")) continue;
       const dir = join(expDir, name);
       try {
-        const stored = await this.readStored(dir);
+        const stored = this.readStored(dir);
         if (!stored || stored.info.lifecycleStage === stage) continue;
         await this.writeInfo(dir, { ...stored.info, lifecycleStage: stage }, stage === "deleted" ? deletedTime : undefined, stored.doc);
       } catch (e) {
