@@ -17,7 +17,7 @@ const libParse = (text: string): unknown => {
 };
 
 const TRICKY: unknown[] = [
-  "", "0", "123", "0123", "5e3", "e68", "1e10", "5e3a9f", "0x1f", "0b101", "0o17", "0o1a", "00ff", "1_000",
+  "", "0", "123", "0123", "5e3", "e68", "1e10", "5e3a9f", "0x1f", "0b101", "0o17", "0o1a", "0b02046302e84c51afd3ee74c5ce0215", "0xfq", "0B11", "00ff", "1_000",
   "yes", "No", "on", "OFF", "y", "n", "true", "null", "~", "NaN", ".inf", "-1", "+x", "-x", "@x", "#x",
   "a b", "it's", "a: b", "x:", "a:b", "2023-01-01", "1:20", "=", "<<", "ünï", "file:///tmp/mlruns/0/abc/artifacts",
   "file:///tmp/x y", "RUNNING", "Default", "deadbeef", "x.y.z", "/abs", 0, -5, 1700000000000, 1.5, null, [], {}, true,

@@ -8,14 +8,15 @@
 // starting with a digit, sign or dot (numbers, dates, .inf), and not a boolean or null word.
 const SAFE_PLAIN = /^[A-Za-z_/][A-Za-z0-9_./:@+-]*$/;
 const RESERVED_WORD = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
-// Also ids such as run ids: digits and letters starting with a digit are strings unless they
-// could be an int (0x.., 0b.., 0o..) or an exponent float (1e5), so a letter outside those is required.
+// Also ids such as run ids: digits and letters starting with a digit are strings, unless made
+// of digits and e/x/b/o only (1e5, 12) or a prefixed int (0x1f, 0b101, 0o17).
 const ID_LIKE = /^[0-9][0-9A-Za-z]*$/;
 const NUMBER_LETTERS = /^[0-9eExXbBoO]*$/;
+const PREFIXED_INT = /^0(?:[bB][01_]+|[xX][0-9a-fA-F_]+|[oO][0-7_]+)$/;
 // The library also reads `e68` or `.5e3` as floats.
 const EXP_FLOAT = /^[-+]?[0-9_]*\.?[0-9_]*[eE][-+]?[0-9]+$/;
 const isSafePlain = (s: string) => !s.endsWith(":") && !EXP_FLOAT.test(s) &&
-  ((SAFE_PLAIN.test(s) && !RESERVED_WORD.test(s)) || (ID_LIKE.test(s) && !NUMBER_LETTERS.test(s) && !/^0[xXbBoO]/.test(s)));
+  ((SAFE_PLAIN.test(s) && !RESERVED_WORD.test(s)) || (ID_LIKE.test(s) && !NUMBER_LETTERS.test(s) && !PREFIXED_INT.test(s)));
 
 // Decimal integers the library reads as safe JS numbers.
 const SMALL_INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
