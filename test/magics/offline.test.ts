@@ -5,6 +5,7 @@
 // FINISHED on the server, after every point it logged, each delivered once. The stand-in
 // answers as recorded (runs/update like exchange 061).
 
+import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message } from "../../kernel/messages.js";
@@ -80,7 +81,7 @@ function kernelEnv(): NodeJS.ProcessEnv {
 async function until(what: string, condition: () => boolean, ms = 40_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; received ${server.received.map((r) => r.method + " " + r.path).join(", ")}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -101,13 +102,16 @@ describe("runs ending while the tracking server is down", () => {
   it("a %%mlflow_run cell returns with a warning; with the server back, the run ends FINISHED after its points", async () => {
     kernel = await startKernel({ cwd: work, stdio: "pipe", env: kernelEnv() });
     const cell = kernel.execute(
-      `%%mlflow_run offline-end\nfor (let i = 0; i < 5; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n` +
-      `await new Promise((r) => setTimeout(r, 1500));\nfor (let i = 5; i < 10; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`,
+      `%%mlflow_run offline-end\nconst { existsSync } = await import("node:fs");\n` +
+      `for (let i = 0; i < 5; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.flush();\n` +
+      `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\n` +
+      `for (let i = 5; i < 10; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`,
       // MLflow's retries against a dead server take about 4 minutes: the cell must not wait for them.
-      { timeout: 30_000 });
+      { timeout: 60_000 });
     // The server goes away while the cell runs, after the first points arrived.
-    await until("first points", () => created.length === 1 && requestsOf(created[0]!, LOG_BATCH).length > 0, 10_000);
+    await until("first points", () => created.length === 1 && requestsOf(created[0]!, LOG_BATCH).length > 0);
     await server.refuse();
+    fs.writeFileSync(path.join(work, "server-down"), "");
     const { reply, outputs } = await cell;
     const runId = created[0]!;
     expect((reply.content as Content).status).toBe("ok");
