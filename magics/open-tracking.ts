@@ -21,7 +21,12 @@ export function trackingFromStore(
   const logger = Logger.create(store, {
     flushTimeoutMs,
     ...options,
-    onError: (f) => warn(`${f.count} logged item(s) of run ${f.runId || "?"} ${f.disposition === "spooled" ? "wait in the spool" : f.disposition === "rejected" ? "were refused by the store" : "are held in memory"}: ${(f.error as Error)?.message ?? String(f.error)}`),
+    onError: (f) => {
+      const [what, fate] = f.status
+        ? [`The ${f.status} status of run ${f.runId}`, { spooled: "waits in the spool", rejected: "was refused by the store", held: "is held in memory" }]
+        : [`${f.count} logged item(s) of run ${f.runId || "?"}`, { spooled: "wait in the spool", rejected: "were refused by the store", held: "are held in memory" }];
+      warn(`${what} ${fate[f.disposition]}: ${(f.error as Error)?.message ?? String(f.error)}`);
+    },
   });
   return {
     uri: store.uri,

@@ -59,6 +59,8 @@ export interface DeliveryFailure {
   runId: string;
   /** Entities in the batch. */
   count: number;
+  /** Set when the request was the run's status update. */
+  status?: RunStatus;
   error: unknown;
   /**
    * `rejected`: the server refused the batch for good (4xx); kept in `file` under the
@@ -395,7 +397,7 @@ export class Logger implements LogSink, ExitAware {
       await job.detaching;
       // Acknowledged: the claimed file must go, or the batch would be delivered twice.
       if (job.entry) await this.spool.remove(job.entry).catch((error) =>
-        this.report({ runId: job.runId, count: job.count, error, disposition: "rejected" }));
+        this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected" }));
       if (job.entry?.update) this.acknowledged.add(job.entry.name);
       // Files of its run may have waited behind it.
       if (detached && this.spool.size > 0) void this.deliverSpool().catch(() => {});
@@ -413,7 +415,7 @@ export class Logger implements LogSink, ExitAware {
     if (isPermanentFailure(error)) {
       job.outcome = "rejected";
       const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry, job.update).catch(() => undefined);
-      this.report({ runId: job.runId, count: job.count, error, disposition: "rejected", file });
+      this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected", file });
       return;
     }
     if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
@@ -421,7 +423,7 @@ export class Logger implements LogSink, ExitAware {
     if (job.entry) {
       job.outcome = "spooled";
       await this.spool.release(job.entry).catch(() => {});
-    } else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+    } else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
   }
 
   /**
@@ -450,10 +452,10 @@ export class Logger implements LogSink, ExitAware {
       try {
         job.entry = await this.spool.writeClaimed(job.runId, job.batch, job.update);
         job.outcome ??= "spooled";
-        this.report({ runId: job.runId, count: job.count, error, disposition: "spooled" });
+        this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
       } catch (writeError) {
         // Still in flight, only not durable: the exit hook spools it if the process ends.
-        this.report({ runId: job.runId, count: job.count, error: writeError, disposition: "held" });
+        this.report({ runId: job.runId, count: job.count, status: job.update?.status, error: writeError, disposition: "held" });
       }
     })();
     return job.detaching;
@@ -479,7 +481,7 @@ export class Logger implements LogSink, ExitAware {
       job.outcome = "held";
       job.error = cause ?? error;
       this.held.push(job);
-      this.report({ runId: job.runId, count: job.count, error: cause ?? error, disposition: "held" });
+      this.report({ runId: job.runId, count: job.count, status: job.update?.status, error: cause ?? error, disposition: "held" });
       return false;
     }
   }

@@ -5,12 +5,12 @@
 // runs/update request must match 061's.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Logger, deliverSpool } from "../../tracking/logger.js";
+import { Logger, deliverSpool, flushTimeoutFromEnv } from "../../tracking/logger.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { compareRequest, exchange, MlflowStandin, REPO_ROOT, type ReceivedRequest } from "../support/mlflow-standin.js";
 
@@ -178,6 +178,36 @@ describe("run status updates through the logger", () => {
     await expect(logger.updateRun("no-such-run", { status: "FINISHED", endTime: END })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
     expect(readdirSync(join(spoolDir, "rejected")).filter((n) => n.endsWith(".json"))).toHaveLength(1);
     await expect(logger.updateRun("r", { status: "DONE" as never })).rejects.toThrow(/Invalid run status "DONE" for run r: accepted are RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/);
+  });
+
+  it("TSLAB_MLFLOW_FLUSH_TIMEOUT is seconds; anything but a positive number is refused by name", () => {
+    expect(flushTimeoutFromEnv({})).toBe(5_000);
+    expect(flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: "2.5" })).toBe(2_500);
+    for (const bad of ["soon", "0", "-1", "Infinity"])
+      expect(() => flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: bad })).toThrow(`Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(bad)}: a number of seconds greater than 0 is accepted`);
+  });
+
+  it("a spooled status file with an unknown status is moved to rejected/ with its reason, and the run's batches still go", async () => {
+    const runId = standin.ids.RUN_A;
+    await standin.refuse();
+    const logger = openLogger(openStore("fast"));
+    const run = logger.run(runId);
+    for (let step = 0; step < 10; step++) run.logMetric("loss", 1 / (step + 1), step, T0 + step);
+    expect(await run.terminate("FINISHED", END)).toBe("spooled");
+    await logger.close();
+    // Damage the status file as a bad disk or an old writer might.
+    const [file] = spooledUpdates();
+    const text = readFileSync(join(spoolDir, file!), "utf8");
+    writeFileSync(join(spoolDir, file!), text.replace('"status":"FINISHED"', '"status":"DONE"'));
+
+    await standin.accept();
+    const next = openLogger(openStore("fast"));
+    await next.flush();
+    for (let step = 0; step < 10; step++) expect(accepted.get(`${runId}|loss|${step}|${T0 + step}`)).toBe(1);
+    expect(acked.filter((a) => a.startsWith("update"))).toEqual([]);
+    expect(readFileSync(join(spoolDir, "rejected", `${file}.reason.txt`), "utf8")).toMatch(/is not a version 1 or 2 tslab-mlflow-spool file/);
+    expect(next.errors().map((e) => e.disposition)).toEqual(["rejected"]);
+    expect(spoolNames()).toEqual([]);
   });
 });
 
