@@ -165,9 +165,10 @@ describe("run status updates through the logger", () => {
     expect(spooledUpdates()).toHaveLength(1);
 
     await standin.accept();
-    await until(() => acked.includes("update:FINISHED"));
+    // Acknowledged, and its claimed file removed after the answer.
+    await until(() => acked.includes("update:FINISHED") && logger.pending().statusUpdates === 0 && spoolNames().length === 0);
     expectDeliveredInOrder(runId, 300);
-    await until(() => logger.pending().statusUpdates === 0 && logger.pending().inFlight === 0);
+    expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0 });
   }, 30_000);
 
   it("an update the server refuses for good is kept under rejected/ and the call says why", async () => {
