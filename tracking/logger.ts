@@ -278,7 +278,8 @@ export class Logger implements LogSink, ExitAware {
     let statusUpdates = 0;
     const waiting = [...this.spool.updates()];
     for (const job of new Set([...this.ready, ...this.spooling, ...this.held, ...this.running, ...this.direct]))
-      if (job.update && !job.settled && !job.entry) waiting.push([job.runId, job.update.status]);
+      // Claimed files (from the spool, or detached) have left the spool's index: counted here.
+      if (job.update && !job.settled) waiting.push([job.runId, job.update.status]);
     for (const [runId, status] of waiting) {
       at(runId).status = status;
       statusUpdates++;

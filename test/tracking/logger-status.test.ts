@@ -181,6 +181,25 @@ describe("run status updates through the logger", () => {
     await expect(logger.updateRun("r", { status: "DONE" as never })).rejects.toThrow(/Invalid run status "DONE" for run r: accepted are RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/);
   });
 
+  it("a status update the server does not answer is made durable within the flush timeout, then delivered once by the next flush", async () => {
+    const runId = standin.ids.RUN_A;
+    const store = new RestStore({ baseUrl: standin.url, maxRetries: 1, backoffMs: 20, timeoutMs: 1_500 });
+    stores.push(store);
+    const logger = openLogger(store, 500);
+    // Nothing of the run waits: the update goes straight out, and gets no answer.
+    standin.failNext(1, { kind: "hang" });
+    expect(await logger.updateRun(runId, { status: "FINISHED", endTime: END })).toBe("spooled");
+    expect(logger.pending()).toMatchObject({ statusUpdates: 1, runs: { [runId]: { status: "FINISHED" } } });
+    expect(spoolNames().filter((n) => n.endsWith(`.sending-${process.pid}`))).toHaveLength(1);
+    // The request times out (not retried: the server may have applied it); the file is released.
+    await until(() => spoolNames().length === 1 && !spoolNames()[0]!.includes(".sending-"));
+    await logger.flush();
+    expect(acked).toEqual(["update:FINISHED"]);
+    expect(updateMismatches).toEqual([]);
+    expect(spoolNames()).toEqual([]);
+    expect(logger.pending()).toMatchObject({ statusUpdates: 0, offline: false });
+  });
+
   it("TSLAB_MLFLOW_FLUSH_TIMEOUT is seconds; anything but a positive number is refused by name", () => {
     expect(flushTimeoutFromEnv({})).toBe(5_000);
     expect(flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: "2.5" })).toBe(2_500);
