@@ -1,8 +1,8 @@
 // The parts of the logger that need none of its state: one request's bookkeeping (Job),
-// bounded waits, which failures are for good, run status update checks and the flush
-// timeout setting.
+// the report of a batch that could not be delivered, bounded waits, which failures are for
+// good, run status update checks and the flush timeout setting.
 
-import type { Batch } from "./entities.js";
+import type { Batch, RunStatus } from "./entities.js";
 import { MlflowError } from "./errors.js";
 import { type SpoolEntry, type SpooledUpdate, batchSize } from "./spool.js";
 
@@ -17,6 +17,23 @@ export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv | Record<string, stri
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`, 400);
   return Math.round(seconds * 1000);
+}
+
+export interface DeliveryFailure {
+  runId: string;
+  /** Entities in the batch. */
+  count: number;
+  /** Set when the request was the run's status update. */
+  status?: RunStatus;
+  error: unknown;
+  /**
+   * `rejected`: the server refused the batch for good (4xx); kept in `file` under the
+   * spool's `rejected/` directory and never retried. `spooled`: the store stays unreachable;
+   * the batch waits in the spool. `held`: not even the spool could take it; it stays in
+   * memory, the next flush retries and rejects with the error meanwhile.
+   */
+  disposition: "rejected" | "spooled" | "held";
+  file?: string;
 }
 
 /** How a status update ended up: answered by the store, or durable in the spool for later. */

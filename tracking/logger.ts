@@ -12,21 +12,26 @@
 // No wait is long: a request that has not answered within `flushTimeoutMs` (a dead server
 // retries for minutes) is written to the spool as a claimed file while it goes on, so
 // flush and updateRun return with everything durable (see Spool.writeClaimed).
+// This module is the queue and send loop; the offline state, probes and delivery of the
+// spool are in spool-delivery.ts.
 
 import type { RunStatus } from "./entities.js";
 import { MlflowError } from "./errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
 import {
-  type Job, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, makeJob, waitAtMost,
+  type DeliveryFailure, type Job, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, makeJob, waitAtMost,
 } from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "./limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
-import { Spool, type SpoolEntry, type SpooledUpdate, spoolDirFor } from "./spool.js";
+import { Spool, type SpooledUpdate, spoolDirFor } from "./spool.js";
+import { SpoolDelivery } from "./spool-delivery.js";
 import type { TrackingStore } from "./store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
-export { DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, type UpdateOutcome } from "./logger-jobs.js";
+export {
+  DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, type DeliveryFailure, type UpdateOutcome,
+} from "./logger-jobs.js";
 
 export interface LoggerOptions {
   /** Spool directory for this store; default `spoolDirFor(store.uri)` (see spool.ts). */
@@ -55,23 +60,6 @@ export interface LoggerOptions {
   exitHooks?: boolean;
 }
 
-export interface DeliveryFailure {
-  runId: string;
-  /** Entities in the batch. */
-  count: number;
-  /** Set when the request was the run's status update. */
-  status?: RunStatus;
-  error: unknown;
-  /**
-   * `rejected`: the server refused the batch for good (4xx); kept in `file` under the
-   * spool's `rejected/` directory and never retried. `spooled`: the store stays unreachable;
-   * the batch waits in the spool. `held`: not even the spool could take it; it stays in
-   * memory, the next flush retries and rejects with the error meanwhile.
-   */
-  disposition: "rejected" | "spooled" | "held";
-  file?: string;
-}
-
 export interface PendingReport extends PendingCounts {
   /** True after a request failed, until a delivery succeeds again. */
   offline: boolean;
@@ -87,8 +75,9 @@ export class Logger implements LogSink, ExitAware {
   private readonly loggers = new Map<string, RunLogger>();
   private readonly keys: KeyCache = { metric: new Set(), param: new Set(), tag: new Set() };
   private readonly maxInFlight: number;
-  private readonly probeIntervalMs: number;
   private readonly offlineFlushWaitMs: number;
+  /** Offline state, probes and delivery of the spool. */
+  private readonly delivery: SpoolDelivery;
   readonly flushTimeoutMs: number;
   private readonly onError?: (f: DeliveryFailure) => void;
   private readonly exitHooks: boolean;
@@ -101,10 +90,6 @@ export class Logger implements LogSink, ExitAware {
   private held: Job[] = [];
   private sinceCut = 0;
   private kicked = false;
-  private offline = false;
-  private nextProbe = 0;
-  private delivering?: Promise<void>;
-  private again = false;
   private closed = false;
   private readonly failures: DeliveryFailure[] = [];
   /** Status updates sent directly by updateRun (they take no request slot). */
@@ -115,8 +100,9 @@ export class Logger implements LogSink, ExitAware {
   constructor(readonly store: TrackingStore, options: LoggerOptions = {}) {
     this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
-    this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
     this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
+    const sender = { send: (job: Job) => this.send(job), report: (f: DeliveryFailure) => this.report(f) };
+    this.delivery = new SpoolDelivery(this.spool, this.maxInFlight, options.probeIntervalMs ?? 10_000, sender);
     // A file store cannot be unreachable: its writes are waited for, however many.
     this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : options.flushTimeoutMs ?? flushTimeoutFromEnv();
     this.onError = options.onError;
@@ -125,6 +111,10 @@ export class Logger implements LogSink, ExitAware {
     // The timer alone must not keep a finished script alive; `beforeExit` flushes instead.
     this.timer.unref();
     if (this.exitHooks) watchExit(this);
+  }
+
+  private get offline(): boolean {
+    return this.delivery.offline;
   }
 
   /** A logger that first delivers (in the background) what earlier processes left in the spool. */
@@ -209,7 +199,7 @@ export class Logger implements LogSink, ExitAware {
     try {
       const deadline = Date.now() + this.flushTimeoutMs;
       await this.flushBy(deadline);
-      if (!this.offline && this.delivering) await waitAtMost(this.delivering, deadline - Date.now());
+      if (!this.offline && this.delivery.current) await waitAtMost(this.delivery.current, deadline - Date.now());
     } finally {
       clearInterval(this.timer);
       unwatchExit(this);
@@ -218,53 +208,7 @@ export class Logger implements LogSink, ExitAware {
 
   /** Delivers the spool's files, oldest first, while the store accepts them. */
   deliverSpool(): Promise<void> {
-    if (this.delivering) {
-      // The round under way listed the spool before the caller's files (a status update just
-      // spooled, a detached batch just acknowledged): one more round once it ends.
-      this.again = true;
-      return this.delivering;
-    }
-    this.delivering = (async () => {
-      do {
-        this.again = false;
-        await this.deliverSpoolNow();
-      } while (this.again && !this.offline);
-    })().finally(() => (this.delivering = undefined));
-    return this.delivering;
-  }
-
-  private async deliverSpoolNow(): Promise<void> {
-    const names = await this.spool.scan();
-    if (this.offline && names.length === 0) this.offline = false;
-    // Offline, one batch probes the store (the first one this process manages to claim);
-    // once one gets through, the rest go several at a time.
-    while (names.length && this.offline) if (await this.sendSpoolFile(names.shift()!)) break;
-    while (names.length && !this.offline) {
-      // Several at a time, but a file that keeps order (a status update, a batch with tags)
-      // only starts a group: everything older is settled by then.
-      const group = [names.shift()!];
-      while (names.length && group.length < this.maxInFlight && !this.spool.isOrdered(names[0])) group.push(names.shift()!);
-      await Promise.all(group.map((n) => this.sendSpoolFile(n)));
-    }
-  }
-
-  /**
-   * Claims and sends one spool file; false when there was nothing to send (claimed elsewhere,
-   * unreadable, or an ordered file whose run still has older files waiting: it stays for later).
-   */
-  private async sendSpoolFile(name: string): Promise<boolean> {
-    const runId = this.spool.runOf(name);
-    if (this.spool.isOrdered(name) && runId !== undefined && await this.spool.holdsOlder(runId, name)) return false;
-    let entry: SpoolEntry | undefined;
-    try {
-      entry = await this.spool.claim(name);
-    } catch (error) {
-      this.report({ runId: "", count: 0, error, disposition: "rejected" });
-      return false;
-    }
-    if (!entry) return false;
-    await this.send(makeJob(entry.runId, entry.batch, entry, entry.update));
-    return true;
+    return this.delivery.deliver();
   }
 
   /** Counts of entities still waiting, in total and per run. */
@@ -347,12 +291,7 @@ export class Logger implements LogSink, ExitAware {
   private tick(): void {
     this.cut();
     this.pump();
-    // Offline: probe now and then. Online with spooled batches (a request that was in flight
-    // when we went offline succeeded): deliver them without waiting for a flush.
-    if ((this.offline || this.spool.size > 0) && !this.delivering && Date.now() >= this.nextProbe) {
-      this.nextProbe = Date.now() + this.probeIntervalMs;
-      void this.deliverSpool().catch(() => {});
-    }
+    this.delivery.tick();
   }
 
   /** Moves everything queued into request-sized jobs. */
@@ -391,7 +330,7 @@ export class Logger implements LogSink, ExitAware {
         await this.failed(job, error);
         return;
       }
-      this.offline = false;
+      this.delivery.offline = false;
       job.outcome = "acknowledged";
       // A detached request: its claimed file is being written; it must exist before it goes.
       const detached = !!job.detaching;
@@ -419,8 +358,7 @@ export class Logger implements LogSink, ExitAware {
       this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected", file });
       return;
     }
-    if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
-    this.offline = true;
+    this.delivery.goOffline();
     if (job.entry) {
       job.outcome = "spooled";
       await this.spool.release(job.entry).catch(() => {});
@@ -436,8 +374,7 @@ export class Logger implements LogSink, ExitAware {
   private async detachLate(jobs: Job[]): Promise<void> {
     const late = jobs.filter((j) => !j.settled);
     if (!late.length) return;
-    if (!this.offline) this.nextProbe = Date.now() + this.probeIntervalMs;
-    this.offline = true;
+    this.delivery.goOffline();
     // Requests first: their files must be older than those of batches cut after them.
     await Promise.all(late.filter((j) => (this.running.has(j) || this.direct.has(j)) && !j.entry).map((j) => this.detach(j)));
     const waiting = late.filter((j) => this.ready.includes(j));
