@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
-import { InputError, EXIT_BAD_INPUT } from "./input-error.js";
+import { reportInputErrors } from "./input-error.js";
 import { readNotebook } from "./notebook.js";
 import { badInputExits } from "./run-options.js";
 
@@ -77,20 +77,13 @@ export function registerExportCommand(program: Command): void {
         .default("inline"),
     )
     .allowExcessArguments(false)
-    .action(async (notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside" }) => {
-      try {
+    .action((notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside" }) =>
+      reportInputErrors(async () => {
         const result = await exportNotebook(notebook, { to: opts.to, out: opts.output, scripts: opts.scripts });
         for (const w of result.warnings) console.error(`warning: ${w}`);
         const extra = result.files.length ? ` (+${result.files.length} files in ${relative(process.cwd(), dirname(result.files[0]!)) || "."})` : "";
         console.log(`Wrote ${relative(process.cwd(), result.out) || result.out}${extra}`);
-      } catch (e) {
-        if (e instanceof InputError) {
-          console.error(`error: ${e.message}`);
-          process.exitCode = EXIT_BAD_INPUT;
-          return;
-        }
-        throw e;
-      }
-    });
+      }),
+    );
   badInputExits(cmd);
 }

@@ -19,3 +19,17 @@ export class InputError extends Error {
 
 /** Exit code for bad command lines and bad input, as commander uses for usage errors. */
 export const EXIT_BAD_INPUT = 2;
+
+/**
+ * Runs a command's action: an InputError becomes a one-line `error:` message and exit code
+ * 2; anything else is not the user's fault and propagates.
+ */
+export async function reportInputErrors(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    console.error(`error: ${e.message}`);
+    process.exitCode = EXIT_BAD_INPUT;
+  }
+}

@@ -15,7 +15,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { EXIT_BAD_INPUT, InputError } from "./input-error.js";
+import { InputError, reportInputErrors } from "./input-error.js";
 import { PairedOptionsCommand, badInputExits, collectList, collectPair } from "./run-options.js";
 
 export interface RunCommandOptions {
@@ -55,18 +55,11 @@ export function registerRunCommand(program: Command): void {
     .option("--kernel-log <file>", "append the kernel process's own output to this file")
     .option("--no-tracking", "execute without creating an MLflow run")
     .allowExcessArguments(false)
-    .action(async (notebook: string, opts: RunCommandOptions) => {
-      try {
+    .action((notebook: string, opts: RunCommandOptions) =>
+      reportInputErrors(async () => {
         process.exitCode = await runNotebookCommand(notebook, opts);
-      } catch (e) {
-        if (e instanceof InputError) {
-          console.error(`error: ${e.message}`);
-          process.exitCode = EXIT_BAD_INPUT;
-          return;
-        }
-        throw e;
-      }
-    });
+      }),
+    );
   badInputExits(cmd);
   program.addCommand(cmd);
 }
