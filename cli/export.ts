@@ -31,32 +31,30 @@ export async function exportNotebook(input: string, options: ExportOptions): Pro
   const filesDirName = `${stem}_files`;
   const filesDir = join(dirname(out), filesDirName);
   await mkdir(dirname(out), { recursive: true });
-  const written: string[] = [];
 
   if (options.to === "html") {
     const scripts = options.scripts === "beside" ? { dir: filesDirName } : ("inline" as const);
     const page = await renderPage(nb, { title: basename(input, extname(input)), scripts });
-    if (page.assets.length) {
-      await mkdir(filesDir, { recursive: true });
-      for (const a of page.assets) {
-        await writeFile(join(filesDir, a.file), a.source);
-        written.push(join(filesDir, a.file));
-      }
-    }
+    const files = await writeBeside(filesDir, page.assets.map((a) => ({ name: a.file, data: a.source })));
     await writeFile(out, page.html);
-    return { out, files: written, warnings: page.warnings };
+    return { out, files, warnings: page.warnings };
   }
 
   const md = await renderMarkdown(nb, filesDirName);
-  if (md.files.length) {
-    await mkdir(filesDir, { recursive: true });
-    for (const f of md.files) {
-      await writeFile(join(filesDir, f.name), f.data);
-      written.push(join(filesDir, f.name));
-    }
-  }
+  const files = await writeBeside(filesDir, md.files);
   await writeFile(out, md.markdown);
-  return { out, files: written, warnings: md.warnings };
+  return { out, files, warnings: md.warnings };
+}
+
+/** Writes the files that go beside the output into `dir` (made only when there are any); returns their paths. */
+async function writeBeside(dir: string, files: { name: string; data: string | Buffer }[]): Promise<string[]> {
+  if (files.length) await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const f of files) {
+    await writeFile(join(dir, f.name), f.data);
+    written.push(join(dir, f.name));
+  }
+  return written;
 }
 
 function defaultOutput(input: string, to: "html" | "md"): string {

@@ -37,19 +37,20 @@ export function validateMetric(m: Metric): void {
 }
 
 export function validateParam(p: Param): void {
-  validateKey("param", p.key);
-  if (typeof p.value !== "string")
-    throw invalidParameter(`Invalid value for param ${show(p.key)}: param values are strings.`);
-  if (p.value.length > MAX_PARAM_VALUE_LENGTH)
-    throw invalidParameter(`Invalid value for param ${show(p.key)}: ${p.value.length} characters, at most ${MAX_PARAM_VALUE_LENGTH} are accepted.`);
+  validateText("param", p, MAX_PARAM_VALUE_LENGTH);
 }
 
 export function validateTag(t: Tag): void {
-  validateKey("tag", t.key);
-  if (typeof t.value !== "string")
-    throw invalidParameter(`Invalid value for tag ${show(t.key)}: tag values are strings.`);
-  if (t.value.length > MAX_TAG_VALUE_LENGTH)
-    throw invalidParameter(`Invalid value for tag ${show(t.key)}: ${t.value.length} characters, at most ${MAX_TAG_VALUE_LENGTH} are accepted.`);
+  validateText("tag", t, MAX_TAG_VALUE_LENGTH);
+}
+
+/** A param or tag: a valid key and a string value of at most `maxLength` characters. */
+function validateText(kind: "param" | "tag", { key, value }: Param | Tag, maxLength: number): void {
+  validateKey(kind, key);
+  if (typeof value !== "string")
+    throw invalidParameter(`Invalid value for ${kind} ${show(key)}: ${kind} values are strings.`);
+  if (value.length > maxLength)
+    throw invalidParameter(`Invalid value for ${kind} ${show(key)}: ${value.length} characters, at most ${maxLength} are accepted.`);
 }
 
 /** Validates every entity and the per-request limits of one log-batch request. */
