@@ -5,7 +5,7 @@ import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
 import { loadCharts } from "./charts-lazy.js";
 import type { MagicContext } from "./context.js";
 import { MagicError, type Magic } from "./registry.js";
-import type { Metric } from "../tracking/entities.js";
+import type { Metric, Run } from "../tracking/entities.js";
 import { drawnInHistory, existingExperiment, hasSteps, histories, positiveInt, runsById, searchAll } from "./run-query.js";
 
 export const mlflowCompare: Magic<MagicContext> = {
@@ -27,10 +27,12 @@ export const mlflowCompare: Magic<MagicContext> = {
     const max = positiveInt(v.max, "--max") ?? 1000;
     const store = ctx.session.tracking.store;
     const ids = (v.runs as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-    const runs = ids?.length ? await runsById(store, ids)
-      : await searchAll(store, (await existingExperiment(ctx.session, v.experiment as string | undefined)).experimentId,
-        v.filter as string | undefined, ["attributes.start_time DESC"], max);
     const metrics = v.metric as string[] | undefined;
+    // Runs named with --runs are all drawn; a search leaves out runs with nothing to chart
+    // (such as the enclosing notebook run of `tslab-mlflow run`, which holds no metrics).
+    const runs = ids?.length ? await runsById(store, ids)
+      : withMetrics(await searchAll(store, (await existingExperiment(ctx.session, v.experiment as string | undefined)).experimentId,
+        v.filter as string | undefined, ["attributes.start_time DESC"], max), metrics);
     // Histories only where they can be drawn: a history chart shows the latest 100 runs. For
     // `auto`, older runs are fetched too only when the drawn ones leave the choice open.
     let hist: (Record<string, Metric[]> | undefined)[] = runs.map(() => undefined);
@@ -50,3 +52,13 @@ export const mlflowCompare: Magic<MagicContext> = {
     ctx.cell.display(chart.bundle());
   },
 };
+
+/**
+ * The runs holding at least one of `metrics` (any metric when none are named). When none do,
+ * all of them, so that charts can say which metrics exist.
+ */
+function withMetrics(runs: Run[], metrics: string[] | undefined): Run[] {
+  const wanted = metrics?.length ? new Set(metrics) : undefined;
+  const kept = runs.filter((r) => r.data.metrics.some((m) => !wanted || wanted.has(m.key)));
+  return kept.length ? kept : runs;
+}

@@ -228,6 +228,20 @@ describe("magics in-process", () => {
     expect(errors(k.outputs)[0]!.evalue).toMatch(/Unknown --kind "pie"\. Accepted: auto, bar, history, scatter, parallel/);
   });
 
+  it("leaves runs without the charted metrics out of a searched comparison, not out of --runs", async () => {
+    const exp = (await store.getExperimentByName("sweep"))!;
+    const bare = await store.createRun({ experimentId: exp.experimentId, runName: "notebook-run-without-metrics" });
+    try {
+      const searched = await host.execute("%mlflow_compare --metric acc --kind bar");
+      expect(searched.status).toBe("ok");
+      expect(displays(searched.outputs)[0]!["text/plain"]).not.toContain("notebook-run-without-metrics");
+      const named = await host.execute(`%mlflow_compare --runs ${bare.info.runId} --metric acc --kind bar`);
+      expect(errors(named.outputs)[0]!.evalue).toMatch(/acc/);
+    } finally {
+      await store.deleteRun(bare.info.runId);
+    }
+  });
+
   it("saves charts as .vl.json with an SVG beside them, and switches output logging off", async () => {
     await host.execute(`%%mlflow_run charted\nshow({ "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } }, "text/plain": "chart" });`);
     const charted = (await allRuns()).at(-1)!;
