@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../kernel/messages.js";
-import { exchange, MlflowStandin, type ReceivedRequest } from "../support/mlflow-standin.js";
+import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
 import { KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
@@ -18,7 +18,6 @@ let server: MlflowStandin;
 let kernel: KernelClient;
 let work: string;
 let logBatchDown = true;
-let runSeq = 0;
 let lastRunId = "";
 /** Metric points the server acknowledged. */
 const accepted: Content[] = [];
@@ -28,16 +27,7 @@ const json = (body: unknown) => ({ status: 200, contentType: "application/json",
 beforeAll(async () => {
   server = await MlflowStandin.start();
   server.route("GET", "/api/2.0/mlflow/experiments/get", "experiments-get");
-  server.route("POST", "/api/2.0/mlflow/runs/create", (req: ReceivedRequest, s) => {
-    // The recorded answer, with this request's id, name, start time and tags.
-    const body = s.substitute(exchange("runs-create-named").response.body) as Content;
-    const sent = req.json as Content;
-    const runId = `${s.ids.RUN_A.slice(0, 28)}${String(++runSeq).padStart(4, "0")}`;
-    lastRunId = runId;
-    Object.assign(body.run.info, { run_id: runId, run_uuid: runId, run_name: sent.run_name, start_time: sent.start_time, artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts` });
-    body.run.data.tags = [...sent.tags.filter((t: Content) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: sent.run_name }];
-    return json(body);
-  });
+  routeRunsCreate(server, (runId) => { lastRunId = runId; });
   server.route("POST", "/api/2.0/mlflow/runs/log-batch", (req: ReceivedRequest) => {
     if (logBatchDown) return { status: 503, contentType: "text/html", body: "<html>down for maintenance</html>" };
     accepted.push(...(((req.json as Content).metrics ?? []) as Content[]));

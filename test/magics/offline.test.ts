@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message } from "../../kernel/messages.js";
-import { exchange, MlflowStandin, type ReceivedRequest } from "../support/mlflow-standin.js";
+import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
 import { KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
@@ -20,7 +20,6 @@ const LOG_BATCH = "/api/2.0/mlflow/runs/log-batch";
 let server: MlflowStandin;
 let kernel: KernelClient | undefined;
 let work: string;
-let runSeq = 0;
 /** run|key|step -> times the stand-in accepted the point. */
 const accepted = new Map<string, number>();
 const created: string[] = [];
@@ -33,16 +32,7 @@ beforeEach(async () => {
   created.length = 0;
   server = await MlflowStandin.start();
   server.route("GET", "/api/2.0/mlflow/experiments/get", "experiments-get");
-  server.route("POST", "/api/2.0/mlflow/runs/create", (req: ReceivedRequest, s) => {
-    // The recorded answer, with this request's id, name, start time and tags.
-    const body = s.substitute(exchange("runs-create-named").response.body) as Content;
-    const sent = req.json as Content;
-    const runId = `${s.ids.RUN_A.slice(0, 28)}${String(++runSeq).padStart(4, "0")}`;
-    created.push(runId);
-    Object.assign(body.run.info, { run_id: runId, run_uuid: runId, run_name: sent.run_name, start_time: sent.start_time, artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts` });
-    body.run.data.tags = [...sent.tags.filter((t: Content) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: sent.run_name }];
-    return json(body);
-  });
+  routeRunsCreate(server, (runId) => { created.push(runId); });
   server.route("POST", LOG_BATCH, (req: ReceivedRequest) => {
     const body = req.json as Content;
     for (const m of body.metrics ?? []) {

@@ -334,3 +334,20 @@ export function compareRequest(want: RecordedRequest, got: ReceivedRequest): str
   }
   return problems;
 }
+
+/**
+ * Routes `runs/create` to the recorded answer (exchange "runs-create-named") carrying this
+ * request's name, start time and tags, under a run id new to this process; `onCreated` sees each id.
+ */
+let createdRunSeq = 0;
+export function routeRunsCreate(standin: MlflowStandin, onCreated: (runId: string) => void = () => undefined): void {
+  standin.route("POST", "/api/2.0/mlflow/runs/create", (req, s) => {
+    const body = s.substitute(exchange("runs-create-named").response.body) as Record<string, any>;
+    const sent = req.json as Record<string, any>;
+    const runId = `${s.ids.RUN_A.slice(0, 28)}${String(++createdRunSeq).padStart(4, "0")}`;
+    onCreated(runId);
+    Object.assign(body.run.info, { run_id: runId, run_uuid: runId, run_name: sent.run_name, start_time: sent.start_time, artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts` });
+    body.run.data.tags = [...sent.tags.filter((t: { key: string }) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: sent.run_name }];
+    return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
+  });
+}
