@@ -44,6 +44,8 @@ export class Executor {
   private readonly added = new Set<string>();
   private readonly sideOutputs = new Map<string, string>();
   private readonly sideModules = new Map<string, NodeJS.Module>();
+  /** Packages cells have loaded, by id, in the order they first loaded. */
+  readonly packages = new Map<string, unknown>();
   private rejectInterrupt: (e: Error) => void = () => {};
   private interruptPromise!: Promise<never>;
 
@@ -52,6 +54,8 @@ export class Executor {
     cwd: string,
     /** Modules served to `require(name)` before Node's resolution (e.g. "tslab"). */
     hooks: Record<string, () => unknown> = {},
+    /** Told the first time cells (or their local modules) load each package through Node. */
+    private readonly onPackage: (id: string, exports: unknown) => void = () => {},
   ) {
     this.resetInterrupt();
     const args = {
@@ -132,7 +136,11 @@ export class Executor {
     this.interruptPromise.catch(() => {});
   }
 
-  /** `require` for cells: hooks first, then JavaScript emitted for local .ts imports, then Node. */
+  /**
+   * `require` for cells: hooks first, then JavaScript emitted for local .ts imports, then Node.
+   * The first successful load of each package id (not a path, not a Node built-in) is recorded
+   * and reported, so extensions can act on a library only once the user's code loads it.
+   */
   private makeRequire(base: NodeJS.Require, dir: string, hooks: Record<string, () => unknown>): NodeJS.Require {
     const fromSide = (id: string, from: string): unknown => {
       if (!id.startsWith(".") && !path.isAbsolute(id)) return undefined;
@@ -163,10 +171,20 @@ export class Executor {
           const side = fromSide(id, dir);
           if (side !== undefined) return side;
         }
-        return Reflect.apply(base, thisArg, args);
+        const exports = Reflect.apply(base, thisArg, args) as unknown;
+        if (typeof id === "string" && !this.packages.has(id) && isPackageId(id)) {
+          this.packages.set(id, exports);
+          this.onPackage(id, exports);
+        }
+        return exports;
       },
     });
   }
+}
+
+/** A bare package id such as "@scope/pkg" or "pkg/sub": not a path, not a Node built-in. */
+function isPackageId(id: string): boolean {
+  return !id.startsWith(".") && !path.isAbsolute(id) && !Module.isBuiltin(id);
 }
 
 /** Plain data property for what TypeScript would define as a getter on exports. */

@@ -152,6 +152,15 @@ export interface KernelHost {
   onCellEnd(listener: (cell: CellInfo, outcome: CellOutcome) => void | Promise<void>): Dispose;
   /** Called on interrupt (SIGINT or interrupt_request), whether or not a cell runs. */
   onInterrupt(listener: () => void): Dispose;
+  /**
+   * Called the first time cells load each package: after a `require(id)` (an `import` in a
+   * cell or in a local .ts module a cell imports) of a bare package id such as
+   * "@tensorflow/tfjs" or "lodash/fp" returned, with what it returned. Not called for
+   * relative or absolute paths, Node built-ins, or a require that threw. Runs inside the
+   * user's `require`, synchronously: keep it cheap (a throw is logged, never seen by the cell).
+   * A listener added after some packages loaded is first called for each of those, in order.
+   */
+  onRequire(listener: (id: string, exports: unknown) => void): Dispose;
   /** Called on shutdown_request (before the reply) and on SIGTERM. May be async. */
   onShutdown(listener: (restart: boolean) => void | Promise<void>): Dispose;
   /** Writes a line to the kernel's log (stderr of the kernel process, never a cell). */

@@ -45,6 +45,7 @@ export class Kernel implements KernelHost, CellHost {
     end: new Set<Listener<[CellInfo, CellOutcome], void | Promise<void>>>(),
     interrupt: new Set<Listener<[]>>(),
     shutdown: new Set<Listener<[boolean], void | Promise<void>>>(),
+    require: new Set<Listener<[string, unknown]>>(),
   };
   /** Set by index.ts: closes sockets and ends the kernel after a shutdown reply. */
   onShutdownReplied: (restart: boolean) => void = () => {};
@@ -86,7 +87,9 @@ export class Kernel implements KernelHost, CellHost {
     this.dispatcher = new Dispatcher(transport, key, session, { shell, control }, logLine);
     this.outputs = new OutputRouter((type, content, parent) => this.dispatcher.publish(type, content, parent), logLine);
     this.dispatcher.beforeIdle = () => this.outputs.flush();
-    this.executor = new Executor(this.compiler, cwd, { tslab: () => this.tslabModule() });
+    this.executor = new Executor(this.compiler, cwd, { tslab: () => this.tslabModule() }, (id, exports) => {
+      for (const l of this.listeners.require) guard(() => l(id, exports), this.logLine);
+    });
     this.defineKernelGlobals();
     this.started = this.activate();
     transport.listen({
@@ -119,6 +122,11 @@ export class Kernel implements KernelHost, CellHost {
   onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>): Dispose { return add(this.listeners.end, l); }
   onInterrupt(l: () => void): Dispose { return add(this.listeners.interrupt, l); }
   onShutdown(l: (restart: boolean) => void | Promise<void>): Dispose { return add(this.listeners.shutdown, l); }
+  onRequire(l: (id: string, exports: unknown) => void): Dispose {
+    // A late listener first hears of the packages already loaded.
+    for (const [id, exports] of this.executor.packages) guard(() => l(id, exports), this.logLine);
+    return add(this.listeners.require, l);
+  }
   log(message: string): void { this.logLine(message); }
 
   // ---- interrupts, input, shutdown ---------------------------------------

@@ -1,19 +1,39 @@
 // The extension seam, seen from outside: a kernel started with a test
 // extension (fixtures/ext-kernel.mjs) over real ZeroMQ.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs";
 import path from "node:path";
 import type { KernelClient } from "../../kernel/client.js";
 import type { Message } from "../../kernel/messages.js";
-import { ofType, resultText, startTestKernel, stdout } from "./helpers.js";
+import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
 const ENTRY = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures", "ext-kernel.mjs");
 
+/** A CommonJS package (with typings) in the notebook's node_modules. */
+function writePackage(cwd: string, name: string, files: Record<string, string>): void {
+  const dir = path.join(cwd, "node_modules", name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", main: "index.js", types: "index.d.ts" }));
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+}
+
 let k: KernelClient;
+let cwd: string;
 beforeAll(async () => {
-  k = await startTestKernel({ entry: [process.execPath, ENTRY, "--connection-file", "{connection_file}"], env: { ...process.env, JPY_SESSION_NAME: "/notebooks/demo.ipynb" } });
+  cwd = tempDir();
+  writePackage(cwd, "tiny-pkg", {
+    "index.js": "exports.n = 1;\n", "index.d.ts": "export declare const n: number;\n",
+    "sub.js": "exports.m = 2;\n", "sub.d.ts": "export declare const m: number;\n",
+  });
+  writePackage(cwd, "other-pkg", { "index.js": "exports.o = 3;\n", "index.d.ts": "export declare const o: number;\n" });
+  writePackage(cwd, "broken-pkg", { "index.js": 'throw new Error("broken on load");\n', "index.d.ts": "export declare const b: number;\n" });
+  // A local module that loads a package of its own.
+  fs.writeFileSync(path.join(cwd, "uses-other.ts"), 'import { o } from "other-pkg";\nexport const viaLocal = o + 1;\n');
+  k = await startTestKernel({ cwd, entry: [process.execPath, ENTRY, "--connection-file", "{connection_file}"], env: { ...process.env, JPY_SESSION_NAME: "/notebooks/demo.ipynb" } });
 });
 afterAll(async () => {
   await k?.close();
+  fs.rmSync(cwd, { recursive: true, force: true });
 });
 
 const json = (r: { outputs: Message[] }) => (ofType(r as never, "display_data")[0].content.data as Record<string, any>)["application/json"];
@@ -97,6 +117,28 @@ describe("extension seam", () => {
     const seen = json(await k.execute("%%seen"));
     expect(seen.interrupts).toBeGreaterThanOrEqual(1);
     expect(seen.ended).toContainEqual([r.reply.content.execution_count, "aborted"]);
+  });
+
+  it("reports each package the first time a cell (or a local module it imports) loads it", async () => {
+    const r = await k.execute([
+      'import * as os from "node:os";',
+      'import * as fs from "fs";',
+      'import { n } from "tiny-pkg";',
+      'import { m } from "tiny-pkg/sub";',
+      'import { viaLocal } from "./uses-other";',
+      'import { n as again } from "tiny-pkg";',
+      "[n, m, viaLocal, again, typeof os.platform, typeof fs.readFileSync].join(\" \")",
+    ].join("\n"));
+    // The listener that throws for tiny-pkg is only logged: the cell gets its module.
+    expect(r.reply.content.status).toBe("ok");
+    expect(resultText(r)).toBe("'1 2 4 1 function function'");
+    expect(resultText(await k.execute('import { n as n2 } from "tiny-pkg"; n2 + 1'))).toBe("2");
+    const broken = await k.execute('import { b } from "broken-pkg"; b');
+    expect(broken.reply.content).toMatchObject({ status: "error", evalue: "broken on load" });
+    const seen = json(await k.execute("%%required"));
+    // Built-ins, relative paths, repeats and a load that threw are not reported.
+    expect(seen.required).toEqual([["tiny-pkg", "n"], ["tiny-pkg/sub", "m"], ["other-pkg", "o"]]);
+    expect(seen.late).toEqual(["tiny-pkg", "tiny-pkg/sub", "other-pkg"]);
   });
 
   it("answers complete and inspect for magics, TypeScript otherwise", async () => {

@@ -42,6 +42,7 @@ export class FakeHost implements KernelHost {
   onCellStart(l: (c: CellInfo) => void) { this.startL.push(l); return () => undefined; }
   onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>) { this.endL.push(l); return () => undefined; }
   onInterrupt() { return () => undefined; }
+  onRequire() { return () => undefined; }
   onShutdown(l: (r: boolean) => void | Promise<void>) { this.shutdownL.push(l); return () => undefined; }
   log(m: string): void { this.logs.push(m); }
 
