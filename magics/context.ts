@@ -5,14 +5,12 @@ import type { Cell, KernelHost } from "../kernel/extensions.js";
 import type { CellOutput } from "./outputs.js";
 import { MagicError, type MagicRegistry } from "./registry.js";
 import type { MlflowSession } from "./session.js";
-import type { HookRegistry } from "./hooks/index.js";
 
 export interface MagicContext {
   cell: Cell;
   host: KernelHost;
   session: MlflowSession;
   registry: MagicRegistry<MagicContext>;
-  hooks: HookRegistry;
   /** Outputs of the current cell so far, in nbformat's shape. */
   outputs(): readonly CellOutput[];
   /** Renders a Vega-Lite spec to SVG (charts/). */

@@ -55,7 +55,6 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
   let host: KernelHost;
   let session: MlflowSession | undefined;
   let startError: unknown;
-  let hooks: HookRegistry;
   let outputs: CellOutput[] = [];
 
   const ready = (): MlflowSession => {
@@ -70,7 +69,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     }
     const magic = registry.resolve(call);
     const inv: Invocation = registry.parse(magic, call, body);
-    const ctx: MagicContext = { cell, host, session: ready(), registry, hooks, outputs: () => outputs, renderSvg };
+    const ctx: MagicContext = { cell, host, session: ready(), registry, outputs: () => outputs, renderSvg };
     await magic.run(inv, ctx);
   }
 
@@ -89,11 +88,12 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         h.log(`MLflow tracking unavailable: ${(err as Error).message}`);
       }
       const s = session;
-      hooks = new HookRegistry({
-        activeRun: () => s?.activeRun(),
-        enabled: () => s?.autolog.enabled("metrics") ?? false,
-        warn: (m) => (s ? s.warn(m) : h.log(m)),
-      });
+      if (s) {
+        // Library hooks install when a cell first loads their library, never before: a notebook
+        // that never imports TensorFlow.js does not pay for loading it.
+        const hooks = new HookRegistry({ activeRun: () => s.activeRun(), enabled: () => s.autolog.enabled("metrics"), warn: (m) => s.warn(m) }, h.cwd);
+        h.onRequire((id, exports) => hooks.loaded(id, exports));
+      }
       const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
       h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
       h.defineGlobal("charts", chartsGlobal, CHARTS_DECLARATION);
@@ -119,11 +119,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     async execute(cell) {
       // Warnings (e.g. a delivery failure) go to this cell's stderr until it ends.
       if (session) session.warnTo = (text) => cell.stream("stderr", text);
-      if (!hasMagic(cell.code)) {
-        // Script-style runs may use library hooks in plain cells too.
-        if (session?.activeRun()) await hooks.prepare(host.cwd).catch(() => undefined);
-        return false;
-      }
+      if (!hasMagic(cell.code)) return false;
       const parsed = parseCell(cell.code);
       try {
         // Resolve and parse every magic first: a bad one stops the cell before anything runs.

@@ -67,7 +67,6 @@ export const mlflowRun: Magic<MagicContext> = {
     let result: RunResult | undefined;
     try {
       guard(session, "params", () => logParams(ctx, run, params, body));
-      await guardAsync(session, "library hooks", () => ctx.hooks.prepare(ctx.host.cwd));
       result = await cell.run(body);
       status = cell.signal.aborted ? "KILLED" : result.status === "ok" ? "FINISHED" : "FAILED";
     } finally {

@@ -1,7 +1,11 @@
-// Library autologging hooks. Each hook names the package it patches and how; a package is
-// loaded only when it is installed next to the notebook (resolvable from the kernel's cwd),
-// through the same resolution the notebook's own `import` uses, so the patched module is the
-// one the user gets. Adding a library is one small file in this folder plus one line below.
+// Library autologging hooks. Each hook names the package it patches, the package ids whose
+// loading by a cell triggers it, and how it patches. Nothing is loaded or patched before the
+// user's code loads a triggering package (the kernel reports each package a cell loads, see
+// KernelHost.onRequire); then the hook is installed once, on the module resolved from the
+// notebook's directory, through the same resolution the cell's own `import` uses, so the
+// patched module is the one the user gets. Patches check the active run and the autolog
+// switch at call time, so a run opened or autologging turned on after the import still logs.
+// Adding a library is one small file in this folder plus one line below.
 
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -18,40 +22,51 @@ export interface HookContext {
 
 export interface LibraryHook {
   name: string;
-  /** The package to patch. */
+  /** The package to patch, resolved from the notebook's directory. */
   module: string;
+  /** Package ids whose first load by a cell installs the hook: `module`, packages re-exporting it, its parts. */
+  triggers: RegExp;
   install(lib: unknown, ctx: HookContext): void;
 }
 
 export const LIBRARY_HOOKS: readonly LibraryHook[] = [tfjsHook];
 
 export class HookRegistry {
-  /** Hooks settled per cwd (installed or known absent), so the lookup happens once. */
-  private readonly settled = new Map<string, Set<string>>();
+  /** Hooks already handled (installed, or failed with a warning): each is tried once. */
+  private readonly settled = new Set<string>();
   readonly installed: string[] = [];
 
-  constructor(private readonly ctx: HookContext, private readonly hooks: readonly LibraryHook[] = LIBRARY_HOOKS) {}
+  constructor(
+    private readonly ctx: HookContext,
+    /** The notebook's directory, where `module` is resolved from. */
+    private readonly cwd: string,
+    private readonly hooks: readonly LibraryHook[] = LIBRARY_HOOKS,
+  ) {}
 
-  /** Installs every hook whose library is resolvable from `cwd` and not yet handled. */
-  async prepare(cwd: string): Promise<void> {
-    let done = this.settled.get(cwd);
-    if (!done) this.settled.set(cwd, (done = new Set()));
-    const req = createRequire(path.join(cwd, "__tslab_mlflow_hooks__.js"));
+  /** Called with each package a cell loads: installs the hooks it triggers. Cheap when none. */
+  loaded(id: string, exports: unknown): void {
     for (const hook of this.hooks) {
-      if (done.has(hook.name)) continue;
-      done.add(hook.name);
-      let resolved: string;
+      if (this.settled.has(hook.name) || !hook.triggers.test(id)) continue;
+      this.settled.add(hook.name);
       try {
-        resolved = req.resolve(hook.module);
-      } catch {
-        continue; // Not installed here: nothing to hook, nothing loaded.
-      }
-      try {
-        hook.install(req(resolved), this.ctx);
+        hook.install(id === hook.module ? exports : this.resolve(hook.module) ?? exports, this.ctx);
         this.installed.push(hook.name);
       } catch (err) {
         this.ctx.warn(`autologging for ${hook.module} is off: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** `module` as the cell's `import` would get it, or undefined when it is not installed there
+   * (a re-exporting package with its own nested copy: the trigger's exports are patched then). */
+  private resolve(module: string): unknown {
+    const req = createRequire(path.join(this.cwd, "__tslab_mlflow_hooks__.js"));
+    let file: string;
+    try {
+      file = req.resolve(module);
+    } catch {
+      return undefined;
+    }
+    return req(file);
   }
 }

@@ -1,7 +1,8 @@
 // TensorFlow.js: `model.fit` (and `fitDataset`) logs its parameters (epochs, batch size, optimizer, learning rate,
 // validation split, loss) and, through a callback added beside the user's own, every epoch's
 // metrics with step = epoch, plus the model summary as an artifact. Patched on LayersModel, so
-// Sequential and functional models are both covered.
+// Sequential and functional models are both covered. Triggered by `@tensorflow/tfjs` and by
+// the packages that re-export its LayersModel (`-node`, `-node-gpu`) or define it (`-layers`).
 
 import type { HookContext, LibraryHook } from "./index.js";
 
@@ -33,6 +34,7 @@ function fitParams(model: ModelLike, args: FitArgs): Record<string, string | num
 export const tfjsHook: LibraryHook = {
   name: "tfjs",
   module: "@tensorflow/tfjs",
+  triggers: /^@tensorflow\/tfjs(?:-node|-node-gpu|-layers)?(?:\/.*)?$/,
   install(lib: unknown, ctx: HookContext) {
     const tf = lib as TfLike;
     const proto = tf.LayersModel?.prototype;
