@@ -2,6 +2,7 @@
 // The `tslab-mlflow` command. Each subcommand loads its module only when it runs,
 // so `tslab-mlflow kernel` starts without paying for install's PNG renderer or
 // the run/export machinery.
+import "../kernel/prestart.js"; // first: `tslab-mlflow kernel` starts its compiler while the rest loads
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";

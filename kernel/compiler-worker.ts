@@ -1,97 +1,13 @@
-// Worker thread that hosts tslab's TypeScript converter.
+// Worker thread that hosts tslab's TypeScript converter (see compiler-service.ts).
 //
-// Creating the converter takes about a second of synchronous work; doing it
-// here keeps the main thread free to answer kernel_info (and everything else)
-// at once. The main thread sends source text and gets JavaScript back.
-import { createRequire } from "node:module";
+// Creating the converter takes over a second of synchronous work; doing it here keeps
+// the main thread free to answer kernel_info (and everything else) at once.
 import { parentPort } from "node:worker_threads";
-import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js";
-import type { IsCompleteReply } from "./messages.js";
-import { declaredNames, fixShorthands } from "./shorthand.js";
-import { rewriteAwaits } from "./await-yield.js";
+import { serveCompiler } from "./compiler-service.js";
 
-const require = createRequire(import.meta.url);
 const port = parentPort!;
-
-type ConverterModule = typeof import("tslab/dist/converter.js");
-let mod: ConverterModule;
-let conv: ReturnType<ConverterModule["createConverter"]>;
-let ts: typeof import("@tslab/typescript-for-tslab");
-/** Names declared by earlier cells, for the last declarations text seen. */
-let names = { decls: "", set: new Set<string>() };
-try {
-  const converterPath = require.resolve("tslab/dist/converter.js");
-  mod = require(converterPath);
-  // The TypeScript fork tslab itself loaded (resolved from tslab's folder).
-  ts = createRequire(converterPath)("@tslab/typescript-for-tslab");
-  conv = mod.createConverter({ isJS: false, isBrowser: false });
-  port.postMessage({ ready: true } satisfies CompilerResponse);
-} catch (e) {
-  port.postMessage({ failed: String((e as Error).stack ?? e) } satisfies CompilerResponse);
-}
-
-port.on("message", (req: CompilerRequest) => {
-  if (req.op === "close") {
-    conv?.close();
-    port.close();
-    return;
-  }
-  let res: CompilerResponse;
-  try {
-    switch (req.op) {
-      case "convert": {
-        const r = conv.convert(req.prevDecl, req.src);
-        if (r.output) {
-          if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
-          r.output = fixShorthands(ts, r.output, names.set);
-        }
-        const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
-        const how = r.output ? rewriteAwaits(ts, r.output) : { kind: "none" as const };
-        if (how.kind === "yield") Object.assign(result, { output: how.output, yieldAwaits: true });
-        else if (how.kind === "async") result.hasToplevelAwait = true;
-        res = { id: req.id, result };
-        break;
-      }
-      case "complete": {
-        const { start, end, candidates } = conv.complete(req.prevDecl, req.src, req.pos);
-        res = { id: req.id, result: { start, end, candidates } };
-        break;
-      }
-      case "inspect": {
-        const info = conv.inspect(req.prevDecl, req.src, req.pos);
-        res = {
-          id: req.id,
-          result: info
-            ? {
-                display: (info.displayParts ?? []).map((p) => p.text).join(""),
-                documentation: (info.documentation ?? []).map((p) => p.text).join(""),
-                tags: (info.tags ?? []).map((t) => `@${t.name} ${(t.text ?? []).map((p) => p.text).join("")}`),
-              }
-            : undefined,
-        };
-        break;
-      }
-      case "isComplete":
-        res = { id: req.id, result: isComplete(req.src) };
-        break;
-    }
-  } catch (e) {
-    res = { id: req.id, error: String((e as Error).stack ?? e) };
-  }
-  port.postMessage(res);
+serveCompiler({
+  postMessage: (m) => port.postMessage(m),
+  onMessage: (listener) => port.on("message", listener),
+  close: () => port.close(),
 });
-
-/**
- * tslab's isCompleteCode, plus "invalid": a syntax error that more input
- * cannot fix (one not at the end of the code) makes the cell invalid.
- */
-function isComplete(src: string): IsCompleteReply {
-  const r = mod.isCompleteCode(src);
-  if (!r.completed) return { status: "incomplete", indent: r.indent ?? "" };
-  if (/(^|\n)\s*\n\s*$/.test(src)) return { status: "complete" };
-  const sf = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const diags = (sf as unknown as { parseDiagnostics?: { start: number; messageText: unknown }[] }).parseDiagnostics ?? [];
-  if (diags.length === 0) return { status: "complete" };
-  const atEnd = diags.every((d) => d.start >= src.trimEnd().length);
-  return atEnd ? { status: "incomplete", indent: "" } : { status: "invalid" };
-}

@@ -1,10 +1,15 @@
-// Main-thread client of the compiler worker: converts TypeScript cells to
-// JavaScript (with type-checking), completes and inspects, asynchronously.
+// Main-thread client of the compiler (compiler-service.ts, in a worker thread or in a
+// process started from a warm snapshot, see compiler-cache.ts): converts TypeScript
+// cells to JavaScript (with type-checking), completes and inspects, asynchronously.
 //
 // Identical (declarations, source) pairs convert to identical JavaScript, so
 // results of cells that read nothing from disk (no import/require/reference)
 // are memoised: re-running a cell skips the type-checker.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { buildInBackground, discard, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./compiler-cache.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
 import type { IsCompleteReply } from "./messages.js";
 
@@ -33,48 +38,139 @@ type DistributiveOmitId<T> = T extends unknown ? Omit<T, "id"> : never;
 
 const CACHE_SIZE = 64;
 
+/** The process or thread the converter runs in: a worker thread, or a child process started from a snapshot. */
+interface Backend {
+  post(message: CompilerRequest): void;
+  terminate(): Promise<unknown>;
+}
+
 export class Compiler {
   /** Resolves when the converter is warm; rejects if it cannot start. */
   readonly ready: Promise<void>;
-  private readonly worker: Worker;
+  /** Where the converter runs: "worker", or "snapshot" when started from a warm compiler snapshot. */
+  kind: "worker" | "snapshot" = "worker";
+  private backend!: Backend;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly cache = new Map<string, Converted>();
   private nextId = 1;
   private closed = false;
-  /** Set when the worker died: every later call fails with it instead of hanging. */
+  /** Set when the backend died: every later call fails with it instead of hanging. */
   private dead: Error | undefined;
+  private settle!: { resolve(): void; reject(e: Error): void };
+  private isReady = false;
+  /** Kernel log; lines before it is set (a compiler started ahead of the kernel) are kept. */
+  private logSink: ((line: string) => void) | undefined;
+  private readonly early: string[] = [];
 
-  constructor(log: (line: string) => void = () => {}) {
+  constructor(log?: (line: string) => void, readonly cwd: string = process.cwd()) {
+    this.logSink = log;
+    this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.ready.catch(() => {});
+    const snapshot = snapshotsEnabled() ? this.tryOrLog(() => snapshotFor(cwd)) : undefined;
+    if (snapshot && fs.existsSync(snapshot.blob)) {
+      this.startFromSnapshot(snapshot);
+    } else {
+      this.startWorker();
+      // Next time, start warm: build this project's snapshot once this compiler is ready.
+      if (snapshot) this.ready.then(() => buildInBackground(snapshot, cwd, (l) => this.log(l)), () => {});
+    }
+  }
+
+  set log(sink: (line: string) => void) {
+    this.logSink = sink;
+    for (const line of this.early.splice(0)) sink(line);
+  }
+
+  get log(): (line: string) => void {
+    return (line) => (this.logSink ? this.logSink(line) : void this.early.push(line));
+  }
+
+  private tryOrLog<T>(f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      this.log(`compiler snapshot: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private startWorker(): void {
+    this.kind = "worker";
     // The worker's own stdout/stderr (TypeScript's rare console output) go to
     // the kernel log, never into the user's cell.
-    this.worker = new Worker(new URL("./compiler-worker.js", import.meta.url), { stdout: true, stderr: true });
-    for (const stream of [this.worker.stdout, this.worker.stderr]) {
-      stream.setEncoding("utf8");
-      stream.on("data", (text: string) => log(`[compiler] ${text.trimEnd()}`));
-    }
-    this.worker.unref();
-    let settle!: { resolve(): void; reject(e: Error): void };
-    this.ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.ready.catch(() => {});
-    this.worker.on("message", (m: CompilerResponse) => {
-      if ("ready" in m) return settle.resolve();
-      if ("failed" in m) return settle.reject(new Error(`TypeScript compiler failed to start: ${m.failed}`));
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if ("error" in m) p.reject(new Error(m.error));
-      else p.resolve(m.result);
+    const worker = new Worker(new URL("./compiler-worker.js", import.meta.url), { stdout: true, stderr: true });
+    this.logStreams(worker.stdout, worker.stderr);
+    worker.unref();
+    worker.on("message", (m: CompilerResponse) => this.receive(m));
+    worker.on("error", (e) => this.die(new Error(`TypeScript compiler worker failed: ${e.message}; restart the kernel`)));
+    worker.on("exit", (code) => {
+      if (!this.closed) this.die(new Error(`TypeScript compiler worker exited with code ${code}; restart the kernel`));
     });
-    const die = (e: Error) => {
-      this.dead ??= e;
-      settle.reject(e);
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+    this.backend = { post: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
+  }
+
+  /** A child process restored from the snapshot; if it cannot start, the snapshot is dropped and a worker takes over. */
+  private startFromSnapshot(snapshot: CompilerSnapshot): void {
+    this.kind = "snapshot";
+    touch(snapshot.blob);
+    const child = spawn(process.execPath, snapshotArgs(snapshot.blob), {
+      cwd: this.cwd,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "advanced",
+    });
+    this.logStreams(child.stdout!, child.stderr!);
+    child.unref();
+    (child.channel as { unref?(): void } | undefined)?.unref?.();
+    const fallBack = (why: string) => {
+      this.log(`compiler snapshot ${snapshot.blob} did not start (${why}); using a worker`);
+      discard(snapshot.blob);
+      child.kill();
+      this.startWorker();
     };
-    this.worker.on("error", (e) => die(new Error(`TypeScript compiler worker failed: ${e.message}; restart the kernel`)));
-    this.worker.on("exit", (code) => {
-      if (!this.closed) die(new Error(`TypeScript compiler worker exited with code ${code}; restart the kernel`));
+    child.on("message", (m: CompilerResponse) => this.receive(m));
+    child.on("error", (e) => (this.isReady ? this.die(new Error(`TypeScript compiler process failed: ${e.message}; restart the kernel`)) : fallBack(e.message)));
+    child.on("exit", (code, signal) => {
+      if (this.closed || this.backend !== backend) return;
+      if (!this.isReady) return fallBack(`exit ${code ?? signal}`);
+      this.die(new Error(`TypeScript compiler process exited with ${code ?? signal}; restart the kernel`));
     });
+    const backend: Backend = {
+      post: (m) => child.send(m),
+      terminate: () => new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill();
+      }),
+    };
+    this.backend = backend;
+    this.log(`TypeScript compiler starting from snapshot ${snapshot.blob}`);
+  }
+
+  private logStreams(...streams: NodeJS.ReadableStream[]): void {
+    for (const stream of streams) {
+      stream.setEncoding("utf8");
+      stream.on("data", (text: string) => this.log(`[compiler] ${text.trimEnd()}`));
+    }
+  }
+
+  private receive(m: CompilerResponse): void {
+    if ("ready" in m) {
+      this.isReady = true;
+      return this.settle.resolve();
+    }
+    if ("failed" in m) return this.settle.reject(new Error(`TypeScript compiler failed to start: ${m.failed}`));
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if ("error" in m) p.reject(new Error(m.error));
+    else p.resolve(m.result);
+  }
+
+  private die(e: Error): void {
+    this.dead ??= e;
+    this.settle.reject(e);
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
   }
 
   async convert(prevDecl: string, src: string): Promise<Converted> {
@@ -105,8 +201,8 @@ export class Compiler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.worker.postMessage({ op: "close" } satisfies CompilerRequest);
-    await this.worker.terminate();
+    this.backend.post({ op: "close" });
+    await this.backend.terminate();
   }
 
   private async call(req: DistributiveOmitId<Extract<CompilerRequest, { id: number }>>): Promise<unknown> {
@@ -115,7 +211,26 @@ export class Compiler {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
+      this.backend.post({ ...req, id } as CompilerRequest);
     });
   }
+}
+
+let prestarted: Compiler | undefined;
+
+/**
+ * Starts the compiler before the kernel exists: it is the slowest part of a kernel start,
+ * so the kernel's entry points call this before loading the rest of the kernel.
+ */
+export function prestartCompiler(): void {
+  prestarted ??= new Compiler();
+}
+
+/** The prestarted compiler, if there is one for this working directory (else it is closed). */
+export function adoptCompiler(cwd: string): Compiler | undefined {
+  const compiler = prestarted;
+  prestarted = undefined;
+  if (compiler && path.resolve(compiler.cwd) === path.resolve(cwd)) return compiler;
+  void compiler?.close();
+  return undefined;
 }

@@ -11,7 +11,7 @@ import {
 } from "./messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
-import { Compiler } from "./compiler.js";
+import { Compiler, adoptCompiler } from "./compiler.js";
 import { Executor, interruptedError, runtimeError } from "./executor.js";
 import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
@@ -57,7 +57,8 @@ export class Kernel implements KernelHost, CellHost {
     private readonly extensions: KernelExtension[],
     private readonly logLine: (line: string) => void,
   ) {
-    this.compiler = new Compiler(logLine);
+    this.compiler = adoptCompiler(cwd) ?? new Compiler(logLine, cwd);
+    this.compiler.log = logLine;
     const session = crypto.randomUUID();
     const control: HandlerTable = {
       kernel_info_request: () => this.kernelInfo(),

@@ -1,5 +1,6 @@
 // Minimal entry: `node dist/kernel/main.js --connection-file F` (or `-f F`).
 // The `tslab-mlflow kernel` command does the same with extensions loaded.
+import "./prestart.js"; // first: starts the compiler while the rest loads
 import { startKernel } from "./index.js";
 
 function connectionFileArg(argv: string[]): string | undefined {

@@ -1,0 +1,155 @@
+// Where warm compiler snapshots live, which one fits a project, and building one.
+//
+// A snapshot (compiler-snapshot.cts) holds the declaration files a project's cells are
+// checked against, already parsed. It fits when the Node.js binary, tslab's TypeScript and
+// the project's @types folders are the ones it was built from: the key hashes those (the
+// folders by path and by the installed packages' package.json times). A file edited since
+// is re-read at start anyway. Snapshots are machine-local caches, built in the background
+// by the first kernel started with a new key, used from the next start on.
+//
+// TSLAB_MLFLOW_CACHE_DIR moves the cache (default: $XDG_CACHE_HOME or ~/.cache, then
+// tslab-mlflow/compiler); TSLAB_MLFLOW_COMPILER_SNAPSHOT=0 turns snapshots off.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Snapshots kept (least recently used go first): each is ~50 MB. */
+const KEEP = 4;
+/** A build in progress older than this is taken as abandoned. */
+const STALE_BUILD_MS = 5 * 60_000;
+
+const ENTRY = fileURLToPath(new URL("./compiler-snapshot.cjs", import.meta.url));
+const SERVICE_URL = new URL("./compiler-service.js", import.meta.url).href;
+
+export interface CompilerSnapshot {
+  /** The blob to start from (may not exist yet). */
+  blob: string;
+  /** Environment the builder needs. */
+  buildEnv: Record<string, string>;
+}
+
+export function snapshotsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TSLAB_MLFLOW_COMPILER_SNAPSHOT !== "0";
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSLAB_MLFLOW_CACHE_DIR) return path.resolve(env.TSLAB_MLFLOW_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(base, "tslab-mlflow", "compiler");
+}
+
+/** The @types folders TypeScript's default type roots would find from `cwd` (node_modules/@types of it and every parent). */
+function typeRootFolders(cwd: string): string[] {
+  const roots: string[] = [];
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const root = path.join(dir, "node_modules", "@types");
+    if (fs.existsSync(root)) roots.push(root);
+    if (path.dirname(dir) === dir) return roots;
+  }
+}
+
+/** What a folder of packages holds, by name and package.json change time (an install or update changes it). */
+function packagesState(folder: string): string {
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder).sort();
+  } catch {
+    return "-";
+  }
+  return names.map((n) => `${n}@${fs.statSync(path.join(folder, n, "package.json"), { throwIfNoEntry: false })?.mtimeMs ?? "-"}`).join(",");
+}
+
+function fileState(file: string): string {
+  const s = fs.statSync(file, { throwIfNoEntry: false });
+  return s ? `${file}:${s.size}:${s.mtimeMs}` : `${file}:-`;
+}
+
+/** The snapshot that fits a kernel started in `cwd`. */
+export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): CompilerSnapshot {
+  const require = createRequire(import.meta.url);
+  const converter = require.resolve("tslab/dist/converter.js");
+  const tslabDir = path.dirname(path.dirname(converter));
+  const typescriptFile = createRequire(converter).resolve("@tslab/typescript-for-tslab");
+  const parts = [
+    process.version,
+    process.arch,
+    fileState(process.execPath),
+    fileState(typescriptFile),
+    fileState(converter),
+    fileState(ENTRY),
+    ...[...typeRootFolders(cwd), path.join(tslabDir, "node_modules", "@types")].map((f) => `${f}=${packagesState(f)}`),
+  ];
+  const key = createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
+  return {
+    blob: path.join(cacheDir(env), `${key}.blob`),
+    buildEnv: { TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile, TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir, TSLAB_MLFLOW_SNAPSHOT_SERVICE: SERVICE_URL },
+  };
+}
+
+/** Node flags of a process started from a snapshot. */
+export function snapshotArgs(blob: string): string[] {
+  return ["--disable-warning=ExperimentalWarning", "--snapshot-blob", blob];
+}
+
+/** Marks a snapshot as just used (the cache keeps the most recently used). */
+export function touch(blob: string): void {
+  const now = new Date();
+  fs.utimes(blob, now, now, () => {});
+}
+
+/** Forgets a snapshot that could not start (it is rebuilt on a later start). */
+export function discard(blob: string): void {
+  fs.rm(blob, { force: true }, () => {});
+}
+
+/**
+ * Builds the snapshot in a detached, low-priority process that outlives this kernel:
+ * written beside the target and renamed, so a reader never sees half a blob. Does
+ * nothing if another kernel is already building it.
+ */
+export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: (line: string) => void): void {
+  const dir = path.dirname(snapshot.blob);
+  const partial = `${snapshot.blob}.partial`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const pending = fs.statSync(partial, { throwIfNoEntry: false });
+    if (pending && Date.now() - pending.mtimeMs < STALE_BUILD_MS) return;
+    fs.writeFileSync(partial, "");
+  } catch (e) {
+    log(`compiler snapshot: cannot use ${dir}: ${(e as Error).message}`);
+    return;
+  }
+  prune(dir);
+  const build = [process.execPath, "--no-warnings", "--snapshot-blob", partial, "--build-snapshot", ENTRY];
+  // Low priority: it must not slow the cells of the kernel that started it.
+  const script = 'nice -n 19 "$@" && mv -f "$0.partial" "$0" || rm -f "$0.partial"';
+  const child = spawn("/bin/sh", ["-c", script, snapshot.blob, ...build], {
+    cwd,
+    detached: true,
+    stdio: "ignore",
+    env: { ...process.env, ...snapshot.buildEnv },
+  });
+  child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
+  child.unref();
+  log(`compiler snapshot: building ${snapshot.blob} for the next kernel start`);
+}
+
+/** Keeps the KEEP - 1 most recently used snapshots, making room for one more. */
+function prune(dir: string): void {
+  let blobs: { file: string; used: number }[];
+  try {
+    blobs = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith(".blob"))
+      .map((n) => path.join(dir, n))
+      .map((file) => ({ file, used: fs.statSync(file).mtimeMs }));
+  } catch {
+    return;
+  }
+  blobs.sort((a, b) => b.used - a.used);
+  for (const { file } of blobs.slice(KEEP - 1)) fs.rmSync(file, { force: true });
+}

@@ -1,0 +1,101 @@
+// The compiler's side of the kernel ↔ compiler conversation: hosts tslab's TypeScript
+// converter and answers convert / complete / inspect / isComplete requests. It runs in a
+// worker thread (compiler-worker.ts) or, when a warm compiler snapshot exists for the
+// project, in a child process started from that snapshot (compiler-snapshot.cts).
+import { createRequire } from "node:module";
+import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js";
+import type { IsCompleteReply } from "./messages.js";
+import { declaredNames, fixShorthands } from "./shorthand.js";
+import { rewriteAwaits } from "./await-yield.js";
+
+/** How the service talks to the kernel: a worker's parentPort or a child process's IPC channel. */
+export interface CompilerPort {
+  postMessage(message: CompilerResponse): void;
+  onMessage(listener: (request: CompilerRequest) => void): void;
+  close(): void;
+}
+
+type ConverterModule = typeof import("tslab/dist/converter.js");
+
+/** Creates the converter (the slow part), says `ready` (or `failed`), then serves requests. */
+export function serveCompiler(port: CompilerPort): void {
+  const require = createRequire(import.meta.url);
+  let mod: ConverterModule;
+  let conv: ReturnType<ConverterModule["createConverter"]>;
+  let ts: typeof import("@tslab/typescript-for-tslab");
+  /** Names declared by earlier cells, for the last declarations text seen. */
+  let names = { decls: "", set: new Set<string>() };
+  try {
+    const converterPath = require.resolve("tslab/dist/converter.js");
+    mod = require(converterPath);
+    // The TypeScript fork tslab itself loaded (resolved from tslab's folder).
+    ts = createRequire(converterPath)("@tslab/typescript-for-tslab");
+    conv = mod.createConverter({ isJS: false, isBrowser: false });
+    port.postMessage({ ready: true });
+  } catch (e) {
+    port.postMessage({ failed: String((e as Error).stack ?? e) });
+  }
+
+  /** tslab's isCompleteCode, plus "invalid": a syntax error that more input cannot fix. */
+  const isComplete = (src: string): IsCompleteReply => {
+    const r = mod.isCompleteCode(src);
+    if (!r.completed) return { status: "incomplete", indent: r.indent ?? "" };
+    if (/(^|\n)\s*\n\s*$/.test(src)) return { status: "complete" };
+    const sf = ts.createSourceFile("cell.ts", src, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    const diags = (sf as unknown as { parseDiagnostics?: { start: number; messageText: unknown }[] }).parseDiagnostics ?? [];
+    if (diags.length === 0) return { status: "complete" };
+    const atEnd = diags.every((d) => d.start >= src.trimEnd().length);
+    return atEnd ? { status: "incomplete", indent: "" } : { status: "invalid" };
+  };
+
+  port.onMessage((req) => {
+    if (req.op === "close") {
+      conv?.close();
+      port.close();
+      return;
+    }
+    let res: CompilerResponse;
+    try {
+      switch (req.op) {
+        case "convert": {
+          const r = conv.convert(req.prevDecl, req.src);
+          if (r.output) {
+            if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
+            r.output = fixShorthands(ts, r.output, names.set);
+          }
+          const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+          const how = r.output ? rewriteAwaits(ts, r.output) : { kind: "none" as const };
+          if (how.kind === "yield") Object.assign(result, { output: how.output, yieldAwaits: true });
+          else if (how.kind === "async") result.hasToplevelAwait = true;
+          res = { id: req.id, result };
+          break;
+        }
+        case "complete": {
+          const { start, end, candidates } = conv.complete(req.prevDecl, req.src, req.pos);
+          res = { id: req.id, result: { start, end, candidates } };
+          break;
+        }
+        case "inspect": {
+          const info = conv.inspect(req.prevDecl, req.src, req.pos);
+          res = {
+            id: req.id,
+            result: info
+              ? {
+                  display: (info.displayParts ?? []).map((p) => p.text).join(""),
+                  documentation: (info.documentation ?? []).map((p) => p.text).join(""),
+                  tags: (info.tags ?? []).map((t) => `@${t.name} ${(t.text ?? []).map((p) => p.text).join("")}`),
+                }
+              : undefined,
+          };
+          break;
+        }
+        case "isComplete":
+          res = { id: req.id, result: isComplete(req.src) };
+          break;
+      }
+    } catch (e) {
+      res = { id: req.id, error: String((e as Error).stack ?? e) };
+    }
+    port.postMessage(res);
+  });
+}

@@ -1,0 +1,198 @@
+// Entry of a V8 startup snapshot of the TypeScript compiler (`node --build-snapshot`).
+//
+// Building tslab's converter spends ~1.5 s loading TypeScript and parsing and binding the
+// same declaration files every kernel start (lib.es2022*.d.ts and every @types package the
+// project sees; @types/node alone is 2.4 MB). Built once per set of those files (see
+// compiler-cache.ts), the snapshot holds TypeScript already loaded and those files already
+// parsed and bound; a process started from it hands them to tslab's program instead of
+// reading them again, and then serves the kernel like the worker does (compiler-service.ts).
+//
+// Only built-in modules may be required while a snapshot is built: TypeScript is evaluated
+// from its file, and tslab and our own modules are loaded after the snapshot is restored.
+// Plain require() calls (no import statements): this file must compile to a script
+// without `exports`, which a snapshot entry does not have.
+const fs: typeof import("node:fs") = require("node:fs");
+const path: typeof import("node:path") = require("node:path");
+const v8: typeof import("node:v8") = require("node:v8");
+const vm: typeof import("node:vm") = require("node:vm");
+const Module: typeof import("node:module") = require("node:module");
+type TypeScript = typeof import("typescript");
+declare namespace TS {
+  type SourceFile = import("typescript").SourceFile;
+  type CompilerOptions = import("typescript").CompilerOptions;
+  type CompilerHost = import("typescript").CompilerHost;
+  type ScriptTarget = import("typescript").ScriptTarget;
+  type CreateSourceFileOptions = import("typescript").CreateSourceFileOptions;
+  type WatchCompilerHost<T extends import("typescript").BuilderProgram> = import("typescript").WatchCompilerHost<T>;
+  type BuilderProgram = import("typescript").BuilderProgram;
+}
+/** A parsed, bound declaration file and the file state it was read from. */
+interface CachedFile {
+  sourceFile: TS.SourceFile;
+  mtimeMs: number;
+  size: number;
+}
+
+interface BuildInputs {
+  /** tslab's TypeScript (lib/typescript.js of @tslab/typescript-for-tslab). */
+  typescriptFile: string;
+  /** tslab's package folder (its converter, and the @types it falls back to). */
+  tslabDir: string;
+  /** file: URL of compiler-service.js. */
+  serviceUrl: string;
+}
+
+function buildInputs(): BuildInputs {
+  const { TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile, TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir, TSLAB_MLFLOW_SNAPSHOT_SERVICE: serviceUrl } = process.env;
+  if (!typescriptFile || !tslabDir || !serviceUrl) throw new Error("compiler snapshot: TSLAB_MLFLOW_SNAPSHOT_TS, _TSLAB and _SERVICE must be set");
+  return { typescriptFile, tslabDir, serviceUrl };
+}
+
+/** Evaluates TypeScript's CommonJS file with the built-in `require` (its optional userland requires fail softly). */
+function loadTypeScript(file: string): TypeScript {
+  const module = { exports: {} as TypeScript };
+  const body = new Function("exports", "require", "module", "__filename", "__dirname", fs.readFileSync(file, "utf8"));
+  body.call(module.exports, module.exports, require, module, file, path.dirname(file));
+  return module.exports;
+}
+
+/**
+ * The compiler options tslab's converter gives its program (as of tslab 1.0.22 on Node >= 18),
+ * so declaration files parse exactly as they will there. A difference costs cache hits, not
+ * correctness: a cached file is used only for the same name, language version and module format.
+ */
+function tslabProgramOptions(ts: TypeScript, cwd: string, tslabDir: string): TS.CompilerOptions {
+  // Public in tslab's TypeScript fork (tslab calls it), internal in TypeScript's own typings.
+  const defaultTypeRoots = (ts as unknown as { getDefaultTypeRoots(dir: string, host: { directoryExists(p: string): boolean }): string[] | undefined }).getDefaultTypeRoots;
+  const typeRoots = defaultTypeRoots(cwd, { directoryExists: ts.sys.directoryExists }) ?? [];
+  if (!typeRoots.some((root) => fs.existsSync(path.join(root, "node", "package.json")))) {
+    typeRoots.push(path.join(tslabDir, "node_modules", "@types"));
+  }
+  return {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    target: ts.ScriptTarget.ES2022,
+    lib: ["lib.es2022.d.ts"],
+    declaration: true,
+    newLine: ts.NewLineKind.LineFeed,
+    experimentalDecorators: true,
+    resolveJsonModule: true,
+    jsx: ts.JsxEmit.React,
+    typeRoots,
+    allowJs: true,
+    checkJs: true,
+    skipLibCheck: true,
+    rootDir: cwd,
+    outDir: "outDir",
+  };
+}
+
+/** Parses and binds every declaration file a cell's program loads in `cwd`, and warms the checker and emitter. */
+function prepareDeclarationFiles(ts: TypeScript, cwd: string, tslabDir: string): Map<string, CachedFile> {
+  const options = tslabProgramOptions(ts, cwd, tslabDir);
+  const cell = path.join(cwd, "__tslab__.ts");
+  const previous = path.join(cwd, "__prev__.d.ts");
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile;
+  const files = new Map<string, CachedFile>();
+  host.getSourceFile = (fileName, languageVersion, onError, fresh) => {
+    if (fileName === cell) return ts.createSourceFile(fileName, "export {};\nconst x: number[] = [1].map((v) => v * 2);\nx", languageVersion);
+    if (fileName === previous) return ts.createSourceFile(fileName, "export {};\n", languageVersion);
+    const sourceFile = read.call(host, fileName, languageVersion, onError, fresh);
+    if (sourceFile) {
+      const stat = fs.statSync(fileName);
+      // Builder programs (tslab's watch program) need a version per file.
+      (sourceFile as { version?: string }).version = ts.sys.createHash?.(sourceFile.text) ?? `${stat.size}-${stat.mtimeMs}`;
+      files.set(fileName, { sourceFile, mtimeMs: stat.mtimeMs, size: stat.size });
+    }
+    return sourceFile;
+  };
+  const program = ts.createProgram([previous, cell], options, host);
+  const cellFile = program.getSourceFile(cell);
+  program.getSemanticDiagnostics(cellFile);
+  program.emit(cellFile, () => {});
+  return files;
+}
+
+/** The cached file for a request, if it was read from the same file and parses the same way. */
+function cachedFor(files: Map<string, CachedFile>, fileName: string, options: TS.ScriptTarget | TS.CreateSourceFileOptions, fresh: boolean | undefined): TS.SourceFile | undefined {
+  const entry = fresh ? undefined : files.get(fileName);
+  if (!entry) return undefined;
+  const languageVersion = typeof options === "object" ? options.languageVersion : options;
+  const impliedNodeFormat = typeof options === "object" ? options.impliedNodeFormat : undefined;
+  const sf = entry.sourceFile;
+  return sf.languageVersion === languageVersion && sf.impliedNodeFormat === impliedNodeFormat ? sf : undefined;
+}
+
+/**
+ * TypeScript as tslab will see it: the same module, except that the compiler hosts of
+ * watch programs answer cached files without reading or parsing them.
+ */
+function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): TypeScript {
+  type Host = TS.CompilerHost & { getSourceFileByPath?(fileName: string, path: string, ...rest: unknown[]): TS.SourceFile | undefined };
+  const served = new WeakSet<object>();
+  const serveCached = (host: Host) => {
+    if (served.has(host)) return;
+    served.add(host);
+    const byName = host.getSourceFile;
+    const byPath = host.getSourceFileByPath;
+    host.getSourceFile = (fileName, options, onError, fresh) => cachedFor(files, fileName, options, fresh) ?? byName.call(host, fileName, options, onError, fresh);
+    if (byPath) {
+      host.getSourceFileByPath = (fileName, filePath, options, onError, fresh) =>
+        cachedFor(files, fileName, options as TS.ScriptTarget, fresh as boolean | undefined) ?? byPath.call(host, fileName, filePath, options, onError, fresh);
+    }
+  };
+  const createWatchCompilerHost = (...args: unknown[]) => {
+    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
+    const createProgram = host.createProgram;
+    host.createProgram = (rootNames, options, compilerHost, ...rest) => {
+      if (compilerHost) serveCached(compilerHost as Host);
+      return createProgram(rootNames, options, compilerHost, ...rest);
+    };
+    return host;
+  };
+  const wrapped = {} as Record<string, unknown>;
+  for (const key of Object.keys(ts)) {
+    if (key !== "createWatchCompilerHost") Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
+  }
+  wrapped.createWatchCompilerHost = createWatchCompilerHost;
+  return wrapped as unknown as TypeScript;
+}
+
+/** After restore: drop files changed since the build, make `require` of tslab's TypeScript return ours, serve over IPC. */
+async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>, inputs: BuildInputs): Promise<void> {
+  for (const [file, entry] of files) {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) files.delete(file);
+  }
+  const M = Module as unknown as { new (id: string): NodeJS.Module; _cache: Record<string, NodeJS.Module> };
+  const tsModule = new M(inputs.typescriptFile);
+  Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: typescriptWithCache(ts, files) });
+  M._cache[inputs.typescriptFile] = tsModule;
+
+  // The kernel's other end: stop with it, and let Ctrl-C reach the kernel, not us.
+  process.on("disconnect", () => process.exit(0));
+  process.on("SIGINT", () => {});
+  const script = new vm.Script(`import(${JSON.stringify(inputs.serviceUrl)})`, {
+    importModuleDynamically: (vm as unknown as { constants: { USE_MAIN_CONTEXT_DEFAULT_LOADER: never } }).constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const service = (await script.runInThisContext()) as typeof import("./compiler-service.js");
+  service.serveCompiler({
+    postMessage: (m) => process.send!(m),
+    onMessage: (listener) => process.on("message", listener as (m: unknown) => void),
+    close: () => process.disconnect(),
+  });
+}
+
+if (v8.startupSnapshot?.isBuildingSnapshot()) {
+  const inputs = buildInputs();
+  const ts = loadTypeScript(inputs.typescriptFile);
+  const files = prepareDeclarationFiles(ts, process.cwd(), inputs.tslabDir);
+  v8.startupSnapshot.setDeserializeMainFunction(() => {
+    serveFromSnapshot(ts, files, inputs).catch((e) => {
+      process.stderr.write(`compiler snapshot: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    });
+  });
+}
