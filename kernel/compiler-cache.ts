@@ -63,6 +63,11 @@ function packagesState(folder: string): string {
   return names.map((n) => `${n}@${fs.statSync(path.join(folder, n, "package.json"), { throwIfNoEntry: false })?.mtimeMs ?? "-"}`).join(",");
 }
 
+/** A file by content: the snapshot entry is rewritten (same bytes, new time) by every build of this package. */
+function fileContent(file: string): string {
+  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
 function fileState(file: string): string {
   const s = fs.statSync(file, { throwIfNoEntry: false });
   return s ? `${file}:${s.size}:${s.mtimeMs}` : `${file}:-`;
@@ -80,7 +85,7 @@ export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): 
     fileState(process.execPath),
     fileState(typescriptFile),
     fileState(converter),
-    fileState(ENTRY),
+    fileContent(ENTRY),
     ...[...typeRootFolders(cwd), path.join(tslabDir, "node_modules", "@types")].map((f) => `${f}=${packagesState(f)}`),
   ];
   const key = createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
