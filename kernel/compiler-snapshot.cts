@@ -166,6 +166,10 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) files.delete(file);
   }
+  // TypeScript memoises the working directory on first use, which was during the build;
+  // this process may serve another directory of the same project.
+  const cwd = process.cwd();
+  ts.sys.getCurrentDirectory = () => cwd;
   const M = Module as unknown as { new (id: string): NodeJS.Module; _cache: Record<string, NodeJS.Module> };
   const tsModule = new M(inputs.typescriptFile);
   Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: typescriptWithCache(ts, files) });

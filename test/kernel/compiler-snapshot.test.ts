@@ -108,6 +108,21 @@ describe("compiler snapshots", () => {
     await k.shutdown();
   }, 120_000);
 
+  it("a kernel in another folder of the same project starts from the same snapshot, in its own folder", async () => {
+    const sub = path.join(cwd, "analysis");
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, "local.ts"), "export const where = 'analysis';\n");
+    const k = await startTestKernel({ cwd: sub, env });
+    kernels.push(k);
+    const local = await k.execute('import { where } from "./local";\nwhere');
+    const typed = await k.execute("const f: FixtureValue = 3;\nf");
+    expect(resultText(local)).toBe("'analysis'");
+    expect(resultText(typed)).toBe("3");
+    expect(await kernelLog(k)).toMatch(/starting from snapshot/);
+    expect(blobs()).toHaveLength(1);
+    await k.shutdown();
+  }, 120_000);
+
   it("a declaration file changed since the snapshot was built is read again", async () => {
     const blob = blobs()[0];
     writeTypes("string"); // package.json untouched: the same snapshot fits, this one file does not
