@@ -23,6 +23,11 @@ export interface KernelClientOptions {
   interruptMode?: InterruptMode;
   /** "pipe" keeps the kernel's own stdout/stderr (see `stderrTail`); "inherit" passes them through. */
   stdio?: "pipe" | "inherit" | "ignore";
+  /**
+   * Text for the kernel process's stdin, which is then closed (EOF); a promise is written when
+   * it resolves, so the kernel can start before the text exists. Without it stdin is not opened.
+   */
+  input?: Promise<string> | string;
   /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */
   startTimeout?: number;
   /** Answers `input_request`s from the kernel (cells calling input()). Default: answers "". */

@@ -10,6 +10,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** "pipe" keeps the kernel's stdout/stderr in `outputTail`; "inherit" passes them through. */
   stdio?: "pipe" | "inherit" | "ignore";
+  /** Written to the process's stdin (once it resolves), which is then closed; without it, no stdin. */
+  input?: Promise<string> | string;
 }
 
 const OUTPUT_TAIL = 64 * 1024;
@@ -39,8 +41,10 @@ export class KernelProcess {
       onExit(info);
     };
     const stdio = opts.stdio ?? "pipe";
-    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", stdio, stdio] });
+    const stdin = opts.input === undefined ? "ignore" : "pipe";
+    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [stdin, stdio, stdio] });
     running.add(this.child);
+    if (opts.input !== undefined) this.feed(opts.input);
     this.child.stdout?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
     this.child.stderr?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));
     this.child.on("error", (e) => {
@@ -71,6 +75,22 @@ export class KernelProcess {
       clearTimeout(timer);
     }
     return this.exited;
+  }
+
+  /** Writes `input` then EOF. A kernel that died first (EPIPE) is reported by its exit, not here. */
+  private feed(input: Promise<string> | string): void {
+    const sink = this.child.stdin;
+    if (!sink) return;
+    sink.on("error", (e) => this.keep(`stdin of the kernel: ${e.message}\n`));
+    Promise.resolve(input).then(
+      (text) => {
+        if (!sink.destroyed) sink.end(text);
+      },
+      (e: unknown) => {
+        this.keep(`no input for the kernel's stdin: ${(e as Error)?.message ?? String(e)}\n`);
+        if (!sink.destroyed) sink.end();
+      },
+    );
   }
 
   keep(text: string): void {

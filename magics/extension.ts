@@ -19,6 +19,7 @@ import { hasMagic, parseCell, type MagicCall } from "./parse.js";
 import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
 import { MlflowSession } from "./session.js";
 import { openTracking } from "./open-tracking.js";
+import { applyRunContext } from "./run-context.js";
 import type { Tracking } from "./tracking-port.js";
 
 export const MAGICS: Magic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, lsmagic, help];
@@ -79,6 +80,8 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     async activate(h) {
       host = h;
       try {
+        // The outer run of `tslab-mlflow run` may arrive on stdin after the kernel started.
+        await applyRunContext(env, (m) => h.log(m));
         const tracking = options.tracking ?? (await openTracking(env, (m) => (session ? session.warn(m) : h.log(m))));
         session = new MlflowSession(tracking, { env, renderSvg, log: (m) => h.log(m) });
         await session.attachOuterRun();
