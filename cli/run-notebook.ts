@@ -1,20 +1,27 @@
 // The body of `tslab-mlflow run`: parameters in, MLflow run around, kernel started and
 // driven cell by cell, executed notebook saved after every cell and at the end, and a
 // report of what happened (see run.ts for the contract with the kernel and magics).
+//
+// Order, for speed: the kernel is spawned as soon as the input is checked (its compiler is
+// the slow part of every run); tracking/ loads and the run is created while it boots, and
+// the run reaches the kernel on its stdin. Tracking is therefore imported dynamically, after
+// the spawn: only type imports and the light URI check are static here.
 
 import { rename, stat, writeFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { INotebookContent } from "@jupyterlab/nbformat";
 import { KernelClient } from "../kernel/client.js";
-import { MlflowError, resolveTrackingUri, trackingUriKind, type RunStatus } from "../tracking/index.js";
+import type { RunStatus } from "../tracking/index.js";
+import { MlflowError } from "../tracking/errors.js";
+import { resolveTrackingUri, trackingUriKind } from "../tracking/tracking-uri.js";
 import { stripAnsi } from "./html/ansi.js";
 import { executeNotebook, isExecutable, type CellFailure, type ExecuteNotebookResult } from "./execute.js";
 import { InputError } from "./input-error.js";
 import { firstLine, isCodeCell, readNotebook, serializeNotebook } from "./notebook.js";
 import { collectParameters, injectParameters, type Parameters } from "./parameters.js";
 import { createProgress } from "./progress.js";
-import { NotebookRun, notebookExperiment } from "./run-tracking.js";
+import type { NotebookRun } from "./run-tracking.js";
 
 export interface RunNotebookOptions {
   input: string;
@@ -31,13 +38,22 @@ export interface RunNotebookOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Ctrl-C came before the kernel was started: nothing to interrupt, the run is KILLED. */
+/** Ctrl-C came before the kernel was ready: no cell ran, nothing to interrupt, the run is KILLED. */
 class Interrupted extends Error {}
 
 const CLI_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_INTERRUPTED = 130;
+
+/** What the kernel reads on its stdin (TSLAB_MLFLOW_RUN_CONTEXT=stdin, see magics/run-context.ts). */
+type RunContext = { MLFLOW_RUN_ID?: string; MLFLOW_TRACKING_URI?: string; MLFLOW_EXPERIMENT_ID?: string };
+
+/** The kernel being started: the client once ready (undefined if it failed, see `error`). */
+interface StartingKernel {
+  client: Promise<KernelClient | undefined>;
+  error?: string;
+}
 
 /** Where the executed notebook goes by default: NAME.out.ipynb beside the input. */
 export function defaultOutputPath(input: string): string {
@@ -99,32 +115,41 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   (nb.metadata as Record<string, unknown>).tslab_mlflow = meta;
   const save = () => saveNotebook(output, nb);
 
-  let run: NotebookRun | undefined;
+  // The kernel boots while tracking loads and the run is created; it gets the run on stdin.
+  const kernelEnv: NodeJS.ProcessEnv = { ...env, JPY_SESSION_NAME: output };
+  let giveContext: (c: RunContext) => void = () => undefined;
+  let context: Promise<string> | undefined;
   if (o.tracking) {
-    // A notebook that names its experiment (`%mlflow_experiment NAME`) gets its run there too,
-    // so its `%%mlflow_run` children and `%mlflow_compare` all see one experiment.
-    let experiment = o.experiment;
-    const named = experiment === undefined ? notebookExperiment(nb) : undefined;
-    if (named !== undefined) {
-      experiment = named;
-      console.error(`note: tracking into experiment "${named}", named by the notebook's %mlflow_experiment (--experiment overrides)`);
-    }
+    kernelEnv.TSLAB_MLFLOW_RUN_CONTEXT = "stdin";
+    // The context is the kernel's only source for these: never a stale value from our caller.
+    delete kernelEnv.MLFLOW_RUN_ID;
+    delete kernelEnv.MLFLOW_TRACKING_URI;
+    delete kernelEnv.MLFLOW_EXPERIMENT_ID;
+    context = new Promise((resolve) => (giveContext = (c) => resolve(JSON.stringify(c))));
+  }
+  const kernel = abort.signal.aborted ? undefined : startKernel(o, cwd, kernelEnv, context);
+  const creating = o.tracking ? startNotebookRun(o, nb, input, params, env) : undefined;
+  // Reading the parameters cell loads the TypeScript parser: that too overlaps the boot.
+  const injecting = injectInto(nb, params);
+  // Both are awaited below; meanwhile a failure must not count as an unhandled rejection.
+  creating?.catch(() => undefined);
+  injecting.catch(() => undefined);
+
+  let run: NotebookRun | undefined;
+  if (creating) {
     try {
-      run = await NotebookRun.start({
-        experiment,
-        notebookPath: input,
-        runName: path.basename(input, ".ipynb"),
-        params,
-        env,
-      });
+      run = await creating;
     } catch (e) {
+      giveContext({});
       console.error(`error: could not start the MLflow run: ${(e as Error).message}`);
+      await stopKernel(await kernel?.client);
       return EXIT_FAILED;
     }
+    giveContext({ MLFLOW_RUN_ID: run.runId, MLFLOW_TRACKING_URI: run.trackingUri, MLFLOW_EXPERIMENT_ID: run.experimentId });
     Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: run.trackingUri });
   }
   try {
-    return await executeAndReport(o, nb, { output, cwd, env, meta, run, params, save }, abort, setClient);
+    return await executeAndReport(o, nb, { output, meta, run, injecting, save }, kernel, abort, setClient);
   } catch (e) {
     // Something unforeseen (a full disk, a bug): the run must not stay RUNNING.
     await run?.finish("FAILED", []).catch(() => {});
@@ -132,56 +157,83 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   }
 }
 
+/** Loads tracking/ (not before: see the header) and creates the RUNNING run with its params. */
+async function startNotebookRun(
+  o: RunNotebookOptions,
+  nb: INotebookContent,
+  input: string,
+  params: Parameters,
+  env: NodeJS.ProcessEnv,
+): Promise<NotebookRun> {
+  const { NotebookRun, notebookExperiment } = await import("./run-tracking.js");
+  // A notebook that names its experiment (`%mlflow_experiment NAME`) gets its run there too,
+  // so its `%%mlflow_run` children and `%mlflow_compare` all see one experiment.
+  let experiment = o.experiment;
+  const named = experiment === undefined ? notebookExperiment(nb) : undefined;
+  if (named !== undefined) {
+    experiment = named;
+    console.error(`note: tracking into experiment "${named}", named by the notebook's %mlflow_experiment (--experiment overrides)`);
+  }
+  return NotebookRun.start({
+    experiment,
+    notebookPath: input,
+    runName: path.basename(input, ".ipynb"),
+    params,
+    env,
+  });
+}
+
+function startKernel(o: RunNotebookOptions, cwd: string, env: NodeJS.ProcessEnv, input: Promise<string> | undefined): StartingKernel {
+  const starting: StartingKernel = { client: Promise.resolve(undefined) };
+  starting.client = KernelClient.start({
+    cwd,
+    env,
+    input,
+    argv: kernelArgv(o.kernelLog),
+    interruptMode: "message",
+  }).catch((e: Error) => {
+    starting.error = e.message;
+    return undefined;
+  });
+  return starting;
+}
+
+async function stopKernel(client: KernelClient | undefined): Promise<void> {
+  if (!client) return;
+  await client.shutdown({ timeout: 3000 }).catch(() => {});
+  await client.close().catch(() => {});
+}
+
 interface Prepared {
   output: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
   meta: Record<string, unknown>;
   run: NotebookRun | undefined;
-  params: Parameters;
+  /** The parameters being written into `nb`: whether they went into a new first cell. */
+  injecting: Promise<boolean>;
   save(): Promise<void>;
 }
 
 async function executeAndReport(
   o: RunNotebookOptions,
   nb: INotebookContent,
-  { output, cwd, env, meta, run, params, save }: Prepared,
+  { output, meta, run, injecting, save }: Prepared,
+  kernel: StartingKernel | undefined,
   abort: AbortController,
   setClient: (c: KernelClient) => void,
 ): Promise<number> {
-
-  const kernelEnv: NodeJS.ProcessEnv = { ...env, JPY_SESSION_NAME: output };
-  if (run) {
-    Object.assign(kernelEnv, {
-      MLFLOW_RUN_ID: run.runId,
-      MLFLOW_TRACKING_URI: run.trackingUri,
-      MLFLOW_EXPERIMENT_ID: run.experimentId,
-    });
-  }
-
   let client: KernelClient | undefined;
   let result: ExecuteNotebookResult | undefined;
-  let startError: string | undefined;
   try {
-    if (abort.signal.aborted) throw new Interrupted();
-    // The kernel (another process) starts while the parameters are written in: reading the
-    // parameters cell loads the TypeScript parser, which takes a moment of its own.
-    const starting = KernelClient.start({
-      cwd,
-      env: kernelEnv,
-      argv: kernelArgv(o.kernelLog),
-      interruptMode: "message",
-    }).catch((e: Error) => {
-      startError = e.message;
-      return undefined;
-    });
     try {
-      await injectInto(nb, params, o.input);
+      if (await injecting) {
+        console.error(`note: ${o.input} has no cell tagged "parameters"; the parameters were injected in a new first cell`);
+      }
       // Before any cell runs: the kernel reads the injected values from this file.
       await save();
     } finally {
-      client = await starting;
+      client = await kernel?.client;
     }
+    if (!kernel || abort.signal.aborted) throw new Interrupted();
     if (client) {
       setClient(client);
       result = await executeNotebook(nb, client, {
@@ -194,14 +246,12 @@ async function executeAndReport(
     }
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
-    result = { executed: 0, allowedErrors: [], stopped: { index: -1, reason: "interrupted", ename: "KeyboardInterrupt", evalue: "interrupted before the kernel started", traceback: [] } };
+    result = { executed: 0, allowedErrors: [], stopped: { index: -1, reason: "interrupted", ename: "KeyboardInterrupt", evalue: "interrupted before the kernel was ready", traceback: [] } };
   } finally {
-    if (client) {
-      await client.shutdown({ timeout: 3000 }).catch(() => {});
-      await client.close().catch(() => {});
-    }
+    await stopKernel(client);
   }
 
+  const startError = kernel?.error;
   const status = runStatus(result, startError);
   const ended = new Date();
   Object.assign(meta, {
@@ -237,12 +287,10 @@ function runStatus(result: ExecuteNotebookResult | undefined, startError: string
   return result.allowedErrors.some((f) => !f.expected) ? "FAILED" : "FINISHED";
 }
 
-async function injectInto(nb: INotebookContent, params: Parameters, input: string): Promise<void> {
-  if (!Object.keys(params).length) return;
-  const injection = await injectParameters(nb, params);
-  if (injection.atTop) {
-    console.error(`note: ${input} has no cell tagged "parameters"; the parameters were injected in a new first cell`);
-  }
+/** Writes the parameters in; true when the notebook had no `parameters` cell (a new first cell). */
+async function injectInto(nb: INotebookContent, params: Parameters): Promise<boolean> {
+  if (!Object.keys(params).length) return false;
+  return (await injectParameters(nb, params)).atTop;
 }
 
 /** A bad tracking URI is bad input: refuse it before anything starts. */

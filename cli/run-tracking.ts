@@ -1,7 +1,8 @@
-// The MLflow run that wraps one `tslab-mlflow run`: created before the kernel starts (its id
-// goes to the kernel as MLFLOW_RUN_ID, which makes `%%mlflow_run` cells nested runs under
-// it), given the injected parameters as params, and ended with the executed notebook as an
-// artifact and the status the execution earned.
+// The MLflow run that wraps one `tslab-mlflow run`: created while the kernel boots (its id
+// goes to the kernel as MLFLOW_RUN_ID on its stdin, which makes `%%mlflow_run` cells nested
+// runs under it), given the injected parameters as params, and ended with the executed
+// notebook as an artifact and the status the execution earned. Loaded only once the kernel
+// is spawned: tracking/ takes a while to load.
 
 import path from "node:path";
 import type { RunStatus } from "../tracking/index.js";

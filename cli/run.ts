@@ -2,12 +2,17 @@
 // and papermill do), with papermill-style parameters, as one MLflow run whose `%%mlflow_run`
 // cells become nested runs, and writes the executed notebook.
 //
-// Contract with the kernel and magics: the run is created here, before the kernel starts;
-// the kernel gets MLFLOW_RUN_ID=<that run> (MLflow's variable for the active run, which the
-// magics treat as the parent of `%%mlflow_run` cells and never end), MLFLOW_TRACKING_URI and
-// MLFLOW_EXPERIMENT_ID resolved here (so a different --cwd cannot send nested runs elsewhere),
-// and JPY_SESSION_NAME=<output notebook>, the file being executed: it holds the injected
-// parameters cell, which the magics read as params.
+// Contract with the kernel and magics: the kernel is spawned as soon as the input is checked
+// (its compiler is the slow part of a run), with TSLAB_MLFLOW_RUN_CONTEXT=stdin and
+// JPY_SESSION_NAME=<output notebook>, the file being executed: it holds the injected
+// parameters cell, which the magics read as params, and is saved before the first cell runs.
+// While the kernel boots, tracking loads and the run is created here; then a JSON object
+// {MLFLOW_RUN_ID, MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID} goes to the kernel's stdin, which
+// is closed. The magics wait for it before opening tracking and put it in the kernel's
+// process.env: MLFLOW_RUN_ID is MLflow's variable for the active run, which the magics treat as
+// the parent of `%%mlflow_run` cells and never end; the URI and experiment are resolved here
+// (so a different --cwd cannot send nested runs elsewhere). If the run cannot be created, the
+// kernel gets `{}` and is shut down before any cell runs. With --no-tracking: no context.
 //
 // Exit codes: 0 every cell ran; 1 a cell failed, timed out or the kernel died; 2 bad input
 // (nothing started); 130 stopped by Ctrl-C.

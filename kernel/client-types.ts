@@ -25,7 +25,8 @@ export interface KernelClientOptions {
   stdio?: "pipe" | "inherit" | "ignore";
   /**
    * Text for the kernel process's stdin, which is then closed (EOF); a promise is written when
-   * it resolves, so the kernel can start before the text exists. Without it stdin is not opened.
+   * it resolves, so the kernel can start before the text exists (a restarted kernel gets it
+   * again). Without it the kernel's stdin is not opened.
    */
   input?: Promise<string> | string;
   /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */
