@@ -6,13 +6,18 @@
 
 import { readFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import YAML from "yaml";
+import { createRequire } from "node:module";
 import type { ICell, INotebookContent } from "@jupyterlab/nbformat";
 import { InputError } from "./input-error.js";
 import { cellTags, joinSource, splitLines } from "./notebook.js";
 
 export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
 export type Parameters = Record<string, ParamValue>;
+
+// `yaml` takes a while to load and most runs give no YAML: loaded on first use (synchronously,
+// so parsing stays a plain function), off the path to the kernel's start.
+const require = createRequire(import.meta.url);
+let yaml: typeof import("yaml") | undefined;
 
 export const PARAMETERS_TAG = "parameters";
 export const INJECTED_TAG = "injected-parameters";
@@ -69,7 +74,8 @@ function checkValue(name: string, value: unknown, where: string): ParamValue {
 export function parseParamsYaml(text: string, where: string): Parameters {
   let doc: unknown;
   try {
-    doc = YAML.parse(text);
+    yaml ??= require("yaml") as typeof import("yaml");
+    doc = yaml.parse(text);
   } catch (e) {
     throw new InputError("BAD_PARAMETERS_FILE", `${where} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }

@@ -4,8 +4,8 @@
 //
 // Order, for speed: the kernel is spawned as soon as the input is checked (its compiler is
 // the slow part of every run); tracking/ loads and the run is created while it boots, and
-// the run reaches the kernel on its stdin. Tracking is therefore imported dynamically, after
-// the spawn: only type imports and the light URI check are static here.
+// the run reaches the kernel on its stdin. So tracking/ (and what only the execution needs)
+// is imported dynamically, after the spawn; statically only its light URI check.
 
 import { rename, stat, writeFile, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -20,7 +20,6 @@ import { executeNotebook, isExecutable, type CellFailure, type ExecuteNotebookRe
 import { InputError } from "./input-error.js";
 import { firstLine, isCodeCell, readNotebook, serializeNotebook } from "./notebook.js";
 import { collectParameters, injectParameters, type Parameters } from "./parameters.js";
-import { createProgress } from "./progress.js";
 import type { NotebookRun } from "./run-tracking.js";
 
 export interface RunNotebookOptions {
@@ -128,9 +127,11 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
     context = new Promise((resolve) => (giveContext = (c) => resolve(JSON.stringify(c))));
   }
   const kernel = abort.signal.aborted ? undefined : startKernel(o, cwd, kernelEnv, context);
-  const creating = o.tracking ? startNotebookRun(o, nb, input, params, env) : undefined;
-  // Reading the parameters cell loads the TypeScript parser: that too overlaps the boot.
-  const injecting = injectInto(nb, params);
+  const tracking = o.tracking ? import("./run-tracking.js") : undefined;
+  const creating = tracking?.then((t) => startNotebookRun(t, o, nb, input, params, env));
+  // Reading the parameters cell loads the TypeScript parser, which overlaps the boot too, but
+  // only once tracking/ is loaded: the run must not wait for the parser.
+  const injecting = (tracking ?? Promise.resolve()).catch(() => undefined).then(() => injectInto(nb, params));
   // Both are awaited below; meanwhile a failure must not count as an unhandled rejection.
   creating?.catch(() => undefined);
   injecting.catch(() => undefined);
@@ -157,15 +158,15 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   }
 }
 
-/** Loads tracking/ (not before: see the header) and creates the RUNNING run with its params. */
+/** Creates the RUNNING run with its params (tracking/ is loaded after the spawn: see the header). */
 async function startNotebookRun(
+  { NotebookRun, notebookExperiment }: typeof import("./run-tracking.js"),
   o: RunNotebookOptions,
   nb: INotebookContent,
   input: string,
   params: Parameters,
   env: NodeJS.ProcessEnv,
 ): Promise<NotebookRun> {
-  const { NotebookRun, notebookExperiment } = await import("./run-tracking.js");
   // A notebook that names its experiment (`%mlflow_experiment NAME`) gets its run there too,
   // so its `%%mlflow_run` children and `%mlflow_compare` all see one experiment.
   let experiment = o.experiment;
@@ -236,6 +237,7 @@ async function executeAndReport(
     if (!kernel || abort.signal.aborted) throw new Interrupted();
     if (client) {
       setClient(client);
+      const { createProgress } = await import("./progress.js");
       result = await executeNotebook(nb, client, {
         allowErrors: o.allowErrors,
         timeoutSeconds: o.timeoutSeconds,
