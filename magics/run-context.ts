@@ -22,6 +22,8 @@ export async function applyRunContext(
 ): Promise<void> {
   const mode = env[RUN_CONTEXT_VARIABLE];
   if (mode === undefined || mode === "") return;
+  // Read once: a process this kernel starts (a cell's own kernel, say) must not wait for it.
+  delete env[RUN_CONTEXT_VARIABLE];
   if (mode !== "stdin") {
     log(`${RUN_CONTEXT_VARIABLE}=${JSON.stringify(mode)} is not understood (accepted: "stdin"); no run context read.`);
     return;

@@ -60,7 +60,7 @@ describe("a kernel given its outer run on stdin", () => {
     mkdirSync(cwd);
     const kernel = await startKernel({ cwd, stdio: "pipe", env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin" }), input: context });
     try {
-      const running = exec(kernel, `%%mlflow_run child\nmlflow.logMetric("c", 1);\nprocess.env.MLFLOW_RUN_ID`);
+      const running = exec(kernel, `%%mlflow_run child\nmlflow.logMetric("c", 1);\n[process.env.MLFLOW_RUN_ID, process.env.TSLAB_MLFLOW_RUN_CONTEXT ?? "read"].join(" ")`);
       await delayed(1000, undefined);
       give(JSON.stringify({
         MLFLOW_RUN_ID: outer.info.runId,
@@ -70,7 +70,7 @@ describe("a kernel given its outer run on stdin", () => {
       const r = await running;
       expect(r.status).toBe("ok");
       // User code sees the outer run in its environment, as when it came from the environment.
-      expect(resultText(r.outputs)).toContain(outer.info.runId);
+      expect(resultText(r.outputs)).toContain(`${outer.info.runId} read`);
       await exec(kernel, `await mlflow.flush();`);
     } finally {
       await kernel.close();
