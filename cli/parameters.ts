@@ -140,7 +140,9 @@ export interface Declaration {
 
 /** Top-level declarations of a cell, read with tslab's TypeScript parser (already a dependency). */
 export async function declarationsOf(source: string): Promise<Map<string, Declaration>> {
-  const { default: ts } = await import("@tslab/typescript-for-tslab");
+  // require, not import(): importing a 9 MB CommonJS file as ESM first scans it for its
+  // export names, which costs more than loading it (~650 ms against ~250 ms here).
+  const ts: typeof import("@tslab/typescript-for-tslab") = createRequire(import.meta.url)("@tslab/typescript-for-tslab");
   const file = ts.createSourceFile("parameters.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out = new Map<string, Declaration>();
   for (const stmt of file.statements) {
