@@ -238,6 +238,8 @@ async function executeAndReport(
     if (client) {
       setClient(client);
       const { createProgress } = await import("./progress.js");
+      // The run's HTML page is rendered after the last cell: load its renderer while the cells run.
+      if (run) void import("./html/page.js").catch(() => {});
       result = await executeNotebook(nb, client, {
         allowErrors: o.allowErrors,
         timeoutSeconds: o.timeoutSeconds,
