@@ -100,9 +100,17 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
       h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
       h.defineGlobal("charts", chartsGlobal, CHARTS_DECLARATION);
-      // Warm up charts/ off the first cell's path.
-      setTimeout(() => void loadCharts().catch(() => undefined), 2000).unref();
+      // Warm up charts/ while the kernel is idle, never under a running cell: loading Vega
+      // costs ~0.5 s of CPU, which would slow the type-checking of cells run back to back
+      // (`tslab-mlflow run`, "Run All") on a small machine.
+      let warming: NodeJS.Timeout | undefined;
+      const warmChartsWhenIdle = () => {
+        clearTimeout(warming);
+        warming = setTimeout(() => void loadCharts().catch(() => undefined), 1500).unref();
+      };
+      warmChartsWhenIdle();
       h.onCellStart(() => {
+        clearTimeout(warming);
         outputs = [];
       });
       h.onOutput((o) => {
@@ -110,6 +118,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         if (nbo) outputs.push(nbo);
       });
       h.onCellEnd((cell) => {
+        warmChartsWhenIdle();
         if (s) s.warnTo = undefined;
         if (cell.silent || !cell.storeHistory) return;
         s?.cells.push({ source: cell.code, executionCount: cell.executionCount, cellId: cell.cellId, outputs });
