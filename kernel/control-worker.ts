@@ -4,19 +4,21 @@
 // loop, so the channels that must answer during such a cell live here: the
 // heartbeat echoes, and a correctly signed interrupt_request raises SIGINT at
 // once (vm's breakOnSigint then stops the loop; an idle main thread gets the
-// signal as a normal SIGINT event). Every control message is then handed to
+// signal as a normal SIGINT event), and again if it did not take (interrupt-state.ts). Every control message is then handed to
 // the main thread, which replies through this worker.
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { decode } from "./wire.js";
+import { InterruptState } from "./interrupt-state.js";
 
-interface Init { control: string; hb: string; key: string }
+interface Init { control: string; hb: string; key: string; interrupts: SharedArrayBuffer }
 /** Main -> worker. */
 export type ToWorker = { send: Uint8Array[] } | { close: true };
 /** Worker -> main. */
 export type FromWorker = { ready: true } | { frames: Uint8Array[] } | { error: string };
 
-const { control: controlAddr, hb: hbAddr, key } = workerData as Init;
+const { control: controlAddr, hb: hbAddr, key, interrupts: interruptBuffer } = workerData as Init;
+const interrupts = new InterruptState(interruptBuffer);
 const port = parentPort!;
 const control = new zmq.Router({ handover: true });
 const hb = new zmq.Reply();
@@ -38,9 +40,7 @@ async function main(): Promise<void> {
       continue;
     }
     const d = decode(frames, key);
-    if (d.ok && d.msg.header.msg_type === "interrupt_request") {
-      process.kill(process.pid, "SIGINT");
-    }
+    if (d.ok && d.msg.header.msg_type === "interrupt_request") interrupts.raise();
     port.postMessage({ frames } satisfies FromWorker);
   }
 }

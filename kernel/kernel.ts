@@ -17,6 +17,7 @@ import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
 import { executeReply, LiveCell, outcomeOf, parseExecuteRequest, type CellHost } from "./cell.js";
 import type { Transport } from "./transport.js";
+import type { InterruptState } from "./interrupt-state.js";
 import { decode } from "./wire.js";
 import { fromCodePoints, toCodePoints } from "./unicode.js";
 
@@ -33,6 +34,10 @@ export class Kernel implements KernelHost, CellHost {
   readonly outputs: OutputRouter;
   readonly dispatcher: Dispatcher;
   private readonly compiler: Compiler;
+  /** Shared with the control worker (see interrupt-state.ts). */
+  private readonly interrupts: InterruptState;
+  /** Cells started so far, to tell one running cell from the next. */
+  private cellsStarted = 0;
   private readonly history_ = new History();
   private count = 0;
   private cell: LiveCell | undefined;
@@ -57,6 +62,7 @@ export class Kernel implements KernelHost, CellHost {
     private readonly extensions: KernelExtension[],
     private readonly logLine: (line: string) => void,
   ) {
+    this.interrupts = transport.interrupts;
     this.compiler = adoptCompiler(cwd) ?? new Compiler(logLine, cwd);
     this.compiler.log = logLine;
     const session = crypto.randomUUID();
@@ -134,6 +140,7 @@ export class Kernel implements KernelHost, CellHost {
 
   /** SIGINT (from Jupyter, or raised by the control worker for interrupt_request). */
   interrupt(): void {
+    this.interrupts.handled();
     this.executor.interrupt();
     this.noteInterrupted();
   }
@@ -213,6 +220,7 @@ export class Kernel implements KernelHost, CellHost {
     if (!cell.silent) this.dispatcher.publish("execute_input", { code: cell.code, execution_count: cell.executionCount }, r.msg);
     this.outputs.begin(r.msg, cell.info());
     this.cell = cell;
+    this.interrupts.cellStarted(++this.cellsStarted);
     try {
       await this.started;
       for (const l of this.listeners.start) guard(() => l(cell.info()), this.logLine);
@@ -227,6 +235,7 @@ export class Kernel implements KernelHost, CellHost {
         }
       }
     } finally {
+      this.interrupts.cellEnded();
       this.cell = undefined;
     }
     if (cell.storeHistory) {

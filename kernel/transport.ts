@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { type ConnectionInfo, endpoint } from "./connection.js";
 import type { FromWorker, ToWorker } from "./control-worker.js";
+import { InterruptState } from "./interrupt-state.js";
 
 export type Channel = "shell" | "control" | "stdin" | "iopub";
 export type FramesHandler = (frames: Buffer[]) => void;
@@ -22,6 +23,8 @@ export class Transport {
     private readonly iopub: zmq.Publisher,
     private readonly control: Worker,
     private readonly log: (line: string) => void,
+    /** Shared with the control worker, which raises SIGINT for interrupt_request. */
+    readonly interrupts: InterruptState,
   ) {}
 
   static async open(info: ConnectionInfo, log: (line: string) => void): Promise<Transport> {
@@ -30,12 +33,13 @@ export class Transport {
     const iopub = new zmq.Publisher();
     const sockets = [shell, stdin, iopub];
     let control: Worker | undefined;
+    const interrupts = new InterruptState();
     try {
       await shell.bind(endpoint(info, "shell"));
       await stdin.bind(endpoint(info, "stdin"));
       await iopub.bind(endpoint(info, "iopub"));
       control = new Worker(new URL("./control-worker.js", import.meta.url), {
-        workerData: { control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key },
+        workerData: { control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key, interrupts: interrupts.buffer },
       });
       const worker = control;
       await new Promise<void>((resolve, reject) => {
@@ -47,7 +51,7 @@ export class Transport {
       if (control) await stopWorker(control);
       throw e;
     }
-    return new Transport(shell, stdin, iopub, control, log);
+    return new Transport(shell, stdin, iopub, control, log, interrupts);
   }
 
   /** Starts the reader loops; each message's frames go to its channel's handler. */
