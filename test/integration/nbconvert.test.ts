@@ -23,7 +23,10 @@ interface Cell { cell_type: string; source: string | string[]; outputs?: Output[
 interface Notebook { cells: Cell[]; metadata: Record<string, any> }
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, "notebooks");
-const notebooks = fs.existsSync(NOTEBOOKS_DIR) ? fs.readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).sort() : [];
+// The example notebooks, not what `npm run example` or `tslab-mlflow run` wrote beside them.
+const notebooks = fs.existsSync(NOTEBOOKS_DIR)
+  ? fs.readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb") && !f.endsWith(".out.ipynb")).sort()
+  : [];
 
 const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : (v ?? ""));
 
