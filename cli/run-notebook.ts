@@ -224,6 +224,7 @@ async function executeAndReport(
 ): Promise<number> {
   let client: KernelClient | undefined;
   let result: ExecuteNotebookResult | undefined;
+  let stopping: Promise<void> = Promise.resolve();
   try {
     try {
       if (await injecting) {
@@ -252,7 +253,9 @@ async function executeAndReport(
     if (!(e instanceof Interrupted)) throw e;
     result = { executed: 0, allowedErrors: [], stopped: { index: -1, reason: "interrupted", ename: "KeyboardInterrupt", evalue: "interrupted before the kernel was ready", traceback: [] } };
   } finally {
-    await stopKernel(client);
+    // The kernel shuts down while the notebook is saved and the run finished: after the last
+    // cell it adds nothing to either (what it logged itself it flushes before it exits).
+    stopping = stopKernel(client);
   }
 
   const startError = kernel?.error;
@@ -266,6 +269,10 @@ async function executeAndReport(
   await save();
 
   let exit = status === "FINISHED" ? EXIT_OK : result?.stopped?.reason === "interrupted" ? EXIT_INTERRUPTED : EXIT_FAILED;
+  const finishing = run ? runArtifacts(nb, output).then((artifacts) => run.finish(status, artifacts)) : undefined;
+  finishing?.catch(() => undefined);
+  // The kernel's log is complete once it has exited.
+  await stopping;
   if (startError !== undefined) {
     console.error(`error: the kernel did not start: ${startError.trim()}${await kernelLogTail(o.kernelLog)}`);
   }
@@ -273,7 +280,7 @@ async function executeAndReport(
 
   if (run) {
     try {
-      await run.finish(status, await runArtifacts(nb, output));
+      await finishing;
       console.log(`MLflow run ${run.runId} ${status} (experiment ${run.experimentId}, ${run.trackingUri})`);
     } catch (e) {
       console.error(`error: MLflow: ${(e as Error).message}`);
