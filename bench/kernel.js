@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { KernelClient } from "../dist/kernel/client.js";
+import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STARTS = 3;
@@ -38,15 +39,6 @@ const CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-bench-cach
 
 function start(name, env = {}) {
   return KernelClient.start({ ...KERNELS[name], cwd: ROOT, startTimeout: 60_000, env: { ...process.env, TSLAB_MLFLOW_CACHE_DIR: CACHE_DIR, ...env } });
-}
-
-/** Waits (up to 3 min) for the background build of the compiler snapshot. */
-async function snapshotBuilt() {
-  const until = Date.now() + 180_000;
-  while (!fs.readdirSync(CACHE_DIR).some((n) => n.endsWith(".blob"))) {
-    if (Date.now() > until) throw new Error(`no compiler snapshot appeared in ${CACHE_DIR}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The first cell of a kernel started just now (its compiler still warming up). */
@@ -85,7 +77,7 @@ async function measure(name) {
   if (name === "tslab-mlflow") {
     // The first kernel in the project compiles cold, then builds the snapshot the next one uses.
     firstCellCold = await firstCellAfterStart(name);
-    await snapshotBuilt();
+    await compilerSnapshotBuilt(CACHE_DIR);
   }
 
   const c = await start(name);

@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "dist", "cli", "main.js");
@@ -78,15 +79,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Waits (up to 3 min) until the background build has written a compiler snapshot. */
-async function waitForSnapshot(cacheDir) {
-  const until = Date.now() + 180_000;
-  while (!(fs.existsSync(cacheDir) && fs.readdirSync(cacheDir).some((n) => n.endsWith(".blob")))) {
-    if (Date.now() > until) throw new Error(`no compiler snapshot appeared in ${cacheDir}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Checks every cell produced its output (a fast failure is no result). Stock tslab sends no
  * execute_input, so its cells have no execution count: outputs are what is compared. */
 function checkExecuted(file) {
@@ -126,7 +118,7 @@ export async function run() {
 
     // Untimed: the first start builds the compiler snapshot the warm cases start from.
     await ours("warmup.ipynb", ["--no-tracking"])();
-    await waitForSnapshot(env.TSLAB_MLFLOW_CACHE_DIR);
+    await compilerSnapshotBuilt(env.TSLAB_MLFLOW_CACHE_DIR);
 
     const cases = [
       ["nbconvert --execute, stock tslab", nbconvert("tslab", "stock.ipynb"), "stock.ipynb"],
