@@ -47,8 +47,6 @@ interface Backend {
 export class Compiler {
   /** Resolves when the converter is warm; rejects if it cannot start. */
   readonly ready: Promise<void>;
-  /** Where the converter runs: "worker", or "snapshot" when started from a warm compiler snapshot. */
-  kind: "worker" | "snapshot" = "worker";
   private backend!: Backend;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly cache = new Map<string, Converted>();
@@ -95,7 +93,6 @@ export class Compiler {
   }
 
   private startWorker(): void {
-    this.kind = "worker";
     // The worker's own stdout/stderr (TypeScript's rare console output) go to
     // the kernel log, never into the user's cell.
     const worker = new Worker(new URL("./compiler-worker.js", import.meta.url), { stdout: true, stderr: true });
@@ -111,7 +108,6 @@ export class Compiler {
 
   /** A child process restored from the snapshot; if it cannot start, the snapshot is dropped and a worker takes over. */
   private startFromSnapshot(snapshot: CompilerSnapshot): void {
-    this.kind = "snapshot";
     touch(snapshot.blob);
     const child = spawn(process.execPath, snapshotArgs(snapshot.blob), {
       cwd: this.cwd,

@@ -4,6 +4,8 @@
 // TSLAB_MLFLOW_RUN_CONTEXT=stdin and writes a JSON object with the run's variables to the
 // kernel's stdin once the run exists, then closes it. EOF with nothing written: no outer run.
 
+import { text as readText } from "node:stream/consumers";
+
 /** The variables the context may set, and nothing else. */
 export const RUN_CONTEXT_KEYS = ["MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID"] as const;
 
@@ -34,7 +36,7 @@ export async function applyRunContext(
   }
   let text: string;
   try {
-    text = await readAll(stdin);
+    text = await readText(stdin);
   } catch (e) {
     log(`The run context could not be read from stdin: ${(e as Error).message}; no outer run.`);
     return;
@@ -67,15 +69,6 @@ export function parseRunContext(text: string, log: (line: string) => void): Reco
     }
   }
   return out;
-}
-
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer | string) => chunks.push(typeof c === "string" ? Buffer.from(c) : c));
-    stream.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    stream.once("error", reject);
-  });
 }
 
 const clip = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
