@@ -7,6 +7,7 @@ import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js
 import type { IsCompleteReply } from "./messages.js";
 import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
+import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 
 /** How the service talks to the kernel: a worker's parentPort or a child process's IPC channel. */
 export interface CompilerPort {
@@ -23,13 +24,18 @@ export function serveCompiler(port: CompilerPort): void {
   let mod: ConverterModule;
   let conv: ReturnType<ConverterModule["createConverter"]>;
   let ts: typeof import("@tslab/typescript-for-tslab");
+  let cells: CellPrograms;
   /** Names declared by earlier cells, for the last declarations text seen. */
   let names = { decls: "", set: new Set<string>() };
   try {
     const converterPath = require.resolve("tslab/dist/converter.js");
+    // The TypeScript fork tslab loads (resolved from tslab's folder; from a compiler
+    // snapshot, already loaded), handed to tslab with one program build per cell.
+    const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
+    ts = require(tsPath);
+    cells = oneProgramPerCell(ts);
+    require.cache[tsPath]!.exports = cells.ts;
     mod = require(converterPath);
-    // The TypeScript fork tslab itself loaded (resolved from tslab's folder).
-    ts = createRequire(converterPath)("@tslab/typescript-for-tslab");
     conv = mod.createConverter({ isJS: false, isBrowser: false });
     port.postMessage({ ready: true });
   } catch (e) {
@@ -58,7 +64,7 @@ export function serveCompiler(port: CompilerPort): void {
     try {
       switch (req.op) {
         case "convert": {
-          const r = conv.convert(req.prevDecl, req.src);
+          const r = cells.converting(req.src, () => conv.convert(req.prevDecl, req.src));
           if (r.output) {
             if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
             r.output = fixShorthands(ts, r.output, names.set);

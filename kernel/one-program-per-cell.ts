@@ -1,0 +1,74 @@
+// One TypeScript program per cell instead of tslab's two.
+//
+// tslab's converter builds a cell's program, reads the names the cell declares from it,
+// then builds it again with `export { those names }` appended: two program builds (each
+// with a fresh type checker and builder state over every declaration file) for almost
+// every cell. Here the names are found up front by binding the cell alone, and tslab's
+// first read of the cell is answered with the final text, so its second build finds the
+// program up to date. Should the names found differ from tslab's, its second build simply
+// happens as before: the result never depends on this.
+import type * as TS from "@tslab/typescript-for-tslab";
+
+type TypeScript = typeof import("@tslab/typescript-for-tslab");
+
+export interface CellPrograms {
+  /** TypeScript as tslab's converter should load it. */
+  ts: TypeScript;
+  /** Runs tslab's conversion of `src` (`convert`) with its first program built from the final text. */
+  converting<T>(src: string, convert: () => T): T;
+}
+
+/** What tslab's converter names a cell's file. */
+const CELL_FILE = /(^|[\\/])__tslab__\.ts$/;
+/** tslab logs this when a cell's second build finds the program up to date, which is the point here. */
+const UP_TO_DATE_WARNING = "builder is not recreated though contents are changed.";
+
+export function oneProgramPerCell(ts: TypeScript): CellPrograms {
+  /** The cell text tslab will read first, and the text it ends up compiling. */
+  let pending: { first: string; final: string } | undefined;
+
+  const createWatchCompilerHost = (...args: unknown[]) => {
+    const system = args[2] as TS.System;
+    const reading = Object.create(system) as TS.System;
+    reading.readFile = (file, encoding) => {
+      const text = system.readFile(file, encoding);
+      return pending && text === pending.first && CELL_FILE.test(file) ? pending.final : text;
+    };
+    args[2] = reading;
+    return (ts.createWatchCompilerHost as (...a: unknown[]) => unknown)(...args);
+  };
+  const wrapped = {} as Record<string, unknown>;
+  for (const key of Object.keys(ts)) {
+    if (key !== "createWatchCompilerHost") Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
+  }
+  wrapped.createWatchCompilerHost = createWatchCompilerHost;
+
+  /** The cell's text as tslab writes it, and with its top-level names exported as tslab appends them. */
+  const texts = (src: string) => {
+    const first = `export {};${ts.sys.newLine}${src}`;
+    const file = ts.createSourceFile("__tslab__.ts", first, ts.ScriptTarget.ES2022);
+    // Internal in TypeScript's typings, public at runtime: binding fills `locals` as the program would.
+    (ts as unknown as { bindSourceFile(f: TS.SourceFile, o: TS.CompilerOptions): void }).bindSourceFile(file, {});
+    const names = [...((file as unknown as { locals?: Map<string, unknown> }).locals?.keys() ?? [])];
+    return { first, final: names.length ? `${first}\nexport {${names.join(", ")}}` : first };
+  };
+
+  return {
+    ts: wrapped as unknown as TypeScript,
+    converting(src, convert) {
+      const next = texts(src);
+      if (next.final === next.first) return convert();
+      const warn = console.warn;
+      console.warn = (...data: unknown[]) => {
+        if (data[0] !== UP_TO_DATE_WARNING) warn(...data);
+      };
+      pending = next;
+      try {
+        return convert();
+      } finally {
+        pending = undefined;
+        console.warn = warn;
+      }
+    },
+  };
+}
