@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { buildInBackground, discard, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./compiler-cache.js";
+import { buildInBackground, compilerProcessEnv, discard, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./compiler-cache.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
 import type { IsCompleteReply } from "./messages.js";
 
@@ -111,6 +111,7 @@ export class Compiler {
     touch(snapshot.blob);
     const child = spawn(process.execPath, snapshotArgs(snapshot.blob), {
       cwd: this.cwd,
+      env: compilerProcessEnv(),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "advanced",
     });
