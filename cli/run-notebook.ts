@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { INotebookContent } from "@jupyterlab/nbformat";
 import { KernelClient } from "../kernel/client.js";
+import { compilerForKernel } from "../kernel/compiler-process.js";
 import type { RunStatus } from "../tracking/index.js";
 import { MlflowError } from "../tracking/errors.js";
 import { resolveTrackingUri, trackingUriKind } from "../tracking/tracking-uri.js";
@@ -186,12 +187,16 @@ async function startNotebookRun(
 
 function startKernel(o: RunNotebookOptions, cwd: string, env: NodeJS.ProcessEnv, input: Promise<string> | undefined): StartingKernel {
   const starting: StartingKernel = { client: Promise.resolve(undefined) };
+  let compilerHandedOver = false;
   starting.client = KernelClient.start({
     cwd,
     env,
     input,
     argv: kernelArgv(o.kernelLog),
     interruptMode: "message",
+    // The kernel's compiler starts now, beside the kernel, instead of once the kernel runs.
+    // Only the first kernel: a restarted one starts its own.
+    inherit: () => (compilerHandedOver ? undefined : ((compilerHandedOver = true), compilerForKernel(cwd, env))),
   }).catch((e: Error) => {
     starting.error = e.message;
     return undefined;

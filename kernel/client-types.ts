@@ -12,6 +12,12 @@ export interface KernelSpecLaunch {
   interrupt_mode?: InterruptMode;
 }
 
+export interface InheritedStdio {
+  stdio: import("node:stream").Stream[];
+  env: Record<string, string>;
+  release(): void;
+}
+
 export interface KernelClientOptions {
   /** Launch as this kernelspec says (argv, env added to `env`, interrupt_mode). */
   kernelSpec?: KernelSpecLaunch;
@@ -29,6 +35,12 @@ export interface KernelClientOptions {
    * again). Without it the kernel's stdin is not opened.
    */
   input?: Promise<string> | string;
+  /**
+   * Asked before each kernel process is spawned: streams it inherits as its fds 3, 4, …, with
+   * variables for its environment; `release` runs right after the spawn (used by `run` to hand
+   * the kernel a compiler already starting, see kernel/compiler-process.ts).
+   */
+  inherit?: () => InheritedStdio | undefined;
   /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */
   startTimeout?: number;
   /** Answers `input_request`s from the kernel (cells calling input()). Default: answers "". */

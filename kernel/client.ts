@@ -239,12 +239,18 @@ export class KernelClient {
     const argv = (this.opts.argv ?? [process.execPath, DEFAULT_ENTRY, "kernel", "--connection-file", "{connection_file}"])
       .map((a) => a.replaceAll("{connection_file}", this.connectionFile));
     this.timings.spawned = performance.now();
-    this.process = new KernelProcess(argv, this.opts, (info) => {
-      if (!this.expectingExit) {
-        this.failPending(new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`));
-      }
-      for (const l of this.exitListeners) l(info);
-    });
+    const inherited = this.opts.inherit?.();
+    const spawnOpts = inherited ? { ...this.opts, env: { ...(this.opts.env ?? process.env), ...inherited.env }, extraStdio: inherited.stdio } : this.opts;
+    try {
+      this.process = new KernelProcess(argv, spawnOpts, (info) => {
+        if (!this.expectingExit) {
+          this.failPending(new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`));
+        }
+        for (const l of this.exitListeners) l(info);
+      });
+    } finally {
+      inherited?.release();
+    }
   }
 
   private connectSockets(): void {

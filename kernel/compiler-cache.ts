@@ -105,8 +105,8 @@ export function snapshotArgs(blob: string): string[] {
  * Without NODE_EXTRA_CA_CERTS: Node reads that file at every start (60-90 ms here, on the
  * kernel's critical path), and a compiler never opens a TLS connection.
  */
-export function compilerProcessEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
+export function compilerProcessEnv(base: NodeJS.ProcessEnv = process.env, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = base;
   return { ...env, ...extra };
 }
 
@@ -146,7 +146,7 @@ export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: 
     cwd,
     detached: true,
     stdio: "ignore",
-    env: compilerProcessEnv(snapshot.buildEnv),
+    env: compilerProcessEnv(process.env, snapshot.buildEnv),
   });
   child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
   child.unref();

@@ -160,7 +160,7 @@ function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): Ty
   return wrapped as unknown as TypeScript;
 }
 
-/** After restore: drop files changed since the build, make `require` of tslab's TypeScript return ours, serve over IPC. */
+/** After restore: drop files changed since the build, make `require` of tslab's TypeScript return ours, serve the kernel. */
 async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>, inputs: BuildInputs): Promise<void> {
   for (const [file, entry] of files) {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
@@ -175,18 +175,14 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: typescriptWithCache(ts, files) });
   M._cache[inputs.typescriptFile] = tsModule;
 
-  // The kernel's other end: stop with it, and let Ctrl-C reach the kernel, not us.
-  process.on("disconnect", () => process.exit(0));
+  // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
   process.on("SIGINT", () => {});
   const script = new vm.Script(`import(${JSON.stringify(inputs.serviceUrl)})`, {
     importModuleDynamically: (vm as unknown as { constants: { USE_MAIN_CONTEXT_DEFAULT_LOADER: never } }).constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const service = (await script.runInThisContext()) as typeof import("./compiler-service.js");
-  service.serveCompiler({
-    postMessage: (m) => process.send!(m),
-    onMessage: (listener) => process.on("message", listener as (m: unknown) => void),
-    close: () => process.disconnect(),
-  });
+  // The kernel's end of the channel is our fd 3 (compiler-process.ts).
+  service.serveOnChannel(3);
 }
 
 if (v8.startupSnapshot?.isBuildingSnapshot()) {

@@ -1,15 +1,17 @@
 // Main-thread client of the compiler (compiler-service.ts, in a worker thread or in a
-// process started from a warm snapshot, see compiler-cache.ts): converts TypeScript
-// cells to JavaScript (with type-checking), completes and inspects, asynchronously.
+// process started from a warm snapshot, see compiler-cache.ts and compiler-process.ts):
+// converts TypeScript cells to JavaScript (with type-checking), completes and inspects,
+// asynchronously.
 //
 // Identical (declarations, source) pairs convert to identical JavaScript, so
 // results of cells that read nothing from disk (no import/require/reference)
 // are memoised: re-running a cell skips the type-checker.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { buildInBackground, compilerProcessEnv, discard, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./compiler-cache.js";
+import { buildInBackground, discard, snapshotFor, snapshotsEnabled } from "./compiler-cache.js";
+import { onMessages, sendMessage } from "./compiler-channel.js";
+import { spawnCompilerProcess, takeHandedOverCompiler, type CompilerProcess } from "./compiler-process.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
 import type { IsCompleteReply } from "./messages.js";
 
@@ -64,9 +66,12 @@ export class Compiler {
     this.logSink = log;
     this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.ready.catch(() => {});
-    const snapshot = snapshotsEnabled() ? this.tryOrLog(() => snapshotFor(cwd)) : undefined;
-    if (snapshot && fs.existsSync(snapshot.blob)) {
-      this.startFromSnapshot(snapshot);
+    const handed = takeHandedOverCompiler(cwd);
+    const snapshot = handed || !snapshotsEnabled() ? undefined : this.tryOrLog(() => snapshotFor(cwd));
+    if (handed) {
+      this.useProcess(handed, "handed over, started from snapshot");
+    } else if (snapshot && fs.existsSync(snapshot.blob)) {
+      this.useProcess(spawnCompilerProcess(snapshot, cwd), "starting from snapshot");
     } else {
       this.startWorker();
       // Next time, start warm: build this project's snapshot once this compiler is ready.
@@ -106,41 +111,34 @@ export class Compiler {
     this.backend = { post: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
   }
 
-  /** A child process restored from the snapshot; if it cannot start, the snapshot is dropped and a worker takes over. */
-  private startFromSnapshot(snapshot: CompilerSnapshot): void {
-    touch(snapshot.blob);
-    const child = spawn(process.execPath, snapshotArgs(snapshot.blob), {
-      cwd: this.cwd,
-      env: compilerProcessEnv(),
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: "advanced",
-    });
-    this.logStreams(child.stdout!, child.stderr!);
-    child.unref();
-    (child.channel as { unref?(): void } | undefined)?.unref?.();
+  /** A process restored from the snapshot; if it cannot start, the snapshot is dropped and a worker takes over. */
+  private useProcess(p: CompilerProcess, how: string): void {
+    this.logStreams(p.stderr);
     const fallBack = (why: string) => {
-      this.log(`compiler snapshot ${snapshot.blob} did not start (${why}); using a worker`);
-      discard(snapshot.blob);
-      child.kill();
+      this.log(`compiler snapshot ${p.blob} did not start (${why}); using a worker`);
+      discard(p.blob);
+      p.kill();
       this.startWorker();
     };
-    child.on("message", (m: CompilerResponse) => this.receive(m));
-    child.on("error", (e) => (this.isReady ? this.die(new Error(`TypeScript compiler process failed: ${e.message}; restart the kernel`)) : fallBack(e.message)));
-    child.on("exit", (code, signal) => {
+    const lost = (why: string) => {
       if (this.closed || this.backend !== backend) return;
-      if (!this.isReady) return fallBack(`exit ${code ?? signal}`);
-      this.die(new Error(`TypeScript compiler process exited with ${code ?? signal}; restart the kernel`));
-    });
+      if (!this.isReady) return fallBack(why);
+      this.die(new Error(`TypeScript compiler process ${why}; restart the kernel`));
+    };
+    onMessages(p.channel, (m) => this.receive(m as CompilerResponse));
+    p.channel.on("error", (e) => lost(`failed: ${e.message}`));
+    p.channel.on("close", () => lost("exited"));
     const backend: Backend = {
-      post: (m) => child.send(m),
+      post: (m) => sendMessage(p.channel, m),
       terminate: () => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill();
+        if (p.channel.destroyed) return resolve();
+        p.channel.once("close", () => resolve());
+        p.channel.end();
+        p.kill();
       }),
     };
     this.backend = backend;
-    this.log(`TypeScript compiler starting from snapshot ${snapshot.blob}`);
+    this.log(`TypeScript compiler ${how} ${p.blob}`);
   }
 
   private logStreams(...streams: NodeJS.ReadableStream[]): void {

@@ -12,6 +12,8 @@ export interface SpawnOptions {
   stdio?: "pipe" | "inherit" | "ignore";
   /** Written to the process's stdin (once it resolves), which is then closed; without it, no stdin. */
   input?: Promise<string> | string;
+  /** Streams the process inherits as its fds 3, 4, … */
+  extraStdio?: import("node:stream").Stream[];
 }
 
 const OUTPUT_TAIL = 64 * 1024;
@@ -42,7 +44,7 @@ export class KernelProcess {
     };
     const stdio = opts.stdio ?? "pipe";
     const stdin = opts.input === undefined ? "ignore" : "pipe";
-    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [stdin, stdio, stdio] });
+    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [stdin, stdio, stdio, ...(opts.extraStdio ?? [])] });
     running.add(this.child);
     if (opts.input !== undefined) this.feed(opts.input);
     this.child.stdout?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));

@@ -1,12 +1,15 @@
 // Warm compiler snapshots: the first kernel in a project builds one in the background,
-// the next kernel starts its compiler from it and compiles exactly as a cold one does;
-// a changed declaration file is read again, and a snapshot that cannot start is dropped.
+// the next kernel starts its compiler from it (or is handed one started beside it) and
+// compiles exactly as a cold one does; a changed declaration file is read again, and a
+// snapshot that cannot start is dropped.
 // Spawned kernels over real ZeroMQ, with their own cache folder.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import type { KernelClient } from "../../kernel/client.js";
-import { resultText, startTestKernel, tempDir } from "./helpers.js";
+import type { CompilerHandOver } from "../../kernel/compiler-process.js";
+import { ROOT, resultText, startTestKernel, tempDir } from "./helpers.js";
 
 let cache: string;
 let cwd: string;
@@ -121,6 +124,45 @@ describe("compiler snapshots", () => {
     expect(await kernelLog(k)).toMatch(/starting from snapshot/);
     expect(blobs()).toHaveLength(1);
     await k.shutdown();
+  }, 120_000);
+
+  it("a compiler handed to the kernel at spawn (as `tslab-mlflow run` does) serves it, and stops with it", async () => {
+    // The built module, as the CLI runs it: the snapshot entry it keys on exists only in dist/.
+    const built = pathToFileURL(path.join(ROOT, "dist", "kernel", "compiler-process.js")).href;
+    const { compilerForKernel } = (await import(built)) as typeof import("../../kernel/compiler-process.js");
+    let handOver: CompilerHandOver | undefined;
+    let spawns = 0;
+    const k = await startTestKernel({
+      cwd,
+      env,
+      inherit: () => {
+        spawns++;
+        handOver = compilerForKernel(cwd, env);
+        return handOver;
+      },
+    });
+    kernels.push(k);
+    expect(handOver).toBeDefined();
+    const handed = await exercise(k);
+    expect(handed).toEqual(cold);
+    const log = await kernelLog(k);
+    expect(log).toMatch(/TypeScript compiler handed over, started from snapshot/);
+    expect(log).not.toMatch(/did not start/);
+    // The kernel's cells do not see the hand-over.
+    expect(resultText(await k.execute("String(process.env.TSLAB_MLFLOW_COMPILER)"))).toBe("'undefined'");
+    const { pid } = JSON.parse(handOver!.env.TSLAB_MLFLOW_COMPILER) as { pid: number };
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    await k.shutdown();
+    await waitFor("the handed-over compiler to stop with its kernel", () => !alive(), 10_000);
+    expect(spawns).toBe(1);
   }, 120_000);
 
   it("a declaration file changed since the snapshot was built is read again", async () => {
