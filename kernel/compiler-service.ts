@@ -11,7 +11,7 @@ import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 
-/** How the service talks to the kernel: a worker's parentPort or a child process's IPC channel. */
+/** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
   postMessage(message: CompilerResponse): void;
   onMessage(listener: (request: CompilerRequest) => void): void;
