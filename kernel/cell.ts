@@ -63,6 +63,8 @@ export class LiveCell implements Cell {
 
   async run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const ex = this.host.executor;
+    // Tracebacks name the cell as Jupyter shows it; `code` may be the cell below a magic line.
+    const where = { name: `In[${this.executionCount}]`, firstLine: this.code.endsWith(code) ? lineCount(this.code.slice(0, this.code.length - code.length)) + 1 : 1 };
     // Interrupted before this code started (e.g. while the kernel was still starting up):
     // the executor never saw that interrupt, so run nothing rather than wait forever.
     if (this.signal.aborted) {
@@ -71,11 +73,11 @@ export class LiveCell implements Cell {
       return { status: "error", error };
     }
     if (options.quiet) {
-      const r = await this.host.outputs.muffled(() => ex.execute(code));
+      const r = await this.host.outputs.muffled(() => ex.execute(code, where));
       if (r.status === "error" && r.interrupted) this.host.noteInterrupted();
       return r.status === "ok" ? { status: "ok", value: r.value } : { status: "error", error: r.error };
     }
-    const r = await ex.execute(code);
+    const r = await ex.execute(code, where);
     if (r.status === "error") {
       if (r.interrupted) this.host.noteInterrupted();
       this.host.outputs.error(r.error);
@@ -141,4 +143,10 @@ export function outcomeOf(lastError: ErrorContent | undefined, interrupted: bool
 export function executeReply(cell: LiveCell, lastError: ErrorContent | undefined): ExecuteReply {
   if (lastError) return { status: "error", execution_count: cell.executionCount, ...lastError };
   return { status: "ok", execution_count: cell.executionCount, user_expressions: {}, payload: [] };
+}
+
+function lineCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  return n;
 }

@@ -10,6 +10,7 @@ import type { IsCompleteReply } from "./messages.js";
 import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
+import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -41,15 +42,18 @@ export function serveCompiler(port: CompilerPort): void {
   let conv: ReturnType<ConverterModule["createConverter"]>;
   let ts: typeof import("@tslab/typescript-for-tslab");
   let cells: CellPrograms;
+  let mapping: SourceMapping;
   /** Names declared by earlier cells, for the last declarations text seen. */
   let names = { decls: "", set: new Set<string>() };
   try {
     const converterPath = require.resolve("tslab/dist/converter.js");
     // The TypeScript fork tslab loads (resolved from tslab's folder; from a compiler
-    // snapshot, already loaded), handed to tslab with one program build per cell.
+    // snapshot, already loaded), handed to tslab writing source maps, with one program
+    // build per cell.
     const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
     ts = require(tsPath);
-    cells = oneProgramPerCell(ts);
+    mapping = cellSourceMaps(ts);
+    cells = oneProgramPerCell(mapping.ts);
     require.cache[tsPath]!.exports = cells.ts;
     mod = require(converterPath);
     conv = mod.createConverter({ isJS: false, isBrowser: false });
@@ -80,12 +84,12 @@ export function serveCompiler(port: CompilerPort): void {
     try {
       switch (req.op) {
         case "convert": {
-          const r = cells.converting(req.src, () => conv.convert(req.prevDecl, req.src));
+          const { result: r, maps } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
           if (r.output) {
             if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
             r.output = fixShorthands(ts, r.output, names.set);
           }
-          const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })) };
+          const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })), ...(r.output && maps ? { sourceMaps: maps } : {}) };
           const how = r.output ? rewriteAwaits(ts, r.output) : { kind: "none" as const };
           if (how.kind === "yield") Object.assign(result, { output: how.output, yieldAwaits: true });
           else if (how.kind === "async") result.hasToplevelAwait = true;

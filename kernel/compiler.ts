@@ -14,11 +14,15 @@ import { onMessages, sendMessage } from "./compiler-channel.js";
 import { spawnCompilerProcess, takeHandedOverCompiler, type CompilerProcess } from "./compiler-process.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
 import type { IsCompleteReply } from "./messages.js";
+import type { CellSourceMaps } from "./cell-source-maps.js";
 
 export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
 
-/** tslab's result, plus: the output's top-level awaits were rewritten as yields (see await-yield.ts). */
-export type Converted = ConvertResult & { yieldAwaits?: boolean };
+/**
+ * tslab's result, plus: the output's top-level awaits were rewritten as yields (see
+ * await-yield.ts), and the maps of the output back to the cell (see cell-source-maps.ts).
+ */
+export type Converted = ConvertResult & { yieldAwaits?: boolean; sourceMaps?: CellSourceMaps };
 
 export interface QuickInfo { display: string; documentation: string; tags: string[] }
 export type Completions = Pick<CompletionInfo, "start" | "end" | "candidates">;

@@ -18,6 +18,7 @@ import vm from "node:vm";
 import type { Compiler, Converted, Diagnostic } from "./compiler.js";
 import type { ErrorContent } from "./messages.js";
 import { drive } from "./step.js";
+import { CellPositions } from "./cell-positions.js";
 
 export type ExecOutcome =
   | { status: "ok"; value: unknown; hasValue: boolean }
@@ -44,6 +45,7 @@ export class Executor {
   private readonly added = new Set<string>();
   private readonly sideOutputs = new Map<string, string>();
   private readonly sideModules = new Map<string, NodeJS.Module>();
+  private readonly positions = new CellPositions();
   /** Packages cells have loaded, by id, in the order they first loaded. */
   readonly packages = new Map<string, unknown>();
   private rejectInterrupt: (e: Error) => void = () => {};
@@ -84,7 +86,11 @@ export class Executor {
     this.resetInterrupt();
   }
 
-  async execute(src: string): Promise<ExecOutcome> {
+  /**
+   * Compiles and runs `src`. `where` names the script in tracebacks (`In[3]`) and says the
+   * cell line `src` starts at, so their positions are cell lines.
+   */
+  async execute(src: string, where: { name: string; firstLine: number } = { name: "<cell>", firstLine: 1 }): Promise<ExecOutcome> {
     const interrupted = this.interruptPromise;
     let conv: Converted;
     try {
@@ -103,8 +109,9 @@ export class Executor {
     }
     const kind = conv.yieldAwaits ? "function*" : conv.hasToplevelAwait ? "async function" : "function";
     const code = wrap(conv.output, kind);
+    this.positions.remember(where.name, conv.sourceMaps, where.firstLine);
     try {
-      const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: "<cell>" });
+      const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: where.name });
       if (conv.yieldAwaits) await Promise.race([drive(ret as Generator), interrupted]);
       else if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
     } catch (e) {
@@ -128,7 +135,7 @@ export class Executor {
 
   private failure(e: unknown): ExecOutcome {
     const interrupted = e instanceof InterruptSignal || (e as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
-    return { status: "error", error: interrupted ? interruptedError() : runtimeError(e), interrupted };
+    return { status: "error", error: interrupted ? interruptedError() : runtimeError(e, this.positions), interrupted };
   }
 
   private resetInterrupt(): void {
@@ -208,7 +215,11 @@ export function compileError(diags: Diagnostic[]): ErrorContent {
   return { ename: "TypeScriptError", evalue: lines[0], traceback: lines };
 }
 
-export function runtimeError(e: unknown): ErrorContent {
+/** Knows no script: every cell frame loses its (JavaScript) position. */
+const NO_POSITIONS = new CellPositions();
+
+/** The error as Jupyter shows it; with `positions`, cell frames say cell lines (else no position). */
+export function runtimeError(e: unknown, positions?: CellPositions): ErrorContent {
   if (e instanceof Error || (typeof e === "object" && e !== null && "stack" in e && "message" in e)) {
     const err = e as Error;
     const ename = err.name || err.constructor?.name || "Error";
@@ -218,9 +229,10 @@ export function runtimeError(e: unknown): ErrorContent {
       .split("\n")
       .slice(1)
       .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(KERNEL_URL) && !l.includes(KERNEL_DIR))
-      // Positions in a cell frame count lines of the emitted JavaScript, not of
-      // the TypeScript the user wrote: drop them rather than mislead.
-      .map((l) => l.replace(/<cell>:\d+:\d+/, "<cell>"));
+      // Positions in a cell frame count lines of the emitted JavaScript: they are mapped to
+      // the TypeScript the user wrote, or dropped rather than mislead.
+      .map((l) => (positions ?? NO_POSITIONS).frame(l))
+      .filter((l): l is string => l !== undefined);
     return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
   }
   const text = typeof e === "string" ? e : (() => { try { return JSON.stringify(e) ?? String(e); } catch { return String(e); } })();

@@ -8,6 +8,7 @@
 // program up to date. Should the names found differ from tslab's, its second build simply
 // happens as before: the result never depends on this.
 import type * as TS from "@tslab/typescript-for-tslab";
+import { withOverrides } from "./typescript-overrides.js";
 
 type TypeScript = typeof import("@tslab/typescript-for-tslab");
 
@@ -37,12 +38,6 @@ export function oneProgramPerCell(ts: TypeScript): CellPrograms {
     args[2] = reading;
     return (ts.createWatchCompilerHost as (...a: unknown[]) => unknown)(...args);
   };
-  const wrapped = {} as Record<string, unknown>;
-  for (const key of Object.keys(ts)) {
-    if (key !== "createWatchCompilerHost") Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
-  }
-  wrapped.createWatchCompilerHost = createWatchCompilerHost;
-
   /** The cell's text as tslab writes it, and with its top-level names exported as tslab appends them. */
   const texts = (src: string) => {
     const first = `export {};${ts.sys.newLine}${src}`;
@@ -54,7 +49,7 @@ export function oneProgramPerCell(ts: TypeScript): CellPrograms {
   };
 
   return {
-    ts: wrapped as unknown as TypeScript,
+    ts: withOverrides(ts, { createWatchCompilerHost }),
     converting(src, convert) {
       const next = texts(src);
       if (next.final === next.first) return convert();

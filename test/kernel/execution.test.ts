@@ -97,6 +97,33 @@ describe("stray errors", () => {
   });
 });
 
+describe("tracebacks", () => {
+  it("name the cell as Jupyter numbers it, and the line and column of the TypeScript the user wrote", async () => {
+    const defined = await ok(
+      ["// checks its input", "function check(x: number): number {", "  if (x > 1) {", '    throw new RangeError("too big: " + x);', "  }", "  return x;", "}"].join("\n"),
+    );
+    const failing = await k.execute(["const fine: number = check(1);", "", "check(fine + 4);"].join("\n"));
+    const d = defined.reply.content.execution_count as number;
+    const f = failing.reply.content.execution_count as number;
+    expect(failing.reply.content.ename).toBe("RangeError");
+    // `check` is called as a property of the cells' shared exports.
+    expect(failing.reply.content.traceback).toEqual([
+      "RangeError: too big: 5",
+      `    at Object.check (In[${d}]:4:11)`,
+      `    at In[${f}]:3:1`,
+    ]);
+  });
+
+  it("hold in cells with top-level await, and in code run after an await", async () => {
+    const r = await k.execute(["const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));", "await wait(1);", "const n: number = 7;", "check(n);"].join("\n"));
+    const count = r.reply.content.execution_count as number;
+    const traceback = r.reply.content.traceback as string[];
+    expect(traceback[0]).toBe("RangeError: too big: 7");
+    expect(traceback).toContain(`    at Object.check (In[${count - 2}]:4:11)`);
+    expect(traceback.some((l) => l.startsWith(`    at In[${count}]:4:`))).toBe(true);
+  });
+});
+
 describe("imports", () => {
   it("imports an npm package installed next to the notebook, type-checked", async () => {
     expect(resultText(await ok('import { pad } from "left-pad-ish"; pad("7", 3)'))).toBe("'**7'");

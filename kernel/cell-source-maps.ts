@@ -1,0 +1,90 @@
+// Source maps from a cell's JavaScript back to the TypeScript the user wrote, so runtime
+// tracebacks can name cell lines (kernel/cell-positions.ts reads them).
+//
+// tslab compiles a cell in two steps, neither with source maps: its program emits an ES
+// module, which it then turns into CommonJS with transpileModule. Given TypeScript through
+// this module, both steps also write a map, captured per conversion: `typescript` maps the
+// ES module to the cell's file (which is "export {};\n" + the cell), `commonjs` maps the
+// CommonJS output to the ES module.
+import type * as TS from "@tslab/typescript-for-tslab";
+import { withOverrides } from "./typescript-overrides.js";
+
+type TypeScript = typeof import("@tslab/typescript-for-tslab");
+
+export interface CellSourceMaps {
+  typescript: string;
+  commonjs: string;
+}
+
+export interface SourceMapping {
+  /** TypeScript as tslab's converter should load it. */
+  ts: TypeScript;
+  /** Runs a conversion (`convert`) and returns its result with the maps of the cell's output. */
+  capturing<T>(convert: () => T): { result: T; maps?: CellSourceMaps };
+}
+
+/** What tslab names a cell's emitted file and the input of its CommonJS step. */
+const CELL_JS = /(^|[\\/])__tslab__\.js$/;
+const CELL_MAP = /(^|[\\/])__tslab__\.js\.map$/;
+const COMMONJS_INPUT = "custom.js";
+/** The comments the maps add at the end of the code: nothing reads them. */
+const MAP_COMMENTS = /^\/\/# sourceMappingURL=.*(\n|$)/gm;
+
+/** What one conversion wrote: the cell's ES module and its map, and each CommonJS map by its input. */
+interface Capture {
+  esModule?: string;
+  typescript?: string;
+  commonjs: Map<string, string>;
+}
+
+export function cellSourceMaps(ts: TypeScript): SourceMapping {
+  let capture: Capture | undefined;
+
+  /** The program's emit also passes the cell's ES module and its map to `capture`. */
+  const capturingEmit = (builder: TS.BuilderProgram): TS.BuilderProgram => {
+    const emit = builder.emit;
+    builder.emit = (target, writeFile, ...rest) =>
+      emit.call(
+        builder,
+        target,
+        writeFile &&
+          ((name, text, ...more) => {
+            if (capture && CELL_JS.test(name)) capture.esModule = text;
+            if (capture && CELL_MAP.test(name)) capture.typescript = text;
+            return writeFile(name, text, ...more);
+          }),
+        ...rest,
+      );
+    return builder;
+  };
+
+  const createWatchCompilerHost = (...args: unknown[]) => {
+    args[1] = { ...(args[1] as TS.CompilerOptions), sourceMap: true };
+    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>)(...args);
+    const createProgram = host.createProgram;
+    host.createProgram = (...a) => capturingEmit(createProgram(...a));
+    return host;
+  };
+
+  const transpileModule = (input: string, options: TS.TranspileOptions): TS.TranspileOutput => {
+    if (!capture || options.fileName !== COMMONJS_INPUT) return ts.transpileModule(input, options);
+    const out = ts.transpileModule(input, { ...options, compilerOptions: { ...options.compilerOptions, sourceMap: true } });
+    if (out.sourceMapText) capture.commonjs.set(input, out.sourceMapText);
+    return { ...out, outputText: out.outputText.replace(MAP_COMMENTS, "") };
+  };
+
+  return {
+    ts: withOverrides(ts, { createWatchCompilerHost, transpileModule }),
+    capturing(convert) {
+      const current: Capture = { commonjs: new Map() };
+      capture = current;
+      try {
+        const result = convert();
+        const commonjs = current.esModule === undefined ? undefined : current.commonjs.get(current.esModule);
+        return { result, maps: current.typescript && commonjs ? { typescript: current.typescript, commonjs } : undefined };
+      } finally {
+        capture = undefined;
+      }
+    },
+  };
+}
