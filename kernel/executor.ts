@@ -25,8 +25,9 @@ export type ExecOutcome =
   | { status: "error"; error: ErrorContent; interrupted: boolean };
 
 const CELL_ARGS = Symbol.for("tslab-mlflow.cell");
-const KERNEL_URL = new URL(".", import.meta.url).href;
-const KERNEL_DIR = fileURLToPath(KERNEL_URL);
+/** This package's compiled code (kernel, magics, tracking, charts): its frames say nothing of the user's. */
+const PACKAGE_URL = new URL("..", import.meta.url).href;
+const PACKAGE_DIR = fileURLToPath(PACKAGE_URL);
 const INTERRUPTED = "Interrupted";
 
 /** The error content for an interrupted cell. */
@@ -224,11 +225,11 @@ export function runtimeError(e: unknown, positions?: CellPositions): ErrorConten
     const err = e as Error;
     const ename = err.name || err.constructor?.name || "Error";
     const evalue = String(err.message ?? "");
-    // Frames inside the kernel say nothing about the user's code.
+    // Frames inside this package say nothing about the user's code.
     const frames = String(err.stack ?? "")
       .split("\n")
       .slice(1)
-      .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(KERNEL_URL) && !l.includes(KERNEL_DIR))
+      .filter((l) => /^\s+at /.test(l) && !/\(?node:/.test(l) && !l.includes(PACKAGE_URL) && !l.includes(PACKAGE_DIR))
       // Positions in a cell frame count lines of the emitted JavaScript: they are mapped to
       // the TypeScript the user wrote, or dropped rather than mislead.
       .map((l) => (positions ?? NO_POSITIONS).frame(l))

@@ -134,9 +134,12 @@ describe("magics through a spawned kernel", () => {
     expect(r.status).toBe("error");
     expect(r.reply.ename).toBe("TypeError");
     expect(r.reply.evalue).toBe("shape mismatch");
+    // The throw is on the cell's line 3, counting the magic line.
+    const count = r.reply.execution_count as number;
+    expect(r.reply.traceback).toEqual(["TypeError: shape mismatch", `    at In[${count}]:3:7`]);
     const run = await lastRun();
     expect(run.info.status).toBe("FAILED");
-    expect(await text(run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch/);
+    expect(await text(run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n    at In\[\d+\]:3:7\n/);
     expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
     const next = await exec("40 + 2");
     expect(of(next.outputs, "execute_result")[0]!.data["text/plain"]).toBe("42");
