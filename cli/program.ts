@@ -7,6 +7,7 @@ import type { KernelExtension } from "../kernel/extensions.js";
 import type { InstallLocation } from "./install.js";
 import { registerExportCommand } from "./export.js";
 import { registerRunCommand } from "./run.js";
+import { registerSyncCommand } from "./sync.js";
 
 interface LocationFlags {
   user?: boolean;
@@ -95,6 +96,7 @@ export function buildProgram(): Command {
   // Further subcommands register themselves here: registerXCommand(program).
   registerRunCommand(program);
   registerExportCommand(program);
+  registerSyncCommand(program);
 
   return program;
 }
