@@ -55,7 +55,12 @@ export class CellPositions {
     let dropped = false;
     const mapped = text.replace(/(In\[[^\]]*\]|<cell>):(\d+):(\d+)/g, (_, name: string, line: string, column: string) => {
       if (!this.scripts.has(name)) return name;
-      const at = this.locate(name, Number(line), Number(column));
+      let at: { line: number; column: number } | undefined;
+      try {
+        at = this.locate(name, Number(line), Number(column));
+      } catch {
+        // A map that cannot be read must not cost the user the error itself.
+      }
       if (!at) dropped = true;
       return at ? `${name}:${at.line}:${at.column}` : name;
     });

@@ -1,5 +1,6 @@
 // Pure pieces of the kernel, without a process: MIME bundles, history
-// queries, the shorthand fix, code-point cursors, connection-file checks.
+// queries, the shorthand fix, code-point cursors, connection-file checks,
+// traceback positions.
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { $display, ensureText, toBundle, VEGALITE_MIME } from "../../kernel/display.js";
@@ -8,6 +9,7 @@ import { declaredNames, fixShorthands } from "../../kernel/shorthand.js";
 import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
 import { rewriteAwaits } from "../../kernel/await-yield.js";
 import { ConnectionFileError, endpoint, parseConnection } from "../../kernel/connection.js";
+import { CellPositions } from "../../kernel/cell-positions.js";
 
 const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");
 
@@ -115,5 +117,15 @@ describe("connection file", () => {
     expect(() => parseConnection({ ...good, signature_scheme: "hmac-md5" })).toThrow(/"hmac-md5" is not supported \(accepted: "hmac-sha256"\)/);
     expect(() => parseConnection({ ...good, transport: "udp" })).toThrow(ConnectionFileError);
     expect(() => parseConnection({ ...good, hb_port: 70000 })).toThrow(/hb_port is 70000/);
+  });
+});
+
+describe("traceback positions", () => {
+  it("drop a frame whose cell maps cannot be read, keep frames of scripts without maps, and never throw", () => {
+    const positions = new CellPositions();
+    positions.remember("In[1]", { typescript: "not a source map", commonjs: "{" }, 1);
+    expect(positions.frame("    at f (In[1]:2:3)")).toBeUndefined();
+    expect(positions.frame("    at g (In[9]:4:1)")).toBe("    at g (In[9])");
+    expect(positions.frame("    at h (/lib/x.js:1:2)")).toBe("    at h (/lib/x.js:1:2)");
   });
 });
