@@ -134,6 +134,11 @@ export class Executor {
     return this.compiler.inspect(this.prevDecl, src, pos);
   }
 
+  /** An error's traceback as cells show it: cell frames at cell lines, this package's frames left out. */
+  traceback(e: Error): string[] {
+    return runtimeError(e, this.positions).traceback;
+  }
+
   private failure(e: unknown): ExecOutcome {
     const interrupted = e instanceof InterruptSignal || (e as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
     return { status: "error", error: interrupted ? interruptedError() : runtimeError(e, this.positions), interrupted };

@@ -50,7 +50,7 @@ export async function startKernel(opts: StartKernelOptions): Promise<RunningKern
 
   // User code's stray exceptions (timers, unawaited promises) must not end the kernel.
   const onUncaught = (e: unknown) => {
-    const text = e instanceof Error ? e.stack ?? String(e) : inspect(e);
+    const text = e instanceof Error ? kernel.executor.traceback(e).join("\n") : inspect(e);
     kernel.outputs.stream("stderr", `Uncaught ${text}\n`);
   };
   const onSigint = () => kernel.interrupt();

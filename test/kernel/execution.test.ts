@@ -92,6 +92,8 @@ describe("stray errors", () => {
     expect(r.reply.content.status).toBe("ok");
     const err = ofType(r, "stream").filter((m) => m.content.name === "stderr").map((m) => m.content.text).join("");
     expect(err).toContain("Uncaught Error: late boom");
+    // Where the timer's callback threw: line 1 of this cell, where the Error is made.
+    expect(err).toMatch(/Uncaught Error: late boom\n {4}at Timeout\._onTimeout \(In\[\d+\]:1:26\)/);
     expect(err).toContain("Uncaught Error: nobody caught");
     expect(resultText(await k.execute("'alive'"))).toBe("'alive'");
   });
