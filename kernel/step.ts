@@ -5,8 +5,11 @@
 import vm from "node:vm";
 
 const STEP = Symbol.for("tslab-mlflow.step");
-/** Runs one resumption of a cell generator; a script, so breakOnSigint can stop it. */
-const stepScript = new vm.Script(`globalThis[Symbol.for("tslab-mlflow.step")]()`, { filename: "<cell>" });
+/**
+ * Runs one resumption of a cell generator; a script, so breakOnSigint can stop it. Named
+ * after this file, so tracebacks leave its frame out with the rest of the kernel's.
+ */
+const stepScript = new vm.Script(`globalThis[Symbol.for("tslab-mlflow.step")]()`, { filename: `${import.meta.url}#step` });
 
 /**
  * Node's SIGINT watchdog, held open while a generator cell runs. Each

@@ -123,6 +123,8 @@ describe("tracebacks", () => {
     expect(traceback[0]).toBe("RangeError: too big: 7");
     expect(traceback).toContain(`    at Object.check (In[${count - 2}]:4:11)`);
     expect(traceback.some((l) => l.startsWith(`    at In[${count}]:4:`))).toBe(true);
+    // Not the frames of the kernel's await driver.
+    expect(traceback.filter((l) => l.includes("<cell>") || l.includes("step"))).toEqual([]);
   });
 });
 
