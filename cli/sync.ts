@@ -1,6 +1,7 @@
 // `tslab-mlflow sync [--tracking-uri URI]`: delivers what waits in the spool for a tracking
 // server now. Kernels and scripts that could not reach the server left their metrics,
-// params, tags and runs' final statuses there (tracking/spool.ts); the next kernel start
+// params, tags, runs' final statuses (tracking/spool.ts) and artifact uploads
+// (tracking/artifact-spool.ts) there; the next kernel start
 // would deliver them, this does it at once (after an offline CI job, say) and says what is
 // left. Exit codes: 0 nothing waits any more; 1 something still waits (the server did not
 // take it, or turned it away); 2 bad input.
@@ -21,12 +22,14 @@ export interface SyncResult {
   rejectedDir: string;
   /** Entities and run status updates still waiting. */
   left: { entities: number; statusUpdates: number };
+  /** Spooled artifact uploads: found, delivered, still waiting, turned away (kept in artifacts/rejected). */
+  artifacts: { found: number; delivered: number; left: number; rejected: number };
   /** Why something was not delivered (the last failure), if it was not. */
   error?: string;
 }
 
 export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
-  const { Logger, Spool, openStore, resolveTrackingUri, spoolDirFor } = await import("../tracking/index.js");
+  const { ArtifactSpool, Logger, Spool, openStore, resolveTrackingUri, spoolDirFor } = await import("../tracking/index.js");
   let store;
   try {
     store = openStore(trackingUri);
@@ -51,6 +54,10 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
     const remaining = (await new Spool(spoolDir, store.uri).scan()).length;
     const rejected = (await rejectedFiles()) - rejectedBefore;
     const entities = left.queued + left.inFlight + left.spooled;
+    const artifactSpool = new ArtifactSpool(spoolDir, store.uri);
+    const uploads = await artifactSpool.list();
+    const artifacts = await artifactSpool.deliver(store);
+    if (artifacts.error !== undefined) error ??= String((artifacts.error as Error)?.message ?? artifacts.error);
     return {
       uri: store.uri,
       spoolDir,
@@ -59,7 +66,8 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
       rejected,
       rejectedDir: spool.rejectedDir,
       left: { entities, statusUpdates: left.statusUpdates },
-      error: entities > 0 || left.statusUpdates > 0 || rejected > 0 ? error : undefined,
+      artifacts: { found: uploads.length, delivered: artifacts.delivered, left: artifacts.left, rejected: artifacts.rejected },
+      error: entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 ? error : undefined,
     };
   } finally {
     await store.close();
@@ -75,19 +83,19 @@ export function registerSyncCommand(program: Command): void {
     .action((opts: { trackingUri?: string }) =>
       reportInputErrors(async () => {
         const r = await syncSpool(opts.trackingUri);
-        if (r.found === 0) {
+        if (r.found === 0 && r.artifacts.found === 0) {
           console.log(`Nothing waits for ${r.uri} (spool ${r.spoolDir}).`);
           return;
         }
-        console.log(`Delivered ${r.delivered} of ${r.found} spooled requests to ${r.uri}.`);
-        if (r.rejected > 0) {
-          console.error(`turned away by the server: ${r.rejected} requests, kept with the reason in ${r.rejectedDir}` + (r.error ? ` (${r.error})` : ""));
+        console.log(`Delivered ${r.delivered} of ${r.found} spooled requests and ${r.artifacts.delivered} of ${r.artifacts.found} artifact uploads to ${r.uri}.`);
+        const why = r.error ? ` (${r.error})` : "";
+        if (r.rejected > 0 || r.artifacts.rejected > 0) {
+          console.error(`turned away by the server: ${r.rejected} requests and ${r.artifacts.rejected} artifact uploads, kept with the reason in ${r.rejectedDir} and ${r.spoolDir}/artifacts/rejected${why}`);
           process.exitCode = 1;
         }
-        if (r.left.entities > 0 || r.left.statusUpdates > 0) {
+        if (r.left.entities > 0 || r.left.statusUpdates > 0 || r.artifacts.left > 0) {
           console.error(
-            `still waiting in ${r.spoolDir}: ${r.left.entities} metrics/params/tags and ${r.left.statusUpdates} run status updates` +
-              (r.error ? ` (${r.error})` : ""),
+            `still waiting in ${r.spoolDir}: ${r.left.entities} metrics/params/tags, ${r.left.statusUpdates} run status updates and ${r.artifacts.left} artifact uploads${why}`,
           );
           process.exitCode = 1;
         }

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { RunStatus, Tag } from "../tracking/entities.js";
 import { invalidParameter } from "../tracking/errors.js";
 import type { TrackingStore } from "../tracking/store.js";
+import type { ArtifactSpool } from "../tracking/artifact-spool.js";
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
 
@@ -21,6 +22,8 @@ export interface RunIdentity {
 export interface ActiveRunDeps {
   store: TrackingStore;
   sink: RunSink;
+  /** Uploads artifacts, spooling what the store does not take now (absent: upload directly). */
+  artifacts?: ArtifactSpool;
   redactor: Redactor;
   /** Where warnings go (the current cell's stderr, or the kernel log). */
   warn(message: string): void;
@@ -114,9 +117,14 @@ export class ActiveRun {
     this.checkOpen();
     checkArtifactPath(artifactPath);
     const body = typeof data === "string" ? this.deps.redactor.text(data) : data;
-    const p = this.deps.store.logArtifact(this.runId, artifactPath, body).catch((err: unknown) => {
-      this.deps.warn(`Could not save artifact ${artifactPath} of run ${this.runId}: ${(err as Error).message}`);
-    });
+    const { store, artifacts } = this.deps;
+    const uploading = artifacts ? artifacts.upload(store, this.runId, artifactPath, body) : store.logArtifact(this.runId, artifactPath, body);
+    const p = uploading.then(
+      (how) => {
+        if (how === "spooled") this.deps.warn(`Artifact ${artifactPath} of run ${this.runId} waits in the spool: ${store.uri} did not take it now. It is uploaded by the next kernel start or \`tslab-mlflow sync\`.`);
+      },
+      (err: unknown) => this.deps.warn(`Could not save artifact ${artifactPath} of run ${this.runId}: ${(err as Error).message}`),
+    );
     this.uploads.push(p);
     return p;
   }
@@ -201,7 +209,7 @@ export class ActiveRun {
         this.deps.warn(`${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
           `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`);
       }
-      if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background.`);
+      if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`);
       return;
     }
     try {

@@ -3,7 +3,7 @@
 // users get as `mlflow.client`. Delivery failures surface as warnings through `warn`. No wait
 // is long (TSLAB_MLFLOW_FLUSH_TIMEOUT): what a dead server does not take waits in the spool.
 
-import { flushTimeoutFromEnv, Logger, MlflowClient, openStore, type LoggerOptions, type TrackingStore } from "../tracking/index.js";
+import { ArtifactSpool, flushTimeoutFromEnv, Logger, MlflowClient, openStore, spoolDirFor, type LoggerOptions, type TrackingStore } from "../tracking/index.js";
 import type { Tracking } from "./tracking-port.js";
 
 export async function openTracking(env: Record<string, string | undefined>, warn: (m: string) => void = () => undefined): Promise<Tracking> {
@@ -28,11 +28,18 @@ export function trackingFromStore(
       warn(`${what} ${fate[f.disposition]}: ${(f.error as Error)?.message ?? String(f.error)}`);
     },
   });
+  // Artifacts an earlier process could not upload go first, in the background, like its batches.
+  const artifacts = new ArtifactSpool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
+  void artifacts.deliver(store).then(
+    (d) => d.rejected > 0 && warn(`${d.rejected} spooled artifact upload(s) were refused by the store and kept in ${artifacts.rejectedDir}: ${(d.error as Error)?.message ?? String(d.error)}`),
+    () => undefined,
+  );
   return {
     uri: store.uri,
     store,
     client: new MlflowClient(store, env),
     sink: (runId) => logger.run(runId),
+    artifacts,
     pending: async () => {
       const p = logger.pending();
       return p.queued + p.inFlight + p.spooled + p.statusUpdates;

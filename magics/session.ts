@@ -143,6 +143,7 @@ export class MlflowSession {
       {
         store: this.tracking.store,
         sink: this.tracking.sink(info.runId),
+        artifacts: this.tracking.artifacts,
         redactor: this.redactor,
         warn: (m) => this.warn(m),
         renderSvg: this.opts.renderSvg,

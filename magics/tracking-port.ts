@@ -2,7 +2,7 @@
 // MLFLOW_TRACKING_URI (default ./mlruns) with one background Logger in front of it.
 // Everything else in magics/ talks to the small interfaces below.
 
-import type { Batch, MlflowClient, RunStatus, TrackingStore } from "../tracking/index.js";
+import type { ArtifactSpool, Batch, MlflowClient, RunStatus, TrackingStore } from "../tracking/index.js";
 
 /** One run's log calls: validated at the call, sent in the background (tracking's RunLogger). */
 export interface RunSink {
@@ -24,6 +24,8 @@ export interface Tracking {
   /** The full client handed to users as `mlflow.client`. */
   readonly client: MlflowClient;
   sink(runId: string): RunSink;
+  /** Uploads artifacts, spooling what the store does not take now (absent: upload directly). */
+  readonly artifacts?: ArtifactSpool;
   /** Entities logged but not yet delivered (queued, in flight or spooled). */
   pending(): Promise<number>;
   close(): Promise<void>;

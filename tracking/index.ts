@@ -18,4 +18,5 @@ export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./
 export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logger.js";
+export { ArtifactSpool, type ArtifactDelivery } from "./artifact-spool.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";

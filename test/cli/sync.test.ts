@@ -46,13 +46,13 @@ describe("tslab-mlflow sync", () => {
     await server.setMode("refuse");
     const down = await runCli(["sync", "--tracking-uri", server.url], { env });
     expect(down.status, down.stderr).toBe(1);
-    expect(down.stdout).toContain(`Delivered 0 of 2 spooled requests to ${server.url}`);
-    expect(down.stderr).toMatch(/still waiting in .*: 101 metrics\/params\/tags and 0 run status updates/);
+    expect(down.stdout).toContain(`Delivered 0 of 2 spooled requests and 0 of 0 artifact uploads to ${server.url}`);
+    expect(down.stderr).toMatch(/still waiting in .*: 101 metrics\/params\/tags, 0 run status updates and 0 artifact uploads/);
 
     await server.setMode("ok");
     const up = await runCli(["sync"], { env: { ...env, MLFLOW_TRACKING_URI: server.url } });
     expect(up.status, up.stderr).toBe(0);
-    expect(up.stdout).toContain(`Delivered 2 of 2 spooled requests to ${server.url}`);
+    expect(up.stdout).toContain(`Delivered 2 of 2 spooled requests and 0 of 0 artifact uploads to ${server.url}`);
     expect(server.duplicates()).toEqual([]);
     expect(server.points.size).toBe(100);
     expect(server.points.get(`run-s|acc|49|${T0 + 49}`)).toBe(1);

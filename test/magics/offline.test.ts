@@ -12,6 +12,7 @@ import type { Message } from "../../kernel/messages.js";
 import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
 import { KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
+import { runCli } from "../support/run.js";
 
 type Content = Record<string, any>;
 const UPDATE = "/api/2.0/mlflow/runs/update";
@@ -45,7 +46,8 @@ beforeEach(async () => {
   server.route("POST", UPDATE, (req: ReceivedRequest, s) => {
     const body = s.substitute(exchange("runs-update-finished").response.body) as Content;
     const sent = req.json as Content;
-    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time });
+    // The recorded answer names its own run's artifact root: so does this one.
+    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time, artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts` });
     return json(body);
   });
   work = makeTempDir("magics-offline");
@@ -147,4 +149,36 @@ describe("runs ending while the tracking server is down", () => {
     expectEndedAfterPoints(first, "FINISHED", 40);
     expectEndedAfterPoints(open, "FINISHED", 5);
   }, 120_000);
+
+  it("artifacts the server does not take wait in the spool; `tslab-mlflow sync` uploads them and ends the run", async () => {
+    // One attempt per request: the uploads fail as soon as the server is gone.
+    const env = { ...kernelEnv(), MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0" };
+    kernel = await startKernel({ cwd: work, stdio: "pipe", env });
+    const cell = kernel.execute(
+      `%%mlflow_run offline-artifacts\nconst { existsSync } = await import("node:fs");\n` +
+      `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\ndisplay.html("<b>made offline</b>");\n"done"`,
+      { timeout: 60_000 });
+    await until("the run", () => created.length === 1);
+    const runId = created[0]!;
+    await server.refuse();
+    fs.writeFileSync(path.join(work, "server-down"), "");
+    const { reply, outputs } = await cell;
+    expect((reply.content as Content).status).toBe("ok");
+    expect(stderrOf(outputs)).toMatch(new RegExp(`Artifact \\S+ of run ${runId} waits in the spool`));
+    await kernel.shutdown({ timeout: 20_000 });
+    kernel = undefined;
+    const artifactsDir = fs.readdirSync(path.join(work, "spool")).map((d) => path.join(work, "spool", d, "artifacts")).find((d) => fs.existsSync(d))!;
+    const waiting = () => fs.readdirSync(artifactsDir).filter((f) => f.endsWith(".json"));
+    expect(waiting().length).toBeGreaterThan(0);
+
+    await server.accept();
+    const sync = await runCli(["sync"], { env });
+    expect(sync.status, sync.stderr).toBe(0);
+    expect(sync.stdout).toMatch(/Delivered \d+ of \d+ spooled requests and (\d+) of \1 artifact uploads/);
+    expect(waiting()).toEqual([]);
+    const uploaded = server.received.filter((r) => r.method === "PUT" && r.path.includes(`/${runId}/artifacts/`));
+    const html = uploaded.find((r) => r.path.endsWith(".html"));
+    expect(html && Buffer.from(html.body).toString()).toContain("<b>made offline</b>");
+    expect(requestsOf(runId, UPDATE).map(({ r }) => (r.json as Content).status)).toEqual(["FINISHED"]);
+  }, 90_000);
 });
