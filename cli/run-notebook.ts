@@ -285,8 +285,11 @@ async function executeAndReport(
 
   if (run) {
     try {
-      await finishing;
+      const { waiting } = (await finishing)!;
       console.log(`MLflow run ${run.runId} ${status} (experiment ${run.experimentId}, ${run.trackingUri})`);
+      if (waiting.length) {
+        console.error(`warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`);
+      }
     } catch (e) {
       console.error(`error: MLflow: ${(e as Error).message}`);
       exit = exit === EXIT_OK ? EXIT_FAILED : exit;

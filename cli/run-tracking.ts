@@ -6,7 +6,7 @@
 
 import path from "node:path";
 import type { RunStatus } from "../tracking/index.js";
-import { MlflowClient } from "../tracking/index.js";
+import { ArtifactSpool, flushTimeoutFromEnv, Logger, MlflowClient, spoolDirFor } from "../tracking/index.js";
 import { gitTags, systemTags } from "../magics/system-tags.js";
 import { parseCell } from "../magics/parse.js";
 import type { INotebookContent } from "@jupyterlab/nbformat";
@@ -28,6 +28,7 @@ export interface NotebookRunOptions {
 export class NotebookRun {
   private constructor(
     private readonly client: MlflowClient,
+    private readonly env: Record<string, string | undefined>,
     readonly runId: string,
     readonly experimentId: string,
     readonly trackingUri: string,
@@ -45,7 +46,7 @@ export class NotebookRun {
         ...(await gitTags(path.dirname(opts.notebookPath))),
       ];
       const run = await client.createRun(experiment.experimentId, { runName: opts.runName, tags });
-      const handle = new NotebookRun(client, run.info.runId, experiment.experimentId, client.trackingUri, run.info.artifactUri);
+      const handle = new NotebookRun(client, env, run.info.runId, experiment.experimentId, client.trackingUri, run.info.artifactUri);
       const params = Object.entries(opts.params).map(([key, value]) => ({ key, value: paramString(value) }));
       if (params.length) {
         try {
@@ -63,23 +64,55 @@ export class NotebookRun {
     }
   }
 
-  /** Uploads the executed notebook (and any other files) and ends the run with `status`. */
-  async finish(status: RunStatus, artifacts: { name: string; text: string }[]): Promise<void> {
+  /**
+   * Uploads the executed notebook (and any other files) and ends the run with `status`. What
+   * the server does not take within the flush timeout (TSLAB_MLFLOW_FLUSH_TIMEOUT) waits in
+   * the spool, for the next kernel start or `tslab-mlflow sync`: a server that went away does
+   * not leave the run RUNNING, nor lose the notebook. Resolves to what waits there.
+   */
+  async finish(status: RunStatus, artifacts: { name: string; text: string }[]): Promise<{ waiting: string[] }> {
+    const store = this.client.store;
+    const spoolDir = spoolDirFor(store.uri);
+    const wait = store.uri.startsWith("file:") ? Infinity : flushTimeoutFromEnv(this.env);
     const problems: string[] = [];
-    for (const a of artifacts) {
-      try {
-        await this.client.logText(this.runId, a.text, a.name);
-      } catch (e) {
-        problems.push(`could not upload ${a.name}: ${(e as Error).message}`);
-      }
-    }
+    // An upload still under way when this process exits is spooled by the exit hook.
+    const spool = new ArtifactSpool(spoolDir, store.uri);
+    const uploaded = new Set<string>();
+    const uploads = artifacts.map((a) =>
+      spool.upload(store, this.runId, a.name, a.text).then(
+        (how) => void (how === "uploaded" && uploaded.add(a.name)),
+        (e: Error) => {
+          uploaded.add(a.name); // refused for good: reported below, not waiting
+          problems.push(`could not upload ${a.name}: ${e.message}`);
+        },
+      ),
+    );
+    await settlesWithin(Promise.all(uploads), wait);
+    const waiting = artifacts.map((a) => a.name).filter((name) => !uploaded.has(name));
+    const logger = new Logger(store, { spoolDir });
     try {
-      await this.client.setTerminated(this.runId, status);
+      if ((await logger.updateRun(this.runId, { status, endTime: Date.now() })) === "spooled") waiting.push(`the run's ${status} status`);
     } catch (e) {
       problems.push(`could not mark run ${this.runId} ${status}: ${(e as Error).message}`);
+    } finally {
+      await logger.close().catch(() => {});
     }
-    await this.client.close().catch(() => {});
+    // Closing waits for requests in the store's retries: not longer than the flush timeout.
+    await settlesWithin(this.client.close().catch(() => {}), wait);
     if (problems.length) throw new Error(problems.join("; "));
+    return { waiting };
+  }
+}
+
+/** Resolves true when `p` settles within `ms`, false after `ms` (p goes on). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Infinity) return p.then(() => true, () => true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
