@@ -6,14 +6,13 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
+import { MlflowStandin, routeRunsCreate, routeRunsUpdate } from "../support/mlflow-standin.js";
 import { CLI_MAIN, makeTempDir, rmTempDir } from "../support/paths.js";
 import { runCli } from "../support/run.js";
 import { code, notebook, writeNotebook } from "./notebooks.js";
 
 type Content = Record<string, any>;
 const UPDATE = "/api/2.0/mlflow/runs/update";
-const json = (body: unknown) => ({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
 
 let server: MlflowStandin;
 let dir: string;
@@ -26,12 +25,7 @@ beforeEach(async () => {
   routeRunsCreate(server, (runId) => void created.push(runId));
   server.route("POST", "/api/2.0/mlflow/runs/log-batch", "runs-log-batch");
   server.route("PUT", /^\/api\/2\.0\/mlflow-artifacts\/artifacts\//, "artifacts-upload-text");
-  server.route("POST", UPDATE, (req: ReceivedRequest, s) => {
-    const body = s.substitute(exchange("runs-update-finished").response.body) as Content;
-    const sent = req.json as Content;
-    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time, artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts` });
-    return json(body);
-  });
+  routeRunsUpdate(server);
   dir = makeTempDir("run-offline");
 });
 

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message } from "../../kernel/messages.js";
-import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
+import { exchange, MlflowStandin, routeRunsCreate, routeRunsUpdate, type ReceivedRequest } from "../support/mlflow-standin.js";
 import { KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 import { runCli } from "../support/run.js";
@@ -43,13 +43,7 @@ beforeEach(async () => {
     return json(exchange("runs-log-batch").response.body);
   });
   server.route("PUT", /^\/api\/2\.0\/mlflow-artifacts\/artifacts\//, "artifacts-upload-text");
-  server.route("POST", UPDATE, (req: ReceivedRequest, s) => {
-    const body = s.substitute(exchange("runs-update-finished").response.body) as Content;
-    const sent = req.json as Content;
-    // The recorded answer names its own run's artifact root: so does this one.
-    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time, artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts` });
-    return json(body);
-  });
+  routeRunsUpdate(server);
   work = makeTempDir("magics-offline");
 }, 30_000);
 

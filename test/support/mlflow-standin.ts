@@ -351,3 +351,16 @@ export function routeRunsCreate(standin: MlflowStandin, onCreated: (runId: strin
     return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
   });
 }
+
+/**
+ * Routes `runs/update` to the recorded answer (exchange "runs-update-finished") for the run,
+ * status and end time sent; like the recorded one, it names that run's own artifact root.
+ */
+export function routeRunsUpdate(standin: MlflowStandin): void {
+  standin.route("POST", "/api/2.0/mlflow/runs/update", (req, s) => {
+    const body = s.substitute(exchange("runs-update-finished").response.body) as Record<string, any>;
+    const sent = req.json as Record<string, any>;
+    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time, artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts` });
+    return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
+  });
+}
