@@ -239,6 +239,12 @@ export function runtimeError(e: unknown, positions?: CellPositions): ErrorConten
       // the TypeScript the user wrote, or dropped rather than mislead.
       .map((l) => (positions ?? NO_POSITIONS).frame(l))
       .filter((l): l is string => l !== undefined);
+    // Built-in frames below the outermost cell frame (a top-level-await cell's generator
+    // steps, its promise) are how the kernel ran the cell, not the user's code.
+    const outermostCell = frames.findLastIndex((l) => /\bIn\[[^\]]*\]/.test(l));
+    if (outermostCell >= 0) {
+      while (frames.length > outermostCell + 1 && /\(<anonymous>\)$/.test(frames.at(-1)!)) frames.pop();
+    }
     return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
   }
   const text = typeof e === "string" ? e : (() => { try { return JSON.stringify(e) ?? String(e); } catch { return String(e); } })();

@@ -123,8 +123,9 @@ describe("tracebacks", () => {
     expect(traceback[0]).toBe("RangeError: too big: 7");
     expect(traceback).toContain(`    at Object.check (In[${count - 2}]:4:11)`);
     expect(traceback.some((l) => l.startsWith(`    at In[${count}]:4:`))).toBe(true);
-    // Not the frames of the kernel's await driver.
-    expect(traceback.filter((l) => l.includes("<cell>") || l.includes("step"))).toEqual([]);
+    // Not the frames of the kernel's await driver (its script, its generator's steps).
+    expect(traceback.filter((l) => l.includes("<cell>") || l.includes("step") || l.includes("Generator.next"))).toEqual([]);
+    expect(traceback.at(-1)).toMatch(new RegExp(`^    at In\\[${count}\\]:4:`));
   });
 });
 
