@@ -6,6 +6,7 @@
 // this module, both steps also write a map, captured per conversion: `typescript` maps the
 // ES module to the cell's file (which is "export {};\n" + the cell), `commonjs` maps the
 // CommonJS output to the ES module.
+import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
 
@@ -19,21 +20,22 @@ export interface CellSourceMaps {
 export interface SourceMapping {
   /** TypeScript as tslab's converter should load it. */
   ts: TypeScript;
-  /** Runs a conversion (`convert`) and returns its result with the maps of the cell's output. */
-  capturing<T>(convert: () => T): { result: T; maps?: CellSourceMaps };
+  /**
+   * Runs a conversion (`convert`) and returns its result with the maps of the cell's output
+   * and of each local module's emitted with it (by the path tslab gives that module's output).
+   */
+  capturing<T>(convert: () => T): { result: T; maps?: CellSourceMaps; moduleMaps: Record<string, CellSourceMaps> };
 }
 
 /** What tslab names a cell's emitted file and the input of its CommonJS step. */
 const CELL_JS = /(^|[\\/])__tslab__\.js$/;
-const CELL_MAP = /(^|[\\/])__tslab__\.js\.map$/;
 const COMMONJS_INPUT = "custom.js";
 /** The comments the maps add at the end of the code: nothing reads them. */
 const MAP_COMMENTS = /^\/\/# sourceMappingURL=.*(\n|$)/gm;
 
-/** What one conversion wrote: the cell's ES module and its map, and each CommonJS map by its input. */
+/** What one conversion wrote: each emitted ES module and its map by file name, each CommonJS map by its input. */
 interface Capture {
-  esModule?: string;
-  typescript?: string;
+  emitted: Map<string, { esModule?: string; typescript?: string }>;
   commonjs: Map<string, string>;
 }
 
@@ -49,8 +51,13 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
         target,
         writeFile &&
           ((name, text, ...more) => {
-            if (capture && CELL_JS.test(name)) capture.esModule = text;
-            if (capture && CELL_MAP.test(name)) capture.typescript = text;
+            if (capture && (name.endsWith(".js") || name.endsWith(".js.map"))) {
+              const js = name.replace(/\.map$/, "");
+              const file = capture.emitted.get(js) ?? {};
+              if (name === js) file.esModule = text;
+              else file.typescript = text;
+              capture.emitted.set(js, file);
+            }
             return writeFile(name, text, ...more);
           }),
         ...rest,
@@ -58,8 +65,12 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
     return builder;
   };
 
+  /** tslab's outDir (where modules are emitted) and rootDir (the notebook's folder). */
+  let dirs = { outDir: "", rootDir: "" };
   const createWatchCompilerHost = (...args: unknown[]) => {
-    args[1] = { ...(args[1] as TS.CompilerOptions), sourceMap: true };
+    const options = args[1] as TS.CompilerOptions;
+    dirs = { outDir: options.outDir ?? "", rootDir: options.rootDir ?? "" };
+    args[1] = { ...options, sourceMap: true };
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>)(...args);
     const createProgram = host.createProgram;
     host.createProgram = (...a) => capturingEmit(createProgram(...a));
@@ -76,12 +87,20 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
   return {
     ts: withOverrides(ts, { createWatchCompilerHost, transpileModule }),
     capturing(convert) {
-      const current: Capture = { commonjs: new Map() };
+      const current: Capture = { emitted: new Map(), commonjs: new Map() };
       capture = current;
       try {
         const result = convert();
-        const commonjs = current.esModule === undefined ? undefined : current.commonjs.get(current.esModule);
-        return { result, maps: current.typescript && commonjs ? { typescript: current.typescript, commonjs } : undefined };
+        let maps: CellSourceMaps | undefined;
+        const moduleMaps: Record<string, CellSourceMaps> = {};
+        for (const [js, { esModule, typescript }] of current.emitted) {
+          const commonjs = esModule === undefined ? undefined : current.commonjs.get(esModule);
+          if (!typescript || !commonjs) continue;
+          // tslab runs a module's output as <rootDir>/<its path below outDir>.
+          if (CELL_JS.test(js)) maps = { typescript, commonjs };
+          else moduleMaps[path.join(dirs.rootDir, path.relative(dirs.outDir, js))] = { typescript, commonjs };
+        }
+        return { result, maps, moduleMaps };
       } finally {
         capture = undefined;
       }

@@ -84,12 +84,17 @@ export function serveCompiler(port: CompilerPort): void {
     try {
       switch (req.op) {
         case "convert": {
-          const { result: r, maps } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
+          const { result: r, maps, moduleMaps } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
           if (r.output) {
             if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
             r.output = fixShorthands(ts, r.output, names.set);
           }
-          const result: Converted = { ...r, diagnostics: r.diagnostics.map((d) => ({ ...d })), ...(r.output && maps ? { sourceMaps: maps } : {}) };
+          const result: Converted = {
+            ...r,
+            diagnostics: r.diagnostics.map((d) => ({ ...d })),
+            ...(r.output && maps ? { sourceMaps: maps } : {}),
+            ...(r.sideOutputs?.length ? { moduleSourceMaps: moduleMaps } : {}),
+          };
           const how = r.output ? rewriteAwaits(ts, r.output) : { kind: "none" as const };
           if (how.kind === "yield") Object.assign(result, { output: how.output, yieldAwaits: true });
           else if (how.kind === "async") result.hasToplevelAwait = true;

@@ -20,9 +20,10 @@ export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
 
 /**
  * tslab's result, plus: the output's top-level awaits were rewritten as yields (see
- * await-yield.ts), and the maps of the output back to the cell (see cell-source-maps.ts).
+ * await-yield.ts), and the maps of the output back to the cell and of each local module's
+ * output (by its sideOutputs path) back to its file (see cell-source-maps.ts).
  */
-export type Converted = ConvertResult & { yieldAwaits?: boolean; sourceMaps?: CellSourceMaps };
+export type Converted = ConvertResult & { yieldAwaits?: boolean; sourceMaps?: CellSourceMaps; moduleSourceMaps?: Record<string, CellSourceMaps> };
 
 export interface QuickInfo { display: string; documentation: string; tags: string[] }
 export type Completions = Pick<CompletionInfo, "start" | "end" | "candidates">;

@@ -18,7 +18,7 @@ import vm from "node:vm";
 import type { Compiler, Converted, Diagnostic } from "./compiler.js";
 import type { ErrorContent } from "./messages.js";
 import { drive } from "./step.js";
-import { CellPositions } from "./cell-positions.js";
+import { CELL_LAYOUT, CellPositions, MODULE_LAYOUT } from "./cell-positions.js";
 
 export type ExecOutcome =
   | { status: "ok"; value: unknown; hasValue: boolean }
@@ -102,6 +102,7 @@ export class Executor {
     for (const out of conv.sideOutputs ?? []) {
       this.sideModules.delete(out.path);
       this.sideOutputs.set(out.path, out.data);
+      this.positions.remember(out.path, conv.moduleSourceMaps?.[out.path], MODULE_LAYOUT);
     }
     if (conv.diagnostics.length > 0) return { status: "error", error: compileError(conv.diagnostics), interrupted: false };
     if (!conv.output) {
@@ -110,7 +111,7 @@ export class Executor {
     }
     const kind = conv.yieldAwaits ? "function*" : conv.hasToplevelAwait ? "async function" : "function";
     const code = wrap(conv.output, kind);
-    this.positions.remember(where.name, conv.sourceMaps, where.firstLine);
+    this.positions.remember(where.name, conv.sourceMaps, { ...CELL_LAYOUT, firstLine: where.firstLine });
     try {
       const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: where.name });
       if (conv.yieldAwaits) await Promise.race([drive(ret as Generator), interrupted]);

@@ -129,6 +129,20 @@ describe("tracebacks", () => {
   });
 });
 
+describe("tracebacks into local modules", () => {
+  it("show the line and column of the module's TypeScript file", async () => {
+    fs.writeFileSync(path.join(cwd, "thrower.ts"), ["// fails for positive input", "export function explode(n: number): number {", "  if (n > 0) {", "    throw new Error(`boom ${n}`);", "  }", "  return n;", "}", ""].join("\n"));
+    const r = await k.execute('import { explode } from "./thrower";\nexplode(0);\nexplode(3);');
+    const count = r.reply.content.execution_count as number;
+    expect(r.reply.content.traceback).toEqual([
+      "Error: boom 3",
+      `    at explode (${path.join(cwd, "thrower.ts")}:4:11)`,
+      // V8 places a call of an imported function at its argument list.
+      `    at In[${count}]:3:8`,
+    ]);
+  });
+});
+
 describe("imports", () => {
   it("imports an npm package installed next to the notebook, type-checked", async () => {
     expect(resultText(await ok('import { pad } from "left-pad-ish"; pad("7", 3)'))).toBe("'**7'");

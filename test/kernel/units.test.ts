@@ -9,7 +9,7 @@ import { declaredNames, fixShorthands } from "../../kernel/shorthand.js";
 import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
 import { rewriteAwaits } from "../../kernel/await-yield.js";
 import { ConnectionFileError, endpoint, parseConnection } from "../../kernel/connection.js";
-import { CellPositions } from "../../kernel/cell-positions.js";
+import { CELL_LAYOUT, CellPositions } from "../../kernel/cell-positions.js";
 
 const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");
 
@@ -123,7 +123,7 @@ describe("connection file", () => {
 describe("traceback positions", () => {
   it("drop a frame whose cell maps cannot be read, keep frames of scripts without maps, and never throw", () => {
     const positions = new CellPositions();
-    positions.remember("In[1]", { typescript: "not a source map", commonjs: "{" }, 1);
+    positions.remember("In[1]", { typescript: "not a source map", commonjs: "{" }, CELL_LAYOUT);
     expect(positions.frame("    at f (In[1]:2:3)")).toBeUndefined();
     expect(positions.frame("    at g (In[9]:4:1)")).toBe("    at g (In[9])");
     expect(positions.frame("    at h (/lib/x.js:1:2)")).toBe("    at h (/lib/x.js:1:2)");
