@@ -61,6 +61,29 @@ describe.each(["message", "signal"] as const)("interrupt by %s", (mode) => {
   });
 });
 
+describe.each(["message", "signal"] as const)("one interrupt by %s, at any moment of a cell's start", (mode) => {
+  it("stops the cell: never lost between the type-check's end and the code's start", async () => {
+    const k = await kernel({ interruptMode: mode });
+    // Each cell differs (no compile cache), and the interrupt comes 0 to 95 ms after the kernel
+    // announced it (execute_input): during and just after its type-check, into the code's
+    // first instants. (Before that, the kernel may not have the request yet: an interrupt then
+    // is for whatever runs, as in any Jupyter kernel.)
+    for (let i = 0; i < 20; i++) {
+      const announced = new Promise<void>((resolve) => {
+        const stop = k.onIopub((m) => m.header.msg_type === "execute_input" && (stop(), resolve()));
+      });
+      const running = k.execute(`while (true) { /* ${i} */ }`, { timeout: 30_000 });
+      await announced;
+      await new Promise((r) => setTimeout(r, i * 5));
+      await k.interrupt();
+      const outcome = await Promise.race([running, new Promise((r) => setTimeout(() => r("still running"), 10_000))]);
+      expect(outcome, `interrupt ${i * 5} ms after execute_input`).not.toBe("still running");
+      expect((outcome as ExecuteResult).reply.content).toMatchObject({ status: "error", ename: "Interrupted" });
+    }
+    expect(resultText(await k.execute("'alive'"))).toBe("'alive'");
+  }, 120_000);
+});
+
 describe("control while a cell blocks", () => {
   it("answers heartbeat and interrupt_request while user code spins", async () => {
     const k = await kernel();
