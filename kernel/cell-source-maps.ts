@@ -1,11 +1,12 @@
-// Source maps from a cell's JavaScript back to the TypeScript the user wrote, so runtime
-// tracebacks can name cell lines (kernel/cell-positions.ts reads them).
+// Source maps from a cell's JavaScript (and a local module's it imports) back to the
+// TypeScript the user wrote, so runtime tracebacks can name their lines
+// (kernel/cell-positions.ts reads them).
 //
-// tslab compiles a cell in two steps, neither with source maps: its program emits an ES
-// module, which it then turns into CommonJS with transpileModule. Given TypeScript through
-// this module, both steps also write a map, captured per conversion: `typescript` maps the
-// ES module to the cell's file (which is "export {};\n" + the cell), `commonjs` maps the
-// CommonJS output to the ES module.
+// tslab compiles in two steps, neither with source maps: its program emits an ES module,
+// which it then turns into CommonJS with transpileModule. Given TypeScript through this
+// module, both steps also write a map, captured per conversion: `typescript` maps the ES
+// module to its source (a cell's is "export {};\n" + the cell), `commonjs` maps the CommonJS
+// output to the ES module.
 import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
@@ -42,7 +43,7 @@ interface Capture {
 export function cellSourceMaps(ts: TypeScript): SourceMapping {
   let capture: Capture | undefined;
 
-  /** The program's emit also passes the cell's ES module and its map to `capture`. */
+  /** The program's emit also hands each emitted ES module (the cell's, local modules') and its map to `capture`. */
   const capturingEmit = (builder: TS.BuilderProgram): TS.BuilderProgram => {
     const emit = builder.emit;
     builder.emit = (target, writeFile, ...rest) =>
