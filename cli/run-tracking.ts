@@ -6,7 +6,7 @@
 
 import path from "node:path";
 import type { RunStatus } from "../tracking/index.js";
-import { ArtifactSpool, flushTimeoutFromEnv, Logger, MlflowClient, spoolDirFor } from "../tracking/index.js";
+import { ArtifactSpool, flushTimeoutFromEnv, Logger, MlflowClient, settlesWithin, spoolDirFor } from "../tracking/index.js";
 import { gitTags, systemTags } from "../magics/system-tags.js";
 import { parseCell } from "../magics/parse.js";
 import type { INotebookContent } from "@jupyterlab/nbformat";
@@ -101,18 +101,6 @@ export class NotebookRun {
     await settlesWithin(this.client.close().catch(() => {}), wait);
     if (problems.length) throw new Error(problems.join("; "));
     return { waiting };
-  }
-}
-
-/** Resolves true when `p` settles within `ms`, false after `ms` (p goes on). */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms === Infinity) return p.then(() => true, () => true);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunStatus, Tag } from "../tracking/entities.js";
 import { invalidParameter } from "../tracking/errors.js";
+import { settlesWithin } from "../tracking/logger-jobs.js";
 import type { TrackingStore } from "../tracking/store.js";
 import type { ArtifactSpool } from "../tracking/artifact-spool.js";
 import type { RunSink } from "./tracking-port.js";
@@ -35,13 +36,6 @@ export interface ActiveRunDeps {
 
 type ParamValue = string | number | boolean;
 
-/** Resolves true when `p` settles within `ms`, false after `ms` (p goes on). */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const won = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
-  clearTimeout(timer);
-  return won;
-}
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String(v));
 
 export class ActiveRun {

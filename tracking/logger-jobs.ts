@@ -88,6 +88,17 @@ export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void>
   clearTimeout(timer);
 }
 
+/** Resolves true when `p` settles (either way) within `ms`, false after `ms`; `p` goes on. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = p.then(() => true, () => true);
+  // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once): no limit then.
+  if (!(ms < 2_147_483_647)) return settled;
+  let timer: NodeJS.Timeout | undefined;
+  const won = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return won;
+}
+
 export const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 export function checkUpdate(runId: string, update: SpooledUpdate): void {

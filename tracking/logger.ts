@@ -30,7 +30,7 @@ import type { TrackingStore } from "./store.js";
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
 export {
-  DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, type DeliveryFailure, type UpdateOutcome,
+  DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, type DeliveryFailure, type UpdateOutcome,
 } from "./logger-jobs.js";
 
 export interface LoggerOptions {
