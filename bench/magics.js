@@ -1,7 +1,7 @@
 // Magics speed, each against a baseline measured in the same run, through a spawned kernel:
 //  1. an empty cell vs the same cell under %%mlflow_run, with the file store and with an
 //     HTTP tracking server on loopback (a node:http stand-in answering with the bodies
-//     recorded from MLflow 2.22 in ../shared/mlflow-wire/rest);
+//     recorded from MLflow 2.22 in test/fixtures/mlflow-wire/rest);
 //  2. a cell logging 100,000 metric points vs the same loop without logging (both under
 //     %%mlflow_run, so the difference is logging plus delivery before the run ends);
 //  3. %mlflow_compare over 1,000 runs x 5 metrics, including the SVG, vs fetching the same
@@ -17,7 +17,7 @@ import { KernelClient } from "../dist/kernel/client.js";
 import { FileStore } from "../dist/tracking/file-store/index.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const WIRE = path.resolve(ROOT, "..", "shared", "mlflow-wire", "rest");
+const WIRE = path.resolve(ROOT, "test", "fixtures", "mlflow-wire", "rest");
 const REPS = 25;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -13,7 +13,16 @@ export type LifecycleStage = "active" | "deleted";
 
 export interface Tag { key: string; value: string }
 export interface Param { key: string; value: string }
-export interface Metric { key: string; value: number; timestamp: number; step: number }
+export interface Metric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  /** MLflow 3: the LoggedModel this point measures, and the dataset it was computed on. */
+  modelId?: string;
+  datasetName?: string;
+  datasetDigest?: string;
+}
 
 export interface Experiment {
   experimentId: string;
@@ -44,7 +53,26 @@ export interface RunData {
   tags: Tag[];
 }
 
-export interface Run { info: RunInfo; data: RunData }
+/**
+ * A dataset as MLflow records it (`mlflow.entities.Dataset`): `digest` identifies its content,
+ * `sourceType`/`source` say where it came from (source is JSON, e.g. `{"uri": "..."}`),
+ * `schema` and `profile` are JSON texts (e.g. `{"mlflow_colspec": [...]}`, `{"num_rows": 3}`).
+ */
+export interface Dataset {
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+}
+
+/** A dataset used by a run; tags carry `mlflow.data.context` (`training`, `eval`, ...). */
+export interface DatasetInput { dataset: Dataset; tags: Tag[] }
+
+export interface RunInputs { datasetInputs: DatasetInput[] }
+
+export interface Run { info: RunInfo; data: RunData; inputs?: RunInputs }
 
 /** What `logBatch` writes: the one write primitive of every store. */
 export interface Batch { metrics?: Metric[]; params?: Param[]; tags?: Tag[] }

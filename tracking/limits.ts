@@ -21,3 +21,5 @@ export const MAX_RUN_NAME_LENGTH = 250;
 export const MAX_RESULTS_PER_PAGE = 50_000;
 /** The page size MLflow's own clients use when none is given. */
 export const DEFAULT_SEARCH_MAX_RESULTS = 1000;
+/** Page size of metrics/get-history: what MLflow 3.x's Python client and UI send. */
+export const METRIC_HISTORY_PAGE_SIZE = 25_000;

@@ -3,7 +3,7 @@
 // (logMetric, logParam, setTag) live in the client on top of it.
 
 import type {
-  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
+  Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
   RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
 } from "./entities.js";
 
@@ -36,7 +36,9 @@ export interface TrackingStore {
   logParam?(runId: string, param: Param): Promise<void>;
   setTag?(runId: string, tag: Tag): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
-  /** Every point of one metric, in logging order. `maxResults` is passed on but MLflow ignores it. */
+  /** Records datasets as the run's inputs (`runs/log-inputs`); the same dataset twice is kept once. */
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
+  /** Every point of one metric, in logging order; `maxResults` is the page size on the wire. */
   getMetricHistory(runId: string, key: string, opts?: { maxResults?: number }): Promise<Metric[]>;
 
   // Artifacts (paths are relative to the run's artifact root, `/`-separated)

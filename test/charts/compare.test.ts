@@ -131,7 +131,7 @@ describe("runs read from a real MLflow FileStore", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("compares the fixture experiment's runs with their histories", async () => {
-    const fixture = fileURLToPath(new URL("../../../shared/mlflow-wire/filestore/mlruns", import.meta.url));
+    const fixture = fileURLToPath(new URL("../fixtures/mlflow-wire/filestore/mlruns", import.meta.url));
     cpSync(fixture, join(dir, "mlruns"), { recursive: true });
     const store = new FileStore(join(dir, "mlruns"), { onWarning: () => {} });
     const { items } = await store.searchRuns({ experimentIds: ["265722614914646150"] });

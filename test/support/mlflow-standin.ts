@@ -1,5 +1,5 @@
 // A stand-in for an MLflow 2.22 tracking server on 127.0.0.1 (port 0) that answers with the
-// exchanges recorded from a real server (../shared/mlflow-wire/rest). Tests queue the
+// exchanges recorded from a real server (test/fixtures/mlflow-wire/rest). Tests queue the
 // exchanges they expect; each incoming request is checked against the recorded one (method,
 // path, query with its exact encoding, headers the recorder set, body) and answered with
 // the recorded response. Placeholders (<RUN_A>, <TS_3>, ...) become consistent concrete values.
@@ -15,8 +15,8 @@ import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-/** CI lays shared/ beside the clone: repo at X/main, fixtures at X/shared/mlflow-wire. */
-export const WIRE_DIR = resolve(REPO_ROOT, "../shared/mlflow-wire");
+/** Recorded exchanges, copied into the repo so that a clone alone runs the suite. */
+export const WIRE_DIR = resolve(REPO_ROOT, "test/fixtures/mlflow-wire");
 export const REST_DIR = join(WIRE_DIR, "rest");
 
 export interface RecordedRequest {

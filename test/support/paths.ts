@@ -10,7 +10,9 @@ export const CLI_MAIN = path.join(REPO_ROOT, "dist", "cli", "main.js");
 /** Debian's Python, which has jupyter-client, nbconvert and jupyter_kernel_test. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 export const SYSTEM_JUPYTER = "/usr/bin/jupyter";
-/** The shared fixtures laid beside the clone (read-only). */
+/** Exchanges and file stores recorded from real MLflow 2.22 and 3.4 servers (copied into the repo). */
+export const WIRE_DIR = path.join(REPO_ROOT, "test", "fixtures", "mlflow-wire");
+/** The shared material CI lays beside the clone (real MLflow servers); may be absent. */
 export const SHARED_DIR = path.resolve(REPO_ROOT, "..", "shared");
 
 /** A fresh directory under <repo>/test-artifacts/ (gitignored); remove it with `rmTempDir`. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { Experiment, Metric, ModelVersion, RegisteredModel, Run } from "../../tracking/entities.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const WIRE = resolve(REPO, "../shared/mlflow-wire");
+export const WIRE = resolve(REPO, "test/fixtures/mlflow-wire");
 export const FIXTURE_MLRUNS = join(WIRE, "filestore/mlruns");
 export const ORIGINAL_ROOT_URI = "file:///data/mlflow-fixture/mlruns";
 

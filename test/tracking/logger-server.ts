@@ -9,10 +9,10 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { SHARED_DIR } from "../support/paths.js";
+import { WIRE_DIR } from "../support/paths.js";
 
 interface Exchange { response: { status: number; content_type: string; body: unknown } }
-const fixture = (name: string): Exchange => JSON.parse(readFileSync(join(SHARED_DIR, "mlflow-wire", "rest", name), "utf8"));
+const fixture = (name: string): Exchange => JSON.parse(readFileSync(join(WIRE_DIR, "rest", name), "utf8"));
 const OK = fixture("034-runs-log-batch.json").response;
 const TOO_MANY = fixture("041-limits-log-batch-1001-metrics.json").response;
 const CHANGED_PARAM = fixture("036-runs-log-batch-change-param.json").response;

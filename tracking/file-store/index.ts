@@ -3,7 +3,7 @@
 // Each concern lives in its own module; this class only routes the TrackingStore calls.
 
 import type {
-  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page,
+  Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page,
   RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
 } from "../entities.js";
 import { MlflowError, notFound } from "../errors.js";
@@ -82,6 +82,10 @@ export class FileStore implements TrackingStore {
 
   logBatch(runId: string, batch: Batch): Promise<void> { return this.runs.logBatch(runId, batch); }
   deleteTag(runId: string, key: string): Promise<void> { return this.runs.deleteTag(runId, key); }
+  logInputs(_runId: string, _datasets: DatasetInput[]): Promise<void> {
+    // Replaced by the datasets/ + inputs/ layout of MLflow's file store.
+    return Promise.reject(new Error("FileStore.logInputs: not implemented yet"));
+  }
   /** Every point in logging order; like MLflow, `maxResults` is accepted and ignored. */
   getMetricHistory(runId: string, key: string, _opts?: { maxResults?: number }): Promise<Metric[]> {
     return this.runs.metricHistory(runId, key);

@@ -4,16 +4,17 @@
 // experiments/search, the alias DELETE with a JSON body.
 
 import type {
-  Batch, CreateRun, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
+  Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
   RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
 } from "../entities.js";
 import { MlflowError } from "../errors.js";
-import { DEFAULT_SEARCH_MAX_RESULTS } from "../limits.js";
+import { DEFAULT_SEARCH_MAX_RESULTS, METRIC_HISTORY_PAGE_SIZE } from "../limits.js";
 import type { TrackingStore } from "../store.js";
 import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
+import { collectPages } from "./paging.js";
 import { HttpClient, errorFromResponse, type HttpOptions, type HttpRequest } from "./http.js";
 import {
-  compact, metricToWire, parseExperiment, parseFileInfo, parseMetric, parseModelVersion,
+  compact, datasetInputToWire, metricToWire, parseExperiment, parseFileInfo, parseMetric, parseModelVersion,
   parseRegisteredModel, parseRun, parseRunInfo, tagsToWire,
 } from "./wire.js";
 
@@ -150,6 +151,10 @@ export class RestStore implements TrackingStore {
     });
   }
 
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    await this.post("/runs/log-inputs", { run_id: runId, datasets: datasets.map(datasetInputToWire) });
+  }
+
   async logMetric(runId: string, metric: Metric): Promise<void> {
     await this.post("/runs/log-metric", { run_id: runId, ...metricToWire(metric) });
   }
@@ -164,17 +169,14 @@ export class RestStore implements TrackingStore {
   }
 
   async getMetricHistory(runId: string, key: string, opts: { maxResults?: number } = {}): Promise<Metric[]> {
-    const out: Metric[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.get("/metrics/get-history", {
-        run_id: runId, metric_key: key, max_results: opts.maxResults, page_token: pageToken,
-      });
+    // 3.x pages this call and, without max_results, answers a token it then refuses
+    // (3.4 fixtures 066, 124); 2.x ignores max_results and sends everything at once.
+    const maxResults = opts.maxResults ?? METRIC_HISTORY_PAGE_SIZE;
+    return collectPages(`GET metrics/get-history (run ${runId}, key ${JSON.stringify(key)})`, async (pageToken) => {
+      const res = await this.get("/metrics/get-history", { run_id: runId, metric_key: key, max_results: maxResults, page_token: pageToken });
       // An unknown key, or even an unknown run, answers 200 `{}` (fixtures 071, 072).
-      for (const m of res.metrics ?? []) out.push(parseMetric(m));
-      pageToken = res.next_page_token || undefined;
-    } while (pageToken);
-    return out;
+      return { items: (res.metrics ?? []).map(parseMetric), nextPageToken: res.next_page_token };
+    }, () => this.describeServer());
   }
 
   // ---- Artifacts
@@ -194,15 +196,11 @@ export class RestStore implements TrackingStore {
     const p = path === undefined ? undefined : checkArtifactPath(path, true) || undefined;
     const repo = await this.artifactRepository(runId);
     if (repo.list) return repo.list(p);
-    const out: FileInfo[] = [];
-    let pageToken: string | undefined;
-    do {
+    return collectPages(`GET artifacts/list (run ${runId})`, async (pageToken) => {
       const res = await this.get("/artifacts/list", { run_id: runId, path: p, page_token: pageToken });
       // A missing path answers only `root_uri` (fixture 092).
-      for (const f of res.files ?? []) out.push(parseFileInfo(f));
-      pageToken = res.next_page_token || undefined;
-    } while (pageToken);
-    return out;
+      return { items: (res.files ?? []).map(parseFileInfo), nextPageToken: res.next_page_token };
+    }, () => this.describeServer());
   }
 
   async downloadArtifact(runId: string, path: string): Promise<Uint8Array> {
@@ -278,6 +276,16 @@ export class RestStore implements TrackingStore {
     const res = await this.http.send({ method: "GET", path: "/health", retry: "none" });
     return res.status === 200 && res.body.toString("utf8").trim() === "OK";
   }
+
+  /** "MLflow 3.4.1 at http://host:5000", for errors about the server's own answers. */
+  async describeServer(): Promise<string> {
+    if (!this.serverDescription) {
+      const version = await this.serverVersion().catch(() => "(version unknown)");
+      this.serverDescription = `MLflow ${version} at ${this.http.baseUrl}`;
+    }
+    return this.serverDescription;
+  }
+  private serverDescription?: string;
 
   /** `GET /version`: the server's MLflow version. */
   async serverVersion(): Promise<string> {

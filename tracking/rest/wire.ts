@@ -2,7 +2,7 @@
 // values possibly "NaN"/"Infinity" strings) and our camelCase entities.
 
 import type {
-  Experiment, FileInfo, LifecycleStage, Metric, ModelVersion, RegisteredModel, Run, RunData,
+  Dataset, DatasetInput, Experiment, FileInfo, LifecycleStage, Metric, ModelVersion, RegisteredModel, Run, RunData,
   RunInfo, RunStatus, Tag,
 } from "../entities.js";
 import { MlflowError } from "../errors.js";
@@ -26,7 +26,28 @@ export function parseDouble(v: unknown): number {
 /** A metric for the request body: non-finite values as MLflow's strings (JSON.stringify would write null). */
 export function metricToWire(m: Metric): Json {
   const value = Number.isFinite(m.value) ? m.value : Number.isNaN(m.value) ? "NaN" : m.value > 0 ? "Infinity" : "-Infinity";
-  return { key: m.key, value, timestamp: m.timestamp, step: m.step };
+  const wire: Json = { key: m.key, value, timestamp: m.timestamp, step: m.step };
+  // MLflow 3 fields; 2.x servers ignore fields they do not know.
+  if (m.modelId !== undefined) wire.model_id = m.modelId;
+  if (m.datasetName !== undefined) wire.dataset_name = m.datasetName;
+  if (m.datasetDigest !== undefined) wire.dataset_digest = m.datasetDigest;
+  return wire;
+}
+
+export const datasetInputToWire = (d: DatasetInput): Json => ({
+  tags: d.tags.map((t) => ({ key: t.key, value: t.value })),
+  dataset: compact({
+    name: d.dataset.name, digest: d.dataset.digest, source_type: d.dataset.sourceType, source: d.dataset.source,
+    schema: d.dataset.schema, profile: d.dataset.profile,
+  }),
+});
+
+export function parseDatasetInput(d: Json): DatasetInput {
+  const ds = (d.dataset ?? {}) as Json;
+  const dataset: Dataset = { name: str(ds.name), digest: str(ds.digest), sourceType: str(ds.source_type), source: str(ds.source) };
+  if (ds.schema !== undefined) dataset.schema = str(ds.schema);
+  if (ds.profile !== undefined) dataset.profile = str(ds.profile);
+  return { dataset, tags: parseTags(d.tags) };
 }
 
 export const tagsToWire = (tags: Tag[] | undefined): Tag[] | undefined =>
@@ -78,7 +99,13 @@ export function parseRunData(d: Json | undefined): RunData {
   };
 }
 
-export const parseRun = (r: Json): Run => ({ info: parseRunInfo((r.info ?? {}) as Json), data: parseRunData(r.data as Json | undefined) });
+export function parseRun(r: Json): Run {
+  const run: Run = { info: parseRunInfo((r.info ?? {}) as Json), data: parseRunData(r.data as Json | undefined) };
+  // runs/get and runs/search carry `inputs` when the run has any (2.x and 3.x alike).
+  const inputs = list((r.inputs as Json | undefined)?.dataset_inputs);
+  if (inputs.length) run.inputs = { datasetInputs: inputs.map(parseDatasetInput) };
+  return run;
+}
 
 export const parseFileInfo = (f: Json): FileInfo => {
   const info: FileInfo = { path: str(f.path), isDir: f.is_dir === true };

@@ -1,0 +1,129 @@
+// Real MLflow tracking servers for the suite's real-server tier. The global setup starts one
+// server per version (a fresh database each) before any test, and stops them after the last;
+// tests read where they are with `realServers()`. Where they come from:
+//   - MLFLOW_TEST_SERVER_URL=http://host:port   use that running server (any MLflow version);
+//   - MLFLOW_TEST_SERVER_CMD="cmd"               run `cmd VERSION 0 DATA_DIR`, which starts a server
+//                                                and prints its URL on its last line;
+//   - otherwise ../shared/mlflow-server/start.sh (real MLflow 2.22 and 3.4 on Debian's python3).
+// MLFLOW_TEST_SERVER_VERSIONS picks the versions (default "2.22,3.4"). When no server can be
+// started, the tier is skipped with the reason, and everything else runs.
+// MLflow's own Python client of the same version reads back what we wrote (`mlflowPython`).
+
+import { execFile, spawnSync } from "node:child_process";
+import { describe, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { SHARED_DIR } from "./paths.js";
+
+export const SERVER_KIT = path.join(SHARED_DIR, "mlflow-server");
+
+export interface RealServer {
+  /** The version asked for ("2.22", "3.4"), or the server's own when given by URL. */
+  version: string;
+  /** Major version, for the few expectations that differ between MLflow 2 and 3. */
+  major: number;
+  url: string;
+  /** Where its sqlite database and artifacts live; absent for a server given by URL. */
+  dataDir?: string;
+  /** Whether `mlflowPython(version, ...)` can run MLflow's Python client for this version. */
+  python: boolean;
+}
+
+export interface RealServers { servers: RealServer[]; skipReason?: string }
+
+const ENV_KEY = "TSLAB_MLFLOW_TEST_REAL_SERVERS";
+
+/** The servers the global setup started (or why there are none), in any test process. */
+export function realServers(): RealServers {
+  const raw = process.env[ENV_KEY];
+  if (!raw) return { servers: [], skipReason: "the real-server tier runs under the suite's global setup (npm test)" };
+  return JSON.parse(raw) as RealServers;
+}
+
+export const requestedVersions = (): string[] =>
+  (process.env.MLFLOW_TEST_SERVER_VERSIONS ?? "2.22,3.4").split(",").map((v) => v.trim()).filter(Boolean);
+
+const kitAvailable = (): boolean => fs.existsSync(path.join(SERVER_KIT, "start.sh"));
+
+/** True when MLflow's Python client of `version` can run here. */
+export function pythonClientAvailable(version: string): boolean {
+  if (!kitAvailable()) return false;
+  const r = spawnSync(path.join(SERVER_KIT, "python.sh"), [version, "-c", "import mlflow"], { encoding: "utf8", timeout: 60_000 });
+  return r.status === 0;
+}
+
+/** Starts the servers; the global setup calls it once. Never throws: a failure becomes skipReason. */
+export async function startRealServers(baseDir: string): Promise<RealServers> {
+  const run = promisify(execFile);
+  const given = process.env.MLFLOW_TEST_SERVER_URL;
+  if (given) {
+    const url = given.replace(/\/+$/, "");
+    try {
+      const res = await fetch(url + "/version");
+      const version = (await res.text()).trim();
+      return publish({ servers: [{ version, major: Number(version.split(".")[0]), url, python: pythonClientAvailable(shortVersion(version)) }] });
+    } catch (err) {
+      return publish({ servers: [], skipReason: `MLFLOW_TEST_SERVER_URL=${url} does not answer /version (${(err as Error).message})` });
+    }
+  }
+  const cmd = process.env.MLFLOW_TEST_SERVER_CMD;
+  if (!cmd && !kitAvailable()) return publish({ servers: [], skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)` });
+  const start = cmd ? ["bash", "-c", `${cmd} "$@"`, "start"] : [path.join(SERVER_KIT, "start.sh")];
+  const started = await Promise.allSettled(requestedVersions().map(async (version): Promise<RealServer> => {
+    const dataDir = fs.mkdtempSync(path.join(baseDir, `mlflow-${version}-`));
+    try {
+      const { stdout } = await run(start[0]!, [...start.slice(1), version, "0", dataDir, "180"], { timeout: 200_000 });
+      const url = stdout.trim().split("\n").pop()!.trim();
+      return { version, major: Number(version.split(".")[0]), url, dataDir, python: !cmd && pythonClientAvailable(version) };
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`MLflow ${version} did not start: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ")}`);
+    }
+  }));
+  const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failures = started.flatMap((s) => (s.status === "rejected" ? [(s.reason as Error).message] : []));
+  return publish({ servers, skipReason: failures.length ? failures.join("; ") : undefined });
+}
+
+export async function stopRealServers(found: RealServers): Promise<void> {
+  if (process.env.MLFLOW_TEST_SERVER_URL || process.env.MLFLOW_TEST_SERVER_CMD) return;
+  await Promise.all(found.servers.map((s) => s.dataDir && promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined)));
+}
+
+function publish(found: RealServers): RealServers {
+  process.env[ENV_KEY] = JSON.stringify(found);
+  return found;
+}
+
+const shortVersion = (v: string) => v.split(".").slice(0, 2).join(".");
+
+/**
+ * Runs a Python script with MLflow's own client of `version` (MLFLOW_TRACKING_URI set to
+ * `trackingUri`) and returns what it printed as JSON on its last line.
+ */
+export async function mlflowPython<T = any>(version: string, trackingUri: string, script: string, extraEnv: Record<string, string> = {}): Promise<T> {
+  const { stdout } = await promisify(execFile)(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", script], {
+    env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_ALLOW_FILE_STORE: "true", ...extraEnv },
+    timeout: 120_000, maxBuffer: 64 << 20,
+  }).catch((err: { stderr?: string; message: string }) => {
+    throw new Error(`MLflow ${version}'s Python client failed: ${(err.stderr || err.message).trim().split("\n").slice(-8).join("\n")}`);
+  });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as T;
+}
+
+/**
+ * One `describe` per requested MLflow version, given the running server; a version whose
+ * server is not up is one skipped test that names the reason.
+ */
+export function forEachRealServer(title: string, body: (server: RealServer) => void): void {
+  const { servers, skipReason } = realServers();
+  for (const version of requestedVersionsOrGiven(servers)) {
+    const server = servers.find((s) => s.version === version || shortVersion(s.version) === version);
+    if (server) describe(`${title} (MLflow ${server.version})`, () => body(server));
+    else describe(`${title} (MLflow ${version})`, () => it.skip(`skipped: ${skipReason ?? "server not started"}`, () => undefined));
+  }
+}
+
+const requestedVersionsOrGiven = (servers: RealServer[]) =>
+  process.env.MLFLOW_TEST_SERVER_URL ? servers.map((s) => s.version).concat(servers.length ? [] : ["(given by URL)"]) : requestedVersions();
