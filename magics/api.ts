@@ -2,7 +2,9 @@
 // Logging calls are synchronous and never wait on the store (the run's sink sends in the
 // background); bad input throws at the call with a message naming the value.
 
-import { invokeServingEndpoint, MlflowError, type MlflowClient, type Run } from "../tracking/index.js";
+import {
+  datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run,
+} from "../tracking/index.js";
 import type { ActiveRun } from "./active-run.js";
 import type { MlflowSession } from "./session.js";
 
@@ -32,6 +34,17 @@ export function createMlflowApi(session: MlflowSession) {
     logArtifact: (localPath: string, artifactPath?: string) => run("logArtifact").logArtifact(localPath, artifactPath),
     logImage: (image: Uint8Array | string, artifactFile: string) => run("logImage").logImage(image, artifactFile),
     logChart: (spec: object, artifactFile?: string) => run("logChart").logChart(spec, artifactFile),
+    /** Records a dataset the active run used; `context` is e.g. "training" or "eval". */
+    logInput: async (dataset: Dataset | DatasetDescriptor, opts: { context?: string } = {}): Promise<void> => {
+      const r = run("logInput");
+      await client().logInput(r.info.runId, dataset, opts);
+    },
+    /** Dataset helpers, as `mlflow.data` in Python. */
+    data: {
+      /** Describes an array of records (name, digest, MLflow column schema, profile) for `logInput`. */
+      fromRecords: (rows: readonly Record<string, unknown>[], opts?: { name?: string; source?: string; targets?: string }): Dataset =>
+        datasetFromRecords(rows, opts),
+    },
     activeRun: (): RunHandle | undefined => {
       const r = session.activeRun();
       return r ? handle(r) : undefined;
@@ -85,8 +98,10 @@ interface MlflowMetric { key: string; value: number; timestamp: number; step: nu
 interface MlflowRunRecord {
   info: { runId: string; experimentId: string; runName: string; userId: string; status: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED"; startTime: number; endTime?: number; artifactUri: string; lifecycleStage: string };
   data: { metrics: MlflowMetric[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
+  inputs?: { datasetInputs: { dataset: MlflowDataset; tags: { key: string; value: string }[] }[] };
 }
 interface MlflowModelVersion { name: string; version: string; source: string; runId?: string; status?: string; aliases: string[]; tags: { key: string; value: string }[] }
+interface MlflowDataset { name: string; digest: string; sourceType: string; source: string; schema?: string; profile?: string }
 interface MlflowApi {
   logParam(key: string, value: string | number | boolean): void;
   logParams(params: Record<string, string | number | boolean>): void;
@@ -99,6 +114,12 @@ interface MlflowApi {
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
   logImage(image: Uint8Array | string, artifactFile: string): Promise<void>;
   logChart(spec: object, artifactFile?: string): Promise<void>;
+  /** Records a dataset the active run used (from mlflow.data.fromRecords, or { name, digest?, source?, schema?, profile? }). */
+  logInput(dataset: MlflowDataset | { name: string; digest?: string; source?: string; sourceType?: string; schema?: string | object; profile?: string | object }, options?: { context?: string }): Promise<void>;
+  readonly data: {
+    /** Describes records as a dataset: name, digest of the content, MLflow column schema and profile. */
+    fromRecords(rows: readonly Record<string, unknown>[], options?: { name?: string; source?: string; targets?: string }): MlflowDataset;
+  };
   activeRun(): MlflowRunHandle | undefined;
   startRun(options?: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, string | number | boolean>; description?: string }): Promise<MlflowRunHandle>;
   endRun(status?: "FINISHED" | "FAILED" | "KILLED"): Promise<void>;

@@ -5,9 +5,10 @@
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type {
-  Batch, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param, RegisteredModel,
+  Batch, Dataset, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param, RegisteredModel,
   Run, RunInfo, RunQuery, RunStatus, RunUpdate, Tag,
 } from "./entities.js";
+import { toDatasetInput, type DatasetDescriptor } from "./datasets.js";
 import { isRunStatus } from "./entities.js";
 import { MlflowError, invalidParameter } from "./errors.js";
 import {
@@ -194,6 +195,14 @@ export class MlflowClient {
   async deleteTag(runId: string, key: string): Promise<void> {
     checkRunId(runId);
     return this.store.deleteTag(runId, key);
+  }
+  /**
+   * Records a dataset the run used (`mlflow.log_input`): from `datasetFromRecords` or given by
+   * hand; `context` ("training", "eval", ...) goes into the `mlflow.data.context` tag.
+   */
+  async logInput(runId: string, dataset: Dataset | DatasetDescriptor, opts: { context?: string } = {}): Promise<void> {
+    checkRunId(runId);
+    await this.store.logInputs(runId, [toDatasetInput(dataset, opts.context)]);
   }
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     checkRunId(runId);

@@ -7,6 +7,7 @@ export * from "./limits.js";
 export * from "./validation.js";
 export type { TrackingStore } from "./store.js";
 export * from "./client.js";
+export { datasetFromRecords, toDatasetInput, DATASET_CONTEXT_TAG, type DatasetDescriptor } from "./datasets.js";
 export * from "./uri.js";
 export * from "./databricks.js";
 export * from "./model-uri.js";
@@ -17,6 +18,6 @@ export {
 export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./rest/artifacts.js";
 export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
-export * from "./logger.js";
-export { ArtifactSpool, type ArtifactDelivery } from "./artifact-spool.js";
+export * from "./logging/logger.js";
+export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";
