@@ -1,5 +1,5 @@
 // Logging speed: 100,000 metric points (10 keys x 10,000 steps) through the run logger
-// (dist/tracking/logger.js), against baselines measured in the same run:
+// (dist/tracking/logging/logger.js), against baselines measured in the same run:
 //  (a) the caller's loop, against pushing the same point objects into an array;
 //  (b) loop + flush until all points are durable in the file store, against a tight loop
 //      of raw 1,000-metric FileStore.logBatch calls;
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { FileStore } from "../dist/tracking/file-store/index.js";
-import { Logger } from "../dist/tracking/logger.js";
+import { Logger } from "../dist/tracking/index.js";
 import { RestStore } from "../dist/tracking/rest/store.js";
 
 const KEYS = Array.from({ length: 10 }, (_, i) => `metric_${i}`);

@@ -2,7 +2,7 @@
 // table read: runs sorted by start time then run id (so input order never matters), unique
 // labels, final values and histories per metric, and what each param looks like.
 
-import type { Metric, Run } from "../tracking/entities.js";
+import type { Metric, Run } from "../tracking/index.js";
 import { ChartError, listOrNone } from "./errors.js";
 import {
   type CompareOptions,

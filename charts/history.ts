@@ -21,7 +21,7 @@ import {
   tooltip,
 } from "./common.js";
 import { type Prepared, prepare, requireMetrics } from "./data.js";
-import type { Metric } from "../tracking/entities.js";
+import type { Metric } from "../tracking/index.js";
 import type { CompareOptions, RunInput } from "./types.js";
 
 /** Vega builds a sub-dataflow per line (~1 ms each): more lines than this are unreadable anyway. */

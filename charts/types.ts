@@ -1,7 +1,7 @@
 // The public input and option types of charts/, and the list of chart kinds (one `as const`
 // list gives the values, the type and the guard).
 
-import type { Metric, Run } from "../tracking/entities.js";
+import type { Metric, Run } from "../tracking/index.js";
 
 /** A run plus, optionally, the full history of some of its metrics (key -> points). */
 export interface ComparedRun {

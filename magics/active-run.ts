@@ -5,11 +5,7 @@
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RunStatus, Tag } from "../tracking/entities.js";
-import { invalidParameter } from "../tracking/errors.js";
-import { settlesWithin } from "../tracking/logger-jobs.js";
-import type { TrackingStore } from "../tracking/store.js";
-import type { ArtifactSpool } from "../tracking/artifact-spool.js";
+import { invalidParameter, settlesWithin, type RunStatus, type Tag, type TrackingStore, type ArtifactSpool } from "../tracking/index.js";
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
 

@@ -5,7 +5,7 @@ import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
 import { loadCharts } from "./charts-lazy.js";
 import type { MagicContext } from "./context.js";
 import { MagicError, type Magic } from "./registry.js";
-import type { Metric, Run } from "../tracking/entities.js";
+import type { Metric, Run } from "../tracking/index.js";
 import { drawnInHistory, existingExperiment, hasSteps, histories, positiveInt, runsById, searchAll } from "./run-query.js";
 
 export const mlflowCompare: Magic<MagicContext> = {

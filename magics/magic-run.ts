@@ -4,8 +4,7 @@
 // Logging failures are warnings; the user's own exception is shown exactly as without the magic.
 
 import type { RunResult } from "../kernel/extensions.js";
-import type { RunStatus } from "../tracking/entities.js";
-import { validateParam, validateTag } from "../tracking/validation.js";
+import { validateParam, validateTag, type RunStatus } from "../tracking/index.js";
 import type { ActiveRun } from "./active-run.js";
 import { cellParams, paramString } from "./cell-params.js";
 import { parseKeyValues, type MagicContext } from "./context.js";

@@ -1,7 +1,7 @@
 // `%mlflow_runs [--experiment E] [--filter F] [--order-by O] [--max N]`: a table (HTML and text)
 // of runs with their status, key params and last metric values.
 
-import type { Run } from "../tracking/entities.js";
+import type { Run } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
 import type { Magic } from "./registry.js";
 import { existingExperiment, positiveInt, searchAll } from "./run-query.js";

@@ -2,10 +2,7 @@
 // paged search, explicit run ids, and metric histories fetched with bounded concurrency.
 
 import { HISTORY_MAX_RUNS } from "../charts/history.js";
-import type { Experiment, Metric, Run } from "../tracking/entities.js";
-import { MlflowError } from "../tracking/errors.js";
-import { DEFAULT_SEARCH_MAX_RESULTS } from "../tracking/limits.js";
-import type { TrackingStore } from "../tracking/store.js";
+import { MlflowError, DEFAULT_SEARCH_MAX_RESULTS, type Experiment, type Metric, type Run, type TrackingStore } from "../tracking/index.js";
 import { MagicError } from "./registry.js";
 import type { MlflowSession } from "./session.js";
 

@@ -3,9 +3,7 @@
 // script-style `mlflow.startRun()` runs and `%%mlflow_run` runs), autolog settings and the
 // executed cells kept for notebook snapshots. No process-global state: one object per kernel.
 
-import type { Experiment, RunStatus, Tag } from "../tracking/entities.js";
-import { MlflowError, notFound } from "../tracking/errors.js";
-import { DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, getOrCreateExperiment } from "../tracking/index.js";
+import { MlflowError, notFound, DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, getOrCreateExperiment, type Experiment, type RunStatus, type Tag } from "../tracking/index.js";
 import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";

@@ -1,7 +1,7 @@
 // The compact display shown after a `%%mlflow_run` cell: run name and id, status, params, last
 // metric values, and a link to the run when the tracking server has a web UI (http/https).
 
-import type { RunStatus } from "../tracking/entities.js";
+import type { RunStatus } from "../tracking/index.js";
 import type { MimeBundle } from "./outputs.js";
 
 export interface RunSummary {

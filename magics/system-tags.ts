@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import type { Tag } from "../tracking/entities.js";
+import type { Tag } from "../tracking/index.js";
 
 export const TAG = {
   sourceType: "mlflow.source.type",

@@ -11,7 +11,7 @@ import { REPO_ROOT } from "../support/paths.js";
 import { runCli } from "../support/run.js";
 import { LogBatchServer } from "../tracking/logger-server.js";
 
-type SpoolModule = typeof import("../../tracking/spool.js");
+type SpoolModule = typeof import("../../tracking/logging/spool.js");
 
 const T0 = 1700000000000;
 let server: LogBatchServer;
@@ -33,7 +33,7 @@ afterEach(async () => {
 
 /** Spools two batches for `server`, as a process that could not reach it would have. */
 async function spoolTwoBatches(): Promise<void> {
-  const { Spool } = (await import(pathToFileURL(join(REPO_ROOT, "dist", "tracking", "spool.js")).href)) as SpoolModule;
+  const { Spool } = (await import(pathToFileURL(join(REPO_ROOT, "dist", "tracking", "logging", "spool.js")).href)) as SpoolModule;
   const spool = Spool.forUri(server.url, base);
   const points = (key: string) => Array.from({ length: 50 }, (_, step) => ({ key, value: step / 100, step, timestamp: T0 + step }));
   await spool.write("run-s", { metrics: points("loss") });

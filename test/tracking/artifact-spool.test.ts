@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ArtifactSpool } from "../../tracking/artifact-spool.js";
+import { ArtifactSpool } from "../../tracking/logging/artifact-spool.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { MlflowStandin } from "../support/mlflow-standin.js";
 import { REPO_ROOT } from "../support/paths.js";
@@ -74,7 +74,7 @@ describe("artifact spool", () => {
     server.failNext(2, { kind: "hang" }); // the child's runs/get and upload get no answer
     const dist = (p: string) => JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist", "tracking", p)).href);
     const child = `
-      const { ArtifactSpool } = await import(${dist("artifact-spool.js")});
+      const { ArtifactSpool } = await import(${dist("logging/artifact-spool.js")});
       const { RestStore } = await import(${dist("rest/store.js")});
       const [url, dir, runId] = process.argv.slice(1);
       const store = new RestStore({ baseUrl: url, maxRetries: 0, timeoutMs: 60000 });

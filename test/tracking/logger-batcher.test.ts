@@ -2,7 +2,7 @@
 // entities, 100 params, 100 tags), params and tags first, metrics in logging order.
 
 import { describe, expect, it } from "vitest";
-import { RunQueue } from "../../tracking/batcher.js";
+import { RunQueue } from "../../tracking/logging/batcher.js";
 import { validateBatch } from "../../tracking/validation.js";
 
 const counts = (b: { metrics?: unknown[]; params?: unknown[]; tags?: unknown[] }) =>

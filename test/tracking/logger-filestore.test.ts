@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlflowError } from "../../tracking/errors.js";
 import { FileStore } from "../../tracking/file-store/index.js";
-import { Logger } from "../../tracking/logger.js";
+import { Logger } from "../../tracking/logging/logger.js";
 
 let dir: string;
 let store: FileStore;

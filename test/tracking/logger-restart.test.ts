@@ -18,7 +18,7 @@ const T0 = 1700000000000;
 
 // The child: log `n` points per key to run `runId`, then do what `mode` says.
 const CHILD = `
-import { Logger, deliverSpool } from ${JSON.stringify(dist("logger.js"))};
+import { Logger, deliverSpool } from ${JSON.stringify(dist("logging/logger.js"))};
 import { RestStore } from ${JSON.stringify(dist("rest/store.js"))};
 const [url, spoolDir, mode, runId, n, retryAfterWait] = process.argv.slice(1);
 const store = new RestStore({ baseUrl: url, maxRetries: 2, backoffMs: 20, maxBackoffMs: Number(retryAfterWait || 2000), timeoutMs: 60000 });
@@ -87,7 +87,7 @@ function expectAllOnce(runId: string, n: number): void {
 beforeAll(async () => {
   // These tests run the compiled logger; `npm test` builds first.
   const { existsSync } = await import("node:fs");
-  expect(existsSync(join(REPO_ROOT, "dist", "tracking", "logger.js")), "run `npx tsc -p .` first").toBe(true);
+  expect(existsSync(join(REPO_ROOT, "dist", "tracking", "logging", "logger.js")), "run `npx tsc -p .` first").toBe(true);
 });
 
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { Logger } from "../../tracking/logger.js";
+import { Logger } from "../../tracking/logging/logger.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { MlflowStandin } from "../support/mlflow-standin.js";
 

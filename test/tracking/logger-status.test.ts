@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Logger, deliverSpool, flushTimeoutFromEnv } from "../../tracking/logger.js";
+import { Logger, deliverSpool, flushTimeoutFromEnv } from "../../tracking/logging/logger.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { compareRequest, exchange, MlflowStandin, REPO_ROOT, type ReceivedRequest } from "../support/mlflow-standin.js";
 
@@ -234,7 +234,7 @@ describe("run status updates through the logger", () => {
 // The child: logs `n` points to RUN_A with the server down, ends the run, reports, and waits to be killed.
 const dist = (p: string) => pathToFileURL(join(REPO_ROOT, "dist", "tracking", p)).href;
 const CHILD = `
-import { Logger } from ${JSON.stringify(dist("logger.js"))};
+import { Logger } from ${JSON.stringify(dist("logging/logger.js"))};
 import { RestStore } from ${JSON.stringify(dist("rest/store.js"))};
 const [url, spoolDir, retries, runId, n] = process.argv.slice(1);
 const store = new RestStore(retries === "fast" ? { baseUrl: url, maxRetries: 1, backoffMs: 20 } : { baseUrl: url });
@@ -264,7 +264,7 @@ function startChild(...args: string[]): Promise<{ child: ChildProcess; line: str
 describe("kill and restart after the status was spooled", () => {
   for (const retries of ["fast", "default"] as const) {
     it(`a process SIGKILLed after spooling its run's status (${retries} retries): the next process delivers the batches, then the status, once each`, async () => {
-      expect(existsSync(join(REPO_ROOT, "dist", "tracking", "logger.js")), "run `npx tsc -p .` first").toBe(true);
+      expect(existsSync(join(REPO_ROOT, "dist", "tracking", "logging", "logger.js")), "run `npx tsc -p .` first").toBe(true);
       const runId = standin.ids.RUN_A;
       await standin.refuse();
       const { child, line } = await startChild(standin.url, spoolDir, retries, runId, "2500");

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MlflowError } from "../../tracking/errors.js";
-import { Logger, type DeliveryFailure } from "../../tracking/logger.js";
+import { Logger, type DeliveryFailure } from "../../tracking/logging/logger.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { LogBatchServer } from "./logger-server.js";
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Spool, decodeSpoolFile, defaultSpoolBase, encodeSpoolFile, spoolDirFor } from "../../tracking/spool.js";
+import { Spool, decodeSpoolFile, defaultSpoolBase, encodeSpoolFile, spoolDirFor } from "../../tracking/logging/spool.js";
 
 let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "spool-test-")); });

@@ -2,8 +2,8 @@
 // the report of a batch that could not be delivered, bounded waits, which failures are for
 // good, run status update checks and the flush timeout setting.
 
-import type { Batch, RunStatus } from "./entities.js";
-import { MlflowError } from "./errors.js";
+import type { Batch, RunStatus } from "../entities.js";
+import { MlflowError } from "../errors.js";
 import { type SpoolEntry, type SpooledUpdate, batchSize } from "./spool.js";
 
 /** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */

@@ -13,7 +13,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from
 import { mkdir, open, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isPermanentFailure } from "./logger-jobs.js";
-import type { TrackingStore } from "./store.js";
+import type { TrackingStore } from "../store.js";
 import { watchExit, type ExitAware } from "./exit-hooks.js";
 
 const FORMAT = "tslab-mlflow-artifact";

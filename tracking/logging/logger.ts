@@ -15,17 +15,17 @@
 // This module is the queue and send loop; the offline state, probes and delivery of the
 // spool are in spool-delivery.ts.
 
-import type { RunStatus } from "./entities.js";
-import { MlflowError } from "./errors.js";
+import type { RunStatus } from "../entities.js";
+import { MlflowError } from "../errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
 import {
   type DeliveryFailure, type Job, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, makeJob, waitAtMost,
 } from "./logger-jobs.js";
-import { MAX_METRICS_PER_BATCH } from "./limits.js";
+import { MAX_METRICS_PER_BATCH } from "../limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
 import { Spool, type SpooledUpdate, spoolDirFor } from "./spool.js";
 import { SpoolDelivery } from "./spool-delivery.js";
-import type { TrackingStore } from "./store.js";
+import type { TrackingStore } from "../store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";

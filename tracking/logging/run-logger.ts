@@ -4,9 +4,9 @@
 // key check, three type checks and an array push, so a hot loop stays in microseconds.
 
 import { RunQueue } from "./batcher.js";
-import type { Batch, RunStatus } from "./entities.js";
-import { invalidParameter } from "./errors.js";
-import { validateKey, validateMetric, validateParam, validateTag } from "./validation.js";
+import type { Batch, RunStatus } from "../entities.js";
+import { invalidParameter } from "../errors.js";
+import { validateKey, validateMetric, validateParam, validateTag } from "../validation.js";
 
 /** Values accepted for params and tags; numbers and booleans are logged as `String(value)`. */
 export type TagValue = string | number | boolean;

@@ -11,7 +11,7 @@ import {
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Batch, Metric, RunStatus } from "./entities.js";
+import type { Batch, Metric, RunStatus } from "../entities.js";
 
 const FORMAT = "tslab-mlflow-spool";
 const VERSION = 1;

@@ -1,10 +1,10 @@
 // What one run has logged but not yet handed to a sender, and how it is cut into
 // log-batch requests within MLflow's per-request limits.
 
-import type { Batch, Metric, Param } from "./entities.js";
+import type { Batch, Metric, Param } from "../entities.js";
 import {
   MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH,
-} from "./limits.js";
+} from "../limits.js";
 
 export class RunQueue {
   metrics: Metric[] = [];
