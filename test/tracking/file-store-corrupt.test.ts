@@ -59,8 +59,11 @@ describe("corrupt files", () => {
 
   it("wrong field counts and bad statuses are corrupt too", async () => {
     const metric = join(root, ids.exp!, ids.run_child!, "metrics", "acc");
-    await fs.writeFile(metric, "1 2 3 4 5\n");
-    expect((await corruptError(store.getMetricHistory(ids.run_child!, "acc"))).message).toContain("found 5 fields");
+    // 4 and 6 fields are a LoggedModel's line forms, not a run's.
+    for (const line of ["1 2 3 4", "1 2 3 run data digest", "1 2 3 4 5 6 7"]) {
+      await fs.writeFile(metric, `${line}\n`);
+      expect((await corruptError(store.getMetricHistory(ids.run_child!, "acc"))).message).toContain(`found ${line.split(" ").length} fields`);
+    }
     const meta = join(root, ids.exp!, ids.run_failed!, "meta.yaml");
     await fs.writeFile(meta, (await fs.readFile(meta, "utf8")).replace("status: 4", "status: 9"));
     expect((await corruptError(store.getRun(ids.run_failed!))).message).toContain("unknown run status 9");

@@ -1,31 +1,36 @@
-// Shared by the file-store tests: where the recorded MLflow fixtures live, a fresh copy
-// of the fixture mlruns tree in a temp dir (so it has "moved"), and converters from
-// MLflow's wire JSON (what expected.json holds) to our entities.
+// Shared by the file-store tests: where the recorded MLflow fixtures live (the trees MLflow
+// 2.22's and 3.4's Python clients wrote), a fresh copy of a fixture mlruns tree in a temp dir
+// (so it has "moved"), and converters from MLflow's wire JSON (what expected.json holds) to
+// our entities.
 
 import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Experiment, Metric, ModelVersion, RegisteredModel, Run } from "../../tracking/entities.js";
+import type { DatasetInput, Experiment, Metric, ModelVersion, RegisteredModel, Run } from "../../tracking/entities.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WIRE = resolve(REPO, "test/fixtures/mlflow-wire");
-export const FIXTURE_MLRUNS = join(WIRE, "filestore/mlruns");
+/** The fixture trees, by the MLflow version whose Python client wrote them. */
+export const FIXTURE_TREES = { "2.22": join(WIRE, "filestore"), "3.4": join(WIRE, "mlflow-3.4/filestore") } as const;
+export type FixtureVersion = keyof typeof FIXTURE_TREES;
+export const fixtureMlruns = (version: FixtureVersion = "2.22") => join(FIXTURE_TREES[version], "mlruns");
+export const FIXTURE_MLRUNS = fixtureMlruns("2.22");
 export const ORIGINAL_ROOT_URI = "file:///data/mlflow-fixture/mlruns";
 
-export async function loadExpected(): Promise<any> {
-  return JSON.parse(await fs.readFile(join(WIRE, "filestore/expected.json"), "utf8"));
+export async function loadExpected(version: FixtureVersion = "2.22"): Promise<any> {
+  return JSON.parse(await fs.readFile(join(FIXTURE_TREES[version], "expected.json"), "utf8"));
 }
 
 export async function tempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(join(tmpdir(), prefix));
 }
 
-/** Copies the fixture tree (read-only on disk) into a fresh writable temp directory. */
-export async function copyFixture(): Promise<string> {
+/** Copies a fixture tree (read-only on disk) into a fresh writable temp directory. */
+export async function copyFixture(version: FixtureVersion = "2.22"): Promise<string> {
   const dir = await tempDir("fs-fixture-");
   const root = join(dir, "moved", "mlruns");
-  await fs.cp(FIXTURE_MLRUNS, root, { recursive: true });
+  await fs.cp(fixtureMlruns(version), root, { recursive: true });
   const makeWritable = async (p: string): Promise<void> => {
     const st = await fs.stat(p);
     await fs.chmod(p, st.mode | 0o200);
@@ -53,7 +58,21 @@ export function wireExperiment(e: any, rootUri: string): Experiment {
   return out;
 }
 
-export const wireMetric = (m: any): Metric => ({ key: m.key, value: wireNumber(m.value), timestamp: m.timestamp, step: m.step });
+/** A metric as MLflow reports it; MLflow 3's dataset fields are kept, its `run_id` echo is not part of ours. */
+export function wireMetric(m: any): Metric {
+  const out: Metric = { key: m.key, value: wireNumber(m.value), timestamp: m.timestamp, step: m.step };
+  if (m.dataset_name !== undefined) out.datasetName = m.dataset_name;
+  if (m.dataset_digest !== undefined) out.datasetDigest = m.dataset_digest;
+  return out;
+}
+
+export function wireDatasetInput(d: any): DatasetInput {
+  const ds = d.dataset;
+  const dataset: DatasetInput["dataset"] = { name: ds.name, digest: ds.digest, sourceType: ds.source_type, source: ds.source };
+  if (ds.schema !== undefined) dataset.schema = ds.schema;
+  if (ds.profile !== undefined) dataset.profile = ds.profile;
+  return { dataset, tags: d.tags ?? [] };
+}
 
 export function wireRun(r: any, rootUri: string): Run {
   const i = r.info;
@@ -62,7 +81,7 @@ export function wireRun(r: any, rootUri: string): Run {
     startTime: i.start_time, artifactUri: rebaseUri(i.artifact_uri, rootUri), lifecycleStage: i.lifecycle_stage,
   };
   if (i.end_time !== undefined) info.endTime = i.end_time;
-  return {
+  const run: Run = {
     info,
     data: {
       metrics: byKey((r.data.metrics ?? []).map(wireMetric)),
@@ -70,11 +89,19 @@ export function wireRun(r: any, rootUri: string): Run {
       tags: byKey(r.data.tags ?? []),
     },
   };
+  const inputs = r.inputs?.dataset_inputs ?? [];
+  if (inputs.length) run.inputs = { datasetInputs: sortedInputs(inputs.map(wireDatasetInput)) };
+  return run;
 }
 
-/** Our entities with params/tags/metrics in key order, since MLflow's order is the directory listing's. */
+const sortedInputs = (xs: DatasetInput[]) => [...xs].sort((a, b) =>
+  (a.dataset.name + "\0" + a.dataset.digest).localeCompare(b.dataset.name + "\0" + b.dataset.digest));
+
+/** Our entities with params/tags/metrics (and inputs) in key order, since MLflow's order is the directory listing's. */
 export function sortedRun(r: Run): Run {
-  return { info: r.info, data: { metrics: byKey(r.data.metrics), params: byKey(r.data.params), tags: byKey(r.data.tags) } };
+  const out: Run = { info: r.info, data: { metrics: byKey(r.data.metrics), params: byKey(r.data.params), tags: byKey(r.data.tags) } };
+  if (r.inputs) out.inputs = { datasetInputs: sortedInputs(r.inputs.datasetInputs) };
+  return out;
 }
 export const sortedExperiment = (e: Experiment): Experiment => ({ ...e, tags: byKey(e.tags) });
 

@@ -1,5 +1,5 @@
 // A tracking store on MLflow's own FileStore layout (`./mlruns`), readable by `mlflow ui`
-// and MLflow's Python client, and able to read trees they wrote (even after a move).
+// and by MLflow's 2.x and 3.x Python clients, and able to read trees either wrote (even after a move).
 // Each concern lives in its own module; this class only routes the TrackingStore calls.
 
 import type {
@@ -82,10 +82,8 @@ export class FileStore implements TrackingStore {
 
   logBatch(runId: string, batch: Batch): Promise<void> { return this.runs.logBatch(runId, batch); }
   deleteTag(runId: string, key: string): Promise<void> { return this.runs.deleteTag(runId, key); }
-  logInputs(_runId: string, _datasets: DatasetInput[]): Promise<void> {
-    // Replaced by the datasets/ + inputs/ layout of MLflow's file store.
-    return Promise.reject(new Error("FileStore.logInputs: not implemented yet"));
-  }
+  /** `<exp>/datasets/` + `<run>/inputs/`, as MLflow's FileStore lays them out; the same dataset twice is kept once. */
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> { return this.runs.logInputs(runId, datasets); }
   /** Every point in logging order; like MLflow, `maxResults` is accepted and ignored. */
   getMetricHistory(runId: string, key: string, _opts?: { maxResults?: number }): Promise<Metric[]> {
     return this.runs.metricHistory(runId, key);

@@ -8,8 +8,8 @@ import { MlflowError } from "../errors.js";
 
 export const TRASH = ".trash";
 export const MODELS = "models";
-/** Folders inside an experiment that are not runs. */
-export const EXPERIMENT_RESERVED = new Set(["tags", "datasets", "traces"]);
+/** Folders inside an experiment that are not runs (`models/` holds MLflow 3's LoggedModels). */
+export const EXPERIMENT_RESERVED = new Set(["tags", "datasets", "traces", MODELS]);
 
 /** Turns `file:///abs`, `file:rel`, `/abs` or `rel` into an absolute path. */
 export function rootPathFrom(rootPathOrFileUri: string): string {

@@ -1,10 +1,12 @@
-// Runs in the file store: `<exp>/<run_id>/meta.yaml` plus `metrics/`, `params/`, `tags/`
-// and `artifacts/`. logBatch is the one write path for metrics, params and tags.
+// Runs in the file store: `<exp>/<run_id>/meta.yaml` plus `metrics/`, `params/`, `tags/`,
+// `artifacts/` and `inputs/` (datasets, see inputs.ts). logBatch is the one write path for
+// metrics, params and tags. Runs written by MLflow 3 clients (no `run_uuid`, LoggedModel
+// `inputs/` and `outputs/`) read like any other.
 
 import { randomUUID } from "node:crypto";
 import { promises as fs, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import type { Batch, CreateRun, Metric, Param, Run, RunInfo, RunUpdate, ViewType } from "../entities.js";
+import { dirname, join } from "node:path";
+import type { Batch, CreateRun, DatasetInput, Metric, Param, Run, RunInfo, RunUpdate, ViewType } from "../entities.js";
 import { isRunStatus } from "../entities.js";
 import { invalidParameter, MlflowError, notFound } from "../errors.js";
 import { MAX_RUN_NAME_LENGTH } from "../limits.js";
@@ -13,6 +15,7 @@ import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
 import { readTagDirSync } from "./experiments.js";
 import { appendWhole, createExclusive, exists, listDirs, listFilesDeepSync, readTextOrUndefined, readTextSync, readYamlSync, writeAtomic, writeUnpublished, writeYaml } from "./fsio.js";
+import { Inputs, validateDatasetInputs } from "./inputs.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
 import { runFromMeta, runToMeta, type StoredRun as StoredMeta } from "./meta.js";
 import { latestPoint, metricLine, parseMetricFile } from "./metrics.js";
@@ -35,9 +38,12 @@ export class Runs {
   private readonly dirs = new Map<string, string>();
   /** run directory -> where its artifacts go; a run's artifact URI never changes once written. */
   private readonly artifactRoots = new Map<string, { dir: string; uri: string }>();
+  private readonly inputs: Inputs;
 
   constructor(private readonly layout: Layout, private readonly experiments: Experiments,
-    private readonly warn: (e: MlflowError) => void) {}
+    private readonly warn: (e: MlflowError) => void) {
+    this.inputs = new Inputs(warn);
+  }
 
   // ---- reading -------------------------------------------------------------------------
 
@@ -53,6 +59,7 @@ export class Runs {
 
   async locate(runId: string): Promise<string> {
     if (typeof runId !== "string" || !RUN_ID.test(runId)) throw invalidParameter(`Invalid run ID ${JSON.stringify(runId)}: expected a run id such as 0123456789abcdef0123456789abcdef.`);
+    if (EXPERIMENT_RESERVED.has(runId)) throw notFound(`Run '${runId}' not found`); // an experiment's own folder
     const cached = this.dirs.get(runId);
     if (cached && (await exists(join(cached, "meta.yaml")))) return cached;
     const expRoots = [this.layout.root, this.layout.trashDir];
@@ -96,7 +103,9 @@ export class Runs {
     if (!stored) return undefined;
     const data = this.readData(dir);
     if (!stored.info.runName) stored.info.runName = data.tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? "";
-    return { info: stored.info, data };
+    // `inputs` only when the run has some, as the REST store reports runs.
+    const datasetInputs = this.inputs.read(dirname(dir), dir, stored.info.runId);
+    return datasetInputs.length ? { info: stored.info, data, inputs: { datasetInputs } } : { info: stored.info, data };
   }
 
   async get(runId: string): Promise<Run> {
@@ -274,6 +283,12 @@ export class Runs {
       checkRunName(rename.value);
       await this.writeInfo(dir, { ...stored.info, runName: rename.value }, stored.deletedTime, stored.doc);
     }
+  }
+
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    validateDatasetInputs(datasets);
+    const { dir } = await this.active(runId);
+    this.inputs.log(dirname(dir), dir, runId, datasets);
   }
 
   async deleteTag(runId: string, key: string): Promise<void> {
