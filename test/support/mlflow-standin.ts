@@ -1,6 +1,7 @@
-// A stand-in for an MLflow 2.22 tracking server on 127.0.0.1 (port 0) that answers with the
-// exchanges recorded from a real server (test/fixtures/mlflow-wire/rest). Tests queue the
-// exchanges they expect; each incoming request is checked against the recorded one (method,
+// A stand-in for an MLflow tracking server on 127.0.0.1 (port 0) that answers with the
+// exchanges recorded from a real one: MLflow 2.22 (test/fixtures/mlflow-wire/rest, the
+// default) or 3.4 (mlflow-wire/mlflow-3.4/rest, `start({ version: "3.4" })`; exchanges of
+// either directory can also be queued as objects). Tests queue the exchanges they expect; each incoming request is checked against the recorded one (method,
 // path, query with its exact encoding, headers the recorder set, body) and answered with
 // the recorded response. Placeholders (<RUN_A>, <TS_3>, ...) become consistent concrete values.
 // Fault hooks (reset or hang connections, 503 + Retry-After, refuse connections) and general routes
@@ -18,6 +19,11 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..
 /** Recorded exchanges, copied into the repo so that a clone alone runs the suite. */
 export const WIRE_DIR = resolve(REPO_ROOT, "test/fixtures/mlflow-wire");
 export const REST_DIR = join(WIRE_DIR, "rest");
+export const REST_34_DIR = join(WIRE_DIR, "mlflow-3.4", "rest");
+
+/** The recordings of each MLflow version the stand-in can replay. */
+export const REST_DIRS = { "2.22": REST_DIR, "3.4": REST_34_DIR } as const;
+export type RecordedVersion = keyof typeof REST_DIRS;
 
 export interface RecordedRequest {
   method: string;
@@ -45,10 +51,11 @@ export interface Exchange {
   response: RecordedResponse;
 }
 
-let cache: Exchange[] | undefined;
-/** Every recorded exchange, in recording order. */
-export function loadExchanges(dir = REST_DIR): Exchange[] {
-  if (cache && dir === REST_DIR) return cache;
+const cache = new Map<string, Exchange[]>();
+/** Every recorded exchange of a directory (2.22's by default), in recording order. */
+export function loadExchanges(dir: string = REST_DIR): Exchange[] {
+  const cached = cache.get(dir);
+  if (cached) return cached;
   const out = readdirSync(dir)
     .filter((f) => /^\d{3}-.*\.json$/.test(f))
     .sort()
@@ -56,16 +63,19 @@ export function loadExchanges(dir = REST_DIR): Exchange[] {
       const data = JSON.parse(readFileSync(join(dir, file), "utf8"));
       return { no: Number(file.slice(0, 3)), name: file.slice(4, -5), file, title: data.title, request: data.request, response: data.response };
     });
-  if (dir === REST_DIR) cache = out;
+  cache.set(dir, out);
   return out;
 }
 
-/** One exchange by number (34) or name (`runs-log-batch`). */
-export function exchange(id: number | string): Exchange {
-  const ex = loadExchanges().find((e) => (typeof id === "number" ? e.no === id : e.name === id));
-  if (!ex) throw new Error(`No recorded exchange ${id} in ${REST_DIR}`);
+/** One exchange by number (34) or name (`runs-log-batch`), from 2.22's recordings unless `dir` says otherwise. */
+export function exchange(id: number | string, dir: string = REST_DIR): Exchange {
+  const ex = loadExchanges(dir).find((e) => (typeof id === "number" ? e.no === id : e.name === id));
+  if (!ex) throw new Error(`No recorded exchange ${id} in ${dir}`);
   return ex;
 }
+
+/** One exchange of MLflow 3.4's recordings (mlflow-3.4/rest). */
+export const exchange34 = (id: number | string): Exchange => exchange(id, REST_34_DIR);
 
 export interface ReceivedRequest {
   method: string;
@@ -92,7 +102,7 @@ export type RouteAnswer = number | string | ((req: ReceivedRequest, standin: Mlf
 
 interface Route { method: string; path: string | RegExp; answer: RouteAnswer }
 
-const PLACEHOLDER_IDS = ["RUN_A", "RUN_B", "RUN_C", "RUN_D", "RUN_LIMITS"] as const;
+const PLACEHOLDER_IDS = ["RUN_A", "RUN_B", "RUN_C", "RUN_D", "RUN_E", "RUN_LIMITS"] as const;
 
 export class MlflowStandin {
   readonly received: ReceivedRequest[] = [];
@@ -109,15 +119,25 @@ export class MlflowStandin {
   private server: Server;
   port = 0;
 
-  private constructor() {
+  /** The MLflow version whose recordings numbers and names refer to. */
+  readonly version: RecordedVersion;
+  private readonly restDir: string;
+
+  private constructor(version: RecordedVersion) {
+    this.version = version;
+    this.restDir = REST_DIRS[version];
     this.ids = Object.fromEntries(PLACEHOLDER_IDS.map((p) => [p, randomBytes(16).toString("hex")]));
+    // 3.4's LoggedModels (mlflow-3.4/README.md): `m-` + 32 hex, and the name the server made up.
+    this.ids.MODEL_A = "m-" + randomBytes(16).toString("hex");
+    this.ids.MODEL_B = "m-" + randomBytes(16).toString("hex");
+    this.ids.GENERATED_MODEL_NAME = "clever-fox-042";
     this.ids.GENERATED_RUN_NAME = "gentle-owl-417";
     this.ids.ARTIFACT_ROOT = "/srv/mlflow/mlartifacts";
     this.server = this.makeServer();
   }
 
-  static async start(): Promise<MlflowStandin> {
-    const s = new MlflowStandin();
+  static async start(opts: { version?: RecordedVersion } = {}): Promise<MlflowStandin> {
+    const s = new MlflowStandin(opts.version ?? "2.22");
     await s.listen(0);
     return s;
   }
@@ -128,7 +148,7 @@ export class MlflowStandin {
 
   /** Queue exchanges; requests must arrive in this order and match them. */
   expect(...exchanges: (Exchange | number | string)[]): this {
-    for (const e of exchanges) this.queue.push(typeof e === "object" ? e : exchange(e));
+    for (const e of exchanges) this.queue.push(typeof e === "object" ? e : exchange(e, this.restDir));
     return this;
   }
   /** Exchanges queued but not yet requested. */
@@ -255,7 +275,7 @@ export class MlflowStandin {
 
     const expected = this.queue.shift();
     if (expected) {
-      const problems = compareRequest(this.requestOf(expected), received);
+      const problems = compareRequest(this.requestOf(expected), received, this.substitute(expected.response));
       if (problems.length) {
         this.mismatches.push({ exchange: expected.file, problems });
         // 418 is not retried, so the mismatch surfaces at once.
@@ -272,13 +292,13 @@ export class MlflowStandin {
     if (route) {
       let a: RouteAnswer | StandinAnswer | Exchange = route.answer;
       if (typeof a === "function") a = a(received, this);
-      this.send(res, typeof a === "number" || typeof a === "string" ? this.answerOf(exchange(a)) : "no" in a ? this.answerOf(a) : a);
+      this.send(res, typeof a === "number" || typeof a === "string" ? this.answerOf(exchange(a, this.restDir)) : "no" in a ? this.answerOf(a) : a);
       return;
     }
 
     this.unexpected.push(received);
     // What the real server says for a path it does not serve (fixture 120).
-    this.send(res, this.answerOf(exchange("protocol-unknown-endpoint")));
+    this.send(res, this.answerOf(exchange("protocol-unknown-endpoint", this.restDir)));
   }
 
   private send(res: ServerResponse, a: StandinAnswer): void {
@@ -308,9 +328,40 @@ function normaliseBody(path: string, body: unknown): unknown {
 
 const sortedPieces = (q: string) => (q ? q.split("&").sort() : []);
 
-/** Differences between the recorded request and the one received (empty when they match). */
-export function compareRequest(want: RecordedRequest, got: ReceivedRequest): string[] {
+/**
+ * The page size `got` sent where the recording sent none, when that cannot change the answer:
+ * the recorded answer was a last page (200, no next_page_token) of no more items than `got`
+ * asks for, or an error about something else. The recordings were made with MLflow's Python client, which leaves max_results
+ * out on some calls (runs/search 073, model-versions/search 108, 2.22's get-history 066,
+ * where the server ignores it); our client sends it on every paginated call. An answer
+ * with a token (3.4's get-history without max_results) never matches this way.
+ */
+function unrecordedPageSize(want: RecordedRequest, got: ReceivedRequest, answer: RecordedResponse | undefined): number | undefined {
+  const sent = got.query.max_results?.[0] ?? (got.json as Record<string, unknown> | undefined)?.max_results;
+  if (sent === undefined || !answer) return undefined;
+  const recordedQuery = want.url?.includes("?") ? want.url.slice(want.url.indexOf("?") + 1) : "";
+  if (new URLSearchParams(recordedQuery).has("max_results")) return undefined;
+  if (want.body && typeof want.body === "object" && "max_results" in want.body) return undefined;
+  const body = answer.body;
+  if (!body || typeof body !== "object") return undefined;
+  const size = Number(sent);
+  if (!Number.isInteger(size) || size < 1) return undefined;
+  // An error about something else (a bad filter, 081) is the same whatever the page size.
+  if (answer.status !== 200) return /max_results/.test(JSON.stringify(body)) ? undefined : size;
+  if ((body as Record<string, unknown>).next_page_token) return undefined;
+  const items = Object.values(body).filter(Array.isArray).reduce((n, a) => n + a.length, 0);
+  return size >= items ? size : undefined;
+}
+
+/**
+ * Differences between the recorded request and the one received (empty when they match).
+ * Given the recorded answer, a page size the recording lacks is allowed where it cannot change
+ * that answer (see unrecordedPageSize).
+ */
+export function compareRequest(want: RecordedRequest, got: ReceivedRequest, answer?: RecordedResponse): string[] {
   const problems: string[] = [];
+  const pageSize = unrecordedPageSize(want, got, answer);
+  if (pageSize !== undefined) got = withoutPageSize(got);
   if (want.method !== got.method) problems.push(`method ${got.method}, recorded ${want.method}`);
   if (want.path !== got.path) problems.push(`path ${got.path}, recorded ${want.path}`);
   const wantQuery = want.url?.includes("?") ? want.url.slice(want.url.indexOf("?") + 1) : "";
@@ -333,6 +384,18 @@ export function compareRequest(want: RecordedRequest, got: ReceivedRequest): str
       problems.push(`JSON body ${JSON.stringify(got.json).slice(0, 400)}, recorded ${JSON.stringify(want.body).slice(0, 400)}`);
   }
   return problems;
+}
+
+function withoutPageSize(got: ReceivedRequest): ReceivedRequest {
+  const rawQuery = got.rawQuery.split("&").filter((p) => p && !p.startsWith("max_results=")).join("&");
+  const query = { ...got.query };
+  delete query.max_results;
+  let json = got.json;
+  if (json && typeof json === "object" && !Array.isArray(json) && "max_results" in json) {
+    const { max_results: _dropped, ...rest } = json as Record<string, unknown>;
+    json = rest;
+  }
+  return { ...got, rawQuery, query, json };
 }
 
 /**

@@ -7,6 +7,14 @@
 
 import { MlflowError } from "../errors.js";
 
+// Page sizes sent when the caller gives none: those of MLflow's own Python client (its
+// proto defaults are the same for runs and registered models; model-versions/search's proto
+// default is 200000, but the client asks for 10000). experiments/search uses
+// DEFAULT_SEARCH_MAX_RESULTS and metrics/get-history METRIC_HISTORY_PAGE_SIZE (limits.ts).
+export const RUNS_PAGE_SIZE = 1000;
+export const REGISTERED_MODELS_PAGE_SIZE = 100;
+export const MODEL_VERSIONS_PAGE_SIZE = 10_000;
+
 export interface PageAnswer<T> { items: T[]; nextPageToken?: string }
 
 /** Names the server in errors, e.g. `MLflow 3.4.1 at http://host:5000`; fetched only on failure. */

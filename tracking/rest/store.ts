@@ -1,7 +1,9 @@
 // TrackingStore over MLflow's REST API (an MLflow tracking server or Databricks). Requests
-// have the exact shape MLflow's own client sends (see shared/mlflow-wire): JSON bodies with
-// only the fields that were set, GET parameters in the query string, max_results always on
-// experiments/search, the alias DELETE with a JSON body.
+// have the exact shape MLflow's own client sends (see test/fixtures/mlflow-wire): JSON bodies
+// with only the fields that were set, GET parameters in the query string, max_results on every
+// paginated call (MLflow's client defaults when the caller gives none), the alias DELETE with a
+// JSON body. Every call goes through `request`, so an endpoint the server lacks is reported
+// once, naming the server's version and the call.
 
 import type {
   Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
@@ -11,7 +13,7 @@ import { MlflowError } from "../errors.js";
 import { DEFAULT_SEARCH_MAX_RESULTS, METRIC_HISTORY_PAGE_SIZE } from "../limits.js";
 import type { TrackingStore } from "../store.js";
 import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
-import { collectPages } from "./paging.js";
+import { MODEL_VERSIONS_PAGE_SIZE, REGISTERED_MODELS_PAGE_SIZE, RUNS_PAGE_SIZE, collectPages } from "./paging.js";
 import { HttpClient, errorFromResponse, type HttpOptions, type HttpRequest } from "./http.js";
 import {
   compact, datasetInputToWire, metricToWire, parseExperiment, parseFileInfo, parseMetric, parseModelVersion,
@@ -45,11 +47,35 @@ export class RestStore implements TrackingStore {
     this.registryApi = options.registryApi ?? API;
   }
 
+  /**
+   * One API call, answered with its parsed JSON. An endpoint this server does not have
+   * (Flask's HTML 404 or 405, e.g. a 3.x-only call on a 2.x server) becomes an error that
+   * names the server's version and the call: the transport alone cannot tell a missing
+   * endpoint from a wrong tracking URI. Also for calls this class has no method for.
+   */
+  async request<T = Json>(req: HttpRequest): Promise<T> {
+    try {
+      return await this.http.json<T>(req);
+    } catch (err) {
+      throw await this.explainMissingEndpoint(`${req.method} ${new URL(this.http.urlFor(req.path)).pathname}`, err);
+    }
+  }
+
+  /** `call` names what was asked, e.g. `POST /api/2.0/mlflow/runs/outputs`. */
+  private async explainMissingEndpoint(call: string, err: unknown): Promise<unknown> {
+    if (!(err instanceof MlflowError) || (err.code !== "ENDPOINT_NOT_FOUND" && err.code !== "METHOD_NOT_ALLOWED")) return err;
+    const server = await this.describeServer();
+    const message = err.code === "ENDPOINT_NOT_FOUND"
+      ? `${server} has no endpoint for ${call} (HTTP ${err.httpStatus}): this server's MLflow version may not have this API (MLflow 3 added some), or the tracking URI is not the server's root.`
+      : `${server} does not accept ${call} (HTTP ${err.httpStatus}): the endpoint exists for other methods only.`;
+    return new MlflowError(err.code, message, err.httpStatus, { cause: err });
+  }
+
   private post(path: string, body: Json, api = API): Promise<Json> {
-    return this.http.json({ method: "POST", path: api + path, json: body });
+    return this.request({ method: "POST", path: api + path, json: body });
   }
   private get(path: string, query: HttpRequest["query"], api = API): Promise<Json> {
-    return this.http.json({ method: "GET", path: api + path, query });
+    return this.request({ method: "GET", path: api + path, query });
   }
   private remember<T extends RunInfo>(info: T): T {
     if (info.artifactUri) this.artifactRoots.set(info.runId, info.artifactUri);
@@ -130,7 +156,7 @@ export class RestStore implements TrackingStore {
   async searchRuns(q: RunQuery): Promise<Page<Run>> {
     const res = await this.post("/runs/search", compact({
       experiment_ids: q.experimentIds, filter: q.filter, run_view_type: q.runViewType,
-      max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+      max_results: q.maxResults ?? RUNS_PAGE_SIZE, order_by: q.orderBy, page_token: q.pageToken,
     }));
     return page((res.runs ?? []).map((r: Json) => this.rememberRun(parseRun(r))), res.next_page_token);
   }
@@ -140,7 +166,7 @@ export class RestStore implements TrackingStore {
     const params = dedupeParams(batch.params);
     // metricToWire already spells non-finite values as MLflow's strings, so the plain
     // JSON.stringify is exact here, and about twice as fast as a replacer on 1,000 metrics.
-    await this.http.json({
+    await this.request({
       method: "POST", path: API + "/runs/log-batch", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(compact({
         run_id: runId,
@@ -189,7 +215,8 @@ export class RestStore implements TrackingStore {
   }
 
   async logArtifact(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
-    await (await this.artifactRepository(runId)).put(artifactPath, data);
+    const repo = await this.artifactRepository(runId);
+    await repo.put(artifactPath, data).catch(async (err) => { throw await this.explainMissingEndpoint(`PUT of artifact ${JSON.stringify(artifactPath)} under ${repo.rootUri}`, err); });
   }
 
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
@@ -204,7 +231,8 @@ export class RestStore implements TrackingStore {
   }
 
   async downloadArtifact(runId: string, path: string): Promise<Uint8Array> {
-    return (await this.artifactRepository(runId)).get(path);
+    const repo = await this.artifactRepository(runId);
+    return repo.get(path).catch(async (err) => { throw await this.explainMissingEndpoint(`GET of artifact ${JSON.stringify(path)} under ${repo.rootUri}`, err); });
   }
 
   // ---- Model registry (names may be three-level on Databricks: catalog.schema.model)
@@ -220,7 +248,7 @@ export class RestStore implements TrackingStore {
 
   async searchRegisteredModels(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<RegisteredModel>> {
     const res = await this.get("/registered-models/search", {
-      filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+      filter: q.filter, max_results: q.maxResults ?? REGISTERED_MODELS_PAGE_SIZE, order_by: q.orderBy, page_token: q.pageToken,
     }, this.registryApi);
     return page((res.registered_models ?? []).map(parseRegisteredModel), res.next_page_token);
   }
@@ -230,7 +258,7 @@ export class RestStore implements TrackingStore {
   }
 
   async updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
-    const res = await this.http.json<Json>({ method: "PATCH", path: this.registryApi + "/registered-models/update", json: { name, description } });
+    const res = await this.request({ method: "PATCH", path: this.registryApi + "/registered-models/update", json: { name, description } });
     return parseRegisteredModel(res.registered_model ?? {});
   }
 
@@ -247,7 +275,7 @@ export class RestStore implements TrackingStore {
 
   async searchModelVersions(q: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<ModelVersion>> {
     const res = await this.get("/model-versions/search", {
-      filter: q.filter, max_results: q.maxResults, order_by: q.orderBy, page_token: q.pageToken,
+      filter: q.filter, max_results: q.maxResults ?? MODEL_VERSIONS_PAGE_SIZE, order_by: q.orderBy, page_token: q.pageToken,
     }, this.registryApi);
     return page((res.model_versions ?? []).map(parseModelVersion), res.next_page_token);
   }
@@ -262,7 +290,7 @@ export class RestStore implements TrackingStore {
 
   async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     // Only GET reads the query string: a DELETE must carry its fields as JSON (fixtures 113, 114).
-    await this.http.json({ method: "DELETE", path: this.registryApi + "/registered-models/alias", json: { name, alias } });
+    await this.request({ method: "DELETE", path: this.registryApi + "/registered-models/alias", json: { name, alias } });
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
@@ -279,11 +307,12 @@ export class RestStore implements TrackingStore {
 
   /** "MLflow 3.4.1 at http://host:5000", for errors about the server's own answers. */
   async describeServer(): Promise<string> {
-    if (!this.serverDescription) {
-      const version = await this.serverVersion().catch(() => "(version unknown)");
-      this.serverDescription = `MLflow ${version} at ${this.http.baseUrl}`;
-    }
-    return this.serverDescription;
+    if (this.serverDescription) return this.serverDescription;
+    const version = await this.serverVersion().catch(() => undefined);
+    const description = `MLflow ${version ?? "(version unknown)"} at ${this.http.baseUrl}`;
+    // An unknown version may be a passing failure: ask again next time.
+    if (version !== undefined) this.serverDescription = description;
+    return description;
   }
   private serverDescription?: string;
 
