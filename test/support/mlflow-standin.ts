@@ -160,6 +160,11 @@ export class MlflowStandin {
     this.routes.push({ method, path, answer });
     return this;
   }
+  /** Forget every route (reset() keeps them). */
+  clearRoutes(): this {
+    this.routes.length = 0;
+    return this;
+  }
   /** The next `n` requests fail this way before anything else is considered. */
   failNext(n: number, fault: Fault): this {
     for (let i = 0; i < n; i++) this.faults.push(fault);

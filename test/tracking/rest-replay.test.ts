@@ -2,7 +2,9 @@
 // makes the call, the stand-in checks the request against the recorded one and answers with
 // the recorded response, and we check what our client made of it. Requests our client
 // refuses locally (bad keys, over-limit values) are checked for that, then sent raw to show
-// that the server's error is parsed right too.
+// that the server's error is parsed right too. Then MLflow 3.4's recordings of the calls
+// whose answers changed: get-history's pages (3.4 pages it, 2.22 does not), search with
+// max_results sent, and an endpoint the server lacks.
 
 import { mkdtemp, mkdir, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   MlflowClient, MlflowError, RestStore, modelVersionFor, parseModelUri, type HttpRequest, type Metric,
 } from "../../tracking/index.js";
-import { MlflowStandin, exchange, loadExchanges } from "../support/mlflow-standin.js";
+import { MlflowStandin, exchange, exchange34, loadExchanges } from "../support/mlflow-standin.js";
 
 let standin: MlflowStandin;
 let store: RestStore;
@@ -468,6 +470,112 @@ describe("protocol (117-123)", () => {
   it("checks health and version", async () => {
     expect(await replay(122, () => store.health())).toBe(true);
     expect(await replay(123, () => store.serverVersion())).toBe("2.22.1.dev0");
+  });
+});
+
+describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
+  let s34: MlflowStandin;
+  let store34: RestStore;
+  beforeAll(async () => {
+    s34 = await MlflowStandin.start({ version: "3.4" });
+    store34 = new RestStore({ baseUrl: s34.url, maxRetries: 2, backoffMs: 5, maxBackoffMs: 20 });
+  });
+  afterAll(async () => {
+    await store34?.close();
+    await s34?.close();
+  });
+
+  /** Exactly these 3.4 exchanges, in order, and nothing else (but /version, answered by 123). */
+  async function replay34<T>(nos: number[], fn: () => Promise<T>): Promise<T> {
+    s34.reset();
+    s34.clearRoutes();
+    s34.expect(...nos.map(exchange34));
+    const out = await fn();
+    expect(s34.mismatches).toEqual([]);
+    expect(s34.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    expect(s34.pending.map((e) => e.file)).toEqual([]);
+    return out;
+  }
+  const points = (ms: Metric[]) => ms.map((m) => [m.value, m.step]);
+  const acc = [[0.5, 0], [0.7, 1], [0.9, 2]];
+
+  it("follows get-history's tokens page by page; the last page has none, even when full", async () => {
+    // max_results=1: 067 (token offset 1), 126 (token offset 2), 127 (last, no token).
+    expect(points(await replay34([67, 126, 127], () => store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 1 })))).toEqual(acc);
+    // max_results=2: a full page with a token, then a short last page.
+    expect(points(await replay34([128, 129], () => store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 2 })))).toEqual(acc);
+    // max_results=3 for exactly 3 points: one request, no token, no empty page after it.
+    expect(points(await replay34([130], () => store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 3 })))).toEqual(acc);
+    expect(s34.received).toHaveLength(1);
+    // Without maxResults the client sends 25000, as MLflow 3's Python client does (131).
+    expect(points(await replay34([131], () => store34.getMetricHistory(s34.ids.RUN_A, "train/loss")))).toEqual([[1.5, 0], [0.75, 1]]);
+    expect(await replay34([132], () => store34.getMetricHistory(s34.ids.RUN_A, "nope", { maxResults: 10 }))).toEqual([]);
+    // The unknown key and run of 071/072 (recorded without max_results) answer `{}` either way.
+    expect(await replay34([71], () => store34.getMetricHistory(s34.ids.RUN_A, "nope"))).toEqual([]);
+  });
+
+  it("stops at 3.4's answer to get-history without max_results instead of following its token", async () => {
+    // Should any request go out without max_results, 3.4 answers 066: no points and a token
+    // that it then refuses (124). The client must not trust that token.
+    s34.reset();
+    s34.clearRoutes();
+    s34.route("GET", "/api/2.0/mlflow/metrics/get-history", exchange34(66));
+    s34.route("GET", "/version", exchange34(123));
+    const err = await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc")) as MlflowError;
+    expect(err).toBeInstanceOf(MlflowError);
+    expect(err.code).toBe("UNEXPECTED_RESPONSE");
+    expect(err.message).toContain(`MLflow 3.4.1.dev0 at ${s34.url}`);
+    expect(err.message).toContain("metrics/get-history");
+    expect(s34.received.filter((r) => r.path.endsWith("get-history"))).toHaveLength(1);
+    // What following it would have given, and a token that is not base64 (133).
+    for (const no of [124, 133]) {
+      const r = s34.requestOf(exchange34(no));
+      s34.reset();
+      s34.expect(exchange34(no));
+      const e = await failure(store34.http.json({ method: "GET", path: r.url!, retry: "none" }));
+      expect(e).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 });
+      expect(s34.mismatches).toEqual([]);
+    }
+  });
+
+  it("wraps a refused page token with the server's version and the call", async () => {
+    s34.reset();
+    s34.clearRoutes();
+    s34.expect(exchange34(67));
+    // The token of 067 (offset 1) answered as 3.4 answers a token it does not take (124).
+    s34.route("GET", "/api/2.0/mlflow/metrics/get-history", exchange34(124));
+    s34.route("GET", "/version", exchange34(123));
+    const err = await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 1 })) as MlflowError;
+    expect(err).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 });
+    expect(err.message).toMatch(/^MLflow 3\.4\.1\.dev0 at http:\/\/127\.0\.0\.1:\d+ refused its own page token for GET metrics\/get-history/);
+    expect(s34.received.filter((r) => r.path.endsWith("get-history"))).toHaveLength(2);
+  });
+
+  it("replays searches that now send max_results", async () => {
+    const ids = (page: { items: { info: { runId: string } }[] }) => page.items.map((r) => r.info.runId);
+    const runs = await replay34([73], () => store34.searchRuns({ experimentIds: ["1"], filter: "metrics.acc > 0.5", orderBy: ["metrics.acc DESC"] }));
+    expect(ids(runs)).toEqual([s34.ids.RUN_A, s34.ids.RUN_C, s34.ids.RUN_B]);
+    expect(s34.received[0].json).toMatchObject({ max_results: 1000 });
+    const versions = await replay34([108], () => store34.searchModelVersions({ filter: "name = 'fx-model'" }));
+    expect(versions.items.map((v) => v.version)).toEqual(["2", "1"]);
+    expect(s34.received[0].query.max_results).toEqual(["10000"]);
+    // A full page with a token, then the page after it (078-080 as in 2.22).
+    const query = { experimentIds: ["1"], orderBy: ["attributes.start_time DESC"], maxResults: 2 };
+    const p1 = await replay34([78], () => store34.searchRuns(query));
+    expect(p1.nextPageToken).toBe("eyJvZmZzZXQiOiAyfQ==");
+  });
+
+  it("names the server's version and the call for an endpoint it lacks (180: HTML 404)", async () => {
+    s34.reset();
+    s34.clearRoutes();
+    s34.expect(exchange34(180));
+    s34.route("GET", "/version", exchange34(123));
+    const body = s34.requestOf(exchange34(180)).body;
+    const err = await failure(store34.request({ method: "POST", path: "/api/2.0/mlflow/runs/log-outputs", json: body })) as MlflowError;
+    expect(s34.mismatches).toEqual([]);
+    expect(err).toBeInstanceOf(MlflowError);
+    expect(err).toMatchObject({ code: "ENDPOINT_NOT_FOUND", httpStatus: 404 });
+    expect(err.message).toContain(`MLflow 3.4.1.dev0 at ${s34.url} has no endpoint for POST /api/2.0/mlflow/runs/log-outputs`);
   });
 });
 
