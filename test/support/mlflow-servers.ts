@@ -100,7 +100,8 @@ const shortVersion = (v: string) => v.split(".").slice(0, 2).join(".");
 
 /**
  * Runs a Python script with MLflow's own client of `version` (MLFLOW_TRACKING_URI set to
- * `trackingUri`) and returns what it printed as JSON on its last line.
+ * `trackingUri`) and returns what it printed as JSON on its last line (NaN, Infinity and
+ * -Infinity as strings).
  */
 export async function mlflowPython<T = any>(version: string, trackingUri: string, script: string, extraEnv: Record<string, string> = {}): Promise<T> {
   const { stdout } = await promisify(execFile)(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", script], {
@@ -109,7 +110,9 @@ export async function mlflowPython<T = any>(version: string, trackingUri: string
   }).catch((err: { stderr?: string; message: string }) => {
     throw new Error(`MLflow ${version}'s Python client failed: ${(err.stderr || err.message).trim().split("\n").slice(-8).join("\n")}`);
   });
-  return JSON.parse(stdout.trim().split("\n").pop()!) as T;
+  // Python's json writes NaN and ±Infinity bare; read them as the strings MLflow's REST API uses.
+  const last = stdout.trim().split("\n").pop()!.replace(/(?<=[\[:,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
+  return JSON.parse(last) as T;
 }
 
 /**
