@@ -1,11 +1,11 @@
 // The cost of interruptible top-level await: a cell's own awaits run as
-// generator steps, each under vm's breakOnSigint (see kernel/await-yield.ts).
+// generator steps, each under vm's breakOnSigint (see kernel/compiler/await-yield.ts).
 // Baseline, in the same kernel and run: the same loop inside an async
 // function, which keeps native await. Cells are run twice and the second run
 // timed, so type-checking is out of the figure (re-run cells hit the compile cache).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { KernelClient } from "../dist/kernel/client.js";
+import { KernelClient } from "../dist/jupyter-client/index.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const N = 20_000;

@@ -1,14 +1,14 @@
 // Kernel speed, side by side with stock tslab@1.0.22's own kernel in the same run,
-// both driven over ZeroMQ by the product's KernelClient (dist/kernel/client.js):
+// both driven over ZeroMQ by the product's KernelClient (dist/jupyter-client/client.js):
 // cold start to the first kernel_info_reply, the median round trip of trivial
 // executes (`1+1` through idle), a cell building a 100,000-element array, and a
 // 1e6 top-level loop against the same loop inside a function. Our first cell is timed
-// warm (the project's compiler snapshot built, see kernel/compiler-cache.ts) and cold.
+// warm (the project's compiler snapshot built, see kernel/compiler/cache.ts) and cold.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { KernelClient } from "../dist/kernel/client.js";
+import { KernelClient } from "../dist/jupyter-client/index.js";
 import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

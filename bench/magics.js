@@ -13,7 +13,7 @@ import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { KernelClient } from "../dist/kernel/client.js";
+import { KernelClient } from "../dist/jupyter-client/index.js";
 import { FileStore } from "../dist/tracking/file-store/index.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

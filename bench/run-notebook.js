@@ -5,7 +5,7 @@
 // (target: `tslab-mlflow run` <= 0.5x).
 //
 // Our kernel is timed warm (its compiler snapshot for this project already built, as on
-// any machine after the first kernel start; see kernel/compiler-cache.ts) and cold (no
+// any machine after the first kernel start; see kernel/compiler/cache.ts) and cold (no
 // snapshot, as on a fresh machine: TSLAB_MLFLOW_COMPILER_SNAPSHOT=0).
 import { spawn } from "node:child_process";
 import fs from "node:fs";

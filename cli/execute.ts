@@ -3,8 +3,8 @@
 // `jupyter nbconvert --execute` does, so both produce the same notebook.
 
 import type { ICodeCell, INotebookContent, IOutput } from "@jupyterlab/nbformat";
-import type { KernelClient } from "../kernel/client.js";
-import type { Message } from "../kernel/messages.js";
+import type { KernelClient } from "../jupyter-client/index.js";
+import type { Message } from "../protocol/messages.js";
 import { cellTags, firstLine, isCodeCell, joinSource } from "./notebook.js";
 import type { CellOutcome, Progress } from "./progress.js";
 

@@ -2,9 +2,9 @@
 // cell runs as a script named after its execution count (`In[3]`), and a local module it
 // imports (./helper.ts) as the file tslab emitted for it (./helper.js); a frame at `In[3]:7:12`
 // or `/work/helper.js:4:9` becomes the line and column of the TypeScript, through the maps
-// the compiler wrote (cell-source-maps.ts). Maps are read only when an error is shown.
+// the compiler wrote (compiler/cell-source-maps.ts). Maps are read only when an error is shown.
 import { createRequire } from "node:module";
-import type { CellSourceMaps } from "./cell-source-maps.js";
+import type { CellSourceMaps } from "./compiler/index.js";
 
 type TraceMapping = typeof import("@jridgewell/trace-mapping");
 

@@ -5,7 +5,7 @@
 // the same `run`, so an intercepted cell and a plain one produce outputs the
 // same way.
 import type { Cell, CellInfo, CellOutcome, DisplayOptions, RunOptions, RunResult } from "./extensions.js";
-import type { ErrorContent, ExecuteReply, ExecuteRequest, Header, Message, MimeBundle } from "./messages.js";
+import type { ErrorContent, ExecuteReply, ExecuteRequest, Header, Message, MimeBundle } from "../protocol/messages.js";
 import { toBundle } from "./display.js";
 import { interruptedError, runtimeError, type Executor } from "./executor.js";
 import type { OutputRouter } from "./outputs.js";

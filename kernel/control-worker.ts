@@ -8,7 +8,7 @@
 // the main thread, which replies through this worker.
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
-import { decode } from "./wire.js";
+import { decode } from "../protocol/wire.js";
 import { InterruptState } from "./interrupt-state.js";
 
 interface Init { control: string; hb: string; key: string; interrupts: SharedArrayBuffer }

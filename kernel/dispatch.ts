@@ -6,9 +6,9 @@
 // Each channel is served in order (a cell finishes before the next shell
 // request starts) but channels are independent, so control requests are
 // answered while a shell request awaits.
-import { replyType, childMessage, type IopubMessages, type Message } from "./messages.js";
+import { replyType, childMessage, type IopubMessages, type Message } from "../protocol/messages.js";
 import type { Transport } from "./transport.js";
-import { decode, encode } from "./wire.js";
+import { decode, encode } from "../protocol/wire.js";
 import { runtimeError } from "./executor.js";
 
 export type RequestChannel = "shell" | "control";

@@ -8,7 +8,7 @@
 // colourless `text/plain` fallback.
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import type { MimeBundle } from "./messages.js";
+import type { MimeBundle } from "../protocol/messages.js";
 
 export const $display = Symbol.for("Jupyter.display");
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";

@@ -9,14 +9,14 @@
 // `Object.defineProperty(exports, ...)` lines TypeScript emits for re-exported
 // imports are rewritten to plain data properties (so they stay rewritable),
 // and results come back as values. Cells with top-level await run as
-// generators stepped under breakOnSigint (await-yield.ts), so an interrupt
+// generators stepped under breakOnSigint (compiler/await-yield.ts), so an interrupt
 // also stops synchronous code that follows an await.
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
-import type { Compiler, Converted, Diagnostic } from "./compiler.js";
-import type { ErrorContent } from "./messages.js";
+import type { Compiler, Converted, Diagnostic } from "./compiler/index.js";
+import type { ErrorContent } from "../protocol/messages.js";
 import { drive } from "./step.js";
 import { CELL_LAYOUT, CellPositions, MODULE_LAYOUT } from "./cell-positions.js";
 

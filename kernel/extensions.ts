@@ -31,7 +31,7 @@
 //       return true;
 //     },
 //   };
-import type { ErrorContent, Header, MimeBundle } from "./messages.js";
+import type { ErrorContent, Header, MimeBundle } from "../protocol/messages.js";
 
 export type { ErrorContent, Header, MimeBundle };
 

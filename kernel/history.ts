@@ -1,6 +1,6 @@
 // The session's input history and history_request queries (tail, range, search).
 import type { HistoryEntry } from "./extensions.js";
-import type { HistoryReply, HistoryRequest } from "./messages.js";
+import type { HistoryReply, HistoryRequest } from "../protocol/messages.js";
 
 /** IPython numbers sessions from 1; this kernel keeps one session per process. */
 export const SESSION_NUMBER = 1;

@@ -2,7 +2,7 @@
 // connection file and serves Jupyter messages until shutdown.
 import { inspect } from "node:util";
 import type { KernelExtension } from "./extensions.js";
-import { readConnectionFile } from "./connection.js";
+import { readConnectionFile } from "../protocol/connection.js";
 import { Transport } from "./transport.js";
 import { Kernel } from "./kernel.js";
 

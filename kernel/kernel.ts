@@ -8,17 +8,17 @@ import type {
 import {
   childMessage, PROTOCOL_VERSION, type CommOpen, type CompleteReply, type CompleteRequest, type HistoryRequest,
   type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest, type KernelInfoReply,
-} from "./messages.js";
+} from "../protocol/messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
-import { Compiler, adoptCompiler } from "./compiler.js";
+import { Compiler, adoptCompiler } from "./compiler/index.js";
 import { Executor, interruptedError, runtimeError } from "./executor.js";
 import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
 import { executeReply, LiveCell, outcomeOf, parseExecuteRequest, type CellHost } from "./cell.js";
 import type { Transport } from "./transport.js";
 import type { InterruptState } from "./interrupt-state.js";
-import { decode } from "./wire.js";
+import { decode } from "../protocol/wire.js";
 import { fromCodePoints, toCodePoints } from "./unicode.js";
 
 const require = createRequire(import.meta.url);

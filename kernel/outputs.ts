@@ -8,7 +8,7 @@
 // `flush()` runs before every `idle`.
 import type { CellInfo, CellOutput } from "./extensions.js";
 import { ensureText } from "./display.js";
-import type { ErrorContent, IopubMessages, Message, MimeBundle } from "./messages.js";
+import type { ErrorContent, IopubMessages, Message, MimeBundle } from "../protocol/messages.js";
 
 export type Publish = <T extends keyof IopubMessages>(type: T, content: IopubMessages[T], parent: Message<unknown>) => void;
 

@@ -5,6 +5,6 @@
 const args = process.argv.slice(2);
 const command = args[0] === "kernel" || args[0]?.startsWith("-"); // `main.js kernel ...` or `kernel/main.js -f ...`
 const connectionFile = args.some((a) => a === "--connection-file" || a === "-f" || a.startsWith("--connection-file="));
-if (command && connectionFile) (await import("./compiler.js")).prestartCompiler();
+if (command && connectionFile) (await import("./compiler/index.js")).prestartCompiler();
 
 export {};

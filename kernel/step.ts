@@ -1,4 +1,4 @@
-// Drives a generator-shaped cell (see await-yield.ts) as `async` would, but
+// Drives a generator-shaped cell (see compiler/await-yield.ts) as `async` would, but
 // runs each step between awaits inside a breakOnSigint script, so SIGINT stops
 // synchronous code that follows an await. Holding Node's SIGINT watchdog for
 // the whole cell keeps each step cheap.
@@ -75,7 +75,7 @@ function holdWatchdog(): { release(): void } {
 }
 
 /**
- * Runs a generator-shaped cell (see await-yield.ts) as `async` would, but each
+ * Runs a generator-shaped cell (see compiler/await-yield.ts) as `async` would, but each
  * step between awaits runs inside a breakOnSigint script, so an interrupt
  * stops synchronous code that follows an await.
  */

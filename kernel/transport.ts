@@ -6,7 +6,7 @@
 // each socket has one reader loop and one chained send queue.
 import { Worker } from "node:worker_threads";
 import * as zmq from "zeromq";
-import { type ConnectionInfo, endpoint } from "./connection.js";
+import { type ConnectionInfo, endpoint } from "../protocol/connection.js";
 import type { FromWorker, ToWorker } from "./control-worker.js";
 import { InterruptState } from "./interrupt-state.js";
 

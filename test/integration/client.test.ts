@@ -4,8 +4,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { KernelClientError } from "../../kernel/client.js";
-import type { Message } from "../../kernel/messages.js";
+import { KernelClientError } from "../../jupyter-client/index.js";
+import type { Message } from "../../protocol/messages.js";
 import { findKernelSpec } from "../../cli/install.js";
 import { installedKernelSandbox, KERNEL_NAME } from "../support/jupyter.js";
 import { KERNEL_ARGV, startKernel, startStockTslab, type KernelClient } from "../support/kernel.js";

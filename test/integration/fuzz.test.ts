@@ -8,8 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { endpoint } from "../../kernel/connection.js";
-import { DELIMITER } from "../../kernel/wire.js";
+import { endpoint } from "../../protocol/connection.js";
+import { DELIMITER } from "../../protocol/wire.js";
 import { startKernel, type KernelClient } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { KernelClient } from "../../kernel/client.js";
-import type { CompilerHandOver } from "../../kernel/compiler-process.js";
+import type { KernelClient } from "../../jupyter-client/index.js";
+import type { CompilerHandOver } from "../../kernel/compiler/index.js";
 import { ROOT, resultText, startTestKernel, tempDir } from "./helpers.js";
 
 let cache: string;
@@ -128,8 +128,8 @@ describe("compiler snapshots", () => {
 
   it("a compiler handed to the kernel at spawn (as `tslab-mlflow run` does) serves it, and stops with it", async () => {
     // The built module, as the CLI runs it: the snapshot entry it keys on exists only in dist/.
-    const built = pathToFileURL(path.join(ROOT, "dist", "kernel", "compiler-process.js")).href;
-    const { compilerForKernel } = (await import(built)) as typeof import("../../kernel/compiler-process.js");
+    const built = pathToFileURL(path.join(ROOT, "dist", "kernel", "compiler", "index.js")).href;
+    const { compilerForKernel } = (await import(built)) as typeof import("../../kernel/compiler/index.js");
     let handOver: CompilerHandOver | undefined;
     let spawns = 0;
     const k = await startTestKernel({

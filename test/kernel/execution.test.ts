@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import type { KernelClient } from "../../kernel/client.js";
+import type { KernelClient } from "../../jupyter-client/index.js";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
 let k: KernelClient;

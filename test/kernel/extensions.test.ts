@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import type { KernelClient } from "../../kernel/client.js";
-import type { Message } from "../../kernel/messages.js";
+import type { KernelClient } from "../../jupyter-client/index.js";
+import type { Message } from "../../protocol/messages.js";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
 const ENTRY = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures", "ext-kernel.mjs");

@@ -4,8 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { KernelClient, type ExecuteResult, type KernelClientOptions } from "../../kernel/client.js";
-import type { Message } from "../../kernel/messages.js";
+import { KernelClient, type ExecuteResult, type KernelClientOptions } from "../../jupyter-client/index.js";
+import type { Message } from "../../protocol/messages.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const KERNEL_ENTRY = path.join(ROOT, "dist", "kernel", "main.js");

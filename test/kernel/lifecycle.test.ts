@@ -1,7 +1,7 @@
 // Interrupts (interrupt_request on control, and SIGINT), input over stdin,
 // heartbeat during a blocked cell, and shutdown with and without restart.
 import { afterEach, describe, expect, it } from "vitest";
-import type { ExecuteResult, KernelClient } from "../../kernel/client.js";
+import type { ExecuteResult, KernelClient } from "../../jupyter-client/index.js";
 import fs from "node:fs";
 import path from "node:path";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";

@@ -2,7 +2,7 @@
 // instead of two, and exactly the output of the converter left as it is.
 import { afterAll, describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { oneProgramPerCell } from "../../kernel/one-program-per-cell.js";
+import { oneProgramPerCell } from "../../kernel/compiler/one-program-per-cell.js";
 import { tempDir } from "./helpers.js";
 
 type ConverterModule = typeof import("tslab/dist/converter.js");

@@ -1,8 +1,8 @@
 // The kernel's answers to every shell message, driven over real ZeroMQ.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import type { KernelClient } from "../../kernel/client.js";
-import type { Message } from "../../kernel/messages.js";
+import type { KernelClient } from "../../jupyter-client/index.js";
+import type { Message } from "../../protocol/messages.js";
 import { ofType, resultText, startTestKernel, stdout } from "./helpers.js";
 
 let k: KernelClient;

@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import * as zmq from "zeromq";
-import { endpoint, type ConnectionInfo } from "../../kernel/connection.js";
-import { newConnectionInfo, writeConnectionFile } from "../../kernel/connection-file.js";
-import { newHeader, type Message } from "../../kernel/messages.js";
-import { decode, DELIMITER, encode, sign } from "../../kernel/wire.js";
+import { endpoint, type ConnectionInfo } from "../../protocol/connection.js";
+import { newConnectionInfo, writeConnectionFile } from "../../jupyter-client/index.js";
+import { newHeader, type Message } from "../../protocol/messages.js";
+import { decode, DELIMITER, encode, sign } from "../../protocol/wire.js";
 import { KERNEL_ENTRY, tempDir } from "./helpers.js";
 
 interface Raw { info: ConnectionInfo; proc: ChildProcess; shell: zmq.Dealer; iopub: zmq.Subscriber; log: () => string }

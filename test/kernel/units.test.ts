@@ -5,10 +5,10 @@ import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { $display, ensureText, toBundle, VEGALITE_MIME } from "../../kernel/display.js";
 import { globToRegExp, History } from "../../kernel/history.js";
-import { declaredNames, fixShorthands } from "../../kernel/shorthand.js";
+import { declaredNames, fixShorthands } from "../../kernel/compiler/shorthand.js";
 import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
-import { rewriteAwaits } from "../../kernel/await-yield.js";
-import { ConnectionFileError, endpoint, parseConnection } from "../../kernel/connection.js";
+import { rewriteAwaits } from "../../kernel/compiler/await-yield.js";
+import { ConnectionFileError, endpoint, parseConnection } from "../../protocol/connection.js";
 import { CELL_LAYOUT, CellPositions } from "../../kernel/cell-positions.js";
 
 const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");

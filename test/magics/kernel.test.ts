@@ -6,7 +6,7 @@ import path from "node:path";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../kernel/messages.js";
+import type { Message } from "../../protocol/messages.js";
 import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { TAG } from "../../magics/system-tags.js";

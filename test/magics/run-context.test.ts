@@ -5,12 +5,12 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../kernel/messages.js";
+import type { Message } from "../../protocol/messages.js";
 import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { TAG } from "../../magics/system-tags.js";
 import { parseRunContext } from "../../magics/run-context.js";
-import { KernelProcess } from "../../kernel/kernel-process.js";
+import { KernelProcess } from "../../jupyter-client/index.js";
 import { startKernel, type KernelClient } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 

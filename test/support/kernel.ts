@@ -1,6 +1,6 @@
 // Starts our compiled kernel (or stock tslab) through the product's KernelClient.
 import path from "node:path";
-import { KernelClient, type KernelClientOptions } from "../../kernel/client.js";
+import { KernelClient, type KernelClientOptions } from "../../jupyter-client/index.js";
 import { CLI_MAIN, REPO_ROOT } from "./paths.js";
 
 export { KernelClient };

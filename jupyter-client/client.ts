@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
-import { endpoint, type ConnectionInfo } from "./connection.js";
+import { endpoint, type ConnectionInfo } from "../protocol/connection.js";
 import { newConnectionInfo, writeConnectionFile } from "./connection-file.js";
 import { KernelProcess, type ExitInfo } from "./kernel-process.js";
 import {
@@ -22,8 +22,8 @@ import {
   type RequestChannel,
   type RequestOptions,
 } from "./client-types.js";
-import { childMessage, type InputRequest, type Message } from "./messages.js";
-import { decode, encode } from "./wire.js";
+import { childMessage, type InputRequest, type Message } from "../protocol/messages.js";
+import { decode, encode } from "../protocol/wire.js";
 
 export * from "./client-types.js";
 export type { ExitInfo };

@@ -3,9 +3,9 @@
 // Building tslab's converter spends ~1.5 s loading TypeScript and parsing and binding the
 // same declaration files every kernel start (lib.es2022*.d.ts and every @types package the
 // project sees; @types/node alone is 2.4 MB). Built once per set of those files (see
-// compiler-cache.ts), the snapshot holds TypeScript already loaded and those files already
+// cache.ts), the snapshot holds TypeScript already loaded and those files already
 // parsed and bound; a process started from it hands them to tslab's program instead of
-// reading them again, and then serves the kernel like the worker does (compiler-service.ts).
+// reading them again, and then serves the kernel like the worker does (service.ts).
 //
 // Only built-in modules may be required while a snapshot is built: TypeScript is evaluated
 // from its file, and tslab and our own modules are loaded after the snapshot is restored.
@@ -38,7 +38,7 @@ interface BuildInputs {
   typescriptFile: string;
   /** tslab's package folder (its converter, and the @types it falls back to). */
   tslabDir: string;
-  /** file: URL of compiler-service.js. */
+  /** file: URL of service.js. */
   serviceUrl: string;
 }
 
@@ -180,8 +180,8 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   const script = new vm.Script(`import(${JSON.stringify(inputs.serviceUrl)})`, {
     importModuleDynamically: (vm as unknown as { constants: { USE_MAIN_CONTEXT_DEFAULT_LOADER: never } }).constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  const service = (await script.runInThisContext()) as typeof import("./compiler-service.js");
-  // The kernel's end of the channel is our fd 3 (compiler-process.ts).
+  const service = (await script.runInThisContext()) as typeof import("./service.js");
+  // The kernel's end of the channel is our fd 3 (process.ts).
   service.serveOnChannel(3);
 }
 

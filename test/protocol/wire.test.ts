@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
-import { decode, encode, sign } from "../../kernel/wire.js";
-import { newHeader, type Message } from "../../kernel/messages.js";
+import { decode, encode, sign } from "../../protocol/wire.js";
+import { newHeader, type Message } from "../../protocol/messages.js";
 
 const msg = (): Message => ({
   header: newHeader("execute_request", "s1", "u"),

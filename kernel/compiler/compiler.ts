@@ -1,5 +1,5 @@
-// Main-thread client of the compiler (compiler-service.ts, in a worker thread or in a
-// process started from a warm snapshot, see compiler-cache.ts and compiler-process.ts):
+// Main-thread client of the compiler (service.ts, in a worker thread or in a
+// process started from a warm snapshot, see cache.ts and process.ts):
 // converts TypeScript cells to JavaScript (with type-checking), completes and inspects,
 // asynchronously.
 //
@@ -9,11 +9,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { buildInBackground, discard, snapshotFor, snapshotsEnabled } from "./compiler-cache.js";
-import { onMessages, sendMessage } from "./compiler-channel.js";
-import { spawnCompilerProcess, takeHandedOverCompiler, type CompilerProcess } from "./compiler-process.js";
+import { buildInBackground, discard, snapshotFor, snapshotsEnabled } from "./cache.js";
+import { onMessages, sendMessage } from "./channel.js";
+import { spawnCompilerProcess, takeHandedOverCompiler, type CompilerProcess } from "./process.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
-import type { IsCompleteReply } from "./messages.js";
+import type { IsCompleteReply } from "../../protocol/messages.js";
 import type { CellSourceMaps } from "./cell-source-maps.js";
 
 export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
@@ -105,7 +105,7 @@ export class Compiler {
   private startWorker(): void {
     // The worker's own stdout/stderr (TypeScript's rare console output) go to
     // the kernel log, never into the user's cell.
-    const worker = new Worker(new URL("./compiler-worker.js", import.meta.url), { stdout: true, stderr: true });
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { stdout: true, stderr: true });
     this.logStreams(worker.stdout, worker.stderr);
     worker.unref();
     worker.on("message", (m: CompilerResponse) => this.receive(m));

@@ -1,12 +1,12 @@
 // The compiler's side of the kernel ↔ compiler conversation: hosts tslab's TypeScript
 // converter and answers convert / complete / inspect / isComplete requests. It runs in a
-// worker thread (compiler-worker.ts) or, when a warm compiler snapshot exists for the
-// project, in a process started from that snapshot (compiler-snapshot.cts), over a channel.
+// worker thread (worker.ts) or, when a warm compiler snapshot exists for the
+// project, in a process started from that snapshot (snapshot.cts), over a channel.
 import { createRequire } from "node:module";
 import net from "node:net";
-import { onMessages, sendMessage } from "./compiler-channel.js";
+import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js";
-import type { IsCompleteReply } from "./messages.js";
+import type { IsCompleteReply } from "../../protocol/messages.js";
 import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
@@ -21,12 +21,12 @@ export interface CompilerPort {
 
 type ConverterModule = typeof import("tslab/dist/converter.js");
 
-/** Serves the kernel at the other end of the socket on `fd` (compiler-channel.ts), until it closes. */
+/** Serves the kernel at the other end of the socket on `fd` (channel.ts), until it closes. */
 export function serveOnChannel(fd: number): void {
   const channel = new net.Socket({ fd, readable: true, writable: true });
   channel.on("close", () => process.exit(0));
   channel.on("error", () => process.exit(0));
-  // stdout is not kept (see compiler-process.ts): TypeScript's rare messages go to stderr.
+  // stdout is not kept (see process.ts): TypeScript's rare messages go to stderr.
   console.log = console.error;
   serveCompiler({
     postMessage: (m) => sendMessage(channel, m),

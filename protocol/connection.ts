@@ -1,4 +1,6 @@
-// Reads and checks a Jupyter connection file (ports, key, transport, ip).
+// Reads and checks a Jupyter connection file (ports, key, transport, ip) and names each
+// channel's endpoint: the kernel binds them (kernel/transport.ts), a frontend connects to them
+// (jupyter-client/).
 import { readFile } from "node:fs/promises";
 
 export interface ConnectionInfo {

@@ -1,12 +1,12 @@
 // The frontend's side of connection files: five free TCP ports on the loopback
 // address and a random HMAC key, written 0600 because the key lets anyone who
-// reads it run code in the kernel. (The kernel's side, reading, is connection.ts.)
+// reads it run code in the kernel. (The kernel's side, reading, is protocol/connection.ts.)
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { ConnectionInfo } from "./connection.js";
+import type { ConnectionInfo } from "../protocol/connection.js";
 
 /** `n` distinct ports the OS reports free on `host` (all held open until all are known). */
 export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {

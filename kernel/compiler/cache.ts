@@ -1,6 +1,6 @@
 // Where warm compiler snapshots live, which one fits a project, and building one.
 //
-// A snapshot (compiler-snapshot.cts) holds the declaration files a project's cells are
+// A snapshot (snapshot.cts) holds the declaration files a project's cells are
 // checked against, already parsed. It fits when the Node.js binary, tslab's TypeScript and
 // the project's @types folders are the ones it was built from: the key hashes those (the
 // folders by path and by the installed packages' package.json times). A file edited since
@@ -22,8 +22,8 @@ const KEEP = 4;
 /** A build in progress older than this is taken as abandoned. */
 const STALE_BUILD_MS = 5 * 60_000;
 
-const ENTRY = fileURLToPath(new URL("./compiler-snapshot.cjs", import.meta.url));
-const SERVICE_URL = new URL("./compiler-service.js", import.meta.url).href;
+const ENTRY = fileURLToPath(new URL("./snapshot.cjs", import.meta.url));
+const SERVICE_URL = new URL("./service.js", import.meta.url).href;
 
 export interface CompilerSnapshot {
   /** The blob to start from (may not exist yet). */

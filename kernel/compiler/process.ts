@@ -1,5 +1,5 @@
-// A compiler process started from a warm snapshot (compiler-snapshot.cts), seen from the
-// kernel: its channel (compiler-channel.ts) and its stderr.
+// A compiler process started from a warm snapshot (snapshot.cts), seen from the
+// kernel: its channel (channel.ts) and its stderr.
 //
 // A kernel starts its own. `tslab-mlflow run` instead starts one at the same moment as the
 // kernel and hands it over: the kernel inherits the two ends as its fds 3 and 4 and is told
@@ -10,7 +10,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Duplex, Readable } from "node:stream";
-import { compilerProcessEnv, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./compiler-cache.js";
+import { compilerProcessEnv, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 
 export interface CompilerProcess {
   /** The snapshot it was started from. */

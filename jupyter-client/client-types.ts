@@ -1,6 +1,6 @@
 // The KernelClient's options, results and errors (kept apart so the client
 // module holds only behaviour).
-import type { InputRequest, Message } from "./messages.js";
+import type { InputRequest, Message } from "../protocol/messages.js";
 
 export type RequestChannel = "shell" | "control";
 export type InterruptMode = "signal" | "message";
@@ -38,7 +38,7 @@ export interface KernelClientOptions {
   /**
    * Asked before each kernel process is spawned: streams it inherits as its fds 3, 4, …, with
    * variables for its environment; `release` runs right after the spawn (used by `run` to hand
-   * the kernel a compiler already starting, see kernel/compiler-process.ts).
+   * the kernel a compiler already starting, see kernel/compiler/process.ts).
    */
   inherit?: () => InheritedStdio | undefined;
   /** Milliseconds to wait for the first kernel_info_reply with a live iopub. Default 30 s. */

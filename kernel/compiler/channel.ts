@@ -1,7 +1,7 @@
 // The byte stream between the kernel and a compiler process (a socket on the compiler's
 // fd 3): V8-serialized messages, each after its length as 4 bytes. A plain socket rather
 // than Node's IPC channel, because a socket can be handed from the process that started the
-// compiler (`tslab-mlflow run`) to the kernel it starts next (see compiler-process.ts).
+// compiler (`tslab-mlflow run`) to the kernel it starts next (see process.ts).
 import v8 from "node:v8";
 import type { Duplex } from "node:stream";
 
