@@ -82,7 +82,7 @@ export class Comparison {
 function make(runs: readonly RunInput[], options: CompareOptions): Comparison {
   const { kind, spec, prepared } = buildChart(runs, options);
   const title = typeof spec.title === "string" ? spec.title : undefined;
-  return new Comparison(kind, spec, textTable(prepared, title), prepared.runs.length, prepared.totalRuns);
+  return new Comparison(kind, spec, textTable(prepared, title, options.metricsOption), prepared.runs.length, prepared.totalRuns);
 }
 
 /** Builds the comparison now; its SVG is rendered when first displayed (or by `render()`). */

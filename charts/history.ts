@@ -65,13 +65,16 @@ export function historyFromPrepared(all: Prepared, options: CompareOptions = {})
   };
   const several = p.metrics.length > 1;
   const panel = (metric: string): LayerSpec<Field> => {
-    const x = { field: F.step, type: "quantitative" as const, title: "step" };
-    const log = spansDecades(values.filter((v) => v[F.metric] === metric).map((v) => v[F.value] as number));
+    // Steps are whole numbers: no "0.5" ticks on a short history.
+    const x = { field: F.step, type: "quantitative" as const, title: "step", axis: { format: "d", tickMinStep: 1 } };
+    const ys = values.filter((v) => v[F.metric] === metric).map((v) => v[F.value] as number);
+    const log = spansDecades(ys);
     const y = {
       field: F.value,
       type: "quantitative" as const,
       title: metric,
       scale: log ? { type: "log" as const } : { zero: false },
+      axis: { format: log ? "~g" : axisFormat(ys) },
     };
     const pointTip = tooltip(p, [
       { field: F.step, type: "quantitative", title: "step" },
@@ -95,6 +98,21 @@ export function historyFromPrepared(all: Prepared, options: CompareOptions = {})
   const head = { $schema: VEGA_LITE_V5_SCHEMA, title: titleOf(p, options.title, "Metric history"), data: { values } };
   if (!several) return { ...head, ...panel(p.metrics[0]) };
   return { ...head, columns: 2, concat: p.metrics.map(panel) };
+}
+
+/**
+ * A d3 format for value ticks with as many significant digits as the data's spread needs:
+ * accuracies between 0.9981 and 0.9996 get `.4~r` ticks (0.9985, 0.999), not 1.0 five times.
+ */
+export function axisFormat(values: readonly number[]): string {
+  if (!values.length) return "~g";
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const magnitude = Math.max(Math.abs(lo), Math.abs(hi));
+  if (magnitude === 0) return "~g";
+  if (magnitude >= 1e6 || magnitude < 1e-4) return "~e";
+  const span = hi - lo;
+  const digits = span > 0 ? Math.ceil(Math.log10(magnitude / span)) + 2 : 3;
+  return `.${Math.min(12, Math.max(2, digits))}~r`;
 }
 
 /** Line chart of each metric's history per run against step. */

@@ -12,7 +12,7 @@ const MAX_CELL = 40;
 
 const clip = (s: string) => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + "…" : s);
 
-export function textTable(p: Prepared, heading?: string): string {
+export function textTable(p: Prepared, heading?: string, metricsOption = "metrics"): string {
   const header = ["run", "id", ...p.shownParams.map((i) => i.key), ...p.metrics];
   const numericCol = [false, false, ...p.shownParams.map((i) => i.numeric), ...p.metrics.map(() => true)];
   const shown = p.runs.slice(-TABLE_MAX_ROWS);
@@ -32,7 +32,7 @@ export function textTable(p: Prepared, heading?: string): string {
   const notes: string[] = [];
   if (p.runs.length < p.totalRuns) notes.push(`showing the latest ${p.runs.length} of ${p.totalRuns} runs`);
   if (shown.length < p.runs.length) notes.push(`table lists the latest ${shown.length} of ${plural(p.runs.length, "run")}`);
-  if (p.omittedMetrics > 0) notes.push(`${plural(p.omittedMetrics, "more metric")} not charted; choose with metrics`);
+  if (p.omittedMetrics > 0) notes.push(`${plural(p.omittedMetrics, "more metric")} not charted; choose with ${metricsOption}`);
   return [
     ...(heading ? [heading] : []),
     line(header),

@@ -28,6 +28,11 @@ export interface CompareOptions {
   max?: number;
   /** Chart title; default names the chart and the run count. */
   title?: string;
+  /**
+   * How the caller picks metrics, named in the text table's notes: `metrics` (this option) by
+   * default; `%mlflow_compare` says `--metric`.
+   */
+  metricsOption?: string;
 }
 
 export const DEFAULT_MAX_RUNS = 1000;

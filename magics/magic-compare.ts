@@ -47,7 +47,7 @@ export const mlflowCompare: Magic<MagicContext> = {
     }
     const { compareAsync } = await loadCharts();
     const chart = await compareAsync(runs.map((run, i) => ({ run, history: hist[i] })), {
-      kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined,
+      kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined, metricsOption: "--metric",
     });
     ctx.cell.display(chart.bundle());
   },
