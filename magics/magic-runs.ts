@@ -35,6 +35,10 @@ function keyColumns(values: Map<string, string>[]): string[] {
   return [...keys.filter(varies), ...keys.filter((k) => !varies(k))].slice(0, MAX_COLUMNS);
 }
 
+// A 32-character run id is the widest column; the table shows its start (as MLflow's UI does)
+// and keeps the whole id in the tooltip, so the table fits a page.
+const shortId = (id: string) => `<code title="${escapeHtml(id)}">${escapeHtml(id.slice(0, 8))}</code>`;
+
 export function runsTable(runs: readonly Run[], caption: string) {
   const params = runs.map((r) => new Map(r.data.params.map((p) => [p.key, p.value])));
   const metrics = runs.map((r) => new Map(r.data.metrics.map((m) => [m.key, fmtValue(m.value)])));
@@ -49,6 +53,6 @@ export function runsTable(runs: readonly Run[], caption: string) {
   const text = [caption, line(header), ...rows.map(line)].join("\n");
   const th = header.map((h, c) => `<th title="${c >= 3 ? (c < 3 + pCols.length ? "param" : "metric") : ""}">${escapeHtml(h)}</th>`).join("");
   const html = `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${th}</tr></thead><tbody>`
-    + rows.map((row) => `<tr>${row.map((s) => `<td>${escapeHtml(s)}</td>`).join("")}</tr>`).join("") + "</tbody></table>";
+    + rows.map((row) => `<tr>${row.map((s, c) => `<td>${c === 1 ? shortId(s) : escapeHtml(s)}</td>`).join("")}</tr>`).join("") + "</tbody></table>";
   return { "text/plain": text, "text/html": html };
 }

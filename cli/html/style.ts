@@ -19,8 +19,8 @@ main.notebook { max-width: 1000px; margin: 0 auto; padding: 24px 16px 64px; }
 .output.stream.stderr { background: #fff5f5; }
 .output.error pre { background: var(--err-bg); padding: 6px 8px; border-radius: 4px; }
 .output img, .output svg { max-width: 100%; height: auto; }
-.output table { border-collapse: collapse; }
-.output th, .output td { border: 1px solid var(--border); padding: 2px 8px; }
+.output table { border-collapse: collapse; max-width: 100%; font-size: 13px; }
+.output th, .output td { border: 1px solid var(--border); padding: 2px 8px; overflow-wrap: anywhere; }
 .markdown-body h1, .markdown-body h2 { border-bottom: 1px solid var(--border); padding-bottom: .2em; }
 .markdown-body pre { background: var(--code-bg); padding: 8px; border-radius: 4px; overflow-x: auto; }
 .markdown-body img { max-width: 100%; }

@@ -201,7 +201,12 @@ describe("magics in-process", () => {
     const text = displays(t.outputs)[0]!["text/plain"] as string;
     expect(text.split("\n")[0]).toBe("2 runs in experiment sweep");
     expect(text.split("\n")[2]).toMatch(/^b\s/);
-    expect(displays(t.outputs)[0]!["text/html"]).toContain("<table>");
+    const html = displays(t.outputs)[0]!["text/html"] as string;
+    expect(html).toContain("<table>");
+    // The run id column shows the id's start and keeps the whole id in its tooltip.
+    const ids = [...html.matchAll(/<code title="([0-9a-f]{32})">([0-9a-f]{8})<\/code>/g)];
+    expect(ids).toHaveLength(2);
+    for (const [, full, short] of ids) expect(full!.startsWith(short!)).toBe(true);
     const bad = await host.execute("%mlflow_runs --max lots");
     expect(errors(bad.outputs)[0]!.evalue).toMatch(/Bad --max "lots": expected a positive whole number/);
   });
