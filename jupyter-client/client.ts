@@ -350,7 +350,8 @@ export class KernelClient {
     if (msg.header.msg_type !== "input_request") return;
     let value = "";
     try {
-      value = this.opts.onInput ? await this.opts.onInput(msg.content as unknown as InputRequest, msg) : "";
+      const request: InputRequest = { prompt: String(msg.content.prompt ?? ""), password: msg.content.password === true };
+      value = this.opts.onInput ? await this.opts.onInput(request, msg) : "";
     } catch {
       value = "";
     }

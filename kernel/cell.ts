@@ -122,18 +122,6 @@ function isErrorContent(e: unknown): e is ErrorContent {
 }
 
 /** Checks an execute_request's content; names the bad field. */
-export function parseExecuteRequest(content: Record<string, unknown>): ExecuteRequest {
-  if (typeof content.code !== "string") {
-    throw new TypeError(`execute_request content.code must be a string, got ${JSON.stringify(content.code)}`);
-  }
-  for (const f of ["silent", "store_history", "allow_stdin", "stop_on_error"] as const) {
-    if (content[f] !== undefined && typeof content[f] !== "boolean") {
-      throw new TypeError(`execute_request content.${f} must be a boolean, got ${JSON.stringify(content[f])}`);
-    }
-  }
-  return content as unknown as ExecuteRequest;
-}
-
 /** An interrupted cell is "aborted" even though it also published an error. */
 export function outcomeOf(lastError: ErrorContent | undefined, interrupted: boolean): CellOutcome {
   if (interrupted) return { status: "aborted" };

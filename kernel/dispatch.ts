@@ -1,14 +1,22 @@
 // The one wrapper every request goes through: verify and decode, publish
-// `busy`, run the channel's handler, send its reply, flush outputs, publish
-// `idle`. Unknown message types are logged; a handler that throws gets an
-// error reply. Handlers never publish status themselves.
+// `busy`, check the content against its message type (protocol/request-content.ts),
+// run the channel's handler with that typed content, send its reply, flush outputs,
+// publish `idle`. Unknown message types are logged; content that fails its check, or a
+// handler that throws, gets an error reply naming what went wrong. Handlers never
+// publish status themselves.
+//
+// Handler tables are mapped types over the channel's message map (protocol/messages.ts):
+// each handler gets its request's content typed and returns its reply's type.
 //
 // Each channel is served in order (a cell finishes before the next shell
 // request starts) but channels are independent, so control requests are
 // answered while a shell request awaits.
-import { replyType, childMessage, type IopubMessages, type Message } from "../protocol/messages.js";
-import type { Transport } from "./transport.js";
+import {
+  replyType, childMessage, type ChannelMessages, type ControlChannel, type IopubMessages, type Message, type ShellChannel,
+} from "../protocol/messages.js";
+import { ContentError, controlContent, shellContent, type ContentChecks } from "../protocol/request-content.js";
 import { decode, encode } from "../protocol/wire.js";
+import type { Transport } from "./transport.js";
 import { runtimeError } from "./executor.js";
 
 export type RequestChannel = "shell" | "control";
@@ -16,14 +24,21 @@ export type RequestChannel = "shell" | "control";
 export interface Request {
   channel: RequestChannel;
   identities: Buffer[];
+  /** The message as it arrived (its content unchecked: handlers use the checked content they are given). */
   msg: Message;
   /** Arrival order on its channel (1, 2, ...), counted when read from the socket. */
   seq: number;
 }
 
-/** Returns the reply content, or undefined for messages that get no reply (comm_msg...). */
-export type Handler = (req: Request) => Promise<object | undefined> | object | undefined;
-export type HandlerTable = Record<string, Handler>;
+/** Handles one msg_type: its checked content in, its reply content out (`void`: no reply is sent). */
+export type Handler<Content, Reply> = (content: Content, req: Request) => Promise<Reply> | Reply;
+/** One handler per msg_type of a channel's message map. */
+export type HandlerTable<M extends ChannelMessages<M>> = { [K in keyof M]: Handler<M[K][0], M[K][1]> };
+
+export interface HandlerTables {
+  shell: HandlerTable<ShellChannel>;
+  control: HandlerTable<ControlChannel>;
+}
 
 export class Dispatcher {
   private readonly queues: Record<RequestChannel, Promise<void>> = { shell: Promise.resolve(), control: Promise.resolve() };
@@ -36,7 +51,7 @@ export class Dispatcher {
     private readonly transport: Transport,
     private readonly key: string,
     readonly session: string,
-    private readonly tables: Record<RequestChannel, HandlerTable>,
+    private readonly tables: HandlerTables,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -65,16 +80,18 @@ export class Dispatcher {
     const type = d.msg.header.msg_type;
     this.publish("status", { execution_state: "busy" }, d.msg);
     try {
-      const handler = Object.hasOwn(this.tables[channel], type) ? this.tables[channel][type] : undefined;
-      if (!handler) {
+      const served = channel === "shell"
+        ? this.serve(this.tables.shell, shellContent, type, req)
+        : this.serve(this.tables.control, controlContent, type, req);
+      if (!served) {
         this.log(`unknown ${channel} message type ${JSON.stringify(type)}; ignored`);
         return;
       }
-      let content: object | undefined;
+      let content: object | void;
       try {
-        content = await handler(req);
+        content = await served();
       } catch (e) {
-        this.log(`${type} handler failed: ${(e as Error).stack ?? e}`);
+        this.log(e instanceof ContentError ? `${type} refused: ${e.message}` : `${type} handler failed: ${(e as Error).stack ?? e}`);
         content = { status: "error", ...runtimeError(e) };
       }
       if (content) this.send(channel, childMessage(replyType(type), content, d.msg, this.session), d.identities);
@@ -83,4 +100,34 @@ export class Dispatcher {
       this.publish("status", { execution_state: "idle" }, d.msg);
     }
   }
+
+  /**
+   * The call of `type`'s handler with its checked content, or undefined when the table has
+   * none. The content check runs inside the call, so a ContentError is answered like any
+   * handler failure.
+   */
+  private serve<M extends ChannelMessages<M>>(
+    table: HandlerTable<M>,
+    checks: ContentChecks<M>,
+    type: string,
+    req: Request,
+  ): (() => Promise<object | void>) | undefined {
+    if (!hasKey(table, type)) return undefined;
+    return () => this.call(table, checks, type, req);
+  }
+
+  private async call<M extends ChannelMessages<M>, K extends keyof M>(
+    table: HandlerTable<M>,
+    checks: ContentChecks<M>,
+    type: K,
+    req: Request,
+  ): Promise<object | void> {
+    const content = checks[type](req.msg.content);
+    const reply: unknown = await table[type](content, req);
+    return typeof reply === "object" && reply !== null ? reply : undefined;
+  }
+}
+
+function hasKey<T extends object>(o: T, key: string): key is Extract<keyof T, string> {
+  return Object.hasOwn(o, key);
 }

@@ -6,8 +6,9 @@ import type {
   CellInfo, CellOutcome, CellOutput, Dispose, HistoryEntry, KernelExtension, KernelHost, RunResult,
 } from "./extensions.js";
 import {
-  childMessage, PROTOCOL_VERSION, type CommOpen, type CompleteReply, type CompleteRequest, type HistoryRequest,
-  type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest, type KernelInfoReply,
+  childMessage, PROTOCOL_VERSION, type CompleteReply, type CompleteRequest, type ControlChannel, type ExecuteReply,
+  type ExecuteRequest, type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest,
+  type KernelInfoReply, type ShellChannel, type ShutdownReply, type ShutdownRequest,
 } from "../protocol/messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
@@ -15,7 +16,7 @@ import { Compiler, adoptCompiler } from "./compiler/index.js";
 import { Executor, interruptedError, runtimeError } from "./executor.js";
 import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
-import { executeReply, LiveCell, outcomeOf, parseExecuteRequest, type CellHost } from "./cell.js";
+import { executeReply, LiveCell, outcomeOf, type CellHost } from "./cell.js";
 import type { Transport } from "./transport.js";
 import type { InterruptState } from "./interrupt-state.js";
 import { decode } from "../protocol/wire.js";
@@ -66,30 +67,28 @@ export class Kernel implements KernelHost, CellHost {
     this.compiler = adoptCompiler(cwd) ?? new Compiler(logLine, cwd);
     this.compiler.log = logLine;
     const session = crypto.randomUUID();
-    const control: HandlerTable = {
+    const control: HandlerTable<ControlChannel> = {
       kernel_info_request: () => this.kernelInfo(),
-      shutdown_request: (r) => this.shutdownRequest(r),
+      shutdown_request: (c) => this.shutdownRequest(c),
       interrupt_request: () => {
         // The control worker already raised SIGINT for this request (see control-worker.ts).
         return { status: "ok" };
       },
     };
-    const shell: HandlerTable = {
+    const shell: HandlerTable<ShellChannel> = {
       kernel_info_request: () => this.kernelInfo(),
-      execute_request: (r) => this.execute(r),
-      complete_request: (r) => this.complete(r.msg.content as unknown as CompleteRequest),
-      inspect_request: (r) => this.inspect(r.msg.content as unknown as InspectRequest),
-      is_complete_request: (r) => this.isComplete(r.msg.content as unknown as IsCompleteRequest),
-      history_request: (r) => this.history_.query(r.msg.content as unknown as HistoryRequest),
+      execute_request: (c, r) => this.execute(c, r),
+      complete_request: (c) => this.complete(c),
+      inspect_request: (c) => this.inspect(c),
+      is_complete_request: (c) => this.isComplete(c),
+      history_request: (c) => this.history_.query(c),
       comm_info_request: () => ({ status: "ok", comms: {} }),
-      comm_open: (r) => {
+      comm_open: (c, r) => {
         // No comm targets are registered: close it, as the spec asks.
-        const { comm_id } = r.msg.content as unknown as CommOpen;
-        this.dispatcher.publish("comm_close", { comm_id, data: {} }, r.msg);
-        return undefined;
+        this.dispatcher.publish("comm_close", { comm_id: c.comm_id, data: {} }, r.msg);
       },
-      comm_msg: () => undefined,
-      comm_close: () => undefined,
+      comm_msg: () => {},
+      comm_close: () => {},
     };
     this.dispatcher = new Dispatcher(transport, key, session, { shell, control }, logLine);
     this.outputs = new OutputRouter((type, content, parent) => this.dispatcher.publish(type, content, parent), logLine);
@@ -178,8 +177,8 @@ export class Kernel implements KernelHost, CellHost {
     await this.compiler.close();
   }
 
-  private async shutdownRequest(r: Request): Promise<object> {
-    const restart = (r.msg.content as { restart?: unknown }).restart === true;
+  private async shutdownRequest(c: ShutdownRequest): Promise<ShutdownReply> {
+    const restart = c.restart === true;
     await this.shutdown(restart);
     setImmediate(() => this.onShutdownReplied(restart));
     return { status: "ok", restart };
@@ -210,8 +209,7 @@ export class Kernel implements KernelHost, CellHost {
     };
   }
 
-  private async execute(r: Request): Promise<object> {
-    const content = parseExecuteRequest(r.msg.content);
+  private async execute(content: ExecuteRequest, r: Request): Promise<ExecuteReply> {
     // Like ipykernel: after a failed cell, cells queued behind it (e.g. "Run All") do not run.
     if (r.seq <= this.abortThrough) return { status: "aborted" };
     const counted = content.silent !== true && content.store_history !== false;
@@ -252,7 +250,7 @@ export class Kernel implements KernelHost, CellHost {
   private async userExpressions(exprs: Record<string, string> | undefined): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const [name, expr] of Object.entries(exprs ?? {})) {
-      const r = await this.outputs.muffled(() => this.executor.execute(String(expr)));
+      const r = await this.outputs.muffled(() => this.executor.execute(expr));
       if (r.status === "error") {
         out[name] = { status: "error", ...r.error };
         continue;
@@ -278,7 +276,7 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async complete(c: CompleteRequest): Promise<CompleteReply> {
-    const { code, pos } = codeAndCursor("complete_request", c);
+    const { code, pos } = codeAndCursor(c);
     for (const ext of this.extensions) {
       const r = ext.complete?.(code, pos);
       if (r) return completeReply(code, r.matches, r.cursorStart, r.cursorEnd);
@@ -288,7 +286,7 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async inspect(c: InspectRequest): Promise<InspectReply> {
-    const { code, pos } = codeAndCursor("inspect_request", c);
+    const { code, pos } = codeAndCursor(c);
     for (const ext of this.extensions) {
       const data = ext.inspect?.(code, pos);
       if (data) return { status: "ok", found: true, data, metadata: {} };
@@ -301,7 +299,6 @@ export class Kernel implements KernelHost, CellHost {
   }
 
   private async isComplete(c: IsCompleteRequest): Promise<IsCompleteReply> {
-    if (typeof c.code !== "string") throw new TypeError(`is_complete_request content.code must be a string, got ${JSON.stringify(c.code)}`);
     const code = c.code;
     if (/^\s*%/.test(code)) return { status: "complete" };
     return this.compiler.isComplete(code);
@@ -349,14 +346,9 @@ export class Kernel implements KernelHost, CellHost {
   }
 }
 
-/** The request's code and its cursor as a UTF-16 index; names a bad field. */
-function codeAndCursor(type: string, c: { code?: unknown; cursor_pos?: unknown }): { code: string; pos: number } {
-  if (typeof c.code !== "string") throw new TypeError(`${type} content.code must be a string, got ${JSON.stringify(c.code)}`);
-  const cp = c.cursor_pos ?? [...c.code].length;
-  if (!Number.isInteger(cp) || (cp as number) < 0) {
-    throw new TypeError(`${type} content.cursor_pos must be a non-negative integer, got ${JSON.stringify(c.cursor_pos)}`);
-  }
-  return { code: c.code, pos: fromCodePoints(c.code, cp as number) };
+/** The request's code and its cursor as a UTF-16 index (the protocol counts code points; absent: the end). */
+function codeAndCursor(c: { code: string; cursor_pos?: number }): { code: string; pos: number } {
+  return { code: c.code, pos: fromCodePoints(c.code, c.cursor_pos ?? [...c.code].length) };
 }
 
 function completeReply(code: string, matches: string[], start: number, end: number): CompleteReply {

@@ -1,7 +1,10 @@
 // Jupyter message types (protocol 5.3): the header, the message envelope, and
 // one typed map per channel from request msg_type to [request, reply] content.
-// Handlers and replies are typed from these maps, so a misspelt field fails to
-// compile instead of reaching a frontend.
+// The kernel's handler tables are mapped types over these maps (kernel/dispatch.ts):
+// each handler receives its request's content typed and must return its reply's
+// type, so a misspelt field fails to compile instead of reaching a frontend. The
+// content a request arrives with is checked against its type once, in the
+// dispatcher (request-content.ts), before any handler sees it.
 import { randomUUID } from "node:crypto";
 
 export const PROTOCOL_VERSION = "5.3";
@@ -109,7 +112,8 @@ export type ExecuteReply =
   | ({ status: "error"; execution_count: number } & ErrorContent)
   | { status: "aborted" };
 
-export interface CompleteRequest { code: string; cursor_pos: number }
+/** `cursor_pos` counts Unicode code points; absent, it is the end of `code`. */
+export interface CompleteRequest { code: string; cursor_pos?: number }
 export interface CompleteReply {
   status: "ok";
   matches: string[];
@@ -118,7 +122,8 @@ export interface CompleteReply {
   metadata: Record<string, unknown>;
 }
 
-export interface InspectRequest { code: string; cursor_pos: number; detail_level?: 0 | 1 }
+/** `cursor_pos` as in CompleteRequest. */
+export interface InspectRequest { code: string; cursor_pos?: number; detail_level?: 0 | 1 }
 export interface InspectReply {
   status: "ok";
   found: boolean;
@@ -151,7 +156,8 @@ export interface HistoryReply {
 export interface CommInfoRequest { target_name?: string }
 export interface CommInfoReply { status: "ok"; comms: Record<string, { target_name: string }> }
 
-export interface ShutdownRequest { restart: boolean }
+/** Absent `restart` means false. */
+export interface ShutdownRequest { restart?: boolean }
 export interface ShutdownReply { status: "ok"; restart: boolean }
 
 export type InterruptRequest = Record<string, never>;
@@ -188,6 +194,13 @@ export interface ShellNotices {
   comm_msg: CommMsg;
   comm_close: CommClose;
 }
+
+/** Everything the kernel takes on shell: its requests, and comm messages (`void`: no reply). */
+export type ShellChannel = ShellMessages & { [K in keyof ShellNotices]: [ShellNotices[K], void] };
+/** Everything the kernel takes on control. */
+export type ControlChannel = ControlMessages;
+/** A channel's map: msg_type -> [request content, reply content]. */
+export type ChannelMessages<M> = { [K in keyof M]: readonly [unknown, unknown] };
 
 /** Messages the kernel publishes on iopub. */
 export interface IopubMessages {

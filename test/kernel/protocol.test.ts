@@ -262,3 +262,56 @@ describe("comms and unknown messages", () => {
     expect(resultText(r)).toBe("'still here'");
   });
 });
+
+describe("content checked once, before any handler", () => {
+  // Each request's content is checked against its message type in the dispatcher: a missing
+  // or wrong-typed field gets an error reply naming it, no handler runs, the kernel goes on.
+  const bad: [channel: "shell" | "control", msgType: string, content: object, evalue: string][] = [
+    ["shell", "execute_request", { silent: false }, "execute_request content.code is missing (it must be a string)"],
+    ["shell", "execute_request", { code: "1", store_history: "yes" }, 'execute_request content.store_history must be a boolean, got "yes"'],
+    ["shell", "execute_request", { code: "1", user_expressions: { a: 1 } }, "execute_request content.user_expressions.a must be a string, got 1"],
+    ["shell", "complete_request", { code: "x", cursor_pos: "x" }, 'complete_request content.cursor_pos must be a non-negative integer, got "x"'],
+    ["shell", "complete_request", { code: "x", cursor_pos: -1 }, "complete_request content.cursor_pos must be a non-negative integer, got -1"],
+    ["shell", "inspect_request", { cursor_pos: 0 }, "inspect_request content.code is missing (it must be a string)"],
+    ["shell", "inspect_request", { code: "x", cursor_pos: 1, detail_level: 2 }, "inspect_request content.detail_level must be one of 0, 1, got 2"],
+    ["shell", "is_complete_request", { code: 42 }, "is_complete_request content.code must be a string, got 42"],
+    ["shell", "history_request", { hist_access_type: "tail", n: "2" }, 'history_request content.n must be an integer, got "2"'],
+    ["control", "shutdown_request", { restart: "no" }, 'shutdown_request content.restart must be a boolean, got "no"'],
+  ];
+
+  for (const [channel, msgType, content, evalue] of bad) {
+    it(`${msgType} ${JSON.stringify(content)} on ${channel}: an error reply naming the field`, async () => {
+      const seen: Message[] = [];
+      let idFound = "";
+      let idleSeen = () => {};
+      const idle = new Promise<void>((resolve) => (idleSeen = resolve));
+      const isIdle = (m: Message) => m.parent_header.msg_id === idFound && m.content.execution_state === "idle";
+      const off = k.onIopub((m) => {
+        seen.push(m);
+        if (isIdle(m)) idleSeen();
+      });
+      const r = await k.request(channel, msgType, content, { timeout: 30_000 });
+      idFound = r.parent_header.msg_id!;
+      if (seen.some(isIdle)) idleSeen();
+      await idle;
+      off();
+      expect(r.header.msg_type).toBe(msgType.replace(/_request$/, "_reply"));
+      expect(r.content).toMatchObject({ status: "error", ename: "TypeError", evalue });
+      expect(r.content.traceback).toEqual([`TypeError: ${evalue}`]);
+      // No handler ran: a refused execute_request publishes no execute_input and counts nothing.
+      expect(seen.filter((m) => m.parent_header.msg_id === r.parent_header.msg_id).map((m) => m.header.msg_type)).toEqual(["status", "status"]);
+      expect(k.alive).toBe(true);
+    });
+  }
+
+  it("keeps counting and serving after refused requests", async () => {
+    const before = await k.execute("'before'");
+    await k.request("shell", "execute_request", { silent: false }, { timeout: 30_000 });
+    const after = await k.execute("'after'");
+    expect(resultText(after)).toBe("'after'");
+    expect(after.reply.content.execution_count).toBe((before.reply.content.execution_count as number) + 1);
+    const ok = await k.request("shell", "complete_request", { code: "Math.ma", cursor_pos: null }, { timeout: 30_000 });
+    expect(ok.content.status).toBe("ok");
+    expect(ok.content.matches).toContain("max");
+  });
+});
