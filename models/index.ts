@@ -1,0 +1,32 @@
+// The public face of models/: MLflow models written, logged, registered and loaded from
+// TypeScript (MLmodel, signatures and schema enforcement, the tfjs and models-from-code
+// flavours). Uses tracking/ through its index; knows nothing of Jupyter.
+
+import type { MlflowClient } from "../tracking/index.js";
+import { defaultModelCache, fetchModel } from "./fetch.js";
+import { loadModelFromDir, type LoadedModel } from "./load-local.js";
+
+export * from "./signature.js";
+export { enforceSchema, SchemaMismatchError, givenType } from "./enforce.js";
+export * from "./mlmodel.js";
+export { encodeInputExample, readInputExample, EXAMPLE_FILENAME, SERVING_INPUT_FILENAME } from "./input-example.js";
+export { ENVIRONMENT_FILE, modelEnvironment, packageName, type ModelEnvironment } from "./environment.js";
+export { CODE_FLAVOR, type CodeModel, type ModelContext } from "./flavors/code.js";
+export { TFJS_FLAVOR, isLayersModel } from "./flavors/tfjs.js";
+export { saveModel, type ModelInput, type SaveModelOptions } from "./save.js";
+export { logModel, hasLoggedModels, type LogModelOptions, type ModelInfo } from "./log.js";
+export { loadModelFromDir, SUPPORTED_FLAVORS, type LoadedModel, type ModelMetadata } from "./load-local.js";
+export { defaultModelCache, fetchModel, resolveModelSource, type ModelSource } from "./fetch.js";
+
+export interface LoadModelOptions {
+  /** Download cache (default `$XDG_CACHE_HOME/tslab-mlflow/models`). */
+  cacheDir?: string;
+  /** Where the model's npm imports are looked up after the model folder (default: the working directory). */
+  fromDirs?: string[];
+}
+
+/** `mlflow.pyfunc.load_model`: a model URI or local folder, downloaded once, loaded with its flavour. */
+export async function loadModel(client: MlflowClient, uri: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
+  const { dir } = await fetchModel(client, uri, opts.cacheDir ?? defaultModelCache());
+  return loadModelFromDir(dir, { fromDirs: opts.fromDirs });
+}
