@@ -16,6 +16,7 @@ export {
   HttpClient, type Auth, type HttpOptions, type HttpRequest, type HttpResponse, stringifyJson,
 } from "./rest/http.js";
 export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./rest/artifacts.js";
+export * from "./rest/logged-models.js";
 export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
