@@ -30,7 +30,12 @@ export interface RealServer {
   python: boolean;
 }
 
-export interface RealServers { servers: RealServer[]; skipReason?: string }
+export interface RealServers {
+  servers: RealServer[];
+  skipReason?: string;
+  /** Which MLflow Python clients can run here (checked once, in the global setup). */
+  pythonClients?: Record<string, boolean>;
+}
 
 const ENV_KEY = "TSLAB_MLFLOW_TEST_REAL_SERVERS";
 
@@ -46,15 +51,30 @@ export const requestedVersions = (): string[] =>
 
 const kitAvailable = (): boolean => fs.existsSync(path.join(SERVER_KIT, "start.sh"));
 
-/** True when MLflow's Python client of `version` can run here. */
+/** True when MLflow's Python client of `version` can run here (importing it takes seconds: asked once per test run). */
 export function pythonClientAvailable(version: string): boolean {
+  const known = realServers().pythonClients?.[shortVersion(version)];
+  if (known !== undefined) return known;
   if (!kitAvailable()) return false;
-  const r = spawnSync(path.join(SERVER_KIT, "python.sh"), [version, "-c", "import mlflow"], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", "import mlflow"], { encoding: "utf8", timeout: 60_000 });
   return r.status === 0;
+}
+
+async function checkPythonClients(versions: string[]): Promise<Record<string, boolean>> {
+  if (!kitAvailable()) return Object.fromEntries(versions.map((v) => [v, false]));
+  const run = promisify(execFile);
+  const ok = await Promise.all(versions.map((v) =>
+    run(path.join(SERVER_KIT, "python.sh"), [v, "-c", "import mlflow"], { timeout: 120_000 }).then(() => true, () => false)));
+  return Object.fromEntries(versions.map((v, i) => [v, ok[i]!]));
 }
 
 /** Starts the servers; the global setup calls it once. Never throws: a failure becomes skipReason. */
 export async function startRealServers(baseDir: string): Promise<RealServers> {
+  const [found, pythonClients] = await Promise.all([startServers(baseDir), checkPythonClients(requestedVersions())]);
+  return publish({ ...found, pythonClients, servers: found.servers.map((s) => ({ ...s, python: s.python && (pythonClients[shortVersion(s.version)] ?? true) })) });
+}
+
+async function startServers(baseDir: string): Promise<RealServers> {
   const run = promisify(execFile);
   const given = process.env.MLFLOW_TEST_SERVER_URL;
   if (given) {
@@ -62,20 +82,20 @@ export async function startRealServers(baseDir: string): Promise<RealServers> {
     try {
       const res = await fetch(url + "/version");
       const version = (await res.text()).trim();
-      return publish({ servers: [{ version, major: Number(version.split(".")[0]), url, python: pythonClientAvailable(shortVersion(version)) }] });
+      return { servers: [{ version, major: Number(version.split(".")[0]), url, python: kitAvailable() }] };
     } catch (err) {
-      return publish({ servers: [], skipReason: `MLFLOW_TEST_SERVER_URL=${url} does not answer /version (${(err as Error).message})` });
+      return { servers: [], skipReason: `MLFLOW_TEST_SERVER_URL=${url} does not answer /version (${(err as Error).message})` };
     }
   }
   const cmd = process.env.MLFLOW_TEST_SERVER_CMD;
-  if (!cmd && !kitAvailable()) return publish({ servers: [], skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)` });
+  if (!cmd && !kitAvailable()) return ({ servers: [], skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)` });
   const start = cmd ? ["bash", "-c", `${cmd} "$@"`, "start"] : [path.join(SERVER_KIT, "start.sh")];
   const started = await Promise.allSettled(requestedVersions().map(async (version): Promise<RealServer> => {
     const dataDir = fs.mkdtempSync(path.join(baseDir, `mlflow-${version}-`));
     try {
       const { stdout } = await run(start[0]!, [...start.slice(1), version, "0", dataDir, "180"], { timeout: 200_000 });
       const url = stdout.trim().split("\n").pop()!.trim();
-      return { version, major: Number(version.split(".")[0]), url, dataDir, python: !cmd && pythonClientAvailable(version) };
+      return { version, major: Number(version.split(".")[0]), url, dataDir, python: kitAvailable() };
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`MLflow ${version} did not start: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ")}`);
@@ -83,7 +103,7 @@ export async function startRealServers(baseDir: string): Promise<RealServers> {
   }));
   const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failures = started.flatMap((s) => (s.status === "rejected" ? [(s.reason as Error).message] : []));
-  return publish({ servers, skipReason: failures.length ? failures.join("; ") : undefined });
+  return { servers, skipReason: failures.length ? failures.join("; ") : undefined };
 }
 
 export async function stopRealServers(found: RealServers): Promise<void> {
