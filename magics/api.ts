@@ -5,6 +5,7 @@
 import {
   datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run,
 } from "../tracking/index.js";
+import { defaultModelCache, loadModel, logModel, type LogModelOptions, type ModelInput } from "../models/index.js";
 import type { ActiveRun } from "./active-run.js";
 import type { MlflowSession } from "./session.js";
 
@@ -79,6 +80,17 @@ export function createMlflowApi(session: MlflowSession) {
     setAlias: (name: string, alias: string, version: string | number) => client().setRegisteredModelAlias(name, alias, version),
     deleteAlias: (name: string, alias: string) => client().deleteRegisteredModelAlias(name, alias),
     getModelVersionByAlias: (name: string, alias: string) => client().getModelVersionByAlias(name, alias),
+    /**
+     * Logs a model into the active run (a TensorFlow.js LayersModel, or the path of a .ts file whose
+     * default export has predict): MLmodel, signature, input example, environment; registers it
+     * as a new version of `registeredModelName` when given.
+     */
+    logModel: (model: ModelInput, options: LogModelOptions = {}) => {
+      const r = run("logModel");
+      return logModel(client(), r.info.runId, model, options);
+    },
+    /** Loads `runs:/`, `models:/name/version`, `models:/name@alias`, `models:/<model_id>` or a local folder (downloaded once into the cache). */
+    loadModel: (uri: string) => loadModel(client(), uri, { cacheDir: defaultModelCache(session.env) }),
     /** Where a `runs:/`, `models:/name/version` or `models:/name@alias` URI points. */
     resolveModelUri: (uri: string) => client().resolveModelUri(uri),
     /** POSTs a payload to a model-serving endpoint (`mlflow models serve`, Databricks) and returns its JSON answer. */
@@ -101,6 +113,22 @@ interface MlflowRunRecord {
   inputs?: { datasetInputs: { dataset: MlflowDataset; tags: { key: string; value: string }[] }[] };
 }
 interface MlflowModelVersion { name: string; version: string; source: string; runId?: string; status?: string; aliases: string[]; tags: { key: string; value: string }[] }
+interface MlflowModelInfo { modelUri: string; runId: string; artifactPath: string; modelId?: string; registeredModelVersion?: string; signature?: any }
+interface MlflowLogModelOptions {
+  /** Artifact path in the run (default "model"). */
+  name?: string;
+  /** MLflow's specs: { inputs: [{ type: "double", name: "x" }], outputs: [{ type: "double" }] }; inferred from inputExample when absent. */
+  signature?: { inputs?: any; outputs?: any };
+  inputExample?: unknown;
+  /** Files or folders the model's loadContext receives, by name. */
+  artifacts?: Record<string, string>;
+  registeredModelName?: string;
+  metadata?: Record<string, unknown>;
+}
+interface MlflowLoadedModel {
+  predict(input: any, params?: Record<string, unknown>): Promise<any>;
+  metadata: { path: string; flavor: string; signature?: any; runId?: string; modelId?: string; modelUuid: string; artifactPath?: string; inputExample(): Promise<unknown> };
+}
 interface MlflowDataset { name: string; digest: string; sourceType: string; source: string; schema?: string; profile?: string }
 interface MlflowApi {
   logParam(key: string, value: string | number | boolean): void;
@@ -132,6 +160,10 @@ interface MlflowApi {
   setAlias(name: string, alias: string, version: string | number): Promise<void>;
   deleteAlias(name: string, alias: string): Promise<void>;
   getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion>;
+  /** Logs a TensorFlow.js LayersModel, or a model-from-code .ts file (default export with predict), into the active run. */
+  logModel(model: string | { save(handler: any): Promise<any>; predict(x: any): any; layers: any[] }, options?: MlflowLogModelOptions): Promise<MlflowModelInfo>;
+  /** Loads a model by URI (runs:/, models:/name/version, models:/name@alias, models:/<model_id>) or local folder. */
+  loadModel(uri: string): Promise<MlflowLoadedModel>;
   resolveModelUri(uri: string): Promise<{ uri: string; runId?: string; path?: string; artifactUri: string; modelVersion?: MlflowModelVersion }>;
   predict(endpointUrl: string, payload: unknown): Promise<any>;
   readonly trackingUri: string;

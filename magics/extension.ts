@@ -14,15 +14,19 @@ import { mlflowExperiment } from "./magic-experiment.js";
 import { mlflowRun } from "./magic-run.js";
 import { mlflowRuns } from "./magic-runs.js";
 import { mlflowStatus } from "./magic-status.js";
+import { mlflowRegister } from "./magic-register.js";
+import { mlflowAlias } from "./magic-alias.js";
+import { mlflowModels } from "./magic-models.js";
 import type { CellOutput } from "./outputs.js";
 import { hasMagic, parseCell, type MagicCall } from "./parse.js";
 import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
 import { MlflowSession } from "./session.js";
 import { openTracking } from "./open-tracking.js";
+import { completeMagic, inspectMagic } from "./magic-introspection.js";
 import { applyRunContext } from "./run-context.js";
 import type { Tracking } from "./tracking-port.js";
 
-export const MAGICS: Magic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, lsmagic, help];
+export const MAGICS: Magic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, mlflowRegister, mlflowAlias, mlflowModels, lsmagic, help];
 
 export interface MlflowExtensionOptions {
   env?: Record<string, string | undefined>;
@@ -62,6 +66,36 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     if (!session) throw startError ?? new Error("The MLflow extension is not active.");
     return session;
   };
+
+  /**
+   * The cell as magics see it: what they display, stream or report as errors passes the
+   * session's Redactor (status tables, summaries, error messages quoting a value or a URI).
+   * The user's own code, run through `cell.run`, publishes as it would without magics.
+   */
+  function redactingCell(cell: Cell): Cell {
+    const r = session?.redactor;
+    if (!r) return cell;
+    const text = (s: string) => r.text(s);
+    const bundle = (b: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === "string" && !k.startsWith("image/") || k === "image/svg+xml" ? text(v as string) : v]));
+    return Object.create(cell, {
+      display: { value: (b: Parameters<Cell["display"]>[0], o?: Parameters<Cell["display"]>[1]) => cell.display(bundle(b) as typeof b, o) },
+      stream: { value: (name: "stdout" | "stderr", t: string) => cell.stream(name, text(t)) },
+      error: {
+        value: (err: unknown) => {
+          const c = errorContent(err) as { ename?: string; evalue?: string; traceback?: string[] };
+          if (c && typeof c === "object" && typeof c.evalue === "string" && Array.isArray(c.traceback)) {
+            cell.error({ ename: c.ename ?? "Error", evalue: text(c.evalue), traceback: c.traceback.map(text) });
+          } else if (err instanceof Error) {
+            cell.error(Object.assign(new Error(text(err.message)), { name: err.name, stack: text(err.stack ?? "") }));
+          } else cell.error(err);
+        },
+      },
+      // Methods of the kernel's cell object need it as `this`.
+      run: { value: cell.run.bind(cell) },
+      input: { value: cell.input.bind(cell) },
+    }) as Cell;
+  }
 
   async function runMagic(call: MagicCall, body: string | undefined, cell: Cell): Promise<void> {
     if (call.help) {
@@ -128,12 +162,14 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       });
     },
 
-    async execute(cell) {
+    async execute(kernelCell) {
       // Warnings (e.g. a delivery failure) go to this cell's stderr until it ends.
-      if (session) session.warnTo = (text) => cell.stream("stderr", text);
-      if (!hasMagic(cell.code)) return false;
-      const parsed = parseCell(cell.code);
+      if (session) session.warnTo = (text) => kernelCell.stream("stderr", text);
+      if (!hasMagic(kernelCell.code)) return false;
+      const cell = redactingCell(kernelCell);
       try {
+        // One validation of every magic line, before anything runs or is sent.
+        const parsed = parseCell(cell.code);
         // Resolve and parse every magic first: a bad one stops the cell before anything runs.
         for (const call of [...parsed.lineMagics, ...(parsed.cellMagic ? [parsed.cellMagic] : [])]) {
           if (call.help) registry.help(call.name);
@@ -146,6 +182,14 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         cell.error(errorContent(err));
       }
       return true;
+    },
+
+    complete(code, cursorPos) {
+      return completeMagic(registry, code, cursorPos);
+    },
+
+    inspect(code, cursorPos) {
+      return inspectMagic(registry, code, cursorPos);
     },
   };
 }
