@@ -17,7 +17,7 @@ import {
 import { parseModelUri, resolveModelUri, type ResolvedModel } from "./model-uri.js";
 import { checkArtifactPath } from "./rest/artifacts.js";
 import type { TrackingStore } from "./store.js";
-import { getOrCreateExperiment, openStore, resolveExperiment } from "./uri.js";
+import { getOrCreateExperiment, openStore, resolveExperiment } from "./open-store.js";
 import { validateBatch, validateMetric, validateParam, validateParamsConsistent, validateTag } from "./validation.js";
 
 /** Tags as a list or as a plain `{key: value}` object. */

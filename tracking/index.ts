@@ -8,7 +8,7 @@ export * from "./validation.js";
 export type { TrackingStore } from "./store.js";
 export * from "./client.js";
 export { datasetFromRecords, toDatasetInput, DATASET_CONTEXT_TAG, type DatasetDescriptor } from "./datasets.js";
-export * from "./uri.js";
+export * from "./open-store.js";
 export * from "./databricks.js";
 export * from "./model-uri.js";
 export { RestStore, UNITY_CATALOG_REGISTRY_API, type RestStoreOptions } from "./rest/store.js";

@@ -1,5 +1,5 @@
 // Which tracking URI is in effect and what kind of store it names, without opening anything.
-// Kept apart from uri.ts (which loads every store: file, REST, Databricks) so that callers
+// Kept apart from open-store.ts (which loads every store: file, REST, Databricks) so that callers
 // that only check a URI, like `tslab-mlflow run` validating its input, stay fast to load.
 
 import { isAbsolute, resolve } from "node:path";

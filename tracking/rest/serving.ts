@@ -4,7 +4,7 @@
 import { MlflowError } from "../errors.js";
 import { resolveDatabricksConfig } from "../databricks.js";
 import { HttpClient, type Auth } from "./http.js";
-import { httpOptionsFromEnv } from "../uri.js";
+import { httpOptionsFromEnv } from "../open-store.js";
 
 type Env = Record<string, string | undefined>;
 
