@@ -286,7 +286,7 @@ async function executeAndReport(
   if (run) {
     try {
       const { waiting } = (await finishing)!;
-      console.log(`MLflow run ${run.runId} ${status} (experiment ${run.experimentId}, ${run.trackingUri})`);
+      console.log(run.describe(status));
       if (waiting.length) {
         console.error(`warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`);
       }

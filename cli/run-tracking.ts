@@ -140,16 +140,16 @@ async function create(client: MlflowClient, env: Record<string, string | undefin
  * as it puts them in the command), so a param the run already has is kept as it is.
  */
 async function adopt(client: MlflowClient, env: Record<string, string | undefined>, runId: string, opts: NotebookRunOptions): Promise<NotebookRun> {
-  const hint = "MLFLOW_RUN_ID names a RUNNING run to log into (as `mlflow run` starts one); unset it to create a new run";
+  const hint = "MLFLOW_RUN_ID names the RUNNING run to log into, as `mlflow run` sets it; unset it to create a new run";
   let run: Run;
   try {
     run = await client.getRun(runId);
   } catch (e) {
-    throw new Error(`MLFLOW_RUN_ID=${runId}: cannot open that run on ${client.trackingUri}: ${(e as Error).message} (${hint})`);
+    throw new Error(`MLFLOW_RUN_ID=${runId}: cannot open that run on ${client.trackingUri}: ${(e as Error).message.replace(/\.$/, "")}. ${hint}`);
   }
   if (run.info.lifecycleStage === "deleted" || run.info.status !== "RUNNING") {
     const state = run.info.lifecycleStage === "deleted" ? "deleted" : run.info.status;
-    throw new Error(`MLFLOW_RUN_ID=${runId}: that run on ${client.trackingUri} is ${state}, expected RUNNING (${hint})`);
+    throw new Error(`MLFLOW_RUN_ID=${runId}: that run on ${client.trackingUri} is ${state}, expected RUNNING. ${hint}`);
   }
   if (opts.experiment !== undefined) await noteOtherExperiment(client, run, opts.experiment);
   const logged = new Map(run.data.params.map((p) => [p.key, p.value]));
