@@ -58,11 +58,26 @@ export function artifactRepository(rootUri: string, http: HttpClient): ArtifactR
     `Cannot store artifacts at ${JSON.stringify(rootUri)}: this client writes artifact URIs starting with ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}. Start the MLflow server with --serve-artifacts so runs get mlflow-artifacts: URIs.`);
 }
 
+/**
+ * checkArtifactPath plus what MLflow's artifact proxy cannot keep (seen on 2.22 and 3.4
+ * alike): it refuses a `#` anywhere with a bare "Invalid path", and it percent-decodes paths
+ * until they stop changing, so a literal `%20` in a name would be stored as a space.
+ */
+function checkServedArtifactPath(path: string): string {
+  const p = checkArtifactPath(path);
+  if (p.includes("#"))
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`);
+  const escape = /%[0-9A-Fa-f]{2}/.exec(p);
+  if (escape)
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${escape[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
+  return p;
+}
+
 class HttpArtifactRepository implements ArtifactRepository {
   constructor(readonly rootUri: string, private readonly baseUrl: string, private readonly http: HttpClient) {}
 
   async put(path: string, data: Uint8Array | string): Promise<void> {
-    const p = checkArtifactPath(path);
+    const p = checkServedArtifactPath(path);
     await this.http.json({
       method: "PUT", path: `${this.baseUrl}/${encodePath(p)}`, body: data,
       headers: { "Content-Type": contentTypeFor(p) },
@@ -70,7 +85,7 @@ class HttpArtifactRepository implements ArtifactRepository {
   }
 
   async get(path: string): Promise<Uint8Array> {
-    const p = checkArtifactPath(path);
+    const p = checkServedArtifactPath(path);
     const res = await this.http.send({ method: "GET", path: `${this.baseUrl}/${encodePath(p)}`, retry: "download" });
     if (res.status >= 400) throw errorFromResponse("GET", res);
     return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);

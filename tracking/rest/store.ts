@@ -232,7 +232,14 @@ export class RestStore implements TrackingStore {
 
   async downloadArtifact(runId: string, path: string): Promise<Uint8Array> {
     const repo = await this.artifactRepository(runId);
-    return repo.get(path).catch(async (err) => { throw await this.explainMissingEndpoint(`GET of artifact ${JSON.stringify(path)} under ${repo.rootUri}`, err); });
+    return repo.get(path).catch(async (err) => {
+      // MLflow 3.4 under uvicorn stores and lists such a file but fails on the header naming it.
+      if (err instanceof MlflowError && err.httpStatus === 500 && /[^\x00-\x7f]/.test(path))
+        throw new MlflowError(err.code,
+          `${await this.describeServer()} failed (HTTP 500) to send artifact ${JSON.stringify(path)}, whose name is not ASCII: MLflow 3 servers running under uvicorn cannot send such files (uploading and listing them works). ${err.message}`,
+          err.httpStatus, { cause: err });
+      throw await this.explainMissingEndpoint(`GET of artifact ${JSON.stringify(path)} under ${repo.rootUri}`, err);
+    });
   }
 
   // ---- Model registry (names may be three-level on Databricks: catalog.schema.model)
