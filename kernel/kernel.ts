@@ -1,14 +1,16 @@
-// The kernel's state and its handler tables: one table per channel,
-// msg_type -> handler, all run through the Dispatcher's wrapper. Also the
-// KernelHost that extensions see.
+// The kernel's wiring: one handler table per channel (msg_type -> handler, typed by the
+// message maps, all run through the Dispatcher's wrapper), the state that spans cells
+// (execution count, history, the running cell, aborts after a failure), and the
+// KernelHost that extensions see. Like ipykernel, execute_request (the protocol: count,
+// execute_input, reply, history, stop_on_error) is kept apart from doExecute (the
+// language work: extensions or TypeScript, listeners, outputs). Introspection and
+// stdin live in their own modules.
 import { createRequire } from "node:module";
 import type {
   CellInfo, CellOutcome, CellOutput, Dispose, HistoryEntry, KernelExtension, KernelHost, RunResult,
 } from "./extensions.js";
-import {
-  childMessage, PROTOCOL_VERSION, type CompleteReply, type CompleteRequest, type ControlChannel, type ExecuteReply,
-  type ExecuteRequest, type InspectReply, type InspectRequest, type IsCompleteReply, type IsCompleteRequest,
-  type KernelInfoReply, type ShellChannel, type ShutdownReply, type ShutdownRequest,
+import type {
+  ControlChannel, ErrorContent, ExecuteReply, ExecuteRequest, ShellChannel, ShutdownReply, ShutdownRequest,
 } from "../protocol/messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
@@ -19,14 +21,11 @@ import { History } from "./history.js";
 import { executeReply, LiveCell, outcomeOf, type CellHost } from "./cell.js";
 import type { Transport } from "./transport.js";
 import type { InterruptState } from "./interrupt-state.js";
-import { decode } from "../protocol/wire.js";
-import { fromCodePoints, toCodePoints } from "./unicode.js";
+import { Introspection } from "./introspection.js";
+import { Stdin } from "./stdin.js";
+import { kernelInfo } from "./kernel-info.js";
 
 const require = createRequire(import.meta.url);
-const PKG = require("../../package.json") as { version: string };
-const TS_VERSION = (require(require.resolve("@tslab/typescript-for-tslab/package.json", {
-  paths: [require.resolve("tslab")],
-})) as { version: string }).version;
 
 type Listener<A extends unknown[], R = void> = (...args: A) => R;
 
@@ -44,7 +43,7 @@ export class Kernel implements KernelHost, CellHost {
   private cell: LiveCell | undefined;
   /** execute_requests that arrived up to this shell seq are aborted (stop_on_error after a failure). */
   private abortThrough = 0;
-  private pendingInput: { resolve(v: string): void; reject(e: Error): void } | undefined;
+  private readonly stdin: Stdin;
   private readonly started: Promise<void>;
   private readonly listeners = {
     start: new Set<Listener<[CellInfo]>>(),
@@ -67,20 +66,24 @@ export class Kernel implements KernelHost, CellHost {
     this.compiler = adoptCompiler(cwd) ?? new Compiler(logLine, cwd);
     this.compiler.log = logLine;
     const session = crypto.randomUUID();
+    this.executor = new Executor(this.compiler, cwd, { tslab: () => this.tslabModule() }, (id, exports) => {
+      for (const l of this.listeners.require) guard(() => l(id, exports), this.logLine);
+    });
     const control: HandlerTable<ControlChannel> = {
-      kernel_info_request: () => this.kernelInfo(),
+      kernel_info_request: kernelInfo,
       shutdown_request: (c) => this.shutdownRequest(c),
       interrupt_request: () => {
         // The control worker already raised SIGINT for this request (see control-worker.ts).
         return { status: "ok" };
       },
     };
+    const introspection = new Introspection(extensions, this.executor, this.compiler);
     const shell: HandlerTable<ShellChannel> = {
-      kernel_info_request: () => this.kernelInfo(),
-      execute_request: (c, r) => this.execute(c, r),
-      complete_request: (c) => this.complete(c),
-      inspect_request: (c) => this.inspect(c),
-      is_complete_request: (c) => this.isComplete(c),
+      kernel_info_request: kernelInfo,
+      execute_request: (c, r) => this.executeRequest(c, r),
+      complete_request: (c) => introspection.complete(c),
+      inspect_request: (c) => introspection.inspect(c),
+      is_complete_request: (c) => introspection.isComplete(c),
       history_request: (c) => this.history_.query(c),
       comm_info_request: () => ({ status: "ok", comms: {} }),
       comm_open: (c, r) => {
@@ -93,15 +96,13 @@ export class Kernel implements KernelHost, CellHost {
     this.dispatcher = new Dispatcher(transport, key, session, { shell, control }, logLine);
     this.outputs = new OutputRouter((type, content, parent) => this.dispatcher.publish(type, content, parent), logLine);
     this.dispatcher.beforeIdle = () => this.outputs.flush();
-    this.executor = new Executor(this.compiler, cwd, { tslab: () => this.tslabModule() }, (id, exports) => {
-      for (const l of this.listeners.require) guard(() => l(id, exports), this.logLine);
-    });
+    this.stdin = new Stdin(this.dispatcher, key, () => this.outputs.flush(), logLine);
     this.defineKernelGlobals();
     this.started = this.activate();
     transport.listen({
       shell: (f) => this.dispatcher.receive("shell", f),
       control: (f) => this.dispatcher.receive("control", f),
-      stdin: (f) => this.stdinReply(f, key),
+      stdin: (f) => this.stdin.receive(f),
     });
     this.dispatcher.publish("status", { execution_state: "starting" });
   }
@@ -146,29 +147,12 @@ export class Kernel implements KernelHost, CellHost {
 
   noteInterrupted(): void {
     this.cell?.abort.abort();
-    this.pendingInput?.reject(Object.assign(new Error("input was interrupted"), { name: "Interrupted" }));
+    this.stdin.interrupt();
     for (const l of this.listeners.interrupt) guard(() => l(), this.logLine);
   }
 
   input(cell: LiveCell, prompt: string, password: boolean): Promise<string> {
-    if (!cell.allowStdin) {
-      return Promise.reject(new Error("input(): this frontend does not accept input (the request's allow_stdin is false)"));
-    }
-    this.outputs.flush();
-    this.pendingInput?.reject(new Error("input(): superseded by a newer input request"));
-    const msg = childMessage("input_request", { prompt, password }, cell.request, this.dispatcher.session);
-    this.dispatcher.send("stdin", msg, cell.identities);
-    return new Promise<string>((resolve, reject) => {
-      this.pendingInput = { resolve, reject };
-    }).finally(() => (this.pendingInput = undefined));
-  }
-
-  private stdinReply(frames: Buffer[], key: string): void {
-    const d = decode(frames, key);
-    if (!d.ok) return this.logLine(`dropped stdin message (${d.reason}): ${d.detail}`);
-    if (d.msg.header.msg_type !== "input_reply") return this.logLine(`unexpected stdin message ${d.msg.header.msg_type}`);
-    const value = (d.msg.content as { value?: unknown }).value;
-    this.pendingInput?.resolve(typeof value === "string" ? value : String(value ?? ""));
+    return this.stdin.ask(cell, prompt, password);
   }
 
   /** Runs onShutdown listeners (each bounded, failures logged) and closes the compiler. */
@@ -186,37 +170,34 @@ export class Kernel implements KernelHost, CellHost {
 
   // ---- shell handlers -----------------------------------------------------
 
-  private kernelInfo(): KernelInfoReply {
-    return {
-      status: "ok",
-      protocol_version: PROTOCOL_VERSION,
-      implementation: "tslab-mlflow",
-      implementation_version: PKG.version,
-      language_info: {
-        name: "typescript",
-        version: TS_VERSION,
-        mimetype: "text/typescript",
-        file_extension: ".ts",
-        codemirror_mode: { name: "javascript", typescript: true },
-        pygments_lexer: "typescript",
-        nbconvert_exporter: "script",
-        // Not a spec field: the runtime the TypeScript runs on.
-        node_version: process.version,
-      },
-      banner: `tslab-mlflow ${PKG.version}: TypeScript ${TS_VERSION} on Node.js ${process.version}`,
-      help_links: [{ text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/" }],
-      debugger: false,
-    };
-  }
-
-  private async execute(content: ExecuteRequest, r: Request): Promise<ExecuteReply> {
+  /**
+   * The protocol side of execute_request: aborts queued behind a failure, counting,
+   * execute_input, history, stop_on_error and the reply. The cell itself runs in doExecute.
+   */
+  private async executeRequest(content: ExecuteRequest, r: Request): Promise<ExecuteReply> {
     // Like ipykernel: after a failed cell, cells queued behind it (e.g. "Run All") do not run.
     if (r.seq <= this.abortThrough) return { status: "aborted" };
     const counted = content.silent !== true && content.store_history !== false;
     if (counted) this.count++;
     const cell = new LiveCell(this, r.msg, r.identities, content, this.count);
     if (!cell.silent) this.dispatcher.publish("execute_input", { code: cell.code, execution_count: cell.executionCount }, r.msg);
-    this.outputs.begin(r.msg, cell.info());
+    const error = await this.doExecute(cell);
+    if (cell.storeHistory) {
+      this.history_.add({ executionCount: cell.executionCount, code: cell.code, cellId: cell.cellId, output: cell.lastResultText });
+    }
+    if (error && content.stop_on_error !== false) this.abortThrough = this.dispatcher.received.shell;
+    const reply = executeReply(cell, error);
+    if (reply.status === "ok") reply.user_expressions = await this.userExpressions(content.user_expressions);
+    return reply;
+  }
+
+  /**
+   * The language side: offers the cell to extensions, else runs it as TypeScript, with the
+   * start and end listeners around it. Resolves with the cell's error (an interrupt counts
+   * as one), or undefined when it succeeded.
+   */
+  private async doExecute(cell: LiveCell): Promise<ErrorContent | undefined> {
+    this.outputs.begin(cell.request, cell.info());
     this.cell = cell;
     this.interrupts.cellStarted(++this.cellsStarted);
     try {
@@ -236,14 +217,7 @@ export class Kernel implements KernelHost, CellHost {
       this.interrupts.cellEnded();
       this.cell = undefined;
     }
-    if (cell.storeHistory) {
-      this.history_.add({ executionCount: cell.executionCount, code: cell.code, cellId: cell.cellId, output: cell.lastResultText });
-    }
-    const error = this.outputs.lastError ?? (cell.signal.aborted ? interruptedError() : undefined);
-    if (error && content.stop_on_error !== false) this.abortThrough = this.dispatcher.received.shell;
-    const reply = executeReply(cell, error);
-    if (reply.status === "ok") reply.user_expressions = await this.userExpressions(content.user_expressions);
-    return reply;
+    return this.outputs.lastError ?? (cell.signal.aborted ? interruptedError() : undefined);
   }
 
   /** Evaluates user_expressions quietly; each gets its own ok/error entry, as the spec says. */
@@ -273,35 +247,6 @@ export class Kernel implements KernelHost, CellHost {
     } catch (e) {
       cell.error(e);
     }
-  }
-
-  private async complete(c: CompleteRequest): Promise<CompleteReply> {
-    const { code, pos } = codeAndCursor(c);
-    for (const ext of this.extensions) {
-      const r = ext.complete?.(code, pos);
-      if (r) return completeReply(code, r.matches, r.cursorStart, r.cursorEnd);
-    }
-    const r = await this.executor.complete(code, pos);
-    return completeReply(code, r.candidates, r.start, r.end);
-  }
-
-  private async inspect(c: InspectRequest): Promise<InspectReply> {
-    const { code, pos } = codeAndCursor(c);
-    for (const ext of this.extensions) {
-      const data = ext.inspect?.(code, pos);
-      if (data) return { status: "ok", found: true, data, metadata: {} };
-    }
-    // A cursor just after a name (where frontends put it) has no quick info of its own.
-    const info = (await this.executor.inspect(code, pos)) ?? (pos > 0 ? await this.executor.inspect(code, pos - 1) : undefined);
-    if (!info || !info.display) return { status: "ok", found: false, data: {}, metadata: {} };
-    const text = [info.display, info.documentation, ...info.tags].filter(Boolean).join("\n\n");
-    return { status: "ok", found: true, data: { "text/plain": text, "text/markdown": "```typescript\n" + info.display + "\n```" + (info.documentation ? "\n\n" + info.documentation : "") }, metadata: {} };
-  }
-
-  private async isComplete(c: IsCompleteRequest): Promise<IsCompleteReply> {
-    const code = c.code;
-    if (/^\s*%/.test(code)) return { status: "complete" };
-    return this.compiler.isComplete(code);
   }
 
   // ---- start-up -----------------------------------------------------------
@@ -344,15 +289,6 @@ export class Kernel implements KernelHost, CellHost {
       this.outputs.display(d.data, { metadata: d.metadata, displayId: d.transient?.display_id, update: update && !!d.transient?.display_id });
     return require("tslab");
   }
-}
-
-/** The request's code and its cursor as a UTF-16 index (the protocol counts code points; absent: the end). */
-function codeAndCursor(c: { code: string; cursor_pos?: number }): { code: string; pos: number } {
-  return { code: c.code, pos: fromCodePoints(c.code, c.cursor_pos ?? [...c.code].length) };
-}
-
-function completeReply(code: string, matches: string[], start: number, end: number): CompleteReply {
-  return { status: "ok", matches, cursor_start: toCodePoints(code, start), cursor_end: toCodePoints(code, end), metadata: {} };
 }
 
 function add<T>(set: Set<T>, l: T): Dispose {
