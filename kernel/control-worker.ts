@@ -65,8 +65,10 @@ port.on("message", (m: ToWorker) => {
     });
   } else if ("close" in m) {
     closing = true;
-    // Sockets must be closed before the worker ends, or the addon aborts the process.
-    void sending.finally(() => {
+    // Sockets must be closed before the worker ends, or the addon aborts the process. A
+    // send that cannot complete (its peer gone) must not hold the close: closing the socket
+    // ends it, so wait for the last reply at most a second.
+    void Promise.race([sending, new Promise((r) => setTimeout(r, 1000).unref())]).finally(() => {
       control.close();
       hb.close();
       port.close();

@@ -111,8 +111,10 @@ export class Transport {
 async function stopWorker(w: Worker): Promise<void> {
   const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
   w.postMessage({ close: true } satisfies ToWorker);
-  // The worker closes its sockets and exits; don't wait forever if it cannot.
-  const timer = setTimeout(() => void w.terminate(), 2000);
+  // The worker closes its sockets and exits (within about a second, see control-worker.ts).
+  // Ending it with a socket open aborts the process, so this is a last resort for a stuck
+  // worker, long enough that a loaded machine never reaches it.
+  const timer = setTimeout(() => void w.terminate(), 10_000);
   await exited;
   clearTimeout(timer);
 }
