@@ -23,6 +23,7 @@ import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
 import { MlflowSession } from "./session.js";
 import { openTracking } from "./open-tracking.js";
 import { completeMagic, inspectMagic } from "./magic-introspection.js";
+import { BEGIN_DECLARATION, BEGIN_GLOBAL, beginGlobal } from "./run-begin.js";
 import { applyRunContext } from "./run-context.js";
 import type { Tracking } from "./tracking-port.js";
 
@@ -134,6 +135,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
       h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
       h.defineGlobal("charts", chartsGlobal, CHARTS_DECLARATION);
+      h.defineGlobal(BEGIN_GLOBAL, beginGlobal, BEGIN_DECLARATION);
       // Warm up charts/ while the kernel is idle, never under a running cell: loading Vega
       // costs ~0.5 s of CPU, which would slow the type-checking of cells run back to back
       // (`tslab-mlflow run`, "Run All") on a small machine.
@@ -173,7 +175,10 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         // Resolve and parse every magic first: a bad one stops the cell before anything runs.
         for (const call of [...parsed.lineMagics, ...(parsed.cellMagic ? [parsed.cellMagic] : [])]) {
           if (call.help) registry.help(call.name);
-          else registry.parse(registry.resolve(call), call, call.kind === "cell" ? parsed.code : undefined);
+          else {
+            const magic = registry.resolve(call);
+            magic.check?.(registry.parse(magic, call, call.kind === "cell" ? parsed.code : undefined));
+          }
         }
         for (const call of parsed.lineMagics) await runMagic(call, undefined, cell);
         if (parsed.cellMagic) await runMagic(parsed.cellMagic, parsed.code, cell);

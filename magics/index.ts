@@ -19,5 +19,11 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     execute(cell: Cell) {
       return impl?.execute?.(cell) ?? false;
     },
+    complete(code: string, cursorPos: number) {
+      return impl?.complete?.(code, cursorPos);
+    },
+    inspect(code: string, cursorPos: number) {
+      return impl?.inspect?.(code, cursorPos);
+    },
   };
 }

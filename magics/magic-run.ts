@@ -4,13 +4,16 @@
 // Logging failures are warnings; the user's own exception is shown exactly as without the magic.
 
 import type { RunResult } from "../kernel/extensions.js";
-import { validateParam, validateTag, type RunStatus } from "../tracking/index.js";
+import type { RunStatus } from "../tracking/index.js";
 import type { ActiveRun } from "./active-run.js";
 import { cellParams, paramString } from "./cell-params.js";
 import { parseKeyValues, type MagicContext } from "./context.js";
 import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
 import { notebookParameters } from "./papermill.js";
-import type { Magic } from "./registry.js";
+import { MagicError, type Invocation, type Magic } from "./registry.js";
+import { runWithBegin } from "./run-begin.js";
+import { checkParams, checkStartRun } from "./run-options-check.js";
+import type { StartRunOptions } from "./session.js";
 import { summaryBundle } from "./summary.js";
 import { notebookDir, notebookPath } from "./system-tags.js";
 
@@ -30,15 +33,27 @@ export const mlflowRun: Magic<MagicContext> = {
     resume: { type: "string", value: "RUN_ID", description: "continue an existing run instead of starting one" },
   },
 
+  check(inv) {
+    checkedLine(inv);
+  },
+
   async run(inv, ctx) {
     const { cell, session } = ctx;
     const v = inv.values;
     const body = inv.body ?? "";
-    // Everything that can be refused is checked before a run exists.
-    const params = parseKeyValues(v.param, "--param");
-    const tags = parseKeyValues(v.tag, "--tag");
-    params.forEach((p) => validateParam(p));
-    tags.forEach((t) => validateTag(t));
+    // Everything that can be refused is checked before a run exists, for every store alike.
+    const { params, options: given } = checkedLine(inv);
+    const options: StartRunOptions = {
+      ...given,
+      notebookPath: cell.notebookPath,
+      cellId: cell.cellId,
+      executionCount: cell.executionCount,
+      cellScoped: true,
+    };
+    await session.attachOuterRun();
+    if (options.nested && !session.activeRun()) {
+      throw new MagicError("BAD_OPTION", "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).");
+    }
 
     const started = performance.now();
     // Git state goes in with the run's creation: one write instead of two (sampled in the background after the first run).
@@ -48,39 +63,60 @@ export const mlflowRun: Magic<MagicContext> = {
         return [];
       })
       : [];
-    const run = await session.startRun({
-      runName: inv.positionals[0],
-      experiment: v.experiment as string | undefined,
-      nested: v.nested === true,
-      tags: [...gitTags, ...tags],
-      description: v.description as string | undefined,
-      resume: v.resume as string | undefined,
-      notebookPath: cell.notebookPath,
-      cellId: cell.cellId,
-      executionCount: cell.executionCount,
-      cellScoped: true,
-    });
 
-    const firstOutput = ctx.outputs().length;
-    let status: RunStatus = "FAILED";
-    let result: RunResult | undefined;
-    try {
+    // The run is created by the first statement of the code the kernel runs, so only after the
+    // cell compiled: a type or syntax error creates no run (see run-begin.ts).
+    let creating: Promise<ActiveRun> | undefined;
+    const begin = () => (creating ??= session.startRun({ ...options, gitTags }).then((run) => {
       guard(session, "params", () => logParams(ctx, run, params, body));
-      result = await cell.run(body);
-      status = cell.signal.aborted ? "KILLED" : result.status === "ok" ? "FINISHED" : "FAILED";
+      return run;
+    }));
+    const firstOutput = ctx.outputs().length;
+    const result = await runWithBegin(cell, body, begin, session.redactor);
+    if (!creating) return; // did not compile: the kernel showed why, and no run exists
+    let run: ActiveRun;
+    try {
+      run = await creating;
+    } catch (err) {
+      // The cell already showed the error, unless it was interrupted while the run was made.
+      if (cell.signal.aborted) session.warn(`The run was not created: ${(err as Error).message}`);
+      return;
+    }
+    const status: RunStatus = cell.signal.aborted ? "KILLED" : result.status === "ok" ? "FINISHED" : "FAILED";
+    try {
+      // Shown before the artifacts are taken: publishing it also publishes the stream text the
+      // kernel still batches (a console.log as the cell's last statement), which must be in them.
+      cell.display(summaryBundle({
+        runName: run.info.runName, runId: run.runId, experimentId: run.info.experimentId, status,
+        params: run.params, metrics: run.metrics, parentRunId: run.parentRunId,
+        durationMs: performance.now() - started,
+      }, session.tracking.uri));
     } finally {
+      const summaryAt = ctx.outputs().length - 1;
       await guardAsync(session, "run artifacts", async () => {
-        await saveArtifacts(ctx, run, body, result, firstOutput, v["no-outputs"] === true);
+        await saveArtifacts(ctx, run, body, result, firstOutput, summaryAt, v["no-outputs"] === true);
       });
       await session.endRun(status, run);
     }
-    cell.display(summaryBundle({
-      runName: run.info.runName, runId: run.runId, experimentId: run.info.experimentId, status,
-      params: run.params, metrics: run.metrics, parentRunId: run.parentRunId,
-      durationMs: performance.now() - started,
-    }, session.tracking.uri));
   },
 };
+
+/** The magic line's params and run options, every value checked (run-options-check.ts). */
+function checkedLine(inv: Invocation): { params: { key: string; value: string }[]; options: StartRunOptions } {
+  const v = inv.values;
+  const params = parseKeyValues(v.param, "--param");
+  checkParams(params);
+  const options: StartRunOptions = {
+    runName: inv.positionals[0],
+    experiment: v.experiment as string | undefined,
+    nested: v.nested === true,
+    tags: parseKeyValues(v.tag, "--tag"),
+    description: v.description as string | undefined,
+    resume: v.resume as string | undefined,
+  };
+  checkStartRun(options);
+  return { params, options };
+}
 
 /** --param values win over literal consts, which win over papermill parameters. */
 function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; value: string }[], body: string): void {
@@ -100,14 +136,15 @@ function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; valu
   }
 }
 
-async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, result: RunResult | undefined, firstOutput: number, noOutputs: boolean): Promise<void> {
+async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, result: RunResult | undefined, firstOutput: number, summaryAt: number, noOutputs: boolean): Promise<void> {
   const { session } = ctx;
   const redact = (s: string) => session.redactor.text(s);
   // Uploads are tracked by the run: its end waits for them alongside the logged data.
   if (result?.status === "error") void run.upload("error.txt", errorText(result.error));
   if (session.autolog.enabled("source")) void run.upload("source.ts", body);
   if (session.autolog.enabled("outputs") && !noOutputs) {
-    const outputs = ctx.outputs().slice(firstOutput);
+    // The cell's own outputs: from its start up to the run summary (which is not the cell's).
+    const outputs = ctx.outputs().slice(firstOutput, Math.max(firstOutput, summaryAt));
     const files = await outputArtifacts(outputs, { redact, renderSvg: ctx.renderSvg, warn: (m) => session.warn(m) });
     for (const f of files) if (f.path !== "error.txt") void run.upload(f.path, f.data);
   }

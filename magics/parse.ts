@@ -4,6 +4,7 @@
 // variable expansion, so `--filter "metrics.acc > 0.9"` reaches the magic intact.
 
 import { parse as shellParse } from "shell-quote";
+import { MagicError } from "./registry.js";
 
 export interface MagicCall {
   name: string;
@@ -30,8 +31,38 @@ export function hasMagic(source: string): boolean {
   return /^\s*%/.test(source);
 }
 
-/** Tokenizes an argument string the way a POSIX shell would, without expanding `$VAR`. */
+/**
+ * Refuses a quote that is never closed (and a trailing backslash): shell-quote would read
+ * `--tag "a=1` as `a=1` and quietly keep going, so the line would not mean what it says.
+ */
+export function checkQuotes(args: string): void {
+  let quote: "'" | '"' | undefined;
+  let openedAt = -1;
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+    } else if (c === "\\") {
+      if (i === args.length - 1) throw new MagicError("BAD_ARGUMENT", `Bad magic arguments ${JSON.stringify(args)}: a trailing backslash escapes nothing.`);
+      i++;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      openedAt = i;
+    } else if (c === "#" && (i === 0 || /\s/.test(args[i - 1]!))) {
+      return; // a comment: the rest of the line is not read
+    }
+  }
+  if (quote) {
+    throw new MagicError("BAD_ARGUMENT",
+      `Unbalanced quote in ${JSON.stringify(args)}: the ${quote === '"' ? "double" : "single"} quote at character ${openedAt + 1} is never closed. Close it, or escape it as \\${quote}.`);
+  }
+}
+
+/** Tokenizes an argument string the way a POSIX shell would, without expanding `$VAR`; unbalanced quotes are refused. */
 export function tokenize(args: string): string[] {
+  checkQuotes(args);
   const out: string[] = [];
   for (const entry of shellParse(args, (name) => "$" + name)) {
     if (typeof entry === "string") out.push(entry);

@@ -33,6 +33,8 @@ export interface Magic<C = unknown> {
   options: Record<string, OptionSpec>;
   /** Most positionals accepted (default 0). */
   maxPositionals?: number;
+  /** Refuses bad values (beyond option shapes) before any magic of the cell runs or sends anything. */
+  check?(inv: Invocation): void;
   run(inv: Invocation, ctx: C): Promise<void>;
 }
 

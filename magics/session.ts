@@ -8,6 +8,8 @@ import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";
 import { Redactor } from "./redact.js";
+import { redactingTracking } from "./redacting-tracking.js";
+import { checkStartRun } from "./run-options-check.js";
 import { GitSampler, systemTags, TAG } from "./system-tags.js";
 import type { Tracking } from "./tracking-port.js";
 
@@ -18,6 +20,8 @@ export interface StartRunOptions {
   /** Require an open run to nest under (MLflow's `nested=True`). */
   nested?: boolean;
   tags?: Tag[];
+  /** Tags read from git for the run (not the user's: they are not checked as user tags). */
+  gitTags?: Tag[];
   description?: string;
   /** Continue this existing run instead of creating one. */
   resume?: string;
@@ -39,6 +43,8 @@ export class MlflowSession {
   readonly autolog = new AutologSettings();
   readonly git = new GitSampler();
   readonly redactor: Redactor;
+  /** The tracking connection, every write through the session's Redactor (redacting-tracking.ts). */
+  readonly tracking: Tracking;
   readonly env: Record<string, string | undefined>;
   /** Open runs, innermost last. */
   readonly stack: ActiveRun[] = [];
@@ -54,9 +60,10 @@ export class MlflowSession {
   /** How long a run's end waits for answers (TSLAB_MLFLOW_FLUSH_TIMEOUT; a bad value is refused when tracking opens). */
   private readonly endWaitMs: number;
 
-  constructor(readonly tracking: Tracking, private readonly opts: SessionOptions = {}) {
+  constructor(tracking: Tracking, private readonly opts: SessionOptions = {}) {
     this.env = opts.env ?? process.env;
     this.redactor = new Redactor(this.env);
+    this.tracking = redactingTracking(tracking, this.redactor, this.env);
     try {
       this.endWaitMs = flushTimeoutFromEnv(this.env);
     } catch {
@@ -65,9 +72,16 @@ export class MlflowSession {
   }
 
   warn(message: string): void {
-    const text = `Warning: ${message}`;
+    // Warnings quote URIs and values: they pass the same redaction as everything sent.
+    const text = this.redactor.text(`Warning: ${message}`);
     if (this.warnTo) this.warnTo(text.endsWith("\n") ? text : text + "\n");
     else this.opts.log?.(text);
+  }
+
+  /** The run opened outside the kernel (MLFLOW_RUN_ID, as `tslab-mlflow run` and `mlflow run` set it), if any. */
+  outerRun(): ActiveRun | undefined {
+    const first = this.stack[0];
+    return first && !first.owned ? first : undefined;
   }
 
   /** The innermost open run, if any. */
@@ -157,6 +171,8 @@ export class MlflowSession {
    * another is open is its child (`mlflow.parentRunId`).
    */
   async startRun(o: StartRunOptions = {}): Promise<ActiveRun> {
+    // The same checks for %%mlflow_run and mlflow.startRun(), before anything is sent.
+    checkStartRun(o);
     await this.attachOuterRun();
     const store = this.tracking.store;
     const parent = this.activeRun();
@@ -177,18 +193,24 @@ export class MlflowSession {
       for (const m of existing.data.metrics) run.metrics.set(m.key, { value: m.value, step: m.step });
       if (o.cellScoped) this.cellScoped.add(run);
       this.stack.push(run);
-      if (o.tags?.length) run.setSystemTags(o.tags.map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) })));
+      const given = [...(o.gitTags ?? []), ...(o.tags ?? [])];
+      if (given.length) run.setSystemTags(given.map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) })));
       return run;
     }
 
+    // Under an outer run (one execution of `tslab-mlflow run`, or an MLflow project's run) every
+    // run stays in the outer run's experiment: the command line's --experiment wins over the
+    // notebook's %mlflow_experiment / mlflow.setExperiment, so one execution is one experiment.
+    // Only an explicit --experiment on the cell (or startRun's `experiment`) moves a run.
     const experimentId = o.experiment ? (await this.resolveExperiment(o.experiment)).experimentId
-      : parent && !this.chosen ? parent.info.experimentId
+      : parent && (!this.chosen || this.outerRun()) ? parent.info.experimentId
       : (await this.currentExperiment()).experimentId;
     const tags = [
       ...systemTags({
         notebookPath: o.notebookPath, env: this.env, runName: o.runName, description: o.description,
         cellId: o.cellId, executionCount: o.executionCount, parentRunId: parent?.runId,
       }),
+      ...(o.gitTags ?? []),
       ...(o.tags ?? []),
     ].map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) }));
     const created = await store.createRun({ experimentId, runName: o.runName, startTime: Date.now(), tags, userId: tags.find((t) => t.key === TAG.user)?.value });

@@ -15,8 +15,10 @@ export const MAX_KEY_LENGTH = 250;
 export const MAX_PARAM_VALUE_LENGTH = 6000;
 /** Longest tag value (the server cuts longer ones silently; we refuse them). */
 export const MAX_TAG_VALUE_LENGTH = 8000;
-/** Longest experiment or run name the UI handles comfortably. */
+/** Longest run name (MLflow's runs table holds 250 characters; sqlite does not enforce it, the file store does). */
 export const MAX_RUN_NAME_LENGTH = 250;
+/** Longest experiment name (MLflow's experiments table holds 256 characters). */
+export const MAX_EXPERIMENT_NAME_LENGTH = 256;
 /** Largest page a search may ask for. */
 export const MAX_RESULTS_PER_PAGE = 50_000;
 /** The page size MLflow's own clients use when none is given. */

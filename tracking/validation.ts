@@ -5,7 +5,7 @@ import type { Batch, Metric, Param, Tag } from "./entities.js";
 import { invalidParameter } from "./errors.js";
 import {
   MAX_ENTITIES_PER_BATCH, MAX_KEY_LENGTH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH,
-  MAX_PARAM_VALUE_LENGTH, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE_LENGTH,
+  MAX_EXPERIMENT_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE_LENGTH,
 } from "./limits.js";
 
 // MLflow accepts letters, digits, `_ - . / space` and (on POSIX) `:` in keys.
@@ -80,4 +80,24 @@ export function validateParamsConsistent(params: Param[]): void {
       throw invalidParameter(`Param ${show(p.key)} appears twice in one batch with different values (${show(before)} and ${show(p.value)}).`);
     seen.set(p.key, p.value);
   }
+}
+
+/**
+ * A run name: a string of at most MAX_RUN_NAME_LENGTH characters. Checked here for every store
+ * alike (a REST server on sqlite stores any length while the file store refuses long ones), so
+ * a name is refused the same way wherever the run would go.
+ */
+export function validateRunName(name: unknown): asserts name is string {
+  if (typeof name !== "string")
+    throw invalidParameter(`Invalid run name ${show(name)}: a run name is a string.`);
+  if (name.length > MAX_RUN_NAME_LENGTH)
+    throw invalidParameter(`Invalid run name ${show(name)}: ${name.length} characters, at most ${MAX_RUN_NAME_LENGTH} are accepted.`);
+}
+
+/** An experiment name: a non-blank string of at most MAX_EXPERIMENT_NAME_LENGTH characters. */
+export function validateExperimentName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.trim() === "")
+    throw invalidParameter(`Invalid experiment name ${show(name)}: an experiment name is a non-empty string.`);
+  if (name.length > MAX_EXPERIMENT_NAME_LENGTH)
+    throw invalidParameter(`Invalid experiment name ${show(name)}: ${name.length} characters, at most ${MAX_EXPERIMENT_NAME_LENGTH} are accepted.`);
 }
