@@ -170,3 +170,18 @@ export function enforceSchema(input: unknown, schema: Schema): void {
   const value = named && isPlainObject(input) ? input[t.name!] : input;
   checkTensor(value, t, t.name !== undefined ? JSON.stringify(t.name) : "input");
 }
+
+/**
+ * The input as records when the signature has named columns, as MLflow hands a pyfunc model a
+ * DataFrame whatever the request's orientation: a column object becomes rows, one record a
+ * list of one. Records (and anything else) pass through untouched.
+ */
+export function asRecords(input: unknown, schema: Schema | undefined): unknown {
+  if (schema?.kind !== "columns" || !schema.columns.every((c) => c.name !== undefined) || !isPlainObject(input)) return input;
+  const values = Object.values(input);
+  const arrayColumns = schema.columns.every((c) => typeof c.type === "object" && c.type.type === "array");
+  if (!values.length || arrayColumns || !values.every((v) => Array.isArray(v) || typedArrayDtype(v))) return [input];
+  const cols = Object.entries(input) as [string, ArrayLike<unknown>][];
+  const n = cols[0]![1].length;
+  return Array.from({ length: n }, (_, i) => Object.fromEntries(cols.map(([k, v]) => [k, v[i]])));
+}

@@ -5,7 +5,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MlflowError, notFound } from "../tracking/index.js";
-import { enforceSchema } from "./enforce.js";
+import { asRecords, enforceSchema } from "./enforce.js";
 import { CODE_FLAVOR, loadCodeModel } from "./flavors/code.js";
 import { TFJS_FLAVOR, loadTfjsModel } from "./flavors/tfjs.js";
 import { readInputExample } from "./input-example.js";
@@ -51,7 +51,7 @@ export async function loadModelFromDir(dir: string, opts: LoadLocalOptions = {})
   if (mlmodel.flavors[CODE_FLAVOR]) {
     flavor = CODE_FLAVOR;
     const model = await loadCodeModel(path, mlmodel.flavors[CODE_FLAVOR]!, fromDirs);
-    call = (input, params) => model.predict(input, params);
+    call = (input, params) => model.predict(asRecords(input, inputs), params);
   } else if (mlmodel.flavors[TFJS_FLAVOR]) {
     flavor = TFJS_FLAVOR;
     const model = await loadTfjsModel(path, mlmodel.flavors[TFJS_FLAVOR]!, inputs, fromDirs);

@@ -37,6 +37,9 @@ describe("model from code", () => {
     const loaded = await loadModelFromDir(dir, { fromDirs: [process.cwd()] });
     expect(await loaded.predict(example)).toEqual([9, -1]);
     expect(await loaded.predict([{ x: 1, y: 1 }], { scale: 2 })).toEqual([12]);
+    // A column object and one record reach the model as records, as MLflow hands pyfunc a DataFrame.
+    expect(await loaded.predict({ x: [1, 0.5], y: Float64Array.of(2, -1) })).toEqual([9, -1]);
+    expect(await loaded.predict({ x: 1, y: 2 })).toEqual([9]);
     expect(loaded.metadata.flavor).toBe("typescript_function");
     expect(await loaded.metadata.inputExample()).toEqual(example);
     await expect(loaded.predict([{ x: "1", y: 1 }])).rejects.toThrow(/column "x" expects double but got string \("1"\) in record 0/);

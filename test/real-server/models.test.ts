@@ -1,0 +1,125 @@
+// Models against real MLflow servers (2.22 and 3.4): a spawned kernel logs a model from code
+// (a .ts file, a local module it imports, a weights artifact) with an input example and a
+// registered model name, points Champion at it with %mlflow_alias, loads it back by alias
+// and by the returned URI and predicts; a failed log registers nothing. Then MLflow's own
+// Python client of the same version loads our MLmodel, sees our signature, finds the version
+// and the alias, and on 3.4 finds the LoggedModel READY.
+
+import { randomBytes } from "node:crypto";
+import { cpSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Message } from "../../protocol/messages.js";
+import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
+import { KernelClient, startKernel } from "../support/kernel.js";
+import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
+
+type Content = Record<string, any>;
+const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+forEachRealServer("models logged from a spawned kernel", (server: RealServer) => {
+  const experiment = `models-e2e-${randomBytes(4).toString("hex")}`;
+  const name = `logreg-${randomBytes(4).toString("hex")}`;
+  let kernel: KernelClient;
+  let work: string;
+  let info: Content;
+
+  const exec = async (code: string) => {
+    const r = await kernel.execute(code, { timeout: 120_000 });
+    return { status: (r.reply.content as Content).status as string, reply: r.reply.content as Content, outputs: r.outputs };
+  };
+  // Cells print their results as JSON on stdout (an execute_result shows strings quoted).
+  const printed = (outs: Message[]) => JSON.parse(of(outs, "stream").filter((s) => s.name === "stdout").map((s) => s.text).join(""));
+  const python = <T = any>(script: string) => mlflowPython<T>(server.version, server.url, script);
+
+  beforeAll(async () => {
+    work = makeTempDir(`real-models-${server.version}`);
+    cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "logreg"), work, { recursive: true });
+    cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "linear", "no-predict.ts"), path.join(work, "no-predict.ts"));
+    kernel = await startKernel({
+      cwd: work, stdio: "pipe",
+      env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), XDG_CACHE_HOME: path.join(work, "cache"), JPY_SESSION_NAME: "" },
+    });
+    expect((await exec(`%mlflow_experiment ${experiment}`)).status).toBe("ok");
+  }, 120_000);
+  afterAll(async () => {
+    await kernel?.close();
+    rmTempDir(work);
+  });
+
+  it("logModel registers, %mlflow_alias sets Champion, loadModel predicts by alias; a failed log registers nothing", async () => {
+    const logged = await exec([
+      `%%mlflow_run train`,
+      `mlflow.logMetric("accuracy", 0.9);`,
+      `const info = await mlflow.logModel("model.ts", { name: "clf", inputExample: [{ x1: 0.5, x2: 1 }, { x1: -1, x2: 2 }], artifacts: { weights: "weights.json" }, registeredModelName: ${JSON.stringify(name)} });`,
+      `console.log(JSON.stringify(info));`,
+    ].join("\n"));
+    expect(logged.status, JSON.stringify(logged.reply)).toBe("ok");
+    info = printed(logged.outputs);
+    expect(info).toMatchObject({ artifactPath: "clf", registeredModelVersion: "1" });
+    if (server.major >= 3) expect(info.modelUri).toBe(`models:/${info.modelId}`);
+    else expect(info.modelUri).toBe(`runs:/${info.runId}/clf`);
+
+    expect((await exec(`%mlflow_alias ${name} Champion 1`)).status).toBe("ok");
+    const loaded = await exec([
+      `const byAlias = await mlflow.loadModel("models:/${name}@Champion");`,
+      `const byUri = await mlflow.loadModel(${JSON.stringify(info.modelUri)});`,
+      `const byRun = await mlflow.loadModel("runs:/${info.runId}/clf");`,
+      `console.log(JSON.stringify([await byAlias.predict([{ x1: 1, x2: 2 }]), await byUri.predict([{ x1: 0, x2: 0 }]), await byRun.predict({ x1: [3], x2: [1] }), byAlias.metadata.runId, byAlias.metadata.flavor]));`,
+    ].join("\n"));
+    expect(loaded.status, JSON.stringify(loaded.reply)).toBe("ok");
+    const [p1, p2, p3, runId, flavor] = printed(loaded.outputs);
+    expect(p1[0]).toBeCloseTo(sigmoid(2 * 1 - 1 * 2 + 0.5), 12);
+    expect(p2[0]).toBeCloseTo(sigmoid(0.5), 12);
+    expect(p3[0]).toBeCloseTo(sigmoid(6 - 1 + 0.5), 12);
+    expect([runId, flavor]).toEqual([info.runId, "typescript_function"]);
+
+    const bad = await exec(`await byAlias.predict([{ x1: 1, x2: "2" }])`);
+    expect(bad.status).toBe("error");
+    expect(bad.reply.evalue).toMatch(/column "x2" expects double but got string \("2"\) in record 0/);
+
+    const failed = await exec(`%%mlflow_run broken\nawait mlflow.logModel("no-predict.ts", { name: "bad", registeredModelName: ${JSON.stringify(name)} });`);
+    expect(failed.status).toBe("error");
+    expect(failed.reply.evalue).toMatch(/no-predict\.ts.*has no predict/);
+
+    const table = await exec(`%mlflow_models ${name}`);
+    const text = of(table.outputs, "display_data")[0]!.data["text/plain"] as string;
+    expect(text).toMatch(new RegExp(`${name}: 1 version\\n`));
+    expect(text).toMatch(/1\s+Champion\s+READY\s+train/);
+    expect(text).toContain("0.9");
+  }, 180_000);
+
+  it("MLflow's Python client loads our MLmodel, sees the signature, the version and the alias", async () => {
+    const seen = await python<Content>(`
+import json, mlflow
+from mlflow.models import Model, get_model_info
+uri = "models:/${name}@Champion"
+m = Model.load(uri)
+info = get_model_info(uri)
+c = mlflow.MlflowClient()
+mv = c.get_model_version_by_alias("${name}", "Champion")
+out = {
+  "flavors": sorted(m.flavors), "inputs": info.signature.inputs.to_dict(), "outputs": info.signature.outputs.to_dict(),
+  "example": m.saved_input_example_info, "version": mv.version, "run_id": mv.run_id, "source": mv.source,
+  "versions": sorted(v.version for v in c.search_model_versions("name='${name}'")),
+  "aliases": c.get_registered_model("${name}").aliases,
+}
+if ${server.major} >= 3:
+  lm = c.get_logged_model(m.model_id)
+  out["logged_model"] = {"status": str(lm.status), "name": lm.name, "source_run_id": lm.source_run_id}
+print(json.dumps(out))
+`);
+    expect(seen).toMatchObject({
+      flavors: ["typescript_function"],
+      inputs: [{ type: "double", name: "x1", required: true }, { type: "double", name: "x2", required: true }],
+      outputs: [{ type: "double", required: true }],
+      example: { artifact_path: "input_example.json", type: "dataframe", pandas_orient: "split" },
+      version: "1", run_id: info.runId, versions: ["1"], aliases: { Champion: "1" },
+    });
+    if (server.major >= 3) {
+      expect(seen.source).toBe(`models:/${info.modelId}`);
+      expect(seen.logged_model).toEqual({ status: "READY", name: "clf", source_run_id: info.runId });
+    } else expect(seen.source).toBe(`runs:/${info.runId}/clf`);
+  }, 120_000);
+});
