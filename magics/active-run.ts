@@ -181,44 +181,33 @@ export class ActiveRun {
     if (this.ended) return;
     this.ended = true;
     const { sink } = this.deps;
-    if (this.owned && sink.terminate) {
-      const endTime = Date.now();
-      const uploads = this.uploads;
-      this.uploads = [];
-      const limit = this.deps.endWaitMs ?? 5_000;
-      const [uploaded, outcome] = await Promise.all([
-        uploads.length ? settlesWithin(Promise.all(uploads), limit) : true,
-        sink.terminate(status, endTime).catch((err: unknown) => {
-          this.deps.warn(`Could not mark run ${this.runId} ${status}: ${(err as Error).message}`);
-          return undefined;
-        }),
-      ]);
-      if (outcome === "spooled") {
-        const p = sink.pending?.();
-        const items = p ? p.queued + p.inFlight + p.spooled : 0;
-        this.deps.warn(`${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
-          `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`);
+    if (!this.owned) {
+      // Not ours to end (a run the caller opened elsewhere): only what was logged must land.
+      try {
+        await this.flush();
+      } catch (err) {
+        this.deps.warn(`Logging for run ${this.runId} did not complete (${(err as Error).message}); undelivered data stays in the spool.`);
       }
-      if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`);
       return;
     }
-    try {
-      await this.flush();
-    } catch (err) {
-      this.deps.warn(`Logging for run ${this.runId} did not complete (${(err as Error).message}); undelivered data stays in the spool.`);
+    const endTime = Date.now();
+    const uploads = this.uploads;
+    this.uploads = [];
+    const limit = this.deps.endWaitMs ?? 5_000;
+    const [uploaded, outcome] = await Promise.all([
+      uploads.length ? settlesWithin(Promise.all(uploads), limit) : true,
+      sink.terminate(status, endTime).catch((err: unknown) => {
+        this.deps.warn(`Could not mark run ${this.runId} ${status}: ${(err as Error).message}`);
+        return undefined;
+      }),
+    ]);
+    if (outcome === "spooled") {
+      const p = sink.pending();
+      const items = p.queued + p.inFlight + p.spooled;
+      this.deps.warn(`${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
+        `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`);
     }
-    if (!this.owned) return;
-    let lastError: unknown;
-    // The status update is what keeps a run from staying RUNNING: try it twice.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.deps.store.updateRun(this.runId, { status, endTime: Date.now() });
-        return;
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    this.deps.warn(`Could not mark run ${this.runId} ${status}: ${(lastError as Error).message}`);
+    if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`);
   }
 }
 

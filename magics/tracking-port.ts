@@ -13,9 +13,9 @@ export interface RunSink {
   /** Waits until everything logged so far is in the store or the durable spool. */
   flush(): Promise<void>;
   /** Sets the run's end status after its logged data; `spooled` when it waits in the spool (RunLogger.terminate). */
-  terminate?(status: RunStatus, endTime?: number): Promise<"acknowledged" | "spooled">;
+  terminate(status: RunStatus, endTime?: number): Promise<"acknowledged" | "spooled">;
   /** What of the run still waits (RunLogger.pending). */
-  pending?(): { queued: number; inFlight: number; spooled: number };
+  pending(): { queued: number; inFlight: number; spooled: number };
 }
 
 export interface Tracking {

@@ -1,10 +1,10 @@
-// The parts of the logger that need none of its state: one request's bookkeeping (Job),
-// the report of a batch that could not be delivered, bounded waits, which failures are for
-// good, run status update checks and the flush timeout setting.
+// The parts of the logger that need none of its state: the report of a batch that could not
+// be delivered, the one "settle within N ms" wait, which failures are for good, run status
+// update checks and the flush timeout setting. (Jobs and their states are in jobs.ts.)
 
-import type { Batch, RunStatus } from "../entities.js";
+import type { RunStatus } from "../entities.js";
 import { MlflowError } from "../errors.js";
-import { type SpoolEntry, type SpooledUpdate, batchSize } from "./spool.js";
+import type { SpooledUpdate } from "./spool.js";
 
 /** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */
 export const DEFAULT_FLUSH_TIMEOUT_MS = 5_000;
@@ -50,42 +50,9 @@ export function isPermanentFailure(error: unknown): boolean {
   return ["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST"].includes(error.code);
 }
 
-export interface Job {
-  runId: string;
-  batch: Batch;
-  /** Set for a status update (runs/update) instead of a log-batch request. */
-  update?: SpooledUpdate;
-  count: number;
-  hasTags: boolean;
-  /** Set when the request's spool file is claimed by us (it came from the spool, or was detached). */
-  entry?: SpoolEntry;
-  /** Being written to the spool while its request is still out (see detach). */
-  detaching?: Promise<void>;
-  /** What became of it, once known. */
-  outcome?: "acknowledged" | "spooled" | "rejected" | "held";
-  error?: unknown;
-  settled: boolean;
-  done: Promise<void>;
-  settle: () => void;
-}
-
-export function makeJob(runId: string, batch: Batch, entry?: SpoolEntry, update?: SpooledUpdate): Job {
-  let settle!: () => void;
-  const done = new Promise<void>((resolve) => (settle = resolve));
-  const job: Job = {
-    runId, batch, update, count: batchSize(batch), hasTags: !!batch.tags?.length, entry, done, settled: false,
-    settle: () => { job.settled = true; settle(); },
-  };
-  return job;
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
+/** Resolves when `p` settles or after `ms`, whichever comes first; rethrows if `p` rejected in time. */
 export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once): no limit then.
-  if (!(ms < 2_147_483_647)) return void (await p);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  if (await settlesWithin(p, ms)) await p;
 }
 
 /** Resolves true when `p` settles (either way) within `ms`, false after `ms`; `p` goes on. */

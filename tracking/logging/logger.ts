@@ -5,7 +5,8 @@
 // the logger goes offline: that batch and everything cut after it goes to the durable spool
 // instead of the network, and the spool is tried again on the next flush, every
 // `probeIntervalMs`, and by the next process (`Logger.create` / `deliverSpool`). A batch is
-// in exactly one place at a time: queued in memory, in flight, or in a spool file.
+// in exactly one place at a time: each request is a job with one named state (jobs.ts:
+// ready, sending, spooling, held, then acknowledged, spooled or rejected).
 // Batches the server refuses for good (4xx) are reported and kept under `rejected/`.
 // A run's status update (`updateRun`) takes the same way, after the run's batches: it is
 // sent directly only when nothing of its run waits anywhere, else spooled behind them.
@@ -13,22 +14,24 @@
 // retries for minutes) is written to the spool as a claimed file while it goes on, so
 // flush and updateRun return with everything durable (see Spool.writeClaimed).
 // This module is the queue and send loop; the offline state, probes and delivery of the
-// spool are in spool-delivery.ts.
+// spool are in spool-delivery.ts, the jobs' state machine in jobs.ts.
 
-import type { RunStatus } from "../entities.js";
+import type { Batch, RunStatus } from "../entities.js";
 import { MlflowError } from "../errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
+import { type Job, type JobState, JobTable, atRest } from "./jobs.js";
 import {
-  type DeliveryFailure, type Job, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, makeJob, waitAtMost,
+  type DeliveryFailure, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, waitAtMost,
 } from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "../limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
-import { Spool, type SpooledUpdate, spoolDirFor } from "./spool.js";
+import { Spool, type SpoolEntry, type SpooledUpdate, spoolDirFor } from "./spool.js";
 import { SpoolDelivery } from "./spool-delivery.js";
 import type { TrackingStore } from "../store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
+export { JOB_STATES, type JobState } from "./jobs.js";
 export {
   DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, type DeliveryFailure, type UpdateOutcome,
 } from "./logger-jobs.js";
@@ -69,6 +72,16 @@ export interface PendingReport extends PendingCounts {
   runs: Record<string, PendingCounts & { status?: RunStatus }>;
 }
 
+/** How many failures `errors()` keeps: the most recent ones (a long outage must not grow memory). */
+export const MAX_KEPT_FAILURES = 100;
+
+/** @internal What the logger holds right now, for tests that check where every batch is. */
+export interface LoggerSnapshot {
+  /** Per run, what is queued and not yet cut into jobs. */
+  queued: { runId: string; batch: Batch }[];
+  jobs: readonly Job[];
+}
+
 export class Logger implements LogSink, ExitAware {
   readonly spool: Spool;
   private readonly runs = new Map<string, RunState>();
@@ -82,26 +95,21 @@ export class Logger implements LogSink, ExitAware {
   private readonly onError?: (f: DeliveryFailure) => void;
   private readonly exitHooks: boolean;
   private readonly timer: NodeJS.Timeout;
-  /** Batches cut from the queues, waiting for a free request slot. */
-  private ready: Job[] = [];
-  private readonly running = new Set<Job>();
-  /** Batches being written to the spool because we are offline. */
-  private readonly spooling = new Set<Job>();
-  private held: Job[] = [];
+  /** Every request not yet final, each in one state. */
+  private readonly jobs = new JobTable();
   private sinceCut = 0;
   private kicked = false;
   private closed = false;
+  /** The last MAX_KEPT_FAILURES failures, oldest first. */
   private readonly failures: DeliveryFailure[] = [];
-  /** Status updates sent directly by updateRun (they take no request slot). */
-  private readonly direct = new Set<Job>();
-  /** Spool files of status updates the store acknowledged, until updateRun looks. */
-  private readonly acknowledged = new Set<string>();
+  /** Spool files of status updates an updateRun call is waiting for: true once acknowledged. */
+  private readonly awaitedUpdates = new Map<string, boolean>();
 
   constructor(readonly store: TrackingStore, options: LoggerOptions = {}) {
     this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
     this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
-    const sender = { send: (job: Job) => this.send(job), report: (f: DeliveryFailure) => this.report(f) };
+    const sender = { sendEntry: (entry: SpoolEntry) => this.sendEntry(entry), report: (f: DeliveryFailure) => this.report(f) };
     this.delivery = new SpoolDelivery(this.spool, this.maxInFlight, options.probeIntervalMs ?? 10_000, sender);
     // A file store cannot be unreachable: its writes are waited for, however many.
     this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : options.flushTimeoutMs ?? flushTimeoutFromEnv();
@@ -173,19 +181,19 @@ export class Logger implements LogSink, ExitAware {
   /** flush, waiting for answers until `deadline` (epoch ms); see `flushTimeoutMs`. */
   private async flushBy(deadline: number): Promise<void> {
     const wasOffline = this.offline;
-    for (const job of this.held.splice(0)) this.ready.push(makeJob(job.runId, job.batch, undefined, job.update));
+    for (const job of this.jobs.inState("held")) this.jobs.move(job, "ready");
     this.cut();
     // Batches from the spool being delivered are durable already: not waited for.
-    const jobs = [...this.ready, ...this.spooling, ...[...this.running].filter((j) => !j.entry)];
+    const jobs = this.jobs.all().filter((j) => j.state !== "sending" || !j.entry);
     this.pump();
     await waitAtMost(Promise.all(jobs.map((j) => j.done)), deadline - Date.now());
     await this.detachLate(jobs);
     if (!this.offline) await waitAtMost(this.deliverSpool(), deadline - Date.now());
     else if (wasOffline && !this.closed) await waitAtMost(this.deliverSpool().catch(() => {}), Math.min(this.offlineFlushWaitMs, Math.max(0, deadline - Date.now())));
-    if (this.held.length) {
-      const n = this.held.reduce((s, j) => s + j.count, 0);
-      const last = [...this.failures].reverse().find((f) => f.disposition === "held");
-      throw new MlflowError("INTERNAL_ERROR", `${n} logged entities could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}; they stay queued: ${describe(last?.error)}`);
+    const held = this.jobs.inState("held");
+    if (held.length) {
+      const n = held.reduce((s, j) => s + j.count, 0);
+      throw new MlflowError("INTERNAL_ERROR", `${n} logged entities could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}; they stay queued: ${describe(held[held.length - 1].error)}`);
     }
   }
 
@@ -216,14 +224,15 @@ export class Logger implements LogSink, ExitAware {
     const runs: PendingReport["runs"] = {};
     const at = (runId: string) => (runs[runId] ??= { queued: 0, inFlight: 0, spooled: 0 });
     for (const [runId, state] of this.runs) if (state.queue.size) at(runId).queued += state.queue.size;
-    for (const job of [...this.ready, ...this.spooling, ...this.held]) at(job.runId).queued += job.count;
-    for (const job of this.running) at(job.runId).inFlight += job.count;
+    const waiting = [...this.spool.updates()];
+    for (const job of this.jobs.all()) {
+      if (job.state === "sending") at(job.runId).inFlight += job.count;
+      else at(job.runId).queued += job.count;
+      // Claimed files (from the spool, or detached) have left the spool's index: counted here.
+      if (job.update) waiting.push([job.runId, job.update.status]);
+    }
     for (const [runId, n] of this.spool.counts()) if (n) at(runId).spooled += n;
     let statusUpdates = 0;
-    const waiting = [...this.spool.updates()];
-    for (const job of new Set([...this.ready, ...this.spooling, ...this.held, ...this.running, ...this.direct]))
-      // Claimed files (from the spool, or detached) have left the spool's index: counted here.
-      if (job.update && !job.settled) waiting.push([job.runId, job.update.status]);
     for (const [runId, status] of waiting) {
       at(runId).status = status;
       statusUpdates++;
@@ -254,28 +263,34 @@ export class Logger implements LogSink, ExitAware {
     const clean: SpooledUpdate = { status: update.status };
     if (update.endTime !== undefined) clean.endTime = update.endTime;
     if (update.runName !== undefined) clean.runName = update.runName;
-    const job = makeJob(runId, {}, undefined, clean);
-    const waiting = [...this.ready, ...this.spooling, ...this.held, ...this.running, ...this.direct].some((j) => j.runId === runId)
-      || (this.runs.get(runId)?.queue.size ?? 0) > 0;
+    const neither = (error: unknown) => `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`;
+    const waiting = this.jobs.all().some((j) => j.runId === runId) || (this.runs.get(runId)?.queue.size ?? 0) > 0;
     if (this.offline || waiting || await this.spool.holdsOlder(runId)) {
-      let name: string;
+      // Named before it is written: a delivery round may take the file as soon as it exists.
+      const name = this.spool.newName();
+      this.awaitedUpdates.set(name, false);
       try {
-        name = await this.spool.write(runId, {}, clean);
-      } catch (error) {
-        throw new MlflowError("INTERNAL_ERROR", `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`, undefined, { cause: error });
+        try {
+          await this.spool.write(runId, {}, clean, name);
+        } catch (error) {
+          throw new MlflowError("INTERNAL_ERROR", neither(error), undefined, { cause: error });
+        }
+        if (!this.offline) await waitAtMost(this.deliverSpool().catch(() => {}), deadline - Date.now());
+        return this.awaitedUpdates.get(name) ? "acknowledged" : "spooled";
+      } finally {
+        this.awaitedUpdates.delete(name);
       }
-      if (!this.offline) await waitAtMost(this.deliverSpool().catch(() => {}), deadline - Date.now());
-      return this.acknowledged.delete(name) ? "acknowledged" : "spooled";
     }
     // Nothing of the run waits: straight to the store (held back if the spool cannot take the logged data).
     if (flushError) throw flushError;
-    this.direct.add(job);
-    void this.send(job).finally(() => this.direct.delete(job));
+    const job = this.jobs.add(runId, {}, "sending", undefined, clean);
+    void this.send(job);
     await waitAtMost(job.done, deadline - Date.now());
     await this.detachLate([job]);
-    if (job.outcome === "rejected") throw job.error;
-    if (job.outcome === "held") throw new MlflowError("INTERNAL_ERROR", `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(job.error)}`);
-    return job.outcome === "acknowledged" ? "acknowledged" : "spooled";
+    const state: JobState = job.state;
+    if (state === "rejected") throw job.error;
+    if (state === "held") throw new MlflowError("INTERNAL_ERROR", neither(job.error));
+    return state === "acknowledged" ? "acknowledged" : "spooled";
   }
 
   /** @internal */
@@ -283,9 +298,16 @@ export class Logger implements LogSink, ExitAware {
     return this.pending().runs[runId] ?? { queued: 0, inFlight: 0, spooled: 0 };
   }
 
-  /** Every batch that could not be delivered when it was sent, oldest first. */
+  /** The batches that could not be delivered when they were sent, oldest first: the last MAX_KEPT_FAILURES. */
   errors(): DeliveryFailure[] {
     return [...this.failures];
+  }
+
+  /** @internal */
+  snapshot(): LoggerSnapshot {
+    const queued = [...this.runs].filter(([, s]) => s.queue.size > 0).map(([runId, { queue }]) =>
+      ({ runId, batch: { metrics: queue.metrics, params: queue.params, tags: [...queue.tags].map(([key, value]) => ({ key, value })) } }));
+    return { queued, jobs: this.jobs.all() };
   }
 
   private tick(): void {
@@ -299,28 +321,35 @@ export class Logger implements LogSink, ExitAware {
     if (this.sinceCut === 0) return;
     this.sinceCut = 0;
     for (const [runId, state] of this.runs)
-      if (state.queue.size) for (const batch of state.queue.cut()) this.ready.push(makeJob(runId, batch));
+      if (state.queue.size) for (const batch of state.queue.cut()) this.jobs.add(runId, batch, "ready");
   }
 
   /** Starts ready jobs up to the in-flight limit; offline, writes them to the spool instead. */
   private pump(): void {
     if (this.offline) {
-      for (const job of this.ready.splice(0)) void this.spoolJob(job);
+      for (const job of this.jobs.inState("ready")) void this.spoolJob(job);
       return;
     }
-    for (let i = 0; i < this.ready.length && this.running.size < this.maxInFlight; ) {
-      const job = this.ready[i];
+    for (const job of this.jobs.inState("ready")) {
+      if (this.jobs.count("sending") >= this.maxInFlight) break;
       // Two requests setting the same tag could land in either order: one tag request per run at a time.
-      if (job.hasTags && (this.runs.get(job.runId)?.tagJobs ?? 0) > 0) { i++; continue; }
-      this.ready.splice(i, 1);
+      if (job.hasTags && this.sendingTags(job.runId)) continue;
+      this.jobs.move(job, "sending");
       void this.send(job);
     }
   }
 
+  private sendingTags(runId: string): boolean {
+    return this.jobs.inState("sending").some((j) => j.hasTags && j.runId === runId);
+  }
+
+  /** A spool file claimed by SpoolDelivery: sent like a fresh request, its file is its durable copy. */
+  private sendEntry(entry: SpoolEntry): Promise<void> {
+    return this.send(this.jobs.add(entry.runId, entry.batch, "sending", entry, entry.update));
+  }
+
+  /** Sends a job in state `sending` and moves it on by the answer. */
   private async send(job: Job): Promise<void> {
-    this.running.add(job);
-    const state = this.runs.get(job.runId);
-    if (job.hasTags && state) state.tagJobs++;
     try {
       try {
         if (job.update) await this.store.updateRun(job.runId, job.update);
@@ -331,20 +360,17 @@ export class Logger implements LogSink, ExitAware {
         return;
       }
       this.delivery.offline = false;
-      job.outcome = "acknowledged";
       // A detached request: its claimed file is being written; it must exist before it goes.
       const detached = !!job.detaching;
       await job.detaching;
       // Acknowledged: the claimed file must go, or the batch would be delivered twice.
       if (job.entry) await this.spool.remove(job.entry).catch((error) =>
         this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected" }));
-      if (job.entry?.update) this.acknowledged.add(job.entry.name);
+      if (job.entry && this.awaitedUpdates.has(job.entry.name)) this.awaitedUpdates.set(job.entry.name, true);
+      this.jobs.move(job, "acknowledged");
       // Files of its run may have waited behind it.
       if (detached && this.spool.size > 0) void this.deliverSpool().catch(() => {});
     } finally {
-      this.running.delete(job);
-      if (job.hasTags && state) state.tagJobs--;
-      job.settle();
       this.pump();
     }
   }
@@ -353,16 +379,19 @@ export class Logger implements LogSink, ExitAware {
   private async failed(job: Job, error: unknown): Promise<void> {
     job.error = error;
     if (isPermanentFailure(error)) {
-      job.outcome = "rejected";
       const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry, job.update).catch(() => undefined);
+      this.jobs.move(job, "rejected");
       this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected", file });
       return;
     }
     this.delivery.goOffline();
     if (job.entry) {
-      job.outcome = "spooled";
       await this.spool.release(job.entry).catch(() => {});
-    } else if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
+      this.jobs.move(job, "spooled");
+      return;
+    }
+    this.jobs.move(job, "spooling");
+    if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
   }
 
   /**
@@ -372,16 +401,16 @@ export class Logger implements LogSink, ExitAware {
    * waiting for a request slot goes to the spool instead. The logger counts as offline then.
    */
   private async detachLate(jobs: Job[]): Promise<void> {
-    const late = jobs.filter((j) => !j.settled);
+    const late = jobs.filter((j) => !atRest(j.state));
     if (!late.length) return;
     this.delivery.goOffline();
-    // Requests first: their files must be older than those of batches cut after them.
-    await Promise.all(late.filter((j) => (this.running.has(j) || this.direct.has(j)) && !j.entry).map((j) => this.detach(j)));
-    const waiting = late.filter((j) => this.ready.includes(j));
-    this.ready = this.ready.filter((j) => !waiting.includes(j));
-    for (const job of waiting) await this.spoolJob(job);
+    // Requests first: their files are named now, so they sort before those of batches cut after them.
+    const detaching = late.filter((j) => j.state === "sending" && !j.entry).map((j) => this.detach(j));
+    const waiting = late.filter((j) => j.state === "ready");
+    for (const job of waiting) this.jobs.move(job, "spooling");
+    await Promise.all([...detaching, ...waiting.map((j) => this.park(j))]);
     // Being written to the spool: that is quick.
-    await Promise.all(late.filter((j) => this.spooling.has(j)).map((j) => j.done));
+    await Promise.all(late.filter((j) => j.state === "spooling").map((j) => j.done));
   }
 
   private detach(job: Job): Promise<void> {
@@ -389,7 +418,6 @@ export class Logger implements LogSink, ExitAware {
       const error = new MlflowError("TEMPORARILY_UNAVAILABLE", `${this.store.uri} did not answer within ${this.flushTimeoutMs / 1000} s; the request goes on in the background.`);
       try {
         job.entry = await this.spool.writeClaimed(job.runId, job.batch, job.update);
-        job.outcome ??= "spooled";
         this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
       } catch (writeError) {
         // Still in flight, only not durable: the exit hook spools it if the process ends.
@@ -399,34 +427,36 @@ export class Logger implements LogSink, ExitAware {
     return job.detaching;
   }
 
+  /** Offline: a ready job goes to the spool instead of the network. */
   private async spoolJob(job: Job): Promise<void> {
-    this.spooling.add(job);
-    try {
-      if (await this.park(job)) job.outcome = "spooled";
-    } finally {
-      this.spooling.delete(job);
-      job.settle();
-    }
+    this.jobs.move(job, "spooling");
+    await this.park(job);
   }
 
-  /** Writes a job to the spool; if even that fails, holds it in memory. True when spooled. */
+  /** Writes a `spooling` job to the spool; if even that fails, holds it in memory. True when spooled. */
   private async park(job: Job, cause?: unknown): Promise<boolean> {
+    let writeError: unknown;
+    let written = false;
     try {
       await this.spool.write(job.runId, job.batch, job.update);
-      job.outcome = "spooled";
-      return true;
+      written = true;
     } catch (error) {
-      job.outcome = "held";
-      job.error = cause ?? error;
-      this.held.push(job);
-      this.report({ runId: job.runId, count: job.count, status: job.update?.status, error: cause ?? error, disposition: "held" });
-      return false;
+      writeError = error;
     }
+    if (written) {
+      this.jobs.move(job, "spooled");
+      return true;
+    }
+    job.error = cause ?? writeError;
+    this.jobs.move(job, "held");
+    this.report({ runId: job.runId, count: job.count, status: job.update?.status, error: job.error, disposition: "held" });
+    return false;
   }
 
   /** @internal */
   report(failure: DeliveryFailure): void {
     this.failures.push(failure);
+    if (this.failures.length > MAX_KEPT_FAILURES) this.failures.shift();
     try {
       this.onError?.(failure);
     } catch { /* a failing callback must not break delivery */ }
@@ -437,20 +467,22 @@ export class Logger implements LogSink, ExitAware {
     this.cut();
     // In-flight requests die with the process; spooling them too may deliver a batch twice,
     // which MLflow's SQL store absorbs (identical metric points are skipped, params with the
-    // same value and tags are idempotent); losing them could not be undone.
-    const jobs = [...this.ready, ...this.held, ...this.spooling, ...[...this.running, ...this.direct].filter((j) => !j.entry && !j.settled)];
-    for (const job of jobs) {
+    // same value and tags are idempotent); losing them could not be undone. Claimed files
+    // (from the spool, or detached) are durable already.
+    for (const job of this.jobs.all()) {
+      if (job.state === "sending" && job.entry) continue;
       try {
         this.spool.writeSync(job.runId, job.batch, job.update);
-      } catch { /* nowhere left to put it */ }
+      } catch {
+        continue; // nowhere left to put it
+      }
+      if (job.state === "ready" || job.state === "held") this.jobs.move(job, "spooled");
     }
-    this.ready = [];
-    this.held = [];
   }
 
   /** @internal True when a flush would have something to do now. */
   hasWork(): boolean {
-    return this.sinceCut > 0 || this.ready.length > 0 || this.running.size > 0 || this.spooling.size > 0;
+    return this.sinceCut > 0 || this.jobs.count("ready") + this.jobs.count("sending") + this.jobs.count("spooling") > 0;
   }
 }
 

@@ -36,8 +36,6 @@ export class RunState {
   readonly queue = new RunQueue();
   /** Params this logger has accepted for the run: they are immutable. */
   readonly params = new Map<string, string>();
-  /** Requests carrying tags in flight: tag requests of one run are sent one at a time, in order. */
-  tagJobs = 0;
 }
 
 /** Keys already validated, so the hot path skips the pattern checks. */

@@ -4,12 +4,13 @@
 // the Logger's own send loop, so a batch from the spool is acknowledged, released or
 // quarantined exactly like a fresh one.
 
-import { type DeliveryFailure, type Job, makeJob } from "./logger-jobs.js";
+import type { DeliveryFailure } from "./logger-jobs.js";
 import type { Spool, SpoolEntry } from "./spool.js";
 
 /** What spool delivery needs from the Logger. */
 export interface SpoolSender {
-  send(job: Job): Promise<void>;
+  /** Sends a claimed file's request; resolves once it is acknowledged, released or quarantined. */
+  sendEntry(entry: SpoolEntry): Promise<void>;
   report(failure: DeliveryFailure): void;
 }
 
@@ -95,7 +96,7 @@ export class SpoolDelivery {
       return false;
     }
     if (!entry) return false;
-    await this.sender.send(makeJob(entry.runId, entry.batch, entry, entry.update));
+    await this.sender.sendEntry(entry);
     return true;
   }
 }

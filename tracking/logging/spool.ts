@@ -144,14 +144,17 @@ export class Spool {
     return join(this.dir, "rejected");
   }
 
-  private nextName(): string {
+  /** A new file name; names sort in the order they were taken. */
+  newName(): string {
     // Sorting names sorts by creation time, so older batches are delivered first.
     return `${String(Date.now()).padStart(15, "0")}-${process.pid}-${this.nonce}-${String(this.seq++).padStart(6, "0")}${SUFFIX}`;
   }
 
-  /** Writes one batch (or a status update) durably and returns its file name. */
-  async write(runId: string, batch: Batch, update?: SpooledUpdate): Promise<string> {
-    const name = this.nextName();
+  /**
+   * Writes one batch (or a status update) durably and returns its file name: `name` when
+   * given (from newName, for a caller that must know it before the file can be delivered).
+   */
+  async write(runId: string, batch: Batch, update?: SpooledUpdate, name = this.newName()): Promise<string> {
     await this.writeFile(name, name, runId, batch, update);
     this.index.set(name, indexEntry(runId, batch, this.gen, update));
     return name;
@@ -164,7 +167,7 @@ export class Spool {
    * claim goes stale and the next scan takes it back.
    */
   async writeClaimed(runId: string, batch: Batch, update?: SpooledUpdate): Promise<SpoolEntry> {
-    const name = this.nextName();
+    const name = this.newName();
     const claimed = `${name}${CLAIM}${process.pid}`;
     ourClaims.add(claimed);
     try {
@@ -193,7 +196,7 @@ export class Spool {
   /** The same as `write`, synchronously: for the process `exit` hook, where nothing async runs. */
   writeSync(runId: string, batch: Batch, update?: SpooledUpdate): string {
     mkdirSync(this.dir, { recursive: true });
-    const name = this.nextName();
+    const name = this.newName();
     const tmp = join(this.dir, `.tmp-${name}`);
     const fd = openSync(tmp, "wx");
     try {
@@ -345,7 +348,7 @@ export class Spool {
       ourClaims.delete(claimed);
       return join(this.rejectedDir, entry.name);
     }
-    const name = this.nextName();
+    const name = this.newName();
     const fh = await open(join(this.rejectedDir, name), "wx");
     try {
       await fh.writeFile(encodeSpoolFile(this.uri, runId, batch, update));
