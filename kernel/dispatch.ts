@@ -15,7 +15,7 @@ import {
   replyType, childMessage, type ChannelMessages, type ControlChannel, type IopubMessages, type Message, type ShellChannel,
 } from "../protocol/messages.js";
 import { ContentError, controlContent, shellContent, type ContentChecks } from "../protocol/request-content.js";
-import { decode, encode } from "../protocol/wire.js";
+import { decode, encode, SignatureHistory } from "../protocol/wire.js";
 import type { Transport } from "./transport.js";
 import { runtimeError } from "./executor.js";
 
@@ -46,6 +46,8 @@ export class Dispatcher {
   readonly received: Record<RequestChannel, number> = { shell: 0, control: 0 };
   /** Runs before each `idle` (flushes batched output). */
   beforeIdle: () => void = () => {};
+  /** Signatures of every request accepted on shell, control and stdin: a replayed one is dropped. */
+  readonly signatures = new SignatureHistory();
 
   constructor(
     private readonly transport: Transport,
@@ -71,7 +73,7 @@ export class Dispatcher {
   }
 
   private async handle(channel: RequestChannel, frames: Buffer[], seq: number): Promise<void> {
-    const d = decode(frames, this.key);
+    const d = decode(frames, this.key, this.signatures);
     if (!d.ok) {
       this.log(`dropped ${channel} message (${d.reason}): ${d.detail}`);
       return;

@@ -34,7 +34,7 @@ export class Stdin {
 
   /** Frames read off the stdin socket: an input_reply answers the open question. */
   receive(frames: Buffer[]): void {
-    const d = decode(frames, this.key);
+    const d = decode(frames, this.key, this.dispatcher.signatures);
     if (!d.ok) return this.log(`dropped stdin message (${d.reason}): ${d.detail}`);
     if (d.msg.header.msg_type !== "input_reply") return this.log(`unexpected stdin message ${d.msg.header.msg_type}`);
     const value = d.msg.content.value;

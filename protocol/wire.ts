@@ -16,6 +16,7 @@ export type DecodeFailure =
   | "no-delimiter"
   | "missing-parts"
   | "bad-signature"
+  | "replayed"
   | "bad-json"
   | "bad-header";
 
@@ -57,8 +58,36 @@ export function encode(msg: Message, key: string | Buffer, identities: readonly 
   ];
 }
 
-/** Parses and verifies received frames. Never throws. */
-export function decode(frames: readonly Buffer[], key: string | Buffer): DecodeResult {
+/**
+ * Signatures already accepted, so that a captured message sent again is refused, as Jupyter's
+ * Session does. Bounded: when full, the oldest tenth is forgotten (a Set keeps insertion order).
+ */
+export class SignatureHistory {
+  private readonly seen = new Set<string>();
+  constructor(readonly capacity = 65_536) {}
+
+  /** Records a signature; false when it was seen before. */
+  accept(signature: string): boolean {
+    if (this.seen.has(signature)) return false;
+    if (this.seen.size >= this.capacity) {
+      let drop = Math.ceil(this.capacity / 10);
+      for (const old of this.seen) {
+        if (drop-- <= 0) break;
+        this.seen.delete(old);
+      }
+    }
+    this.seen.add(signature);
+    return true;
+  }
+
+  get size(): number { return this.seen.size; }
+}
+
+/**
+ * Parses and verifies received frames. Never throws. With a history, a signed message whose
+ * signature was accepted before is refused as "replayed" (unsigned sessions have none to track).
+ */
+export function decode(frames: readonly Buffer[], key: string | Buffer, history?: SignatureHistory): DecodeResult {
   const at = frames.findIndex((f) => f.equals(DELIMITER_BYTES));
   if (at < 0) return fail("no-delimiter", "no <IDS|MSG> delimiter frame", []);
   const identities = frames.slice(0, at).map((f) => Buffer.from(f));
@@ -70,6 +99,8 @@ export function decode(frames: readonly Buffer[], key: string | Buffer): DecodeR
   if (!verify(key, signature, parts)) {
     return fail("bad-signature", signature.length === 0 ? "missing signature" : "signature does not match", identities);
   }
+  if (history && signature.length > 0 && !history.accept(signature.toString("latin1")))
+    return fail("replayed", "a message with this signature was already received", identities);
   let json: unknown[];
   try {
     json = parts.map((p) => JSON.parse(p.toString("utf8")));

@@ -97,6 +97,21 @@ describe("signed connection", () => {
     expect(r.log()).toContain("bad-signature");
   });
 
+  it("refuses a correctly signed request sent a second time (a replay): it runs once", async () => {
+    const key = "replay-key";
+    const r = await rawKernel(key);
+    await waitReady(r, key);
+    const counter = path.join(tempDir(), "count");
+    const frames = encode(message("execute_request", { code: `require("fs").appendFileSync(${JSON.stringify(counter)}, "x")` }), key);
+    await r.shell.send(frames);
+    await r.shell.send(frames);
+    // Requests on shell are handled in order: once this one is answered, both copies were seen.
+    const reply = await awaitReply(r, key, "execute_request", { code: "1" });
+    expect(reply.content.status).toBe("ok");
+    expect(fs.readFileSync(counter, "utf8")).toBe("x");
+    expect(r.log()).toContain("replayed");
+  });
+
   it("signs what it sends with the key", async () => {
     const key = "k2";
     const r = await rawKernel(key);

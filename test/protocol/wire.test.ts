@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
-import { decode, encode, sign } from "../../protocol/wire.js";
+import { decode, encode, sign, SignatureHistory } from "../../protocol/wire.js";
 import { newHeader, type Message } from "../../protocol/messages.js";
 
 const msg = (): Message => ({
@@ -63,5 +63,29 @@ describe("wire codec", () => {
     expect(decode([Buffer.from("<IDS|MSG>"), Buffer.alloc(0), ...noHeader], "")).toMatchObject({ ok: false, reason: "bad-header" });
     const arr = [JSON.stringify(msg().header), "[]", "{}", "{}"].map((s) => Buffer.from(s));
     expect(decode([Buffer.from("<IDS|MSG>"), Buffer.alloc(0), ...arr], "")).toMatchObject({ ok: false, reason: "bad-json" });
+  });
+});
+
+describe("signature history", () => {
+  const msg = (id: string) => ({ header: { msg_id: id, msg_type: "kernel_info_request", session: "s", username: "u", date: "", version: "5.3" }, parent_header: {}, metadata: {}, content: {} });
+
+  it("refuses a signed message seen before, and not an unsigned one", () => {
+    const history = new SignatureHistory();
+    const frames = encode(msg("a") as any, "k");
+    expect(decode(frames, "k", history).ok).toBe(true);
+    expect(decode(frames, "k", history)).toMatchObject({ ok: false, reason: "replayed" });
+    expect(decode(encode(msg("b") as any, "k"), "k", history).ok).toBe(true);
+    const unsigned = encode(msg("c") as any, "");
+    expect(decode(unsigned, "", history).ok).toBe(true);
+    expect(decode(unsigned, "", history).ok).toBe(true);
+  });
+
+  it("is bounded: when full it forgets its oldest tenth", () => {
+    const history = new SignatureHistory(100);
+    for (let i = 0; i < 100; i++) expect(history.accept(`s${i}`)).toBe(true);
+    expect(history.accept("s100")).toBe(true);
+    expect(history.size).toBe(91);
+    expect(history.accept("s0")).toBe(true);
+    expect(history.accept("s50")).toBe(false);
   });
 });
