@@ -14,6 +14,12 @@
 // (so a different --cwd cannot send nested runs elsewhere). If the run cannot be created, the
 // kernel gets `{}` and is shut down before any cell runs. With --no-tracking: no context.
 //
+// Under MLflow's project runner (`mlflow run`, whose entry point's command is this one) the
+// run already exists: MLFLOW_RUN_ID in our environment names it, and it is adopted instead of
+// created (it must be RUNNING on MLFLOW_TRACKING_URI). Params, tags it lacks and artifacts go
+// into it and the cells' runs nest under it, but its end is its owner's: the runner sets
+// FINISHED or FAILED from our exit code (see run-tracking.ts).
+//
 // Exit codes: 0 every cell ran; 1 a cell failed, timed out or the kernel died; 2 bad input
 // (nothing started); 130 stopped by Ctrl-C.
 
@@ -56,7 +62,7 @@ export function registerRunCommand(program: Command): void {
     .option("--cwd <dir>", "working directory of the kernel (default: the notebook's directory)")
     .addOption(new Option("--timeout <seconds>", "per-cell limit: interrupt the cell and stop (run KILLED)").argParser(parseTimeoutOption))
     .option("--allow-errors", "keep going after a failing cell (the run still ends FAILED)")
-    .option("--experiment <name>", "MLflow experiment name or id (default: the notebook's own %mlflow_experiment, else MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default)")
+    .option("--experiment <name>", "MLflow experiment name or id (default: the notebook's own %mlflow_experiment, else MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default; under MLFLOW_RUN_ID, that run's)")
     .option("--kernel-log <file>", "append the kernel process's own output to this file")
     .option("--no-tracking", "execute without creating an MLflow run")
     .allowExcessArguments(false)

@@ -47,14 +47,16 @@ function copyProject(): string {
   return dir;
 }
 
-/** The environment of a test's processes: the server, its own spool and cache, no inherited run. */
+/**
+ * The environment of a test's processes: the server, its own spool, no inherited run. The
+ * compiler cache is the suite run's (global setup): a warm one spares each kernel a cold start.
+ */
 function envFor(server: RealServer, dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
     MLFLOW_TRACKING_URI: server.url,
     TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, ".spool"),
-    TSLAB_MLFLOW_CACHE_DIR: path.join(dir, ".cache"),
   };
   for (const key of ["MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"]) delete env[key];
   return { ...env, ...extra };
@@ -87,7 +89,9 @@ forEachRealServer("an MLflow project whose entry point is tslab-mlflow run", (se
 
   it("logs into the runner's run: the notebook's params and artifacts, the cells' runs nested under it, FINISHED by the runner", async () => {
     const experiment = unique();
-    const ran = await mlflowRun(server, { learning_rate: "0.5" }, experiment);
+    // Written as the runner logs it ("0.50"), which is the notebook's 0.5: MLflow params cannot
+    // change, so logging "0.5" over it would be refused.
+    const ran = await mlflowRun(server, { learning_rate: "0.50" }, experiment);
     expect(ran.code, ran.output).toBe(0);
     const runId = /run with ID '([0-9a-f]+)'/.exec(ran.output)?.[1];
     expect(runId, ran.output).toBeDefined();
@@ -102,7 +106,8 @@ forEachRealServer("an MLflow project whose entry point is tslab-mlflow run", (se
     expect(runs.filter((r) => !r.tags["mlflow.parentRunId"]).map((r) => r.runId)).toEqual([runId]);
     expect(project.status).toBe("FINISHED");
     // The value given to `mlflow run`, and the entry point's default for the other.
-    expect(project.params).toEqual({ learning_rate: "0.5", epochs: "30" });
+    expect(project.params).toEqual({ learning_rate: "0.50", epochs: "30" });
+    expect(ran.output).not.toContain("note: param");
     expect(project.artifacts).toEqual(expect.arrayContaining([NOTEBOOK_OUT, "line-fit.out.html"]));
     // The runner's own tags stay; ours fill in only what it did not set.
     expect(project.tags).toMatchObject({
