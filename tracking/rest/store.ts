@@ -236,7 +236,7 @@ export class RestStore implements TrackingStore {
       // MLflow 3.4 under uvicorn stores and lists such a file but fails on the header naming it.
       if (err instanceof MlflowError && err.httpStatus === 500 && /[^\x00-\x7f]/.test(path))
         throw new MlflowError(err.code,
-          `${await this.describeServer()} failed (HTTP 500) to send artifact ${JSON.stringify(path)}, whose name is not ASCII: MLflow 3 servers running under uvicorn cannot send such files (uploading and listing them works). ${err.message}`,
+          `${await this.describeServer()} failed (HTTP 500) to send artifact ${JSON.stringify(path)}: either it does not exist, or the server cannot send a file whose name is not ASCII (MLflow 3.4 under uvicorn fails so, though it stores and lists such files). ${err.message}`,
           err.httpStatus, { cause: err });
       throw await this.explainMissingEndpoint(`GET of artifact ${JSON.stringify(path)} under ${repo.rootUri}`, err);
     });
