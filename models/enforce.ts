@@ -47,24 +47,49 @@ function matches(v: unknown, t: ColType): boolean {
 const spec = (c: ColSpec) => `${colTypeName(c.type)}${c.required ? "" : " (optional)"}`;
 const absent = (v: unknown) => v === undefined || v === null;
 
-function checkValue(c: ColSpec, v: unknown, at: string): void {
+// `at` is a function so the hot path (every value of every record) builds no strings.
+function checkValue(c: ColSpec, v: unknown, at: () => string): void {
   if (absent(v)) {
-    if (c.required) throw new SchemaMismatchError(`required column ${JSON.stringify(c.name)} (${spec(c)}) is missing${at}.`);
+    if (c.required) throw new SchemaMismatchError(`required column ${JSON.stringify(c.name)} (${spec(c)}) is missing${at()}.`);
     return;
   }
   if (!matches(v, c.type))
-    throw new SchemaMismatchError(`column ${JSON.stringify(c.name ?? 0)} expects ${colTypeName(c.type)} but got ${givenType(v)}${at}.`);
+    throw new SchemaMismatchError(`column ${JSON.stringify(c.name ?? 0)} expects ${colTypeName(c.type)} but got ${givenType(v)}${at()}.`);
+}
+
+/** A column's check compiled once: numbers and strings, the common columns, test with one typeof. */
+function fastCheck(c: ColSpec): (v: unknown) => boolean {
+  const optional = !c.required;
+  switch (c.type) {
+    case "double": case "float": return (v) => typeof v === "number" || (optional && absent(v));
+    case "string": return (v) => typeof v === "string" || (optional && absent(v));
+    case "boolean": return (v) => typeof v === "boolean" || (optional && absent(v));
+    default: return (v) => (absent(v) ? optional : matches(v, c.type));
+  }
 }
 
 function checkRecords(rows: readonly unknown[], cols: ColSpec[], names: Set<string>): void {
+  const keys = cols.map((c) => c.name!);
+  const checks = cols.map(fastCheck);
+  const n = cols.length;
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
+    const row = rows[i] as Record<string, unknown>;
     if (!isPlainObject(row))
       throw new SchemaMismatchError(`record ${i} is ${givenType(row)}; expected an object with columns ${[...names].join(", ")}.`);
-    for (const c of cols) checkValue(c, row[c.name!], ` in record ${i}`);
-    for (const k in row) {
-      if (!names.has(k))
-        throw new SchemaMismatchError(`column ${JSON.stringify(k)} (${givenType(row[k])}) in record ${i} is not in the signature, which has ${[...names].map((n) => JSON.stringify(n)).join(", ")}.`);
+    let present = 0;
+    for (let j = 0; j < n; j++) {
+      const v = row[keys[j]!];
+      if (!checks[j]!(v)) checkValue(cols[j]!, v, () => ` in record ${i}`);
+      if (v !== undefined) present++;
+    }
+    // More keys than the signature's columns present: one of them is not in the signature.
+    let count = 0;
+    for (const _ in row) count++;
+    if (count > present) {
+      for (const k in row) {
+        if (!names.has(k))
+          throw new SchemaMismatchError(`column ${JSON.stringify(k)} (${givenType(row[k])}) in record ${i} is not in the signature, which has ${[...names].map((x) => JSON.stringify(x)).join(", ")}.`);
+      }
     }
   }
 }
@@ -91,7 +116,7 @@ function checkColumnObject(obj: Record<string, unknown>, cols: ColSpec[], names:
       if (!numeric) throw new SchemaMismatchError(`column ${JSON.stringify(c.name)} expects ${colTypeName(c.type)} but got ${givenType(list)}.`);
       continue;
     }
-    for (let i = 0; i < list.length; i++) checkValue(c, list[i], ` at row ${i}`);
+    for (let i = 0; i < list.length; i++) checkValue(c, list[i], () => ` at row ${i}`);
   }
 }
 
@@ -100,11 +125,11 @@ function checkColumns(input: unknown, cols: ColSpec[]): void {
   if (!named) {
     // Unnamed columns (MLflow's Series): a list of values, or rows of values by position.
     const list = Array.isArray(input) ? input : typedArrayDtype(input) ? Array.from(input as ArrayLike<unknown>) : [input];
-    if (cols.length === 1) list.forEach((v, i) => checkValue(cols[0]!, v, ` at row ${i}`));
+    if (cols.length === 1) list.forEach((v, i) => checkValue(cols[0]!, v, () => ` at row ${i}`));
     else list.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== cols.length)
         throw new SchemaMismatchError(`row ${i} is ${givenType(row)}; expected ${cols.length} values (${cols.map(spec).join(", ")}).`);
-      cols.forEach((c, j) => checkValue(c, row[j], ` at row ${i}, position ${j}`));
+      cols.forEach((c, j) => checkValue(c, row[j], () => ` at row ${i}, position ${j}`));
     });
     return;
   }
