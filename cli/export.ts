@@ -1,11 +1,14 @@
 // `tslab-mlflow export NOTEBOOK [--to html|md] [-o OUT]`: an executed notebook as a
 // standalone offline HTML page (interactive charts) or as Markdown with files beside it.
+// Pages are made to be published: secrets (values of secret-named environment variables,
+// URI credentials) are replaced unless --keep-secrets, and stderr names what was replaced.
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { reportInputErrors } from "./input-error.js";
-import { readNotebook } from "./notebook.js";
+import { Redactor } from "../magics/redact.js";
+import { readNotebook, redactNotebook } from "./notebook.js";
 import { badInputExits } from "./run-options.js";
 
 export interface ExportOptions {
@@ -13,16 +16,25 @@ export interface ExportOptions {
   out?: string;
   /** HTML only: inline the chart scripts (default) or write them beside the page. */
   scripts?: "inline" | "beside";
+  /** Keep secret values in the page (default: replaced, see the header). */
+  keepSecrets?: boolean;
+  /** Whose variables count as secrets (default: this process's environment). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ExportResult {
   out: string;
   files: string[];
   warnings: string[];
+  /** Names of the variables whose values were replaced (empty with keepSecrets). */
+  redacted: string[];
 }
 
 export async function exportNotebook(input: string, options: ExportOptions): Promise<ExportResult> {
-  const nb = await readNotebook(input);
+  const redactor = options.keepSecrets ? undefined : new Redactor(options.env ?? process.env);
+  const read = await readNotebook(input);
+  const nb = redactor ? redactNotebook(read, redactor) : read;
+  const redacted = redactor?.redactedNames() ?? [];
   // Loaded here, not at the top: main.ts registers this command for every invocation,
   // and `tslab-mlflow kernel` must not pay for vega and highlight.js.
   const [{ renderPage }, { renderMarkdown }] = await Promise.all([import("./html/page.js"), import("./export-md.js")]);
@@ -37,13 +49,13 @@ export async function exportNotebook(input: string, options: ExportOptions): Pro
     const page = await renderPage(nb, { title: basename(input, extname(input)), scripts });
     const files = await writeBeside(filesDir, page.assets.map((a) => ({ name: a.file, data: a.source })));
     await writeFile(out, page.html);
-    return { out, files, warnings: page.warnings };
+    return { out, files, warnings: page.warnings, redacted };
   }
 
   const md = await renderMarkdown(nb, filesDirName);
   const files = await writeBeside(filesDir, md.files);
   await writeFile(out, md.markdown);
-  return { out, files, warnings: md.warnings };
+  return { out, files, warnings: md.warnings, redacted };
 }
 
 /** Writes the files that go beside the output into `dir` (made only when there are any); returns their paths. */
@@ -74,11 +86,13 @@ export function registerExportCommand(program: Command): void {
         .choices(["inline", "beside"])
         .default("inline"),
     )
+    .option("--keep-secrets", "keep the values of secret-named environment variables (*TOKEN*, *SECRET*, *PASSWORD*, *KEY*, *CREDENTIAL*) and URI credentials in the page")
     .allowExcessArguments(false)
-    .action((notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside" }) =>
+    .action((notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside"; keepSecrets?: boolean }) =>
       reportInputErrors(async () => {
-        const result = await exportNotebook(notebook, { to: opts.to, out: opts.output, scripts: opts.scripts });
+        const result = await exportNotebook(notebook, { to: opts.to, out: opts.output, scripts: opts.scripts, keepSecrets: opts.keepSecrets === true });
         for (const w of result.warnings) console.error(`warning: ${w}`);
+        if (result.redacted.length) console.error(`note: the values of ${result.redacted.join(", ")} were replaced by [REDACTED] (--keep-secrets keeps them)`);
         const extra = result.files.length ? ` (+${result.files.length} files in ${relative(process.cwd(), dirname(result.files[0]!)) || "."})` : "";
         console.log(`Wrote ${relative(process.cwd(), result.out) || result.out}${extra}`);
       }),

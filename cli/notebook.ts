@@ -2,7 +2,8 @@
 // Reading checks the shape just enough to fail early with a clear message; writing uses
 // nbformat's own layout (1-space indent, sorted as given, trailing newline) so diffs stay small.
 
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../tracking/atomic-write.js";
 import type {
   ICell,
   ICodeCell,
@@ -62,8 +63,9 @@ export function parseNotebook(text: string, path = "<notebook>"): INotebookConte
   return nb as INotebookContent;
 }
 
+/** Written beside the target and renamed (atomic-write.ts), so a reader never sees half a notebook. */
 export async function writeNotebook(path: string, nb: INotebookContent): Promise<void> {
-  await writeFile(path, serializeNotebook(nb));
+  await writeFileAtomic(path, serializeNotebook(nb));
 }
 
 /** The bytes nbformat itself would write: multi-line strings split, keys sorted, indent 1. */
@@ -139,4 +141,30 @@ export function firstLine(cell: ICell, max = 60): string {
   const line = joinSource(cell.source).split("\n").find((l) => l.trim() !== "") ?? "";
   const trimmed = line.trim();
   return trimmed.length > max ? trimmed.slice(0, max - 1) + "…" : trimmed;
+}
+
+/** Anything that redacts text (magics/redact.ts's Redactor). */
+export interface TextRedactor {
+  text(s: string): string;
+}
+
+// Image data is base64: a short secret could match inside it by chance and break the image.
+const BINARY_MIME = /^image\/(?!svg)/;
+
+/**
+ * A copy of the notebook with every secret replaced (sources, outputs, metadata such as the
+ * injected parameters), for what leaves the machine: the notebook and page `run` uploads,
+ * exported pages. Image data is left as it is.
+ */
+export function redactNotebook(nb: INotebookContent, r: TextRedactor): INotebookContent {
+  const walk = (v: unknown, mime?: string): unknown => {
+    if (typeof v === "string") return mime && BINARY_MIME.test(mime) ? v : r.text(v);
+    if (Array.isArray(v)) return v.map((x) => walk(x, mime));
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    // Keys are kept: they are field names, MIME types and parameter names.
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(x, k.includes("/") ? k : mime), enumerable: true, writable: true, configurable: true });
+    return out;
+  };
+  return walk(nb) as INotebookContent;
 }

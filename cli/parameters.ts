@@ -22,16 +22,31 @@ let yaml: typeof import("yaml") | undefined;
 export const PARAMETERS_TAG = "parameters";
 export const INJECTED_TAG = "injected-parameters";
 
-/** papermill's `_resolve_type`: booleans, null, integers, floats, else the string itself. */
-export function parseParamValue(raw: string): ParamValue {
+/**
+ * papermill's `_resolve_type`: booleans, null, integers, floats, else the string itself. A
+ * number JavaScript cannot hold as written (`1e400`, an integer past 2^53) is refused rather
+ * than changed: `-r NAME VALUE` passes it as a string.
+ */
+export function parseParamValue(raw: string, name = "?"): ParamValue {
   if (raw === "True" || raw === "true") return true;
   if (raw === "False" || raw === "false") return false;
   if (raw === "None" || raw === "null") return null;
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim())) {
     const n = Number(raw);
-    if (Number.isFinite(n)) return n;
+    if (!Number.isFinite(n)) {
+      throw new InputError("BAD_PARAMETER", `-p ${name} ${raw}: out of the range of a number (it would become ${n}); use -r ${name} ${raw} to pass it as a string`);
+    }
+    if (/^[+-]?\d+$/.test(raw.trim()) && !Number.isSafeInteger(n)) {
+      throw new InputError("BAD_PARAMETER", `-p ${name} ${raw}: an integer beyond ±2^53 cannot be held exactly (it would become ${BigInt(n)}); use -r ${name} ${raw} to pass it as a string`);
+    }
+    return n;
   }
   return raw;
+}
+
+/** Sets an own property, also for names like `__proto__` that plain assignment would not create. */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const RESERVED = new Set(
@@ -41,10 +56,12 @@ const RESERVED = new Set(
 );
 
 export function checkParamName(name: string): void {
-  if (!/^[A-Za-z_$][\w$]*$/.test(name) || RESERVED.has(name)) {
+  // `__proto__` is an identifier, but as a top-level name of a cell it would replace the
+  // prototype of the object the kernel keeps cell variables in.
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || RESERVED.has(name) || name === "__proto__") {
     throw new InputError(
       "BAD_PARAMETER",
-      `bad parameter name ${JSON.stringify(name)}: expected a TypeScript identifier (letters, digits, _ or $, not starting with a digit, not a reserved word)`,
+      `bad parameter name ${JSON.stringify(name)}: expected a TypeScript identifier (letters, digits, _ or $, not starting with a digit, not a reserved word, not __proto__)`,
     );
   }
 }
@@ -61,7 +78,7 @@ function checkValue(name: string, value: unknown, where: string): ParamValue {
   if (Array.isArray(value)) return value.map((v, i) => checkValue(`${name}[${i}]`, v, where));
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, ParamValue> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = checkValue(`${name}.${k}`, v, where);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, checkValue(`${name}.${k}`, v, where));
     return out;
   }
   throw new InputError(
@@ -86,7 +103,7 @@ export function parseParamsYaml(text: string, where: string): Parameters {
   const params: Parameters = {};
   for (const [k, v] of Object.entries(doc)) {
     checkParamName(k);
-    params[k] = checkValue(k, v, where);
+    setOwn(params, k, checkValue(k, v, where));
   }
   return params;
 }
@@ -110,12 +127,12 @@ export async function collectParameters(src: ParameterSources): Promise<Paramete
     } catch (e) {
       throw new InputError("BAD_PARAMETERS_FILE", `cannot read parameters file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    Object.assign(params, parseParamsYaml(text, file));
+    for (const [k, v] of Object.entries(parseParamsYaml(text, file))) setOwn(params, k, v);
   }
-  for (const text of src.yaml ?? []) Object.assign(params, parseParamsYaml(text, "-y"));
+  for (const text of src.yaml ?? []) for (const [k, v] of Object.entries(parseParamsYaml(text, "-y"))) setOwn(params, k, v);
   for (const { name, value, raw } of src.pairs ?? []) {
     checkParamName(name);
-    params[name] = raw ? value : parseParamValue(value);
+    setOwn(params, name, raw ? value : parseParamValue(value, name));
   }
   return params;
 }
@@ -124,12 +141,18 @@ export async function collectParameters(src: ParameterSources): Promise<Paramete
 export function tsLiteral(value: ParamValue): string {
   if (Array.isArray(value)) return `[${value.map(tsLiteral).join(", ")}]`;
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).map(
-      ([k, v]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${tsLiteral(v)}`,
-    );
+    const entries = Object.entries(value).map(([k, v]) => `${objectKey(k)}: ${tsLiteral(v)}`);
     return entries.length ? `{ ${entries.join(", ")} }` : "{}";
   }
-  return JSON.stringify(value);
+  // Line and paragraph separators are escaped: the value stays one source line everywhere
+  // (nbformat splits sources on them), and arrives exactly as given.
+  return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/** A key of an object literal. `__proto__` as a plain or quoted key would set the prototype: computed, it is a property. */
+function objectKey(k: string): string {
+  if (k === "__proto__") return `[${tsLiteral(k)}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? k : tsLiteral(k);
 }
 
 /** How the `parameters` cell declares a name: keyword and type annotation (if any). */

@@ -7,7 +7,7 @@
 // the run reaches the kernel on its stdin. So tracking/ (and what only the execution needs)
 // is imported dynamically, after the spawn; statically only its light URI check.
 
-import { rename, stat, writeFile, readFile } from "node:fs/promises";
+import { access, constants, stat, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { INotebookContent } from "@jupyterlab/nbformat";
@@ -19,7 +19,8 @@ import { resolveTrackingUri, trackingUriKind } from "../tracking/tracking-uri.js
 import { stripAnsi } from "./html/ansi.js";
 import { executeNotebook, isExecutable, type CellFailure, type ExecuteNotebookResult } from "./execute.js";
 import { InputError } from "./input-error.js";
-import { firstLine, isCodeCell, readNotebook, serializeNotebook } from "./notebook.js";
+import { Redactor, looksSecret, REDACTED } from "../magics/redact.js";
+import { firstLine, isCodeCell, readNotebook, redactNotebook, serializeNotebook, writeNotebook } from "./notebook.js";
 import { collectParameters, injectParameters, type Parameters } from "./parameters.js";
 import type { NotebookRun } from "./run-tracking.js";
 
@@ -88,6 +89,10 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   const params = await collectParameters({ files: o.files, yaml: o.yaml, pairs: o.pairs });
   const output = path.resolve(o.output ?? defaultOutputPath(input));
   const cwd = path.resolve(o.cwd ?? path.dirname(input));
+  await checkCwd(cwd, o.cwd);
+  // What leaves this machine (params, the uploaded notebook and page) and what is printed
+  // passes one Redactor: secrets from the environment and URI credentials never show.
+  const redactor = new Redactor(env);
   if (o.kernelLog !== undefined) {
     const dir = path.dirname(path.resolve(o.kernelLog));
     if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
@@ -129,7 +134,7 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
   }
   const kernel = abort.signal.aborted ? undefined : startKernel(o, cwd, kernelEnv, context);
   const tracking = o.tracking ? import("./run-tracking.js") : undefined;
-  const creating = tracking?.then((t) => startNotebookRun(t, o, nb, input, params, env));
+  const creating = tracking?.then((t) => startNotebookRun(t, o, nb, input, redactParams(params, redactor), env));
   // Reading the parameters cell loads the TypeScript parser, which overlaps the boot too, but
   // only once tracking/ is loaded: the run must not wait for the parser.
   const injecting = (tracking ?? Promise.resolve()).catch(() => undefined).then(() => injectInto(nb, params));
@@ -143,15 +148,15 @@ async function execute(o: RunNotebookOptions, abort: AbortController, setClient:
       run = await creating;
     } catch (e) {
       giveContext({});
-      console.error(`error: could not start the MLflow run: ${(e as Error).message}`);
+      console.error(redactor.text(`error: could not start the MLflow run: ${(e as Error).message}`));
       await stopKernel(await kernel?.client);
       return EXIT_FAILED;
     }
     giveContext({ MLFLOW_RUN_ID: run.runId, MLFLOW_TRACKING_URI: run.trackingUri, MLFLOW_EXPERIMENT_ID: run.experimentId });
-    Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: run.trackingUri });
+    Object.assign(meta, { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: redactor.uri(run.trackingUri) });
   }
   try {
-    return await executeAndReport(o, nb, { output, meta, run, injecting, save }, kernel, abort, setClient);
+    return await executeAndReport(o, nb, { output, meta, run, injecting, save, redactor }, kernel, abort, setClient);
   } catch (e) {
     // Something unforeseen (a full disk, a bug): the run must not stay RUNNING.
     await run?.finish("FAILED", []).catch(() => {});
@@ -170,11 +175,15 @@ async function startNotebookRun(
 ): Promise<NotebookRun> {
   // A notebook that names its experiment (`%mlflow_experiment NAME`) gets its run there too,
   // so its `%%mlflow_run` children and `%mlflow_compare` all see one experiment.
+  // With --experiment, that experiment wins: the notebook's %mlflow_experiment then changes
+  // nothing (the kernel keeps every run of this execution in the outer run's experiment).
   let experiment = o.experiment;
-  const named = experiment === undefined ? notebookExperiment(nb) : undefined;
-  if (named !== undefined) {
+  const named = notebookExperiment(nb);
+  if (experiment === undefined && named !== undefined) {
     experiment = named;
     console.error(`note: tracking into experiment "${named}", named by the notebook's %mlflow_experiment (--experiment overrides)`);
+  } else if (experiment !== undefined && named !== undefined && named !== experiment) {
+    console.error(`note: --experiment "${experiment}" wins over the notebook's %mlflow_experiment ${named}: every run of this execution goes to "${experiment}"`);
   }
   return NotebookRun.start({
     experiment,
@@ -217,12 +226,13 @@ interface Prepared {
   /** The parameters being written into `nb`: whether they went into a new first cell. */
   injecting: Promise<boolean>;
   save(): Promise<void>;
+  redactor: Redactor;
 }
 
 async function executeAndReport(
   o: RunNotebookOptions,
   nb: INotebookContent,
-  { output, meta, run, injecting, save }: Prepared,
+  { output, meta, run, injecting, save, redactor }: Prepared,
   kernel: StartingKernel | undefined,
   abort: AbortController,
   setClient: (c: KernelClient) => void,
@@ -274,24 +284,26 @@ async function executeAndReport(
   await save();
 
   let exit = status === "FINISHED" ? EXIT_OK : result?.stopped?.reason === "interrupted" ? EXIT_INTERRUPTED : EXIT_FAILED;
-  const finishing = run ? runArtifacts(nb, output).then((artifacts) => run.finish(status, artifacts)) : undefined;
+  const finishing = run ? runArtifacts(nb, output, redactor).then((artifacts) => run.finish(status, artifacts)) : undefined;
   finishing?.catch(() => undefined);
   // The kernel's log is complete once it has exited.
   await stopping;
   if (startError !== undefined) {
-    console.error(`error: the kernel did not start: ${startError.trim()}${await kernelLogTail(o.kernelLog)}`);
+    console.error(redactor.text(`error: the kernel did not start: ${startError.trim()}${await kernelLogTail(o.kernelLog)}`));
   }
-  if (result) report(nb, result, o.input, output, await kernelLogTail(o.kernelLog));
+  if (result) report(nb, result, o.input, output, await kernelLogTail(o.kernelLog), redactor);
 
   if (run) {
     try {
       const { waiting } = (await finishing)!;
-      console.log(run.describe(status));
+      console.log(redactor.text(run.describe(status)));
       if (waiting.length) {
-        console.error(`warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`);
+        console.error(redactor.text(`warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`));
       }
+      const names = redactor.redactedNames();
+      if (names.length) console.error(`note: the values of ${names.join(", ")} were replaced by ${REDACTED} in what was uploaded to MLflow and printed`);
     } catch (e) {
-      console.error(`error: MLflow: ${(e as Error).message}`);
+      console.error(redactor.text(`error: MLflow: ${(e as Error).message}`));
       exit = exit === EXIT_OK ? EXIT_FAILED : exit;
     }
   }
@@ -340,14 +352,16 @@ async function kernelLogTail(kernelLog: string | undefined): Promise<string> {
  * The executed notebook, and the same as a standalone page: MLflow's UI previews `.html`
  * artifacts, and the page's static chart images show even where its scripts may not run.
  */
-async function runArtifacts(nb: INotebookContent, output: string): Promise<{ name: string; text: string }[]> {
-  const artifacts = [{ name: path.basename(output), text: serializeNotebook(nb) }];
+async function runArtifacts(nb: INotebookContent, output: string, redactor: Redactor): Promise<{ name: string; text: string }[]> {
+  // Both are made from one redacted copy: the local notebook keeps what the cells printed.
+  const shared = redactNotebook(nb, redactor);
+  const artifacts = [{ name: path.basename(output), text: serializeNotebook(shared) }];
   try {
     const { renderPage } = await import("./html/page.js");
-    const page = await renderPage(nb, { title: path.basename(output, ".ipynb"), scripts: "inline" });
+    const page = await renderPage(shared, { title: path.basename(output, ".ipynb"), scripts: "inline" });
     artifacts.push({ name: `${path.basename(output, ".ipynb")}.html`, text: page.html });
   } catch (e) {
-    console.error(`warning: the HTML page of the notebook was not logged: ${(e as Error).message}`);
+    console.error(redactor.text(`warning: the HTML page of the notebook was not logged: ${(e as Error).message}`));
   }
   return artifacts;
 }
@@ -364,31 +378,53 @@ function throttled(save: () => Promise<void>, ms: number): () => Promise<void> {
 
 /** Written beside the target and renamed, so a reader never sees half a notebook. */
 async function saveNotebook(file: string, nb: INotebookContent): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, serializeNotebook(nb));
-  await rename(tmp, file);
+  await writeNotebook(file, nb);
 }
 
-function report(nb: INotebookContent, result: ExecuteNotebookResult, input: string, output: string, logTail: string): void {
+function report(nb: INotebookContent, result: ExecuteNotebookResult, input: string, output: string, logTail: string, redactor: Redactor): void {
+  // Tracebacks and cell lines may quote a secret: what this command prints passes the Redactor.
+  const say = (text: string) => console.error(redactor.text(text));
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   const total = nb.cells.filter(isExecutable).length;
   const failures: CellFailure[] = [...result.allowedErrors.filter((f) => !f.expected), ...(result.stopped ? [result.stopped] : [])];
   for (const f of failures) {
     const cell = nb.cells[f.index];
     if (!cell) {
-      console.error(`\n${f.evalue}`);
+      say(`\n${f.evalue}`);
       continue;
     }
     const what =
       f.reason === "timeout" ? "timed out" : f.reason === "interrupted" ? "was interrupted" : f.reason === "kernel died" ? "killed the kernel" : "failed";
-    console.error(`\nCell ${f.index} ${what}: ${firstLine(cell)}`);
+    say(`\nCell ${f.index} ${what}: ${firstLine(cell)}`);
     const traceback = f.traceback.length ? f.traceback.join("\n") : `${f.ename}: ${f.evalue}`;
     const text = process.stderr.isTTY ? traceback : stripAnsi(traceback);
-    console.error(text.includes(f.evalue) || !f.evalue ? text : `${f.ename}: ${f.evalue}\n${text}`);
-    if (f.reason === "kernel died" && logTail) console.error(logTail);
+    say(text.includes(f.evalue) || !f.evalue ? text : `${f.ename}: ${f.evalue}\n${text}`);
+    if (f.reason === "kernel died" && logTail) say(logTail);
   }
   const stopped = result.stopped && result.stopped.index >= 0
     ? `; stopped at cell ${result.stopped.index}, ${total - result.executed} cell(s) not executed`
     : "";
   console.error(`\nExecuted ${result.executed} of ${total} code cells of ${rel(input)}${stopped}. Wrote ${rel(output)}`);
+}
+
+/** The kernel runs in `cwd`: a directory it cannot enter or read is bad input, refused before anything starts. */
+async function checkCwd(cwd: string, given: string | undefined): Promise<void> {
+  const what = given !== undefined ? `--cwd ${JSON.stringify(given)}` : `the notebook's directory ${cwd}`;
+  const s = await stat(cwd).catch(() => undefined);
+  if (!s?.isDirectory()) throw new InputError("BAD_OPTION", `bad ${what}: not a directory`);
+  try {
+    await access(cwd, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    throw new InputError("BAD_OPTION", `bad ${what}: not usable as the kernel's working directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a directory you can read and enter`);
+  }
+}
+
+/** Params as logged to MLflow: a secret-named parameter's value hidden, secrets inside values replaced. */
+function redactParams(params: Parameters, r: Redactor): Parameters {
+  const out: Parameters = {};
+  for (const [k, v] of Object.entries(params)) {
+    const value = looksSecret(k) && v !== null && v !== "" ? REDACTED : r.deep(v);
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

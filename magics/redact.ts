@@ -18,6 +18,9 @@ export const MIN_SECRET_LENGTH = 4;
 // `scheme://userinfo@`: the userinfo part (a user alone may be a token, as in https://TOKEN@host).
 const URI_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@"'<>]+)@/gi;
 
+/** How redactedNames() reports credentials found in URIs. */
+export const URI_CREDENTIALS = "credentials in URIs";
+
 export const looksSecret = (name: string): boolean => SECRET_NAME.test(name);
 
 type Env = Record<string, string | undefined>;
@@ -62,7 +65,14 @@ export class Redactor {
   }
 
   private replace(s: string, by: string): string {
-    let out = s.includes("://") ? s.replace(URI_USERINFO, (_m, scheme: string) => `${scheme}${by}@`) : s;
+    let out = s;
+    if (s.includes("://")) {
+      out = s.replace(URI_USERINFO, (m, scheme: string, info: string) => {
+        if (info === by) return m;
+        this.hits.add(URI_CREDENTIALS);
+        return `${scheme}${by}@`;
+      });
+    }
     for (const { value, names } of this.secrets) {
       if (!out.includes(value)) continue;
       out = out.split(value).join(by);
