@@ -76,8 +76,9 @@ export class NotebookRun {
   /**
    * Uploads the executed notebook (and any other files) and ends the run with `status` (an
    * adopted run is not ended: see the header). What the server does not take within the
-   * flush timeout (TSLAB_MLFLOW_FLUSH_TIMEOUT) waits in the spool, for the next kernel start or `tslab-mlflow sync`: a server that went away does
-   * not leave the run RUNNING, nor lose the notebook. Resolves to what waits there.
+   * flush timeout (TSLAB_MLFLOW_FLUSH_TIMEOUT) waits in the spool, for the next kernel start
+   * or `tslab-mlflow sync`: a server that went away does not leave the run RUNNING, nor lose
+   * the notebook. Resolves to what waits there.
    */
   async finish(status: RunStatus, artifacts: { name: string; text: string }[]): Promise<{ waiting: string[] }> {
     const store = this.client.store;
