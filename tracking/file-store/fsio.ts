@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
+import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
 import { MlflowError } from "../errors.js";
 import { parseFlatYaml, stringifyFlatYaml } from "./flat-yaml.js";
 
@@ -41,17 +42,9 @@ function writeWithParents(file: string, data: string | Uint8Array, flag = "w"): 
 }
 
 export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tempFor(file);
-  if (data.length > LARGE) {
-    await fs.promises.mkdir(dirname(file), { recursive: true });
-    await fs.promises.writeFile(tmp, data);
-  } else writeWithParents(tmp, data);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  const options = { mkdir: true, tmp: tempFor(file) };
+  if (data.length > LARGE) await writeFileAtomic(file, data, options);
+  else writeFileAtomicSync(file, data, options);
 }
 
 /**

@@ -5,13 +5,14 @@
 // harm: unlike batches, no claims are needed.
 //
 // Layout, inside the spool directory: artifacts/<name>.bin holds the bytes and
-// artifacts/<name>.json the run, path and URI; the .json is written last (fsync, rename), so
-// every listed .json has its bytes. Sorting names sorts by time: oldest delivered first.
+// artifacts/<name>.json the run, path and URI, each written atomically and durably
+// (atomic-write.ts); the .json is written last, so every listed .json has its bytes.
+// Sorting names sorts by time: oldest delivered first.
 
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
 import { isPermanentFailure } from "./logger-jobs.js";
 import type { TrackingStore } from "../store.js";
 import { watchExit, type ExitAware } from "./exit-hooks.js";
@@ -127,20 +128,18 @@ export class ArtifactSpool implements ExitAware {
   }
 
   async write(runId: string, path: string, data: Uint8Array | string): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     const name = this.nextName();
-    await writeDurably(join(this.dir, `${name}.bin`), data);
-    await writeDurably(join(this.dir, `${name}.json`), this.metaText(runId, path));
+    await writeFileAtomic(join(this.dir, `${name}.bin`), data, { durable: true, mkdir: true });
+    await writeFileAtomic(join(this.dir, `${name}.json`), this.metaText(runId, path), { durable: true });
   }
 
   /** Process `exit`: uploads still under way are spooled synchronously (nothing async runs now). */
   spoolSync(): void {
     for (const { runId, path, data } of this.inFlight.values()) {
       try {
-        mkdirSync(this.dir, { recursive: true });
         const name = this.nextName();
-        writeDurablySync(join(this.dir, `${name}.bin`), data);
-        writeDurablySync(join(this.dir, `${name}.json`), this.metaText(runId, path));
+        writeFileAtomicSync(join(this.dir, `${name}.bin`), data, { durable: true, mkdir: true });
+        writeFileAtomicSync(join(this.dir, `${name}.json`), this.metaText(runId, path), { durable: true });
       } catch {
         // nowhere left to put it
       }
@@ -159,29 +158,4 @@ export class ArtifactSpool implements ExitAware {
     for (const ext of [".json", ".bin"]) await rename(join(this.dir, name + ext), join(this.rejectedDir, name + ext)).catch(() => {});
     await writeFile(join(this.rejectedDir, `${name}.reason.txt`), `${(error as Error)?.message ?? String(error)}\n`).catch(() => {});
   }
-}
-
-/** Writes a file under a temporary name, syncs it, then renames it into place. */
-async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
-
-function writeDurablySync(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }

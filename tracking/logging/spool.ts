@@ -1,16 +1,16 @@
 // A durable on-disk spool of log-batch requests (and run status updates, which must follow
-// their run's batches) that could not be delivered yet. One JSON file per request, written atomically (temp file, fsync, rename) so a crash never
-// leaves half a batch; a file is removed only after the store acknowledged it. A sender
-// claims a file by renaming it (`.sending-<pid>`), so two processes sharing a spool never
-// deliver the same batch twice; claims left by a dead process are taken back on the next scan.
+// their run's batches) that could not be delivered yet. One JSON file per request, written
+// atomically and durably (atomic-write.ts: temp file, fsync, rename, directory fsync) so a
+// crash never leaves half a batch; a file is removed only after the store acknowledged it.
+// A sender claims a file by renaming it (`.sending-<pid>`), so two processes sharing a spool
+// never deliver the same batch twice; claims left by a dead process are taken back on the
+// next scan.
 
 import { createHash, randomBytes } from "node:crypto";
-import {
-  closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync as fsWriteSync,
-} from "node:fs";
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
 import type { Batch, Metric, RunStatus } from "../entities.js";
 
 const FORMAT = "tslab-mlflow-spool";
@@ -180,32 +180,14 @@ export class Spool {
   }
 
   private async writeFile(name: string, as: string, runId: string, batch: Batch, update?: SpooledUpdate): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const tmp = join(this.dir, `.tmp-${name}`);
-    const fh = await open(tmp, "wx");
-    try {
-      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch, update));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, as));
-    await syncDir(this.dir);
+    // The temp name starts with a dot: scans and other processes never take it for a batch.
+    await writeFileAtomic(join(this.dir, as), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, mkdir: true, tmp: join(this.dir, `.tmp-${name}`) });
   }
 
   /** The same as `write`, synchronously: for the process `exit` hook, where nothing async runs. */
   writeSync(runId: string, batch: Batch, update?: SpooledUpdate): string {
-    mkdirSync(this.dir, { recursive: true });
     const name = this.newName();
-    const tmp = join(this.dir, `.tmp-${name}`);
-    const fd = openSync(tmp, "wx");
-    try {
-      fsWriteSync(fd, encodeSpoolFile(this.uri, runId, batch, update));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, name));
+    writeFileAtomicSync(join(this.dir, name), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, mkdir: true, tmp: join(this.dir, `.tmp-${name}`) });
     this.index.set(name, indexEntry(runId, batch, this.gen, update));
     return name;
   }
@@ -349,13 +331,7 @@ export class Spool {
       return join(this.rejectedDir, entry.name);
     }
     const name = this.newName();
-    const fh = await open(join(this.rejectedDir, name), "wx");
-    try {
-      await fh.writeFile(encodeSpoolFile(this.uri, runId, batch, update));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFileAtomic(join(this.rejectedDir, name), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, tmp: join(this.rejectedDir, `.tmp-${name}`) });
     await this.writeReason(name, reason);
     return join(this.rejectedDir, name);
   }
@@ -389,10 +365,4 @@ export class Spool {
   get size(): number {
     return this.index.size;
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // The rename is durable only once the directory entry is on disk.
-  const fh = await open(dir, "r");
-  try { await fh.sync(); } catch { /* some file systems refuse fsync on directories */ } finally { await fh.close(); }
 }
