@@ -96,11 +96,18 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
+/** JSON text with Python's `json.dumps` separators (", " and ": "), as MLflow's signature strings have. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(", ")}]`;
+  if (v !== null && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(", ")}}`;
+  return JSON.stringify(v) ?? "null";
+}
+
 /** The `signature` entry of an MLmodel file: each side a JSON string, as MLflow writes it. */
 export function signatureToMlmodel(sig: ModelSignature): Record<string, string | null> {
   return {
-    inputs: sig.inputs ? JSON.stringify(schemaToJson(sig.inputs)) : null,
-    outputs: sig.outputs ? JSON.stringify(schemaToJson(sig.outputs)) : null,
+    inputs: sig.inputs ? pythonJson(schemaToJson(sig.inputs)) : null,
+    outputs: sig.outputs ? pythonJson(schemaToJson(sig.outputs)) : null,
     params: null,
   };
 }

@@ -58,7 +58,8 @@ export async function saveCodeModel(file: string, dir: string, artifacts: Record
     for (const imp of input.imports) if (imp.external) { const n = packageName(imp.path); if (n) packages.add(n); }
   const source = `code/${basename(entry)}`;
   await cp(entry, join(dir, source));
-  const saved: Record<string, { path: string; source: string }> = {};
+  // As pyfunc records its artifacts: the path inside the model folder and where it came from.
+  const saved: Record<string, { path: string; uri: string }> = {};
   for (const [name, path] of Object.entries(artifacts)) {
     if (!/^[\w.-]+$/.test(name)) throw invalidParameter(`Invalid artifact name ${JSON.stringify(name)}: use letters, digits, '_', '-' and '.'.`);
     const from = resolve(path);
@@ -67,7 +68,7 @@ export async function saveCodeModel(file: string, dir: string, artifacts: Record
     const rel = `artifacts/${name}${st.isDirectory() ? "" : extname(from)}`;
     await mkdir(dirname(join(dir, rel)), { recursive: true });
     await cp(from, join(dir, rel), { recursive: true });
-    saved[name] = { path: rel, source: from };
+    saved[name] = { path: rel, uri: from };
   }
   return {
     packages: [...packages].sort(),

@@ -2,7 +2,7 @@
 // are bundled into the model folder; logModel writes MLflow's files into the run, registers
 // the model, and loadModel loads it back by run, version and alias (from the cache the
 // second time), with the logged artifact reaching loadContext and the signature enforced.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,9 @@ describe("model from code", () => {
     expect(JSON.parse(readFileSync(join(dir, "input_example.json"), "utf8"))).toEqual({ columns: ["x", "y"], data: [[1, 2], [0.5, -1]] });
     const mlmodel = readFileSync(join(dir, "MLmodel"), "utf8");
     expect(mlmodel).toContain("pandas_orient: split");
-    expect(mlmodel).toContain('inputs: \'[{"type": "double", "name": "x", "required": true}'.replace(/": /g, '":').replace(/, "/g, ',"'));
+    // Python's json.dumps separators, as MLflow writes the signature strings.
+    expect(mlmodel).toContain(`inputs: '[{"type": "double", "name": "x", "required": true}, {"type": "double", "name": "y", "required": true}]'`);
+    expect(mlmodel).toContain(`outputs: '[{"type": "double", "required": true}]'`);
     expect(m.signature?.outputs).toEqual({ kind: "columns", columns: [{ type: "double", required: true }] });
 
     const loaded = await loadModelFromDir(dir, { fromDirs: [process.cwd()] });
@@ -51,6 +53,13 @@ describe("model from code", () => {
     await expect(saveModel(join(here, "missing.ts"), join(root, "missing"))).rejects.toThrow(/No model file at ".*missing\.ts"/);
     await expect(saveModel({ weights: [1] } as never, join(root, "obj"))).rejects.toThrow(/Cannot log an object of class Object as a model/);
     await expect(loadModelFromDir(join(root, "nowhere"))).rejects.toThrow(/No model folder at ".*nowhere"/);
+    const other = join(root, "sklearn");
+    mkdirSync(other);
+    writeFileSync(join(other, "MLmodel"), "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {pickled_model: model.pkl}\n");
+    await expect(loadModelFromDir(other)).rejects.toThrow(/its flavours are "python_function", "sklearn"; this client loads typescript_function and tfjs/);
+    writeFileSync(join(other, "MLmodel"), "flavors: [1, 2]\n");
+    await expect(loadModelFromDir(other)).rejects.toThrow(/Cannot read the MLmodel file at .*sklearn\/MLmodel: it has no "flavors" mapping/);
+    await expect(loadModelFromDir(root)).rejects.toThrow(/No MLflow model at ".*": it has no MLmodel file/);
   });
 
   it("logs into a file store run, registers, and loads by run, version and alias; a failed log registers nothing", async () => {

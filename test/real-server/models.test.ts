@@ -122,4 +122,25 @@ print(json.dumps(out))
       expect(seen.logged_model).toEqual({ status: "READY", name: "clf", source_run_id: info.runId });
     } else expect(seen.source).toBe(`runs:/${info.runId}/clf`);
   }, 120_000);
+
+  it("%mlflow_register adds a version with aliases, %mlflow_alias --delete removes one; MLflow's client agrees", async () => {
+    const bad = await exec(`%mlflow_register ${info.modelUri} ${name} --alias v2`);
+    expect(bad.status).toBe("error");
+    expect(bad.reply.evalue).toMatch(/Bad --alias "v2"/);
+    const reg = await exec(`%mlflow_register ${info.modelUri} ${name} --alias Challenger --alias Shadow --tag stage=canary --description "second look"`);
+    expect(reg.status, JSON.stringify(reg.reply)).toBe("ok");
+    expect(of(reg.outputs, "display_data")[0]!.data["text/plain"]).toBe(`Registered ${name} version 2 from ${info.modelUri} (aliases: Challenger, Shadow).`);
+    expect((await exec(`%mlflow_alias ${name} Shadow --delete`)).status).toBe("ok");
+    const seen = await python<Content>(`
+import json, mlflow
+from mlflow.models import get_model_info
+c = mlflow.MlflowClient()
+v2 = c.get_model_version("${name}", "2")
+info = get_model_info("models:/${name}@Challenger")
+print(json.dumps({"aliases": c.get_registered_model("${name}").aliases, "tags": v2.tags, "description": v2.description,
+  "versions": sorted(v.version for v in c.search_model_versions("name='${name}'")), "inputs": info.signature.inputs.to_dict()}))
+`);
+    expect(seen).toMatchObject({ aliases: { Champion: "1", Challenger: "2" }, tags: { stage: "canary" }, description: "second look", versions: ["1", "2"] });
+    expect(seen.inputs).toEqual([{ type: "double", name: "x1", required: true }, { type: "double", name: "x2", required: true }]);
+  }, 120_000);
 });
