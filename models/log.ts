@@ -89,7 +89,7 @@ export async function logModel(client: MlflowClient, runId: string, model: Model
       info = { modelUri: `models:/${lm.modelId}`, runId, artifactPath: name, modelId: lm.modelId, signature: mlmodel.signature };
       if (opts.registeredModelName) {
         const reg = opts.registeredModelName;
-        const mv = await register(client, reg, () => createModelVersionFromLoggedModel(http, { name: reg, modelId: lm.modelId, runId }));
+        const mv = await register(client, reg, () => createModelVersionFromLoggedModel(http, { name: reg, modelId: lm.modelId }));
         info.registeredModelVersion = mv.version;
       }
     } else {
