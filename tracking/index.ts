@@ -22,3 +22,4 @@ export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
 export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";
+export * from "./sync/index.js";
