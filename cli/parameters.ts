@@ -144,9 +144,9 @@ export function tsLiteral(value: ParamValue): string {
     const entries = Object.entries(value).map(([k, v]) => `${objectKey(k)}: ${tsLiteral(v)}`);
     return entries.length ? `{ ${entries.join(", ")} }` : "{}";
   }
-  // Line and paragraph separators are escaped: the value stays one source line everywhere
-  // (nbformat splits sources on them), and arrives exactly as given.
-  return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  // Line and paragraph separators and NEL are escaped (JSON leaves them raw): the value stays
+  // one source line everywhere (nbformat splits sources on them), and arrives exactly as given.
+  return JSON.stringify(value).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** A key of an object literal. `__proto__` as a plain or quoted key would set the prototype: computed, it is a property. */
