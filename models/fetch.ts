@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   LOGGED_MODEL_ID, MlflowError, RestStore, getLoggedModel, listLoggedModelArtifacts, loggedModelArtifacts, notFound,
-  runModelOutputs, type HttpClient, type MlflowClient,
+  runModelOutputs, type MlflowClient,
 } from "../tracking/index.js";
 import { MLMODEL_FILE_NAME } from "./mlmodel.js";
 
@@ -31,15 +31,15 @@ const LOGGED_MODEL_LOCATION = /\/models\/(m-[0-9a-f]{32})\/artifacts\/?$/;
 
 const isUri = (s: string) => /^[a-zA-Z][\w+.-]*:/.test(s) && !/^[a-zA-Z]:[\\/]/.test(s);
 
-const restHttp = (client: MlflowClient): HttpClient | undefined => (client.store instanceof RestStore ? client.store.http : undefined);
+const restStore = (client: MlflowClient): RestStore | undefined => (client.store instanceof RestStore ? client.store : undefined);
 
 /** The MLflow 3 LoggedModel a run logged under `name` (MLflow 3 keeps models out of run artifacts). */
 async function runLoggedModel(client: MlflowClient, runId: string, name: string): Promise<string | undefined> {
-  const http = restHttp(client);
-  if (!http) return undefined;
-  const ids = await runModelOutputs(http, runId).catch(() => [] as string[]);
+  const rest = restStore(client);
+  if (!rest) return undefined;
+  const ids = await runModelOutputs(rest, runId).catch(() => [] as string[]);
   for (const id of ids.reverse()) {
-    const m = await getLoggedModel(http, id).catch(() => undefined);
+    const m = await getLoggedModel(rest, id).catch(() => undefined);
     if (m && m.name === name) return id;
   }
   return undefined;
@@ -72,17 +72,17 @@ export async function resolveModelSource(client: MlflowClient, uri: string): Pro
 }
 
 async function loggedModelSource(client: MlflowClient, modelId: string, uri: string): Promise<ModelSource> {
-  const http = restHttp(client);
-  if (!http || !LOGGED_MODEL_ID.test(modelId))
+  const rest = restStore(client);
+  if (!rest || !LOGGED_MODEL_ID.test(modelId))
     throw new MlflowError("UNSUPPORTED_URI", `Cannot load ${JSON.stringify(uri)}: LoggedModels (models:/<model_id>) live on MLflow 3 tracking servers, and ${client.trackingUri} is not one.`);
-  const model = await getLoggedModel(http, modelId);
+  const model = await getLoggedModel(rest, modelId);
   return { kind: "logged-model", modelId, location: model.artifactUri };
 }
 
-async function downloadLoggedModel(http: HttpClient, modelId: string, location: string, dst: string, dir = ""): Promise<void> {
-  const repo = loggedModelArtifacts(http, { artifactUri: location });
-  for (const f of await listLoggedModelArtifacts(http, modelId, dir || undefined)) {
-    if (f.isDir) await downloadLoggedModel(http, modelId, location, dst, f.path);
+async function downloadLoggedModel(rest: RestStore, modelId: string, location: string, dst: string, dir = ""): Promise<void> {
+  const repo = loggedModelArtifacts(rest, { artifactUri: location });
+  for (const f of await listLoggedModelArtifacts(rest, modelId, dir || undefined)) {
+    if (f.isDir) await downloadLoggedModel(rest, modelId, location, dst, f.path);
     else {
       const file = join(dst, ...f.path.split("/"));
       await mkdir(dirname(file), { recursive: true });
@@ -112,7 +112,7 @@ export async function fetchModel(client: MlflowClient, uri: string, cacheDir = d
       // downloadArtifacts keeps the path inside the destination.
       if (source.path) await rename(join(tmp, ...source.path.split("/")), `${tmp}.m`).then(() => rm(tmp, { recursive: true })).then(() => rename(`${tmp}.m`, tmp));
     } else {
-      await downloadLoggedModel(restHttp(client)!, source.modelId, source.location, tmp);
+      await downloadLoggedModel(restStore(client)!, source.modelId, source.location, tmp);
     }
     if (!existsSync(join(tmp, MLMODEL_FILE_NAME)))
       throw notFound(`No MLflow model at ${JSON.stringify(uri)} (${source.location}): the folder has no MLmodel file.`);

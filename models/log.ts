@@ -47,7 +47,7 @@ async function files(dir: string): Promise<string[]> {
 /** True when the store is an MLflow 3 server (it has LoggedModels). */
 export async function hasLoggedModels(client: MlflowClient): Promise<boolean> {
   if (!(client.store instanceof RestStore)) return false;
-  return ((await serverMajorVersion(client.store.http)) ?? 0) >= 3;
+  return ((await serverMajorVersion(client.store)) ?? 0) >= 3;
 }
 
 async function register(client: MlflowClient, name: string, create: () => Promise<ModelVersion>): Promise<ModelVersion> {
@@ -72,24 +72,24 @@ export async function logModel(client: MlflowClient, runId: string, model: Model
     const v3 = await hasLoggedModels(client);
     let info: ModelInfo;
     if (v3) {
-      const http = (client.store as RestStore).http;
+      const rest = client.store as RestStore;
       const run = await client.getRun(runId);
-      const lm = await createLoggedModel(http, { experimentId: run.info.experimentId, name, sourceRunId: runId });
+      const lm = await createLoggedModel(rest, { experimentId: run.info.experimentId, name, sourceRunId: runId });
       try {
         // As MLflow 3 writes it: the MLmodel names the LoggedModel and its location.
         await writeMlmodel(dir, { ...mlmodel, modelId: lm.modelId, modelUuid: lm.modelId, artifactPath: lm.artifactUri });
-        const repo = loggedModelArtifacts(http, lm);
+        const repo = loggedModelArtifacts(rest, lm);
         for (const f of await files(dir)) await repo.put(relative(dir, f).split(sep).join("/"), await readFile(f));
-        await finalizeLoggedModel(http, lm.modelId, "LOGGED_MODEL_READY");
-        await logModelOutputs(http, runId, [{ modelId: lm.modelId, step: 0 }]);
+        await finalizeLoggedModel(rest, lm.modelId, "LOGGED_MODEL_READY");
+        await logModelOutputs(rest, runId, [{ modelId: lm.modelId, step: 0 }]);
       } catch (err) {
-        await finalizeLoggedModel(http, lm.modelId, "LOGGED_MODEL_UPLOAD_FAILED").catch(() => undefined);
+        await finalizeLoggedModel(rest, lm.modelId, "LOGGED_MODEL_UPLOAD_FAILED").catch(() => undefined);
         throw err;
       }
       info = { modelUri: `models:/${lm.modelId}`, runId, artifactPath: name, modelId: lm.modelId, signature: mlmodel.signature };
       if (opts.registeredModelName) {
         const reg = opts.registeredModelName;
-        const mv = await register(client, reg, () => createModelVersionFromLoggedModel(http, { name: reg, modelId: lm.modelId }));
+        const mv = await register(client, reg, () => createModelVersionFromLoggedModel(rest, { name: reg, modelId: lm.modelId }));
         info.registeredModelVersion = mv.version;
       }
     } else {

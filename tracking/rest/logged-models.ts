@@ -2,12 +2,14 @@
 // a model linked to its source run, upload and list its artifacts, finalize it READY or
 // UPLOAD_FAILED, record it as the run's output, register a version from it (`model_id`), and
 // delete a version again. Shapes as recorded in test/fixtures/mlflow-wire/mlflow-3.4 (140-200).
-// Works on the store's HttpClient (`RestStore.http`); a 2.x server answers these with 404.
+// Every call goes through `RestStore.request`, so on a 2.x server (which answers these with
+// Flask's 404) the error names the server's version and the call, not just "not found".
+// Registry calls use the store's registry prefix (Unity Catalog's for `databricks-uc`).
 
 import type { FileInfo, ModelVersion, Tag } from "../entities.js";
 import { invalidParameter } from "../errors.js";
 import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
-import type { HttpClient } from "./http.js";
+import type { RestStore } from "./store.js";
 import { compact, parseFileInfo, parseModelVersion, tagsToWire } from "./wire.js";
 
 type Json = Record<string, any>;
@@ -51,15 +53,22 @@ function parseLoggedModel(body: Json): LoggedModel {
   };
 }
 
+/**
+ * The registry prefix the store was opened with (`UNITY_CATALOG_REGISTRY_API` for
+ * `databricks-uc`), so a version created here lands in the same registry as the store's own
+ * registry calls. RestStore keeps it private; TypeScript allows this element access.
+ */
+const registryApiOf = (store: RestStore): string => store["registryApi"];
+
 const modelPath = (modelId: string) => {
   if (!LOGGED_MODEL_ID.test(modelId)) throw invalidParameter(`Invalid LoggedModel id ${JSON.stringify(modelId)}: expected "m-" and 32 hex digits.`);
   return `${API}/logged-models/${modelId}`;
 };
 
-export async function createLoggedModel(http: HttpClient, args: {
+export async function createLoggedModel(store: RestStore, args: {
   experimentId: string; name?: string; modelType?: string; sourceRunId?: string; params?: Tag[]; tags?: Tag[];
 }): Promise<LoggedModel> {
-  const res = await http.json<Json>({
+  const res = await store.request<Json>({
     method: "POST", path: `${API}/logged-models`,
     json: compact({
       experiment_id: args.experimentId, name: args.name, model_type: args.modelType, source_run_id: args.sourceRunId,
@@ -69,48 +78,48 @@ export async function createLoggedModel(http: HttpClient, args: {
   return parseLoggedModel(res);
 }
 
-export async function getLoggedModel(http: HttpClient, modelId: string): Promise<LoggedModel> {
-  return parseLoggedModel(await http.json<Json>({ method: "GET", path: modelPath(modelId) }));
+export async function getLoggedModel(store: RestStore, modelId: string): Promise<LoggedModel> {
+  return parseLoggedModel(await store.request<Json>({ method: "GET", path: modelPath(modelId) }));
 }
 
 /** PATCH with `model_id` in the body too: without it the server answers 400 (fixture 157). */
-export async function finalizeLoggedModel(http: HttpClient, modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
-  return parseLoggedModel(await http.json<Json>({ method: "PATCH", path: modelPath(modelId), json: { model_id: modelId, status } }));
+export async function finalizeLoggedModel(store: RestStore, modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
+  return parseLoggedModel(await store.request<Json>({ method: "PATCH", path: modelPath(modelId), json: { model_id: modelId, status } }));
 }
 
-export async function deleteLoggedModel(http: HttpClient, modelId: string): Promise<void> {
-  await http.json({ method: "DELETE", path: modelPath(modelId) });
+export async function deleteLoggedModel(store: RestStore, modelId: string): Promise<void> {
+  await store.request({ method: "DELETE", path: modelPath(modelId) });
 }
 
 /** The repository of a LoggedModel's files (the artifact proxy for `mlflow-artifacts:` locations). */
-export function loggedModelArtifacts(http: HttpClient, model: Pick<LoggedModel, "artifactUri">): ArtifactRepository {
-  return artifactRepository(model.artifactUri, http);
+export function loggedModelArtifacts(store: RestStore, model: Pick<LoggedModel, "artifactUri">): ArtifactRepository {
+  return artifactRepository(model.artifactUri, store.http);
 }
 
 /** One directory of a LoggedModel's files, paths relative to the model's root (fixtures 153, 154). */
-export async function listLoggedModelArtifacts(http: HttpClient, modelId: string, path?: string): Promise<FileInfo[]> {
+export async function listLoggedModelArtifacts(store: RestStore, modelId: string, path?: string): Promise<FileInfo[]> {
   const p = path === undefined ? undefined : checkArtifactPath(path, true) || undefined;
-  const res = await http.json<Json>({ method: "GET", path: `${modelPath(modelId)}/artifacts/directories`, query: { artifact_directory_path: p } });
+  const res = await store.request<Json>({ method: "GET", path: `${modelPath(modelId)}/artifacts/directories`, query: { artifact_directory_path: p } });
   return (res.files ?? []).map(parseFileInfo);
 }
 
 /** `runs/outputs`: the run produced these models (fixture 178). */
-export async function logModelOutputs(http: HttpClient, runId: string, models: { modelId: string; step?: number }[]): Promise<void> {
-  await http.json({ method: "POST", path: `${API}/runs/outputs`, json: { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step ?? 0 })) } });
+export async function logModelOutputs(store: RestStore, runId: string, models: { modelId: string; step?: number }[]): Promise<void> {
+  await store.request({ method: "POST", path: `${API}/runs/outputs`, json: { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step ?? 0 })) } });
 }
 
 /** Ids of the LoggedModels a run produced, from `runs/get`'s `outputs.model_outputs` (fixture 181). */
-export async function runModelOutputs(http: HttpClient, runId: string): Promise<string[]> {
-  const res = await http.json<Json>({ method: "GET", path: `${API}/runs/get`, query: { run_id: runId } });
+export async function runModelOutputs(store: RestStore, runId: string): Promise<string[]> {
+  const res = await store.request<Json>({ method: "GET", path: `${API}/runs/get`, query: { run_id: runId } });
   return (res.run?.outputs?.model_outputs ?? []).map((o: Json) => String(o.model_id));
 }
 
 /** A version from a LoggedModel, as MLflow 3's client registers: source `models:/<id>` and `model_id` (fixture 183). */
-export async function createModelVersionFromLoggedModel(http: HttpClient, args: {
-  name: string; modelId: string; runId?: string; description?: string; tags?: Tag[]; registryApi?: string;
+export async function createModelVersionFromLoggedModel(store: RestStore, args: {
+  name: string; modelId: string; runId?: string; description?: string; tags?: Tag[];
 }): Promise<ModelVersion> {
-  const res = await http.json<Json>({
-    method: "POST", path: `${args.registryApi ?? API}/model-versions/create`,
+  const res = await store.request<Json>({
+    method: "POST", path: `${registryApiOf(store)}/model-versions/create`,
     json: compact({
       name: args.name, source: `models:/${args.modelId}`, run_id: args.runId, description: args.description,
       tags: tagsToWire(args.tags), model_id: args.modelId,
@@ -120,19 +129,19 @@ export async function createModelVersionFromLoggedModel(http: HttpClient, args: 
 }
 
 /** `model-versions/delete` (a DELETE carries its fields as JSON, like the alias DELETE). */
-export async function deleteModelVersion(http: HttpClient, name: string, version: string, registryApi = API): Promise<void> {
-  await http.json({ method: "DELETE", path: `${registryApi}/model-versions/delete`, json: { name, version } });
+export async function deleteModelVersion(store: RestStore, name: string, version: string): Promise<void> {
+  await store.request({ method: "DELETE", path: `${registryApiOf(store)}/model-versions/delete`, json: { name, version } });
 }
 
 /** `model-versions/get-download-uri`: where a version's files are (fixtures 188, 189). */
-export async function modelVersionDownloadUri(http: HttpClient, name: string, version: string, registryApi = API): Promise<string> {
-  const res = await http.json<Json>({ method: "GET", path: `${registryApi}/model-versions/get-download-uri`, query: { name, version } });
+export async function modelVersionDownloadUri(store: RestStore, name: string, version: string): Promise<string> {
+  const res = await store.request<Json>({ method: "GET", path: `${registryApiOf(store)}/model-versions/get-download-uri`, query: { name, version } });
   return String(res.artifact_uri ?? "");
 }
 
 /** The major version of the server's MLflow from `/version` ("3.4.1.dev0" → 3); undefined when it does not say. */
-export async function serverMajorVersion(http: HttpClient): Promise<number | undefined> {
-  const res = await http.send({ method: "GET", path: "/version", retry: "none" }).catch(() => undefined);
+export async function serverMajorVersion(store: RestStore): Promise<number | undefined> {
+  const res = await store.http.send({ method: "GET", path: "/version", retry: "none" }).catch(() => undefined);
   if (!res || res.status >= 400) return undefined;
   const m = /^(\d+)\./.exec(res.body.toString("utf8").trim());
   return m ? Number(m[1]) : undefined;
