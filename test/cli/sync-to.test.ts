@@ -9,7 +9,9 @@ import { createServer } from "node:net";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileStore, SOURCE_RUN_ID_TAG, SOURCE_URI_TAG, type Run } from "../../tracking/index.js";
+import {
+  FileStore, SOURCE_RUN_ID_TAG, SOURCE_URI_TAG, missingPoints, provenanceUri, rewriteSource, type Run,
+} from "../../tracking/index.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 import { runCli } from "../support/run.js";
 import { buildSource, dumpStore, type BuiltSource } from "../support/sync-source.js";
@@ -165,4 +167,28 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
     for (const id of built.otherRunIds)
       expect(r.stderr).toMatch(new RegExp(`failed: run ${id} \\(run "run-100\\d" in "sync-cli-other"\\): .*(ECONNREFUSED|connect)`, "i"));
   }, 120_000);
+});
+
+describe("what sync records and resends", () => {
+  it("records the source store without credentials, query or fragment", () => {
+    expect(provenanceUri("https://ada:s3cret@mlflow.example.com:5000/team/?token=x#y")).toBe("https://mlflow.example.com:5000/team");
+    expect(provenanceUri("file:///home/ada/mlruns")).toBe("file:///home/ada/mlruns");
+    expect(provenanceUri("databricks://profile")).toBe("databricks://profile");
+  });
+
+  it("points a version's source at the run's copy", () => {
+    expect(rewriteSource("runs:/aaa/model", "aaa", "bbb")).toBe("runs:/bbb/model");
+    expect(rewriteSource("runs:/aaa", "aaa", "bbb")).toBe("runs:/bbb");
+    expect(rewriteSource("runs:/aaab/model", "aaa", "bbb")).toBe("runs:/aaab/model");
+    expect(rewriteSource("file:///m/1/aaa/artifacts/model", "aaa", "bbb", "file:///m/1/aaa/artifacts")).toBe("runs:/bbb/model");
+    expect(rewriteSource("s3://bucket/elsewhere/model", "aaa", "bbb", "file:///m/1/aaa/artifacts")).toBe("s3://bucket/elsewhere/model");
+  });
+
+  it("resends only the points a copy lacks, counting repeats", () => {
+    const p = (step: number, timestamp: number, value: number) => ({ key: "k", step, timestamp, value });
+    const source = [p(0, 1, 0.5), p(0, 1, 0.5), p(1, 2, NaN), p(2, 3, 0.25)];
+    expect(missingPoints(source, [p(0, 1, 0.5), p(1, 2, NaN)])).toEqual([p(0, 1, 0.5), p(2, 3, 0.25)]);
+    expect(missingPoints(source, source)).toEqual([]);
+    expect(missingPoints(source, [])).toEqual(source);
+  });
 });
