@@ -21,5 +21,6 @@ export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
 export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";
+export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from "./atomic-write.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";
 export * from "./sync/index.js";
