@@ -8,6 +8,7 @@ import type { InstallLocation } from "./install.js";
 import { registerExportCommand } from "./export.js";
 import { registerRunCommand } from "./run.js";
 import { registerSyncCommand } from "./sync.js";
+import { registerServeCommand } from "./serve.js";
 
 interface LocationFlags {
   user?: boolean;
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerExportCommand(program);
   registerSyncCommand(program);
+  registerServeCommand(program);
 
   return program;
 }
