@@ -21,6 +21,7 @@ import type { CellOutput } from "./outputs.js";
 import { hasMagic, parseCell, type MagicCall } from "./parse.js";
 import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
 import { MlflowSession } from "./session.js";
+import { Redactor } from "./redact.js";
 import { openTracking } from "./open-tracking.js";
 import { completeMagic, inspectMagic } from "./magic-introspection.js";
 import { BEGIN_DECLARATION, BEGIN_GLOBAL, beginGlobal } from "./run-begin.js";
@@ -123,7 +124,7 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       } catch (err) {
         // A bad MLFLOW_TRACKING_URI must not stop the kernel: magics report it when used.
         startError = err;
-        h.log(`MLflow tracking unavailable: ${(err as Error).message}`);
+        h.log(new Redactor(env).text(`MLflow tracking unavailable: ${(err as Error).message}`));
       }
       const s = session;
       if (s) {

@@ -23,7 +23,9 @@ export const escapeHtml = (s: string): string =>
 /** The run's page in MLflow's UI, when the tracking URI is a server. */
 export function runUrl(trackingUri: string, experimentId: string, runId: string): string | undefined {
   if (!/^https?:\/\//i.test(trackingUri)) return undefined;
-  return `${trackingUri.replace(/\/+$/, "")}/#/experiments/${encodeURIComponent(experimentId)}/runs/${encodeURIComponent(runId)}`;
+  // A link never carries credentials (the browser asks for them when the server wants them).
+  const base = trackingUri.replace(/^(https?:\/\/)[^/@]*@/i, "$1").replace(/\/+$/, "");
+  return `${base}/#/experiments/${encodeURIComponent(experimentId)}/runs/${encodeURIComponent(runId)}`;
 }
 
 export const fmtValue = (v: number): string =>

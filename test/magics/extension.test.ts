@@ -342,8 +342,10 @@ describe("kernel shutdown with runs open", () => {
       const h = new FakeHost(d, mlflowExtension({ env: {}, tracking: trackingFromStore(s, () => undefined, { spoolDir: path.join(d, "spool"), exitHooks: false }) }));
       await h.start();
       await h.execute(`await mlflow.startRun({ runName: "script" });`);
-      void h.execute(`%%mlflow_run stuck\nmlflow.logMetric("x", 1);\nawait new Promise(() => {});`);
-      await new Promise((r) => setTimeout(r, 200));
+      // Shut down once the cell is inside its run (its first output says so), not after a guess.
+      const inside = new Promise<void>((resolve) => h.onOutput((o) => void (o.type === "stream" && o.text.includes("inside") && resolve())));
+      void h.execute(`%%mlflow_run stuck\nmlflow.logMetric("x", 1);\nprint("inside");\nawait new Promise(() => {});`);
+      await inside;
       await h.shutdown();
       const exps = (await s.searchExperiments({ maxResults: 10 })).items.map((e) => e.experimentId);
       const runs = (await s.searchRuns({ experimentIds: exps, maxResults: 10 })).items;

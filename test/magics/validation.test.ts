@@ -127,6 +127,7 @@ describe("secrets never reach the store nor the magics' outputs", () => {
     // The summary shown in the cell links nowhere with the URI's password in it.
     const shown = JSON.stringify(displays(r.outputs));
     expect(shown).not.toContain(URI_PASSWORD);
+    expect(shown).toContain(`http://tracking.invalid:5000/#/experiments/${run.info.experimentId}/runs/${run.info.runId}`);
     expect(leaks(path.join(dir, "mlruns"), [...Object.values(SECRETS), URI_PASSWORD])).toEqual([]);
   });
 
