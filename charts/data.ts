@@ -6,6 +6,7 @@ import type { Metric, Run } from "../tracking/index.js";
 import { ChartError, listOrNone } from "./errors.js";
 import {
   type CompareOptions,
+  type ComparedRun,
   type RunInput,
   DEFAULT_MAX_METRICS,
   DEFAULT_MAX_RUNS,
@@ -14,8 +15,10 @@ import {
 } from "./types.js";
 
 export interface PreparedRun {
-  /** Unique within the comparison: the run name, with an id prefix when names repeat. */
+  /** Unique within the comparison: the caller's label or else the run name, with an id prefix when these repeat. */
   label: string;
+  /** The label was the caller's (`{ run, label }`), not the run name. */
+  labelGiven: boolean;
   name: string;
   runId: string;
   startTime: number;
@@ -99,15 +102,18 @@ export function checkOptions(options: CompareOptions): void {
   }
 }
 
-function asComparedRun(item: unknown, index: number): { run: Run; history?: Record<string, readonly Metric[]> } {
+function asComparedRun(item: unknown, index: number): ComparedRun {
   const o = item as { info?: unknown; run?: { info?: unknown } } | null;
-  const candidate = o && typeof o === "object" && "run" in o && o.run ? (o as { run: Run; history?: Record<string, readonly Metric[]> }) : { run: o as Run };
+  const candidate = o && typeof o === "object" && "run" in o && o.run ? (o as ComparedRun) : { run: o as Run };
   const info = candidate.run?.info as { runId?: unknown } | undefined;
   if (!info || typeof info.runId !== "string" || !candidate.run.data) {
     throw new ChartError(
       "BAD_INPUT",
-      `runs[${index}] is not a run: expected an MLflow Run ({info, data}) or {run, history}, got ${describe(item)}`,
+      `runs[${index}] is not a run: expected an MLflow Run ({info, data}) or {run, history, label}, got ${describe(item)}`,
     );
+  }
+  if (candidate.label !== undefined && (typeof candidate.label !== "string" || candidate.label === "")) {
+    throw new ChartError("BAD_INPUT", `runs[${index}].label must be a non-empty string, got ${JSON.stringify(candidate.label)}`);
   }
   return candidate;
 }
@@ -117,8 +123,8 @@ function describe(v: unknown): string {
   return `an object with keys ${listOrNone(Object.keys(v))}`;
 }
 
-function uniqueLabels(runs: { name: string; runId: string }[]): string[] {
-  const base = runs.map((r) => r.name || r.runId.slice(0, 8));
+function uniqueLabels(runs: { name: string; runId: string; label?: string }[]): string[] {
+  const base = runs.map((r) => r.label || r.name || r.runId.slice(0, 8));
   const count = (labels: string[]) => labels.reduce((m, l) => m.set(l, (m.get(l) ?? 0) + 1), new Map<string, number>());
   const seen = count(base);
   const withPrefix = base.map((l, i) => (seen.get(l)! > 1 ? `${l} (${runs[i].runId.slice(0, 8)})` : l));
@@ -147,9 +153,9 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
     throw new ChartError("NO_RUNS", "No runs to compare: the list of runs is empty (check the experiment, run ids or filter).");
   }
   const raw = input.map((item, i) => {
-    const { run, history } = asComparedRun(item, i);
+    const { run, history, label } = asComparedRun(item, i);
     const name = run.info.runName || run.data.tags?.find((t) => t.key === "mlflow.runName")?.value || "";
-    return { run, history, name, runId: run.info.runId, startTime: Number(run.info.startTime) || 0 };
+    return { run, history, label, name, runId: run.info.runId, startTime: Number(run.info.startTime) || 0 };
   });
   // The same run given twice (e.g. `--runs a,a`) is drawn once: the copy carrying more points.
   const size = (r: (typeof raw)[number]) =>
@@ -177,7 +183,7 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
       if (!finals.has(key)) finals.set(key, points[points.length - 1].value);
     }
     const params = new Map((r.run.data.params ?? []).map((p) => [p.key, p.value] as const));
-    return { label: labels[i], name: r.name, runId: r.runId, startTime: r.startTime, params, finals, history };
+    return { label: labels[i], labelGiven: !!r.label, name: r.name, runId: r.runId, startTime: r.startTime, params, finals, history };
   });
 
   const allMetrics = [...new Set(runs.flatMap((r) => [...r.history.keys()]))].sort(cmpStr);

@@ -1,5 +1,5 @@
-// The text/plain face of a comparison: an aligned table of run name, id prefix, the shown
-// params and the final value of each charted metric. Numbers are right-aligned and written
+// The text/plain face of a comparison: an aligned table of run name (after the caller's
+// label when runs have one), id prefix, the shown params and the final value of each charted metric. Numbers are right-aligned and written
 // by `fmtNumber`, so the same runs always give the same text.
 
 import { fmtNumber, plural } from "./common.js";
@@ -13,10 +13,12 @@ const MAX_CELL = 40;
 const clip = (s: string) => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + "…" : s);
 
 export function textTable(p: Prepared, heading?: string, metricsOption = "metrics"): string {
-  const header = ["run", "id", ...p.shownParams.map((i) => i.key), ...p.metrics];
-  const numericCol = [false, false, ...p.shownParams.map((i) => i.numeric), ...p.metrics.map(() => true)];
+  const labelled = p.runs.some((r) => r.labelGiven);
+  const header = [...(labelled ? ["label"] : []), "run", "id", ...p.shownParams.map((i) => i.key), ...p.metrics];
+  const numericCol = [...(labelled ? [false] : []), false, false, ...p.shownParams.map((i) => i.numeric), ...p.metrics.map(() => true)];
   const shown = p.runs.slice(-TABLE_MAX_ROWS);
   const rows = shown.map((r) => [
+    ...(labelled ? [r.label] : []),
     r.name || "-",
     r.runId.slice(0, ID_PREFIX),
     ...p.shownParams.map((i) => r.params.get(i.key) ?? "-"),

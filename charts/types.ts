@@ -7,6 +7,11 @@ import type { Metric, Run } from "../tracking/index.js";
 export interface ComparedRun {
   run: Run;
   history?: Record<string, readonly Metric[]>;
+  /**
+   * What the charts call this run instead of its name (e.g. `Champion (v3)` when runs stand
+   * for model versions); still made unique with an id prefix should two runs share it.
+   */
+  label?: string;
 }
 
 /** What the builders accept: plain runs, runs with histories, or a mix. */

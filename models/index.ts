@@ -17,6 +17,7 @@ export { saveModel, type ModelInput, type SaveModelOptions } from "./save.js";
 export { logModel, hasLoggedModels, type LogModelOptions, type ModelInfo } from "./log.js";
 export { loadModelFromDir, SUPPORTED_FLAVORS, type LoadedModel, type ModelMetadata } from "./load-local.js";
 export { defaultModelCache, fetchModel, resolveModelSource, type ModelSource } from "./fetch.js";
+export { modelVersionRuns, versionLabel, UNALIASED_VERSIONS, type VersionRun, type VersionRuns } from "./version-runs.js";
 
 export interface LoadModelOptions {
   /** Download cache (default `$XDG_CACHE_HOME/tslab-mlflow/models`). */
