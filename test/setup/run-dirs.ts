@@ -1,0 +1,19 @@
+// Once per `vitest run`: the run gets its own cache and spool directories (no test touches
+// ~/.cache or another run's spool). Test processes inherit them through the environment.
+
+import fs from "node:fs";
+import path from "node:path";
+import { REPO_ROOT } from "../support/paths.js";
+
+export default function setup(): () => void {
+  const base = path.join(REPO_ROOT, "test-artifacts");
+  fs.mkdirSync(base, { recursive: true });
+  const runDir = fs.mkdtempSync(path.join(base, "run-"));
+  process.env.TSLAB_MLFLOW_TEST_RUN_DIR = runDir;
+  process.env.XDG_CACHE_HOME = path.join(runDir, "cache");
+  process.env.TSLAB_MLFLOW_SPOOL_DIR = path.join(runDir, "spool");
+  delete process.env.TSLAB_MLFLOW_CACHE_DIR;
+  // Tests talk to servers on loopback; a proxy in the environment must not intercept them.
+  process.env.NO_PROXY = [process.env.NO_PROXY, "127.0.0.1,localhost"].filter(Boolean).join(",");
+  return () => fs.rmSync(runDir, { recursive: true, force: true });
+}
