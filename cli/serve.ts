@@ -11,7 +11,6 @@ import { badInputExits } from "./run-options.js";
 
 /** How the primary hands the worker the model folder it downloaded. */
 const DIR_ENV = "TSLAB_MLFLOW_SERVE_MODEL_DIR";
-const PORT_ENV = "TSLAB_MLFLOW_SERVE_PORT";
 
 export interface ServeOptions {
   port: number;
@@ -59,7 +58,7 @@ export async function serve(uri: string, opts: ServeOptions): Promise<void> {
   const { loadModelFromDir } = await import("../models/load-local.js");
   if (cluster.isWorker) {
     const model = await loadModelFromDir(process.env[DIR_ENV]!);
-    await listen(model, { ...opts, port: Number(process.env[PORT_ENV] ?? opts.port) }, () => process.send?.({ listening: true }));
+    await listen(model, opts, () => process.send?.({ listening: true }));
     return;
   }
   const { MlflowClient } = await import("../tracking/index.js");
@@ -94,21 +93,16 @@ async function listen(model: import("../models/load-local.js").LoadedModel, opts
 
 /** Forks the workers, says where they listen, and passes a SIGTERM on to them. */
 async function primary(dir: string, uri: string, opts: ServeOptions): Promise<void> {
-  // Port 0 is resolved once, by the first worker; the others join that port.
-  let port = opts.port;
-  const fork = () => cluster.fork({ ...process.env, [DIR_ENV]: dir, [PORT_ENV]: String(port) });
+  // Workers listening on the same address share one socket held by this process; port 0 too
+  // (node:cluster gives every worker's listen(0) the same port).
+  const fork = () => cluster.fork({ ...process.env, [DIR_ENV]: dir });
   let stopping = false;
-  const first = fork();
-  const address = await new Promise<{ port: number }>((resolve, reject) => {
-    first.once("listening", (a) => resolve(a));
-    first.once("exit", (code) => reject(new Error(`The first serving worker exited (code ${code}) before listening.`)));
-  });
-  port = address.port;
-  const rest = Array.from({ length: opts.workers - 1 }, () => fork());
-  await Promise.all(rest.map((w) => new Promise<void>((resolve, reject) => {
-    w.once("listening", () => resolve());
+  const workers = Array.from({ length: opts.workers }, () => fork());
+  const addresses = await Promise.all(workers.map((w) => new Promise<{ port: number }>((resolve, reject) => {
+    w.once("listening", (a) => resolve(a));
     w.once("exit", (code) => reject(new Error(`A serving worker exited (code ${code}) before listening.`)));
   })));
+  const port = addresses[0]!.port;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   console.log(`Listening at http://${host}:${port} (model ${uri}, ${opts.workers} workers)`);
   cluster.on("exit", (w, code, signal) => {
