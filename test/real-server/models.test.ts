@@ -3,7 +3,9 @@
 // registered model name, points Champion at it with %mlflow_alias, loads it back by alias
 // and by the returned URI and predicts; a failed log registers nothing. Then MLflow's own
 // Python client of the same version loads our MLmodel, sees our signature, finds the version
-// and the alias, and on 3.4 finds the LoggedModel READY.
+// and the alias, and on 3.4 finds the LoggedModel READY. `%mlflow_compare --model` labels the
+// source run by the versions' aliases. On 3.4, a TensorFlow.js model built in a cell is logged,
+// registered, loaded by alias and predicts, and MLflow's client reads its `tfjs` flavour.
 
 import { randomBytes } from "node:crypto";
 import { cpSync } from "node:fs";
@@ -143,4 +145,63 @@ print(json.dumps({"aliases": c.get_registered_model("${name}").aliases, "tags": 
     expect(seen).toMatchObject({ aliases: { Champion: "1", Challenger: "2" }, tags: { stage: "canary" }, description: "second look", versions: ["1", "2"] });
     expect(seen.inputs).toEqual([{ type: "double", name: "x1", required: true }, { type: "double", name: "x2", required: true }]);
   }, 120_000);
+
+  it("%mlflow_compare --model charts the aliased versions' source run under their aliases", async () => {
+    // Champion (v1) and Challenger (v2) both came from the `train` run (v2 through the
+    // LoggedModel's source run on 3.4): one row, labelled by both.
+    const r = await exec(`%mlflow_compare --model ${name} --kind bar`);
+    expect(r.status, JSON.stringify(r.reply)).toBe("ok");
+    const bundle = of(r.outputs, "display_data")[0]!.data;
+    expect(JSON.stringify(bundle["application/vnd.vegalite.v5+json"])).toContain('"run":"Champion (v1) / Challenger (v2)"');
+    expect(bundle["text/plain"]).toMatch(/^Champion \(v1\) \/ Challenger \(v2\)\s+train\s+\S+\s+0\.9$/m);
+    const unknown = await exec(`%mlflow_compare --model ${name}-missing`);
+    expect(unknown.status).toBe("error");
+    expect(unknown.reply.evalue).toContain(`Unknown registered model "${name}-missing"`);
+  }, 120_000);
+
+  it.skipIf(server.major < 3)("logs a TensorFlow.js model built in a cell, registers it, loads it by alias; MLflow reads its tfjs flavour", async () => {
+    const tfName = `tfjs-${randomBytes(4).toString("hex")}`;
+    const logged = await exec([
+      `%%mlflow_run tfjs-train`,
+      `import * as tf from "@tensorflow/tfjs";`,
+      `const net = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });`,
+      `net.setWeights([tf.tensor2d([[2], [-1]]), tf.tensor1d([0.5])]);`,
+      `const tfInfo = await mlflow.logModel(net, { name: "net", inputExample: [[1, 2], [0, 0]], registeredModelName: ${JSON.stringify(tfName)} });`,
+      `console.log(JSON.stringify(tfInfo));`,
+    ].join("\n"));
+    expect(logged.status, JSON.stringify(logged.reply)).toBe("ok");
+    const tfInfo = printed(logged.outputs);
+    expect(tfInfo).toMatchObject({ artifactPath: "net", registeredModelVersion: "1", modelUri: `models:/${tfInfo.modelId}` });
+    expect((await exec(`%mlflow_alias ${tfName} Champion 1`)).status).toBe("ok");
+
+    const loaded = await exec([
+      `const champ = await mlflow.loadModel("models:/${tfName}@Champion");`,
+      `console.log(JSON.stringify([await champ.predict([[1, 2], [3, 1]]), champ.metadata.flavor, champ.metadata.runId]));`,
+    ].join("\n"));
+    expect(loaded.status, JSON.stringify(loaded.reply)).toBe("ok");
+    const [pred, flavor, runId] = printed(loaded.outputs);
+    expect(pred[0][0]).toBeCloseTo(2 * 1 - 1 * 2 + 0.5, 5);
+    expect(pred[1][0]).toBeCloseTo(2 * 3 - 1 * 1 + 0.5, 5);
+    expect([flavor, runId]).toEqual(["tfjs", tfInfo.runId]);
+    const bad = await exec(`await champ.predict([[1, 2, 3]])`);
+    expect(bad.status).toBe("error");
+    expect(bad.reply.evalue).toMatch(/expects shape \[-1, 2\]/);
+
+    const seen = await python<Content>(`
+import json, mlflow
+from mlflow.models import Model, get_model_info
+uri = "models:/${tfName}@Champion"
+m = Model.load(uri)
+info = get_model_info(uri)
+c = mlflow.MlflowClient()
+lm = c.get_logged_model(m.model_id)
+print(json.dumps({"flavors": sorted(m.flavors), "tfjs": m.flavors["tfjs"], "inputs": info.signature.inputs.to_dict(),
+  "run_id": c.get_model_version_by_alias("${tfName}", "Champion").run_id, "status": str(lm.status), "model_id": m.model_id}))
+`);
+    expect(seen).toMatchObject({
+      flavors: ["tfjs"], tfjs: { model_format: "layers-model", model_json: "data/model.json" },
+      inputs: [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, 2] } }],
+      run_id: tfInfo.runId, status: "READY", model_id: tfInfo.modelId,
+    });
+  }, 180_000);
 });
