@@ -37,15 +37,20 @@ export function redactingStore(store: TrackingStore, r: Redactor): TrackingStore
 }
 
 function redactingSink(sink: RunSink, r: Redactor): RunSink {
-  return {
+  // A Proxy, so whatever else the sink offers (flush, terminate, pending) passes as it is.
+  const writes: Partial<RunSink> = {
     logMetric: (key, value, step, timestamp) => sink.logMetric(r.key(key), value, step, timestamp),
     logParam: (key, value) => sink.logParam(r.key(key), r.value(key, value)),
     setTag: (key, value) => sink.setTag(r.key(key), r.value(key, value)),
     logBatch: (batch: Batch) => sink.logBatch(r.deep(batch)),
-    flush: () => sink.flush(),
-    terminate: (status, endTime) => sink.terminate(status, endTime),
-    pending: () => sink.pending(),
   };
+  return new Proxy(sink, {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && prop in writes) return writes[prop as keyof RunSink];
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }
 
 function redactingSpool(spool: ArtifactSpool, r: Redactor): ArtifactSpool {
