@@ -5,8 +5,9 @@
 import {
   datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run,
 } from "../tracking/index.js";
-import { defaultModelCache, loadModel, logModel, type LogModelOptions, type ModelInput } from "../models/index.js";
+import { defaultModelCache, loadModel, logModel, type BatchPredictOptions, type LogModelOptions, type ModelInput } from "../models/index.js";
 import type { ActiveRun } from "./active-run.js";
+import { kernelDisplay, runBatchPredict } from "./magic-predict.js";
 import type { MlflowSession } from "./session.js";
 
 type Scalar = string | number | boolean;
@@ -93,6 +94,12 @@ export function createMlflowApi(session: MlflowSession) {
     loadModel: (uri: string) => loadModel(client(), uri, { cacheDir: defaultModelCache(session.env) }),
     /** Where a `runs:/`, `models:/name/version` or `models:/name@alias` URI points. */
     resolveModelUri: (uri: string) => client().resolveModelUri(uri),
+    /**
+     * Batch inference: the model over a file (.csv, .jsonl, .parquet) or records, predictions written
+     * beside the input columns (Parquet, or CSV by `output`'s extension), logged into the active run.
+     */
+    batchPredict: (modelUri: string, input: string | readonly Record<string, unknown>[], options: BatchPredictOptions = {}) =>
+      runBatchPredict(session, modelUri, input, options, kernelDisplay()),
     /** POSTs a payload to a model-serving endpoint (`mlflow models serve`, Databricks) and returns its JSON answer. */
     predict: (endpointUrl: string, payload: unknown) => invokeServingEndpoint(endpointUrl, payload, { env: session.env }),
     get trackingUri(): string { return session.tracking.uri; },
@@ -128,6 +135,21 @@ interface MlflowLogModelOptions {
 interface MlflowLoadedModel {
   predict(input: any, params?: Record<string, unknown>): Promise<any>;
   metadata: { path: string; flavor: string; signature?: any; runId?: string; modelId?: string; modelUuid: string; artifactPath?: string; inputExample(): Promise<unknown> };
+}
+interface MlflowBatchPredictOptions {
+  /** .parquet (default) or .csv; default: predictions.parquet in a new temporary folder. */
+  output?: string;
+  /** Input columns kept in the output (default all). */
+  columns?: string[];
+  /** Rows per predict call and Parquet row group (default 10000). */
+  batchSize?: number;
+  /** Leave out rows the signature refuses and report them in badRows. */
+  skipBadRows?: boolean;
+  params?: Record<string, unknown>;
+}
+interface MlflowBatchPredictResult {
+  output: string; rows: number; batches: number; columns: string[]; preview: Record<string, unknown>[];
+  badRows: { row: number; message: string }[]; elapsedMs: number; modelUri: string; modelVersion?: string; runId?: string;
 }
 interface MlflowDataset { name: string; digest: string; sourceType: string; source: string; schema?: string; profile?: string }
 interface MlflowApi {
@@ -165,6 +187,8 @@ interface MlflowApi {
   /** Loads a model by URI (runs:/, models:/name/version, models:/name@alias, models:/<model_id>) or local folder. */
   loadModel(uri: string): Promise<MlflowLoadedModel>;
   resolveModelUri(uri: string): Promise<{ uri: string; runId?: string; path?: string; artifactUri: string; modelVersion?: MlflowModelVersion }>;
+  /** Batch inference over a .csv/.jsonl/.parquet file or records; predictions as Parquet (or CSV by the output's extension), logged into the active run. */
+  batchPredict(modelUri: string, input: string | readonly Record<string, unknown>[], options?: MlflowBatchPredictOptions): Promise<MlflowBatchPredictResult>;
   predict(endpointUrl: string, payload: unknown): Promise<any>;
   readonly trackingUri: string;
   /** The full tracking client. */
