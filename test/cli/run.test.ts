@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { rmTempDir } from "../support/paths.js";
+import { waitForFile } from "../support/wait-for-file.js";
 import { code, markdown, notebook, readJson, writeNotebook } from "./notebooks.js";
 import { exists, readRun, runIdOf, runNotebookCli, sourceOf, workspace } from "./run-helpers.js";
 
@@ -186,7 +187,8 @@ describe("run failures", () => {
   }, SLOW);
 
   it("Ctrl-C interrupts the running cell, stops, exits 130 and marks the run KILLED", async () => {
-    writeNotebook(ws.dir, "sigint.ipynb", notebook([code("await new Promise(() => {});"), code('console.log("never")')]));
+    const marker = path.join(ws.dir, "sigint-started");
+    writeNotebook(ws.dir, "sigint.ipynb", notebook([code(`require("fs").writeFileSync(${JSON.stringify(marker)}, "1");\nawait new Promise(() => {});`), code('console.log("never")')]));
     const log = path.join(ws.dir, "sigint-kernel.log");
     const { spawn } = await import("node:child_process");
     const { CLI_MAIN } = await import("../support/paths.js");
@@ -194,9 +196,8 @@ describe("run failures", () => {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const closed = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-    // Once the kernel process exists (the log file appears), the run is underway.
-    while (!exists(log)) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the cell has written its marker, it is running.
+    await waitForFile(marker);
     child.kill("SIGINT");
     expect(await closed).toBe(130);
     expect(stderr).toContain("Interrupting the running cell");

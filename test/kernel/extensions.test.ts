@@ -108,12 +108,11 @@ describe("extension seam", () => {
   it("fires the cell's abort signal and onInterrupt on interrupt", async () => {
     let started!: () => void;
     const go = new Promise<void>((r) => (started = r));
-    const running = k.execute("%%wait", { onOutput: (m) => m.header.msg_type === "execute_input" && started() });
+    const running = k.execute("%%wait", { onOutput: (m) => m.header.msg_type === "stream" && String((m.content as { text?: string }).text).includes("waiting") && started() });
     await go;
-    await new Promise((r) => setTimeout(r, 200));
     await k.interrupt();
     const r = await running;
-    expect(stdout(r)).toBe("saw abort\n");
+    expect(stdout(r)).toBe("waiting\nsaw abort\n");
     const seen = json(await k.execute("%%seen"));
     expect(seen.interrupts).toBeGreaterThanOrEqual(1);
     expect(seen.ended).toContainEqual([r.reply.content.execution_count, "aborted"]);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ExecuteResult, KernelClient } from "../../jupyter-client/index.js";
 import fs from "node:fs";
 import path from "node:path";
+import { waitForFile } from "../support/wait-for-file.js";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
 const open: KernelClient[] = [];
@@ -31,12 +32,8 @@ async function runAndInterrupt(k: KernelClient, code: string) {
 async function startRunning(k: KernelClient, code: string): Promise<{ running: Promise<ExecuteResult> }> {
   const marker = path.join(tempDir(), "started");
   const running = k.execute(`require("fs").writeFileSync(${JSON.stringify(marker)}, "1");\n${code}`, { timeout: 60_000 });
-  const deadline = Date.now() + 60_000;
-  while (!fs.existsSync(marker)) {
-    if (Date.now() > deadline) throw new Error("cell never started");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 100));
+  // The marker is written synchronously right before `code`: once it exists, `code` runs.
+  await waitForFile(marker);
   // Wrapped: an async function returning the promise itself would wait for it.
   return { running };
 }
@@ -74,6 +71,7 @@ describe.each(["message", "signal"] as const)("one interrupt by %s, at any momen
       });
       const running = k.execute(`while (true) { /* ${i} */ }`, { timeout: 30_000 });
       await announced;
+      // The delay is what this test varies (when the interrupt lands), not a synchronisation.
       await new Promise((r) => setTimeout(r, i * 5));
       await k.interrupt();
       const outcome = await Promise.race([running, new Promise((r) => setTimeout(() => r("still running"), 10_000))]);

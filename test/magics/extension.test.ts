@@ -148,8 +148,12 @@ describe("magics in-process", () => {
   });
 
   it("marks an interrupted cell KILLED", async () => {
-    const pending = host.execute(`%%mlflow_run waiting\nmlflow.logMetric("x", 1);\nawait new Promise(() => {});`);
-    await new Promise((r) => setTimeout(r, 100));
+    // Interrupt once the cell says it is inside its wait: an event, not a sleep.
+    let waiting!: () => void;
+    const inside = new Promise<void>((r) => (waiting = r));
+    host.onOutput((o) => { if (o.type === "stream" && o.text.includes("waiting now")) waiting(); });
+    const pending = host.execute(`%%mlflow_run waiting\nmlflow.logMetric("x", 1);\nprint("waiting now");\nawait new Promise(() => {});`);
+    await inside;
     host.interrupt();
     const r = await pending;
     expect(r.status).toBe("error");

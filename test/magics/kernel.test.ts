@@ -155,8 +155,14 @@ describe("magics through a spawned kernel", () => {
   });
 
   it("marks an interrupted cell KILLED", async () => {
-    const pending = exec(`%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nawait new Promise(() => {});`);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Interrupt once the cell says it is inside its wait: an event, not a sleep.
+    let waiting!: () => void;
+    const inside = new Promise<void>((r) => (waiting = r));
+    const pending = kernel.execute(`%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nconsole.log("waiting now");\nawait new Promise(() => {});`, {
+      timeout: 60_000,
+      onOutput: (m) => { if (m.header.msg_type === "stream" && String((m.content as Content).text).includes("waiting now")) waiting(); },
+    }).then(({ reply, outputs }) => ({ status: (reply.content as Content).status as string, reply: reply.content as Content, outputs }));
+    await inside;
     await kernel.interrupt();
     const r = await pending;
     expect(r.status).toBe("error");
