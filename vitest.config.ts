@@ -16,6 +16,7 @@ const UNIT = [
   "test/kernel/interrupt-state.test.ts",
   "test/kernel/one-program-per-cell.test.ts",
   "test/kernel/units.test.ts",
+  "test/magics/declaration.test.ts",
   "test/magics/pure.test.ts",
   "test/magics/redact.test.ts",
   "test/magics/validation.test.ts",

@@ -153,43 +153,70 @@ interface MlflowBatchPredictResult {
 }
 interface MlflowDataset { name: string; digest: string; sourceType: string; source: string; schema?: string; profile?: string }
 interface MlflowApi {
+  /** Logs a parameter of the active run (stringified). Re-logging the same value is fine; a different one is an error. */
   logParam(key: string, value: string | number | boolean): void;
+  /** Logs several parameters of the active run at once. */
   logParams(params: Record<string, string | number | boolean>): void;
+  /** Logs one point of a metric (step defaults to 0); returns at once, delivery happens in the background. */
   logMetric(key: string, value: number, step?: number): void;
+  /** Logs one point of each metric at the same step. */
   logMetrics(metrics: Record<string, number>, step?: number): void;
+  /** Sets a tag on the active run. */
   setTag(key: string, value: string | number | boolean): void;
+  /** Sets several tags on the active run. */
   setTags(tags: Record<string, string | number | boolean>): void;
+  /** Saves text as an artifact file of the active run (e.g. "notes/summary.md"). */
   logText(text: string, artifactFile: string): Promise<void>;
+  /** Saves a value as a JSON artifact file of the active run. */
   logDict(value: unknown, artifactFile: string): Promise<void>;
+  /** Uploads a local file or folder as artifacts of the active run, under artifactPath. */
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
+  /** Saves an image (bytes, base64 text or a data URI) as an artifact file of the active run. */
   logImage(image: Uint8Array | string, artifactFile: string): Promise<void>;
+  /** Saves a Vega-Lite spec as an artifact (.vl.json, with an SVG beside it). */
   logChart(spec: object, artifactFile?: string): Promise<void>;
   /** Records a dataset the active run used (from mlflow.data.fromRecords, or { name, digest?, source?, schema?, profile? }). */
   logInput(dataset: MlflowDataset | { name: string; digest?: string; source?: string; sourceType?: string; schema?: string | object; profile?: string | object }, options?: { context?: string }): Promise<void>;
+  /** Dataset helpers, as mlflow.data in Python. */
   readonly data: {
     /** Describes records as a dataset: name, digest of the content, MLflow column schema and profile. */
     fromRecords(rows: readonly Record<string, unknown>[], options?: { name?: string; source?: string; targets?: string }): MlflowDataset;
   };
+  /** The run logging goes to now (a %%mlflow_run cell's, or one opened with startRun), if any. */
   activeRun(): MlflowRunHandle | undefined;
+  /** Opens a run that stays active across cells until endRun() (script style). */
   startRun(options?: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, string | number | boolean>; description?: string }): Promise<MlflowRunHandle>;
+  /** Ends the run opened with startRun() (FINISHED by default). */
   endRun(status?: "FINISHED" | "FAILED" | "KILLED"): Promise<void>;
+  /** Waits until everything logged so far has been delivered (or spooled). */
   flush(): Promise<void>;
+  /** Makes an experiment the session's, creating it if missing. */
   setExperiment(name: string): Promise<{ experimentId: string; name: string }>;
+  /** Reads a run: info, params, metrics (latest values), tags and inputs. */
   getRun(runId: string): Promise<MlflowRunRecord>;
+  /** Searches runs of an experiment (the session's by default) with MLflow's filter syntax. */
   searchRuns(options?: { experiment?: string; filter?: string; orderBy?: string[]; maxResults?: number }): Promise<MlflowRunRecord[]>;
+  /** Every point of one metric of a run, in logging order. */
   getMetricHistory(runId: string, key: string): Promise<MlflowMetric[]>;
+  /** Registers runs:/<id>/<path> (or any artifact URI) as a new version of a model, creating the model if needed. */
   registerModel(modelUri: string, name: string): Promise<MlflowModelVersion>;
+  /** Points an alias (e.g. "Champion", "Challenger") at a version of a registered model. */
   setAlias(name: string, alias: string, version: string | number): Promise<void>;
+  /** Removes an alias from a registered model. */
   deleteAlias(name: string, alias: string): Promise<void>;
+  /** The model version an alias points at. */
   getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion>;
   /** Logs a TensorFlow.js LayersModel, or a model-from-code .ts file (default export with predict), into the active run. */
   logModel(model: string | { save(handler: any): Promise<any>; predict(x: any): any; layers: any[] }, options?: MlflowLogModelOptions): Promise<MlflowModelInfo>;
   /** Loads a model by URI (runs:/, models:/name/version, models:/name@alias, models:/<model_id>) or local folder. */
   loadModel(uri: string): Promise<MlflowLoadedModel>;
+  /** Where a runs:/, models:/name/version or models:/name@alias URI points. */
   resolveModelUri(uri: string): Promise<{ uri: string; runId?: string; path?: string; artifactUri: string; modelVersion?: MlflowModelVersion }>;
   /** Batch inference over a .csv/.jsonl/.parquet file or records; predictions as Parquet (or CSV by the output's extension), logged into the active run. */
   batchPredict(modelUri: string, input: string | readonly Record<string, unknown>[], options?: MlflowBatchPredictOptions): Promise<MlflowBatchPredictResult>;
+  /** POSTs a payload to a model-serving endpoint (MLflow's scoring protocol) and returns its JSON answer. */
   predict(endpointUrl: string, payload: unknown): Promise<any>;
+  /** The tracking URI in use (credentials removed). */
   readonly trackingUri: string;
   /** The full tracking client. */
   readonly client: any;
