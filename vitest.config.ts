@@ -20,6 +20,7 @@ const UNIT = [
   "test/magics/pure.test.ts",
   "test/magics/redact.test.ts",
   "test/magics/validation.test.ts",
+  "test/cli/ansi.test.ts",
   "test/cli/run-parameters.test.ts",
   "test/tracking/artifact-spool.test.ts",
   "test/tracking/atomic-write.test.ts",
