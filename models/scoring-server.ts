@@ -37,14 +37,19 @@ const json = (status: number, body: string): ScoringAnswer => ({ status, content
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
-    if (declared > limit) return reject(tooLarge(declared, limit));
+    if (declared > limit) {
+      req.resume();
+      return reject(tooLarge(declared, limit));
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         reject(tooLarge(size, limit));
-        req.destroy();
+        // The rest is read and dropped, so the client finishes sending and reads the 413.
+        req.removeAllListeners("data");
+        req.resume();
         return;
       }
       chunks.push(c);

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { saveModel } from "../../models/index.js";
+import { loadModelFromDir, saveModel, startScoringServer } from "../../models/index.js";
 import { invokeServingEndpoint } from "../../tracking/index.js";
 import { mlflowPython, pythonClientAvailable, SERVER_KIT } from "../support/mlflow-servers.js";
 import { CLI_MAIN, REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
@@ -152,6 +152,42 @@ describe("tslab-mlflow serve: shutdown and workers", () => {
     const [code] = await once(child, "exit");
     expect(code).toBe(2);
     expect(err).toMatch(/--workers must be an integer from 1 to 256, got "0"/);
+  });
+});
+
+describe("scoring server in process: large bodies and many clients", () => {
+  it("answers a 20 MB body, refuses one over --max-body-size with 413 naming the limit, and keeps serving", async () => {
+    const model = await loadModelFromDir(modelDir);
+    const big = JSON.stringify({ dataframe_records: Array.from({ length: 1_500_000 }, (_, i) => ({ a: i % 10, b: 1 })) });
+    expect(big.length).toBeGreaterThan(20e6);
+    const roomy = await startScoringServer({ model });
+    const tight = await startScoringServer({ model, maxBodyBytes: 16 * 2 ** 20 });
+    try {
+      const ok = await post(roomy.url, big, "application/json");
+      expect(ok.status).toBe(200);
+      expect(ok.json.predictions).toHaveLength(1_500_000);
+      const refused = await post(tight.url, big, "application/json");
+      expect(refused.status).toBe(413);
+      expect(refused.json).toEqual({ error_code: "BAD_REQUEST", message: expect.stringMatching(/larger than this server accepts \(16777216 bytes\)/) });
+      expect(await post(tight.url, JSON.stringify({ inputs: rows }), "application/json")).toMatchObject({ status: 200, json: { predictions: expected } });
+    } finally {
+      await Promise.all([roomy.close(), tight.close()]);
+    }
+  }, 120_000);
+
+  it("200 concurrent clients with good and bad payloads: every request answered, none lost", async () => {
+    const model = await loadModelFromDir(modelDir);
+    const server = await startScoringServer({ model });
+    try {
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) =>
+        i % 4 === 3 ? post(server.url, "{broken", "application/json") : post(server.url, JSON.stringify({ dataframe_records: [{ a: i, b: 0 }] }), "application/json")));
+      const counts = answers.reduce<Record<number, number>>((c, a) => ({ ...c, [a.status]: (c[a.status] ?? 0) + 1 }), {});
+      expect(counts).toEqual({ 200: 150, 400: 50 });
+      answers.forEach((a, i) => { if (i % 4 !== 3) expect(a.json.predictions).toEqual([2 * i + 1]); });
+      expect(server.inFlight).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });
 
