@@ -18,6 +18,7 @@ import vm from "node:vm";
 import type { Compiler, Converted, Diagnostic } from "./compiler/index.js";
 import type { ErrorContent } from "../protocol/messages.js";
 import { drive } from "./step.js";
+import { InterruptSignal, interruptedError } from "./interrupted.js";
 import { CELL_LAYOUT, CellPositions, MODULE_LAYOUT } from "./cell-positions.js";
 
 export type ExecOutcome =
@@ -28,16 +29,8 @@ const CELL_ARGS = Symbol.for("tslab-mlflow.cell");
 /** This package's compiled code (kernel, magics, tracking, charts): its frames say nothing of the user's. */
 const PACKAGE_URL = new URL("..", import.meta.url).href;
 const PACKAGE_DIR = fileURLToPath(PACKAGE_URL);
-const INTERRUPTED = "Interrupted";
 
-/** The error content for an interrupted cell. */
-export const interruptedError = (): ErrorContent => ({
-  ename: INTERRUPTED,
-  evalue: "execution was interrupted",
-  traceback: [`${INTERRUPTED}: execution was interrupted`],
-});
-
-class InterruptSignal extends Error {}
+export { interruptedError };
 
 export class Executor {
   /** Every top-level name of every cell (and the globals defined by the kernel). */
@@ -51,6 +44,8 @@ export class Executor {
   readonly packages = new Map<string, unknown>();
   private rejectInterrupt: (e: Error) => void = () => {};
   private interruptPromise!: Promise<never>;
+  /** Generator cells being driven: an interrupt stops each at the await it waits on. */
+  private readonly driving = new Set<AbortController>();
 
   constructor(
     private readonly compiler: Compiler,
@@ -83,7 +78,10 @@ export class Executor {
 
   /** Rejects the pending wait of the running cell (sync code is stopped by SIGINT itself). */
   interrupt(): void {
-    this.rejectInterrupt(new InterruptSignal());
+    const reason = new InterruptSignal();
+    // First, so a driven cell's interrupt is thrown in before anything acts on the rejection.
+    for (const c of this.driving) c.abort(reason);
+    this.rejectInterrupt(reason);
     this.resetInterrupt();
   }
 
@@ -114,8 +112,15 @@ export class Executor {
     this.positions.remember(where.name, conv.sourceMaps, { ...CELL_LAYOUT, firstLine: where.firstLine });
     try {
       const ret = vm.runInThisContext(code, { breakOnSigint: true, filename: where.name });
-      if (conv.yieldAwaits) await Promise.race([drive(ret as Generator), interrupted]);
-      else if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
+      if (conv.yieldAwaits) {
+        const stop = new AbortController();
+        this.driving.add(stop);
+        try {
+          await Promise.race([drive(ret as Generator, stop.signal), interrupted]);
+        } finally {
+          this.driving.delete(stop);
+        }
+      } else if (conv.hasToplevelAwait) await Promise.race([ret, interrupted]);
     } catch (e) {
       return this.failure(e);
     }

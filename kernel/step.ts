@@ -1,8 +1,10 @@
 // Drives a generator-shaped cell (see compiler/await-yield.ts) as `async` would, but
 // runs each step between awaits inside a breakOnSigint script, so SIGINT stops
-// synchronous code that follows an await. Holding Node's SIGINT watchdog for
-// the whole cell keeps each step cheap.
+// synchronous code that follows an await. Node's SIGINT watchdog is held for the
+// whole cell, await gaps included, so a SIGINT that lands while the cell waits is
+// recorded, not dropped; once an interrupt is taken the cell is never resumed.
 import vm from "node:vm";
+import { InterruptSignal } from "./interrupted.js";
 
 const STEP = Symbol.for("tslab-mlflow.step");
 /**
@@ -29,18 +31,34 @@ const watchdog = (() => {
   return undefined;
 })();
 
-/** How often a SIGINT recorded by the held watchdog is passed on. */
+/** How often a SIGINT recorded by the held watchdog is passed on while a cell waits. */
 const PENDING_SIGINT_POLL_MS = 50;
 
 /**
  * Holds the watchdog until `release()`. The process's SIGINT listeners are
  * detached meanwhile: vm re-attaches listeners around each guarded run, which
  * would hand SIGINT back to libuv (or to the default action) mid-cell. A
- * SIGINT that arrives between steps is only recorded by the watchdog; it is
- * polled and given to the detached listeners, so an idle await still hears it.
+ * SIGINT that arrives while no guarded step runs is only recorded by the
+ * watchdog; it is taken before every step and by a poll, and given to the
+ * detached listeners, so an idle await still hears it.
  */
 let holds = 0;
 let held: { listeners: ((s: NodeJS.Signals) => void)[]; poll: NodeJS.Timeout } | undefined;
+
+/**
+ * Takes the SIGINT the held watchdog recorded while no guarded code ran, if any.
+ * Start then stop keeps the count above zero (the handler stays the watchdog's);
+ * a stop that leaves it above zero reports and clears the recorded signal.
+ */
+function takePendingSigint(): boolean {
+  if (!watchdog || !held) return false;
+  watchdog.start();
+  return watchdog.stop();
+}
+
+function deliverSigint(): void {
+  for (const l of held?.listeners ?? []) l("SIGINT");
+}
 
 function holdWatchdog(): { release(): void } {
   if (!watchdog) return { release() {} };
@@ -50,9 +68,7 @@ function holdWatchdog(): { release(): void } {
     process.removeAllListeners("SIGINT");
     watchdog.start();
     const poll = setInterval(() => {
-      // start then stop keeps the count above zero, so the handler stays the watchdog's.
-      watchdog.start();
-      if (watchdog.stop()) listeners.forEach((l) => l("SIGINT"));
+      if (takePendingSigint()) deliverSigint();
     }, PENDING_SIGINT_POLL_MS);
     held = { listeners, poll };
   }
@@ -74,29 +90,91 @@ function holdWatchdog(): { release(): void } {
   };
 }
 
+/** What a guarded step returns instead of resuming the cell when a SIGINT was waiting. */
+const SIGINT_PENDING = Symbol("sigint pending");
+
 /**
  * Runs a generator-shaped cell (see compiler/await-yield.ts) as `async` would, but each
- * step between awaits runs inside a breakOnSigint script, so an interrupt
- * stops synchronous code that follows an await.
+ * step between awaits runs inside a breakOnSigint script, so an interrupt stops
+ * synchronous code that follows an await.
+ *
+ * `interrupt` aborts when the user interrupts this cell while it waits. The cell is then
+ * resumed once more, by throwing InterruptSignal at the await it waits on (its `finally`
+ * blocks run, before the reply), and never again: the awaited value arriving later is
+ * dropped, and so is any await the cell reaches after catching the interrupt.
  */
-export function drive(gen: Generator): Promise<unknown> {
+export function drive(gen: Generator, interrupt?: AbortSignal): Promise<unknown> {
   const g = globalThis as Record<symbol, unknown>;
-  const held = holdWatchdog();
+  const hold = holdWatchdog();
   return new Promise((resolve, reject) => {
+    // waiting: an awaited value is due; stopping: interrupted, the throw-in is queued.
+    let state: "stepping" | "waiting" | "stopping" | "done" = "stepping";
+    let wait = 0; // numbers each wait, so a settlement of an abandoned one is dropped
+
+    const finish = (settle: () => void) => {
+      state = "done";
+      interrupt?.removeEventListener("abort", onAbort);
+      settle();
+    };
+    const stop = () => {
+      if (state === "stopping" || state === "done") return;
+      state = "stopping";
+      wait++;
+      // Not from inside the listener that took the interrupt: as its own job, still ahead
+      // of everything the executor does with the interrupted wait.
+      queueMicrotask(() => step("throw", interrupt?.reason ?? new InterruptSignal()));
+    };
+    const onAbort = () => stop();
+    // A function, as the state changes under a step (TypeScript would narrow a plain test).
+    const stopping = () => state === "stopping";
+
     const step = (method: "next" | "throw", arg: unknown) => {
-      let r: IteratorResult<unknown>;
+      if (state === "done") return;
+      const last = state === "stopping";
+      state = "stepping";
+      let r: IteratorResult<unknown> | typeof SIGINT_PENDING;
       try {
-        g[STEP] = () => gen[method](arg);
-        r = stepScript.runInThisContext({ breakOnSigint: true }) as IteratorResult<unknown>;
+        // The pending check runs inside the guarded script: a SIGINT either landed before
+        // its watchdog was armed (recorded, taken here) or after (it stops the step).
+        g[STEP] = () => (!last && takePendingSigint() ? SIGINT_PENDING : gen[method](arg));
+        r = stepScript.runInThisContext({ breakOnSigint: true }) as IteratorResult<unknown> | typeof SIGINT_PENDING;
       } catch (e) {
-        reject(e);
+        finish(() => reject(e));
         return;
       } finally {
         g[STEP] = undefined;
       }
-      if (r.done) resolve(r.value);
-      else Promise.resolve(r.value).then((v) => step("next", v), (e) => step("throw", e));
+      // Interrupted while this step ran (not by its own SIGINT): the throw-in is queued.
+      if (stopping()) return;
+      if (r === SIGINT_PENDING) {
+        // The kernel's listener takes it (and interrupts this cell through `interrupt`);
+        // without one, the SIGINT is still this cell's interrupt.
+        deliverSigint();
+        stop();
+        return;
+      }
+      if (last) {
+        // The cell caught the interrupt and went on: the interrupt ended it all the same.
+        finish(() => reject(arg));
+        return;
+      }
+      if (r.done) {
+        finish(() => resolve(r.value));
+        return;
+      }
+      state = "waiting";
+      const mine = ++wait;
+      const resume = (method: "next" | "throw") => (v: unknown) => {
+        if (mine === wait && state === "waiting") step(method, v);
+      };
+      Promise.resolve(r.value).then(resume("next"), resume("throw"));
     };
+
+    if (interrupt?.aborted) {
+      finish(() => reject(interrupt.reason));
+      return;
+    }
+    interrupt?.addEventListener("abort", onAbort);
     step("next", undefined);
-  }).finally(() => held.release());
+  }).finally(() => hold.release());
 }
