@@ -41,6 +41,8 @@ export class ActiveRun {
   readonly tags = new Map<string, string>();
   private uploads: Promise<void>[] = [];
   private ended = false;
+  /** Points dropped because the logger's backlog was at its bound (said once, then counted at the end). */
+  private dropped = 0;
 
   constructor(
     readonly info: RunIdentity,
@@ -73,7 +75,9 @@ export class ActiveRun {
 
   logMetric(key: string, value: number, step = 0, timestamp = Date.now()): void {
     this.checkOpen();
-    this.deps.sink.logMetric(key, value, step, timestamp);
+    if (this.deps.sink.logMetric(key, value, step, timestamp) === false && this.dropped++ === 0)
+      this.deps.warn(`Run ${this.runId} logs faster than ${this.deps.store.uri} takes it: the backlog of undelivered points is at its bound, ` +
+        `so points are dropped until it drains (the count is given when the run ends).`);
     const last = this.metrics.get(key);
     if (!last || step >= last.step) this.metrics.set(key, { value, step });
   }
@@ -190,6 +194,7 @@ export class ActiveRun {
       }
       return;
     }
+    if (this.dropped) this.deps.warn(`${this.dropped} metric point(s) of run ${this.runId} were dropped: logged while the backlog was at its bound.`);
     const endTime = Date.now();
     const uploads = this.uploads;
     this.uploads = [];

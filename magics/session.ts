@@ -60,7 +60,8 @@ export class MlflowSession {
   /** How long a run's end waits for answers (TSLAB_MLFLOW_FLUSH_TIMEOUT; a bad value is refused when tracking opens). */
   private readonly endWaitMs: number;
 
-  constructor(tracking: Tracking, private readonly opts: SessionOptions = {}) {
+  constructor(private readonly raw: Tracking, private readonly opts: SessionOptions = {}) {
+    const tracking = raw;
     this.env = opts.env ?? process.env;
     this.redactor = new Redactor(this.env);
     this.tracking = redactingTracking(tracking, this.redactor, this.env);
@@ -150,6 +151,9 @@ export class MlflowSession {
   }
 
   private makeRun(info: { runId: string; experimentId: string; runName: string; artifactUri: string }, owned: boolean, parentRunId?: string): ActiveRun {
+    // Ours while open: if the kernel is killed, its watchdog (or the next start, or `sync`)
+    // ends the run KILLED. Told to the unwrapped sink: a run id holds no secret.
+    if (owned) this.raw.sink(info.runId).opened?.();
     return new ActiveRun(
       { runId: info.runId, experimentId: info.experimentId, runName: info.runName, artifactUri: info.artifactUri },
       {

@@ -6,7 +6,8 @@ import type { ArtifactSpool, Batch, MlflowClient, RunStatus, TrackingStore } fro
 
 /** One run's log calls: validated at the call, sent in the background (tracking's RunLogger). */
 export interface RunSink {
-  logMetric(key: string, value: number, step?: number, timestamp?: number): void;
+  /** False when the point was dropped: the logger's backlog is at its bound (RunLogger.logMetric). */
+  logMetric(key: string, value: number, step?: number, timestamp?: number): boolean | void;
   logParam(key: string, value: string): void;
   setTag(key: string, value: string): void;
   logBatch(batch: Batch): void;
@@ -16,6 +17,8 @@ export interface RunSink {
   terminate(status: RunStatus, endTime?: number): Promise<"acknowledged" | "spooled">;
   /** What of the run still waits (RunLogger.pending). */
   pending(): { queued: number; inFlight: number; spooled: number };
+  /** The run is open and this kernel owns it: if the kernel dies, it is ended KILLED (RunLogger.opened). */
+  opened?(): void;
 }
 
 export interface Tracking {

@@ -11,6 +11,17 @@ export class RunQueue {
   params: Param[] = [];
   // A tag set twice before it is sent only needs its last value.
   tags = new Map<string, string>();
+  // What of the above is already in the journal (journal.ts): the first n metrics and params,
+  // and the tags set since the last append.
+  journaledMetrics = 0;
+  journaledParams = 0;
+  tagLog: [string, string][] = [];
+
+  /** Sets a tag (the last value wins) and notes it for the journal. */
+  setTag(key: string, value: string): void {
+    this.tags.set(key, value);
+    this.tagLog.push([key, value]);
+  }
 
   get size(): number {
     return this.metrics.length + this.params.length + this.tags.size;
@@ -43,6 +54,9 @@ export class RunQueue {
     this.metrics = [];
     this.params = [];
     this.tags = new Map();
+    this.journaledMetrics = 0;
+    this.journaledParams = 0;
+    this.tagLog = [];
     return out;
   }
 }

@@ -56,6 +56,8 @@ export interface Job {
   detaching?: Promise<void>;
   /** Why it is held or was rejected. */
   error?: unknown;
+  /** Its place in the journal (`<cut>\t<run>\t<k>`, journal.ts), for a request cut from journaled queues. */
+  mark?: string;
   /** Resolves when the job comes to rest (see atRest); a held job going back to ready gets a new one. */
   readonly done: Promise<void>;
 }
@@ -73,6 +75,9 @@ function arm(job: MutableJob): void {
 /** The jobs not yet final, in the order they were made (the order requests go out in). */
 export class JobTable {
   private readonly live = new Set<MutableJob>();
+
+  /** `onFinal` is told of every job reaching a final state (the logger's journal watermark). */
+  constructor(private readonly onFinal?: (job: Job, state: FinalState) => void) {}
   private readonly counts: Record<LiveState, number> = { ready: 0, sending: 0, spooling: 0, held: 0 };
 
   /** A new job: `ready` for a batch cut from the queues, `sending` when its request starts at once. */
@@ -97,6 +102,7 @@ export class JobTable {
     if (isFinal(to)) this.live.delete(j);
     else this.counts[to as LiveState]++;
     if (from === "held") arm(j);
+    if (isFinal(to)) this.onFinal?.(j, to);
     if (atRest(to)) j.rest();
   }
 

@@ -13,13 +13,23 @@
 // No wait is long: a request that has not answered within `flushTimeoutMs` (a dead server
 // retries for minutes) is written to the spool as a claimed file while it goes on, so
 // flush and updateRun return with everything durable (see Spool.writeClaimed).
+// Every entity logged is also appended to a write-ahead journal (journal.ts) within 50 ms, so a
+// process killed outright loses at most that much, and its open runs are ended KILLED by its
+// watchdog, the next start or `sync` (journal-recovery.ts). What waits is bounded
+// (`maxBacklog`): past it, log calls drop their points and say so, rather than fill memory
+// and disk with what the store cannot take anyway. A KILLED status never waits behind its
+// run's backlog: it is sent at once, and the backlog flows into the ended run after it.
 // This module is the queue and send loop; the offline state, probes and delivery of the
 // spool are in spool-delivery.ts, the jobs' state machine in jobs.ts.
 
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Batch, RunStatus } from "../entities.js";
 import { MlflowError } from "../errors.js";
 import { type ExitAware, unwatchExit, watchExit } from "./exit-hooks.js";
-import { type Job, type JobState, JobTable, atRest } from "./jobs.js";
+import { type FinalState, type Job, type JobState, JobTable, atRest } from "./jobs.js";
+import { JOURNAL_COMPACT_BYTES, JOURNAL_INTERVAL_MS, Journal } from "./journal.js";
+import { type RecoveryReport, recoverJournals } from "./journal-recovery.js";
 import {
   type DeliveryFailure, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, waitAtMost,
 } from "./logger-jobs.js";
@@ -32,6 +42,8 @@ import type { TrackingStore } from "../store.js";
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
 export { JOB_STATES, type JobState } from "./jobs.js";
+export { JOURNAL_INTERVAL_MS, processStart } from "./journal.js";
+export { planJournal, recoverJournals, type RecoveryReport } from "./journal-recovery.js";
 export {
   DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, type DeliveryFailure, type UpdateOutcome,
 } from "./logger-jobs.js";
@@ -61,6 +73,38 @@ export interface LoggerOptions {
   onError?: (failure: DeliveryFailure) => void;
   /** Flush on `beforeExit` and spool what is left on `exit`. Default true. */
   exitHooks?: boolean;
+  /**
+   * Keep a write-ahead journal (journal.ts) so a killed process loses at most 50 ms of logging
+   * and its open runs end KILLED. `watchdog`: the script of the process that recovers the
+   * journal when this one dies (default: watchdog.js beside this module, when built). Default
+   * on for `Logger.create`, off for `new Logger`.
+   */
+  journal?: boolean | { watchdog?: string | false };
+  /**
+   * Most entities waiting (queued, in flight, spooled by this logger) before log calls drop
+   * new ones (RunLogger.dropped counts them). Default MAX_BACKLOG.
+   */
+  maxBacklog?: number;
+}
+
+/**
+ * Default `maxBacklog`: 500,000 entities, five times a 100,000-point cell. Held in memory that is
+ * about 40 MB of point objects, and 45 MB of spool files when offline; a real MLflow server on
+ * loopback takes it in about 40 s (FACTS.md: ~12k points/s), so more could not land soon anyway.
+ */
+export const MAX_BACKLOG = 500_000;
+
+/** Longest wait for a KILLED status (ms): an interrupted cell must answer within a second. */
+export const KILLED_WAIT_MS = 800;
+
+/** The watchdog script beside this module, when it is built (running from source, it is not). */
+function defaultWatchdog(): string | false {
+  try {
+    const file = fileURLToPath(new URL("./watchdog.js", import.meta.url));
+    return existsSync(file) ? file : false;
+  } catch {
+    return false;
+  }
 }
 
 export interface PendingReport extends PendingCounts {
@@ -96,7 +140,17 @@ export class Logger implements LogSink, ExitAware {
   private readonly exitHooks: boolean;
   private readonly timer: NodeJS.Timeout;
   /** Every request not yet final, each in one state. */
-  private readonly jobs = new JobTable();
+  private readonly jobs: JobTable;
+  /** The write-ahead journal, when kept. */
+  readonly journal?: Journal;
+  private journaledAt = 0;
+  private journalTimer?: NodeJS.Timeout;
+  private cutGen = 0;
+  /** Entities logged here and not yet acknowledged (bounded by maxBacklog). */
+  private waiting = 0;
+  private readonly maxBacklog: number;
+  /** True while the backlog is full: log calls drop their entities. */
+  full = false;
   private sinceCut = 0;
   private kicked = false;
   private closed = false;
@@ -115,6 +169,12 @@ export class Logger implements LogSink, ExitAware {
     this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : options.flushTimeoutMs ?? flushTimeoutFromEnv();
     this.onError = options.onError;
     this.exitHooks = options.exitHooks ?? true;
+    this.maxBacklog = options.maxBacklog ?? MAX_BACKLOG;
+    this.jobs = new JobTable((job, to) => this.settled(job, to));
+    if (options.journal) {
+      const watchdog = typeof options.journal === "object" && options.journal.watchdog !== undefined ? options.journal.watchdog : defaultWatchdog();
+      this.journal = new Journal(this.spool.dir, store.uri, { watchdog });
+    }
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
     // The timer alone must not keep a finished script alive; `beforeExit` flushes instead.
     this.timer.unref();
@@ -125,11 +185,25 @@ export class Logger implements LogSink, ExitAware {
     return this.delivery.offline;
   }
 
-  /** A logger that first delivers (in the background) what earlier processes left in the spool. */
+  /**
+   * A logger with a journal that first delivers (in the background) what earlier processes
+   * left in the spool, after turning the journals of dead ones into spool files.
+   */
   static create(store: TrackingStore, options?: LoggerOptions): Logger {
-    const logger = new Logger(store, options);
-    void logger.deliverSpool().catch((error) => logger.report({ runId: "", count: 0, error, disposition: "spooled" }));
+    const logger = new Logger(store, { journal: true, ...options });
+    void logger.recoverJournals().catch(() => undefined).then(() => logger.deliverSpool())
+      .catch((error) => logger.report({ runId: "", count: 0, error, disposition: "spooled" }));
     return logger;
+  }
+
+  /** Turns the journals dead processes left (see journal-recovery.ts) into spool files. */
+  recoverJournals(): Promise<RecoveryReport> {
+    return recoverJournals(this.spool);
+  }
+
+  /** @internal The run is open and ours: if this process dies, it is ended KILLED. */
+  opened(runId: string): void {
+    this.journal?.opened(runId);
   }
 
   /** The logger of one run (the same object for the same id). */
@@ -154,6 +228,14 @@ export class Logger implements LogSink, ExitAware {
   /** @internal */
   enqueued(count: number): void {
     this.sinceCut += count;
+    if ((this.waiting += count) >= this.maxBacklog) this.full = true;
+    if (this.journal) {
+      // At most JOURNAL_INTERVAL_MS of logging outside the journal, even in a loop that never
+      // yields (then no timer can run): checked here, on the log call's own path.
+      const now = Date.now();
+      if (now - this.journaledAt >= JOURNAL_INTERVAL_MS) this.journalNow(now);
+      else this.journalTimer ??= setTimeout(() => this.journalNow(Date.now()), JOURNAL_INTERVAL_MS);
+    }
     // A full request's worth is waiting: send it soon, without waiting for the timer,
     // but never inside the caller's log call.
     if (this.sinceCut >= MAX_METRICS_PER_BATCH && !this.kicked) {
@@ -211,7 +293,18 @@ export class Logger implements LogSink, ExitAware {
     } finally {
       clearInterval(this.timer);
       unwatchExit(this);
+      this.closeJournal();
     }
+  }
+
+  /** Clean when every entity and status update is durable elsewhere and no run is left open. */
+  private closeJournal(): void {
+    if (!this.journal) return;
+    clearTimeout(this.journalTimer);
+    this.journalNow(Date.now());
+    const clean = !this.journal.hasOpenRuns && [...this.runs.values()].every((s) => s.queue.size === 0)
+      && this.jobs.all().every((j) => j.entry !== undefined);
+    this.journal.close(clean);
   }
 
   /** Delivers the spool's files, oldest first, while the store accepts them. */
@@ -257,15 +350,25 @@ export class Logger implements LogSink, ExitAware {
   async updateRun(runId: string, update: SpooledUpdate): Promise<UpdateOutcome> {
     this.assertOpen();
     checkUpdate(runId, update);
-    const deadline = Date.now() + this.flushTimeoutMs;
-    let flushError: unknown;
-    await this.flushBy(deadline).catch((error) => (flushError = error));
     const clean: SpooledUpdate = { status: update.status };
     if (update.endTime !== undefined) clean.endTime = update.endTime;
     if (update.runName !== undefined) clean.runName = update.runName;
+    this.journal?.ended(runId, clean);
+    const outcome = await this.updateRunNow(runId, clean);
+    this.journal?.endDurable(runId);
+    return outcome;
+  }
+
+  private async updateRunNow(runId: string, clean: SpooledUpdate): Promise<UpdateOutcome> {
+    const update = clean;
+    // KILLED overtakes the run's backlog (sent now; the backlog follows into the ended run).
+    const killed = update.status === "KILLED";
+    const deadline = Date.now() + (killed ? Math.min(this.flushTimeoutMs, KILLED_WAIT_MS) : this.flushTimeoutMs);
+    let flushError: unknown;
+    if (!killed) await this.flushBy(deadline).catch((error) => (flushError = error));
     const neither = (error: unknown) => `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`;
-    const waiting = this.jobs.all().some((j) => j.runId === runId) || (this.runs.get(runId)?.queue.size ?? 0) > 0;
-    if (this.offline || waiting || await this.spool.holdsOlder(runId)) {
+    const waiting = !killed && (this.jobs.all().some((j) => j.runId === runId) || (this.runs.get(runId)?.queue.size ?? 0) > 0);
+    if (this.offline || waiting || (!killed && await this.spool.holdsOlder(runId))) {
       // Named before it is written: a delivery round may take the file as soon as it exists.
       const name = this.spool.newName();
       this.awaitedUpdates.set(name, false);
@@ -314,14 +417,48 @@ export class Logger implements LogSink, ExitAware {
     this.cut();
     this.pump();
     this.delivery.tick();
+    // Nothing of the journal waits any more: it need not keep what it holds.
+    if (this.journal && this.journal.size > JOURNAL_COMPACT_BYTES && this.jobs.all().every((j) => j.entry)) this.journal.compact();
+  }
+
+  /** Appends what the queues hold beyond the journal to it. */
+  private journalNow(now: number): void {
+    this.journaledAt = now;
+    if (this.journalTimer) {
+      clearTimeout(this.journalTimer);
+      this.journalTimer = undefined;
+    }
+    this.journal?.appendQueues([...this.runs].map(([runId, state]) => [runId, state.queue] as const));
+  }
+
+  /** A job reached a final state: its entities no longer wait here, and the journal need not keep it. */
+  private settled(job: Job, to: FinalState): void {
+    if (job.mark) this.journal?.covered(job.mark);
+    if (to !== "spooled" && !job.update) {
+      this.waiting = Math.max(0, this.waiting - job.count);
+      if (this.full && this.waiting < this.maxBacklog) this.full = false;
+    }
   }
 
   /** Moves everything queued into request-sized jobs. */
   private cut(): void {
     if (this.sinceCut === 0) return;
     this.sinceCut = 0;
-    for (const [runId, state] of this.runs)
-      if (state.queue.size) for (const batch of state.queue.cut()) this.jobs.add(runId, batch, "ready");
+    const journal = this.journal && !this.journal.broken ? this.journal : undefined;
+    let gen = 0;
+    if (journal) {
+      this.journalNow(Date.now());
+      gen = ++this.cutGen;
+      journal.cut(gen);
+    }
+    for (const [runId, state] of this.runs) {
+      if (!state.queue.size) continue;
+      const idx = journal?.runIndex(runId);
+      state.queue.cut().forEach((batch, k) => {
+        const job = this.jobs.add(runId, batch, "ready");
+        if (journal) job.mark = `${gen}\t${idx}\t${k}`;
+      });
+    }
   }
 
   /** Starts ready jobs up to the in-flight limit; offline, writes them to the spool instead. */
@@ -418,6 +555,7 @@ export class Logger implements LogSink, ExitAware {
       const error = new MlflowError("TEMPORARILY_UNAVAILABLE", `${this.store.uri} did not answer within ${this.flushTimeoutMs / 1000} s; the request goes on in the background.`);
       try {
         job.entry = await this.spool.writeClaimed(job.runId, job.batch, job.update);
+        if (job.mark) this.journal?.covered(job.mark);
         this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
       } catch (writeError) {
         // Still in flight, only not durable: the exit hook spools it if the process ends.
@@ -465,6 +603,7 @@ export class Logger implements LogSink, ExitAware {
   /** @internal Process `exit`: nothing async runs any more, so spool synchronously. */
   spoolSync(): void {
     this.cut();
+    clearTimeout(this.journalTimer);
     // In-flight requests die with the process; spooling them too may deliver a batch twice,
     // which MLflow's SQL store absorbs (identical metric points are skipped, params with the
     // same value and tags are idempotent); losing them could not be undone. Claimed files
@@ -476,8 +615,12 @@ export class Logger implements LogSink, ExitAware {
       } catch {
         continue; // nowhere left to put it
       }
+      if (job.mark) this.journal?.covered(job.mark);
+      if (job.update) this.journal?.endDurable(job.runId);
       if (job.state === "ready" || job.state === "held") this.jobs.move(job, "spooled");
     }
+    // Runs left open stay in the journal: the watchdog ends them KILLED.
+    if (this.journal && !this.closed) this.closeJournal();
   }
 
   /** @internal True when a flush would have something to do now. */

@@ -2,6 +2,8 @@
 // right there (bad input throws with validation.ts's message and queues nothing) and
 // returns synchronously; sending is the Logger's business. A metric point costs a cached
 // key check, three type checks and an array push, so a hot loop stays in microseconds.
+// While the Logger's backlog is full (`LogSink.full`), calls drop what they log and count it
+// in `dropped`; logMetric then returns false, so a caller can say so once.
 
 import { RunQueue } from "./batcher.js";
 import type { Batch, RunStatus } from "../entities.js";
@@ -24,6 +26,10 @@ export interface PendingCounts {
 export interface LogSink {
   /** Called after entities were queued; may schedule a send. */
   enqueued(count: number): void;
+  /** True while the backlog is at its bound: new entities are dropped. */
+  readonly full: boolean;
+  /** The run is open and owned by this process (ended KILLED if it dies). */
+  opened(runId: string): void;
   assertOpen(): void;
   flush(): Promise<void>;
   pendingFor(runId: string): PendingCounts;
@@ -56,6 +62,9 @@ function toText(kind: "param" | "tag", key: string, value: unknown): string {
 }
 
 export class RunLogger {
+  /** Entities dropped because the backlog was full (see LoggerOptions.maxBacklog). */
+  dropped = 0;
+
   constructor(
     readonly runId: string,
     private readonly state: RunState,
@@ -64,7 +73,8 @@ export class RunLogger {
   ) {}
 
   /** Queues one metric point. `step` defaults to 0 and `timestamp` to now (epoch ms), as in MLflow. */
-  logMetric(key: string, value: number, step = 0, timestamp = Date.now()): void {
+  /** Returns false when the point was dropped (the backlog is full). */
+  logMetric(key: string, value: number, step = 0, timestamp = Date.now()): boolean {
     this.sink.assertOpen();
     if (!this.keys.metric.has(key)) {
       validateKey("metric", key);
@@ -72,8 +82,18 @@ export class RunLogger {
     }
     if (typeof value !== "number" || !Number.isInteger(step) || !Number.isInteger(timestamp))
       validateMetric({ key, value, step, timestamp });
+    if (this.sink.full) {
+      this.dropped++;
+      return false;
+    }
     this.state.queue.metrics.push({ key, value, timestamp, step });
     this.sink.enqueued(1);
+    return true;
+  }
+
+  /** This process owns the run while it is open: if the process dies, the run is ended KILLED. */
+  opened(): void {
+    this.sink.opened(this.runId);
   }
 
   /** Queues one point per entry, all with the same step and timestamp; all or nothing. */
@@ -81,6 +101,10 @@ export class RunLogger {
     this.sink.assertOpen();
     const entries = entriesOf("metrics", metrics) as [string, number][];
     for (const [key, value] of entries) validateMetric({ key, value, step, timestamp });
+    if (this.sink.full) {
+      this.dropped += entries.length;
+      return;
+    }
     for (const [key, value] of entries) this.state.queue.metrics.push({ key, value, timestamp, step });
     this.sink.enqueued(entries.length);
   }
@@ -131,7 +155,7 @@ export class RunLogger {
     }
     for (const [key, value] of accepted) {
       this.keys.tag.add(key);
-      this.state.queue.tags.set(key, value);
+      this.state.queue.setTag(key, value);
     }
     this.sink.enqueued(accepted.length);
   }
@@ -153,8 +177,13 @@ export class RunLogger {
       params[p.key] = p.value;
     }
     if (batch.params?.length) this.logParams(params);
+    if (this.sink.full) {
+      // Params are kept (they are few and immutable); metrics and tags are dropped.
+      this.dropped += (batch.metrics?.length ?? 0) + (batch.tags?.length ?? 0);
+      return;
+    }
     for (const m of batch.metrics ?? []) this.state.queue.metrics.push({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step });
-    for (const t of batch.tags ?? []) this.state.queue.tags.set(t.key, t.value);
+    for (const t of batch.tags ?? []) this.state.queue.setTag(t.key, t.value);
     this.sink.enqueued((batch.metrics?.length ?? 0) + (batch.tags?.length ?? 0));
   }
 

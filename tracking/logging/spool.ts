@@ -43,7 +43,7 @@ interface IndexEntry {
   gen: number;
   /** The status of an update file. */
   status?: RunStatus;
-  /** Delivered only after every older file of its run (status updates, batches with tags). */
+  /** Delivered only after every older file of its run (status updates but KILLED, batches with tags). */
   ordered: boolean;
 }
 
@@ -107,8 +107,10 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
   return { runId: doc.runId, batch, update };
 }
 
+// A KILLED status overtakes its run's backlog: the run must leave RUNNING at once (a killed
+// kernel, an interrupted cell), and MLflow takes log-batch requests into an ended run.
 const indexEntry = (runId: string, batch: Batch, gen: number, update?: SpooledUpdate): IndexEntry =>
-  ({ runId, count: batchSize(batch), gen, status: update?.status, ordered: !!update || !!batch.tags?.length });
+  ({ runId, count: batchSize(batch), gen, status: update?.status, ordered: (!!update && update.status !== "KILLED") || !!batch.tags?.length });
 
 
 // Claims held by this process, so a scan can tell our live claims from stale ones left by
