@@ -13,6 +13,7 @@ import {
   LOGGED_MODEL_ID, MlflowError, RestStore, getLoggedModel, listLoggedModelArtifacts, loggedModelArtifacts, notFound,
   runModelOutputs, type MlflowClient,
 } from "../tracking/index.js";
+import { inFlight } from "./in-flight.js";
 import { MLMODEL_FILE_NAME } from "./mlmodel.js";
 
 /** `$XDG_CACHE_HOME/tslab-mlflow/models` (default `~/.cache/tslab-mlflow/models`). */
@@ -81,14 +82,12 @@ async function loggedModelSource(client: MlflowClient, modelId: string, uri: str
 
 async function downloadLoggedModel(rest: RestStore, modelId: string, location: string, dst: string, dir = ""): Promise<void> {
   const repo = loggedModelArtifacts(rest, { artifactUri: location });
-  for (const f of await listLoggedModelArtifacts(rest, modelId, dir || undefined)) {
-    if (f.isDir) await downloadLoggedModel(rest, modelId, location, dst, f.path);
-    else {
-      const file = join(dst, ...f.path.split("/"));
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, await repo.get(f.path));
-    }
-  }
+  await inFlight(await listLoggedModelArtifacts(rest, modelId, dir || undefined), async (f) => {
+    if (f.isDir) return downloadLoggedModel(rest, modelId, location, dst, f.path);
+    const file = join(dst, ...f.path.split("/"));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, await repo.get(f.path));
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   MlflowError, RestStore, createLoggedModel, createModelVersionFromLoggedModel, finalizeLoggedModel, loggedModelArtifacts,
   logModelOutputs, serverMajorVersion, checkArtifactPath, type MlflowClient, type ModelVersion,
 } from "../tracking/index.js";
+import { inFlight } from "./in-flight.js";
 import { writeMlmodel } from "./mlmodel.js";
 import { saveModel, type ModelInput, type SaveModelOptions } from "./save.js";
 import type { ModelSignature } from "./signature.js";
@@ -79,7 +80,7 @@ export async function logModel(client: MlflowClient, runId: string, model: Model
         // As MLflow 3 writes it: the MLmodel names the LoggedModel and its location.
         await writeMlmodel(dir, { ...mlmodel, modelId: lm.modelId, modelUuid: lm.modelId, artifactPath: lm.artifactUri });
         const repo = loggedModelArtifacts(rest, lm);
-        for (const f of await files(dir)) await repo.put(relative(dir, f).split(sep).join("/"), await readFile(f));
+        await inFlight(await files(dir), async (f) => repo.put(relative(dir, f).split(sep).join("/"), await readFile(f)));
         await finalizeLoggedModel(rest, lm.modelId, "LOGGED_MODEL_READY");
         await logModelOutputs(rest, runId, [{ modelId: lm.modelId, step: 0 }]);
       } catch (err) {
