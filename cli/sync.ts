@@ -34,10 +34,12 @@ export interface SyncResult {
   artifacts: { found: number; delivered: number; left: number; rejected: number };
   /** Why something was not delivered (the last failure), if it was not. */
   error?: string;
+  /** Runs that killed kernels left open (found in their journals): their KILLED status was among the requests. */
+  killed: string[];
 }
 
 export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
-  const { ArtifactSpool, Logger, Spool, openStore, resolveTrackingUri, spoolDirFor } = await import("../tracking/index.js");
+  const { ArtifactSpool, Logger, Spool, openStore, recoverJournals, resolveTrackingUri, spoolDirFor } = await import("../tracking/index.js");
   let store;
   try {
     store = openStore(trackingUri);
@@ -48,9 +50,18 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
   const spool = new Spool(spoolDir, store.uri);
   const rejectedFiles = () => readdir(spool.rejectedDir).then((names) => names.filter((n) => n.endsWith(".json")).length, () => 0);
   try {
+    // Journals of killed kernels first: their open runs become KILLED updates, their unsent points spool files.
+    let recovered: Awaited<ReturnType<typeof recoverJournals>> | undefined;
+    let recoveryError: string | undefined;
+    try {
+      recovered = await recoverJournals(spool);
+    } catch (e) {
+      recoveryError = (e as Error).message;
+      recovered = (e as { report?: typeof recovered }).report;
+    }
     const found = (await spool.scan()).length;
     const rejectedBefore = await rejectedFiles();
-    let error: string | undefined;
+    let error: string | undefined = recoveryError;
     const logger = new Logger(store, { spoolDir, exitHooks: false, onError: (f) => (error = String((f.error as Error)?.message ?? f.error)) });
     let left;
     try {
@@ -75,7 +86,8 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
       rejectedDir: spool.rejectedDir,
       left: { entities, statusUpdates: left.statusUpdates },
       artifacts: { found: uploads.length, delivered: artifacts.delivered, left: artifacts.left, rejected: artifacts.rejected },
-      error: entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 ? error : undefined,
+      error: entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 || recoveryError ? error : undefined,
+      killed: recovered?.killed ?? [],
     };
   } finally {
     await store.close();
@@ -257,6 +269,7 @@ async function deliverSpoolCommand(trackingUri: string | undefined): Promise<voi
     return;
   }
   console.log(`Delivered ${r.delivered} of ${r.found} spooled requests and ${r.artifacts.delivered} of ${r.artifacts.found} artifact uploads to ${r.uri}.`);
+  if (r.killed.length) console.log(`Run(s) left RUNNING by a killed kernel, ended KILLED: ${r.killed.join(", ")}.`);
   const why = r.error ? ` (${r.error})` : "";
   if (r.rejected > 0 || r.artifacts.rejected > 0) {
     console.error(`turned away by the server: ${r.rejected} requests and ${r.artifacts.rejected} artifact uploads, kept with the reason in ${r.rejectedDir} and ${r.spoolDir}/artifacts/rejected${why}`);
