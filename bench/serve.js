@@ -1,5 +1,5 @@
 // `tslab-mlflow serve` under load: 200 concurrent clients on loopback for SERVE_BENCH_SECONDS
-// (default 10; the issue's figure is 30), one 5-row `dataframe_records` request each time, to a
+// (default 10, two alternating rounds; the issue's figure is 30), one 5-row `dataframe_records` request each time, to a
 // 10-feature model from code. Baseline: a bare node:http server in its own process that parses
 // the same JSON and calls the same loaded model's predict, with no protocol handling. Prints
 // requests/s, p50/p99 latency and the answer count for each (every request must be answered),
@@ -97,9 +97,15 @@ export async function run() {
     servers.push(ours);
     const bare = await start(["--input-type=module", "-e", BARE(modelDir)]);
     servers.push(bare);
-    const rows = [];
-    // Baseline first, then ours; each gets the machine to itself while loaded.
-    for (const [name, s] of [["bare node:http + predict", bare], ["tslab-mlflow serve", ours]]) rows.push([name, await load(s.url)]);
+    // Alternating rounds (each server has the machine to itself while loaded); the better round of each counts,
+    // so a neighbour's burst of work on a shared machine does not decide the ratio.
+    const rows = [["bare node:http + predict", bare], ["tslab-mlflow serve", ours]].map(([name]) => [name, undefined]);
+    for (let round = 0; round < 2; round++) {
+      for (const [i, s] of [bare, ours].entries()) {
+        const r = await load(s.url);
+        if (!rows[i][1] || r.rps > rows[i][1].rps) rows[i][1] = r;
+      }
+    }
     console.log(`${CONCURRENCY} concurrent clients, ${SECONDS} s each, 5 rows x 10 features per request:`);
     for (const [name, r] of rows)
       console.log(`  ${name.padEnd(26)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  sent ${r.sent}, answered ${r.answered}, failed ${r.failed}`);
