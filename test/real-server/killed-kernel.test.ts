@@ -47,6 +47,23 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
     for (const d of dirs) rmTempDir(d);
   });
 
+  it("takes log-batch into a run already FINISHED or KILLED (what lets a status overtake its backlog)", async () => {
+    const store = new RestStore({ baseUrl: server.url });
+    try {
+      const exp = await store.createExperiment(`ended-runs-${randomBytes(4).toString("hex")}`);
+      for (const status of ["FINISHED", "KILLED"] as const) {
+        const run = await store.createRun({ experimentId: exp, startTime: Date.now() });
+        await store.updateRun(run.info.runId, { status, endTime: Date.now() });
+        await store.logBatch(run.info.runId, { metrics: [{ key: "late", value: 1, timestamp: 1, step: 0 }, { key: "late", value: 2, timestamp: 2, step: 1 }] });
+        const after = await store.getRun(run.info.runId);
+        expect(after.info.status).toBe(status);
+        expect((await store.getMetricHistory(run.info.runId, "late")).map((m) => m.value)).toEqual([1, 2]);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it(`loses at most the last 50 ms of ${POINTS} points, and the run is KILLED within 5 s by the watchdog`, async () => {
     const work = makeTempDir(`killed-kernel-${server.version}`);
     dirs.push(work);
