@@ -69,35 +69,42 @@ function fastTest(c: ColSpec, v: string): string | undefined {
   }
 }
 
-type RecordTest = (row: unknown) => boolean;
-const recordTests = new WeakMap<readonly ColSpec[], RecordTest>();
+/** The index of the first record at or after `from` that the plain test does not take, or -1. */
+type RecordScan = (rows: readonly unknown[], from: number) => number;
+const recordScans = new WeakMap<readonly ColSpec[], RecordScan>();
 
 /**
- * A test that a record plainly fits the columns: an object holding exactly the signature's
+ * A scan for records that plainly fit the columns: objects holding exactly the signature's
  * columns, each of a common type. Generated once per signature so that each column is read
- * by a constant name (V8 then reads it like `row.x`, with inline caches): about five times
- * faster on 10,000 records than reading columns by a key held in a variable. A record that
- * fails it is checked again slowly, which finds the error (or accepts what only the slow
- * check knows, e.g. a Date in a datetime column).
+ * by a constant name (V8 then reads it like `row.x`, with inline caches), in one loop with no
+ * call per record: several times faster on 10,000 records than reading columns by a key held
+ * in a variable. A record the scan stops at is checked again fully, which finds the error
+ * (or accepts what only the full check knows, e.g. a Date in a datetime column).
  */
-function recordTest(cols: readonly ColSpec[]): RecordTest {
-  let test = recordTests.get(cols);
-  if (test) return test;
+function recordScan(cols: readonly ColSpec[]): RecordScan {
+  let scan = recordScans.get(cols);
+  if (scan) return scan;
   const checks = cols.map((c, j) => fastTest(c, `v${j}`));
-  if (checks.some((t) => t === undefined)) test = () => false;
+  if (checks.some((t) => t === undefined)) scan = (rows, from) => (from < rows.length ? from : -1);
   else {
-    const body = cols.map((c, j) => `const v${j} = row[${JSON.stringify(c.name)}]; if (!(${checks[j]})) return false; if (v${j} !== undefined) present++;`).join("\n");
-    // The key count catches a column the signature does not have.
-    test = new Function("row", `"use strict";
-if (typeof row !== "object" || row === null || Array.isArray(row) || Object.getPrototypeOf(row) !== Object.prototype) return false;
-let present = 0;
-${body}
-let count = 0;
-for (const _ in row) count++;
-return count === present;`) as RecordTest;
+    const body = cols.map((c, j) => `const v${j} = row[${JSON.stringify(c.name)}]; if (!(${checks[j]})) return i; if (v${j} !== undefined) present++;`).join("\n");
+    // The key count (own and inherited enumerable keys) catches a column the signature does not have.
+    scan = new Function("rows", "from", `"use strict";
+for (let i = from; i < rows.length; i++) {
+  const row = rows[i];
+  if (typeof row !== "object" || row === null || Array.isArray(row) || ArrayBuffer.isView(row)) return i;
+  let present = 0;
+  ${body}
+  // No column present: possibly not a record at all (a Date, say); the full check decides.
+  if (present === 0) return i;
+  let count = 0;
+  for (const _ in row) count++;
+  if (count !== present) return i;
+}
+return -1;`) as RecordScan;
   }
-  recordTests.set(cols, test);
-  return test;
+  recordScans.set(cols, scan);
+  return scan;
 }
 
 function checkRecord(row: unknown, i: number, cols: ColSpec[], names: Set<string>): void {
@@ -121,8 +128,8 @@ function checkRecord(row: unknown, i: number, cols: ColSpec[], names: Set<string
 }
 
 function checkRecords(rows: readonly unknown[], cols: ColSpec[], names: Set<string>): void {
-  const fits = recordTest(cols);
-  for (let i = 0; i < rows.length; i++) if (!fits(rows[i])) checkRecord(rows[i], i, cols, names);
+  const scan = recordScan(cols);
+  for (let i = scan(rows, 0); i >= 0; i = scan(rows, i + 1)) checkRecord(rows[i], i, cols, names);
 }
 
 function checkColumnObject(obj: Record<string, unknown>, cols: ColSpec[], names: Set<string>): void {

@@ -33,6 +33,13 @@ describe("records against named columns", () => {
     expect(() => enforceSchema(many({ ...ok, t: "not a date" }, 5), withDates)).toThrow('column "t" expects datetime but got string ("not a date") in record 5.');
   });
 
+  it("refuses a Date or a typed array as a record even when every column is optional", () => {
+    const optional = schemaFromJson([{ type: "double", name: "0", required: false }, { type: "double", name: "1", required: false }]);
+    expect(() => enforceSchema([{ 0: 1 }, new Date(0)], optional)).toThrow("record 1 is Date; expected an object with columns 0, 1.");
+    expect(() => enforceSchema([{ 1: 2 }, Float64Array.of(1, 2)], optional)).toThrow("record 1 is Float64Array (float64); expected an object with columns 0, 1.");
+    expect(() => enforceSchema([{ 0: 1 }, {}], optional)).not.toThrow();
+  });
+
   it("catches an extra column even when an optional one is absent (same key count)", () => {
     expect(() => enforceSchema([{ ...ok, b: true }, { ...ok, z: true }], schema)).toThrow(/column "z" \(boolean\) in record 1 is not in the signature/);
   });
