@@ -31,9 +31,9 @@
 //       return true;
 //     },
 //   };
-import type { ErrorContent, Header, MimeBundle } from "../protocol/messages.js";
+import type { ErrorContent, Header, IsCompleteReply, MimeBundle } from "../protocol/messages.js";
 
-export type { ErrorContent, Header, MimeBundle };
+export type { ErrorContent, Header, IsCompleteReply, MimeBundle };
 
 /** What every cell looks like to an extension (also for cells it did not handle). */
 export interface CellInfo {
@@ -187,4 +187,15 @@ export interface KernelExtension {
   complete?(code: string, cursorPos: number): CompletionResult | undefined;
   /** Help for the code at the cursor, or undefined to let TypeScript answer. */
   inspect?(code: string, cursorPos: number): MimeBundle | undefined;
+  /**
+   * Where the TypeScript of a cell this extension reads begins (a UTF-16 index: after its
+   * magic lines), or undefined when the cell is not one of its own. Completion, inspection
+   * and is_complete of that part go to TypeScript without what precedes it, as it will run.
+   */
+  typescriptStart?(code: string): number | undefined;
+  /**
+   * Whether a cell is complete as typed (e.g. "invalid" for a magic line that cannot
+   * parse), or undefined to let TypeScript answer for the cell's TypeScript.
+   */
+  isComplete?(code: string): IsCompleteReply | undefined;
 }

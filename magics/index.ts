@@ -9,10 +9,12 @@ export type { MlflowExtensionOptions } from "./extension.js";
 
 export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExtension {
   let impl: KernelExtension | undefined;
+  let introspection: typeof import("./magic-introspection.js") | undefined;
   return {
     name: "mlflow",
     async activate(host: KernelHost) {
-      const { mlflowExtension: create } = await import("./extension.js");
+      const [{ mlflowExtension: create }, intro] = await Promise.all([import("./extension.js"), import("./magic-introspection.js")]);
+      introspection = intro;
       impl = create(options);
       await impl.activate?.(host);
     },
@@ -24,6 +26,12 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     },
     inspect(code: string, cursorPos: number) {
       return impl?.inspect?.(code, cursorPos);
+    },
+    typescriptStart(code: string) {
+      return introspection?.typescriptStart(code);
+    },
+    isComplete(code: string) {
+      return introspection?.isCompleteMagic(code);
     },
   };
 }

@@ -1,10 +1,12 @@
-// Completion and inspection of magic lines, from the magic table: `%mlflow_` completes to the
-// magics' names, `%%mlflow_run --` to that magic's options, and inspecting a magic line shows
-// the magic's help. Anything else (TypeScript, including a magic cell's body) is left to the
-// kernel's compiler by answering undefined.
+// Completion, inspection and is_complete of magic lines, from the magic table: `%mlflow_`
+// completes to the magics' names, `%%mlflow_run --` to that magic's options, inspecting a
+// magic line shows the magic's help, and a magic line that cannot parse is "invalid".
+// Anything else (TypeScript, including a magic cell's body) is left to the kernel's
+// compiler by answering undefined; `typescriptStart` tells the kernel where it begins.
 
-import type { CompletionResult, MimeBundle } from "../kernel/extensions.js";
-import type { MagicRegistry } from "./registry.js";
+import type { CompletionResult, IsCompleteReply, MimeBundle } from "../kernel/extensions.js";
+import { hasMagic, parseCell, type ParsedCell } from "./parse.js";
+import { MagicError, type MagicRegistry } from "./registry.js";
 
 interface MagicLine {
   /** Offset of the line in the code. */
@@ -74,4 +76,47 @@ export function inspectMagic<C>(registry: MagicRegistry<C>, code: string, pos: n
     help = (err as Error).message + "\n\n" + registry.lsmagic();
   }
   return { "text/plain": help, "text/markdown": "```\n" + help + "\n```" };
+}
+
+/** The cell as the magics read it; undefined when a magic line cannot parse (e.g. an open quote). */
+function parsed(code: string): ParsedCell | undefined {
+  try {
+    return parseCell(code);
+  } catch (err) {
+    if (err instanceof MagicError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Where the TypeScript of a magic cell begins: the cell magic's body, or the code under the
+ * line magics (parseCell's rest is always the cell's tail). Undefined for a plain cell.
+ */
+export function typescriptStart(code: string): number | undefined {
+  if (!hasMagic(code)) return undefined;
+  const cell = parsed(code);
+  if (cell) return code.length - cell.code.length;
+  // A magic line that cannot parse: its TypeScript still starts after the magic lines.
+  let start = 0;
+  for (const text of code.split("\n")) {
+    const isMagic = /^\s*%/.test(text);
+    if (text.trim() !== "" && !isMagic) return start;
+    start += text.length + 1;
+    if (/^\s*%%/.test(text)) return Math.min(start, code.length);
+  }
+  return code.length;
+}
+
+/**
+ * is_complete for magic cells: a magic line that cannot parse is "invalid", line magics
+ * alone are "complete", and a cell magic without a body yet is "incomplete" (its body comes
+ * next). Otherwise undefined: the kernel checks the TypeScript after the magics as it
+ * checks a plain cell.
+ */
+export function isCompleteMagic(code: string): IsCompleteReply | undefined {
+  if (!hasMagic(code)) return undefined;
+  const cell = parsed(code);
+  if (!cell) return { status: "invalid" };
+  if (cell.code.trim() !== "") return undefined;
+  return cell.cellMagic ? { status: "incomplete", indent: "" } : { status: "complete" };
 }
