@@ -40,6 +40,22 @@ export interface CopyRunArgs {
   existing?: Run;
   /** Told the copy's id as soon as it exists (children wait for it). */
   onCreated?: (copyId: string) => void;
+  /** Runs the dataset-input write alone (see oneAtATime); default: at once. */
+  exclusive?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Runs one write at a time. MLflow 3.4 (uvicorn, requests in threads) checks for a dataset and
+ * then inserts it: two runs logging the same dataset at once both insert, and one gets a 500
+ * "UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest".
+ */
+export function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const next = last.then(work, work);
+    last = next.catch(() => undefined);
+    return next;
+  };
 }
 
 /** A copy is complete when it ended as its source did: the final status is written last. */
@@ -76,7 +92,7 @@ export async function copyRun(args: CopyRunArgs): Promise<RunCopy> {
   const points = await copyMetrics(source, target, info.runId, copyId, [...new Set(run.data.metrics.map((m) => m.key))], existing !== undefined);
   const datasets = run.inputs?.datasetInputs ?? [];
   // The same dataset logged twice is kept once, so a completed copy may send them again.
-  if (datasets.length) await target.logInputs(copyId, datasets);
+  if (datasets.length) await (args.exclusive ?? ((work) => work()))(() => target.logInputs(copyId, datasets));
   const artifacts = await copyArtifacts(source, target, info.runId, copyId, existing !== undefined);
 
   if (info.status !== "RUNNING" || info.endTime !== undefined) await target.updateRun(copyId, { status: info.status, endTime: info.endTime });

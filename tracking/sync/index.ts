@@ -12,7 +12,7 @@ import { getOrCreateExperiment } from "../open-store.js";
 import type { TrackingStore } from "../store.js";
 import { findCopies } from "./copies.js";
 import { copyModels, type ModelVersionCopy } from "./copy-models.js";
-import { copyRun, isCompleteCopy, type RunCopyOutcome } from "./copy-run.js";
+import { copyRun, isCompleteCopy, oneAtATime, type RunCopyOutcome } from "./copy-run.js";
 import { PARENT_RUN_ID_TAG, provenanceUri, tagValue } from "./provenance.js";
 import { selectRuns, type Selection, type SourceRun } from "./select.js";
 
@@ -106,6 +106,7 @@ export async function syncRuns(source: TrackingStore, target: TrackingStore, opt
   const created = new Map(chosen.map((s) => [s.run.info.runId, deferred<string>()]));
   const results: RunSyncResult[] = [];
   const copyIds = new Map<string, { copyId: string; artifactUri?: string }>();
+  const exclusive = oneAtATime();
 
   const one = async (s: SourceRun): Promise<RunSyncResult> => {
     const t0 = performance.now();
@@ -132,7 +133,7 @@ export async function syncRuns(source: TrackingStore, target: TrackingStore, opt
         });
       }
       const copy = await copyRun({
-        source, target, sourceUri, run: s.run, targetExperimentId: exp!.experimentId, parentCopyId, existing,
+        source, target, sourceUri, run: s.run, targetExperimentId: exp!.experimentId, parentCopyId, existing, exclusive,
         onCreated: (id) => own.resolve(id),
       });
       copyIds.set(s.run.info.runId, { copyId: copy.copyId, artifactUri: s.run.info.artifactUri });
