@@ -53,12 +53,6 @@ function parseLoggedModel(body: Json): LoggedModel {
   };
 }
 
-/**
- * The registry prefix the store was opened with (`UNITY_CATALOG_REGISTRY_API` for
- * `databricks-uc`), so a version created here lands in the same registry as the store's own
- * registry calls. RestStore keeps it private; TypeScript allows this element access.
- */
-const registryApiOf = (store: RestStore): string => store["registryApi"];
 
 const modelPath = (modelId: string) => {
   if (!LOGGED_MODEL_ID.test(modelId)) throw invalidParameter(`Invalid LoggedModel id ${JSON.stringify(modelId)}: expected "m-" and 32 hex digits.`);
@@ -119,7 +113,7 @@ export async function createModelVersionFromLoggedModel(store: RestStore, args: 
   name: string; modelId: string; runId?: string; description?: string; tags?: Tag[];
 }): Promise<ModelVersion> {
   const res = await store.request<Json>({
-    method: "POST", path: `${registryApiOf(store)}/model-versions/create`,
+    method: "POST", path: `${store.registryApi}/model-versions/create`,
     json: compact({
       name: args.name, source: `models:/${args.modelId}`, run_id: args.runId, description: args.description,
       tags: tagsToWire(args.tags), model_id: args.modelId,
@@ -130,12 +124,12 @@ export async function createModelVersionFromLoggedModel(store: RestStore, args: 
 
 /** `model-versions/delete` (a DELETE carries its fields as JSON, like the alias DELETE). */
 export async function deleteModelVersion(store: RestStore, name: string, version: string): Promise<void> {
-  await store.request({ method: "DELETE", path: `${registryApiOf(store)}/model-versions/delete`, json: { name, version } });
+  await store.request({ method: "DELETE", path: `${store.registryApi}/model-versions/delete`, json: { name, version } });
 }
 
 /** `model-versions/get-download-uri`: where a version's files are (fixtures 188, 189). */
 export async function modelVersionDownloadUri(store: RestStore, name: string, version: string): Promise<string> {
-  const res = await store.request<Json>({ method: "GET", path: `${registryApiOf(store)}/model-versions/get-download-uri`, query: { name, version } });
+  const res = await store.request<Json>({ method: "GET", path: `${store.registryApi}/model-versions/get-download-uri`, query: { name, version } });
   return String(res.artifact_uri ?? "");
 }
 

@@ -39,7 +39,8 @@ export class RestStore implements TrackingStore {
   readonly http: HttpClient;
   // Artifact roots seen in run answers, so an upload needs no extra runs/get.
   private readonly artifactRoots = new Map<string, string>();
-  private readonly registryApi: string;
+  /** API prefix of the model registry (Unity Catalog's for `databricks-uc`). */
+  readonly registryApi: string;
 
   constructor(options: RestStoreOptions) {
     this.http = new HttpClient(options);
