@@ -36,6 +36,8 @@ export interface SyncResult {
   error?: string;
   /** Runs that killed kernels left open (found in their journals): their KILLED status was among the requests. */
   killed: string[];
+  /** Everything parked so far (refused for good or given up on, this time or before), with the newest reason. */
+  parked: { requests: number; uploads: number; newest?: string };
 }
 
 export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
@@ -76,6 +78,9 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
     const artifactSpool = new ArtifactSpool(spoolDir, store.uri);
     const uploads = await artifactSpool.list();
     const artifacts = await artifactSpool.deliver(store);
+    const parkedRequests = await spool.parked();
+    const parkedUploads = await artifactSpool.parked();
+    const newest = [...parkedRequests, ...parkedUploads].sort((a, b) => a.name.localeCompare(b.name)).at(-1)?.reason;
     if (artifacts.error !== undefined) error ??= String((artifacts.error as Error)?.message ?? artifacts.error);
     return {
       uri: store.uri,
@@ -88,6 +93,7 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
       artifacts: { found: uploads.length, delivered: artifacts.delivered, left: artifacts.left, rejected: artifacts.rejected },
       error: entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 || recoveryError ? error : undefined,
       killed: recovered?.killed ?? [],
+      parked: { requests: parkedRequests.length, uploads: parkedUploads.length, ...(newest ? { newest } : {}) },
     };
   } finally {
     await store.close();
@@ -264,10 +270,15 @@ export function registerSyncCommand(program: Command): void {
 
 async function deliverSpoolCommand(trackingUri: string | undefined): Promise<void> {
   const r = await syncSpool(trackingUri);
+  const parked = r.parked.requests + r.parked.uploads > 0
+    ? `Parked (never retried): ${r.parked.requests} request(s) in ${r.rejectedDir} and ${r.parked.uploads} artifact upload(s) in ${r.spoolDir}/artifacts/rejected; newest reason: ${r.parked.newest ?? "(none recorded)"}`
+    : undefined;
   if (r.found === 0 && r.artifacts.found === 0) {
     console.log(`Nothing waits for ${r.uri} (spool ${r.spoolDir}).`);
+    if (parked) console.log(parked);
     return;
   }
+  if (parked) console.error(parked);
   console.log(`Delivered ${r.delivered} of ${r.found} spooled requests and ${r.artifacts.delivered} of ${r.artifacts.found} artifact uploads to ${r.uri}.`);
   if (r.killed.length) console.log(`Run(s) left RUNNING by a killed kernel, ended KILLED: ${r.killed.join(", ")}.`);
   const why = r.error ? ` (${r.error})` : "";

@@ -5,7 +5,7 @@
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { invalidParameter, settlesWithin, type RunStatus, type Tag, type TrackingStore, type ArtifactSpool } from "../tracking/index.js";
+import { invalidParameter, settlesWithin, validateArtifactPath, type RunStatus, type Tag, type TrackingStore, type ArtifactSpool } from "../tracking/index.js";
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
 
@@ -216,7 +216,7 @@ export class ActiveRun {
   }
 }
 
+/** MLflow's artifact path rules (tracking's validation.ts), checked before anything is uploaded or spooled. */
 export function checkArtifactPath(p: string): void {
-  if (typeof p !== "string" || p.length === 0 || p.startsWith("/") || p.split("/").some((s) => s === ".." || s === ""))
-    throw invalidParameter(`Invalid artifact path ${show(p)}: use a relative path such as "plots/loss.png" without '..' or empty segments.`);
+  validateArtifactPath(p);
 }

@@ -70,6 +70,9 @@ export class MlflowSession {
     } catch {
       this.endWaitMs = DEFAULT_FLUSH_TIMEOUT_MS;
     }
+    // An awaited upload (`await mlflow.logText(...)`) returns within the flush timeout too: what
+    // the store has not taken by then is spooled while the request goes on.
+    if (raw.artifacts) raw.artifacts.uploadTimeoutMs = this.endWaitMs;
   }
 
   warn(message: string): void {

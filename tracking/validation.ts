@@ -101,3 +101,32 @@ export function validateExperimentName(name: unknown): asserts name is string {
   if (name.length > MAX_EXPERIMENT_NAME_LENGTH)
     throw invalidParameter(`Invalid experiment name ${show(name)}: ${name.length} characters, at most ${MAX_EXPERIMENT_NAME_LENGTH} are accepted.`);
 }
+
+/**
+ * Longest name of one artifact path segment, in UTF-8 bytes: what the file systems MLflow's
+ * artifact stores write to take (NAME_MAX). A server answers a longer name with a 500 that no
+ * retry can fix.
+ */
+export const MAX_ARTIFACT_NAME_BYTES = 255;
+/** Longest artifact path, in characters (PATH_MAX-safe below a run's artifact root). */
+export const MAX_ARTIFACT_PATH_LENGTH = 1024;
+
+/**
+ * An artifact path inside a run: relative, '/'-separated, without '.', '..' or empty segments,
+ * without control characters (a NUL cannot be in a file name), each segment at most
+ * MAX_ARTIFACT_NAME_BYTES bytes. Checked before anything is sent or spooled.
+ */
+export function validateArtifactPath(path: unknown): asserts path is string {
+  const bad = (why: string) => invalidParameter(`Invalid artifact path ${show(path)}: ${why}; use a relative path such as "plots/loss.png".`);
+  if (typeof path !== "string" || path.length === 0) throw bad("an artifact path is a non-empty string");
+  if (path.length > MAX_ARTIFACT_PATH_LENGTH) throw bad(`${path.length} characters, at most ${MAX_ARTIFACT_PATH_LENGTH} are accepted`);
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f\u007f]/.exec(path);
+  if (control) throw bad(`it holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}, which no file name can`);
+  if (path.startsWith("/") || path.includes("\\")) throw bad("it must be relative, with '/' between segments");
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === "." || segment === "..") throw bad("'.', '..' and empty segments are not accepted");
+    const bytes = Buffer.byteLength(segment, "utf8");
+    if (bytes > MAX_ARTIFACT_NAME_BYTES) throw bad(`the segment ${show(segment)} is ${bytes} bytes, at most ${MAX_ARTIFACT_NAME_BYTES} are accepted per file or directory name`);
+  }
+}

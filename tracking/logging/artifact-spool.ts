@@ -8,12 +8,19 @@
 // artifacts/<name>.json the run, path and URI, each written atomically and durably
 // (atomic-write.ts); the .json is written last, so every listed .json has its bytes.
 // Sorting names sorts by time: oldest delivered first.
+//
+// Giving up: `upload` waits at most `uploadTimeoutMs` (the flush timeout) for the store, then
+// spools the bytes and lets the request go on (its spooled copy is removed if it still gets
+// through). In delivery, an upload the server keeps answering with an error (5xx) is tried
+// MAX_ARTIFACT_ATTEMPTS times, counted in its .json across processes, then parked under
+// `rejected/` with the reason like a 4xx; either way the uploads behind it go on. Only an
+// unreachable store stops a delivery round.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
-import { isPermanentFailure } from "./logger-jobs.js";
+import { isPermanentFailure, settlesWithin } from "./logger-jobs.js";
 import type { TrackingStore } from "../store.js";
 import { watchExit, type ExitAware } from "./exit-hooks.js";
 
@@ -26,7 +33,12 @@ interface Meta {
   uri: string;
   runId: string;
   path: string;
+  /** Deliveries the server answered with an error so far. */
+  attempts?: number;
 }
+
+/** Deliveries of one spooled upload answered with a server error before it is parked. */
+export const MAX_ARTIFACT_ATTEMPTS = 3;
 
 export interface ArtifactDelivery {
   delivered: number;
@@ -46,6 +58,8 @@ export class ArtifactSpool implements ExitAware {
   private uploads = 0;
   private readonly nonce = randomBytes(4).toString("hex");
   private watched = false;
+  /** Longest wait of `upload` for the store (ms); then the bytes are spooled and the request goes on. */
+  uploadTimeoutMs = Infinity;
 
   /** `spoolDir`: the tracking URI's spool directory (spoolDirFor). */
   constructor(spoolDir: string, readonly uri: string) {
@@ -67,8 +81,19 @@ export class ArtifactSpool implements ExitAware {
     }
     const id = this.uploads++;
     this.inFlight.set(id, { runId, path, data });
+    const attempt = store.logArtifact(runId, path, data);
     try {
-      await store.logArtifact(runId, path, data);
+      if (!(await settlesWithin(attempt, this.uploadTimeoutMs))) {
+        // No answer in time: durable now, and the request goes on; if it gets through after
+        // all, the spooled copy goes (uploading it again would be harmless, only wasted).
+        const name = await this.write(runId, path, data);
+        void attempt.then(
+          () => this.removeSpooled(name),
+          (error) => (isPermanentFailure(error) ? this.reject(name, error) : undefined),
+        );
+        return "spooled";
+      }
+      await attempt;
       return "uploaded";
     } catch (error) {
       if (isPermanentFailure(error)) throw error;
@@ -77,6 +102,11 @@ export class ArtifactSpool implements ExitAware {
     } finally {
       this.inFlight.delete(id);
     }
+  }
+
+  private async removeSpooled(name: string): Promise<void> {
+    await unlink(join(this.dir, `${name}.json`)).catch(() => {});
+    await unlink(join(this.dir, `${name}.bin`)).catch(() => {});
   }
 
   /** Delivers what waits, oldest first, until the store stops answering. */
@@ -97,12 +127,21 @@ export class ArtifactSpool implements ExitAware {
         await store.logArtifact(meta.runId, meta.path, data);
       } catch (error) {
         result.error = error;
-        if (!isPermanentFailure(error)) {
+        const answered = (error as { httpStatus?: number }).httpStatus !== undefined;
+        if (!isPermanentFailure(error) && !answered) {
+          // The store is unreachable: the rest would fail the same way.
           result.left = names.length - i;
           break;
         }
-        await this.reject(name, error);
-        result.rejected++;
+        const attempts = (meta.attempts ?? 0) + 1;
+        if (isPermanentFailure(error) || attempts >= MAX_ARTIFACT_ATTEMPTS) {
+          const why = isPermanentFailure(error) ? error : new Error(`gave up after ${attempts} attempts answered with errors; the last: ${(error as Error)?.message ?? String(error)}`);
+          await this.reject(name, why);
+          result.rejected++;
+        } else {
+          await writeFileAtomic(join(this.dir, `${name}.json`), JSON.stringify({ ...meta, attempts }), { durable: true }).catch(() => {});
+          result.left++;
+        }
         continue;
       }
       await unlink(join(this.dir, `${name}.json`)).catch(() => {});
@@ -127,10 +166,21 @@ export class ArtifactSpool implements ExitAware {
     return JSON.stringify(meta);
   }
 
-  async write(runId: string, path: string, data: Uint8Array | string): Promise<void> {
+  /** Spools one upload; returns its name. */
+  async write(runId: string, path: string, data: Uint8Array | string): Promise<string> {
     const name = this.nextName();
     await writeFileAtomic(join(this.dir, `${name}.bin`), data, { durable: true, mkdir: true });
     await writeFileAtomic(join(this.dir, `${name}.json`), this.metaText(runId, path), { durable: true });
+    return name;
+  }
+
+  /** Uploads parked under `rejected/` (turned away, or given up on), newest last, with their reasons. */
+  async parked(): Promise<{ name: string; reason: string }[]> {
+    const files = await readdir(this.rejectedDir).catch(() => [] as string[]);
+    const names = files.filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
+    return Promise.all(names.map(async (name) => ({
+      name, reason: (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim(),
+    })));
   }
 
   /** Process `exit`: uploads still under way are spooled synchronously (nothing async runs now). */

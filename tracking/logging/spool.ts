@@ -349,6 +349,20 @@ export class Spool {
     try { await fh.writeFile(reason + "\n"); } finally { await fh.close(); }
   }
 
+  /** Requests parked under `rejected/` (refused for good, or given up on), oldest first, with their reasons. */
+  async parked(): Promise<{ name: string; runId?: string; reason: string }[]> {
+    const files = await readdir(this.rejectedDir).catch(() => [] as string[]);
+    const names = files.filter((f) => f.endsWith(SUFFIX)).sort();
+    return Promise.all(names.map(async (name) => {
+      const reason = (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim();
+      let runId: string | undefined;
+      try {
+        runId = decodeSpoolFile(await readFile(join(this.rejectedDir, name), "utf8"), name).runId;
+      } catch { /* unreadable: the reason says so */ }
+      return { name, runId, reason };
+    }));
+  }
+
   /** Spooled points per run (files known from the last scan or written here, not claimed). */
   counts(): Map<string, number> {
     const out = new Map<string, number>();

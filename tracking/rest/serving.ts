@@ -1,5 +1,9 @@
 // Calls a model-serving endpoint (`mlflow models serve`, a Databricks serving endpoint):
 // POST <url>/invocations with MLflow's scoring JSON, using the same auth as tracking.
+// Retried only what can recover while the caller waits: 503 and 429 (a model still loading, a
+// busy endpoint; Retry-After honoured up to MAX_SERVING_WAIT_MS) and a connection reset. A
+// refused connection or an unknown host fails at once, naming the endpoint: nothing listens
+// there, and minutes of retries would not change that. A 500 is the model's own error.
 
 import { MlflowError } from "../errors.js";
 import { resolveDatabricksConfig } from "../databricks.js";
@@ -47,6 +51,23 @@ function authFor(url: string, env: Env): Auth | undefined {
   return undefined;
 }
 
+/** Retries after the first attempt, by default. */
+export const SERVING_MAX_RETRIES = 3;
+/** Longest wait before one retry (ms), Retry-After included. */
+export const MAX_SERVING_WAIT_MS = 10_000;
+const RECOVERABLE_STATUSES = [429, 503];
+const RECOVERABLE_CODES = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
+
+const errorCode = (e: unknown): string => {
+  let c: unknown = e;
+  for (let i = 0; i < 4 && c; i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "TEMPORARILY_UNAVAILABLE") return code;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return "";
+};
+
 /** POSTs the payload to the endpoint and returns its parsed JSON answer (e.g. `{predictions: [...]}`). */
 export async function invokeServingEndpoint(
   url: string,
@@ -61,8 +82,28 @@ export async function invokeServingEndpoint(
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
   });
+  const retries = opts.maxRetries ?? SERVING_MAX_RETRIES;
+  const body = scoringBody(payload);
   try {
-    return await http.json({ method: "POST", path: target, json: scoringBody(payload) });
+    for (let attempt = 0; ; attempt++) {
+      let wait = Math.min(MAX_SERVING_WAIT_MS, 500 * 2 ** attempt);
+      try {
+        return await http.json({ method: "POST", path: target, json: body, retry: "none" });
+      } catch (e) {
+        const status = (e as MlflowError).httpStatus;
+        const code = errorCode(e);
+        const recoverable = status !== undefined ? RECOVERABLE_STATUSES.includes(status) : RECOVERABLE_CODES.includes(code);
+        if (status === undefined && !recoverable) {
+          const what = code === "ECONNREFUSED" ? "connection refused: nothing listens there"
+            : code === "ENOTFOUND" ? "unknown host" : code || (e as Error).message;
+          throw new MlflowError("ENDPOINT_UNREACHABLE", `Could not reach the serving endpoint ${target} (${what}). Is the model server running at that address?`, undefined, { cause: e });
+        }
+        if (!recoverable || attempt >= retries) throw e;
+        const after = Number((e as { retryAfter?: unknown }).retryAfter);
+        if (Number.isFinite(after) && after > 0) wait = Math.min(MAX_SERVING_WAIT_MS, after * 1000);
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
   } finally {
     await http.close();
   }
