@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  ArtifactSpool, MAX_ARTIFACT_NAME_BYTES, MlflowError, invokeServingEndpoint, validateArtifactPath, type TrackingStore,
+  ArtifactSpool, MAX_ARTIFACT_NAME_BYTES, MAX_DELIVERY_ATTEMPTS, MlflowError, Spool, deliverSpool, invokeServingEndpoint, validateArtifactPath,
+  type Batch, type TrackingStore,
 } from "../../tracking/index.js";
 import { MAX_ARTIFACT_ATTEMPTS } from "../../tracking/logging/artifact-spool.js";
 import { ActiveRun } from "../../magics/active-run.js";
@@ -122,6 +123,37 @@ describe("uploads that get no answer", () => {
     for (let i = 0; i < MAX_ARTIFACT_ATTEMPTS + 1; i++) expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 2, rejected: 0 });
     expect(calls).toHaveLength(MAX_ARTIFACT_ATTEMPTS + 1);
     expect(await spool.parked()).toEqual([]);
+  });
+});
+
+describe("spooled requests answered with errors", () => {
+  it(`a batch the server answers with 500 every time is parked after ${MAX_DELIVERY_ATTEMPTS} deliveries, with its reason; the rest are delivered`, async () => {
+    const work = makeTempDir("giving-up-batch");
+    dirs.push(work);
+    const uri = "http://example.invalid";
+    const spool = new Spool(work, uri);
+    await spool.write("r1", { metrics: [{ key: "poison", value: 1, timestamp: 1, step: 0 }] });
+    for (let i = 0; i < 3; i++) await spool.write("r1", { metrics: [{ key: "good", value: i, timestamp: 1, step: i }] });
+    const taken: string[] = [];
+    const store = {
+      uri,
+      logBatch: async (_run: string, b: Batch) => {
+        if (b.metrics?.[0]?.key === "poison") throw new MlflowError("INTERNAL_ERROR", "Internal Server Error: database is locked", 500);
+        taken.push(`${b.metrics![0]!.key}@${b.metrics![0]!.step}`);
+      },
+      close: async () => undefined,
+    } as unknown as TrackingStore;
+    // Each try is counted in the file itself, so the count survives from one process to the next.
+    let left;
+    let rounds = 0;
+    do left = await deliverSpool(store, { spoolDir: work, probeIntervalMs: 60_000 });
+    while ((await spool.parked()).length === 0 && ++rounds < MAX_DELIVERY_ATTEMPTS);
+    expect(left).toMatchObject({ queued: 0, inFlight: 0, spooled: 0 });
+    expect(taken.sort()).toEqual(["good@0", "good@1", "good@2"]);
+    const parked = await spool.parked();
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ runId: "r1" });
+    expect(parked[0]!.reason).toMatch(new RegExp(`gave up after ${MAX_DELIVERY_ATTEMPTS} attempts.*database is locked`));
   });
 });
 

@@ -35,12 +35,12 @@ import {
 } from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "../limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
-import { Spool, type SpoolEntry, type SpooledUpdate, spoolDirFor } from "./spool.js";
+import { MAX_DELIVERY_ATTEMPTS, Spool, type SpoolEntry, type SpooledUpdate, spoolDirFor } from "./spool.js";
 import { SpoolDelivery } from "./spool-delivery.js";
 import type { TrackingStore } from "../store.js";
 
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
-export { Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
+export { MAX_DELIVERY_ATTEMPTS, Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
 export { JOB_STATES, type JobState } from "./jobs.js";
 export { JOURNAL_INTERVAL_MS, processStart } from "./journal.js";
 export { planJournal, recoverJournals, type RecoveryReport } from "./journal-recovery.js";
@@ -515,15 +515,20 @@ export class Logger implements LogSink, ExitAware {
   /** Permanent: report and quarantine. Transient (the store's retries are spent): go offline, spool. */
   private async failed(job: Job, error: unknown): Promise<void> {
     job.error = error;
-    if (isPermanentFailure(error)) {
-      const file = await this.spool.quarantine(job.runId, job.batch, describe(error), job.entry, job.update).catch(() => undefined);
+    // A spool file the server keeps answering with an error is given up on after a few tries,
+    // so it cannot hold up the files behind it forever; it is kept with the reason.
+    const answered = error instanceof MlflowError && error.httpStatus !== undefined && error.httpStatus >= 500;
+    const givenUp = !!job.entry && answered && (job.entry.attempts ?? 0) + 1 >= MAX_DELIVERY_ATTEMPTS;
+    if (isPermanentFailure(error) || givenUp) {
+      const reason = givenUp ? `gave up after ${MAX_DELIVERY_ATTEMPTS} attempts answered with errors; the last: ${describe(error)}` : describe(error);
+      const file = await this.spool.quarantine(job.runId, job.batch, reason, job.entry, job.update).catch(() => undefined);
       this.jobs.move(job, "rejected");
       this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected", file });
       return;
     }
     this.delivery.goOffline();
     if (job.entry) {
-      await this.spool.release(job.entry).catch(() => {});
+      await this.spool.release(job.entry, answered).catch(() => {});
       this.jobs.move(job, "spooled");
       return;
     }

@@ -31,7 +31,12 @@ export interface SpoolEntry {
   count: number;
   /** Set for a run status update (then `batch` is empty). */
   update?: SpooledUpdate;
+  /** Deliveries the server answered with an error (5xx) so far, across processes. */
+  attempts?: number;
 }
+
+/** Deliveries of one spool file answered with a server error (5xx) before it is parked in rejected/. */
+export const MAX_DELIVERY_ATTEMPTS = 3;
 
 /** A run's status update as it waits in the spool (MLflow's runs/update). */
 export interface SpooledUpdate { status: RunStatus; endTime?: number; runName?: string }
@@ -72,20 +77,21 @@ export const batchSize = (b: Batch) => (b.metrics?.length ?? 0) + (b.params?.len
 const encodeValue = (v: number): number | string =>
   Number.isFinite(v) && !Object.is(v, -0) ? v : Object.is(v, -0) ? "-0" : String(v);
 
-export function encodeSpoolFile(uri: string, runId: string, batch: Batch, update?: SpooledUpdate): string {
+export function encodeSpoolFile(uri: string, runId: string, batch: Batch, update?: SpooledUpdate, attempts?: number): string {
   const metrics = batch.metrics?.map((m) => ({ key: m.key, value: encodeValue(m.value), timestamp: m.timestamp, step: m.step }));
   return JSON.stringify({
     format: FORMAT, version: update ? UPDATE_VERSION : VERSION, uri: redactUri(uri), runId, createdAt: Date.now(),
     batch: { metrics: metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] },
     ...(update ? { update: { status: update.status, endTime: update.endTime, runName: update.runName } } : {}),
+    ...(attempts ? { attempts } : {}),
   });
 }
 
 const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
-export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch; update?: SpooledUpdate } {
+export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch; update?: SpooledUpdate; attempts?: number } {
   const doc = JSON.parse(text) as {
-    format?: string; version?: number; runId?: unknown; update?: { status?: unknown; endTime?: unknown; runName?: unknown };
+    format?: string; version?: number; runId?: unknown; attempts?: unknown; update?: { status?: unknown; endTime?: unknown; runName?: unknown };
     batch?: { metrics?: { key: string; value: number | string; timestamp: number; step: number }[]; params?: Batch["params"]; tags?: Batch["tags"] };
   };
   const u = doc.update;
@@ -100,11 +106,12 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
   if (metrics.length) batch.metrics = metrics;
   if (doc.batch.params?.length) batch.params = doc.batch.params;
   if (doc.batch.tags?.length) batch.tags = doc.batch.tags;
-  if (doc.version !== UPDATE_VERSION) return { runId: doc.runId, batch };
+  const attempts = Number.isInteger(doc.attempts) ? { attempts: doc.attempts as number } : {};
+  if (doc.version !== UPDATE_VERSION) return { runId: doc.runId, batch, ...attempts };
   const update: SpooledUpdate = { status: u!.status as RunStatus };
   if (u!.endTime !== undefined) update.endTime = u!.endTime as number;
   if (u!.runName !== undefined) update.runName = u!.runName as string;
-  return { runId: doc.runId, batch, update };
+  return { runId: doc.runId, batch, update, ...attempts };
 }
 
 // A KILLED status overtakes its run's backlog: the run must leave RUNNING at once (a killed
@@ -302,15 +309,19 @@ export class Spool {
       }
       // The caller takes it from here (in flight): it stops counting as spooled now, not earlier.
       this.index.delete(name);
-      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch), update: decoded.update };
+      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch), update: decoded.update, attempts: decoded.attempts };
     } finally {
       this.claiming.delete(name);
     }
   }
 
-  /** Gives a claimed file back (delivery failed for now). */
-  async release(entry: SpoolEntry): Promise<void> {
+  /** Gives a claimed file back (delivery failed for now); `answered`: the server answered with an error, one attempt more. */
+  async release(entry: SpoolEntry, answered = false): Promise<void> {
     const claimed = `${entry.name}${CLAIM}${process.pid}`;
+    if (answered) {
+      entry.attempts = (entry.attempts ?? 0) + 1;
+      await writeFileAtomic(join(this.dir, claimed), encodeSpoolFile(this.uri, entry.runId, entry.batch, entry.update, entry.attempts), { durable: true, tmp: join(this.dir, `.tmp-${entry.name}`) });
+    }
     await rename(join(this.dir, claimed), join(this.dir, entry.name));
     ourClaims.delete(claimed);
     this.index.set(entry.name, indexEntry(entry.runId, entry.batch, this.gen, entry.update));
