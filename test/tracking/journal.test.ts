@@ -1,5 +1,5 @@
 // The logger's write-ahead journal: a process SIGKILLed with points queued, some already
-// acknowledged, leaves a journal; `tslab-mlflow sync` (and the next start) ends its open run
+// acknowledged, leaves a journal; `tslab-mlflow sync` and the next start each end its open run
 // KILLED with the journal's last write as end time and delivers exactly the points the store
 // had not acknowledged (the watermark), once; a second sync finds nothing. Recovery leaves a
 // live process's journal alone, ignores a torn last line, and a journal with a cut partly
@@ -95,6 +95,29 @@ describe("the logger's journal", () => {
     expect(second.stdout).toContain("Nothing waits");
     expect((await store.getMetricHistory(runId, "m")).length).toBe(5_900);
     await store.close();
+  }, 120_000);
+
+  it("the next start (Logger.create) does the same in the background: KILLED, every unacknowledged point once", async () => {
+    const work = makeTempDir("journal-start");
+    dirs.push(work);
+    const runId = await killedChild(work, 2_000, 500);
+    const store = new FileStore(path.join(work, "mlruns"));
+    const logger = Logger.create(store, { spoolDir: path.join(work, "spool"), journal: { watchdog: false }, exitHooks: false });
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await store.getRun(runId)).info.status === "RUNNING" || (await store.getMetricHistory(runId, "m")).length < 2_500) {
+        if (Date.now() > deadline) throw new Error("not recovered within 30 s");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await logger.flush();
+      expect((await store.getRun(runId)).info.status).toBe("KILLED");
+      expect((await store.getMetricHistory(runId, "m")).length).toBe(2_500);
+      // Only the new logger's own journal is left (and it is empty of runs).
+      expect(fs.readdirSync(path.join(work, "spool", "journal")).filter((n) => !n.startsWith(`${process.pid}-`))).toEqual([]);
+    } finally {
+      await logger.close();
+      await store.close();
+    }
   }, 120_000);
 
   it("leaves the journal of a live process alone; a clean close deletes it", async () => {
