@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileStore, Logger, Spool, planJournal, recoverJournals } from "../../tracking/index.js";
+import { FileStore, Logger, Spool, metricsRecord, planJournal, recoverJournals, textRecord } from "../../tracking/index.js";
 import { CLI_MAIN, REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 const dirs: string[] = [];
@@ -140,18 +140,20 @@ describe("the logger's journal", () => {
     await store.close();
   });
 
-  it("plans only what no acknowledgement covers, ignores a torn last line, and kills open runs only", () => {
-    const text = [
-      JSON.stringify({ format: "tslab-mlflow-journal", version: 1, uri: "x", pid: 1 }),
-      `r\t0\t"run-a"`, `r\t1\t"run-b"`, `o\t0`, `o\t1`,
-      ...Array.from({ length: 1500 }, (_, i) => `m\t0\tloss\t${i}\t${100 + i}\t${i}`),
-      `m\t1\tacc\tNaN\t7\t0`, `m\t1\tacc\t-0\t8\t1`,
-      `c\t1`,
-      `a\t1\t0\t0`, // run-a's first 1000 points arrived; its last 500 and run-b's two did not
-      `e\t1\t${JSON.stringify({ status: "FINISHED", endTime: 9 })}`, `u\t1`,
-      `p\t0\t${JSON.stringify(["lr", "0.1"])}`,
-      `m\t0\tloss\t99\t99`, // torn: no newline at the end
-    ].join("\n");
+  it("plans only what no acknowledgement covers, ignores a torn last record, keeps NaN and -0, and kills open runs only", () => {
+    const T = (line: string) => textRecord(line);
+    const torn = metricsRecord([[0, 0, 99, 99, 99]]).subarray(0, 20);
+    const text = Buffer.concat([
+      T(JSON.stringify({ format: "tslab-mlflow-journal", version: 1, uri: "x", pid: 1 })),
+      T(`r\t0\t"run-a"`), T(`r\t1\t"run-b"`), T(`k\t0\t"loss"`), T(`k\t1\t"acc"`), T(`o\t0`), T(`o\t1`),
+      metricsRecord(Array.from({ length: 1500 }, (_, i) => [0, 0, i, 100 + i, i] as [number, number, number, number, number])),
+      metricsRecord([[1, 1, NaN, 7, 0], [1, 1, -0, 8, 1]]),
+      T(`c\t1`),
+      T(`a\t1\t0\t0`), // run-a's first 1000 points arrived; its last 500 and run-b's two did not
+      T(`e\t1\t${JSON.stringify({ status: "FINISHED", endTime: 9 })}`), T(`u\t1`),
+      T(`p\t0\t${JSON.stringify(["lr", "0.1"])}`),
+      torn, // the process died inside this write
+    ]);
     const plan = planJournal(text, 1234);
     expect(plan.updates).toEqual([{ runIdx: 0, update: { status: "KILLED", endTime: 1234 } }]);
     const a = plan.batches.filter((b) => b.runIdx === 0);

@@ -15,7 +15,9 @@ import { readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { RunQueue } from "./batcher.js";
 import type { Batch } from "../entities.js";
-import { JOURNAL_FORMAT, JOURNAL_SUFFIX, journalDirOf, ownerAlive, processStart } from "./journal.js";
+import {
+  JOURNAL_FORMAT, JOURNAL_SUFFIX, KEYS_PER_RUN, POINT_BYTES, RECORD_METRICS, RECORD_TEXT, journalDirOf, ownerAlive, processStart, textRecord,
+} from "./journal.js";
 import type { Spool, SpooledUpdate } from "./spool.js";
 
 const RECOVERING = ".recovering-";
@@ -38,16 +40,23 @@ interface Plan {
   updates: { runIdx: number; update: SpooledUpdate }[];
 }
 
-const decodeValue = (s: string) => Number(s);
+/** The first record's header, when it is one. */
+function readHeader(buf: Buffer): { format?: string; pid?: number; procStart?: string } {
+  if (buf.length < 5 || buf[0] !== RECORD_TEXT) return {};
+  const len = buf.readUInt32LE(1);
+  if (5 + len > buf.length) return {};
+  try {
+    return JSON.parse(buf.toString("utf8", 5, 5 + len)) as { format?: string };
+  } catch {
+    return {};
+  }
+}
 
-/** Reads a journal's text into what is still to be delivered (a torn last line is ignored). */
-export function planJournal(text: string, endTime: number): Plan {
-  const end = text.lastIndexOf("\n");
-  const lines = text.slice(0, end + 1).split("\n");
-  lines.pop();
-  const header = JSON.parse(lines[0] ?? "{}") as { format?: string };
-  if (header.format !== JOURNAL_FORMAT) throw new Error(`not a ${JOURNAL_FORMAT} file`);
+/** Reads a journal into what is still to be delivered (a torn last record is ignored). */
+export function planJournal(buf: Buffer, endTime: number): Plan {
+  if (readHeader(buf).format !== JOURNAL_FORMAT) throw new Error(`not a ${JOURNAL_FORMAT} file`);
   const runs: string[] = [];
+  const keys: string[] = [];
   const covered = new Set<string>();
   const open = new Set<number>();
   const ending = new Map<number, SpooledUpdate>();
@@ -59,15 +68,32 @@ export function planJournal(text: string, endTime: number): Plan {
     if (!x) current.set(i, (x = new RunQueue()));
     return x;
   };
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n]!;
+  let pos = 5 + buf.readUInt32LE(1);
+  while (pos + 5 <= buf.length) {
+    const type = buf[pos]!;
+    const len = buf.readUInt32LE(pos + 1);
+    const start = pos + 5;
+    if (start + len > buf.length) break; // torn: the process died inside this write
+    pos = start + len;
+    if (type === RECORD_METRICS) {
+      const count = buf.readUInt32LE(start);
+      for (let n = 0, at = start + 4; n < count; n++, at += POINT_BYTES) {
+        const runKey = buf.readDoubleLE(at);
+        q(Math.floor(runKey / KEYS_PER_RUN)).metrics.push({
+          key: keys[runKey % KEYS_PER_RUN]!, value: buf.readDoubleLE(at + 8), timestamp: buf.readDoubleLE(at + 16), step: buf.readDoubleLE(at + 24),
+        });
+      }
+      continue;
+    }
+    if (type !== RECORD_TEXT) continue; // a record of a later version: skipped
+    const line = buf.toString("utf8", start, start + len);
     const tab = line.indexOf("\t");
     const kind = line.slice(0, tab);
     const rest = line.slice(tab + 1);
     switch (kind) {
-      case "m": {
-        const [i, key, value, ts, step] = rest.split("\t");
-        q(Number(i)).metrics.push({ key: key!, value: decodeValue(value!), timestamp: Number(ts), step: Number(step) });
+      case "k": {
+        const t2 = rest.indexOf("\t");
+        keys[Number(rest.slice(0, t2))] = JSON.parse(rest.slice(t2 + 1)) as string;
         break;
       }
       case "p": case "t": {
@@ -118,11 +144,11 @@ export function planJournal(text: string, endTime: number): Plan {
 
 /** Turns one claimed journal into spool files, statuses first; deletes it when done. */
 async function convert(file: string, spool: Spool, report: RecoveryReport, onStatuses?: () => void): Promise<void> {
-  const text = fs.readFileSync(file, "utf8");
+  const bytes = fs.readFileSync(file);
   const endTime = Math.round((await stat(file)).mtimeMs);
   let plan: Plan;
   try {
-    plan = planJournal(text, endTime);
+    plan = planJournal(bytes, endTime);
   } catch (e) {
     // Not ours to read: kept aside with the reason rather than retried forever.
     await rename(file, `${file}.unreadable`).catch(() => undefined);
@@ -135,11 +161,11 @@ async function convert(file: string, spool: Spool, report: RecoveryReport, onSta
       if (runId === undefined) continue;
       if (update.status === "KILLED") {
         // Recorded as handed over first: resumed later, the KILLED update is not written twice.
-        fs.writeSync(fd, `e\t${runIdx}\t${JSON.stringify(update)}\n`);
+        fs.writeSync(fd, textRecord(`e\t${runIdx}\t${JSON.stringify(update)}`));
         report.killed.push(runId);
       }
       await spool.write(runId, {}, update);
-      fs.writeSync(fd, `u\t${runIdx}\n`);
+      fs.writeSync(fd, textRecord(`u\t${runIdx}`));
       report.requests++;
     }
     // The statuses can go now, while the backlog is still being written.
@@ -148,7 +174,7 @@ async function convert(file: string, spool: Spool, report: RecoveryReport, onSta
       const runId = plan.runs[runIdx];
       if (runId === undefined) continue;
       await spool.write(runId, batch);
-      fs.writeSync(fd, `a\t${mark}\n`);
+      fs.writeSync(fd, textRecord(`a\t${mark}`));
       report.requests++;
       report.entities += (batch.metrics?.length ?? 0) + (batch.params?.length ?? 0) + (batch.tags?.length ?? 0);
     }
@@ -164,8 +190,7 @@ const headerOf = (file: string): { pid?: number; procStart?: string } => {
   try {
     const buf = Buffer.alloc(4096);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const line = buf.subarray(0, n).toString("utf8").split("\n")[0]!;
-    return JSON.parse(line) as { pid?: number; procStart?: string };
+    return readHeader(buf.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }

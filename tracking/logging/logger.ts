@@ -42,7 +42,7 @@ import type { TrackingStore } from "../store.js";
 export { RunLogger, type PendingCounts, type TagValue } from "./run-logger.js";
 export { MAX_DELIVERY_ATTEMPTS, Spool, defaultSpoolBase, spoolDirFor, type SpooledUpdate } from "./spool.js";
 export { JOB_STATES, type JobState } from "./jobs.js";
-export { JOURNAL_INTERVAL_MS, processStart } from "./journal.js";
+export { JOURNAL_INTERVAL_MS, metricsRecord, processStart, textRecord } from "./journal.js";
 export { planJournal, recoverJournals, type RecoveryReport } from "./journal-recovery.js";
 export {
   DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, type DeliveryFailure, type UpdateOutcome,
@@ -77,7 +77,7 @@ export interface LoggerOptions {
    * Keep a write-ahead journal (journal.ts) so a killed process loses at most 50 ms of logging
    * and its open runs end KILLED. `watchdog`: the script of the process that recovers the
    * journal when this one dies (default: watchdog.js beside this module, when built). Default
-   * on for `Logger.create`, off for `new Logger`.
+   * on for `Logger.create` (unless TSLAB_MLFLOW_JOURNAL=0), off for `new Logger`.
    */
   journal?: boolean | { watchdog?: string | false };
   /**
@@ -190,7 +190,8 @@ export class Logger implements LogSink, ExitAware {
    * left in the spool, after turning the journals of dead ones into spool files.
    */
   static create(store: TrackingStore, options?: LoggerOptions): Logger {
-    const logger = new Logger(store, { journal: true, ...options });
+    // TSLAB_MLFLOW_JOURNAL=0 turns the journal off (then a killed process loses what it had queued).
+    const logger = new Logger(store, { journal: process.env.TSLAB_MLFLOW_JOURNAL !== "0", ...options });
     void logger.recoverJournals().catch(() => undefined).then(() => logger.deliverSpool())
       .catch((error) => logger.report({ runId: "", count: 0, error, disposition: "spooled" }));
     return logger;
