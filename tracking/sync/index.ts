@@ -21,7 +21,12 @@ export { SyncSelectionError, type Selection } from "./select.js";
 export { missingPoints } from "./copy-run.js";
 export { rewriteSource, type ModelVersionCopy } from "./copy-models.js";
 
-/** How many runs are copied at a time by default (measured against MLflow 2.22 and 3.4 servers with one worker). */
+/**
+ * Runs copied at a time by default. Measured with 10 runs x 10,000 points against MLflow 2.22
+ * and 3.4 servers (one worker, sqlite) on a busy 2-core machine: 1, 2 and 4 at a time gave
+ * 3.3k, 3.5k, 4.0k points/s (2.22) and 4.3k, 4.2k, 4.0k (3.4). The server's log-batch is the
+ * bound; two keep it busy while the next batch is read, without piling requests on one worker.
+ */
 export const DEFAULT_SYNC_CONCURRENCY = 2;
 
 export interface SyncOptions extends Selection {
