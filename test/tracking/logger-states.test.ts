@@ -7,6 +7,9 @@
 // each logged entity is in exactly one place (acknowledged by the store, a spool file,
 // rejected/, or the logger's memory), pending() counts the same, and errors() stays bounded.
 // At the end the store answers everything and every entity arrived exactly once.
+// The logger keeps its write-ahead journal throughout: at rest, what recovery would deliver
+// if the process died now (planJournal) holds every entity cut into a request that is not
+// durable elsewhere, and none that the store acknowledged, the spool holds or rejected/ keeps.
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +21,8 @@ import { MlflowError } from "../../tracking/errors.js";
 import { JOB_STATES, JobTable } from "../../tracking/logging/jobs.js";
 import { Logger, MAX_KEPT_FAILURES } from "../../tracking/logging/logger.js";
 import { decodeSpoolFile, type Spool } from "../../tracking/logging/spool.js";
+import { planJournal } from "../../tracking/logging/journal-recovery.js";
+import { existsSync } from "node:fs";
 
 const T0 = 1_700_000_000_000;
 const RUNS = ["run-a", "run-b", "run-c"];
@@ -140,7 +145,7 @@ class Harness {
   constructor() {
     this.logger = new Logger(this.store as unknown as TrackingStore, {
       spoolDir: this.dir, flushIntervalMs: FLUSH_INTERVAL, flushTimeoutMs: FLUSH_TIMEOUT, probeIntervalMs: PROBE_INTERVAL,
-      offlineFlushWaitMs: 500, maxInFlight: 2, exitHooks: false,
+      offlineFlushWaitMs: 500, maxInFlight: 2, exitHooks: false, journal: { watchdog: false },
     });
     this.spool = instrument(this.logger.spool);
   }
@@ -218,6 +223,16 @@ class Harness {
       if (!(job.state === "sending" && job.entry)) add(memory, job.runId, job.batch, job.update);
     }
     const places = { acked, spooled, rejected, memory };
+    // The journal, as recovery would read it if the process died now.
+    const journalFile = this.logger.journal!.path;
+    const planned = empty();
+    if (existsSync(journalFile)) for (const b of planJournal(readFileSync(journalFile), T0).batches) add(planned, "", b.batch);
+    const plannedIds = new Set(planned.ids);
+    const inRequests = empty();
+    for (const job of snap.jobs) if (!job.update && !(job.state === "sending" && job.entry)) add(inRequests, job.runId, job.batch);
+    expect(inRequests.ids.filter((id) => !plannedIds.has(id)), "cut entities not durable anywhere but memory, missing from the journal").toEqual([]);
+    const durable = new Set([...acked.ids, ...spooled.ids, ...rejected.ids]);
+    expect(planned.ids.filter((id) => durable.has(id)), "entities the journal would deliver again").toEqual([]);
     const counts = Object.fromEntries(Object.entries(places).map(([k, p]) => [k, tally(p.ids)]));
     const misplaced: string[] = [];
     for (const id of this.logged) {
