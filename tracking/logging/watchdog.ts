@@ -19,7 +19,9 @@ export const WATCHDOG_LIFETIME_MS = 600_000;
 async function afterEof(journal: string, spoolDir: string, uri: string): Promise<void> {
   if (!existsSync(journal)) return; // closed cleanly: nothing to do
   const spool = new Spool(spoolDir, uri);
-  const store = openStore(uri, process.env);
+  // Few, short retries: a store that is down now is left to the next start or `sync`, rather
+  // than kept waiting on for minutes by a process nobody sees.
+  const store = openStore(uri, process.env, { maxRetries: 2, backoffMs: 1_000 });
   const logger = new Logger(store, { spoolDir, exitHooks: false });
   try {
     // KILLED statuses are delivered as soon as they are written, the backlog after them.
