@@ -20,7 +20,7 @@ import { mlflowModels } from "./magic-models.js";
 import { mlflowPredict } from "./magic-predict.js";
 import type { CellOutput } from "./outputs.js";
 import { hasMagic, parseCell, type MagicCall } from "./parse.js";
-import { MagicRegistry, type Invocation, type Magic } from "./registry.js";
+import { MagicRegistry, type AnyMagic, type Invocation } from "./registry.js";
 import { MlflowSession } from "./session.js";
 import { Redactor } from "./redact.js";
 import { openTracking } from "./open-tracking.js";
@@ -29,7 +29,7 @@ import { BEGIN_DECLARATION, BEGIN_GLOBAL, beginGlobal } from "./run-begin.js";
 import { applyRunContext } from "./run-context.js";
 import type { Tracking } from "./tracking-port.js";
 
-export const MAGICS: Magic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, mlflowRegister, mlflowAlias, mlflowModels, mlflowPredict, lsmagic, help];
+export const MAGICS: AnyMagic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, mlflowRegister, mlflowAlias, mlflowModels, mlflowPredict, lsmagic, help];
 
 export interface MlflowExtensionOptions {
   env?: Record<string, string | undefined>;

@@ -2,12 +2,16 @@
 // a registered model; `%mlflow_alias NAME ALIAS --delete` removes it.
 
 import type { MagicContext } from "./context.js";
-import { MagicError, type Magic } from "./registry.js";
+import { MagicError, type Magic, type OptionSchema } from "./registry.js";
 
-export const mlflowAlias: Magic<MagicContext> = {
+const options = {
+  delete: { type: "boolean", description: "delete the alias instead of setting it" },
+} as const satisfies OptionSchema;
+
+export const mlflowAlias: Magic<MagicContext, typeof options> = {
   name: "mlflow_alias", kind: "line", summary: "Point an alias of a registered model at a version, or delete it.",
   usage: "NAME ALIAS VERSION | NAME ALIAS --delete",
-  options: { delete: { type: "boolean", description: "delete the alias instead of setting it" } },
+  options,
   maxPositionals: 3,
   async run(inv, ctx) {
     const [name, alias, version] = inv.positionals;

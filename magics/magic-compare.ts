@@ -3,36 +3,38 @@
 // `--model NAME` compares a registered model's aliased versions (Champion vs Challenger ...)
 // by their source runs, each run labelled by its alias(es) and version.
 
-import { CHART_KINDS, isChartKind, type ChartKind } from "../charts/types.js";
+import { CHART_KINDS, isChartKind } from "../charts/types.js";
 import { loadCharts } from "./charts-lazy.js";
 import type { MagicContext } from "./context.js";
-import { MagicError, type Magic } from "./registry.js";
+import { MagicError, type Magic, type OptionSchema } from "./registry.js";
 import { modelVersionRuns, UNALIASED_VERSIONS } from "../models/index.js";
 import { MlflowError, type Metric, type Run } from "../tracking/index.js";
 import { drawnInHistory, existingExperiment, hasSteps, histories, positiveInt, runsById, searchAll } from "./run-query.js";
 
-export const mlflowCompare: Magic<MagicContext> = {
+const options = {
+  model: { type: "string", value: "NAME", description: "compare a registered model's aliased versions (else its latest 10) by their source runs" },
+  experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
+  runs: { type: "string", multiple: true, value: "ID,...", description: "compare these runs (instead of searching)" },
+  filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"params.lr < 0.1\"" },
+  metric: { type: "string", multiple: true, value: "M", description: "metric to chart (default: all)" },
+  param: { type: "string", multiple: true, value: "P", description: "param to chart (default: those that vary)" },
+  kind: { type: "string", value: CHART_KINDS.join("|"), default: "auto", description: "chart kind (default auto: history when steps exist)" },
+  max: { type: "string", value: "N", description: "at most N runs, the most recent (default 1000)" },
+} as const satisfies OptionSchema;
+
+export const mlflowCompare: Magic<MagicContext, typeof options> = {
   name: "mlflow_compare", kind: "line", summary: "Compare runs inline: bar, metric history, scatter or parallel-coordinates chart.",
   usage: "[--experiment E] [--runs ID,...] [--filter F] [--model NAME] [--metric M]... [--param P]... [--kind auto|bar|history|scatter|parallel] [--max N]",
-  options: {
-    model: { type: "string", value: "NAME", description: "compare a registered model's aliased versions (else its latest 10) by their source runs" },
-    experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
-    runs: { type: "string", multiple: true, value: "ID,...", description: "compare these runs (instead of searching)" },
-    filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"params.lr < 0.1\"" },
-    metric: { type: "string", multiple: true, value: "M", description: "metric to chart (default: all)" },
-    param: { type: "string", multiple: true, value: "P", description: "param to chart (default: those that vary)" },
-    kind: { type: "string", value: CHART_KINDS.join("|"), description: "chart kind (default auto: history when steps exist)" },
-    max: { type: "string", value: "N", description: "at most N runs, the most recent (default 1000)" },
-  },
+  options,
   async run(inv, ctx) {
     const v = inv.values;
-    const kind = (v.kind as string | undefined) ?? "auto";
+    const kind = v.kind;
     if (!isChartKind(kind)) throw new MagicError("BAD_ARGUMENT", `Unknown --kind ${JSON.stringify(kind)}. Accepted: ${CHART_KINDS.join(", ")}.`);
     const max = positiveInt(v.max, "--max") ?? 1000;
     const store = ctx.session.tracking.store;
-    const ids = (v.runs as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-    const metrics = v.metric as string[] | undefined;
-    const model = v.model as string | undefined;
+    const ids = v.runs?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    const metrics = v.metric;
+    const model = v.model;
     let labels: (string | undefined)[] | undefined;
     let runs: Run[];
     if (model !== undefined) {
@@ -45,8 +47,8 @@ export const mlflowCompare: Magic<MagicContext> = {
       // Runs named with --runs are all drawn; a search leaves out runs with nothing to chart
       // (such as the enclosing notebook run of `tslab-mlflow run`, which holds no metrics).
       runs = ids?.length ? await runsById(store, ids)
-        : withMetrics(await searchAll(store, (await existingExperiment(ctx.session, v.experiment as string | undefined)).experimentId,
-          v.filter as string | undefined, ["attributes.start_time DESC"], max), metrics);
+        : withMetrics(await searchAll(store, (await existingExperiment(ctx.session, v.experiment)).experimentId,
+          v.filter, ["attributes.start_time DESC"], max), metrics);
     }
     // Histories only where they can be drawn: a history chart shows the latest 100 runs. For
     // `auto`, older runs are fetched too only when the drawn ones leave the choice open.
@@ -62,7 +64,7 @@ export const mlflowCompare: Magic<MagicContext> = {
     }
     const { compareAsync } = await loadCharts();
     const chart = await compareAsync(runs.map((run, i) => ({ run, history: hist[i], label: labels?.[i] })), {
-      kind: kind as ChartKind, max, metrics, params: v.param as string[] | undefined, metricsOption: "--metric",
+      kind, max, metrics, params: v.param, metricsOption: "--metric",
     });
     ctx.cell.display(chart.bundle());
   },

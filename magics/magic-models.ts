@@ -4,7 +4,7 @@
 
 import type { ModelVersion, RegisteredModel, Run } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
-import type { Magic } from "./registry.js";
+import type { Magic, OptionSchema } from "./registry.js";
 import { positiveInt } from "./run-query.js";
 import { escapeHtml, fmtValue } from "./summary.js";
 
@@ -46,10 +46,14 @@ export function versionsTable(model: RegisteredModel, versions: ModelVersion[], 
   return table(`${model.name}: ${versions.length} version${versions.length === 1 ? "" : "s"}`, header, rows);
 }
 
-export const mlflowModels: Magic<MagicContext> = {
+const options = {
+  max: { type: "string", value: "N", description: "at most N rows (default 50)" },
+} as const satisfies OptionSchema;
+
+export const mlflowModels: Magic<MagicContext, typeof options> = {
   name: "mlflow_models", kind: "line", summary: "Show registered models, or one model's versions with aliases and source-run metrics.",
   usage: "[NAME] [--max N]",
-  options: { max: { type: "string", value: "N", description: "at most N rows (default 50)" } },
+  options,
   maxPositionals: 1,
   async run(inv, ctx) {
     const max = positiveInt(inv.values.max, "--max") ?? 50;

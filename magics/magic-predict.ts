@@ -10,7 +10,7 @@ import { batchPredict, defaultModelCache, loadModel, type BatchPredictOptions, t
 import type { MimeBundle } from "../kernel/extensions.js";
 import type { MagicContext } from "./context.js";
 import { table } from "./magic-models.js";
-import { MagicError, type Magic } from "./registry.js";
+import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
 import { positiveInt } from "./run-query.js";
 import type { MlflowSession } from "./session.js";
 
@@ -89,28 +89,40 @@ export async function runBatchPredict(
   return out;
 }
 
-export const mlflowPredict: Magic<MagicContext> = {
+const options = {
+  input: { type: "string", value: "PATH", description: "the table to predict on: .csv, .jsonl (or .ndjson), .parquet" },
+  output: { type: "string", value: "PATH", description: "where predictions go: .parquet, or .csv (the input columns plus `prediction`)" },
+  "batch-size": { type: "string", value: "N", description: "rows per predict call and Parquet row group (default 10000)" },
+  columns: { type: "string", value: "a,b", description: "input columns to keep in the output (default all)" },
+  "skip-bad-rows": { type: "boolean", description: "leave out rows the signature refuses and report them, instead of stopping" },
+} as const satisfies OptionSchema;
+
+/** The checked line: the model URI and the required paths, present. */
+function checkedLine(inv: Invocation<typeof options>): { uri: string; input: string; output: string } {
+  const [uri] = inv.positionals;
+  if (!uri) throw new MagicError("BAD_ARGUMENT", "%mlflow_predict needs a model URI, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.");
+  const missing = (o: string) => new MagicError("BAD_ARGUMENT", `%mlflow_predict needs --${o} PATH, e.g. --input data.csv --output predictions.parquet.`);
+  const { input, output } = inv.values;
+  if (!input) throw missing("input");
+  if (!output) throw missing("output");
+  positiveInt(inv.values["batch-size"], "--batch-size");
+  return { uri, input, output };
+}
+
+export const mlflowPredict: Magic<MagicContext, typeof options> = {
   name: "mlflow_predict", kind: "line", summary: "Batch inference: a model over a CSV, JSON Lines or Parquet file, predictions saved as Parquet or CSV.",
   usage: "MODEL_URI --input PATH --output PATH [--batch-size N] [--columns a,b] [--skip-bad-rows]",
-  options: {
-    input: { type: "string", value: "PATH", description: "the table to predict on: .csv, .jsonl (or .ndjson), .parquet" },
-    output: { type: "string", value: "PATH", description: "where predictions go: .parquet, or .csv (the input columns plus `prediction`)" },
-    "batch-size": { type: "string", value: "N", description: "rows per predict call and Parquet row group (default 10000)" },
-    columns: { type: "string", value: "a,b", description: "input columns to keep in the output (default all)" },
-    "skip-bad-rows": { type: "boolean", description: "leave out rows the signature refuses and report them, instead of stopping" },
-  },
+  options,
   maxPositionals: 1,
   check(inv) {
-    if (!inv.positionals[0]) throw new MagicError("BAD_ARGUMENT", "%mlflow_predict needs a model URI, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.");
-    for (const o of ["input", "output"] as const)
-      if (typeof inv.values[o] !== "string" || !inv.values[o]) throw new MagicError("BAD_ARGUMENT", `%mlflow_predict needs --${o} PATH, e.g. --input data.csv --output predictions.parquet.`);
-    positiveInt(inv.values["batch-size"], "--batch-size");
+    checkedLine(inv);
   },
   async run(inv, ctx) {
+    const { uri, input, output } = checkedLine(inv);
     const at = (p: string) => path.resolve(ctx.host.cwd, p);
-    const columns = typeof inv.values.columns === "string" ? inv.values.columns.split(",").map((c) => c.trim()).filter(Boolean) : undefined;
-    await runBatchPredict(ctx.session, inv.positionals[0]!, at(inv.values.input as string), {
-      output: at(inv.values.output as string),
+    const columns = inv.values.columns?.split(",").map((c) => c.trim()).filter(Boolean);
+    await runBatchPredict(ctx.session, uri, at(input), {
+      output: at(output),
       batchSize: positiveInt(inv.values["batch-size"], "--batch-size"),
       columns,
       skipBadRows: inv.values["skip-bad-rows"] === true,

@@ -10,28 +10,30 @@ import { cellParams, paramString } from "./cell-params.js";
 import { parseKeyValues, type MagicContext } from "./context.js";
 import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
 import { notebookParameters } from "./papermill.js";
-import { MagicError, type Invocation, type Magic } from "./registry.js";
+import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
 import { runWithBegin } from "./run-begin.js";
 import { checkParams, checkStartRun } from "./run-options-check.js";
 import type { StartRunOptions } from "./session.js";
 import { summaryBundle } from "./summary.js";
 import { notebookDir, notebookPath } from "./system-tags.js";
 
-export const mlflowRun: Magic<MagicContext> = {
+const options = {
+  experiment: { type: "string", value: "E", description: "experiment name or id (created when missing)" },
+  nested: { type: "boolean", description: "child of the run open around this cell (required to exist)" },
+  param: { type: "string", multiple: true, value: "k=v", description: "log a param" },
+  tag: { type: "string", multiple: true, value: "k=v", description: "set a tag" },
+  description: { type: "string", value: "TEXT", description: "the run's description (mlflow.note.content)" },
+  "no-outputs": { type: "boolean", description: "do not save the cell's outputs as artifacts" },
+  resume: { type: "string", value: "RUN_ID", description: "continue an existing run instead of starting one" },
+} as const satisfies OptionSchema;
+
+export const mlflowRun: Magic<MagicContext, typeof options> = {
   name: "mlflow_run",
   kind: "cell",
   summary: "Run the cell as an MLflow run: FINISHED, FAILED or KILLED, with params, metrics, outputs and source logged.",
   usage: "[NAME] [--experiment E] [--nested] [--param k=v]... [--tag k=v]... [--description TEXT] [--no-outputs] [--resume RUN_ID]",
   maxPositionals: 1,
-  options: {
-    experiment: { type: "string", value: "E", description: "experiment name or id (created when missing)" },
-    nested: { type: "boolean", description: "child of the run open around this cell (required to exist)" },
-    param: { type: "string", multiple: true, value: "k=v", description: "log a param" },
-    tag: { type: "string", multiple: true, value: "k=v", description: "set a tag" },
-    description: { type: "string", value: "TEXT", description: "the run's description (mlflow.note.content)" },
-    "no-outputs": { type: "boolean", description: "do not save the cell's outputs as artifacts" },
-    resume: { type: "string", value: "RUN_ID", description: "continue an existing run instead of starting one" },
-  },
+  options,
 
   check(inv) {
     checkedLine(inv);
@@ -102,17 +104,17 @@ export const mlflowRun: Magic<MagicContext> = {
 };
 
 /** The magic line's params and run options, every value checked (run-options-check.ts). */
-function checkedLine(inv: Invocation): { params: { key: string; value: string }[]; options: StartRunOptions } {
+function checkedLine(inv: Invocation<typeof options>): { params: { key: string; value: string }[]; options: StartRunOptions } {
   const v = inv.values;
   const params = parseKeyValues(v.param, "--param");
   checkParams(params);
   const options: StartRunOptions = {
     runName: inv.positionals[0],
-    experiment: v.experiment as string | undefined,
+    experiment: v.experiment,
     nested: v.nested === true,
     tags: parseKeyValues(v.tag, "--tag"),
-    description: v.description as string | undefined,
-    resume: v.resume as string | undefined,
+    description: v.description,
+    resume: v.resume,
   };
   checkStartRun(options);
   return { params, options };

@@ -3,27 +3,29 @@
 
 import type { Run } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
-import type { Magic } from "./registry.js";
+import type { Magic, OptionSchema } from "./registry.js";
 import { existingExperiment, positiveInt, searchAll } from "./run-query.js";
 import { escapeHtml, fmtValue } from "./summary.js";
 
 const MAX_COLUMNS = 6;
 
-export const mlflowRuns: Magic<MagicContext> = {
+const options = {
+  experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
+  filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"metrics.acc > 0.9\"" },
+  "order-by": { type: "string", multiple: true, value: "O", description: "e.g. \"metrics.loss ASC\" (default: newest first)" },
+  max: { type: "string", value: "N", description: "at most N runs (default 20)" },
+} as const satisfies OptionSchema;
+
+export const mlflowRuns: Magic<MagicContext, typeof options> = {
   name: "mlflow_runs", kind: "line", summary: "Show a table of runs with their key params and metrics.",
   usage: "[--experiment E] [--filter F] [--order-by O] [--max N]",
-  options: {
-    experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
-    filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"metrics.acc > 0.9\"" },
-    "order-by": { type: "string", multiple: true, value: "O", description: "e.g. \"metrics.loss ASC\" (default: newest first)" },
-    max: { type: "string", value: "N", description: "at most N runs (default 20)" },
-  },
+  options,
   async run(inv, ctx) {
     const v = inv.values;
     const max = positiveInt(v.max, "--max") ?? 20;
-    const exp = await existingExperiment(ctx.session, v.experiment as string | undefined);
-    const orderBy = (v["order-by"] as string[] | undefined) ?? ["attributes.start_time DESC"];
-    const runs = await searchAll(ctx.session.tracking.store, exp.experimentId, v.filter as string | undefined, orderBy, max);
+    const exp = await existingExperiment(ctx.session, v.experiment);
+    const orderBy = v["order-by"] ?? ["attributes.start_time DESC"];
+    const runs = await searchAll(ctx.session.tracking.store, exp.experimentId, v.filter, orderBy, max);
     ctx.cell.display(runsTable(runs, `${runs.length} run${runs.length === 1 ? "" : "s"} in experiment ${exp.name}`));
   },
 };

@@ -8,6 +8,8 @@ import { systemTags, gitTags, sourceName, TAG } from "../../magics/system-tags.j
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 describe("parseCell", () => {
   it("reads a cell magic and its body", () => {
@@ -79,6 +81,71 @@ describe("MagicRegistry", () => {
     expect(help).toMatch(/--param k=v\s+a param \(repeatable\)/);
     expect(() => reg.help("zzz")).toThrowError(/Unknown magic "zzz"/);
   });
+});
+
+describe("option values typed from the schema", () => {
+  // The handler's values type is derived from its `as const` options; tsc is the judge, so a
+  // small module using the real registry types is compiled in memory and its diagnostics read.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = path.join(here, "__option_types__.ts");
+  const source = `import type { Magic, OptionSchema, OptionValues } from "../../magics/registry.js";
+const options = {
+  metric: { type: "string", multiple: true, value: "M", description: "m" },
+  experiment: { type: "string", description: "e" },
+  nested: { type: "boolean", description: "n" },
+  kind: { type: "string", default: "auto", description: "k" },
+} as const satisfies OptionSchema;
+type V = OptionValues<typeof options>;
+export const good: Magic<unknown, typeof options> = {
+  name: "good", kind: "line", summary: "", usage: "", options,
+  async run(inv) {
+    const v = inv.values;
+    const m: string[] | undefined = v.metric;
+    const e: string | undefined = v.experiment;
+    const n: boolean | undefined = v.nested;
+    const k: string = v.kind; // defaulted: never undefined
+    const all: Required<V> = { metric: [], experiment: "", nested: true, kind: "" };
+    void [m, e, n, k, all];
+  },
+};
+// BAD: below this line every statement is a type error.
+export const bad: Magic<unknown, typeof options> = {
+  name: "bad", kind: "line", summary: "", usage: "", options,
+  async run(inv) {
+    const v = inv.values;
+    const a: string = v.metric;
+    const b: string = v.experiment;
+    const c: string = v.nested;
+    const d = v.bogus;
+    void [a, b, c, d];
+  },
+};
+`;
+  const badFrom = source.slice(0, source.indexOf("// BAD")).split("\n").length;
+
+  it("reads each option as what it parses to, and refuses a wrong reading or an option the schema lacks", () => {
+    const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ["node"], skipLibCheck: true };
+    const host = ts.createCompilerHost(options);
+    const read = host.readFile.bind(host);
+    host.readFile = (name) => (path.resolve(name) === file ? source : read(name));
+    const exists = host.fileExists.bind(host);
+    host.fileExists = (name) => path.resolve(name) === file || exists(name);
+    const getSource = host.getSourceFile.bind(host);
+    host.getSourceFile = (name, lang, ...rest) => (path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSource(name, lang, ...rest));
+    const program = ts.createProgram([file], options, host);
+    const found = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ({
+      line: d.file!.getLineAndCharacterOfPosition(d.start!).line + 1,
+      text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    }));
+    // None in `good`; one per statement in `bad`.
+    expect(found.filter((d) => d.line < badFrom)).toEqual([]);
+    const errors = found.map((d) => d.text);
+    expect(errors).toHaveLength(4);
+    expect(errors[0]).toMatch(/'string\[\] \| undefined' is not assignable to type 'string'/);
+    expect(errors[1]).toMatch(/'string \| undefined' is not assignable to type 'string'/);
+    expect(errors[2]).toMatch(/'boolean \| undefined' is not assignable to type 'string'/);
+    expect(errors[3]).toMatch(/Property 'bogus' does not exist/);
+  }, 30_000);
 });
 
 describe("cellParams", () => {
