@@ -31,7 +31,7 @@ import { type FinalState, type Job, type JobState, JobTable, atRest } from "./jo
 import { JOURNAL_COMPACT_BYTES, JOURNAL_INTERVAL_MS, Journal } from "./journal.js";
 import { type RecoveryReport, recoverJournals } from "./journal-recovery.js";
 import {
-  type DeliveryFailure, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, waitAtMost,
+  type DeliveryFailure, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, waitAtMost,
 } from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "../limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
@@ -95,7 +95,9 @@ export interface LoggerOptions {
 export const MAX_BACKLOG = 500_000;
 
 /** Longest wait for a KILLED status (ms): an interrupted cell must answer within a second. */
-export const KILLED_WAIT_MS = 800;
+export const KILLED_WAIT_MS = 600;
+/** Of that, how long the run's queued requests may go first (ms). */
+export const KILLED_HEAD_START_MS = 100;
 
 /** The watchdog script beside this module, when it is built (running from source, it is not). */
 function defaultWatchdog(): string | false {
@@ -367,6 +369,14 @@ export class Logger implements LogSink, ExitAware {
     const deadline = Date.now() + (killed ? Math.min(this.flushTimeoutMs, KILLED_WAIT_MS) : this.flushTimeoutMs);
     let flushError: unknown;
     if (!killed) await this.flushBy(deadline).catch((error) => (flushError = error));
+    else {
+      // A short head start for the run's own requests (a few points usually land first); a
+      // big backlog does not hold the status up: it goes on after it.
+      this.cut();
+      this.pump();
+      const mine = this.jobs.all().filter((j) => j.runId === runId && !j.update).map((j) => j.done);
+      if (mine.length) await settlesWithin(Promise.all(mine), Math.min(this.flushTimeoutMs, KILLED_HEAD_START_MS));
+    }
     const neither = (error: unknown) => `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`;
     const waiting = !killed && (this.jobs.all().some((j) => j.runId === runId) || (this.runs.get(runId)?.queue.size ?? 0) > 0);
     if (this.offline || waiting || (!killed && await this.spool.holdsOlder(runId))) {
