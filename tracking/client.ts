@@ -15,10 +15,9 @@ import {
   MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH,
 } from "./limits.js";
 import { parseModelUri, resolveModelUri, type ResolvedModel } from "./model-uri.js";
-import { checkArtifactPath } from "./rest/artifacts.js";
 import type { TrackingStore } from "./store.js";
 import { getOrCreateExperiment, openStore, resolveExperiment } from "./open-store.js";
-import { validateBatch, validateMetric, validateParam, validateParamsConsistent, validateTag } from "./validation.js";
+import { checkArtifactPath, validateBatch, validateMetric, validateParam, validateParamsConsistent, validateTag } from "./validation.js";
 
 /** Tags as a list or as a plain `{key: value}` object. */
 export type TagsInput = Tag[] | Record<string, string>;

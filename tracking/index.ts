@@ -15,7 +15,7 @@ export { RestStore, UNITY_CATALOG_REGISTRY_API, type RestStoreOptions } from "./
 export {
   HttpClient, type Auth, type HttpOptions, type HttpRequest, type HttpResponse, stringifyJson,
 } from "./rest/http.js";
-export { ACCEPTED_ARTIFACT_SCHEMES, checkArtifactPath, contentTypeFor } from "./rest/artifacts.js";
+export { ACCEPTED_ARTIFACT_SCHEMES, contentTypeFor } from "./rest/artifacts.js";
 export * from "./rest/logged-models.js";
 export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";

@@ -1,5 +1,6 @@
 // Checks applied at the call, before anything is queued or sent, so bad input fails
-// where the user wrote it with a message naming the value and the rule.
+// where the user wrote it with a message naming the value and the rule. The one home of
+// MLflow's validators and limits, artifact paths included: every store and client uses these.
 
 import type { Batch, Metric, Param, Tag } from "./entities.js";
 import { invalidParameter } from "./errors.js";
@@ -129,4 +130,37 @@ export function validateArtifactPath(path: unknown): asserts path is string {
     const bytes = Buffer.byteLength(segment, "utf8");
     if (bytes > MAX_ARTIFACT_NAME_BYTES) throw bad(`the segment ${show(segment)} is ${bytes} bytes, at most ${MAX_ARTIFACT_NAME_BYTES} are accepted per file or directory name`);
   }
+}
+
+/**
+ * An artifact path as a store reads it: `\\` taken as `/`, a leading `./` and trailing `/`
+ * dropped. Refuses absolute paths (including a Windows drive, `C:`), and '.', '..' and empty
+ * segments, so no path reaches outside a run's artifact root. `allowEmpty` (listing a run's
+ * root) accepts "" and "." as the root itself, returned as "".
+ */
+export function checkArtifactPath(path: string, allowEmpty = false): string {
+  const p = path.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
+  if (p === "" || p === ".") {
+    if (allowEmpty) return "";
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an artifact path is required, a relative path like "plots/loss.png".`);
+  }
+  if (p.startsWith("/") || /^[A-Za-z]:/.test(p) || p.split("/").some((s) => s === ".." || s === "." || s === ""))
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: it must be a relative path like "plots/loss.png", without '.', '..' or empty segments.`);
+  return p;
+}
+
+/**
+ * checkArtifactPath plus what MLflow's artifact proxy (`mlflow-artifacts:`) cannot keep, seen
+ * on 2.22 and 3.4 alike: it refuses a `#` anywhere with a bare "Invalid path", and it
+ * percent-decodes paths until they stop changing, so a literal `%20` in a name would be
+ * stored as a space.
+ */
+export function checkServedArtifactPath(path: string): string {
+  const p = checkArtifactPath(path);
+  if (p.includes("#"))
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`);
+  const escape = /%[0-9A-Fa-f]{2}/.exec(p);
+  if (escape)
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${escape[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
+  return p;
 }

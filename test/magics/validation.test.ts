@@ -8,6 +8,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
+import { artifactRepository, LocalArtifactRepository } from "../../tracking/rest/artifacts.js";
+import { HttpClient } from "../../tracking/rest/http.js";
 import { mlflowExtension } from "../../magics/extension.js";
 import { trackingFromStore } from "../../magics/open-tracking.js";
 import { REDACTED } from "../../magics/redact.js";
@@ -144,5 +146,35 @@ describe("secrets never reach the store nor the magics' outputs", () => {
   it("an error quoting a secret is shown redacted", async () => {
     const r = await host.execute(`%%mlflow_run --param "a=${SECRETS.MY_API_TOKEN}" --param "a=2"\nprint(1)`);
     expect(errors(r.outputs)[0]!.evalue).toBe(`Param "a" is given twice ("${REDACTED}" and "2"); give each param once.`);
+  });
+});
+
+describe("one artifact-path rule for every store", () => {
+  // tracking/validation.ts holds the rule; the file store, the REST store's local artifact
+  // root and its artifact proxy all refuse the same paths with the same message.
+  const BAD = ["../up.txt", "/abs.txt", "a//b", "a/./b", "C:/x.txt", ""];
+  const message = async (p: Promise<unknown>) => p.then(() => "accepted", (e: Error) => e.message);
+
+  it("refuses the same paths in the file store and in the REST store's artifact roots", async () => {
+    const fileStore = new FileStore(path.join(dir, "paths", "mlruns"), { onWarning: () => undefined });
+    const exp = await fileStore.createExperiment("artifact-paths");
+    const run = await fileStore.createRun({ experimentId: exp, startTime: Date.now() });
+    const local = new LocalArtifactRepository("file:///unused", path.join(dir, "paths", "local"));
+    const proxy = artifactRepository("mlflow-artifacts:/1/r/artifacts", new HttpClient({ baseUrl: "http://127.0.0.1:9", maxRetries: 0 }));
+    for (const bad of BAD) {
+      const byFile = await message(fileStore.logArtifact(run.info.runId, bad, "x"));
+      expect(byFile).toContain(`Invalid artifact path ${JSON.stringify(bad)}`);
+      expect(await message(local.put(bad, "x"))).toBe(byFile);
+      expect(await message(proxy.put(bad, "x"))).toBe(byFile);
+    }
+    // "./" is dropped, the same path everywhere.
+    await fileStore.logArtifact(run.info.runId, "./plots/a.txt", "x");
+    expect((await fileStore.listArtifacts(run.info.runId, "plots")).map((f) => f.path)).toEqual(["plots/a.txt"]);
+    await local.put("./plots/a.txt", "x");
+    expect((await local.list!("plots")).map((f) => f.path)).toEqual(["plots/a.txt"]);
+    // What only the artifact proxy cannot keep is refused there alone, before anything is sent.
+    expect(await message(proxy.put("a#b.txt", "x"))).toMatch(/artifact proxy refuses paths containing '#'/);
+    expect(await message(proxy.put("a%20b.txt", "x"))).toMatch(/would store "%20" as the character it encodes/);
+    await local.put("a#b.txt", "x");
   });
 });

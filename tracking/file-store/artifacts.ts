@@ -6,20 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../entities.js";
 import { invalidParameter, MlflowError, notFound } from "../errors.js";
+import { checkArtifactPath } from "../validation.js";
 import { isNoEnt, isTempFile, writeAtomic } from "./fsio.js";
 import type { Runs } from "./runs.js";
-
-/** Normalises a relative artifact path; refuses absolute paths and `..`. */
-export function cleanArtifactPath(path: string | undefined, allowEmpty: boolean): string {
-  const p = (path ?? "").replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
-  if (p === "" || p === ".") {
-    if (allowEmpty) return "";
-    throw invalidParameter("An artifact path is required (e.g. 'plots/loss.png').");
-  }
-  if (p.startsWith("/") || /^[A-Za-z]:/.test(p) || p.split("/").some((s) => s === ".." || s === ""))
-    throw invalidParameter(`Invalid artifact path '${path}': it must be relative, without '..' or empty segments.`);
-  return p;
-}
 
 export class Artifacts {
   constructor(private readonly runs: Runs) {}
@@ -32,13 +21,13 @@ export class Artifacts {
   }
 
   async log(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
-    const rel = cleanArtifactPath(artifactPath, false);
+    const rel = checkArtifactPath(artifactPath);
     // writeAtomic creates missing parent directories itself.
     await writeAtomic(join(await this.root(runId), ...rel.split("/")), data);
   }
 
   async list(runId: string, path?: string): Promise<FileInfo[]> {
-    const rel = cleanArtifactPath(path, true);
+    const rel = checkArtifactPath(path ?? "", true);
     const dir = join(await this.root(runId), ...(rel ? rel.split("/") : []));
     let entries;
     try {
@@ -59,7 +48,7 @@ export class Artifacts {
   }
 
   async download(runId: string, path: string): Promise<Uint8Array> {
-    const rel = cleanArtifactPath(path, false);
+    const rel = checkArtifactPath(path);
     const file = join(await this.root(runId), ...rel.split("/"));
     try {
       return new Uint8Array(await fs.readFile(file));

@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promi
 import { dirname, join, isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../entities.js";
-import { MlflowError, invalidParameter, notFound } from "../errors.js";
+import { MlflowError, notFound } from "../errors.js";
+import { checkArtifactPath, checkServedArtifactPath } from "../validation.js";
 import { encodeComponent, errorFromResponse, type HttpClient } from "./http.js";
 
 export interface ArtifactRepository {
@@ -19,15 +20,6 @@ export interface ArtifactRepository {
 }
 
 export const ACCEPTED_ARTIFACT_SCHEMES = ["mlflow-artifacts:", "http:", "https:", "file:"];
-
-/** Checks a `/`-separated artifact path: relative, no `.`/`..` segments. Returns it without a leading `./`. */
-export function checkArtifactPath(path: string, allowEmpty = false): string {
-  const p = path.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\/+$/, "");
-  if (p === "" && allowEmpty) return "";
-  if (p === "" || p.startsWith("/") || p.split("/").some((s) => s === ".." || s === "." || s === ""))
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: it must be a relative path like "plots/loss.png", without '.', '..' or empty segments.`);
-  return p;
-}
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: "text/plain", log: "text/plain", md: "text/markdown", csv: "text/csv", html: "text/html",
@@ -56,21 +48,6 @@ export function artifactRepository(rootUri: string, http: HttpClient): ArtifactR
       `Cannot store artifacts at ${JSON.stringify(rootUri)}: Databricks-managed artifact storage (dbfs:) is not supported by this client; metrics, params, tags and the registry work. Accepted artifact URIs: ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}.`);
   throw new MlflowError("UNSUPPORTED_URI",
     `Cannot store artifacts at ${JSON.stringify(rootUri)}: this client writes artifact URIs starting with ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}. Start the MLflow server with --serve-artifacts so runs get mlflow-artifacts: URIs.`);
-}
-
-/**
- * checkArtifactPath plus what MLflow's artifact proxy cannot keep (seen on 2.22 and 3.4
- * alike): it refuses a `#` anywhere with a bare "Invalid path", and it percent-decodes paths
- * until they stop changing, so a literal `%20` in a name would be stored as a space.
- */
-function checkServedArtifactPath(path: string): string {
-  const p = checkArtifactPath(path);
-  if (p.includes("#"))
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`);
-  const escape = /%[0-9A-Fa-f]{2}/.exec(p);
-  if (escape)
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${escape[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
-  return p;
 }
 
 class HttpArtifactRepository implements ArtifactRepository {

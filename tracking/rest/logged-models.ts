@@ -8,7 +8,8 @@
 
 import type { FileInfo, ModelVersion, Tag } from "../entities.js";
 import { invalidParameter } from "../errors.js";
-import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
+import { artifactRepository, type ArtifactRepository } from "./artifacts.js";
+import { checkArtifactPath } from "../validation.js";
 import type { RestStore } from "./store.js";
 import { compact, parseFileInfo, parseModelVersion, tagsToWire } from "./wire.js";
 

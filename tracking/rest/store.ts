@@ -12,7 +12,8 @@ import type {
 import { MlflowError } from "../errors.js";
 import { DEFAULT_SEARCH_MAX_RESULTS, METRIC_HISTORY_PAGE_SIZE } from "../limits.js";
 import type { TrackingStore } from "../store.js";
-import { artifactRepository, checkArtifactPath, type ArtifactRepository } from "./artifacts.js";
+import { artifactRepository, type ArtifactRepository } from "./artifacts.js";
+import { checkArtifactPath } from "../validation.js";
 import { MODEL_VERSIONS_PAGE_SIZE, REGISTERED_MODELS_PAGE_SIZE, RUNS_PAGE_SIZE, collectPages } from "./paging.js";
 import { HttpClient, errorFromResponse, type HttpOptions, type HttpRequest } from "./http.js";
 import {
