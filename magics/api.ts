@@ -3,7 +3,7 @@
 // background); bad input throws at the call with a message naming the value.
 
 import {
-  datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run,
+  datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run, type RunStatus,
 } from "../tracking/index.js";
 import { defaultModelCache, loadModel, logModel, type BatchPredictOptions, type LogModelOptions, type ModelInput } from "../models/index.js";
 import type { ActiveRun } from "./active-run.js";
@@ -11,6 +11,9 @@ import { kernelDisplay, runBatchPredict } from "./magic-predict.js";
 import type { MlflowSession } from "./session.js";
 
 type Scalar = string | number | boolean;
+
+/** The statuses a run can be ended with: MLflow's run statuses but the open ones. */
+type EndStatus = Exclude<RunStatus, "RUNNING" | "SCHEDULED">;
 
 export interface RunHandle { runId: string; runName: string; experimentId: string; artifactUri: string; parentRunId?: string }
 
@@ -55,7 +58,7 @@ export function createMlflowApi(session: MlflowSession) {
       const tags = Object.entries(o.tags ?? {}).map(([key, value]) => ({ key, value: String(value) }));
       return handle(await session.startRun({ ...o, tags }));
     },
-    endRun: async (status: "FINISHED" | "FAILED" | "KILLED" = "FINISHED"): Promise<void> => {
+    endRun: async (status: EndStatus = "FINISHED"): Promise<void> => {
       const r = session.activeRun();
       if (!r || !r.owned) throw new MlflowError("BAD_REQUEST", "mlflow.endRun: no run started with mlflow.startRun() is open.", 400);
       await session.endRun(status, r);
