@@ -2,8 +2,9 @@
 // execution counts and nbclient's timing metadata (`metadata.execution`) the way
 // `jupyter nbconvert --execute` does, so both produce the same notebook.
 
-import type { ICodeCell, INotebookContent, IOutput } from "@jupyterlab/nbformat";
+import type { ICodeCell, IError, INotebookContent, IOutput } from "@jupyterlab/nbformat";
 import type { KernelClient } from "../jupyter-client/index.js";
+import { outputFromIopub, toNbformat } from "../kernel/nbformat.js";
 import type { Message } from "../protocol/messages.js";
 import { cellTags, firstLine, isCodeCell, joinSource } from "./notebook.js";
 import type { CellOutcome, Progress } from "./progress.js";
@@ -126,8 +127,9 @@ async function executeCell(
       }
       return;
     }
-    const output = outputFromMessage(type, content);
-    if (!output) return;
+    const made = outputFromIopub(type, content);
+    if (!made) return;
+    const output = toNbformat(made);
     if (clearOnNext) {
       cell.outputs = [];
       displays.clearCell(index);
@@ -187,13 +189,13 @@ async function executeCell(
       if (cell.execution_count === null && typeof reply.execution_count === "number") cell.execution_count = reply.execution_count;
       if (stop) return stopFailure(cell, index, stop, opts.timeoutSeconds);
       if (reply.status === "error" || reply.status === "aborted") {
-        const err = cell.outputs.find((o): o is IOutput & { ename: string } => o.output_type === "error");
+        const err = cell.outputs.find((o): o is IError => o.output_type === "error");
         return {
           index,
           reason: "error",
           ename: err?.ename ?? reply.ename ?? "Error",
-          evalue: (err as { evalue?: string } | undefined)?.evalue ?? reply.evalue ?? "",
-          traceback: ((err as { traceback?: string[] } | undefined)?.traceback ?? reply.traceback ?? []) as string[],
+          evalue: err?.evalue ?? reply.evalue ?? "",
+          traceback: err?.traceback ?? reply.traceback ?? [],
         };
       }
       return undefined;
@@ -227,22 +229,6 @@ function kernelDeathText(client: KernelClient, error: Error): string {
   const tail = client.stderrTail.trim().split("\n").slice(-5).join("\n");
   const first = error.message.split("\n")[0];
   return `The kernel died while executing this cell (${first}).${tail ? `\nKernel output:\n${tail}` : ""}`;
-}
-
-/** nbformat output from an iopub message (nbformat's `output_from_msg`). */
-function outputFromMessage(type: string, c: Record<string, any>): IOutput | undefined {
-  switch (type) {
-    case "stream":
-      return { output_type: "stream", name: c.name, text: c.text };
-    case "display_data":
-      return { output_type: "display_data", data: c.data ?? {}, metadata: c.metadata ?? {} };
-    case "execute_result":
-      return { output_type: "execute_result", data: c.data ?? {}, metadata: c.metadata ?? {}, execution_count: c.execution_count ?? null };
-    case "error":
-      return { output_type: "error", ename: c.ename, evalue: c.evalue, traceback: c.traceback ?? [] };
-    default:
-      return undefined;
-  }
 }
 
 /** nbclient's timestamp format: `%Y-%m-%dT%H:%M:%S.%fZ` (microseconds) from the message date. */

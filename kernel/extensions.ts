@@ -32,8 +32,11 @@
 //     },
 //   };
 import type { ErrorContent, Header, IsCompleteReply, MimeBundle } from "../protocol/messages.js";
+import type { IopubOutputMessage } from "./nbformat.js";
 
 export type { ErrorContent, Header, IsCompleteReply, MimeBundle };
+// Notebook outputs and the iopub -> nbformat conversion, for extensions that keep outputs.
+export { outputFromIopub, toNbformat, type IopubOutputMessage, type NotebookOutput } from "./nbformat.js";
 
 /** What every cell looks like to an extension (also for cells it did not handle). */
 export interface CellInfo {
@@ -144,8 +147,12 @@ export interface KernelHost {
   /** Runs TypeScript outside any cell: nothing is published. */
   run(code: string): Promise<RunResult>;
 
-  /** Observes every output of every cell (handled by an extension or not). */
-  onOutput(listener: (output: CellOutput, cell: CellInfo) => void): Dispose;
+  /**
+   * Observes every output of every cell (handled by an extension or not), with the iopub
+   * message it was published as (clear_output and update_display_data have none: they
+   * change outputs rather than add one).
+   */
+  onOutput(listener: (output: CellOutput, cell: CellInfo, message: IopubOutputMessage | undefined) => void): Dispose;
   /** Called before any cell runs (before extensions' `execute`). */
   onCellStart(listener: (cell: CellInfo) => void): Dispose;
   /** Called after a cell finished, before its execute_reply and idle. May be async. */

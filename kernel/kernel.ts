@@ -7,7 +7,7 @@
 // stdin live in their own modules.
 import { createRequire } from "node:module";
 import type {
-  CellInfo, CellOutcome, CellOutput, Dispose, HistoryEntry, KernelExtension, KernelHost, RunResult,
+  CellInfo, CellOutcome, CellOutput, Dispose, HistoryEntry, IopubOutputMessage, KernelExtension, KernelHost, RunResult,
 } from "./extensions.js";
 import type {
   ControlChannel, ErrorContent, ExecuteReply, ExecuteRequest, ShellChannel, ShutdownReply, ShutdownRequest,
@@ -124,7 +124,7 @@ export class Kernel implements KernelHost, CellHost {
     const r = await this.outputs.muffled(() => this.executor.execute(code));
     return r.status === "ok" ? { status: "ok", value: r.value } : { status: "error", error: r.error };
   }
-  onOutput(l: (o: CellOutput, c: CellInfo) => void): Dispose { return this.outputs.onOutput(l); }
+  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void): Dispose { return this.outputs.onOutput(l); }
   onCellStart(l: (c: CellInfo) => void): Dispose { return add(this.listeners.start, l); }
   onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>): Dispose { return add(this.listeners.end, l); }
   onInterrupt(l: () => void): Dispose { return add(this.listeners.interrupt, l); }

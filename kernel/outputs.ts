@@ -7,6 +7,7 @@
 // batched and flushed before any other output, so order is kept, and
 // `flush()` runs before every `idle`.
 import type { CellInfo, CellOutput } from "./extensions.js";
+import type { IopubOutputMessage } from "./nbformat.js";
 import { ensureText } from "./display.js";
 import type { ErrorContent, IopubMessages, Message, MimeBundle } from "../protocol/messages.js";
 
@@ -17,12 +18,16 @@ const STREAM_FLUSH_MS = 30;
 
 interface Target { parent: Message<unknown>; cell: CellInfo }
 
+type Listener = (o: CellOutput, cell: CellInfo, message: IopubOutputMessage | undefined) => void;
+
+const OUTPUT_MESSAGES: ReadonlySet<string> = new Set(["stream", "display_data", "execute_result", "error"] satisfies IopubOutputMessage["msg_type"][]);
+
 export class OutputRouter {
   private target: Target | undefined;
   private muted = 0;
   private readonly buf = { stdout: "", stderr: "" };
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(o: CellOutput, cell: CellInfo) => void>();
+  private readonly listeners = new Set<Listener>();
   /** The last error output of the current cell (decides the reply's status). */
   lastError: ErrorContent | undefined;
 
@@ -42,7 +47,7 @@ export class OutputRouter {
     return this.target?.cell;
   }
 
-  onOutput(listener: (o: CellOutput, cell: CellInfo) => void): () => void {
+  onOutput(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -125,9 +130,10 @@ export class OutputRouter {
       return;
     }
     this.publish(type, content, t.parent);
+    const message = OUTPUT_MESSAGES.has(type) ? ({ msg_type: type, content } as IopubOutputMessage) : undefined;
     for (const l of this.listeners) {
       try {
-        l(output, t.cell);
+        l(output, t.cell, message);
       } catch (e) {
         this.log(`output listener failed: ${(e as Error).stack ?? e}`);
       }

@@ -2,7 +2,7 @@
 // to the registry, injects the `mlflow` and `charts` globals, records every cell's outputs
 // (for run artifacts and notebook snapshots) and ends open runs at shutdown.
 
-import type { Cell, CellOutput as KernelOutput, KernelExtension, KernelHost } from "../kernel/extensions.js";
+import { outputFromIopub, type Cell, type KernelExtension, type KernelHost } from "../kernel/extensions.js";
 import { chartsGlobal, loadCharts, renderSvg } from "./charts-lazy.js";
 import { createMlflowApi, CHARTS_DECLARATION, MLFLOW_DECLARATION } from "./api.js";
 import type { MagicContext } from "./context.js";
@@ -35,17 +35,6 @@ export interface MlflowExtensionOptions {
   env?: Record<string, string | undefined>;
   /** A ready tracking connection (tests, embedding); default: MLFLOW_TRACKING_URI or ./mlruns. */
   tracking?: Tracking;
-}
-
-/** Kernel output → nbformat output (what artifacts and snapshots are made of). */
-function toNbOutput(o: KernelOutput): CellOutput | undefined {
-  switch (o.type) {
-    case "stream": return { output_type: "stream", name: o.name, text: o.text };
-    case "display_data": return { output_type: "display_data", data: o.data, metadata: o.metadata };
-    case "execute_result": return { output_type: "execute_result", data: o.data, metadata: o.metadata, execution_count: o.executionCount };
-    case "error": return { output_type: "error", ...o.error };
-    default: return undefined;
-  }
 }
 
 /** A magic's refusal or a tracking error as a tidy error output: the message, no JS stack. */
@@ -151,8 +140,9 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
         clearTimeout(warming);
         outputs = [];
       });
-      h.onOutput((o) => {
-        const nbo = toNbOutput(o);
+      // What artifacts and snapshots are made of: each output as its iopub message becomes one.
+      h.onOutput((_o, _cell, message) => {
+        const nbo = message && outputFromIopub(message.msg_type, message.content);
         if (nbo) outputs.push(nbo);
       });
       h.onCellEnd((cell) => {

@@ -4,15 +4,12 @@
 // `.ipynb` snapshot of the session's executed cells. Pure: no tracking, no kernel.
 
 import type * as nb from "@jupyterlab/nbformat";
+import { toNbformat, type MimeBundle, type NotebookOutput } from "../kernel/extensions.js";
 
-export interface MimeBundle { "text/plain"?: string; [mime: string]: unknown }
+export type { MimeBundle };
 
-/** A cell output in nbformat's shape, so the notebook snapshot is a plain copy. */
-export type CellOutput =
-  | { output_type: "stream"; name: "stdout" | "stderr"; text: string }
-  | { output_type: "display_data"; data: MimeBundle; metadata?: Record<string, unknown> }
-  | { output_type: "execute_result"; data: MimeBundle; metadata?: Record<string, unknown>; execution_count: number | null }
-  | { output_type: "error"; ename: string; evalue: string; traceback: string[] };
+/** A cell output in nbformat's shape (the kernel's NotebookOutput), so the notebook snapshot is a plain copy. */
+export type CellOutput = NotebookOutput;
 
 export interface ArtifactFile { path: string; data: Uint8Array | string }
 
@@ -127,7 +124,7 @@ export function notebookSnapshot(cells: readonly ExecutedCell[], redact: (s: str
       metadata: {},
       execution_count: c.executionCount,
       source: redact(c.source),
-      outputs: c.outputs.map((o) => redactOutput(o, redact)) as unknown as nb.IOutput[],
+      outputs: c.outputs.map((o) => toNbformat(redactOutput(o, redact))),
     };
   });
   const notebook: nb.INotebookContent = {

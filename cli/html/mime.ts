@@ -1,7 +1,7 @@
 // Which representation of a MIME bundle each export target shows, and small helpers to
 // read bundle values (nbformat stores text as a string or a list of lines).
 
-import type { MultilineString } from "@jupyterlab/nbformat";
+import type { IMimeBundle, MultilineString } from "@jupyterlab/nbformat";
 
 export const VEGALITE_MIMES = [
   "application/vnd.vegalite.v5+json",
@@ -44,7 +44,8 @@ export const MARKDOWN_ORDER = [
   "text/plain",
 ] as const;
 
-export type Bundle = Record<string, unknown>;
+/** A MIME bundle as a notebook file holds it (text values may be lists of lines). */
+export type Bundle = IMimeBundle;
 
 export function pickMime(bundle: Bundle, order: readonly string[]): string | undefined {
   return order.find((mime) => bundle[mime] !== undefined && bundle[mime] !== null);

@@ -98,9 +98,10 @@ describe("extension seam", () => {
     const r = await k.execute("%%seen");
     const seen = json(r);
     const mine = seen.observed.filter((o: { count: number }) => o.count === n);
+    // Each comes with its iopub message, which converts to the notebook output nbformat keeps.
     expect(mine).toEqual([
-      { count: n, type: "stream", text: "observe me\n" },
-      { count: n, type: "error" },
+      { count: n, type: "stream", text: "observe me\n", nb: { output_type: "stream", name: "stdout", text: "observe me\n" } },
+      { count: n, type: "error", nb: { output_type: "error", ename: "Error", evalue: "x", traceback: expect.any(Array) } },
     ]);
     expect(seen.ended).toContainEqual([n, "error"]);
   });

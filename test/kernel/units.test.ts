@@ -10,6 +10,7 @@ import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
 import { rewriteAwaits } from "../../kernel/compiler/await-yield.js";
 import { ConnectionFileError, endpoint, parseConnection } from "../../protocol/connection.js";
 import { CELL_LAYOUT, CellPositions } from "../../kernel/cell-positions.js";
+import { outputFromIopub } from "../../kernel/nbformat.js";
 
 const ts = createRequire(createRequire(import.meta.url).resolve("tslab/dist/converter.js"))("@tslab/typescript-for-tslab");
 
@@ -40,6 +41,24 @@ describe("toBundle", () => {
     expect(ensureText({ "text/html": "<p>" })["text/plain"]).toBe("<p>");
     expect(ensureText({ "image/png": "AAA" })["text/plain"]).toBe("<image/png output>");
     expect(ensureText({ "text/plain": "keep", "text/html": "x" })["text/plain"]).toBe("keep");
+  });
+});
+
+describe("iopub -> nbformat output", () => {
+  it("makes the notebook output of each output message, as nbformat's output_from_msg does", () => {
+    expect(outputFromIopub("stream", { name: "stderr", text: "oops\n" })).toEqual({ output_type: "stream", name: "stderr", text: "oops\n" });
+    expect(outputFromIopub("display_data", { data: { "text/plain": "x" }, metadata: { a: 1 }, transient: { display_id: "d" } }))
+      .toEqual({ output_type: "display_data", data: { "text/plain": "x" }, metadata: { a: 1 } });
+    expect(outputFromIopub("execute_result", { execution_count: 3, data: { "text/plain": "4" }, metadata: {} }))
+      .toEqual({ output_type: "execute_result", execution_count: 3, data: { "text/plain": "4" }, metadata: {} });
+    expect(outputFromIopub("error", { ename: "TypeError", evalue: "bad", traceback: ["TypeError: bad"] }))
+      .toEqual({ output_type: "error", ename: "TypeError", evalue: "bad", traceback: ["TypeError: bad"] });
+  });
+  it("fills what another kernel left out with nbformat's defaults, and makes nothing of other messages", () => {
+    expect(outputFromIopub("execute_result", {})).toEqual({ output_type: "execute_result", execution_count: null, data: {}, metadata: {} });
+    expect(outputFromIopub("error", { ename: "E", evalue: "v" })).toEqual({ output_type: "error", ename: "E", evalue: "v", traceback: [] });
+    expect(outputFromIopub("stream", { name: "stdout", text: ["a\n", "b"] })).toEqual({ output_type: "stream", name: "stdout", text: "a\nb" });
+    for (const t of ["status", "execute_input", "clear_output", "update_display_data", "comm_msg"]) expect(outputFromIopub(t, {})).toBeUndefined();
   });
 });
 

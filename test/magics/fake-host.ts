@@ -3,7 +3,7 @@
 // plain JavaScript run as an async function whose parameters are the defined globals;
 // `print(x)` writes to stdout and `show(bundle)` publishes a display_data.
 
-import type { Cell, CellInfo, CellOutcome, CellOutput, KernelExtension, KernelHost, RunResult } from "../../kernel/extensions.js";
+import type { Cell, CellInfo, CellOutcome, CellOutput, IopubOutputMessage, KernelExtension, KernelHost, RunResult } from "../../kernel/extensions.js";
 
 const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>;
 
@@ -20,7 +20,7 @@ export class FakeHost implements KernelHost {
   readonly globals = new Map<string, unknown>();
   readonly declarations: string[] = [];
   readonly logs: string[] = [];
-  private outputL: ((o: CellOutput, c: CellInfo) => void)[] = [];
+  private outputL: ((o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void)[] = [];
   private startL: ((c: CellInfo) => void)[] = [];
   private endL: ((c: CellInfo, o: CellOutcome) => void | Promise<void>)[] = [];
   private shutdownL: ((r: boolean) => void | Promise<void>)[] = [];
@@ -38,7 +38,7 @@ export class FakeHost implements KernelHost {
   }
   addDeclarations(d: string): void { this.declarations.push(d); }
   async run(): Promise<RunResult> { return { status: "ok", value: undefined }; }
-  onOutput(l: (o: CellOutput, c: CellInfo) => void) { this.outputL.push(l); return () => undefined; }
+  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void) { this.outputL.push(l); return () => undefined; }
   onCellStart(l: (c: CellInfo) => void) { this.startL.push(l); return () => undefined; }
   onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>) { this.endL.push(l); return () => undefined; }
   onInterrupt() { return () => undefined; }
@@ -66,7 +66,7 @@ export class FakeHost implements KernelHost {
     const publish = (o: CellOutput) => {
       outputs.push(o);
       if (o.type === "error") failed ??= o;
-      for (const l of this.outputL) l(o, info);
+      for (const l of this.outputL) l(o, info, iopubMessage(o));
     };
     const toError = (e: unknown) => {
       const err = e as Error;
@@ -117,6 +117,17 @@ export class FakeHost implements KernelHost {
     this.history.push({ executionCount: count, code, cellId: info.cellId });
     this.currentCell = undefined;
     return { handled, outputs, status: failed ? "error" : "ok" };
+  }
+}
+
+/** The iopub message the kernel would publish for an output (as kernel/outputs.ts does). */
+function iopubMessage(o: CellOutput): IopubOutputMessage | undefined {
+  switch (o.type) {
+    case "stream": return { msg_type: "stream", content: { name: o.name, text: o.text } };
+    case "display_data": return { msg_type: "display_data", content: { data: o.data, metadata: o.metadata, ...(o.displayId ? { transient: { display_id: o.displayId } } : {}) } };
+    case "execute_result": return { msg_type: "execute_result", content: { execution_count: o.executionCount, data: o.data, metadata: o.metadata } };
+    case "error": return { msg_type: "error", content: o.error };
+    default: return undefined;
   }
 }
 
