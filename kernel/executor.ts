@@ -15,11 +15,12 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
-import type { Compiler, Converted, Diagnostic } from "./compiler/index.js";
+import type { Compiler, Converted } from "./compiler/index.js";
 import type { ErrorContent } from "../protocol/messages.js";
 import { drive } from "./step.js";
 import { InterruptSignal, interruptedError } from "./interrupted.js";
 import { CELL_LAYOUT, CellPositions, MODULE_LAYOUT } from "./cell-positions.js";
+import { compileError } from "./diagnostics.js";
 
 export type ExecOutcome =
   | { status: "ok"; value: unknown; hasValue: boolean }
@@ -102,7 +103,7 @@ export class Executor {
       this.sideOutputs.set(out.path, out.data);
       this.positions.remember(out.path, conv.moduleSourceMaps?.[out.path], MODULE_LAYOUT);
     }
-    if (conv.diagnostics.length > 0) return { status: "error", error: compileError(conv.diagnostics), interrupted: false };
+    if (conv.diagnostics.length > 0) return { status: "error", error: compileError(conv.diagnostics, src, where), interrupted: false };
     if (!conv.output) {
       this.prevDecl = conv.declOutput || this.prevDecl;
       return { status: "ok", value: undefined, hasValue: false };
@@ -218,13 +219,6 @@ function wrap(js: string, kind: "function" | "async function" | "function*"): st
     .replace(/^Object\.defineProperty\(exports, /gm, "__defineExport(exports, ");
   const a = `globalThis[Symbol.for("tslab-mlflow.cell")]`;
   return `(${kind} (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
-}
-
-export function compileError(diags: Diagnostic[]): ErrorContent {
-  const lines = diags.map(
-    (d) => `${d.fileName ? d.fileName + " " : ""}${d.start.line + 1}:${d.start.character + 1} - error TS${d.code}: ${d.messageText}`,
-  );
-  return { ename: "TypeScriptError", evalue: lines[0], traceback: lines };
 }
 
 /** Knows no script: every cell frame loses its (JavaScript) position. */

@@ -129,6 +129,38 @@ describe("tracebacks", () => {
   });
 });
 
+describe("type errors", () => {
+  it("name the cell, line and column as tracebacks do, then show each line with a caret", async () => {
+    const r = await k.execute(["const fine = 1;", "const x: number = \"a\";", "\tlet y: string = fine;"].join("\n"));
+    const n = r.reply.content.execution_count as number;
+    expect(r.reply.content.ename).toBe("TypeScriptError");
+    expect(r.reply.content.evalue).toBe(`In[${n}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.`);
+    expect(r.reply.content.traceback).toEqual([
+      `In[${n}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.`,
+      "",
+      '  const x: number = "a";',
+      "        ^",
+      "",
+      `In[${n}]:3:6 - error TS2322: Type 'number' is not assignable to type 'string'.`,
+      "",
+      "  \tlet y: string = fine;",
+      // A tab stays a tab, so the caret sits under the column in any tab width.
+      "  \t    ^",
+    ]);
+  });
+
+  it("in a local module name its file and line", async () => {
+    const file = path.join(cwd, "typo.ts");
+    fs.writeFileSync(file, ["// a mistake", "export const size: number = \"big\";", ""].join("\n"));
+    const r = await k.execute('import { size } from "./typo";\nsize');
+    expect(r.reply.content.ename).toBe("TypeScriptError");
+    const tb = r.reply.content.traceback as string[];
+    const at = tb.findIndex((l) => /typo\.ts:2:14 - error TS2322/.test(l));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(tb.slice(at + 1, at + 4)).toEqual(["", '  export const size: number = "big";', "               ^"]);
+  });
+});
+
 describe("tracebacks into local modules", () => {
   it("show the line and column of the module's TypeScript file", async () => {
     fs.writeFileSync(path.join(cwd, "thrower.ts"), ["// fails for positive input", "export function explode(n: number): number {", "  if (n > 0) {", "    throw new Error(`boom ${n}`);", "  }", "  return n;", "}", ""].join("\n"));

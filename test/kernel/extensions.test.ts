@@ -57,7 +57,8 @@ describe("extension seam", () => {
 
   it("reports errors from run() as error outputs and an error reply", async () => {
     const r = await k.execute('%%twice\nconst n: number = "x"');
-    expect(r.reply.content).toMatchObject({ status: "error", ename: "TypeScriptError" });
+    // The body's line is line 2 of the cell: the magic line counts, as in tracebacks.
+    expect(r.reply.content).toMatchObject({ status: "error", ename: "TypeScriptError", evalue: `In[${r.reply.content.execution_count}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.` });
     expect(ofType(r, "error")).toHaveLength(2);
   });
 

@@ -79,14 +79,15 @@ describe("execute", () => {
     expect(resultText(r)).not.toMatch(/\u001b\[/);
   });
 
-  it("reports a type error with line:column as error output and error reply", async () => {
+  it("reports a type error with the cell, line and column as error output and error reply", async () => {
     const r = await k.execute('const ok = 1;\nconst bad: number = "a";');
+    const n = r.reply.content.execution_count;
     expect(r.reply.content.status).toBe("error");
     expect(r.reply.content.ename).toBe("TypeScriptError");
-    expect(r.reply.content.evalue).toMatch(/^2:7 - error TS2322: Type 'string' is not assignable to type 'number'/);
+    expect(r.reply.content.evalue).toBe(`In[${n}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.`);
     const errs = ofType(r, "error");
     expect(errs).toHaveLength(1);
-    expect(errs[0].content.traceback).toEqual([r.reply.content.evalue]);
+    expect(errs[0].content.traceback).toEqual([r.reply.content.evalue, "", '  const bad: number = "a";', "        ^"]);
   });
 
   it("reports a runtime error with ename, evalue and a traceback without kernel frames", async () => {

@@ -52,10 +52,10 @@ describe("%%mlflow_run and the compiler", () => {
     expect(typeError.reply.status).toBe("error");
     expect(typeError.reply.ename).toBe("TypeScriptError");
     // Line 2 of the cell, counting the magic line.
-    expect(typeError.reply.evalue).toMatch(/^2:7 - error TS2322/);
+    expect(typeError.reply.evalue).toMatch(/^In\[\d+\]:2:7 - error TS2322/);
     const syntaxError = await exec(`%%mlflow_run broken\nconst x = (1 + ;`);
     expect(syntaxError.reply.status).toBe("error");
-    expect(syntaxError.reply.evalue).toMatch(/^2:\d+ - error TS1109/);
+    expect(syntaxError.reply.evalue).toMatch(/^In\[\d+\]:2:\d+ - error TS1109/);
     expect((await allRuns()).length).toBe(before);
   });
 
