@@ -120,13 +120,19 @@ export const MAX_ARTIFACT_PATH_LENGTH = 1024;
 export function validateArtifactPath(path: unknown): asserts path is string {
   const bad = (why: string) => invalidParameter(`Invalid artifact path ${show(path)}: ${why}; use a relative path such as "plots/loss.png".`);
   if (typeof path !== "string" || path.length === 0) throw bad("an artifact path is a non-empty string");
-  if (path.length > MAX_ARTIFACT_PATH_LENGTH) throw bad(`${path.length} characters, at most ${MAX_ARTIFACT_PATH_LENGTH} are accepted`);
-  // eslint-disable-next-line no-control-regex
-  const control = /[\u0000-\u001f\u007f]/.exec(path);
-  if (control) throw bad(`it holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}, which no file name can`);
   if (path.startsWith("/") || path.includes("\\")) throw bad("it must be relative, with '/' between segments");
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === "." || segment === "..") throw bad("'.', '..' and empty segments are not accepted");
+  if (path.split("/").some((segment) => segment === "" || segment === "." || segment === "..")) throw bad("'.', '..' and empty segments are not accepted");
+  checkArtifactNames(path, path);
+}
+
+/** What no file system under an artifact root can store: control characters, over-long names and paths. */
+function checkArtifactNames(given: string, p: string): void {
+  const bad = (why: string) => invalidParameter(`Invalid artifact path ${show(given)}: ${why}; use a relative path such as "plots/loss.png".`);
+  if (p.length > MAX_ARTIFACT_PATH_LENGTH) throw bad(`${p.length} characters, at most ${MAX_ARTIFACT_PATH_LENGTH} are accepted`);
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f\u007f]/.exec(p);
+  if (control) throw bad(`it holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}, which no file name can`);
+  for (const segment of p.split("/")) {
     const bytes = Buffer.byteLength(segment, "utf8");
     if (bytes > MAX_ARTIFACT_NAME_BYTES) throw bad(`the segment ${show(segment)} is ${bytes} bytes, at most ${MAX_ARTIFACT_NAME_BYTES} are accepted per file or directory name`);
   }
@@ -146,6 +152,7 @@ export function checkArtifactPath(path: string, allowEmpty = false): string {
   }
   if (p.startsWith("/") || /^[A-Za-z]:/.test(p) || p.split("/").some((s) => s === ".." || s === "." || s === ""))
     throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: it must be a relative path like "plots/loss.png", without '.', '..' or empty segments.`);
+  checkArtifactNames(path, p);
   return p;
 }
 
@@ -159,8 +166,8 @@ export function checkServedArtifactPath(path: string): string {
   const p = checkArtifactPath(path);
   if (p.includes("#"))
     throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`);
-  const escape = /%[0-9A-Fa-f]{2}/.exec(p);
-  if (escape)
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${escape[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
+  const encoded = /%[0-9A-Fa-f]{2}/.exec(p);
+  if (encoded)
+    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${encoded[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
   return p;
 }
