@@ -18,15 +18,15 @@ export interface CodeLocation {
 export function compileError(diags: readonly Diagnostic[], src: string, where: CodeLocation): ErrorContent {
   const srcLines = src.split("\n");
   const blocks = diags.map((d) => {
-    const inCell = !d.fileName;
-    const line = inCell ? where.firstLine + d.start.line : d.start.line + 1;
-    const header = `${inCell ? where.name : d.fileName}:${line}:${d.start.character + 1} - error TS${d.code}: ${d.messageText}`;
-    const text = inCell ? srcLines[d.start.line] : fileLine(d.fileName!, d.start.line);
-    return text === undefined ? [header] : [header, "", ...excerpt(text, d.start.character)];
+    const file = d.fileName;
+    const line = file ? d.start.line + 1 : where.firstLine + d.start.line;
+    const header = `${file ?? where.name}:${line}:${d.start.character + 1} - error TS${d.code}: ${d.messageText}`;
+    const text = file ? fileLine(file, d.start.line) : srcLines[d.start.line];
+    return { header, lines: text === undefined ? [header] : [header, "", ...excerpt(text, d.start.character)] };
   });
   // Blocks apart by a blank line, as tsc separates its diagnostics.
-  const traceback = blocks.flatMap((b, i) => (i === 0 ? b : ["", ...b]));
-  return { ename: "TypeScriptError", evalue: blocks[0]![0]!, traceback };
+  const traceback = blocks.flatMap((b, i) => (i === 0 ? b.lines : ["", ...b.lines]));
+  return { ename: "TypeScriptError", evalue: blocks[0]?.header ?? "", traceback };
 }
 
 /** The line, indented, and a caret under `column` (tabs kept, so the caret lines up). */
