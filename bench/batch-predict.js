@@ -65,10 +65,17 @@ export async function run() {
       const base = process.memoryUsage().rss;
       const r = await batchPredict(model, ${JSON.stringify(big)}, { output: ${JSON.stringify(path.join(dir, "big.parquet"))}, batchSize: ${BATCH} });
       console.log(JSON.stringify({ rows: r.rows, ms: r.elapsedMs, base, peak: process.resourceUsage().maxRSS * 1024 }));`;
-    const got = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8", maxBuffer: 1 << 20 }).trim().split("\n").pop());
+    const got = JSON.parse(
+      execFileSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8", maxBuffer: 1 << 20 })
+        .trim()
+        .split("\n")
+        .pop(),
+    );
     if (got.rows !== rows) throw new Error(`expected ${rows} rows, got ${got.rows}`);
     console.log(`CSV ${(size / 1e6).toFixed(0)} MB (${rows.toLocaleString("en-US")} rows) -> Parquet, batches of ${BATCH}:`);
-    console.log(`  ${rate(rows, got.ms)} rows/s, ${(got.ms / 1000).toFixed(1)} s; peak RSS ${(got.peak / 2 ** 20).toFixed(0)} MB (process at start ${(got.base / 2 ** 20).toFixed(0)} MB; file ${(size / 2 ** 20).toFixed(0)} MB)`);
+    console.log(
+      `  ${rate(rows, got.ms)} rows/s, ${(got.ms / 1000).toFixed(1)} s; peak RSS ${(got.peak / 2 ** 20).toFixed(0)} MB (process at start ${(got.base / 2 ** 20).toFixed(0)} MB; file ${(size / 2 ** 20).toFixed(0)} MB)`,
+    );
     fs.rmSync(big);
 
     // 2. 100k records: batchPredict against the model's predict on the same records.
@@ -78,7 +85,9 @@ export async function run() {
     const batched = await best(3, () => batchPredict(model, records, { output: out, batchSize: BATCH }));
     console.log(`${ROWS.toLocaleString("en-US")} records in memory:`);
     console.log(`  model.predict directly      ${direct.toFixed(0).padStart(6)} ms  (${rate(ROWS, direct)} rows/s)`);
-    console.log(`  batchPredict -> Parquet     ${batched.toFixed(0).padStart(6)} ms  (${rate(ROWS, batched)} rows/s)  ratio ${(batched / direct).toFixed(1)}x`);
+    console.log(
+      `  batchPredict -> Parquet     ${batched.toFixed(0).padStart(6)} ms  (${rate(ROWS, batched)} rows/s)  ratio ${(batched / direct).toFixed(1)}x`,
+    );
 
     // 3. Parquet to Parquet, against the same read and write without the model.
     const copy = async () => {
@@ -91,10 +100,12 @@ export async function run() {
       await sink.finish();
     };
     const io = await best(3, copy);
-    const pq = await best(3, () => batchPredict(model, out, { output: path.join(dir, "pq.parquet"), batchSize: BATCH, }));
+    const pq = await best(3, () => batchPredict(model, out, { output: path.join(dir, "pq.parquet"), batchSize: BATCH }));
     console.log(`Parquet -> Parquet, ${ROWS.toLocaleString("en-US")} rows:`);
     console.log(`  read + write, no model      ${io.toFixed(0).padStart(6)} ms  (${rate(ROWS, io)} rows/s)`);
-    console.log(`  batchPredict                ${pq.toFixed(0).padStart(6)} ms  (${rate(ROWS, pq)} rows/s)  ratio ${(pq / io).toFixed(2)}x`);
+    console.log(
+      `  batchPredict                ${pq.toFixed(0).padStart(6)} ms  (${rate(ROWS, pq)} rows/s)  ratio ${(pq / io).toFixed(2)}x`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

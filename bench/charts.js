@@ -36,11 +36,20 @@ async function time(fn) {
 function sweep(n, withHistory) {
   const metricKeys = Array.from({ length: METRICS }, (_, j) => `metric_${j}`);
   return Array.from({ length: n }, (_, i) => {
-    const runId = (i * 2654435761 >>> 0).toString(16).padStart(8, "0") + "0".repeat(24);
+    const runId = ((i * 2654435761) >>> 0).toString(16).padStart(8, "0") + "0".repeat(24);
     const final = (j) => 1 / (1 + i / 100) + j * 0.1;
     const run = {
-      info: { runId, experimentId: "1", runName: `run-${i}`, userId: "bench", status: "FINISHED",
-        startTime: 1_700_000_000_000 + i, endTime: 1_700_000_000_500 + i, artifactUri: "", lifecycleStage: "active" },
+      info: {
+        runId,
+        experimentId: "1",
+        runName: `run-${i}`,
+        userId: "bench",
+        status: "FINISHED",
+        startTime: 1_700_000_000_000 + i,
+        endTime: 1_700_000_000_500 + i,
+        artifactUri: "",
+        lifecycleStage: "active",
+      },
       data: {
         metrics: metricKeys.map((key, j) => ({ key, value: final(j), timestamp: 1_700_000_000_000 + i, step: STEPS - 1 })),
         params: [
@@ -52,8 +61,17 @@ function sweep(n, withHistory) {
       },
     };
     if (!withHistory) return run;
-    const history = Object.fromEntries(metricKeys.map((key, j) => [key,
-      Array.from({ length: STEPS }, (_, s) => ({ key, step: s, timestamp: 1_700_000_000_000 + s, value: final(j) * (1 + (STEPS - 1 - s) / STEPS) }))]));
+    const history = Object.fromEntries(
+      metricKeys.map((key, j) => [
+        key,
+        Array.from({ length: STEPS }, (_, s) => ({
+          key,
+          step: s,
+          timestamp: 1_700_000_000_000 + s,
+          value: final(j) * (1 + (STEPS - 1 - s) / STEPS),
+        })),
+      ]),
+    );
     return { run, history };
   });
 }
@@ -63,7 +81,8 @@ export async function run() {
   const histories = sweep(RUNS, true);
   const trivial = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    data: { values: [{ a: 1, b: 2 }] }, mark: "point",
+    data: { values: [{ a: 1, b: 2 }] },
+    mark: "point",
     encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } },
   };
   const base = {
@@ -79,13 +98,22 @@ export async function run() {
     [`history ${STEPS} steps, async`, () => compareAsync(histories, { kind: "history" })],
   ];
   console.log(`compare over ${RUNS} runs x ${METRICS} metrics, SVG included; median of ${REPS}`);
-  const row = (name, t, ...rest) => console.log([name.padEnd(42), t.ms.toFixed(1).padStart(8), t.cpu.toFixed(0).padStart(7), ...rest].join(" "));
-  console.log(["case".padEnd(42), "ms".padStart(8), "cpu ms".padStart(7), "x A".padStart(6), "x B".padStart(6), "<= 1000 ms".padStart(11)].join(" "));
+  const row = (name, t, ...rest) =>
+    console.log([name.padEnd(42), t.ms.toFixed(1).padStart(8), t.cpu.toFixed(0).padStart(7), ...rest].join(" "));
+  console.log(
+    ["case".padEnd(42), "ms".padStart(8), "cpu ms".padStart(7), "x A".padStart(6), "x B".padStart(6), "<= 1000 ms".padStart(11)].join(" "),
+  );
   row("baseline A: compile + SVG of a 1-point chart", base.render);
   row("baseline B: data model + text table alone", base.table);
   for (const [name, fn] of cases) {
     const t = await time(fn);
-    row(name, t, (t.ms / base.render.ms).toFixed(1).padStart(6), (t.ms / base.table.ms).toFixed(1).padStart(6), (t.ms <= 1000 ? "met" : "MISSED").padStart(11));
+    row(
+      name,
+      t,
+      (t.ms / base.render.ms).toFixed(1).padStart(6),
+      (t.ms / base.table.ms).toFixed(1).padStart(6),
+      (t.ms <= 1000 ? "met" : "MISSED").padStart(11),
+    );
   }
 }
 

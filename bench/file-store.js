@@ -9,13 +9,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore } from "../dist/tracking/file-store/index.js";
 
-const KEYS = 10, BATCHES = 100, PER_BATCH = 1000; // 100,000 points, 1000 per batch (MLflow's limit)
+const KEYS = 10,
+  BATCHES = 100,
+  PER_BATCH = 1000; // 100,000 points, 1000 per batch (MLflow's limit)
 const RUNS = 200;
 
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const cpuMs = (c0) => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1000; };
+const cpuMs = (c0) => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
 const LIFECYCLES = 100;
-const TAGS = ["mlflow.source.type", "mlflow.source.name", "mlflow.user", "mlflow.notebook.cellId", "mlflow.notebook.executionCount", "mlflow.source.git.commit"];
+const TAGS = [
+  "mlflow.source.type",
+  "mlflow.source.name",
+  "mlflow.user",
+  "mlflow.notebook.cellId",
+  "mlflow.notebook.executionCount",
+  "mlflow.source.git.commit",
+];
 
 function batches() {
   const out = [];
@@ -67,10 +79,14 @@ function rawReadsSync(expDir) {
 /** A run's store work under %%mlflow_run: create (with tags), two artifacts, finish. */
 async function lifecycles(store, exp) {
   const tags = TAGS.map((key, i) => ({ key, value: `value-${i}` }));
-  const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage(),
+    t0 = process.hrtime.bigint();
   for (let i = 0; i < LIFECYCLES; i++) {
     const { info } = await store.createRun({ experimentId: exp, startTime: Date.now(), tags });
-    await Promise.all([store.logArtifact(info.runId, "source.ts", "void 0"), store.logArtifact(info.runId, "notebook.ipynb", "{}".repeat(500))]);
+    await Promise.all([
+      store.logArtifact(info.runId, "source.ts", "void 0"),
+      store.logArtifact(info.runId, "notebook.ipynb", "{}".repeat(500)),
+    ]);
     await store.updateRun(info.runId, { status: "FINISHED", endTime: Date.now() });
   }
   return { wall: ms(t0) / LIFECYCLES, cpu: cpuMs(c0) / LIFECYCLES };
@@ -78,7 +94,8 @@ async function lifecycles(store, exp) {
 
 /** The floor for the same files: 5 directories, the tag files, meta.yaml and 2 artifacts written once, meta.yaml again. */
 function rawLifecycles(dir) {
-  const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage(),
+    t0 = process.hrtime.bigint();
   for (let i = 0; i < LIFECYCLES; i++) {
     const run = join(dir, `r${i}`);
     for (const sub of ["metrics", "params", "tags", "artifacts"]) fsSync.mkdirSync(join(run, sub), { recursive: true });
@@ -107,25 +124,64 @@ export async function run() {
     for (let r = 0; r < RUNS; r++) {
       const { info: ri } = await store.createRun({ experimentId: exp, runName: `r${r}`, startTime: 1700000000000 + r });
       await store.logBatch(ri.runId, {
-        metrics: [{ key: "acc", value: (r % 97) / 97, timestamp: 1, step: 0 }, { key: "loss", value: 1 - (r % 89) / 89, timestamp: 1, step: 0 }],
-        params: [{ key: "lr", value: String(r % 7) }], tags: [{ key: "stage", value: r % 2 ? "train" : "eval" }],
+        metrics: [
+          { key: "acc", value: (r % 97) / 97, timestamp: 1, step: 0 },
+          { key: "loss", value: 1 - (r % 89) / 89, timestamp: 1, step: 0 },
+        ],
+        params: [{ key: "lr", value: String(r % 7) }],
+        tags: [{ key: "stage", value: r % 2 ? "train" : "eval" }],
       });
     }
     const rawSearch = await rawReads(join(base, "mlruns", exp));
     const rawSearchSync = rawReadsSync(join(base, "mlruns", exp));
-    const s0 = process.hrtime.bigint(), sc = process.cpuUsage();
-    const page = await store.searchRuns({ experimentIds: [exp], filter: "metrics.acc > 0.5 AND tags.stage = 'train'", orderBy: ["metrics.loss DESC"], maxResults: 1000 });
-    const search = ms(s0), searchCpu = cpuMs(sc);
+    const s0 = process.hrtime.bigint(),
+      sc = process.cpuUsage();
+    const page = await store.searchRuns({
+      experimentIds: [exp],
+      filter: "metrics.acc > 0.5 AND tags.stage = 'train'",
+      orderBy: ["metrics.loss DESC"],
+      maxResults: 1000,
+    });
+    const search = ms(s0),
+      searchCpu = cpuMs(sc);
 
     const lifeExp = await store.createExperiment("lifecycle-bench");
     const rawLife = rawLifecycles(join(base, "raw-runs"));
     const life = await lifecycles(store, lifeExp);
 
     console.table([
-      { case: `logBatch ${points} points (${BATCHES}×${PER_BATCH})`, ms: ours.toFixed(1), "points/s": Math.round(points / (ours / 1000)), baseline: "raw appendFile of the same lines", "baseline ms": raw.toFixed(1), ratio: (ours / raw).toFixed(2) },
-      { case: `searchRuns over ${RUNS} runs (${page.items.length} matched; CPU ${searchCpu.toFixed(1)} ms)`, ms: search.toFixed(1), "points/s": "", baseline: "fs.promises.readFile of every run file", "baseline ms": rawSearch.toFixed(1), ratio: (search / rawSearch).toFixed(2) },
-      { case: "  (same search)", ms: search.toFixed(1), "points/s": "", baseline: "readFileSync of every run file", "baseline ms": rawSearchSync.toFixed(1), ratio: (search / rawSearchSync).toFixed(2) },
-      { case: `run create+2 artifacts+finish (CPU ${life.cpu.toFixed(2)} ms)`, ms: life.wall.toFixed(2), "points/s": "", baseline: `raw sync writes of its files (CPU ${rawLife.cpu.toFixed(2)} ms)`, "baseline ms": rawLife.wall.toFixed(2), ratio: (life.wall / rawLife.wall).toFixed(2) },
+      {
+        case: `logBatch ${points} points (${BATCHES}×${PER_BATCH})`,
+        ms: ours.toFixed(1),
+        "points/s": Math.round(points / (ours / 1000)),
+        baseline: "raw appendFile of the same lines",
+        "baseline ms": raw.toFixed(1),
+        ratio: (ours / raw).toFixed(2),
+      },
+      {
+        case: `searchRuns over ${RUNS} runs (${page.items.length} matched; CPU ${searchCpu.toFixed(1)} ms)`,
+        ms: search.toFixed(1),
+        "points/s": "",
+        baseline: "fs.promises.readFile of every run file",
+        "baseline ms": rawSearch.toFixed(1),
+        ratio: (search / rawSearch).toFixed(2),
+      },
+      {
+        case: "  (same search)",
+        ms: search.toFixed(1),
+        "points/s": "",
+        baseline: "readFileSync of every run file",
+        "baseline ms": rawSearchSync.toFixed(1),
+        ratio: (search / rawSearchSync).toFixed(2),
+      },
+      {
+        case: `run create+2 artifacts+finish (CPU ${life.cpu.toFixed(2)} ms)`,
+        ms: life.wall.toFixed(2),
+        "points/s": "",
+        baseline: `raw sync writes of its files (CPU ${rawLife.cpu.toFixed(2)} ms)`,
+        "baseline ms": rawLife.wall.toFixed(2),
+        ratio: (life.wall / rawLife.wall).toFixed(2),
+      },
     ]);
   } finally {
     await fs.rm(base, { recursive: true, force: true });

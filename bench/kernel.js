@@ -38,7 +38,12 @@ const median = (xs) => {
 const CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-bench-cache-"));
 
 function start(name, env = {}) {
-  return KernelClient.start({ ...KERNELS[name], cwd: ROOT, startTimeout: 60_000, env: { ...process.env, TSLAB_MLFLOW_CACHE_DIR: CACHE_DIR, ...env } });
+  return KernelClient.start({
+    ...KERNELS[name],
+    cwd: ROOT,
+    startTimeout: 60_000,
+    env: { ...process.env, TSLAB_MLFLOW_CACHE_DIR: CACHE_DIR, ...env },
+  });
 }
 
 /** The first cell of a kernel started just now (its compiler still warming up). */
@@ -145,15 +150,50 @@ export async function run() {
     fs.rmSync(CACHE_DIR, { recursive: true, force: true });
   }
   const rows = [
-    ["cold start to kernel_info_reply", fmt(ours.start), fmt(stock.start), x(ours.start / stock.start), "<= 0.2x stock", ours.start / stock.start <= 0.2],
-    ["first cell after start (1+1), compiler snapshot", fmt(ours.firstCell), fmt(stock.firstCell), x(ours.firstCell / stock.firstCell), "", null],
-    ["first cell after start (1+1), cold (no snapshot)", fmt(ours.firstCellCold), fmt(stock.firstCell), x(ours.firstCellCold / stock.firstCell), "", null],
-    [`trivial cell, median of ${TRIVIAL}`, fmt(ours.trivial), fmt(stock.trivial), x(ours.trivial / stock.trivial), "<= 3 ms", ours.trivial <= 3],
+    [
+      "cold start to kernel_info_reply",
+      fmt(ours.start),
+      fmt(stock.start),
+      x(ours.start / stock.start),
+      "<= 0.2x stock",
+      ours.start / stock.start <= 0.2,
+    ],
+    [
+      "first cell after start (1+1), compiler snapshot",
+      fmt(ours.firstCell),
+      fmt(stock.firstCell),
+      x(ours.firstCell / stock.firstCell),
+      "",
+      null,
+    ],
+    [
+      "first cell after start (1+1), cold (no snapshot)",
+      fmt(ours.firstCellCold),
+      fmt(stock.firstCell),
+      x(ours.firstCellCold / stock.firstCell),
+      "",
+      null,
+    ],
+    [
+      `trivial cell, median of ${TRIVIAL}`,
+      fmt(ours.trivial),
+      fmt(stock.trivial),
+      x(ours.trivial / stock.trivial),
+      "<= 3 ms",
+      ours.trivial <= 3,
+    ],
     [`kernel_info round trip, median of ${TRIVIAL}`, fmt(ours.info), fmt(stock.info), x(ours.info / stock.info), "", null],
     ["100,000-element array cell", fmt(ours.array), fmt(stock.array), x(ours.array / stock.array), "", null],
     ["1e6 loop, top level", fmt(ours.topLoop), fmt(stock.topLoop), x(ours.topLoop / stock.topLoop), "", null],
     ["1e6 loop, in a function", fmt(ours.fnLoop), fmt(stock.fnLoop), x(ours.fnLoop / stock.fnLoop), "", null],
-    ["top-level / function loop", x(ours.topLoop / ours.fnLoop), x(stock.topLoop / stock.fnLoop), "", "<= 2x", ours.topLoop / ours.fnLoop <= 2],
+    [
+      "top-level / function loop",
+      x(ours.topLoop / ours.fnLoop),
+      x(stock.topLoop / stock.fnLoop),
+      "",
+      "<= 2x",
+      ours.topLoop / ours.fnLoop <= 2,
+    ],
   ];
   const head = ["measure", "tslab-mlflow", "stock tslab", "ratio", "target", "met"];
   const cells = rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5] === null ? "" : r[5] ? "yes" : "NO"]);
@@ -163,6 +203,10 @@ export async function run() {
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of cells) console.log(line(r));
   console.log(`(medians; starts: ${STARTS} each, loops and arrays: ${REPS} each; ratio = tslab-mlflow / stock tslab)`);
-  console.log(`idle statuses never published (cell re-run): tslab-mlflow ${lostIdle["tslab-mlflow"]}, stock tslab ${lostIdle["stock tslab"]}`);
-  console.log(`kernel_info replies not received within 10 s: tslab-mlflow ${lostReply["tslab-mlflow"]}, stock tslab ${lostReply["stock tslab"]}`);
+  console.log(
+    `idle statuses never published (cell re-run): tslab-mlflow ${lostIdle["tslab-mlflow"]}, stock tslab ${lostIdle["stock tslab"]}`,
+  );
+  console.log(
+    `kernel_info replies not received within 10 s: tslab-mlflow ${lostReply["tslab-mlflow"]}, stock tslab ${lostReply["stock tslab"]}`,
+  );
 }

@@ -28,7 +28,10 @@ const fmt = (ms) => `${ms.toFixed(1)} ms`;
 function kernel(env, cwd) {
   return KernelClient.start({
     argv: [process.execPath, path.join(ROOT, "dist", "cli", "main.js"), "kernel", "--connection-file", "{connection_file}"],
-    interruptMode: "message", cwd, env: { ...process.env, ...env }, startTimeout: 60_000,
+    interruptMode: "message",
+    cwd,
+    env: { ...process.env, ...env },
+    startTimeout: 60_000,
   });
 }
 
@@ -71,7 +74,7 @@ async function compareCells(client, cells, reps = REPS) {
   medians.cpu = cpu;
   return medians;
 }
-const cpuNote = (cpu, base) => Number.isNaN(cpu) ? "" : `; kernel CPU ${fmt(cpu)} vs ${fmt(base)}`;
+const cpuNote = (cpu, base) => (Number.isNaN(cpu) ? "" : `; kernel CPU ${fmt(cpu)} vs ${fmt(base)}`);
 
 // ---- an MLflow server stand-in answering as the recorded 2.22 server did ----------------
 const recorded = (file) => JSON.parse(fs.readFileSync(path.join(WIRE, file), "utf8")).response;
@@ -83,21 +86,38 @@ function standin() {
   const notFound = recorded("120-protocol-unknown-endpoint.json");
   const runs = new Map();
   let seq = 0;
-  const fill = (body, runId, ts) => JSON.parse(JSON.stringify(body).replaceAll("<RUN_A>", runId).replace(/"<TS_\d+>"/g, String(ts)));
+  const fill = (body, runId, ts) =>
+    JSON.parse(
+      JSON.stringify(body)
+        .replaceAll("<RUN_A>", runId)
+        .replace(/"<TS_\d+>"/g, String(ts)),
+    );
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const url = new URL(req.url, "http://x");
-      const body = chunks.length && req.headers["content-type"] === "application/json" ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined;
-      const send = (status, type, payload) => res.writeHead(status, { "Content-Type": type }).end(typeof payload === "string" ? payload : JSON.stringify(payload));
+      const body =
+        chunks.length && req.headers["content-type"] === "application/json"
+          ? JSON.parse(Buffer.concat(chunks).toString("utf8"))
+          : undefined;
+      const send = (status, type, payload) =>
+        res.writeHead(status, { "Content-Type": type }).end(typeof payload === "string" ? payload : JSON.stringify(payload));
       const p = url.pathname;
-      if (req.method === "GET" && p === "/api/2.0/mlflow/experiments/get") return send(200, "application/json", fill(experiment.body, "", Date.now()));
+      if (req.method === "GET" && p === "/api/2.0/mlflow/experiments/get")
+        return send(200, "application/json", fill(experiment.body, "", Date.now()));
       if (req.method === "POST" && p === "/api/2.0/mlflow/runs/create") {
         const runId = (++seq).toString(16).padStart(32, "0");
         const answer = fill(created.body, runId, Date.now());
-        Object.assign(answer.run.info, { run_name: body.run_name ?? `run-${seq}`, start_time: body.start_time, experiment_id: body.experiment_id });
-        answer.run.data.tags = [...(body.tags ?? []).filter((t) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: body.run_name ?? `run-${seq}` }];
+        Object.assign(answer.run.info, {
+          run_name: body.run_name ?? `run-${seq}`,
+          start_time: body.start_time,
+          experiment_id: body.experiment_id,
+        });
+        answer.run.data.tags = [
+          ...(body.tags ?? []).filter((t) => t.key !== "mlflow.runName"),
+          { key: "mlflow.runName", value: body.run_name ?? `run-${seq}` },
+        ];
         runs.set(runId, answer.run);
         return send(200, "application/json", answer);
       }
@@ -121,8 +141,16 @@ async function seedRuns(storeDir, n, metrics) {
   for (let i = 0; i < n; i++) {
     const run = await store.createRun({ experimentId: exp.experimentId, runName: `run-${i}`, startTime: 1_700_000_000_000 + i });
     await store.logBatch(run.info.runId, {
-      params: [{ key: "lr", value: String(10 ** -(1 + (i % 4))) }, { key: "batch", value: String(16 << (i % 3)) }],
-      metrics: Array.from({ length: metrics }, (_, m) => ({ key: `metric_${m}`, value: Math.sin(i * (m + 1)), timestamp: 1_700_000_000_000 + i, step: 0 })),
+      params: [
+        { key: "lr", value: String(10 ** -(1 + (i % 4))) },
+        { key: "batch", value: String(16 << (i % 3)) },
+      ],
+      metrics: Array.from({ length: metrics }, (_, m) => ({
+        key: `metric_${m}`,
+        value: Math.sin(i * (m + 1)),
+        timestamp: 1_700_000_000_000 + i,
+        step: 0,
+      })),
     });
     await store.updateRun(run.info.runId, { status: "FINISHED", endTime: 1_700_000_000_500 + i });
   }
@@ -142,7 +170,11 @@ export async function run() {
       const overhead = await compareCells(kf, [empty, `%%mlflow_run\n${empty}`]);
       const [fileBase, fileRun] = overhead;
       rows.push(["empty cell (baseline)", fmt(fileBase), ""]);
-      rows.push(["%%mlflow_run, file store", fmt(fileRun), `+${fmt(fileRun - fileBase)} (${(fileRun / fileBase).toFixed(1)}x; target +15 ms${cpuNote(overhead.cpu[1], overhead.cpu[0])})`]);
+      rows.push([
+        "%%mlflow_run, file store",
+        fmt(fileRun),
+        `+${fmt(fileRun - fileBase)} (${(fileRun / fileBase).toFixed(1)}x; target +15 ms${cpuNote(overhead.cpu[1], overhead.cpu[0])})`,
+      ]);
 
       // 2. 100,000 points vs the same loop without logging.
       const loop = (body) => `%%mlflow_run\n(() => { let s = 0; for (let i = 0; i < 100000; i++) { ${body} } return s; })()`;
@@ -154,11 +186,18 @@ export async function run() {
     }
 
     const httpUri = `http://127.0.0.1:${server.address().port}`;
-    const kh = await kernel({ MLFLOW_TRACKING_URI: httpUri, MLFLOW_EXPERIMENT_ID: "1", TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-http") }, ROOT);
+    const kh = await kernel(
+      { MLFLOW_TRACKING_URI: httpUri, MLFLOW_EXPERIMENT_ID: "1", TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-http") },
+      ROOT,
+    );
     try {
       const [base, withRun] = await compareCells(kh, [empty, `%%mlflow_run\n${empty}`]);
       rows.push(["empty cell (baseline, HTTP kernel)", fmt(base), ""]);
-      rows.push(["%%mlflow_run, HTTP on loopback", fmt(withRun), `+${fmt(withRun - base)} (${(withRun / base).toFixed(1)}x; target +30 ms)`]);
+      rows.push([
+        "%%mlflow_run, HTTP on loopback",
+        fmt(withRun),
+        `+${fmt(withRun - base)} (${(withRun / base).toFixed(1)}x; target +30 ms)`,
+      ]);
     } finally {
       await kh.close();
     }
@@ -168,12 +207,19 @@ export async function run() {
     const t0 = performance.now();
     await seedRuns(compareDir, 1000, 5);
     const seedMs = performance.now() - t0;
-    const kc = await kernel({ MLFLOW_TRACKING_URI: compareDir, MLFLOW_EXPERIMENT_NAME: "bench-compare", TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-c") }, ROOT);
+    const kc = await kernel(
+      { MLFLOW_TRACKING_URI: compareDir, MLFLOW_EXPERIMENT_NAME: "bench-compare", TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-c") },
+      ROOT,
+    );
     try {
       const both = await compareCells(kc, [`(await mlflow.searchRuns({ maxResults: 1000 })).length`, "%mlflow_compare"], 5);
       const [search, compare] = both;
       rows.push([`fetch 1,000 runs (baseline; seeding took ${(seedMs / 1000).toFixed(1)} s)`, fmt(search), ""]);
-      rows.push(["%mlflow_compare 1,000 runs x 5 metrics + SVG", fmt(compare), `${(compare / search).toFixed(1)}x fetch (target <= 1000 ms${cpuNote(both.cpu[1], both.cpu[0])})`]);
+      rows.push([
+        "%mlflow_compare 1,000 runs x 5 metrics + SVG",
+        fmt(compare),
+        `${(compare / search).toFixed(1)}x fetch (target <= 1000 ms${cpuNote(both.cpu[1], both.cpu[0])})`,
+      ]);
     } finally {
       await kc.close();
     }

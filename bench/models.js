@@ -51,7 +51,13 @@ const ratio = (a, b) => (a / b).toFixed(2).padStart(6);
  * waits (predict), it is what other processes on the machine disturb least.
  */
 async function timeAll(cases, reps = REPS, clock = "wall") {
-  const now = clock === "cpu" ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } : () => performance.now();
+  const now =
+    clock === "cpu"
+      ? () => {
+          const u = process.cpuUsage();
+          return (u.user + u.system) / 1000;
+        }
+      : () => performance.now();
   const times = cases.map(() => []);
   for (let r = 0; r < reps; r++) {
     for (const [i, fn] of cases.entries()) {
@@ -80,7 +86,9 @@ async function storeRows(label, client, work) {
   await client.store.logArtifact(runId, "raw/warm.bin", weights);
   const [tArtifact, tLog] = await timeAll([
     (r) => client.store.logArtifact(runId, `raw/w${r}.bin`, weights),
-    async (r) => { info = await logModel(client, runId, path.join(work, "model.ts"), { ...opts, name: `m${r}` }); },
+    async (r) => {
+      info = await logModel(client, runId, path.join(work, "model.ts"), { ...opts, name: `m${r}` });
+    },
   ]);
   const caches = path.join(work, `cache-${label.replace(/\W+/g, "-")}`);
   const warm = path.join(caches, "warm");
@@ -103,22 +111,34 @@ async function predictRows(work) {
   const dir = path.join(work, "saved");
   const client = new MlflowClient(new FileStore(path.join(work, "mlruns-predict")));
   const runId = (await client.store.createRun({ experimentId: "0" })).info.runId;
-  const info = await logModel(client, runId, path.join(work, "model.ts"), { inputExample: [{ a: 1, b: 2, c: 3, d: 4 }], artifacts: { weights: path.join(work, "weights.bin") } });
+  const info = await logModel(client, runId, path.join(work, "model.ts"), {
+    inputExample: [{ a: 1, b: 2, c: 3, d: 4 }],
+    artifacts: { weights: path.join(work, "weights.bin") },
+  });
   const loaded = await loadModel(client, info.modelUri, { cacheDir: dir, fromDirs: [work] });
   // The model's own predict, loaded from the same folder without the schema in front.
   const mlmodel = await readMlmodel(loaded.metadata.path);
   const raw = await loadCodeModel(loaded.metadata.path, mlmodel.flavors.typescript_function, [work]);
   const records = Array.from({ length: RECORDS }, (_, i) => ({ a: i, b: i / 2, c: -i, d: 1 }));
-  const a = raw.predict(records), b = await loaded.predict(records);
-  if (a.length !== RECORDS || a.some((v, i) => v !== b[i])) throw new Error("predict through loadModel differs from the model's own predict");
-  const loop = async (fn) => { for (let n = 0; n < PREDICT_LOOPS; n++) await fn(records); };
+  const a = raw.predict(records),
+    b = await loaded.predict(records);
+  if (a.length !== RECORDS || a.some((v, i) => v !== b[i]))
+    throw new Error("predict through loadModel differs from the model's own predict");
+  const loop = async (fn) => {
+    for (let n = 0; n < PREDICT_LOOPS; n++) await fn(records);
+  };
   await loop((x) => raw.predict(x));
   await loop((x) => loaded.predict(x));
   const [tRaw, tLoaded] = await timeAll([() => loop((x) => raw.predict(x)), () => loop((x) => loaded.predict(x))], 9, "cpu");
   await client.close();
   return [
     [`predict ${RECORDS.toLocaleString("en-US")} records: model's own`, tRaw / PREDICT_LOOPS, "1.00", "baseline (CPU time)"],
-    [`predict ${RECORDS.toLocaleString("en-US")} records: loadModel`, tLoaded / PREDICT_LOOPS, ratio(tLoaded, tRaw), "schema checks + model (target <= 1.5)"],
+    [
+      `predict ${RECORDS.toLocaleString("en-US")} records: loadModel`,
+      tLoaded / PREDICT_LOOPS,
+      ratio(tLoaded, tRaw),
+      "schema checks + model (target <= 1.5)",
+    ],
   ];
 }
 
@@ -155,11 +175,18 @@ export async function run() {
     }
     rows.push(...(await predictRows(work)));
   } finally {
-    for (const d of started) try { await promisify(execFile)(path.join(KIT, "stop.sh"), [d]); } catch { /* not running */ }
+    for (const d of started)
+      try {
+        await promisify(execFile)(path.join(KIT, "stop.sh"), [d]);
+      } catch {
+        /* not running */
+      }
     fs.rmSync(work, { recursive: true, force: true });
   }
   const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`model from code with a 1 MB artifact; median of ${REPS} (predict: 9 x ${PREDICT_LOOPS} calls, CPU time); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+  console.log(
+    `model from code with a 1 MB artifact; median of ${REPS} (predict: 9 x ${PREDICT_LOOPS} calls, CPU time); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+  );
   console.log(`${"case".padEnd(width)}         ms   ratio`);
   for (const [name, t, r, note] of rows) console.log(`${name.padEnd(width)} ${ms(t)}  ${r.padStart(6)}  ${note}`);
   for (const n of notes) console.log(`(${n})`);

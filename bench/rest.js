@@ -22,9 +22,13 @@ server.keepAliveTimeout = 60000;
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 `;
 
-const metrics = (withNonFinite) => Array.from({ length: 1000 }, (_, i) => ({
-  key: `metric_${i % 10}`, value: withNonFinite && i % 100 === 0 ? NaN : i / 7, timestamp: 1700000000000 + i, step: i,
-}));
+const metrics = (withNonFinite) =>
+  Array.from({ length: 1000 }, (_, i) => ({
+    key: `metric_${i % 10}`,
+    value: withNonFinite && i % 100 === 0 ? NaN : i / 7,
+    timestamp: 1700000000000 + i,
+    step: i,
+  }));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // Cases take turns within each repetition, so a busy machine slows all of them alike.
@@ -49,11 +53,17 @@ export async function run() {
   const store = new RestStore({ baseUrl: url });
   try {
     const rawBody = JSON.stringify({ run_id: runId, metrics: metrics(false) });
-    const raw = () => request(`${url}/api/2.0/mlflow/runs/log-batch`, {
-      method: "POST", body: rawBody, headers: { "Content-Type": "application/json" }, dispatcher: agent,
-    }).then((r) => r.body.text());
-    const finite = metrics(false), nonFinite = metrics(true);
-    await raw(); await store.logBatch(runId, { metrics: finite }); // warm up connections and JIT
+    const raw = () =>
+      request(`${url}/api/2.0/mlflow/runs/log-batch`, {
+        method: "POST",
+        body: rawBody,
+        headers: { "Content-Type": "application/json" },
+        dispatcher: agent,
+      }).then((r) => r.body.text());
+    const finite = metrics(false),
+      nonFinite = metrics(true);
+    await raw();
+    await store.logBatch(runId, { metrics: finite }); // warm up connections and JIT
     const [tRaw, tStore, tNaN] = await timeAll([
       raw,
       () => store.logBatch(runId, { metrics: finite }),
@@ -63,7 +73,9 @@ export async function run() {
     console.log(`${REQUESTS} log-batch requests x 1,000 metrics, median of ${REPS}`);
     console.log("case                                   ms    points/s   ratio vs raw");
     console.log(`raw undici, pre-built body     ${tRaw.toFixed(1).padStart(10)} ${pts(tRaw).padStart(11)}   1.00`);
-    console.log(`RestStore.logBatch             ${tStore.toFixed(1).padStart(10)} ${pts(tStore).padStart(11)}   ${(tStore / tRaw).toFixed(2)}`);
+    console.log(
+      `RestStore.logBatch             ${tStore.toFixed(1).padStart(10)} ${pts(tStore).padStart(11)}   ${(tStore / tRaw).toFixed(2)}`,
+    );
     console.log(`RestStore.logBatch, 1% NaN     ${tNaN.toFixed(1).padStart(10)} ${pts(tNaN).padStart(11)}   ${(tNaN / tRaw).toFixed(2)}`);
   } finally {
     await store.close();

@@ -110,11 +110,33 @@ export async function run() {
 
     const nbFile = path.join(dir, "bench.ipynb");
     fs.writeFileSync(nbFile, JSON.stringify(generatedNotebook(), null, 1));
-    const nbconvert = (kernel, out, kernelEnv = env) => () =>
-      exec(PYTHON, ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${kernel}`,
-        "--ExecutePreprocessor.timeout=300", "--output", out, "bench.ipynb"], { cwd: dir, env: kernelEnv });
-    const ours = (out, extra, kernelEnv = env) => () =>
-      exec(process.execPath, [CLI, "run", "bench.ipynb", "-o", out, ...extra], { cwd: dir, env: { ...kernelEnv, MLFLOW_TRACKING_URI: path.join(dir, "mlruns") } });
+    const nbconvert =
+      (kernel, out, kernelEnv = env) =>
+      () =>
+        exec(
+          PYTHON,
+          [
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            `--ExecutePreprocessor.kernel_name=${kernel}`,
+            "--ExecutePreprocessor.timeout=300",
+            "--output",
+            out,
+            "bench.ipynb",
+          ],
+          { cwd: dir, env: kernelEnv },
+        );
+    const ours =
+      (out, extra, kernelEnv = env) =>
+      () =>
+        exec(process.execPath, [CLI, "run", "bench.ipynb", "-o", out, ...extra], {
+          cwd: dir,
+          env: { ...kernelEnv, MLFLOW_TRACKING_URI: path.join(dir, "mlruns") },
+        });
 
     // Untimed: the first start builds the compiler snapshot the warm cases start from.
     await ours("warmup.ipynb", ["--no-tracking"])();
@@ -142,7 +164,9 @@ export async function run() {
     }
     const baseline = median(times.get(cases[0][0]));
     console.log(`${CELLS}-cell notebook, median of ${REPS} (wall time from process start to exit)`);
-    console.log(`${"".padEnd(42)} ${"median".padStart(9)} ${"x stock nbconvert".padStart(18)} ${"in cells".padStart(9)} ${"1st cell".padStart(9)}`);
+    console.log(
+      `${"".padEnd(42)} ${"median".padStart(9)} ${"x stock nbconvert".padStart(18)} ${"in cells".padStart(9)} ${"1st cell".padStart(9)}`,
+    );
     for (const [name] of cases) {
       const m = median(times.get(name));
       const cells = median(inCells.get(name));

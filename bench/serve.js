@@ -56,7 +56,9 @@ function start(args) {
 
 async function load(url) {
   const pool = new Pool(url, { connections: CONCURRENCY, pipelining: 1 });
-  const body = JSON.stringify({ dataframe_records: Array.from({ length: 5 }, (_, r) => Object.fromEntries(FEATURES.map((f, i) => [f, r + i]))) });
+  const body = JSON.stringify({
+    dataframe_records: Array.from({ length: 5 }, (_, r) => Object.fromEntries(FEATURES.map((f, i) => [f, r + i]))),
+  });
   const latencies = [];
   let sent = 0;
   let answered = 0;
@@ -99,7 +101,10 @@ export async function run() {
     servers.push(bare);
     // Alternating rounds (each server has the machine to itself while loaded); the better round of each counts,
     // so a neighbour's burst of work on a shared machine does not decide the ratio.
-    const rows = [["bare node:http + predict", bare], ["tslab-mlflow serve", ours]].map(([name]) => [name, undefined]);
+    const rows = [
+      ["bare node:http + predict", bare],
+      ["tslab-mlflow serve", ours],
+    ].map(([name]) => [name, undefined]);
     for (let round = 0; round < 2; round++) {
       for (const [i, s] of [bare, ours].entries()) {
         const r = await load(s.url);
@@ -108,7 +113,9 @@ export async function run() {
     }
     console.log(`${CONCURRENCY} concurrent clients, ${SECONDS} s each, 5 rows x 10 features per request:`);
     for (const [name, r] of rows)
-      console.log(`  ${name.padEnd(26)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  sent ${r.sent}, answered ${r.answered}, failed ${r.failed}`);
+      console.log(
+        `  ${name.padEnd(26)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  sent ${r.sent}, answered ${r.answered}, failed ${r.failed}`,
+      );
     console.log(`  ratio (ours / bare): ${(rows[1][1].rps / rows[0][1].rps).toFixed(2)} (target >= 0.7)`);
   } finally {
     for (const s of servers) s.child.kill("SIGTERM");

@@ -24,13 +24,28 @@ async function buildSource(dir, experiment) {
   const expId = await store.createExperiment(experiment);
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
-    const tags = [{ key: "mlflow.user", value: "ada" }, { key: "team", value: "vision" }];
+    const tags = [
+      { key: "mlflow.user", value: "ada" },
+      { key: "team", value: "vision" },
+    ];
     const runId = (await store.createRun({ experimentId: expId, runName: `run-${i}`, startTime: T0 + i * 100_000, tags })).info.runId;
-    const params = [{ key: "lr", value: String(0.001 * (i + 1)) }, { key: "layers", value: "3" }];
+    const params = [
+      { key: "lr", value: String(0.001 * (i + 1)) },
+      { key: "layers", value: "3" },
+    ];
     await store.logBatch(runId, { params });
-    const points = Array.from({ length: POINTS }, (_, k) => ({ key: "loss", value: 1 / (k + 1) + i, timestamp: T0 + i * 100_000 + k, step: k }));
+    const points = Array.from({ length: POINTS }, (_, k) => ({
+      key: "loss",
+      value: 1 / (k + 1) + i,
+      timestamp: T0 + i * 100_000 + k,
+      step: k,
+    }));
     for (let s = 0; s < POINTS; s += 1000) await store.logBatch(runId, { metrics: points.slice(s, s + 1000) });
-    const artifacts = [["notes.txt", `run ${i}\n`], ["model/MLmodel", `artifact_path: model\nrun_id: ${runId}\n`], ["model/weights.bin", Buffer.alloc(4096, i)]];
+    const artifacts = [
+      ["notes.txt", `run ${i}\n`],
+      ["model/MLmodel", `artifact_path: model\nrun_id: ${runId}\n`],
+      ["model/weights.bin", Buffer.alloc(4096, i)],
+    ];
     for (const [p, data] of artifacts) await store.logArtifact(runId, p, data);
     await store.updateRun(runId, { status: "FINISHED", endTime: T0 + i * 100_000 + POINTS });
     runs.push({ runName: `run-${i}`, startTime: T0 + i * 100_000, endTime: T0 + i * 100_000 + POINTS, tags, params, points, artifacts });
@@ -41,17 +56,27 @@ async function buildSource(dir, experiment) {
 
 /** The raw REST calls of one run's copy, bodies built before the clock starts. */
 function rawCalls(url, experimentId, run) {
-  const post = (agent, p, body) => request(`${url}/api/2.0/mlflow/${p}`, {
-    method: "POST", body, headers: { "Content-Type": "application/json" }, dispatcher: agent,
-  }).then(async (r) => {
-    const text = await r.body.text();
-    if (r.statusCode !== 200) throw new Error(`${p}: HTTP ${r.statusCode} ${text}`);
-    return text;
-  });
+  const post = (agent, p, body) =>
+    request(`${url}/api/2.0/mlflow/${p}`, {
+      method: "POST",
+      body,
+      headers: { "Content-Type": "application/json" },
+      dispatcher: agent,
+    }).then(async (r) => {
+      const text = await r.body.text();
+      if (r.statusCode !== 200) throw new Error(`${p}: HTTP ${r.statusCode} ${text}`);
+      return text;
+    });
   const toWire = (m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step });
   const batches = [];
-  for (let s = 0; s < run.points.length; s += 1000) batches.push(JSON.stringify({ metrics: run.points.slice(s, s + 1000).map(toWire) }).slice(1));
-  const create = JSON.stringify({ experiment_id: experimentId, run_name: run.runName, start_time: run.startTime, tags: run.tags.slice(0, 1) });
+  for (let s = 0; s < run.points.length; s += 1000)
+    batches.push(JSON.stringify({ metrics: run.points.slice(s, s + 1000).map(toWire) }).slice(1));
+  const create = JSON.stringify({
+    experiment_id: experimentId,
+    run_name: run.runName,
+    start_time: run.startTime,
+    tags: run.tags.slice(0, 1),
+  });
   const meta = JSON.stringify({ params: run.params, tags: run.tags }).slice(1);
   return async (agent) => {
     const created = JSON.parse(await post(agent, "runs/create", create)).run.info;
@@ -70,7 +95,11 @@ function rawCalls(url, experimentId, run) {
 
 async function inFlight(n, jobs) {
   const queue = [...jobs];
-  await Promise.all(Array.from({ length: n }, async () => { for (let j = queue.shift(); j; j = queue.shift()) await j(); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      for (let j = queue.shift(); j; j = queue.shift()) await j();
+    }),
+  );
 }
 
 export async function run() {
@@ -91,11 +120,15 @@ export async function run() {
     await rawStore.close();
     const jobs = runs.map((r) => rawCalls(url, rawExp, r));
     let t = performance.now();
-    await inFlight(DEFAULT_SYNC_CONCURRENCY, jobs.map((job) => () => job(agent)));
+    await inFlight(
+      DEFAULT_SYNC_CONCURRENCY,
+      jobs.map((job) => () => job(agent)),
+    );
     const tRaw = performance.now() - t;
     await agent.close();
 
-    const src = new FileStore(source), dst = new RestStore({ baseUrl: url });
+    const src = new FileStore(source),
+      dst = new RestStore({ baseUrl: url });
     t = performance.now();
     const report = await syncRuns(src, dst);
     const tSync = performance.now() - t;
@@ -104,12 +137,20 @@ export async function run() {
     if (report.failed) throw new Error(`sync failed: ${report.runs.find((r) => r.error)?.error}`);
 
     const pts = (ms) => Math.round((RUNS * POINTS) / (ms / 1000)).toLocaleString("en-US");
-    console.log(`${RUNS} runs x ${POINTS.toLocaleString("en-US")} points + 3 artifacts each to MLflow 2.22 (1 worker), ${DEFAULT_SYNC_CONCURRENCY} runs in flight`);
+    console.log(
+      `${RUNS} runs x ${POINTS.toLocaleString("en-US")} points + 3 artifacts each to MLflow 2.22 (1 worker), ${DEFAULT_SYNC_CONCURRENCY} runs in flight`,
+    );
     console.log("case                                    s    points/s   ratio vs raw");
     console.log(`raw REST calls (undici, pre-built) ${(tRaw / 1000).toFixed(1).padStart(7)} ${pts(tRaw).padStart(11)}   1.00`);
-    console.log(`syncRuns ./mlruns -> server        ${(tSync / 1000).toFixed(1).padStart(7)} ${pts(tSync).padStart(11)}   ${(tSync / tRaw).toFixed(2)}`);
+    console.log(
+      `syncRuns ./mlruns -> server        ${(tSync / 1000).toFixed(1).padStart(7)} ${pts(tSync).padStart(11)}   ${(tSync / tRaw).toFixed(2)}`,
+    );
   } finally {
-    try { execFileSync(path.join(KIT, "stop.sh"), [dataDir]); } catch { /* not started */ }
+    try {
+      execFileSync(path.join(KIT, "stop.sh"), [dataDir]);
+    } catch {
+      /* not started */
+    }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -75,10 +75,14 @@ function pushFloor() {
 
 function* rawBatches() {
   let batch = [];
-  for (let step = 0; step < STEPS; step++) for (const key of KEYS) {
-    batch.push({ key, value: step * 0.001, timestamp: T0 + step, step });
-    if (batch.length === 1000) { yield batch; batch = []; }
-  }
+  for (let step = 0; step < STEPS; step++)
+    for (const key of KEYS) {
+      batch.push({ key, value: step * 0.001, timestamp: T0 + step, step });
+      if (batch.length === 1000) {
+        yield batch;
+        batch = [];
+      }
+    }
   if (batch.length) yield batch;
 }
 
@@ -86,7 +90,9 @@ async function rawHttp(url, dispatcher, runId) {
   const t0 = now();
   for (const metrics of rawBatches()) {
     const res = await request(`${url}/api/2.0/mlflow/runs/log-batch`, {
-      method: "POST", dispatcher, headers: { "Content-Type": "application/json" },
+      method: "POST",
+      dispatcher,
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ run_id: runId, metrics }),
     });
     await res.body.text();
@@ -115,27 +121,53 @@ export async function run() {
       r.floor.push(pushFloor());
 
       // Alternate which side goes first, so warm-up and GC debt do not favour one of them.
-      const pair = async (a, b) => { if (i % 2) { await b(); await a(); } else { await a(); await b(); } };
-      await pair(async () => {
-        const httpLogger = new Logger(rest, { spoolDir: join(tmp, "spool-http"), exitHooks: false });
-        const [loop, acked] = await throughLogger(httpLogger, `bench-http-${i}`);
-        await httpLogger.close();
-        if (httpLogger.errors().length || httpLogger.pending().spooled) throw new Error("HTTP logger did not deliver everything");
-        r.loop.push(loop);
-        r.http.push(acked);
-      }, async () => r.rawHttp.push(await rawHttp(url, dispatcher, `bench-raw-${i}`)));
+      const pair = async (a, b) => {
+        if (i % 2) {
+          await b();
+          await a();
+        } else {
+          await a();
+          await b();
+        }
+      };
+      await pair(
+        async () => {
+          const httpLogger = new Logger(rest, { spoolDir: join(tmp, "spool-http"), exitHooks: false });
+          const [loop, acked] = await throughLogger(httpLogger, `bench-http-${i}`);
+          await httpLogger.close();
+          if (httpLogger.errors().length || httpLogger.pending().spooled) throw new Error("HTTP logger did not deliver everything");
+          r.loop.push(loop);
+          r.http.push(acked);
+        },
+        async () => r.rawHttp.push(await rawHttp(url, dispatcher, `bench-raw-${i}`)),
+      );
 
-      await pair(async () => {
-        const fileRun = (await files.createRun({ experimentId: "0" })).info.runId;
-        const fileLogger = new Logger(files, { spoolDir: join(tmp, "spool-file"), exitHooks: false });
-        const [fileLoop, durable] = await throughLogger(fileLogger, fileRun);
-        await fileLogger.close();
-        if (fileLogger.errors().length) throw new Error("file logger reported errors");
-        r.loop.push(fileLoop);
-        r.file.push(durable);
-      }, async () => r.rawFile.push(await rawFile(files, (await files.createRun({ experimentId: "0" })).info.runId)));
+      await pair(
+        async () => {
+          const fileRun = (await files.createRun({ experimentId: "0" })).info.runId;
+          const fileLogger = new Logger(files, { spoolDir: join(tmp, "spool-file"), exitHooks: false });
+          const [fileLoop, durable] = await throughLogger(fileLogger, fileRun);
+          await fileLogger.close();
+          if (fileLogger.errors().length) throw new Error("file logger reported errors");
+          r.loop.push(fileLoop);
+          r.file.push(durable);
+        },
+        async () => r.rawFile.push(await rawFile(files, (await files.createRun({ experimentId: "0" })).info.runId)),
+      );
     }
-    const histories = await Promise.all(KEYS.map(async (k) => (await files.getMetricHistory((await files.searchRuns({ experimentIds: ["0"], maxResults: 1, orderBy: ["start_time ASC"] })).items[0].info.runId, k)).length));
+    const histories = await Promise.all(
+      KEYS.map(
+        async (k) =>
+          (
+            await files.getMetricHistory(
+              (
+                await files.searchRuns({ experimentIds: ["0"], maxResults: 1, orderBy: ["start_time ASC"] })
+              ).items[0].info.runId,
+              k,
+            )
+          ).length,
+      ),
+    );
     if (histories.some((n) => n !== STEPS)) throw new Error(`file store holds ${histories} points per key, expected ${STEPS}`);
   } finally {
     await dispatcher.close();
@@ -148,17 +180,35 @@ export async function run() {
   const m = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]));
   const fmt = (ms) => `${ms.toFixed(1)} ms`;
   const rows = [
-    ["(a) caller's loop, 100k logMetric", fmt(m.loop), `array push: ${fmt(m.floor)}`, `${(m.loop / m.floor).toFixed(2)}x`, `target < 200 ms: ${m.loop < 200 ? "met" : "MISSED"}`],
+    [
+      "(a) caller's loop, 100k logMetric",
+      fmt(m.loop),
+      `array push: ${fmt(m.floor)}`,
+      `${(m.loop / m.floor).toFixed(2)}x`,
+      `target < 200 ms: ${m.loop < 200 ? "met" : "MISSED"}`,
+    ],
     ["(b) durable in the file store", fmt(m.file), `raw logBatch x100: ${fmt(m.rawFile)}`, `${(m.file / m.rawFile).toFixed(2)}x`, ""],
-    ["(c) acknowledged by HTTP server", fmt(m.http), `raw log-batch x100: ${fmt(m.rawHttp)}`, `${(m.http / m.rawHttp).toFixed(2)}x`, `target <= 1.5x: ${m.http / m.rawHttp <= 1.5 ? "met" : "MISSED"}`],
+    [
+      "(c) acknowledged by HTTP server",
+      fmt(m.http),
+      `raw log-batch x100: ${fmt(m.rawHttp)}`,
+      `${(m.http / m.rawHttp).toFixed(2)}x`,
+      `target <= 1.5x: ${m.http / m.rawHttp <= 1.5 ? "met" : "MISSED"}`,
+    ],
   ];
-  console.log(`${POINTS.toLocaleString("en")} points (${KEYS.length} keys x ${STEPS.toLocaleString("en")} steps), median of ${REPS} after a warm-up round`);
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => row[c].length), ["measure", "time", "baseline (same run)", "ratio"][c].length));
+  console.log(
+    `${POINTS.toLocaleString("en")} points (${KEYS.length} keys x ${STEPS.toLocaleString("en")} steps), median of ${REPS} after a warm-up round`,
+  );
+  const widths = [0, 1, 2, 3].map((c) =>
+    Math.max(...rows.map((row) => row[c].length), ["measure", "time", "baseline (same run)", "ratio"][c].length),
+  );
   const line = (cells) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c)).join("  ");
   console.log(line(["measure", "time", "baseline (same run)", "ratio", ""]));
   for (const row of rows) console.log(line(row));
   const perS = POINTS / (m.http / 1000);
-  console.log(`HTTP delivery: ${Math.round(perS).toLocaleString("en")} points/s, ${Math.round(perS / PYTHON_POINTS_PER_S)}x MLflow's Python client with synchronous log_metric (~${PYTHON_POINTS_PER_S} points/s, FACTS.md)`);
+  console.log(
+    `HTTP delivery: ${Math.round(perS).toLocaleString("en")} points/s, ${Math.round(perS / PYTHON_POINTS_PER_S)}x MLflow's Python client with synchronous log_metric (~${PYTHON_POINTS_PER_S} points/s, FACTS.md)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

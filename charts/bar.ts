@@ -2,7 +2,18 @@
 // each panel with its own x scale because metrics have unrelated units.
 
 import type { TopLevelSpec } from "./common-types.js";
-import { F, MAX_LABELLED_RUNS, SIZE, TOOLTIP_FORMAT, VEGA_LITE_V5_SCHEMA, plural, runMarkProps, runRow, titleOf, tooltip } from "./common.js";
+import {
+  F,
+  MAX_LABELLED_RUNS,
+  SIZE,
+  TOOLTIP_FORMAT,
+  VEGA_LITE_V5_SCHEMA,
+  plural,
+  runMarkProps,
+  runRow,
+  titleOf,
+  tooltip,
+} from "./common.js";
 import { type Prepared, prepare, requireMetrics } from "./data.js";
 import type { CompareOptions, RunInput } from "./types.js";
 

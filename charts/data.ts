@@ -83,10 +83,7 @@ export function checkOptions(options: CompareOptions): void {
     throw new ChartError("BAD_OPTION", `options must be an object, got ${String(options)}`);
   }
   if (options.kind !== undefined && !isChartKind(options.kind)) {
-    throw new ChartError(
-      "BAD_OPTION",
-      `Unknown chart kind ${JSON.stringify(options.kind)}; accepted: ${CHART_KINDS.join(", ")}`,
-    );
+    throw new ChartError("BAD_OPTION", `Unknown chart kind ${JSON.stringify(options.kind)}; accepted: ${CHART_KINDS.join(", ")}`);
   }
   if (options.max !== undefined && !(Number.isInteger(options.max) && options.max > 0)) {
     throw new ChartError("BAD_OPTION", `max must be a positive integer, got ${JSON.stringify(options.max)}`);
@@ -208,9 +205,7 @@ export function prepare(input: readonly RunInput[], options: CompareOptions = {}
   }
   const metrics = options.metrics ? [...new Set(options.metrics)] : allMetrics.slice(0, DEFAULT_MAX_METRICS);
   const infos = new Map(allParams.map((k) => [k, paramInfo(k, runs)] as const));
-  const params = options.params
-    ? [...new Set(options.params)].map((k) => infos.get(k)!)
-    : [...infos.values()].filter((p) => p.varies);
+  const params = options.params ? [...new Set(options.params)].map((k) => infos.get(k)!) : [...infos.values()].filter((p) => p.varies);
   return {
     runs,
     totalRuns: unique.length,
@@ -235,8 +230,7 @@ export function requireMetrics(p: Prepared, chart: string): void {
   if (p.metrics.length === 0) {
     throw new ChartError(
       "NO_DATA",
-      `A ${chart} chart needs a metric, but none of the ${p.runs.length} runs logged one` +
-        ` (params: ${listOrNone(p.allParams)}).`,
+      `A ${chart} chart needs a metric, but none of the ${p.runs.length} runs logged one` + ` (params: ${listOrNone(p.allParams)}).`,
     );
   }
 }

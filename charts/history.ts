@@ -106,7 +106,8 @@ export function historyFromPrepared(all: Prepared, options: CompareOptions = {})
  */
 export function axisFormat(values: readonly number[]): string {
   if (!values.length) return "~g";
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const lo = Math.min(...values),
+    hi = Math.max(...values);
   const magnitude = Math.max(Math.abs(lo), Math.abs(hi));
   if (magnitude === 0) return "~g";
   if (magnitude >= 1e6 || magnitude < 1e-4) return "~e";

@@ -107,9 +107,10 @@ export function parallelFromPrepared(p: Prepared, options: CompareOptions = {}):
     x2: { field: "next_axis" },
     y,
     y2: { field: "next_pos" },
-    tooltip: tooltip(p, colorMetric === undefined ? [] : [
-      { field: COLOR_FIELD, type: "quantitative", title: colorMetric, format: TOOLTIP_FORMAT },
-    ]),
+    tooltip: tooltip(
+      p,
+      colorMetric === undefined ? [] : [{ field: COLOR_FIELD, type: "quantitative", title: colorMetric, format: TOOLTIP_FORMAT }],
+    ),
   };
   const uncoloured = colorMetric !== undefined && values.some((v) => v[COLOR_FIELD] === null);
   return {
@@ -136,8 +137,7 @@ export function parallelFromPrepared(p: Prepared, options: CompareOptions = {}):
             groupby: ["axis_key"],
           },
           {
-            calculate:
-              "datum.axis_max === datum.axis_min ? 0.5 : (datum.axis_value - datum.axis_min) / (datum.axis_max - datum.axis_min)",
+            calculate: "datum.axis_max === datum.axis_min ? 0.5 : (datum.axis_value - datum.axis_min) / (datum.axis_max - datum.axis_min)",
             as: "pos",
           },
           // Field keys back to axis names and positions (an index lookup keeps odd characters literal).

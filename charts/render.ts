@@ -14,17 +14,30 @@ import { ChartError } from "./errors.js";
 /** Any Vega-Lite or Vega spec; checked at run time (BAD_SPEC), since users pass their own. */
 type AnySpec = TopLevelSpec | vega.Spec | object;
 
-interface Collected { warnings: string[]; errors: string[] }
+interface Collected {
+  warnings: string[];
+  errors: string[];
+}
 
 /** A vega/vega-lite logger that keeps messages instead of printing into the user's cell. */
 function collectingLogger(into: Collected): vega.LoggerInterface {
   const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
   const logger: vega.LoggerInterface = {
     level: (() => logger) as vega.LoggerInterface["level"],
-    error(...args) { into.errors.push(text(args)); return this; },
-    warn(...args) { into.warnings.push(text(args)); return this; },
-    info() { return this; },
-    debug() { return this; },
+    error(...args) {
+      into.errors.push(text(args));
+      return this;
+    },
+    warn(...args) {
+      into.warnings.push(text(args));
+      return this;
+    },
+    info() {
+      return this;
+    },
+    debug() {
+      return this;
+    },
   };
   return logger;
 }
@@ -39,7 +52,10 @@ export function isVegaSpec(spec: object): boolean {
 /** Compiles a Vega-Lite spec (or passes a Vega spec through) to a Vega spec; BAD_SPEC on failure. */
 export function toVegaSpec(spec: AnySpec, warnings: string[] = []): vega.Spec {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-    throw new ChartError("BAD_SPEC", `Expected a Vega-Lite or Vega spec object, got ${spec === null ? "null" : Array.isArray(spec) ? "an array" : typeof spec}`);
+    throw new ChartError(
+      "BAD_SPEC",
+      `Expected a Vega-Lite or Vega spec object, got ${spec === null ? "null" : Array.isArray(spec) ? "an array" : typeof spec}`,
+    );
   }
   if (isVegaSpec(spec)) return spec as vega.Spec;
   const log: Collected = { warnings, errors: [] };

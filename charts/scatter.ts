@@ -3,17 +3,7 @@
 // text param is an ordinal x with its values in order. Same rule for a metric's y.
 
 import type { Field, LayerSpec, TopLevelSpec } from "./common-types.js";
-import {
-  F,
-  SIZE,
-  TOOLTIP_FORMAT,
-  VEGA_LITE_V5_SCHEMA,
-  runMarkProps,
-  runRow,
-  spansDecades,
-  titleOf,
-  tooltip,
-} from "./common.js";
+import { SIZE, TOOLTIP_FORMAT, VEGA_LITE_V5_SCHEMA, runMarkProps, runRow, spansDecades, titleOf, tooltip } from "./common.js";
 import { type ParamInfo, type Prepared, prepare, requireMetrics } from "./data.js";
 import { ChartError, listOrNone } from "./errors.js";
 import type { CompareOptions, RunInput } from "./types.js";

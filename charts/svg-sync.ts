@@ -8,7 +8,11 @@ import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 import { ChartError, type ChartErrorCode } from "./errors.js";
 
-interface Reply { id: number; svg?: string; error?: { code: string; message: string } }
+interface Reply {
+  id: number;
+  svg?: string;
+  error?: { code: string; message: string };
+}
 
 let renderer: { worker: Worker; port: MessagePort } | undefined;
 let nextId = 0;
@@ -19,7 +23,10 @@ function workerUrl(): URL {
   const candidates = [new URL("./svg-worker.js", import.meta.url), new URL("../dist/charts/svg-worker.js", import.meta.url)];
   const found = candidates.find((u) => existsSync(fileURLToPath(u)));
   if (!found) {
-    throw new ChartError("RENDER_UNAVAILABLE", `No compiled SVG worker at ${candidates.map((u) => fileURLToPath(u)).join(" or ")}; run the build`);
+    throw new ChartError(
+      "RENDER_UNAVAILABLE",
+      `No compiled SVG worker at ${candidates.map((u) => fileURLToPath(u)).join(" or ")}; run the build`,
+    );
   }
   return found;
 }

@@ -5,7 +5,11 @@
 
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 
-interface Job { id: number; spec: object; flag: Int32Array }
+interface Job {
+  id: number;
+  spec: object;
+  flag: Int32Array;
+}
 
 const port = (workerData as { port: MessagePort }).port;
 let render: Promise<typeof import("./render.js")> | undefined;

@@ -17,20 +17,25 @@ export function textTable(p: Prepared, heading?: string, metricsOption = "metric
   const header = [...(labelled ? ["label"] : []), "run", "id", ...p.shownParams.map((i) => i.key), ...p.metrics];
   const numericCol = [...(labelled ? [false] : []), false, false, ...p.shownParams.map((i) => i.numeric), ...p.metrics.map(() => true)];
   const shown = p.runs.slice(-TABLE_MAX_ROWS);
-  const rows = shown.map((r) => [
-    ...(labelled ? [r.label] : []),
-    r.name || "-",
-    r.runId.slice(0, ID_PREFIX),
-    ...p.shownParams.map((i) => r.params.get(i.key) ?? "-"),
-    ...p.metrics.map((m) => {
-      const v = r.finals.get(m);
-      return v === undefined ? "-" : fmtNumber(v);
-    }),
-  ]).map((row) => row.map(clip));
+  const rows = shown
+    .map((r) => [
+      ...(labelled ? [r.label] : []),
+      r.name || "-",
+      r.runId.slice(0, ID_PREFIX),
+      ...p.shownParams.map((i) => r.params.get(i.key) ?? "-"),
+      ...p.metrics.map((m) => {
+        const v = r.finals.get(m);
+        return v === undefined ? "-" : fmtNumber(v);
+      }),
+    ])
+    .map((row) => row.map(clip));
   const all = [header.map(clip), ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((row) => row[c].length)));
   const line = (row: string[]) =>
-    row.map((cell, c) => (numericCol[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+    row
+      .map((cell, c) => (numericCol[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
   const notes: string[] = [];
   if (p.runs.length < p.totalRuns) notes.push(`showing the latest ${p.runs.length} of ${p.totalRuns} runs`);
   if (shown.length < p.runs.length) notes.push(`table lists the latest ${shown.length} of ${plural(p.runs.length, "run")}`);

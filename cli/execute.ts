@@ -185,7 +185,13 @@ async function executeCell(
     }
     if (typeof outcome === "object" && outcome.kind === "done") {
       timing["shell.execute_reply"] = nbclientTime(outcome.reply);
-      const reply = outcome.reply.content as { status?: string; execution_count?: number; ename?: string; evalue?: string; traceback?: string[] };
+      const reply = outcome.reply.content as {
+        status?: string;
+        execution_count?: number;
+        ename?: string;
+        evalue?: string;
+        traceback?: string[];
+      };
       if (cell.execution_count === null && typeof reply.execution_count === "number") cell.execution_count = reply.execution_count;
       if (stop) return stopFailure(cell, index, stop, opts.timeoutSeconds);
       if (reply.status === "error" || reply.status === "aborted") {
@@ -237,7 +243,7 @@ export function nbclientTime(msg: Message): string {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]00:?00)?$/.exec(raw ?? "");
   if (m) return `${m[1]}.${(m[2] ?? "").padEnd(6, "0").slice(0, 6)}Z`;
   const d = raw ? new Date(raw) : new Date();
-  return (isNaN(d.getTime()) ? new Date() : d).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  return (Number.isNaN(d.getTime()) ? new Date() : d).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** Where each display_id's outputs live, so update_display_data can rewrite them (as nbclient does). */

@@ -66,13 +66,15 @@ async function renderOutput(output: IOutput, stem: string, filesDir: string, out
   const value = bundle[mime];
   const ext = IMAGE_EXTENSIONS[mime];
   if (ext !== undefined) {
-    const data =
-      mime === "image/svg+xml" ? Buffer.from(bundleText(value), "utf8") : Buffer.from(base64Data(value), "base64");
+    const data = mime === "image/svg+xml" ? Buffer.from(bundleText(value), "utf8") : Buffer.from(base64Data(value), "base64");
     return addFile(out, `${stem}.${ext}`, data, filesDir, "output");
   }
   if (isVegaLite(mime) || isVega(mime)) {
     try {
-      const svg = await (await import("./html/vega-svg.js")).renderChartSvg(withoutSchema(bundleJson(value)), isVegaLite(mime) ? "vega-lite" : "vega");
+      const svg = await (await import("./html/vega-svg.js")).renderChartSvg(
+        withoutSchema(bundleJson(value)),
+        isVegaLite(mime) ? "vega-lite" : "vega",
+      );
       return addFile(out, `${stem}.svg`, Buffer.from(svg, "utf8"), filesDir, "chart");
     } catch (e) {
       out.warnings.push(`a chart could not be rendered to SVG (${(e as Error).message})`);
@@ -97,8 +99,7 @@ function writeAttachments(md: string, cell: ICell, index: number, filesDir: stri
     const bundle = attachments[decodeURIComponent(name)];
     const mime = bundle && Object.keys(bundle)[0];
     if (!bundle || !mime) return whole;
-    const data =
-      mime === "image/svg+xml" ? Buffer.from(bundleText(bundle[mime]), "utf8") : Buffer.from(base64Data(bundle[mime]), "base64");
+    const data = mime === "image/svg+xml" ? Buffer.from(bundleText(bundle[mime]), "utf8") : Buffer.from(base64Data(bundle[mime]), "base64");
     const file = `attachment_${index}_${decodeURIComponent(name).replace(/[^\w.-]+/g, "_")}`;
     out.files.push({ name: file, data });
     return encodeURI(`${filesDir}/${file}`);

@@ -47,7 +47,10 @@ export async function exportNotebook(input: string, options: ExportOptions): Pro
   if (options.to === "html") {
     const scripts = options.scripts === "beside" ? { dir: filesDirName } : ("inline" as const);
     const page = await renderPage(nb, { title: basename(input, extname(input)), scripts });
-    const files = await writeBeside(filesDir, page.assets.map((a) => ({ name: a.file, data: a.source })));
+    const files = await writeBeside(
+      filesDir,
+      page.assets.map((a) => ({ name: a.file, data: a.source })),
+    );
     await writeFile(out, page.html);
     return { out, files, warnings: page.warnings, redacted };
   }
@@ -86,14 +89,25 @@ export function registerExportCommand(program: Command): void {
         .choices(["inline", "beside"])
         .default("inline"),
     )
-    .option("--keep-secrets", "keep the values of secret-named environment variables (*TOKEN*, *SECRET*, *PASSWORD*, *KEY*, *CREDENTIAL*) and URI credentials in the page")
+    .option(
+      "--keep-secrets",
+      "keep the values of secret-named environment variables (*TOKEN*, *SECRET*, *PASSWORD*, *KEY*, *CREDENTIAL*) and URI credentials in the page",
+    )
     .allowExcessArguments(false)
     .action((notebook: string, opts: { to: "html" | "md"; output?: string; scripts: "inline" | "beside"; keepSecrets?: boolean }) =>
       reportInputErrors(async () => {
-        const result = await exportNotebook(notebook, { to: opts.to, out: opts.output, scripts: opts.scripts, keepSecrets: opts.keepSecrets === true });
+        const result = await exportNotebook(notebook, {
+          to: opts.to,
+          out: opts.output,
+          scripts: opts.scripts,
+          keepSecrets: opts.keepSecrets === true,
+        });
         for (const w of result.warnings) console.error(`warning: ${w}`);
-        if (result.redacted.length) console.error(`note: the values of ${result.redacted.join(", ")} were replaced by [REDACTED] (--keep-secrets keeps them)`);
-        const extra = result.files.length ? ` (+${result.files.length} files in ${relative(process.cwd(), dirname(result.files[0]!)) || "."})` : "";
+        if (result.redacted.length)
+          console.error(`note: the values of ${result.redacted.join(", ")} were replaced by [REDACTED] (--keep-secrets keeps them)`);
+        const extra = result.files.length
+          ? ` (+${result.files.length} files in ${relative(process.cwd(), dirname(result.files[0]!)) || "."})`
+          : "";
         console.log(`Wrote ${relative(process.cwd(), result.out) || result.out}${extra}`);
       }),
     );

@@ -1,12 +1,7 @@
 // Errors caused by what the user typed (bad path, not a notebook, bad parameter). The
 // commands turn them into a one-line message and exit code 2, before any kernel starts.
 
-export type InputErrorCode =
-  | "ENOENT_NOTEBOOK"
-  | "NOT_A_NOTEBOOK"
-  | "BAD_PARAMETER"
-  | "BAD_PARAMETERS_FILE"
-  | "BAD_OPTION";
+export type InputErrorCode = "ENOENT_NOTEBOOK" | "NOT_A_NOTEBOOK" | "BAD_PARAMETER" | "BAD_PARAMETERS_FILE" | "BAD_OPTION";
 
 export class InputError extends Error {
   readonly code: InputErrorCode;

@@ -16,10 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderLogoPng } from "./logo.js";
 
-export type InstallLocation =
-  | { kind: "user" }
-  | { kind: "sys-prefix" }
-  | { kind: "prefix"; dir: string };
+export type InstallLocation = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
 
 export interface KernelSpec {
   argv: string[];
@@ -50,10 +47,7 @@ export class InstallError extends Error {
 
 export function validateKernelName(name: string): string {
   if (!KERNEL_NAME_PATTERN.test(name)) {
-    throw new InstallError(
-      "BAD_KERNEL_NAME",
-      `invalid kernel name ${JSON.stringify(name)}: use only letters, digits, ".", "_" and "-"`,
-    );
+    throw new InstallError("BAD_KERNEL_NAME", `invalid kernel name ${JSON.stringify(name)}: use only letters, digits, ".", "_" and "-"`);
   }
   return name;
 }

@@ -4,13 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../tracking/atomic-write.js";
-import type {
-  ICell,
-  ICodeCell,
-  INotebookContent,
-  IOutput,
-  MultilineString,
-} from "@jupyterlab/nbformat";
+import type { ICell, ICodeCell, INotebookContent, IOutput, MultilineString } from "@jupyterlab/nbformat";
 import { InputError } from "./input-error.js";
 
 export type { ICell, ICodeCell, INotebookContent, IOutput, MultilineString };
@@ -138,7 +132,10 @@ export function cellTags(cell: ICell): string[] {
 
 /** First non-blank line of a cell, for logs and error messages. */
 export function firstLine(cell: ICell, max = 60): string {
-  const line = joinSource(cell.source).split("\n").find((l) => l.trim() !== "") ?? "";
+  const line =
+    joinSource(cell.source)
+      .split("\n")
+      .find((l) => l.trim() !== "") ?? "";
   const trimmed = line.trim();
   return trimmed.length > max ? trimmed.slice(0, max - 1) + "…" : trimmed;
 }
@@ -163,7 +160,8 @@ export function redactNotebook(nb: INotebookContent, r: TextRedactor): INotebook
     if (v === null || typeof v !== "object") return v;
     const out: Record<string, unknown> = {};
     // Keys are kept: they are field names, MIME types and parameter names.
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(x, k.includes("/") ? k : mime), enumerable: true, writable: true, configurable: true });
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, k, { value: walk(x, k.includes("/") ? k : mime), enumerable: true, writable: true, configurable: true });
     return out;
   };
   return walk(nb) as INotebookContent;

@@ -34,10 +34,16 @@ export function parseParamValue(raw: string, name = "?"): ParamValue {
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim())) {
     const n = Number(raw);
     if (!Number.isFinite(n)) {
-      throw new InputError("BAD_PARAMETER", `-p ${name} ${raw}: out of the range of a number (it would become ${n}); use -r ${name} ${raw} to pass it as a string`);
+      throw new InputError(
+        "BAD_PARAMETER",
+        `-p ${name} ${raw}: out of the range of a number (it would become ${n}); use -r ${name} ${raw} to pass it as a string`,
+      );
     }
     if (/^[+-]?\d+$/.test(raw.trim()) && !Number.isSafeInteger(n)) {
-      throw new InputError("BAD_PARAMETER", `-p ${name} ${raw}: an integer beyond ±2^53 cannot be held exactly (it would become ${BigInt(n)}); use -r ${name} ${raw} to pass it as a string`);
+      throw new InputError(
+        "BAD_PARAMETER",
+        `-p ${name} ${raw}: an integer beyond ±2^53 cannot be held exactly (it would become ${BigInt(n)}); use -r ${name} ${raw} to pass it as a string`,
+      );
     }
     return n;
   }
@@ -50,9 +56,11 @@ function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
 }
 
 const RESERVED = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for " +
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
     "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "let static yield await implements interface package private protected public").split(" "),
+    "let static yield await implements interface package private protected public"
+  ).split(" "),
 );
 
 export function checkParamName(name: string): void {
@@ -98,7 +106,10 @@ export function parseParamsYaml(text: string, where: string): Parameters {
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== "object" || Array.isArray(doc)) {
-    throw new InputError("BAD_PARAMETERS_FILE", `${where} must be a YAML mapping of parameter names to values, not ${Array.isArray(doc) ? "a list" : typeof doc}`);
+    throw new InputError(
+      "BAD_PARAMETERS_FILE",
+      `${where} must be a YAML mapping of parameter names to values, not ${Array.isArray(doc) ? "a list" : typeof doc}`,
+    );
   }
   const params: Parameters = {};
   for (const [k, v] of Object.entries(doc)) {
@@ -125,7 +136,10 @@ export async function collectParameters(src: ParameterSources): Promise<Paramete
     try {
       text = await readFile(file, "utf8");
     } catch (e) {
-      throw new InputError("BAD_PARAMETERS_FILE", `cannot read parameters file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new InputError(
+        "BAD_PARAMETERS_FILE",
+        `cannot read parameters file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     for (const [k, v] of Object.entries(parseParamsYaml(text, file))) setOwn(params, k, v);
   }

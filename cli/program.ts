@@ -18,8 +18,18 @@ interface LocationFlags {
 
 function locationOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--user", "the per-user Jupyter data dir ($JUPYTER_DATA_DIR or ~/.local/share/jupyter); the default").conflicts(["sysPrefix", "prefix"]))
-    .addOption(new Option("--sys-prefix", "the data dir of the Python that runs `jupyter` (<sys.prefix>/share/jupyter)").conflicts(["user", "prefix"]))
+    .addOption(
+      new Option("--user", "the per-user Jupyter data dir ($JUPYTER_DATA_DIR or ~/.local/share/jupyter); the default").conflicts([
+        "sysPrefix",
+        "prefix",
+      ]),
+    )
+    .addOption(
+      new Option("--sys-prefix", "the data dir of the Python that runs `jupyter` (<sys.prefix>/share/jupyter)").conflicts([
+        "user",
+        "prefix",
+      ]),
+    )
     .addOption(new Option("--prefix <dir>", "<dir>/share/jupyter").conflicts(["user", "sysPrefix"]));
 }
 

@@ -183,7 +183,9 @@ async function startNotebookRun(
     experiment = named;
     console.error(`note: tracking into experiment "${named}", named by the notebook's %mlflow_experiment (--experiment overrides)`);
   } else if (experiment !== undefined && named !== undefined && named !== experiment) {
-    console.error(`note: --experiment "${experiment}" wins over the notebook's %mlflow_experiment ${named}: every run of this execution goes to "${experiment}"`);
+    console.error(
+      `note: --experiment "${experiment}" wins over the notebook's %mlflow_experiment ${named}: every run of this execution goes to "${experiment}"`,
+    );
   }
   return NotebookRun.start({
     experiment,
@@ -266,7 +268,17 @@ async function executeAndReport(
     }
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
-    result = { executed: 0, allowedErrors: [], stopped: { index: -1, reason: "interrupted", ename: "KeyboardInterrupt", evalue: "interrupted before the kernel was ready", traceback: [] } };
+    result = {
+      executed: 0,
+      allowedErrors: [],
+      stopped: {
+        index: -1,
+        reason: "interrupted",
+        ename: "KeyboardInterrupt",
+        evalue: "interrupted before the kernel was ready",
+        traceback: [],
+      },
+    };
   } finally {
     // The kernel shuts down while the notebook is saved and the run finished: after the last
     // cell it adds nothing to either (what it logged itself it flushes before it exits).
@@ -298,10 +310,15 @@ async function executeAndReport(
       const { waiting } = (await finishing)!;
       console.log(redactor.text(run.describe(status)));
       if (waiting.length) {
-        console.error(redactor.text(`warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`));
+        console.error(
+          redactor.text(
+            `warning: ${run.trackingUri} did not take ${waiting.join(", ")} in time: they wait in the spool, and \`tslab-mlflow sync\` (or the next kernel start) delivers them`,
+          ),
+        );
       }
       const names = redactor.redactedNames();
-      if (names.length) console.error(`note: the values of ${names.join(", ")} were replaced by ${REDACTED} in what was uploaded to MLflow and printed`);
+      if (names.length)
+        console.error(`note: the values of ${names.join(", ")} were replaced by ${REDACTED} in what was uploaded to MLflow and printed`);
     } catch (e) {
       console.error(redactor.text(`error: MLflow: ${(e as Error).message}`));
       exit = exit === EXIT_OK ? EXIT_FAILED : exit;
@@ -381,7 +398,14 @@ async function saveNotebook(file: string, nb: INotebookContent): Promise<void> {
   await writeNotebook(file, nb);
 }
 
-function report(nb: INotebookContent, result: ExecuteNotebookResult, input: string, output: string, logTail: string, redactor: Redactor): void {
+function report(
+  nb: INotebookContent,
+  result: ExecuteNotebookResult,
+  input: string,
+  output: string,
+  logTail: string,
+  redactor: Redactor,
+): void {
   // Tracebacks and cell lines may quote a secret: what this command prints passes the Redactor.
   const say = (text: string) => console.error(redactor.text(text));
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
@@ -394,16 +418,23 @@ function report(nb: INotebookContent, result: ExecuteNotebookResult, input: stri
       continue;
     }
     const what =
-      f.reason === "timeout" ? "timed out" : f.reason === "interrupted" ? "was interrupted" : f.reason === "kernel died" ? "killed the kernel" : "failed";
+      f.reason === "timeout"
+        ? "timed out"
+        : f.reason === "interrupted"
+          ? "was interrupted"
+          : f.reason === "kernel died"
+            ? "killed the kernel"
+            : "failed";
     say(`\nCell ${f.index} ${what}: ${firstLine(cell)}`);
     const traceback = f.traceback.length ? f.traceback.join("\n") : `${f.ename}: ${f.evalue}`;
     const text = process.stderr.isTTY ? traceback : stripAnsi(traceback);
     say(text.includes(f.evalue) || !f.evalue ? text : `${f.ename}: ${f.evalue}\n${text}`);
     if (f.reason === "kernel died" && logTail) say(logTail);
   }
-  const stopped = result.stopped && result.stopped.index >= 0
-    ? `; stopped at cell ${result.stopped.index}, ${total - result.executed} cell(s) not executed`
-    : "";
+  const stopped =
+    result.stopped && result.stopped.index >= 0
+      ? `; stopped at cell ${result.stopped.index}, ${total - result.executed} cell(s) not executed`
+      : "";
   console.error(`\nExecuted ${result.executed} of ${total} code cells of ${rel(input)}${stopped}. Wrote ${rel(output)}`);
 }
 
@@ -415,7 +446,10 @@ async function checkCwd(cwd: string, given: string | undefined): Promise<void> {
   try {
     await access(cwd, constants.R_OK | constants.X_OK);
   } catch (e) {
-    throw new InputError("BAD_OPTION", `bad ${what}: not usable as the kernel's working directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a directory you can read and enter`);
+    throw new InputError(
+      "BAD_OPTION",
+      `bad ${what}: not usable as the kernel's working directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a directory you can read and enter`,
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export function badInputExits(cmd: Command): Command {
  * rewritten to `FLAG NAME=VALUE` before commander parses them (so `-p NAME=VALUE` works too).
  */
 export class PairedOptionsCommand extends Command {
-  constructor(name: string, private readonly pairedFlags: readonly string[]) {
+  constructor(
+    name: string,
+    private readonly pairedFlags: readonly string[],
+  ) {
     super(name);
   }
 
@@ -45,10 +48,13 @@ export class PairedOptionsCommand extends Command {
       // An option-looking value means the value was forgotten (negative numbers are values).
       const looksLikeOption = (a: string | undefined) => a !== undefined && /^-(?![\d.])/.test(a);
       if (name === undefined || value === undefined || looksLikeOption(name) || looksLikeOption(value)) {
-        this.error(`error: option '${arg}' needs a name and a value: ${arg} NAME VALUE (or ${arg} NAME=VALUE for a value starting with "-")`, {
-          exitCode: EXIT_BAD_INPUT,
-          code: "commander.optionMissingArgument",
-        });
+        this.error(
+          `error: option '${arg}' needs a name and a value: ${arg} NAME VALUE (or ${arg} NAME=VALUE for a value starting with "-")`,
+          {
+            exitCode: EXIT_BAD_INPUT,
+            code: "commander.optionMissingArgument",
+          },
+        );
       }
       out.push(arg, `${name}=${value}`);
       i += 2;

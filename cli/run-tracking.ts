@@ -110,7 +110,10 @@ export class NotebookRun {
       }
     }
     // Closing waits for requests in the store's retries: not longer than the flush timeout.
-    await settlesWithin(this.client.close().catch(() => {}), wait);
+    await settlesWithin(
+      this.client.close().catch(() => {}),
+      wait,
+    );
     if (problems.length) throw new Error(problems.join("; "));
     return { waiting };
   }
@@ -139,13 +142,20 @@ async function create(client: MlflowClient, env: Record<string, string | undefin
  * MLflow params cannot change, and the project runner logs its `-P` values itself (shell-quoted,
  * as it puts them in the command), so a param the run already has is kept as it is.
  */
-async function adopt(client: MlflowClient, env: Record<string, string | undefined>, runId: string, opts: NotebookRunOptions): Promise<NotebookRun> {
+async function adopt(
+  client: MlflowClient,
+  env: Record<string, string | undefined>,
+  runId: string,
+  opts: NotebookRunOptions,
+): Promise<NotebookRun> {
   const hint = "MLFLOW_RUN_ID names the RUNNING run to log into, as `mlflow run` sets it; unset it to create a new run";
   let run: Run;
   try {
     run = await client.getRun(runId);
   } catch (e) {
-    throw new Error(`MLFLOW_RUN_ID=${runId}: cannot open that run on ${client.trackingUri}: ${(e as Error).message.replace(/\.$/, "")}. ${hint}`);
+    throw new Error(
+      `MLFLOW_RUN_ID=${runId}: cannot open that run on ${client.trackingUri}: ${(e as Error).message.replace(/\.$/, "")}. ${hint}`,
+    );
   }
   if (run.info.lifecycleStage === "deleted" || run.info.status !== "RUNNING") {
     const state = run.info.lifecycleStage === "deleted" ? "deleted" : run.info.status;
@@ -159,11 +169,15 @@ async function adopt(client: MlflowClient, env: Record<string, string | undefine
     const theirs = logged.get(key);
     if (theirs === undefined) params.push({ key, value: ours });
     else if (!sameParam(theirs, ours)) {
-      console.error(`note: param ${key}: run ${runId} already has ${JSON.stringify(theirs)}, the notebook got ${JSON.stringify(ours)}; MLflow params cannot change, the run keeps ${JSON.stringify(theirs)}`);
+      console.error(
+        `note: param ${key}: run ${runId} already has ${JSON.stringify(theirs)}, the notebook got ${JSON.stringify(ours)}; MLflow params cannot change, the run keeps ${JSON.stringify(theirs)}`,
+      );
     }
   }
   const present = new Set(run.data.tags.map((t) => t.key));
-  const tags: Tag[] = [...(await notebookTags(opts, env)), { key: NOTEBOOK_TAG, value: opts.notebookPath }].filter((t) => !present.has(t.key));
+  const tags: Tag[] = [...(await notebookTags(opts, env)), { key: NOTEBOOK_TAG, value: opts.notebookPath }].filter(
+    (t) => !present.has(t.key),
+  );
   if (params.length || tags.length) await client.logBatch(runId, { params, tags });
   return NotebookRun.of(client, env, run, false);
 }
@@ -183,7 +197,9 @@ async function noteOtherExperiment(client: MlflowClient, run: Run, experiment: s
   const own = await client.getExperiment(run.info.experimentId).catch(() => undefined);
   if (experiment === run.info.experimentId || experiment === own?.name) return;
   const name = own ? ` ("${own.name}")` : "";
-  console.error(`note: run ${run.info.runId} (MLFLOW_RUN_ID) is in experiment ${run.info.experimentId}${name}, not "${experiment}": the notebook's run stays there`);
+  console.error(
+    `note: run ${run.info.runId} (MLFLOW_RUN_ID) is in experiment ${run.info.experimentId}${name}, not "${experiment}": the notebook's run stays there`,
+  );
 }
 
 /** Python's shlex.quote, as MLflow's project runner applies it to the params it logs. */
@@ -196,7 +212,8 @@ export function shellQuote(s: string): string {
 /** The same value, as logged by the runner (quoted, or written another way, 1.0 for 1) and by us. */
 function sameParam(theirs: string, ours: string): boolean {
   if (theirs === ours || theirs === shellQuote(ours)) return true;
-  const a = Number(theirs), b = Number(ours);
+  const a = Number(theirs),
+    b = Number(ours);
   return theirs.trim() !== "" && ours.trim() !== "" && Number.isFinite(a) && a === b;
 }
 

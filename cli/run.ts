@@ -54,7 +54,11 @@ export function registerRunCommand(program: Command): void {
   const cmd = new PairedOptionsCommand("run", ["-p", "--parameter", "-r", "--parameter-raw"])
     .description("execute a notebook headlessly with parameters, as one MLflow run")
     .argument("<notebook>", "the .ipynb file to execute")
-    .option("-p, --parameter <name value>", "a parameter, typed as papermill does (numbers, true/false, null, else a string); repeatable", collectPair)
+    .option(
+      "-p, --parameter <name value>",
+      "a parameter, typed as papermill does (numbers, true/false, null, else a string); repeatable",
+      collectPair,
+    )
     .option("-r, --parameter-raw <name value>", "a parameter kept as a string; repeatable", collectPair)
     .option("-f, --parameters-file <file>", "YAML mapping of parameters (lists and mappings allowed); repeatable", collectList)
     .option("-y, --parameters-yaml <yaml>", "YAML mapping of parameters given inline; repeatable", collectList)
@@ -62,7 +66,10 @@ export function registerRunCommand(program: Command): void {
     .option("--cwd <dir>", "working directory of the kernel (default: the notebook's directory)")
     .addOption(new Option("--timeout <seconds>", "per-cell limit: interrupt the cell and stop (run KILLED)").argParser(parseTimeoutOption))
     .option("--allow-errors", "keep going after a failing cell (the run still ends FAILED)")
-    .option("--experiment <name>", "MLflow experiment name or id (default: the notebook's own %mlflow_experiment, else MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default; under MLFLOW_RUN_ID, that run's)")
+    .option(
+      "--experiment <name>",
+      "MLflow experiment name or id (default: the notebook's own %mlflow_experiment, else MLFLOW_EXPERIMENT_ID / MLFLOW_EXPERIMENT_NAME, else Default; under MLFLOW_RUN_ID, that run's)",
+    )
     .option("--kernel-log <file>", "append the kernel process's own output to this file")
     .option("--no-tracking", "execute without creating an MLflow run")
     .allowExcessArguments(false)
@@ -91,7 +98,8 @@ async function runNotebookCommand(notebook: string, opts: RunCommandOptions): Pr
   if (opts.output !== undefined) {
     const dir = path.dirname(path.resolve(opts.output));
     const s = await stat(dir).catch(() => undefined);
-    if (!s?.isDirectory()) throw new InputError("BAD_OPTION", `bad --output ${JSON.stringify(opts.output)}: directory ${dir} does not exist`);
+    if (!s?.isDirectory())
+      throw new InputError("BAD_OPTION", `bad --output ${JSON.stringify(opts.output)}: directory ${dir} does not exist`);
   }
   // The machinery (kernel client, tracking, TypeScript parser) loads only when a run happens.
   const { runNotebook } = await import("./run-notebook.js");

@@ -41,11 +41,19 @@ export function registerServeCommand(program: Command): void {
     program
       .command("serve")
       .description("serve a model with MLflow's scoring protocol (POST /invocations; GET /ping, /health, /version)")
-      .argument("<model_uri>", "runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<model_id> or a local model folder")
+      .argument(
+        "<model_uri>",
+        "runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<model_id> or a local model folder",
+      )
       .option("-p, --port <port>", "port to listen on (0: a free one)", intOption("--port", 0, 65535), 5000)
       .option("-h, --host <host>", "address to listen on", "127.0.0.1")
       .option("-w, --workers <n>", "processes answering requests on the one port", intOption("--workers", 1, 256), 1)
-      .option("--max-body-size <bytes>", "largest request body accepted (413 beyond it)", intOption("--max-body-size", 1, 2 ** 31), undefined)
+      .option(
+        "--max-body-size <bytes>",
+        "largest request body accepted (413 beyond it)",
+        intOption("--max-body-size", 1, 2 ** 31),
+        undefined,
+      )
       .helpOption("--help", "display help for command")
       .allowExcessArguments(false),
   ).action(async (uri: string, opts: { port: number; host: string; workers: number; maxBodySize?: number }) => {
@@ -76,7 +84,13 @@ export async function serve(uri: string, opts: ServeOptions): Promise<void> {
 
 async function listen(model: import("../models/load-local.js").LoadedModel, opts: ServeOptions, onListening?: () => void) {
   const { startScoringServer } = await import("../models/scoring-server.js");
-  const server = await startScoringServer({ model, host: opts.host, port: opts.port, version: packageVersion(), maxBodyBytes: opts.maxBodyBytes });
+  const server = await startScoringServer({
+    model,
+    host: opts.host,
+    port: opts.port,
+    version: packageVersion(),
+    maxBodyBytes: opts.maxBodyBytes,
+  });
   onListening?.();
   let stopping = false;
   const stop = () => {
@@ -98,10 +112,15 @@ async function primary(dir: string, uri: string, opts: ServeOptions): Promise<vo
   const fork = () => cluster.fork({ ...process.env, [DIR_ENV]: dir });
   let stopping = false;
   const workers = Array.from({ length: opts.workers }, () => fork());
-  const addresses = await Promise.all(workers.map((w) => new Promise<{ port: number }>((resolve, reject) => {
-    w.once("listening", (a) => resolve(a));
-    w.once("exit", (code) => reject(new Error(`A serving worker exited (code ${code}) before listening.`)));
-  })));
+  const addresses = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<{ port: number }>((resolve, reject) => {
+          w.once("listening", (a) => resolve(a));
+          w.once("exit", (code) => reject(new Error(`A serving worker exited (code ${code}) before listening.`)));
+        }),
+    ),
+  );
   const port = addresses[0]!.port;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   console.log(`Listening at http://${host}:${port} (model ${uri}, ${opts.workers} workers)`);

@@ -41,7 +41,9 @@ export interface SyncResult {
 }
 
 export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
-  const { ArtifactSpool, Logger, Spool, openStore, recoverJournals, resolveTrackingUri, spoolDirFor } = await import("../tracking/index.js");
+  const { ArtifactSpool, Logger, Spool, openStore, recoverJournals, resolveTrackingUri, spoolDirFor } = await import(
+    "../tracking/index.js"
+  );
   let store;
   try {
     store = openStore(trackingUri);
@@ -50,7 +52,11 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
   }
   const spoolDir = spoolDirFor(store.uri);
   const spool = new Spool(spoolDir, store.uri);
-  const rejectedFiles = () => readdir(spool.rejectedDir).then((names) => names.filter((n) => n.endsWith(".json")).length, () => 0);
+  const rejectedFiles = () =>
+    readdir(spool.rejectedDir).then(
+      (names) => names.filter((n) => n.endsWith(".json")).length,
+      () => 0,
+    );
   try {
     // Journals of killed kernels first: their open runs become KILLED updates, their unsent points spool files.
     let recovered: Awaited<ReturnType<typeof recoverJournals>> | undefined;
@@ -64,7 +70,11 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
     const found = (await spool.scan()).length;
     const rejectedBefore = await rejectedFiles();
     let error: string | undefined = recoveryError;
-    const logger = new Logger(store, { spoolDir, exitHooks: false, onError: (f) => (error = String((f.error as Error)?.message ?? f.error)) });
+    const logger = new Logger(store, {
+      spoolDir,
+      exitHooks: false,
+      onError: (f) => (error = String((f.error as Error)?.message ?? f.error)),
+    });
     let left;
     try {
       await logger.deliverSpool();
@@ -91,7 +101,10 @@ export async function syncSpool(trackingUri?: string): Promise<SyncResult> {
       rejectedDir: spool.rejectedDir,
       left: { entities, statusUpdates: left.statusUpdates },
       artifacts: { found: uploads.length, delivered: artifacts.delivered, left: artifacts.left, rejected: artifacts.rejected },
-      error: entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 || recoveryError ? error : undefined,
+      error:
+        entities > 0 || left.statusUpdates > 0 || rejected > 0 || artifacts.left > 0 || artifacts.rejected > 0 || recoveryError
+          ? error
+          : undefined,
       killed: recovered?.killed ?? [],
       parked: { requests: parkedRequests.length, uploads: parkedUploads.length, ...(newest ? { newest } : {}) },
     };
@@ -105,14 +118,20 @@ export function parseSince(raw: string): number {
   const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
   const ms = iso.test(raw.trim()) ? Date.parse(raw.trim()) : NaN;
   if (!Number.isFinite(ms))
-    throw new InputError("BAD_OPTION", `--since ${JSON.stringify(raw)} is not a date: expected YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-05-01T12:00:00Z.`);
+    throw new InputError(
+      "BAD_OPTION",
+      `--since ${JSON.stringify(raw)} is not a date: expected YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-05-01T12:00:00Z.`,
+    );
   return ms;
 }
 
 function parseConcurrency(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 16)
-    throw new InputError("BAD_OPTION", `--concurrency ${JSON.stringify(raw)} is not accepted: expected a whole number of runs copied at a time, 1 to 16.`);
+    throw new InputError(
+      "BAD_OPTION",
+      `--concurrency ${JSON.stringify(raw)} is not accepted: expected a whole number of runs copied at a time, 1 to 16.`,
+    );
   return n;
 }
 
@@ -134,7 +153,10 @@ async function openOrRefuse(role: string, uri: string): Promise<TrackingStore> {
     throw new InputError("BAD_OPTION", `bad ${role} ${JSON.stringify(uri)}: ${(e as Error).message}`);
   }
   if (role === "source" && kind === "file" && !existsSync(fileStoreRoot(uri)))
-    throw new InputError("BAD_OPTION", `bad source ${JSON.stringify(uri)}: no such directory ${fileStoreRoot(uri)} (a source is an ./mlruns directory or a tracking URI).`);
+    throw new InputError(
+      "BAD_OPTION",
+      `bad source ${JSON.stringify(uri)}: no such directory ${fileStoreRoot(uri)} (a source is an ./mlruns directory or a tracking URI).`,
+    );
   try {
     return openStore(uri);
   } catch (e) {
@@ -176,14 +198,24 @@ function createCopyProgress(stream: NodeJS.WriteStream): CopyProgress {
   );
   let running = false;
   return {
-    plan: (n) => { bar.start(n, 0, { last: "" }); running = true; },
+    plan: (n) => {
+      bar.start(n, 0, { last: "" });
+      running = true;
+    },
     run: (n, r) => bar.update(n, { last: `${r.outcome} ${r.runName || r.runId}` }),
-    stop: () => { if (running) bar.stop(); running = false; },
+    stop: () => {
+      if (running) bar.stop();
+      running = false;
+    },
   };
 }
 
 /** Copies runs (`sync SOURCE --to URI`); returns the report after printing it. */
-export async function copyRunsCommand(sourceArg: string | undefined, flags: CopyFlags, out: NodeJS.WriteStream = process.stdout): Promise<SyncReport> {
+export async function copyRunsCommand(
+  sourceArg: string | undefined,
+  flags: CopyFlags,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<SyncReport> {
   const { syncRuns, SyncSelectionError, DEFAULT_SYNC_CONCURRENCY } = await import("../tracking/index.js");
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const concurrency = flags.concurrency === undefined ? DEFAULT_SYNC_CONCURRENCY : parseConcurrency(flags.concurrency);
@@ -197,12 +229,17 @@ export async function copyRunsCommand(sourceArg: string | undefined, flags: Copy
     let report: SyncReport;
     try {
       report = await syncRuns(source, target, {
-        experiments: flags.experiment, runIds: flags.runId, since, dryRun: flags.dryRun, concurrency,
+        experiments: flags.experiment,
+        runIds: flags.runId,
+        since,
+        dryRun: flags.dryRun,
+        concurrency,
         onPlan: (runs) => progress.plan(runs.length),
         onRun: (r) => progress.run(++n, r),
       });
     } catch (e) {
-      if (e instanceof SyncSelectionError || (e as { code?: string }).code === "INVALID_PARAMETER_VALUE") throw new InputError("BAD_OPTION", (e as Error).message);
+      if (e instanceof SyncSelectionError || (e as { code?: string }).code === "INVALID_PARAMETER_VALUE")
+        throw new InputError("BAD_OPTION", (e as Error).message);
       throw e;
     } finally {
       progress.stop();
@@ -223,23 +260,30 @@ function printSummary(report: SyncReport, dryRun: boolean, out: NodeJS.WriteStre
     return;
   }
   if (dryRun) {
-    out.write(`Dry run, nothing written: ${count(report.runs.length, "run")} from ${report.source} to ${report.target}: ` +
-      `${by("would copy")} would be copied, ${by("would complete")} completed, ${by("skipped")} are already there; ` +
-      `model versions: ${models("would copy")} would be copied, ${models("skipped")} are already there.\n`);
+    out.write(
+      `Dry run, nothing written: ${count(report.runs.length, "run")} from ${report.source} to ${report.target}: ` +
+        `${by("would copy")} would be copied, ${by("would complete")} completed, ${by("skipped")} are already there; ` +
+        `model versions: ${models("would copy")} would be copied, ${models("skipped")} are already there.\n`,
+    );
     return;
   }
-  out.write(`Synced ${count(report.runs.length, "run")} from ${report.source} to ${report.target}: ` +
-    `${by("copied")} copied, ${by("completed")} completed, ${by("skipped")} already there, ${by("failed")} failed; ` +
-    `model versions: ${models("copied")} copied, ${models("skipped")} already there, ${models("failed")} failed.\n`);
+  out.write(
+    `Synced ${count(report.runs.length, "run")} from ${report.source} to ${report.target}: ` +
+      `${by("copied")} copied, ${by("completed")} completed, ${by("skipped")} already there, ${by("failed")} failed; ` +
+      `model versions: ${models("copied")} copied, ${models("skipped")} already there, ${models("failed")} failed.\n`,
+  );
   for (const r of report.runs.filter((x) => x.outcome === "failed")) console.error(`failed: run ${describeRun(r)}: ${r.error}`);
-  for (const m of report.models.filter((x) => x.outcome === "failed")) console.error(`failed: model version ${m.name}/${m.version}: ${m.error}`);
+  for (const m of report.models.filter((x) => x.outcome === "failed"))
+    console.error(`failed: model version ${m.name}/${m.version}: ${m.error}`);
 }
 
 export function registerSyncCommand(program: Command): void {
   const cmd = program
     .command("sync")
-    .description("without --to: deliver what waits in the spool for the tracking server now (exit 1 if some of it still waits); " +
-      "with --to: copy runs from SOURCE (default ./mlruns) to another store, e.g. a team server (exit 1 if some run failed)")
+    .description(
+      "without --to: deliver what waits in the spool for the tracking server now (exit 1 if some of it still waits); " +
+        "with --to: copy runs from SOURCE (default ./mlruns) to another store, e.g. a team server (exit 1 if some run failed)",
+    )
     .argument("[source]", "with --to: the store runs are copied from, an mlruns directory or a tracking URI (default ./mlruns)")
     .option("--to <uri>", "copy runs to this tracking URI (an MLflow server, or another store)")
     .option("--experiment <name>", "with --to: only this experiment's runs; repeatable", collectList)
@@ -253,15 +297,27 @@ export function registerSyncCommand(program: Command): void {
       reportInputErrors(async () => {
         if (opts.to !== undefined) {
           if (opts.trackingUri !== undefined)
-            throw new InputError("BAD_OPTION", "--tracking-uri names the server whose spool is delivered; with --to, give the source as SOURCE instead.");
+            throw new InputError(
+              "BAD_OPTION",
+              "--tracking-uri names the server whose spool is delivered; with --to, give the source as SOURCE instead.",
+            );
           const report = await copyRunsCommand(sourceArg, opts as CopyFlags);
           if (report.failed > 0) process.exitCode = 1;
           return;
         }
-        const copyOnly = [sourceArg !== undefined && "SOURCE", opts.experiment && "--experiment", opts.runId && "--run-id",
-          opts.since !== undefined && "--since", opts.dryRun && "--dry-run", opts.concurrency !== undefined && "--concurrency"].filter(Boolean);
+        const copyOnly = [
+          sourceArg !== undefined && "SOURCE",
+          opts.experiment && "--experiment",
+          opts.runId && "--run-id",
+          opts.since !== undefined && "--since",
+          opts.dryRun && "--dry-run",
+          opts.concurrency !== undefined && "--concurrency",
+        ].filter(Boolean);
         if (copyOnly.length)
-          throw new InputError("BAD_OPTION", `${copyOnly.join(", ")} ${copyOnly.length === 1 ? "needs" : "need"} --to URI (copying runs); without --to, sync delivers the spool.`);
+          throw new InputError(
+            "BAD_OPTION",
+            `${copyOnly.join(", ")} ${copyOnly.length === 1 ? "needs" : "need"} --to URI (copying runs); without --to, sync delivers the spool.`,
+          );
         await deliverSpoolCommand(opts.trackingUri);
       }),
     );
@@ -270,20 +326,25 @@ export function registerSyncCommand(program: Command): void {
 
 async function deliverSpoolCommand(trackingUri: string | undefined): Promise<void> {
   const r = await syncSpool(trackingUri);
-  const parked = r.parked.requests + r.parked.uploads > 0
-    ? `Parked (never retried): ${r.parked.requests} request(s) in ${r.rejectedDir} and ${r.parked.uploads} artifact upload(s) in ${r.spoolDir}/artifacts/rejected; newest reason: ${r.parked.newest ?? "(none recorded)"}`
-    : undefined;
+  const parked =
+    r.parked.requests + r.parked.uploads > 0
+      ? `Parked (never retried): ${r.parked.requests} request(s) in ${r.rejectedDir} and ${r.parked.uploads} artifact upload(s) in ${r.spoolDir}/artifacts/rejected; newest reason: ${r.parked.newest ?? "(none recorded)"}`
+      : undefined;
   if (r.found === 0 && r.artifacts.found === 0) {
     console.log(`Nothing waits for ${r.uri} (spool ${r.spoolDir}).`);
     if (parked) console.log(parked);
     return;
   }
   if (parked) console.error(parked);
-  console.log(`Delivered ${r.delivered} of ${r.found} spooled requests and ${r.artifacts.delivered} of ${r.artifacts.found} artifact uploads to ${r.uri}.`);
+  console.log(
+    `Delivered ${r.delivered} of ${r.found} spooled requests and ${r.artifacts.delivered} of ${r.artifacts.found} artifact uploads to ${r.uri}.`,
+  );
   if (r.killed.length) console.log(`Run(s) left RUNNING by a killed kernel, ended KILLED: ${r.killed.join(", ")}.`);
   const why = r.error ? ` (${r.error})` : "";
   if (r.rejected > 0 || r.artifacts.rejected > 0) {
-    console.error(`turned away by the server: ${r.rejected} requests and ${r.artifacts.rejected} artifact uploads, kept with the reason in ${r.rejectedDir} and ${r.spoolDir}/artifacts/rejected${why}`);
+    console.error(
+      `turned away by the server: ${r.rejected} requests and ${r.artifacts.rejected} artifact uploads, kept with the reason in ${r.rejectedDir} and ${r.spoolDir}/artifacts/rejected${why}`,
+    );
     process.exitCode = 1;
   }
   if (r.left.entities > 0 || r.left.statusUpdates > 0 || r.artifacts.left > 0) {

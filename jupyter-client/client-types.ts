@@ -76,7 +76,10 @@ export interface ExecuteResult {
 }
 
 export class KernelClientError extends Error {
-  constructor(readonly code: "TIMEOUT" | "KERNEL_DIED" | "CLOSED" | "START_FAILED", message: string) {
+  constructor(
+    readonly code: "TIMEOUT" | "KERNEL_DIED" | "CLOSED" | "START_FAILED",
+    message: string,
+  ) {
     super(message);
     this.name = "KernelClientError";
   }

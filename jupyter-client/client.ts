@@ -28,8 +28,15 @@ import { decode, encode } from "../protocol/wire.js";
 export * from "./client-types.js";
 export type { ExitInfo };
 
-interface Pending { resolve(m: Message): void; reject(e: Error): void }
-interface Collector { outputs: Message[]; onOutput?: (m: Message) => void; idle(): void }
+interface Pending {
+  resolve(m: Message): void;
+  reject(e: Error): void;
+}
+interface Collector {
+  outputs: Message[];
+  onOutput?: (m: Message) => void;
+  idle(): void;
+}
 
 const DEFAULT_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
 
@@ -236,15 +243,20 @@ export class KernelClient {
   }
 
   private spawnKernel(): void {
-    const argv = (this.opts.argv ?? [process.execPath, DEFAULT_ENTRY, "kernel", "--connection-file", "{connection_file}"])
-      .map((a) => a.replaceAll("{connection_file}", this.connectionFile));
+    const argv = (this.opts.argv ?? [process.execPath, DEFAULT_ENTRY, "kernel", "--connection-file", "{connection_file}"]).map((a) =>
+      a.replaceAll("{connection_file}", this.connectionFile),
+    );
     this.timings.spawned = performance.now();
     const inherited = this.opts.inherit?.();
-    const spawnOpts = inherited ? { ...this.opts, env: { ...(this.opts.env ?? process.env), ...inherited.env }, extraStdio: inherited.stdio } : this.opts;
+    const spawnOpts = inherited
+      ? { ...this.opts, env: { ...(this.opts.env ?? process.env), ...inherited.env }, extraStdio: inherited.stdio }
+      : this.opts;
     try {
       this.process = new KernelProcess(argv, spawnOpts, (info) => {
         if (!this.expectingExit) {
-          this.failPending(new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`));
+          this.failPending(
+            new KernelClientError("KERNEL_DIED", `kernel exited (code ${info.code}, signal ${info.signal})\n${this.stderrTail}`),
+          );
         }
         for (const l of this.exitListeners) l(info);
       });

@@ -3,7 +3,10 @@
 // command that could not be started at all, which Node reports without "exit").
 import { spawn, type ChildProcess } from "node:child_process";
 
-export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface SpawnOptions {
   cwd?: string;
@@ -44,7 +47,11 @@ export class KernelProcess {
     };
     const stdio = opts.stdio ?? "pipe";
     const stdin = opts.input === undefined ? "ignore" : "pipe";
-    this.child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [stdin, stdio, stdio, ...(opts.extraStdio ?? [])] });
+    this.child = spawn(argv[0], argv.slice(1), {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: [stdin, stdio, stdio, ...(opts.extraStdio ?? [])],
+    });
     running.add(this.child);
     if (opts.input !== undefined) this.feed(opts.input);
     this.child.stdout?.on("data", (d: Buffer) => this.keep(d.toString("utf8")));

@@ -64,7 +64,10 @@ export class LiveCell implements Cell {
   async run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const ex = this.host.executor;
     // Tracebacks name the cell as Jupyter shows it; `code` may be the cell below a magic line.
-    const where = { name: `In[${this.executionCount}]`, firstLine: this.code.endsWith(code) ? lineCount(this.code.slice(0, this.code.length - code.length)) + 1 : 1 };
+    const where = {
+      name: `In[${this.executionCount}]`,
+      firstLine: this.code.endsWith(code) ? lineCount(this.code.slice(0, this.code.length - code.length)) + 1 : 1,
+    };
     // Interrupted before this code started (e.g. while the kernel was still starting up):
     // the executor never saw that interrupt, so run nothing rather than wait forever.
     if (this.signal.aborted) {
@@ -117,8 +120,14 @@ export class LiveCell implements Cell {
 
 function isErrorContent(e: unknown): e is ErrorContent {
   const o = e as ErrorContent;
-  return typeof o === "object" && o !== null && !(o instanceof Error) &&
-    typeof o.ename === "string" && typeof o.evalue === "string" && Array.isArray(o.traceback);
+  return (
+    typeof o === "object" &&
+    o !== null &&
+    !(o instanceof Error) &&
+    typeof o.ename === "string" &&
+    typeof o.evalue === "string" &&
+    Array.isArray(o.traceback)
+  );
 }
 
 /** Checks an execute_request's content; names the bad field. */

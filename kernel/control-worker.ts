@@ -11,7 +11,12 @@ import * as zmq from "zeromq";
 import { decode } from "../protocol/wire.js";
 import { InterruptState } from "./interrupt-state.js";
 
-interface Init { control: string; hb: string; key: string; interrupts: SharedArrayBuffer }
+interface Init {
+  control: string;
+  hb: string;
+  key: string;
+  interrupts: SharedArrayBuffer;
+}
 /** Main -> worker. */
 export type ToWorker = { send: Uint8Array[] } | { close: true };
 /** Worker -> main. */
@@ -60,9 +65,11 @@ port.on("message", (m: ToWorker) => {
   if ("send" in m) {
     const frames = m.send.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
     // zeromq allows one send in flight per socket: chain them.
-    sending = sending.then(() => control.send(frames)).catch((e) => {
-      port.postMessage({ error: `control send failed: ${(e as Error).message}` } satisfies FromWorker);
-    });
+    sending = sending
+      .then(() => control.send(frames))
+      .catch((e) => {
+        port.postMessage({ error: `control send failed: ${(e as Error).message}` } satisfies FromWorker);
+      });
   } else if ("close" in m) {
     closing = true;
     // Sockets must be closed before the worker ends, or the addon aborts the process. A

@@ -12,7 +12,13 @@
 // request starts) but channels are independent, so control requests are
 // answered while a shell request awaits.
 import {
-  replyType, childMessage, type ChannelMessages, type ControlChannel, type IopubMessages, type Message, type ShellChannel,
+  replyType,
+  childMessage,
+  type ChannelMessages,
+  type ControlChannel,
+  type IopubMessages,
+  type Message,
+  type ShellChannel,
 } from "../protocol/messages.js";
 import { ContentError, controlContent, shellContent, type ContentChecks } from "../protocol/request-content.js";
 import { decode, encode, SignatureHistory } from "../protocol/wire.js";
@@ -82,9 +88,10 @@ export class Dispatcher {
     const type = d.msg.header.msg_type;
     this.publish("status", { execution_state: "busy" }, d.msg);
     try {
-      const served = channel === "shell"
-        ? this.serve(this.tables.shell, shellContent, type, req)
-        : this.serve(this.tables.control, controlContent, type, req);
+      const served =
+        channel === "shell"
+          ? this.serve(this.tables.shell, shellContent, type, req)
+          : this.serve(this.tables.control, controlContent, type, req);
       if (!served) {
         this.log(`unknown ${channel} message type ${JSON.stringify(type)}; ignored`);
         return;

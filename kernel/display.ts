@@ -68,7 +68,12 @@ function withText(bundle: MimeBundle, value: unknown): MimeBundle {
 
 function vegaLiteText(spec: unknown): string {
   const title = (spec as { title?: unknown }).title;
-  const t = typeof title === "string" ? title : typeof (title as { text?: unknown })?.text === "string" ? (title as { text: string }).text : undefined;
+  const t =
+    typeof title === "string"
+      ? title
+      : typeof (title as { text?: unknown })?.text === "string"
+        ? (title as { text: string }).text
+        : undefined;
   return t ? `<VegaLite chart: ${t}>` : "<VegaLite chart>";
 }
 
@@ -109,9 +114,16 @@ export interface DisplaySink {
 }
 
 /** `displayId: true` asks for a new id; any displayId makes `display` return a handle to update it. */
-export interface DisplayOptions { displayId?: string | true; metadata?: Record<string, unknown>; update?: boolean }
+export interface DisplayOptions {
+  displayId?: string | true;
+  metadata?: Record<string, unknown>;
+  update?: boolean;
+}
 
-export interface DisplayHandle { readonly displayId: string; update(value: unknown): void }
+export interface DisplayHandle {
+  readonly displayId: string;
+  update(value: unknown): void;
+}
 
 export function newDisplayId(): string {
   return randomBytes(8).toString("hex");

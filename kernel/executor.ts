@@ -171,7 +171,9 @@ export class Executor {
       const src = this.sideOutputs.get(file);
       if (src === undefined) return undefined;
       // Compile the emitted JavaScript as a CommonJS module of its own.
-      const M = Module as unknown as (new (id: string) => NodeJS.Module & { _compile(c: string, f: string): void }) & {
+      const M = Module as unknown as (new (
+        id: string,
+      ) => NodeJS.Module & { _compile(c: string, f: string): void }) & {
         _nodeModulePaths(d: string): string[];
       };
       const mod = new M(file);
@@ -247,6 +249,15 @@ export function runtimeError(e: unknown, positions?: CellPositions): ErrorConten
     }
     return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
   }
-  const text = typeof e === "string" ? e : (() => { try { return JSON.stringify(e) ?? String(e); } catch { return String(e); } })();
+  const text =
+    typeof e === "string"
+      ? e
+      : (() => {
+          try {
+            return JSON.stringify(e) ?? String(e);
+          } catch {
+            return String(e);
+          }
+        })();
   return { ename: "Thrown", evalue: text, traceback: [`Uncaught ${text}`] };
 }

@@ -64,7 +64,7 @@ export interface CellInfo {
 
 /** The result of running TypeScript through the kernel's executor. */
 export type RunResult =
-  | { status: "ok"; /** The last expression's value (undefined if none). */ value: unknown }
+  | { status: "ok" /** The last expression's value (undefined if none). */; value: unknown }
   | { status: "error"; error: ErrorContent };
 
 export interface RunOptions {

@@ -19,9 +19,11 @@ export class History {
 
   query(q: HistoryRequest): HistoryReply {
     const rows = this.select(q);
-    const history = rows.map(
-      (e): HistoryReply["history"][number] => [SESSION_NUMBER, e.executionCount, q.output ? [e.code, e.output] : e.code],
-    );
+    const history = rows.map((e): HistoryReply["history"][number] => [
+      SESSION_NUMBER,
+      e.executionCount,
+      q.output ? [e.code, e.output] : e.code,
+    ]);
     return { status: "ok", history };
   }
 
@@ -44,7 +46,10 @@ export class History {
         if (q.unique) {
           const seen = new Set<string>();
           // Keep the latest occurrence of each input, in order.
-          hits = hits.reverse().filter((e) => !seen.has(e.code) && seen.add(e.code)).reverse();
+          hits = hits
+            .reverse()
+            .filter((e) => !seen.has(e.code) && seen.add(e.code))
+            .reverse();
         }
         return takeLast(hits, q.n);
       }

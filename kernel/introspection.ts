@@ -5,7 +5,12 @@
 // protocol counts cursor positions in Unicode code points, TypeScript in UTF-16 units:
 // the conversion happens here, both ways.
 import type {
-  CompleteReply, CompleteRequest, InspectReply, InspectRequest, IsCompleteReply, IsCompleteRequest,
+  CompleteReply,
+  CompleteRequest,
+  InspectReply,
+  InspectRequest,
+  IsCompleteReply,
+  IsCompleteRequest,
 } from "../protocol/messages.js";
 import type { KernelExtension } from "./extensions.js";
 import type { Executor } from "./executor.js";
@@ -42,7 +47,8 @@ export class Introspection {
     const ts = code.slice(from);
     const at = pos - from;
     // A cursor just after a name (where frontends put it) has no quick info of its own.
-    const info = at < 0 ? undefined : (await this.executor.inspect(ts, at)) ?? (at > 0 ? await this.executor.inspect(ts, at - 1) : undefined);
+    const info =
+      at < 0 ? undefined : ((await this.executor.inspect(ts, at)) ?? (at > 0 ? await this.executor.inspect(ts, at - 1) : undefined));
     if (!info || !info.display) return { status: "ok", found: false, data: {}, metadata: {} };
     const text = [info.display, info.documentation, ...info.tags].filter(Boolean).join("\n\n");
     const markdown = "```typescript\n" + info.display + "\n```" + (info.documentation ? "\n\n" + info.documentation : "");

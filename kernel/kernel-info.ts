@@ -5,9 +5,13 @@ import { PROTOCOL_VERSION, type KernelInfoReply } from "../protocol/messages.js"
 
 const require = createRequire(import.meta.url);
 const PKG = require("../../package.json") as { version: string };
-const TS_VERSION = (require(require.resolve("@tslab/typescript-for-tslab/package.json", {
-  paths: [require.resolve("tslab")],
-})) as { version: string }).version;
+const TS_VERSION = (
+  require(
+    require.resolve("@tslab/typescript-for-tslab/package.json", {
+      paths: [require.resolve("tslab")],
+    }),
+  ) as { version: string }
+).version;
 
 export function kernelInfo(): KernelInfoReply {
   return {

@@ -7,10 +7,24 @@
 // stdin live in their own modules.
 import { createRequire } from "node:module";
 import type {
-  CellInfo, CellOutcome, CellOutput, Dispose, HistoryEntry, IopubOutputMessage, KernelExtension, KernelHost, RunResult,
+  CellInfo,
+  CellOutcome,
+  CellOutput,
+  Dispose,
+  HistoryEntry,
+  IopubOutputMessage,
+  KernelExtension,
+  KernelHost,
+  RunResult,
 } from "./extensions.js";
 import type {
-  ControlChannel, ErrorContent, ExecuteReply, ExecuteRequest, ShellChannel, ShutdownReply, ShutdownRequest,
+  ControlChannel,
+  ErrorContent,
+  ExecuteReply,
+  ExecuteRequest,
+  ShellChannel,
+  ShutdownReply,
+  ShutdownRequest,
 } from "../protocol/messages.js";
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
@@ -109,9 +123,15 @@ export class Kernel implements KernelHost, CellHost {
 
   // ---- KernelHost ---------------------------------------------------------
 
-  get executionCount(): number { return this.count; }
-  get history(): readonly HistoryEntry[] { return this.history_.entries; }
-  get currentCell(): CellInfo | undefined { return this.cell?.info(); }
+  get executionCount(): number {
+    return this.count;
+  }
+  get history(): readonly HistoryEntry[] {
+    return this.history_.entries;
+  }
+  get currentCell(): CellInfo | undefined {
+    return this.cell?.info();
+  }
 
   defineGlobal(name: string, value: unknown, declaration: string): void {
     if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new TypeError(`defineGlobal: ${JSON.stringify(name)} is not an identifier`);
@@ -119,22 +139,36 @@ export class Kernel implements KernelHost, CellHost {
     (globalThis as Record<string, unknown>)[name] = value;
     this.executor.addDeclarations(declaration);
   }
-  addDeclarations(declarations: string): void { this.executor.addDeclarations(declarations); }
+  addDeclarations(declarations: string): void {
+    this.executor.addDeclarations(declarations);
+  }
   async run(code: string): Promise<RunResult> {
     const r = await this.outputs.muffled(() => this.executor.execute(code));
     return r.status === "ok" ? { status: "ok", value: r.value } : { status: "error", error: r.error };
   }
-  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void): Dispose { return this.outputs.onOutput(l); }
-  onCellStart(l: (c: CellInfo) => void): Dispose { return add(this.listeners.start, l); }
-  onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>): Dispose { return add(this.listeners.end, l); }
-  onInterrupt(l: () => void): Dispose { return add(this.listeners.interrupt, l); }
-  onShutdown(l: (restart: boolean) => void | Promise<void>): Dispose { return add(this.listeners.shutdown, l); }
+  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void): Dispose {
+    return this.outputs.onOutput(l);
+  }
+  onCellStart(l: (c: CellInfo) => void): Dispose {
+    return add(this.listeners.start, l);
+  }
+  onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>): Dispose {
+    return add(this.listeners.end, l);
+  }
+  onInterrupt(l: () => void): Dispose {
+    return add(this.listeners.interrupt, l);
+  }
+  onShutdown(l: (restart: boolean) => void | Promise<void>): Dispose {
+    return add(this.listeners.shutdown, l);
+  }
   onRequire(l: (id: string, exports: unknown) => void): Dispose {
     // A late listener first hears of the packages already loaded.
     for (const [id, exports] of this.executor.packages) guard(() => l(id, exports), this.logLine);
     return add(this.listeners.require, l);
   }
-  log(message: string): void { this.logLine(message); }
+  log(message: string): void {
+    this.logLine(message);
+  }
 
   // ---- interrupts, input, shutdown ---------------------------------------
 
@@ -259,7 +293,9 @@ export class Kernel implements KernelHost, CellHost {
     const values: Record<string, unknown> = {
       display,
       clearOutput: (wait = false) => this.outputs.clear(wait),
-      html, markdown, svg,
+      html,
+      markdown,
+      svg,
       input: (prompt = "", o: { password?: boolean } = {}) => {
         if (!this.cell) return Promise.reject(new Error("input() can only be called while a cell runs"));
         return this.input(this.cell, String(prompt), o.password === true);
@@ -285,8 +321,15 @@ export class Kernel implements KernelHost, CellHost {
   private tslabModule(): unknown {
     // tslab's display helpers call jupyter.lastWriteDisplayData; route it here.
     const jupyter = require("tslab/dist/jupyter.js") as { lastWriteDisplayData: unknown };
-    jupyter.lastWriteDisplayData = (d: { data: Record<string, unknown>; metadata?: Record<string, unknown>; transient?: { display_id?: string } }, update: boolean) =>
-      this.outputs.display(d.data, { metadata: d.metadata, displayId: d.transient?.display_id, update: update && !!d.transient?.display_id });
+    jupyter.lastWriteDisplayData = (
+      d: { data: Record<string, unknown>; metadata?: Record<string, unknown>; transient?: { display_id?: string } },
+      update: boolean,
+    ) =>
+      this.outputs.display(d.data, {
+        metadata: d.metadata,
+        displayId: d.transient?.display_id,
+        update: update && !!d.transient?.display_id,
+      });
     return require("tslab");
   }
 }
@@ -311,7 +354,9 @@ async function guardAsync(fn: () => void | Promise<void>, log: (l: string) => vo
   try {
     await Promise.race([
       fn(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${SHUTDOWN_LISTENER_MS} ms`)), SHUTDOWN_LISTENER_MS))),
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${SHUTDOWN_LISTENER_MS} ms`)), SHUTDOWN_LISTENER_MS)),
+      ),
     ]);
   } catch (e) {
     log(`shutdown listener failed: ${(e as Error).stack ?? e}`);

@@ -20,10 +20,11 @@ export type NotebookOutput =
 
 /** The iopub messages that are outputs, with their content. */
 export type IopubOutputMessage = {
-  [T in "stream" | "display_data" | "execute_result" | "error"]: { msg_type: T; content: IopubMessages[T] }
+  [T in "stream" | "display_data" | "execute_result" | "error"]: { msg_type: T; content: IopubMessages[T] };
 }["stream" | "display_data" | "execute_result" | "error"];
 
-const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const text = (v: unknown): string => (typeof v === "string" ? v : Array.isArray(v) ? v.join("") : "");
 
 /**
@@ -40,12 +41,16 @@ export function outputFromIopub(msgType: string, content: unknown): NotebookOutp
       return { output_type: "display_data", data: record(c.data), metadata: record(c.metadata) };
     case "execute_result":
       return {
-        output_type: "execute_result", data: record(c.data), metadata: record(c.metadata),
+        output_type: "execute_result",
+        data: record(c.data),
+        metadata: record(c.metadata),
         execution_count: typeof c.execution_count === "number" ? c.execution_count : null,
       };
     case "error":
       return {
-        output_type: "error", ename: text(c.ename), evalue: text(c.evalue),
+        output_type: "error",
+        ename: text(c.ename),
+        evalue: text(c.evalue),
         traceback: Array.isArray(c.traceback) ? c.traceback.map(String) : [],
       };
     default:

@@ -16,11 +16,19 @@ export type Publish = <T extends keyof IopubMessages>(type: T, content: IopubMes
 /** Flush batched stream text after this long, so long cells show progress. */
 const STREAM_FLUSH_MS = 30;
 
-interface Target { parent: Message<unknown>; cell: CellInfo }
+interface Target {
+  parent: Message<unknown>;
+  cell: CellInfo;
+}
 
 type Listener = (o: CellOutput, cell: CellInfo, message: IopubOutputMessage | undefined) => void;
 
-const OUTPUT_MESSAGES: ReadonlySet<string> = new Set(["stream", "display_data", "execute_result", "error"] satisfies IopubOutputMessage["msg_type"][]);
+const OUTPUT_MESSAGES: ReadonlySet<string> = new Set([
+  "stream",
+  "display_data",
+  "execute_result",
+  "error",
+] satisfies IopubOutputMessage["msg_type"][]);
 
 export class OutputRouter {
   private target: Target | undefined;
@@ -79,18 +87,27 @@ export class OutputRouter {
     const metadata = o.metadata ?? {};
     if (o.update) {
       if (!o.displayId) throw new TypeError("updating a display needs its displayId");
-      this.emit("update_display_data", { data: bundle, metadata, transient: { display_id: o.displayId } },
-        { type: "update_display_data", data: bundle, metadata, displayId: o.displayId });
+      this.emit(
+        "update_display_data",
+        { data: bundle, metadata, transient: { display_id: o.displayId } },
+        { type: "update_display_data", data: bundle, metadata, displayId: o.displayId },
+      );
     } else {
       const transient = o.displayId ? { display_id: o.displayId } : {};
-      this.emit("display_data", { data: bundle, metadata, transient },
-        { type: "display_data", data: bundle, metadata, displayId: o.displayId });
+      this.emit(
+        "display_data",
+        { data: bundle, metadata, transient },
+        { type: "display_data", data: bundle, metadata, displayId: o.displayId },
+      );
     }
   }
 
   executeResult(bundle: MimeBundle, executionCount: number): void {
-    this.emit("execute_result", { execution_count: executionCount, data: bundle, metadata: {} },
-      { type: "execute_result", data: bundle, metadata: {}, executionCount });
+    this.emit(
+      "execute_result",
+      { execution_count: executionCount, data: bundle, metadata: {} },
+      { type: "execute_result", data: bundle, metadata: {}, executionCount },
+    );
   }
 
   error(error: ErrorContent): void {
@@ -148,7 +165,10 @@ export class OutputRouter {
       const original = stream.write;
       stream.write = ((chunk: unknown, encoding?: unknown, cb?: unknown) => {
         const callback = typeof encoding === "function" ? encoding : cb;
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+        const text =
+          typeof chunk === "string"
+            ? chunk
+            : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
         this.stream(name, text);
         if (typeof callback === "function") process.nextTick(callback as () => void);
         return true;

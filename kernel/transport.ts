@@ -43,7 +43,9 @@ export class Transport {
       });
       const worker = control;
       await new Promise<void>((resolve, reject) => {
-        worker.once("message", (m: FromWorker) => ("ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed"))));
+        worker.once("message", (m: FromWorker) =>
+          "ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed")),
+        );
         worker.once("error", reject);
       });
     } catch (e) {

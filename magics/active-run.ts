@@ -5,7 +5,15 @@
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { invalidParameter, settlesWithin, validateArtifactPath, type RunStatus, type Tag, type TrackingStore, type ArtifactSpool } from "../tracking/index.js";
+import {
+  invalidParameter,
+  settlesWithin,
+  validateArtifactPath,
+  type RunStatus,
+  type Tag,
+  type TrackingStore,
+  type ArtifactSpool,
+} from "../tracking/index.js";
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
 
@@ -52,8 +60,12 @@ export class ActiveRun {
     readonly parentRunId?: string,
   ) {}
 
-  get runId(): string { return this.info.runId; }
-  get isEnded(): boolean { return this.ended; }
+  get runId(): string {
+    return this.info.runId;
+  }
+  get isEnded(): boolean {
+    return this.ended;
+  }
 
   private checkOpen(): void {
     if (this.ended) throw invalidParameter(`Run ${this.runId} has ended; start a new run to log more.`);
@@ -76,8 +88,10 @@ export class ActiveRun {
   logMetric(key: string, value: number, step = 0, timestamp = Date.now()): void {
     this.checkOpen();
     if (this.deps.sink.logMetric(key, value, step, timestamp) === false && this.dropped++ === 0)
-      this.deps.warn(`Run ${this.runId} logs faster than ${this.deps.store.uri} takes it: the backlog of undelivered points is at its bound, ` +
-        `so points are dropped until it drains (the count is given when the run ends).`);
+      this.deps.warn(
+        `Run ${this.runId} logs faster than ${this.deps.store.uri} takes it: the backlog of undelivered points is at its bound, ` +
+          `so points are dropped until it drains (the count is given when the run ends).`,
+      );
     const last = this.metrics.get(key);
     if (!last || step >= last.step) this.metrics.set(key, { value, step });
   }
@@ -112,10 +126,15 @@ export class ActiveRun {
     checkArtifactPath(artifactPath);
     const body = typeof data === "string" ? this.deps.redactor.text(data) : data;
     const { store, artifacts } = this.deps;
-    const uploading = artifacts ? artifacts.upload(store, this.runId, artifactPath, body) : store.logArtifact(this.runId, artifactPath, body);
+    const uploading = artifacts
+      ? artifacts.upload(store, this.runId, artifactPath, body)
+      : store.logArtifact(this.runId, artifactPath, body);
     const p = uploading.then(
       (how) => {
-        if (how === "spooled") this.deps.warn(`Artifact ${artifactPath} of run ${this.runId} waits in the spool: ${store.uri} did not take it now. It is uploaded by the next kernel start or \`tslab-mlflow sync\`.`);
+        if (how === "spooled")
+          this.deps.warn(
+            `Artifact ${artifactPath} of run ${this.runId} waits in the spool: ${store.uri} did not take it now. It is uploaded by the next kernel start or \`tslab-mlflow sync\`.`,
+          );
       },
       (err: unknown) => this.deps.warn(`Could not save artifact ${artifactPath} of run ${this.runId}: ${(err as Error).message}`),
     );
@@ -141,7 +160,9 @@ export class ActiveRun {
     try {
       data = await readFile(localPath);
     } catch (err) {
-      throw invalidParameter(`logArtifact cannot read ${show(localPath)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+      throw invalidParameter(
+        `logArtifact cannot read ${show(localPath)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
+      );
     }
     return this.upload(dest, data);
   }
@@ -194,7 +215,8 @@ export class ActiveRun {
       }
       return;
     }
-    if (this.dropped) this.deps.warn(`${this.dropped} metric point(s) of run ${this.runId} were dropped: logged while the backlog was at its bound.`);
+    if (this.dropped)
+      this.deps.warn(`${this.dropped} metric point(s) of run ${this.runId} were dropped: logged while the backlog was at its bound.`);
     const endTime = Date.now();
     const uploads = this.uploads;
     this.uploads = [];
@@ -209,10 +231,15 @@ export class ActiveRun {
     if (outcome === "spooled") {
       const p = sink.pending();
       const items = p.queued + p.inFlight + p.spooled;
-      this.deps.warn(`${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
-        `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`);
+      this.deps.warn(
+        `${this.deps.store.uri} did not answer in time: run ${this.runId} is marked ${status} there once it does. ` +
+          `Its status${items ? ` and ${items} logged item(s)` : ""} wait in the durable spool and are delivered in order by the next flush, the next run's end or the next kernel start.`,
+      );
     }
-    if (!uploaded) this.deps.warn(`Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`);
+    if (!uploaded)
+      this.deps.warn(
+        `Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`,
+      );
   }
 }
 

@@ -3,9 +3,23 @@
 // background); bad input throws at the call with a message naming the value.
 
 import {
-  datasetFromRecords, invokeServingEndpoint, MlflowError, type Dataset, type DatasetDescriptor, type MlflowClient, type Run, type RunStatus,
+  datasetFromRecords,
+  invokeServingEndpoint,
+  MlflowError,
+  type Dataset,
+  type DatasetDescriptor,
+  type MlflowClient,
+  type Run,
+  type RunStatus,
 } from "../tracking/index.js";
-import { defaultModelCache, loadModel, logModel, type BatchPredictOptions, type LogModelOptions, type ModelInput } from "../models/index.js";
+import {
+  defaultModelCache,
+  loadModel,
+  logModel,
+  type BatchPredictOptions,
+  type LogModelOptions,
+  type ModelInput,
+} from "../models/index.js";
 import type { ActiveRun } from "./active-run.js";
 import { kernelDisplay, runBatchPredict } from "./magic-predict.js";
 import type { MlflowSession } from "./session.js";
@@ -15,7 +29,13 @@ type Scalar = string | number | boolean;
 /** The statuses a run can be ended with: MLflow's run statuses but the open ones. */
 type EndStatus = Exclude<RunStatus, "RUNNING" | "SCHEDULED">;
 
-export interface RunHandle { runId: string; runName: string; experimentId: string; artifactUri: string; parentRunId?: string }
+export interface RunHandle {
+  runId: string;
+  runName: string;
+  experimentId: string;
+  artifactUri: string;
+  parentRunId?: string;
+}
 
 const handle = (r: ActiveRun): RunHandle => ({ ...r.info, ...(r.parentRunId ? { parentRunId: r.parentRunId } : {}) });
 
@@ -54,7 +74,9 @@ export function createMlflowApi(session: MlflowSession) {
       const r = session.activeRun();
       return r ? handle(r) : undefined;
     },
-    startRun: async (o: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, Scalar>; description?: string } = {}): Promise<RunHandle> => {
+    startRun: async (
+      o: { runName?: string; experiment?: string; nested?: boolean; tags?: Record<string, Scalar>; description?: string } = {},
+    ): Promise<RunHandle> => {
       const tags = Object.entries(o.tags ?? {}).map(([key, value]) => ({ key, value: String(value) }));
       return handle(await session.startRun({ ...o, tags }));
     },
@@ -74,7 +96,12 @@ export function createMlflowApi(session: MlflowSession) {
     getRun: (runId: string): Promise<Run> => store().getRun(runId),
     searchRuns: async (o: { experiment?: string; filter?: string; orderBy?: string[]; maxResults?: number } = {}): Promise<Run[]> => {
       const exp = o.experiment ? await session.resolveExperiment(o.experiment, false) : await session.currentExperiment();
-      const page = await store().searchRuns({ experimentIds: [exp.experimentId], filter: o.filter, orderBy: o.orderBy, maxResults: o.maxResults ?? 1000 });
+      const page = await store().searchRuns({
+        experimentIds: [exp.experimentId],
+        filter: o.filter,
+        orderBy: o.orderBy,
+        maxResults: o.maxResults ?? 1000,
+      });
       return page.items;
     },
     getMetricHistory: (runId: string, key: string) => store().getMetricHistory(runId, key),
@@ -105,9 +132,13 @@ export function createMlflowApi(session: MlflowSession) {
       runBatchPredict(session, modelUri, input, options, kernelDisplay()),
     /** POSTs a payload to a model-serving endpoint (`mlflow models serve`, Databricks) and returns its JSON answer. */
     predict: (endpointUrl: string, payload: unknown) => invokeServingEndpoint(endpointUrl, payload, { env: session.env }),
-    get trackingUri(): string { return session.tracking.uri; },
+    get trackingUri(): string {
+      return session.tracking.uri;
+    },
     /** The full tracking client (experiments, runs, artifacts, registry). */
-    get client(): MlflowClient { return session.tracking.client; },
+    get client(): MlflowClient {
+      return session.tracking.client;
+    },
   };
 }
 

@@ -23,7 +23,7 @@ export class AutologSettings {
   }
 
   set(enable: boolean, parts: readonly AutologPart[] = AUTOLOG_PARTS): void {
-    for (const p of parts) (enable ? this.on.add(p) : this.on.delete(p));
+    for (const p of parts) enable ? this.on.add(p) : this.on.delete(p);
   }
 
   describe(): string {
@@ -33,7 +33,10 @@ export class AutologSettings {
 
 /** Parses `params,metrics` into parts, naming a bad one and listing the accepted. */
 export function parseParts(list: readonly string[]): AutologPart[] {
-  const parts = list.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+  const parts = list
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const p of parts) {
     if (!(AUTOLOG_PARTS as readonly string[]).includes(p))
       throw new MagicError("BAD_ARGUMENT", `Unknown autolog part ${JSON.stringify(p)}. Accepted: ${AUTOLOG_PARTS.join(", ")}.`);

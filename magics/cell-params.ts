@@ -11,7 +11,10 @@ let tsModule: typeof TS | undefined;
 const loadTs = (): typeof TS => (tsModule ??= createRequire(import.meta.url)("@tslab/typescript-for-tslab") as typeof TS);
 
 export type Literal = number | string | boolean;
-export interface CellParam { name: string; value: Literal }
+export interface CellParam {
+  name: string;
+  value: Literal;
+}
 
 function literalValue(ts: typeof TS, node: TS.Expression): Literal | undefined {
   while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) {

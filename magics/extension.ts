@@ -29,7 +29,20 @@ import { BEGIN_DECLARATION, BEGIN_GLOBAL, beginGlobal } from "./run-begin.js";
 import { applyRunContext } from "./run-context.js";
 import type { Tracking } from "./tracking-port.js";
 
-export const MAGICS: AnyMagic<MagicContext>[] = [mlflowRun, mlflowExperiment, mlflowStatus, mlflowRuns, mlflowCompare, mlflowAutolog, mlflowRegister, mlflowAlias, mlflowModels, mlflowPredict, lsmagic, help];
+export const MAGICS: AnyMagic<MagicContext>[] = [
+  mlflowRun,
+  mlflowExperiment,
+  mlflowStatus,
+  mlflowRuns,
+  mlflowCompare,
+  mlflowAutolog,
+  mlflowRegister,
+  mlflowAlias,
+  mlflowModels,
+  mlflowPredict,
+  lsmagic,
+  help,
+];
 
 export interface MlflowExtensionOptions {
   env?: Record<string, string | undefined>;
@@ -69,7 +82,12 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
     if (!r) return cell;
     const text = (s: string) => r.text(s);
     const bundle = (b: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === "string" && !k.startsWith("image/") || k === "image/svg+xml" ? text(v as string) : v]));
+      Object.fromEntries(
+        Object.entries(b).map(([k, v]) => [
+          k,
+          (typeof v === "string" && !k.startsWith("image/")) || k === "image/svg+xml" ? text(v as string) : v,
+        ]),
+      );
     return Object.create(cell, {
       display: { value: (b: Parameters<Cell["display"]>[0], o?: Parameters<Cell["display"]>[1]) => cell.display(bundle(b) as typeof b, o) },
       stream: { value: (name: "stdout" | "stderr", t: string) => cell.stream(name, text(t)) },
@@ -120,10 +138,22 @@ export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExt
       if (s) {
         // Library hooks install when a cell first loads their library, never before: a notebook
         // that never imports TensorFlow.js does not pay for loading it.
-        const hooks = new HookRegistry({ activeRun: () => s.activeRun(), enabled: () => s.autolog.enabled("metrics"), warn: (m) => s.warn(m) }, h.cwd);
+        const hooks = new HookRegistry(
+          { activeRun: () => s.activeRun(), enabled: () => s.autolog.enabled("metrics"), warn: (m) => s.warn(m) },
+          h.cwd,
+        );
         h.onRequire((id, exports) => hooks.loaded(id, exports));
       }
-      const api = s ? createMlflowApi(s) : new Proxy({}, { get: () => { throw startError; } });
+      const api = s
+        ? createMlflowApi(s)
+        : new Proxy(
+            {},
+            {
+              get: () => {
+                throw startError;
+              },
+            },
+          );
       h.defineGlobal("mlflow", api, MLFLOW_DECLARATION);
       h.defineGlobal("charts", chartsGlobal, CHARTS_DECLARATION);
       h.defineGlobal(BEGIN_GLOBAL, beginGlobal, BEGIN_DECLARATION);

@@ -9,7 +9,9 @@ const options = {
 } as const satisfies OptionSchema;
 
 export const mlflowAlias: Magic<MagicContext, typeof options> = {
-  name: "mlflow_alias", kind: "line", summary: "Point an alias of a registered model at a version, or delete it.",
+  name: "mlflow_alias",
+  kind: "line",
+  summary: "Point an alias of a registered model at a version, or delete it.",
   usage: "NAME ALIAS VERSION | NAME ALIAS --delete",
   options,
   maxPositionals: 3,
@@ -17,9 +19,15 @@ export const mlflowAlias: Magic<MagicContext, typeof options> = {
     const [name, alias, version] = inv.positionals;
     const del = inv.values.delete === true;
     if (!name || !alias || (!del && !version))
-      throw new MagicError("BAD_ARGUMENT", "%mlflow_alias needs a model name, an alias and a version (e.g. %mlflow_alias my-model Champion 3), or --delete instead of the version.");
+      throw new MagicError(
+        "BAD_ARGUMENT",
+        "%mlflow_alias needs a model name, an alias and a version (e.g. %mlflow_alias my-model Champion 3), or --delete instead of the version.",
+      );
     if (del && version)
-      throw new MagicError("BAD_ARGUMENT", `%mlflow_alias --delete takes no version (got ${JSON.stringify(version)}): %mlflow_alias ${name} ${alias} --delete.`);
+      throw new MagicError(
+        "BAD_ARGUMENT",
+        `%mlflow_alias --delete takes no version (got ${JSON.stringify(version)}): %mlflow_alias ${name} ${alias} --delete.`,
+      );
     if (version !== undefined && !/^\d+$/.test(version))
       throw new MagicError("BAD_ARGUMENT", `Bad version ${JSON.stringify(version)}: a model version is a whole number, e.g. 3.`);
     const client = ctx.session.tracking.client;

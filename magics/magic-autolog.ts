@@ -9,8 +9,11 @@ const options = {
 } as const satisfies OptionSchema;
 
 export const mlflowAutolog: Magic<MagicContext, typeof options> = {
-  name: "mlflow_autolog", kind: "line", summary: "Turn autologging on or off, entirely or for some parts.",
-  usage: "on|off [--what PARTS]", maxPositionals: 1,
+  name: "mlflow_autolog",
+  kind: "line",
+  summary: "Turn autologging on or off, entirely or for some parts.",
+  usage: "on|off [--what PARTS]",
+  maxPositionals: 1,
   options,
   async run(inv, ctx) {
     const mode = inv.positionals[0];

@@ -39,7 +39,8 @@ export function completeMagic<C>(registry: MagicRegistry<C>, code: string, pos: 
   const name = /^(\s*)(%%?)([\w-]*)$/.exec(before);
   if (name) {
     const typed = name[2]! + name[3]!;
-    const matches = registry.list()
+    const matches = registry
+      .list()
       .map((m) => prefixOf(m.kind) + m.name)
       .filter((n) => n.startsWith(typed) || (!typed.startsWith("%%") && n.startsWith("%" + typed)))
       .sort();
@@ -52,7 +53,10 @@ export function completeMagic<C>(registry: MagicRegistry<C>, code: string, pos: 
   const magic = registry.get(m[1]!);
   const word = m[2]!;
   if (!magic || (word !== "" && !word.startsWith("-"))) return undefined;
-  const matches = Object.keys(magic.options).map((o) => "--" + o).filter((o) => o.startsWith(word)).sort();
+  const matches = Object.keys(magic.options)
+    .map((o) => "--" + o)
+    .filter((o) => o.startsWith(word))
+    .sort();
   if (matches.length === 0) return undefined;
   const from = pos - word.length;
   return { matches, cursorStart: from, cursorEnd: pos + wordRest(line.text, pos - line.start) };

@@ -13,10 +13,16 @@ const MAX_METRICS = 4;
 /** A text and an HTML rendering of the same table. */
 export function table(caption: string, header: string[], rows: string[][]) {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((s, c) => s.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd();
   const text = [caption, line(header), ...rows.map(line)].join("\n");
-  const html = `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>`
-    + rows.map((r) => `<tr>${r.map((s) => `<td>${escapeHtml(s)}</td>`).join("")}</tr>`).join("") + "</tbody></table>";
+  const html =
+    `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>` +
+    rows.map((r) => `<tr>${r.map((s) => `<td>${escapeHtml(s)}</td>`).join("")}</tr>`).join("") +
+    "</tbody></table>";
   return { "text/plain": text, "text/html": html };
 }
 
@@ -36,12 +42,24 @@ async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next
 export function versionsTable(model: RegisteredModel, versions: ModelVersion[], runs: Map<string, Run>) {
   const aliasesOf = new Map<string, string[]>();
   for (const a of model.aliases) aliasesOf.set(a.version, [...(aliasesOf.get(a.version) ?? []), a.alias]);
-  const metricNames = [...new Set(versions.flatMap((v) => (v.runId ? runs.get(v.runId)?.data.metrics.map((m) => m.key) ?? [] : [])))].sort().slice(0, MAX_METRICS);
+  const metricNames = [...new Set(versions.flatMap((v) => (v.runId ? (runs.get(v.runId)?.data.metrics.map((m) => m.key) ?? []) : [])))]
+    .sort()
+    .slice(0, MAX_METRICS);
   const header = ["version", "aliases", "status", "source run", ...metricNames, "source"];
   const rows = versions.map((v) => {
     const run = v.runId ? runs.get(v.runId) : undefined;
-    const metric = (k: string) => { const m = run?.data.metrics.find((x) => x.key === k); return m ? fmtValue(m.value) : ""; };
-    return [v.version, (aliasesOf.get(v.version) ?? []).join(", "), v.status ?? "", run ? `${run.info.runName} (${v.runId})` : v.runId ?? "", ...metricNames.map(metric), v.source];
+    const metric = (k: string) => {
+      const m = run?.data.metrics.find((x) => x.key === k);
+      return m ? fmtValue(m.value) : "";
+    };
+    return [
+      v.version,
+      (aliasesOf.get(v.version) ?? []).join(", "),
+      v.status ?? "",
+      run ? `${run.info.runName} (${v.runId})` : (v.runId ?? ""),
+      ...metricNames.map(metric),
+      v.source,
+    ];
   });
   return table(`${model.name}: ${versions.length} version${versions.length === 1 ? "" : "s"}`, header, rows);
 }
@@ -51,7 +69,9 @@ const options = {
 } as const satisfies OptionSchema;
 
 export const mlflowModels: Magic<MagicContext, typeof options> = {
-  name: "mlflow_models", kind: "line", summary: "Show registered models, or one model's versions with aliases and source-run metrics.",
+  name: "mlflow_models",
+  kind: "line",
+  summary: "Show registered models, or one model's versions with aliases and source-run metrics.",
   usage: "[NAME] [--max N]",
   options,
   maxPositionals: 1,
@@ -63,19 +83,29 @@ export const mlflowModels: Magic<MagicContext, typeof options> = {
       const models = await allPages((pageToken) => client.searchRegisteredModels({ pageToken }), max);
       const rows = models.map((m) => {
         const latest = m.latestVersions.map((v) => Number(v.version)).sort((a, b) => b - a)[0];
-        return [m.name, latest === undefined ? "" : String(latest), m.aliases.map((a) => `${a.alias} -> ${a.version}`).join(", "), m.description ?? ""];
+        return [
+          m.name,
+          latest === undefined ? "" : String(latest),
+          m.aliases.map((a) => `${a.alias} -> ${a.version}`).join(", "),
+          m.description ?? "",
+        ];
       });
-      ctx.cell.display(table(`${models.length} registered model${models.length === 1 ? "" : "s"}`, ["name", "latest", "aliases", "description"], rows));
+      ctx.cell.display(
+        table(`${models.length} registered model${models.length === 1 ? "" : "s"}`, ["name", "latest", "aliases", "description"], rows),
+      );
       return;
     }
     const model = await client.getRegisteredModel(name);
-    const versions = (await allPages((pageToken) => client.searchModelVersions({ filter: `name = ${quote(name)}`, pageToken }), max))
-      .sort((a, b) => Number(b.version) - Number(a.version));
+    const versions = (await allPages((pageToken) => client.searchModelVersions({ filter: `name = ${quote(name)}`, pageToken }), max)).sort(
+      (a, b) => Number(b.version) - Number(a.version),
+    );
     const runs = new Map<string, Run>();
-    await Promise.all([...new Set(versions.map((v) => v.runId).filter((id): id is string => !!id))].map(async (id) => {
-      const run = await client.getRun(id).catch(() => undefined);
-      if (run) runs.set(id, run);
-    }));
+    await Promise.all(
+      [...new Set(versions.map((v) => v.runId).filter((id): id is string => !!id))].map(async (id) => {
+        const run = await client.getRun(id).catch(() => undefined);
+        if (run) runs.set(id, run);
+      }),
+    );
     ctx.cell.display(versionsTable(model, versions, runs));
   },
 };

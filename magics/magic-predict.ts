@@ -6,7 +6,15 @@
 
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { batchPredict, defaultModelCache, loadModel, type BatchPredictOptions, type BatchPredictResult, type BatchProgress, type TableRecord } from "../models/index.js";
+import {
+  batchPredict,
+  defaultModelCache,
+  loadModel,
+  type BatchPredictOptions,
+  type BatchPredictResult,
+  type BatchProgress,
+  type TableRecord,
+} from "../models/index.js";
 import type { MimeBundle } from "../kernel/extensions.js";
 import type { MagicContext } from "./context.js";
 import { table } from "./magic-models.js";
@@ -40,29 +48,55 @@ export function progressBundle(uri: string, p: BatchProgress, done = false): Mim
   const fraction = p.totalRows ? p.rows / p.totalRows : p.totalBytes ? (p.bytesRead ?? 0) / p.totalBytes : undefined;
   const of = p.totalRows ? ` of ${n(p.totalRows)}` : p.totalBytes ? ` (${mb(p.bytesRead ?? 0)} of ${mb(p.totalBytes)} MB)` : "";
   const text = `${done ? "Predicted" : "Predicting"} ${uri}: ${n(p.rows)} rows${of}, ${p.batches} batches, ${n(rate)} rows/s`;
-  const bar = fraction === undefined ? "" : ` <progress value="${Math.min(1, fraction).toFixed(4)}" max="1"></progress> ${(Math.min(1, fraction) * 100).toFixed(0)}%`;
+  const bar =
+    fraction === undefined
+      ? ""
+      : ` <progress value="${Math.min(1, fraction).toFixed(4)}" max="1"></progress> ${(Math.min(1, fraction) * 100).toFixed(0)}%`;
   return { "text/plain": text, "text/html": `<div>${text.replace(/&/g, "&amp;").replace(/</g, "&lt;")}${bar}</div>` };
 }
 
 export function previewBundle(r: BatchPredictRun): MimeBundle {
-  const cell = (v: unknown) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x)) : String(v));
+  const cell = (v: unknown) =>
+    v === null || v === undefined
+      ? ""
+      : typeof v === "object"
+        ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x))
+        : String(v);
   const rows = r.preview.map((rec: TableRecord) => r.columns.map((c) => cell(rec[c])));
-  const caption = `${n(r.rows)} predictions by ${r.modelUri}${r.modelVersion ? ` (version ${r.modelVersion})` : ""} in ${(r.elapsedMs / 1000).toFixed(1)} s -> ${r.output}`
-    + (r.runId ? `, logged to run ${r.runId}` : "")
-    + (r.badRows.length ? `; ${r.badRows.length} bad rows left out: ${r.badRows.slice(0, 5).map((b) => `row ${b.row} (${b.message})`).join("; ")}${r.badRows.length > 5 ? "; …" : ""}` : "")
-    + `. First ${rows.length} rows:`;
+  const caption =
+    `${n(r.rows)} predictions by ${r.modelUri}${r.modelVersion ? ` (version ${r.modelVersion})` : ""} in ${(r.elapsedMs / 1000).toFixed(1)} s -> ${r.output}` +
+    (r.runId ? `, logged to run ${r.runId}` : "") +
+    (r.badRows.length
+      ? `; ${r.badRows.length} bad rows left out: ${r.badRows
+          .slice(0, 5)
+          .map((b) => `row ${b.row} (${b.message})`)
+          .join("; ")}${r.badRows.length > 5 ? "; …" : ""}`
+      : "") +
+    `. First ${rows.length} rows:`;
   return table(caption, r.columns, rows);
 }
 
 /** Loads `uri`, predicts over `input`, shows progress and a preview, logs into the active run. */
 export async function runBatchPredict(
-  session: MlflowSession, uri: string, input: string | readonly TableRecord[], opts: BatchPredictOptions, show?: Show,
+  session: MlflowSession,
+  uri: string,
+  input: string | readonly TableRecord[],
+  opts: BatchPredictOptions,
+  show?: Show,
 ): Promise<BatchPredictRun> {
   if (typeof uri !== "string" || !uri)
-    throw new MagicError("BAD_ARGUMENT", `Bad model URI ${JSON.stringify(uri)}: give models:/<name>@<alias>, models:/<name>/<version>, runs:/<run_id>/<path> or a model folder.`);
+    throw new MagicError(
+      "BAD_ARGUMENT",
+      `Bad model URI ${JSON.stringify(uri)}: give models:/<name>@<alias>, models:/<name>/<version>, runs:/<run_id>/<path> or a model folder.`,
+    );
   const client = session.tracking.client;
   const model = await loadModel(client, uri, { cacheDir: defaultModelCache(session.env) });
-  const modelVersion = uri.startsWith("models:/") ? await client.resolveModelUri(uri).then((r) => r.modelVersion?.version, () => undefined) : undefined;
+  const modelVersion = uri.startsWith("models:/")
+    ? await client.resolveModelUri(uri).then(
+        (r) => r.modelVersion?.version,
+        () => undefined,
+      )
+    : undefined;
   const displayId = randomBytes(8).toString("hex");
   let shown = false;
   let last = 0;
@@ -80,7 +114,12 @@ export async function runBatchPredict(
     run.setTags({ [MODEL_URI_TAG]: uri, ...(modelVersion ? { [MODEL_VERSION_TAG]: modelVersion } : {}) });
     await run.logArtifact(result.output, PREDICTIONS_ARTIFACT_DIR);
   }
-  const out: BatchPredictRun = { ...result, modelUri: uri, ...(modelVersion ? { modelVersion } : {}), ...(run ? { runId: run.info.runId } : {}) };
+  const out: BatchPredictRun = {
+    ...result,
+    modelUri: uri,
+    ...(modelVersion ? { modelVersion } : {}),
+    ...(run ? { runId: run.info.runId } : {}),
+  };
   if (show) {
     const final = { rows: result.rows, batches: result.batches, elapsedMs: result.elapsedMs };
     show(progressBundle(uri, final, true), { displayId, update: shown });
@@ -100,8 +139,13 @@ const options = {
 /** The checked line: the model URI and the required paths, present. */
 function checkedLine(inv: Invocation<typeof options>): { uri: string; input: string; output: string } {
   const [uri] = inv.positionals;
-  if (!uri) throw new MagicError("BAD_ARGUMENT", "%mlflow_predict needs a model URI, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.");
-  const missing = (o: string) => new MagicError("BAD_ARGUMENT", `%mlflow_predict needs --${o} PATH, e.g. --input data.csv --output predictions.parquet.`);
+  if (!uri)
+    throw new MagicError(
+      "BAD_ARGUMENT",
+      "%mlflow_predict needs a model URI, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.",
+    );
+  const missing = (o: string) =>
+    new MagicError("BAD_ARGUMENT", `%mlflow_predict needs --${o} PATH, e.g. --input data.csv --output predictions.parquet.`);
   const { input, output } = inv.values;
   if (!input) throw missing("input");
   if (!output) throw missing("output");
@@ -110,7 +154,9 @@ function checkedLine(inv: Invocation<typeof options>): { uri: string; input: str
 }
 
 export const mlflowPredict: Magic<MagicContext, typeof options> = {
-  name: "mlflow_predict", kind: "line", summary: "Batch inference: a model over a CSV, JSON Lines or Parquet file, predictions saved as Parquet or CSV.",
+  name: "mlflow_predict",
+  kind: "line",
+  summary: "Batch inference: a model over a CSV, JSON Lines or Parquet file, predictions saved as Parquet or CSV.",
   usage: "MODEL_URI --input PATH --output PATH [--batch-size N] [--columns a,b] [--skip-bad-rows]",
   options,
   maxPositionals: 1,
@@ -120,13 +166,22 @@ export const mlflowPredict: Magic<MagicContext, typeof options> = {
   async run(inv, ctx) {
     const { uri, input, output } = checkedLine(inv);
     const at = (p: string) => path.resolve(ctx.host.cwd, p);
-    const columns = inv.values.columns?.split(",").map((c) => c.trim()).filter(Boolean);
-    await runBatchPredict(ctx.session, uri, at(input), {
-      output: at(output),
-      batchSize: positiveInt(inv.values["batch-size"], "--batch-size"),
-      columns,
-      skipBadRows: inv.values["skip-bad-rows"] === true,
-    }, (bundle, o) => ctx.cell.display(bundle, o));
+    const columns = inv.values.columns
+      ?.split(",")
+      .map((c) => c.trim())
+      .filter(Boolean);
+    await runBatchPredict(
+      ctx.session,
+      uri,
+      at(input),
+      {
+        output: at(output),
+        batchSize: positiveInt(inv.values["batch-size"], "--batch-size"),
+        columns,
+        skipBadRows: inv.values["skip-bad-rows"] === true,
+      },
+      (bundle, o) => ctx.cell.display(bundle, o),
+    );
   },
 };
 

@@ -54,25 +54,29 @@ export const mlflowRun: Magic<MagicContext, typeof options> = {
     };
     await session.attachOuterRun();
     if (options.nested && !session.activeRun()) {
-      throw new MagicError("BAD_OPTION", "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).");
+      throw new MagicError(
+        "BAD_OPTION",
+        "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).",
+      );
     }
 
     const started = performance.now();
     // Git state goes in with the run's creation: one write instead of two (sampled in the background after the first run).
     const gitTags = session.autolog.enabled("git")
       ? await session.git.tags(notebookDir({ notebookPath: cell.notebookPath, env: session.env }, ctx.host.cwd)).catch((err: unknown) => {
-        session.warn(`git tags: ${(err as Error).message}`);
-        return [];
-      })
+          session.warn(`git tags: ${(err as Error).message}`);
+          return [];
+        })
       : [];
 
     // The run is created by the first statement of the code the kernel runs, so only after the
     // cell compiled: a type or syntax error creates no run (see run-begin.ts).
     let creating: Promise<ActiveRun> | undefined;
-    const begin = () => (creating ??= session.startRun({ ...options, gitTags }).then((run) => {
-      guard(session, "params", () => logParams(ctx, run, params, body));
-      return run;
-    }));
+    const begin = () =>
+      (creating ??= session.startRun({ ...options, gitTags }).then((run) => {
+        guard(session, "params", () => logParams(ctx, run, params, body));
+        return run;
+      }));
     const firstOutput = ctx.outputs().length;
     const result = await runWithBegin(cell, body, begin, session.redactor);
     if (!creating) return; // did not compile: the kernel showed why, and no run exists
@@ -88,11 +92,21 @@ export const mlflowRun: Magic<MagicContext, typeof options> = {
     try {
       // Shown before the artifacts are taken: publishing it also publishes the stream text the
       // kernel still batches (a console.log as the cell's last statement), which must be in them.
-      cell.display(summaryBundle({
-        runName: run.info.runName, runId: run.runId, experimentId: run.info.experimentId, status,
-        params: run.params, metrics: run.metrics, parentRunId: run.parentRunId,
-        durationMs: performance.now() - started,
-      }, session.tracking.uri));
+      cell.display(
+        summaryBundle(
+          {
+            runName: run.info.runName,
+            runId: run.runId,
+            experimentId: run.info.experimentId,
+            status,
+            params: run.params,
+            metrics: run.metrics,
+            parentRunId: run.parentRunId,
+            durationMs: performance.now() - started,
+          },
+          session.tracking.uri,
+        ),
+      );
     } finally {
       const summaryAt = ctx.outputs().length - 1;
       await guardAsync(session, "run artifacts", async () => {
@@ -125,7 +139,8 @@ function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; valu
   const { session, cell } = ctx;
   const all = new Map<string, string>();
   if (session.autolog.enabled("params")) {
-    for (const [k, val] of notebookParameters(notebookPath({ notebookPath: cell.notebookPath, env: session.env }), ctx.host.cwd)) all.set(k, paramString(val));
+    for (const [k, val] of notebookParameters(notebookPath({ notebookPath: cell.notebookPath, env: session.env }), ctx.host.cwd))
+      all.set(k, paramString(val));
     for (const p of cellParams(body)) all.set(p.name, paramString(p.value));
   }
   for (const p of given) all.set(p.key, p.value);
@@ -138,7 +153,15 @@ function logParams(ctx: MagicContext, run: ActiveRun, given: { key: string; valu
   }
 }
 
-async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, result: RunResult | undefined, firstOutput: number, summaryAt: number, noOutputs: boolean): Promise<void> {
+async function saveArtifacts(
+  ctx: MagicContext,
+  run: ActiveRun,
+  body: string,
+  result: RunResult | undefined,
+  firstOutput: number,
+  summaryAt: number,
+  noOutputs: boolean,
+): Promise<void> {
   const { session } = ctx;
   const redact = (s: string) => session.redactor.text(s);
   // Uploads are tracked by the run: its end waits for them alongside the logged data.
@@ -151,7 +174,12 @@ async function saveArtifacts(ctx: MagicContext, run: ActiveRun, body: string, re
     for (const f of files) if (f.path !== "error.txt") void run.upload(f.path, f.data);
   }
   if (session.autolog.enabled("notebook")) {
-    const current = { source: ctx.cell.code, executionCount: ctx.cell.executionCount, cellId: ctx.cell.cellId, outputs: [...ctx.outputs()] };
+    const current = {
+      source: ctx.cell.code,
+      executionCount: ctx.cell.executionCount,
+      cellId: ctx.cell.cellId,
+      outputs: [...ctx.outputs()],
+    };
     void run.upload("notebook.ipynb", notebookSnapshot([...session.cells, current], redact));
   }
 }

@@ -11,13 +11,15 @@ const MAX_COLUMNS = 6;
 
 const options = {
   experiment: { type: "string", value: "E", description: "experiment name or id (default: the session's)" },
-  filter: { type: "string", value: "F", description: "MLflow search filter, e.g. \"metrics.acc > 0.9\"" },
-  "order-by": { type: "string", multiple: true, value: "O", description: "e.g. \"metrics.loss ASC\" (default: newest first)" },
+  filter: { type: "string", value: "F", description: 'MLflow search filter, e.g. "metrics.acc > 0.9"' },
+  "order-by": { type: "string", multiple: true, value: "O", description: 'e.g. "metrics.loss ASC" (default: newest first)' },
   max: { type: "string", value: "N", description: "at most N runs (default 20)" },
 } as const satisfies OptionSchema;
 
 export const mlflowRuns: Magic<MagicContext, typeof options> = {
-  name: "mlflow_runs", kind: "line", summary: "Show a table of runs with their key params and metrics.",
+  name: "mlflow_runs",
+  kind: "line",
+  summary: "Show a table of runs with their key params and metrics.",
   usage: "[--experiment E] [--filter F] [--order-by O] [--max N]",
   options,
   async run(inv, ctx) {
@@ -44,17 +46,29 @@ const shortId = (id: string) => `<code title="${escapeHtml(id)}">${escapeHtml(id
 export function runsTable(runs: readonly Run[], caption: string) {
   const params = runs.map((r) => new Map(r.data.params.map((p) => [p.key, p.value])));
   const metrics = runs.map((r) => new Map(r.data.metrics.map((m) => [m.key, fmtValue(m.value)])));
-  const pCols = keyColumns(params), mCols = keyColumns(metrics);
+  const pCols = keyColumns(params),
+    mCols = keyColumns(metrics);
   const header = ["run", "run id", "status", ...pCols, ...mCols];
   const rows = runs.map((r, i) => [
-    r.info.runName, r.info.runId, r.info.status,
-    ...pCols.map((k) => params[i]!.get(k) ?? ""), ...mCols.map((k) => metrics[i]!.get(k) ?? ""),
+    r.info.runName,
+    r.info.runId,
+    r.info.status,
+    ...pCols.map((k) => params[i]!.get(k) ?? ""),
+    ...mCols.map((k) => metrics[i]!.get(k) ?? ""),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((s, c) => s.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd();
   const text = [caption, line(header), ...rows.map(line)].join("\n");
-  const th = header.map((h, c) => `<th title="${c >= 3 ? (c < 3 + pCols.length ? "param" : "metric") : ""}">${escapeHtml(h)}</th>`).join("");
-  const html = `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${th}</tr></thead><tbody>`
-    + rows.map((row) => `<tr>${row.map((s, c) => `<td>${c === 1 ? shortId(s) : escapeHtml(s)}</td>`).join("")}</tr>`).join("") + "</tbody></table>";
+  const th = header
+    .map((h, c) => `<th title="${c >= 3 ? (c < 3 + pCols.length ? "param" : "metric") : ""}">${escapeHtml(h)}</th>`)
+    .join("");
+  const html =
+    `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${th}</tr></thead><tbody>` +
+    rows.map((row) => `<tr>${row.map((s, c) => `<td>${c === 1 ? shortId(s) : escapeHtml(s)}</td>`).join("")}</tr>`).join("") +
+    "</tbody></table>";
   return { "text/plain": text, "text/html": html };
 }

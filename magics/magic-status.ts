@@ -7,8 +7,11 @@ import type { MagicContext } from "./context.js";
 import { escapeHtml } from "./summary.js";
 
 export const mlflowStatus: Magic<MagicContext> = {
-  name: "mlflow_status", kind: "line", summary: "Show the tracking URI, experiment, open runs, autolog settings and pending data.",
-  usage: "", options: {},
+  name: "mlflow_status",
+  kind: "line",
+  summary: "Show the tracking URI, experiment, open runs, autolog settings and pending data.",
+  usage: "",
+  options: {},
   async run(_inv, ctx) {
     const { session } = ctx;
     await session.attachOuterRun();
@@ -27,7 +30,10 @@ export const mlflowStatus: Magic<MagicContext> = {
       const [requests, uploads] = await Promise.all([new Spool(dirname(artifacts.dir), session.tracking.uri).parked(), artifacts.parked()]);
       if (requests.length + uploads.length) {
         const last = [...requests, ...uploads].sort((a, b) => a.name.localeCompare(b.name)).at(-1)!;
-        rows.push(["parked", `${requests.length} request(s) and ${uploads.length} artifact upload(s) refused or given up on, kept in ${dirname(artifacts.dir)}; newest reason: ${session.redactor.text(last.reason) || "(none recorded)"}`]);
+        rows.push([
+          "parked",
+          `${requests.length} request(s) and ${uploads.length} artifact upload(s) refused or given up on, kept in ${dirname(artifacts.dir)}; newest reason: ${session.redactor.text(last.reason) || "(none recorded)"}`,
+        ]);
       }
     }
     const text = rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join("\n") + "\nautolog:\n" + session.autolog.describe().replace(/^/gm, "  ");

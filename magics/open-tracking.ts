@@ -3,10 +3,22 @@
 // users get as `mlflow.client`. Delivery failures surface as warnings through `warn`. No wait
 // is long (TSLAB_MLFLOW_FLUSH_TIMEOUT): what a dead server does not take waits in the spool.
 
-import { ArtifactSpool, flushTimeoutFromEnv, Logger, MlflowClient, openStore, spoolDirFor, type LoggerOptions, type TrackingStore } from "../tracking/index.js";
+import {
+  ArtifactSpool,
+  flushTimeoutFromEnv,
+  Logger,
+  MlflowClient,
+  openStore,
+  spoolDirFor,
+  type LoggerOptions,
+  type TrackingStore,
+} from "../tracking/index.js";
 import type { Tracking } from "./tracking-port.js";
 
-export async function openTracking(env: Record<string, string | undefined>, warn: (m: string) => void = () => undefined): Promise<Tracking> {
+export async function openTracking(
+  env: Record<string, string | undefined>,
+  warn: (m: string) => void = () => undefined,
+): Promise<Tracking> {
   return trackingFromStore(openStore(undefined, env), warn, {}, env);
 }
 
@@ -23,15 +35,25 @@ export function trackingFromStore(
     ...options,
     onError: (f) => {
       const [what, fate] = f.status
-        ? [`The ${f.status} status of run ${f.runId}`, { spooled: "waits in the spool", rejected: "was refused by the store", held: "is held in memory" }]
-        : [`${f.count} logged item(s) of run ${f.runId || "?"}`, { spooled: "wait in the spool", rejected: "were refused by the store", held: "are held in memory" }];
+        ? [
+            `The ${f.status} status of run ${f.runId}`,
+            { spooled: "waits in the spool", rejected: "was refused by the store", held: "is held in memory" },
+          ]
+        : [
+            `${f.count} logged item(s) of run ${f.runId || "?"}`,
+            { spooled: "wait in the spool", rejected: "were refused by the store", held: "are held in memory" },
+          ];
       warn(`${what} ${fate[f.disposition]}: ${(f.error as Error)?.message ?? String(f.error)}`);
     },
   });
   // Artifacts an earlier process could not upload go first, in the background, like its batches.
   const artifacts = new ArtifactSpool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
   void artifacts.deliver(store).then(
-    (d) => d.rejected > 0 && warn(`${d.rejected} spooled artifact upload(s) were refused by the store and kept in ${artifacts.rejectedDir}: ${(d.error as Error)?.message ?? String(d.error)}`),
+    (d) =>
+      d.rejected > 0 &&
+      warn(
+        `${d.rejected} spooled artifact upload(s) were refused by the store and kept in ${artifacts.rejectedDir}: ${(d.error as Error)?.message ?? String(d.error)}`,
+      ),
     () => undefined,
   );
   return {

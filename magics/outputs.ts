@@ -11,7 +11,10 @@ export type { MimeBundle };
 /** A cell output in nbformat's shape (the kernel's NotebookOutput), so the notebook snapshot is a plain copy. */
 export type CellOutput = NotebookOutput;
 
-export interface ArtifactFile { path: string; data: Uint8Array | string }
+export interface ArtifactFile {
+  path: string;
+  data: Uint8Array | string;
+}
 
 export type SvgRenderer = (spec: unknown) => Promise<string>;
 
@@ -141,8 +144,10 @@ export function notebookSnapshot(cells: readonly ExecutedCell[], redact: (s: str
 
 function redactOutput(o: CellOutput, redact: (s: string) => string): CellOutput {
   switch (o.output_type) {
-    case "stream": return { ...o, text: redact(o.text) };
-    case "error": return { ...o, evalue: redact(o.evalue), traceback: o.traceback.map(redact) };
+    case "stream":
+      return { ...o, text: redact(o.text) };
+    case "error":
+      return { ...o, evalue: redact(o.evalue), traceback: o.traceback.map(redact) };
     default: {
       const data: MimeBundle = {};
       for (const [k, v] of Object.entries(o.data)) data[k] = typeof v === "string" && !k.startsWith("image/") ? redact(v) : v;

@@ -6,7 +6,11 @@ import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { cellParams, type Literal } from "./cell-params.js";
 
-interface NbCell { cell_type?: string; source?: string | string[]; metadata?: { tags?: unknown } }
+interface NbCell {
+  cell_type?: string;
+  source?: string | string[];
+  metadata?: { tags?: unknown };
+}
 
 const cache = new Map<string, { mtimeMs: number; values: Map<string, Literal> }>();
 
@@ -24,7 +28,7 @@ export function notebookParameters(file: string | undefined, cwd: string): Map<s
       for (const cell of nb.cells ?? []) {
         const tags = Array.isArray(cell.metadata?.tags) ? (cell.metadata!.tags as unknown[]) : [];
         if (cell.cell_type !== "code" || !tags.includes(tag)) continue;
-        const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source ?? "";
+        const src = Array.isArray(cell.source) ? cell.source.join("") : (cell.source ?? "");
         for (const p of cellParams(src)) values.set(p.name, p.value);
       }
     }

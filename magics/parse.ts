@@ -43,7 +43,8 @@ export function checkQuotes(args: string): void {
     if (quote === "'") {
       if (c === "'") quote = undefined;
     } else if (c === "\\") {
-      if (i === args.length - 1) throw new MagicError("BAD_ARGUMENT", `Bad magic arguments ${JSON.stringify(args)}: a trailing backslash escapes nothing.`);
+      if (i === args.length - 1)
+        throw new MagicError("BAD_ARGUMENT", `Bad magic arguments ${JSON.stringify(args)}: a trailing backslash escapes nothing.`);
       i++;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
@@ -55,8 +56,10 @@ export function checkQuotes(args: string): void {
     }
   }
   if (quote) {
-    throw new MagicError("BAD_ARGUMENT",
-      `Unbalanced quote in ${JSON.stringify(args)}: the ${quote === '"' ? "double" : "single"} quote at character ${openedAt + 1} is never closed. Close it, or escape it as \\${quote}.`);
+    throw new MagicError(
+      "BAD_ARGUMENT",
+      `Unbalanced quote in ${JSON.stringify(args)}: the ${quote === '"' ? "double" : "single"} quote at character ${openedAt + 1} is never closed. Close it, or escape it as \\${quote}.`,
+    );
   }
 }
 

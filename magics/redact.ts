@@ -25,7 +25,10 @@ export const looksSecret = (name: string): boolean => SECRET_NAME.test(name);
 
 type Env = Record<string, string | undefined>;
 
-interface Secret { value: string; names: string[] }
+interface Secret {
+  value: string;
+  names: string[];
+}
 
 export class Redactor {
   /** Longest first, so a secret that contains another is replaced whole. */
@@ -98,7 +101,8 @@ export class Redactor {
 
   /** A param or tag value: all of it when its key names a secret (`api_key`), else secrets inside. */
   value(key: string, value: string): string {
-    if (typeof key === "string" && looksSecret(key) && !key.startsWith("mlflow.") && typeof value === "string" && value.length > 0) return REDACTED;
+    if (typeof key === "string" && looksSecret(key) && !key.startsWith("mlflow.") && typeof value === "string" && value.length > 0)
+      return REDACTED;
     return this.text(value);
   }
 

@@ -10,10 +10,28 @@ import type { RunSink, Tracking } from "./tracking-port.js";
 
 /** Store methods that send something the user wrote; their arguments are redacted deeply. */
 const WRITES = new Set<string>([
-  "createExperiment", "setExperimentTag", "createRun", "updateRun", "logBatch", "logMetric", "logParam", "setTag",
-  "deleteTag", "logInputs", "logArtifact", "createRegisteredModel", "setRegisteredModelTag", "updateRegisteredModel",
-  "createModelVersion", "setModelVersionTag", "setRegisteredModelAlias", "deleteRegisteredModelAlias",
-  "logLoggedModelParams", "setLoggedModelTags", "createLoggedModel", "finalizeLoggedModel",
+  "createExperiment",
+  "setExperimentTag",
+  "createRun",
+  "updateRun",
+  "logBatch",
+  "logMetric",
+  "logParam",
+  "setTag",
+  "deleteTag",
+  "logInputs",
+  "logArtifact",
+  "createRegisteredModel",
+  "setRegisteredModelTag",
+  "updateRegisteredModel",
+  "createModelVersion",
+  "setModelVersionTag",
+  "setRegisteredModelAlias",
+  "deleteRegisteredModelAlias",
+  "logLoggedModelParams",
+  "setLoggedModelTags",
+  "createLoggedModel",
+  "finalizeLoggedModel",
 ]);
 
 const REDACTING = Symbol("redacting");
@@ -31,7 +49,11 @@ export function redactingStore(store: TrackingStore, r: Redactor): TrackingStore
         return (runId: string, artifactPath: string, data: Uint8Array | string) =>
           target.logArtifact(runId, r.key(artifactPath), r.bytes(data));
       }
-      return (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(target, args.map((a) => r.deep(a)));
+      return (...args: unknown[]) =>
+        (v as (...a: unknown[]) => unknown).apply(
+          target,
+          args.map((a) => r.deep(a)),
+        );
     },
   });
 }

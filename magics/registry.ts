@@ -22,10 +22,11 @@ export interface OptionSpec {
 export type OptionSchema = { readonly [name: string]: OptionSpec };
 
 /** What one option parses to: a boolean flag, a repeatable string's list, or one string. */
-export type OptionValue<S extends OptionSpec> =
-  S extends { readonly type: "boolean" } ? boolean
-    : S extends { readonly multiple: true } ? string[]
-      : string;
+export type OptionValue<S extends OptionSpec> = S extends { readonly type: "boolean" }
+  ? boolean
+  : S extends { readonly multiple: true }
+    ? string[]
+    : string;
 
 type Defaulted<O extends OptionSchema> = { [K in keyof O]: O[K] extends { readonly default: unknown } ? K : never }[keyof O];
 
@@ -73,7 +74,10 @@ export type MagicErrorCode = "UNKNOWN_MAGIC" | "BAD_OPTION" | "BAD_ARGUMENT" | "
 /** Bad input to a magic: the message names what was wrong and what is accepted. */
 export class MagicError extends Error {
   override name = "MagicError";
-  constructor(readonly code: MagicErrorCode, message: string) {
+  constructor(
+    readonly code: MagicErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -101,12 +105,18 @@ export class MagicRegistry<C = unknown> {
     const magic = this.magics.get(call.name);
     const p = call.kind === "cell" ? "%%" : "%";
     if (!magic) {
-      throw new MagicError("UNKNOWN_MAGIC",
-        `Unknown magic ${p}${call.name}. Available: ${this.list().map((m) => prefix(m) + m.name).join(", ")}.`);
+      throw new MagicError(
+        "UNKNOWN_MAGIC",
+        `Unknown magic ${p}${call.name}. Available: ${this.list()
+          .map((m) => prefix(m) + m.name)
+          .join(", ")}.`,
+      );
     }
     if (magic.kind !== call.kind) {
-      throw new MagicError("WRONG_KIND",
-        `${p}${call.name} is not a ${call.kind} magic; write it as ${prefix(magic)}${magic.name} ${magic.usage}`.trimEnd() + ".");
+      throw new MagicError(
+        "WRONG_KIND",
+        `${p}${call.name} is not a ${call.kind} magic; write it as ${prefix(magic)}${magic.name} ${magic.usage}`.trimEnd() + ".",
+      );
     }
     return magic;
   }
@@ -119,7 +129,9 @@ export class MagicRegistry<C = unknown> {
         type: spec.type,
         ...(spec.multiple ? { multiple: true } : {}),
         ...(spec.short ? { short: spec.short } : {}),
-        ...(spec.default !== undefined ? { default: Array.isArray(spec.default) ? [...spec.default] : spec.default as string | boolean } : {}),
+        ...(spec.default !== undefined
+          ? { default: Array.isArray(spec.default) ? [...spec.default] : (spec.default as string | boolean) }
+          : {}),
       };
     }
     // parseArgs gives each option the shape its spec says (string, boolean, string[]), which
@@ -132,9 +144,14 @@ export class MagicRegistry<C = unknown> {
     }
     const max = magic.maxPositionals ?? 0;
     if (parsed.positionals.length > max) {
-      const extra = parsed.positionals.slice(max).map((p) => JSON.stringify(p)).join(" ");
-      throw new MagicError("BAD_ARGUMENT",
-        `Unexpected argument ${extra} for ${prefix(magic)}${magic.name} (it takes ${max === 0 ? "no" : `at most ${max}`} positional argument${max === 1 ? "" : "s"}). Usage: ${this.synopsis(magic)}`);
+      const extra = parsed.positionals
+        .slice(max)
+        .map((p) => JSON.stringify(p))
+        .join(" ");
+      throw new MagicError(
+        "BAD_ARGUMENT",
+        `Unexpected argument ${extra} for ${prefix(magic)}${magic.name} (it takes ${max === 0 ? "no" : `at most ${max}`} positional argument${max === 1 ? "" : "s"}). Usage: ${this.synopsis(magic)}`,
+      );
     }
     return { values: parsed.values, positionals: parsed.positionals, body, call };
   }
@@ -160,8 +177,12 @@ export class MagicRegistry<C = unknown> {
   help(name: string): string {
     const magic = this.magics.get(name.replace(/^%+/, ""));
     if (!magic) {
-      throw new MagicError("UNKNOWN_MAGIC",
-        `Unknown magic ${JSON.stringify(name)}. Available: ${this.list().map((m) => prefix(m) + m.name).join(", ")}.`);
+      throw new MagicError(
+        "UNKNOWN_MAGIC",
+        `Unknown magic ${JSON.stringify(name)}. Available: ${this.list()
+          .map((m) => prefix(m) + m.name)
+          .join(", ")}.`,
+      );
     }
     const lines = [`Usage: ${this.synopsis(magic)}`, "", magic.summary];
     const opts = Object.entries(magic.options as OptionSchema);

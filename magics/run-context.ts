@@ -51,11 +51,15 @@ export function parseRunContext(text: string, log: (line: string) => void): Reco
   try {
     parsed = JSON.parse(text);
   } catch {
-    log(`Bad run context on stdin ${JSON.stringify(clip(text))}: not JSON; expected an object with ${RUN_CONTEXT_KEYS.join(", ")}. No outer run.`);
+    log(
+      `Bad run context on stdin ${JSON.stringify(clip(text))}: not JSON; expected an object with ${RUN_CONTEXT_KEYS.join(", ")}. No outer run.`,
+    );
     return {};
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    log(`Bad run context on stdin ${JSON.stringify(clip(text))}: expected a JSON object with ${RUN_CONTEXT_KEYS.join(", ")}. No outer run.`);
+    log(
+      `Bad run context on stdin ${JSON.stringify(clip(text))}: expected a JSON object with ${RUN_CONTEXT_KEYS.join(", ")}. No outer run.`,
+    );
     return {};
   }
   const out: Record<string, string> = {};

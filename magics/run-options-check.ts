@@ -25,8 +25,10 @@ const OWN_TAGS: ReadonlyMap<string, string> = new Map([
 export function checkOwnTag(key: string): void {
   const instead = OWN_TAGS.get(key);
   if (instead !== undefined) {
-    throw invalidParameter(`Tag ${JSON.stringify(key)} is set by tslab-mlflow itself and cannot be given (${instead}). ` +
-      `Reserved: ${[...OWN_TAGS.keys()].join(", ")}.`);
+    throw invalidParameter(
+      `Tag ${JSON.stringify(key)} is set by tslab-mlflow itself and cannot be given (${instead}). ` +
+        `Reserved: ${[...OWN_TAGS.keys()].join(", ")}.`,
+    );
   }
 }
 
@@ -36,7 +38,9 @@ function checkUnique(items: readonly { key: string; value: string }[], what: str
   for (const { key, value } of items) {
     const before = seen.get(key);
     if (before !== undefined)
-      throw invalidParameter(`${what} ${JSON.stringify(key)} is given twice (${JSON.stringify(before)} and ${JSON.stringify(value)}); give each ${what.toLowerCase()} once.`);
+      throw invalidParameter(
+        `${what} ${JSON.stringify(key)} is given twice (${JSON.stringify(before)} and ${JSON.stringify(value)}); give each ${what.toLowerCase()} once.`,
+      );
     seen.set(key, value);
   }
 }

@@ -28,13 +28,22 @@ export async function existingExperiment(session: MlflowSession, nameOrId: strin
   }
 }
 
-export async function searchAll(store: TrackingStore, experimentId: string, filter: string | undefined, orderBy: string[], max: number): Promise<Run[]> {
+export async function searchAll(
+  store: TrackingStore,
+  experimentId: string,
+  filter: string | undefined,
+  orderBy: string[],
+  max: number,
+): Promise<Run[]> {
   const runs: Run[] = [];
   let pageToken: string | undefined;
   do {
     const page = await store.searchRuns({
-      experimentIds: [experimentId], filter, orderBy,
-      maxResults: Math.min(max - runs.length, DEFAULT_SEARCH_MAX_RESULTS), pageToken,
+      experimentIds: [experimentId],
+      filter,
+      orderBy,
+      maxResults: Math.min(max - runs.length, DEFAULT_SEARCH_MAX_RESULTS),
+      pageToken,
     });
     runs.push(...page.items);
     pageToken = page.items.length ? page.nextPageToken : undefined;
@@ -43,11 +52,15 @@ export async function searchAll(store: TrackingStore, experimentId: string, filt
 }
 
 export async function runsById(store: TrackingStore, ids: string[]): Promise<Run[]> {
-  return Promise.all(ids.map((id) => store.getRun(id).catch((err: unknown) => {
-    if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
-      throw new MagicError("BAD_ARGUMENT", `--runs: no run with id ${JSON.stringify(id)}.`);
-    throw err;
-  })));
+  return Promise.all(
+    ids.map((id) =>
+      store.getRun(id).catch((err: unknown) => {
+        if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
+          throw new MagicError("BAD_ARGUMENT", `--runs: no run with id ${JSON.stringify(id)}.`);
+        throw err;
+      }),
+    ),
+  );
 }
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
@@ -69,8 +82,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: 
  */
 export function drawnInHistory(runs: readonly Run[], max: number): Set<string> {
   const unique = [...new Map(runs.map((r) => [r.info.runId, r])).values()];
-  unique.sort((a, b) => (Number(a.info.startTime) || 0) - (Number(b.info.startTime) || 0)
-    || (a.info.runId < b.info.runId ? -1 : a.info.runId > b.info.runId ? 1 : 0));
+  unique.sort(
+    (a, b) =>
+      (Number(a.info.startTime) || 0) - (Number(b.info.startTime) || 0) ||
+      (a.info.runId < b.info.runId ? -1 : a.info.runId > b.info.runId ? 1 : 0),
+  );
   return new Set(unique.slice(-Math.min(max, HISTORY_MAX_RUNS)).map((r) => r.info.runId));
 }
 
@@ -84,15 +100,19 @@ export function hasSteps(hist: readonly Record<string, Metric[]>[]): boolean {
  * latest point has a step above 0 can have a history worth drawing, so the others are not
  * fetched (that keeps 1,000-run bar charts fast).
  */
-export async function histories(store: TrackingStore, runs: readonly Run[], metrics: readonly string[] | undefined,
-  include: (runId: string) => boolean = () => true): Promise<Record<string, Metric[]>[]> {
+export async function histories(
+  store: TrackingStore,
+  runs: readonly Run[],
+  metrics: readonly string[] | undefined,
+  include: (runId: string) => boolean = () => true,
+): Promise<Record<string, Metric[]>[]> {
   const want = metrics ? new Set(metrics) : undefined;
   const jobs: { i: number; key: string }[] = [];
   runs.forEach((r, i) => {
     if (!include(r.info.runId)) return;
     for (const m of r.data.metrics) if (m.step > 0 && (!want || want.has(m.key))) jobs.push({ i, key: m.key });
   });
-  const out = runs.map(() => ({} as Record<string, Metric[]>));
+  const out = runs.map(() => ({}) as Record<string, Metric[]>);
   await mapLimit(jobs, 16, async ({ i, key }) => {
     out[i]![key] = await store.getMetricHistory(runs[i]!.info.runId, key);
   });

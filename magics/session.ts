@@ -3,7 +3,16 @@
 // script-style `mlflow.startRun()` runs and `%%mlflow_run` runs), autolog settings and the
 // executed cells kept for notebook snapshots. No process-global state: one object per kernel.
 
-import { MlflowError, notFound, DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, getOrCreateExperiment, type Experiment, type RunStatus, type Tag } from "../tracking/index.js";
+import {
+  MlflowError,
+  notFound,
+  DEFAULT_FLUSH_TIMEOUT_MS,
+  flushTimeoutFromEnv,
+  getOrCreateExperiment,
+  type Experiment,
+  type RunStatus,
+  type Tag,
+} from "../tracking/index.js";
 import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
 import type { ExecutedCell } from "./outputs.js";
@@ -60,7 +69,10 @@ export class MlflowSession {
   /** How long a run's end waits for answers (TSLAB_MLFLOW_FLUSH_TIMEOUT; a bad value is refused when tracking opens). */
   private readonly endWaitMs: number;
 
-  constructor(private readonly raw: Tracking, private readonly opts: SessionOptions = {}) {
+  constructor(
+    private readonly raw: Tracking,
+    private readonly opts: SessionOptions = {},
+  ) {
     const tracking = raw;
     this.env = opts.env ?? process.env;
     this.redactor = new Redactor(this.env);
@@ -99,7 +111,11 @@ export class MlflowSession {
     const byName = await store.getExperimentByName(nameOrId);
     if (byName) {
       if (byName.lifecycleStage === "deleted")
-        throw new MlflowError("INVALID_PARAMETER_VALUE", `Experiment ${JSON.stringify(nameOrId)} is deleted; restore it or choose another name.`, 400);
+        throw new MlflowError(
+          "INVALID_PARAMETER_VALUE",
+          `Experiment ${JSON.stringify(nameOrId)} is deleted; restore it or choose another name.`,
+          400,
+        );
       return byName;
     }
     if (/^\d+$/.test(nameOrId)) {
@@ -117,9 +133,11 @@ export class MlflowSession {
   async currentExperiment(): Promise<Experiment> {
     if (this.experiment) return this.experiment;
     const { MLFLOW_EXPERIMENT_ID: id, MLFLOW_EXPERIMENT_NAME: name } = this.env;
-    this.experiment = id ? await this.tracking.store.getExperiment(id)
-      : name ? await this.resolveExperiment(name)
-      : await this.defaultExperiment();
+    this.experiment = id
+      ? await this.tracking.store.getExperiment(id)
+      : name
+        ? await this.resolveExperiment(name)
+        : await this.defaultExperiment();
     return this.experiment;
   }
 
@@ -153,7 +171,11 @@ export class MlflowSession {
     return this.outerAttached;
   }
 
-  private makeRun(info: { runId: string; experimentId: string; runName: string; artifactUri: string }, owned: boolean, parentRunId?: string): ActiveRun {
+  private makeRun(
+    info: { runId: string; experimentId: string; runName: string; artifactUri: string },
+    owned: boolean,
+    parentRunId?: string,
+  ): ActiveRun {
     // Ours while open: if the kernel is killed, its watchdog (or the next start, or `sync`)
     // ends the run KILLED. Told to the unwrapped sink: a run id holds no secret.
     if (owned) this.raw.sink(info.runId).opened?.();
@@ -184,7 +206,11 @@ export class MlflowSession {
     const store = this.tracking.store;
     const parent = this.activeRun();
     if (o.nested && !parent)
-      throw new MlflowError("INVALID_PARAMETER_VALUE", "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).", 400);
+      throw new MlflowError(
+        "INVALID_PARAMETER_VALUE",
+        "--nested needs an open run to nest under, and none is open (no %%mlflow_run around it, no mlflow.startRun(), no MLFLOW_RUN_ID).",
+        400,
+      );
 
     if (o.resume) {
       const existing = await store.getRun(o.resume).catch((err: unknown) => {
@@ -209,18 +235,31 @@ export class MlflowSession {
     // run stays in the outer run's experiment: the command line's --experiment wins over the
     // notebook's %mlflow_experiment / mlflow.setExperiment, so one execution is one experiment.
     // Only an explicit --experiment on the cell (or startRun's `experiment`) moves a run.
-    const experimentId = o.experiment ? (await this.resolveExperiment(o.experiment)).experimentId
-      : parent && (!this.chosen || this.outerRun()) ? parent.info.experimentId
-      : (await this.currentExperiment()).experimentId;
+    const experimentId = o.experiment
+      ? (await this.resolveExperiment(o.experiment)).experimentId
+      : parent && (!this.chosen || this.outerRun())
+        ? parent.info.experimentId
+        : (await this.currentExperiment()).experimentId;
     const tags = [
       ...systemTags({
-        notebookPath: o.notebookPath, env: this.env, runName: o.runName, description: o.description,
-        cellId: o.cellId, executionCount: o.executionCount, parentRunId: parent?.runId,
+        notebookPath: o.notebookPath,
+        env: this.env,
+        runName: o.runName,
+        description: o.description,
+        cellId: o.cellId,
+        executionCount: o.executionCount,
+        parentRunId: parent?.runId,
       }),
       ...(o.gitTags ?? []),
       ...(o.tags ?? []),
     ].map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) }));
-    const created = await store.createRun({ experimentId, runName: o.runName, startTime: Date.now(), tags, userId: tags.find((t) => t.key === TAG.user)?.value });
+    const created = await store.createRun({
+      experimentId,
+      runName: o.runName,
+      startTime: Date.now(),
+      tags,
+      userId: tags.find((t) => t.key === TAG.user)?.value,
+    });
     const run = this.makeRun(created.info, true, parent?.runId);
     for (const t of created.data.tags) run.tags.set(t.key, t.value);
     if (o.cellScoped) this.cellScoped.add(run);

@@ -54,10 +54,11 @@ export function summaryBundle(s: RunSummary, trackingUri: string): MimeBundle {
   ].join("\n");
   const name = url ? `<a href="${escapeHtml(url)}" target="_blank" rel="noopener">${escapeHtml(s.runName)}</a>` : escapeHtml(s.runName);
   const list = (xs: string[]) => (xs.length ? xs.map((x) => `<code>${escapeHtml(x)}</code>`).join(" ") : "<i>none</i>");
-  const html = `<div class="tslab-mlflow-run" style="font-family:sans-serif;font-size:12px;border-left:3px solid ${STATUS_COLOUR[s.status] ?? "#888"};padding:2px 8px">`
-    + `<b>MLflow run</b> ${name} <code>${escapeHtml(s.runId)}</code> `
-    + `<span style="color:${STATUS_COLOUR[s.status] ?? "#888"};font-weight:bold">${s.status}</span>${escapeHtml(took)}`
-    + (s.parentRunId ? `<br>parent <code>${escapeHtml(s.parentRunId)}</code>` : "")
-    + `<br>params: ${list(params)}<br>metrics: ${list(metrics)}</div>`;
+  const html =
+    `<div class="tslab-mlflow-run" style="font-family:sans-serif;font-size:12px;border-left:3px solid ${STATUS_COLOUR[s.status] ?? "#888"};padding:2px 8px">` +
+    `<b>MLflow run</b> ${name} <code>${escapeHtml(s.runId)}</code> ` +
+    `<span style="color:${STATUS_COLOUR[s.status] ?? "#888"};font-weight:bold">${s.status}</span>${escapeHtml(took)}` +
+    (s.parentRunId ? `<br>parent <code>${escapeHtml(s.parentRunId)}</code>` : "") +
+    `<br>params: ${list(params)}<br>metrics: ${list(metrics)}</div>`;
   return { "text/plain": text, "text/html": html };
 }

@@ -71,8 +71,7 @@ export function systemTags(input: RunTagInput): Tag[] {
 
 function git(cwd: string, args: string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile("git", args, { cwd, timeout: 5000, windowsHide: true }, (err, stdout) =>
-      resolve(err ? undefined : stdout.toString()));
+    execFile("git", args, { cwd, timeout: 5000, windowsHide: true }, (err, stdout) => resolve(err ? undefined : stdout.toString()));
   });
 }
 
@@ -101,7 +100,10 @@ export async function gitTags(cwd: string): Promise<Tag[]> {
 export class GitSampler {
   private readonly samples = new Map<string, { at: number; tags: Promise<Tag[]>; refreshing?: boolean }>();
 
-  constructor(private readonly maxAgeMs = 2000, private readonly read: (cwd: string) => Promise<Tag[]> = gitTags) {}
+  constructor(
+    private readonly maxAgeMs = 2000,
+    private readonly read: (cwd: string) => Promise<Tag[]> = gitTags,
+  ) {}
 
   tags(cwd: string): Promise<Tag[]> {
     const s = this.samples.get(cwd);
@@ -112,7 +114,10 @@ export class GitSampler {
     }
     if (Date.now() - s.at > this.maxAgeMs && !s.refreshing) {
       s.refreshing = true;
-      void this.read(cwd).then((tags) => this.samples.set(cwd, { at: Date.now(), tags: Promise.resolve(tags) }), () => (s.refreshing = false));
+      void this.read(cwd).then(
+        (tags) => this.samples.set(cwd, { at: Date.now(), tags: Promise.resolve(tags) }),
+        () => (s.refreshing = false),
+      );
     }
     return s.tags;
   }

@@ -88,19 +88,28 @@ function modelInput(rows: TableRecord[], names: Set<string> | undefined): TableR
 
 /** The predictions for `n` rows as one value per row. */
 function perRow(predictions: unknown, n: number): unknown[] {
-  const list = typedArrayDtype(predictions) ? Array.from(predictions as ArrayLike<unknown>)
-    : Array.isArray(predictions) ? predictions
-    // A column object with one column (e.g. `{score: [...]}`): that column.
-    : isPlainObject(predictions) && Object.keys(predictions).length === 1 && Array.isArray(Object.values(predictions)[0]) ? (Object.values(predictions)[0] as unknown[])
-    : undefined;
+  const list = typedArrayDtype(predictions)
+    ? Array.from(predictions as ArrayLike<unknown>)
+    : Array.isArray(predictions)
+      ? predictions
+      : // A column object with one column (e.g. `{score: [...]}`): that column.
+        isPlainObject(predictions) && Object.keys(predictions).length === 1 && Array.isArray(Object.values(predictions)[0])
+        ? (Object.values(predictions)[0] as unknown[])
+        : undefined;
   if (!list || list.length !== n)
-    throw invalidParameter(`The model returned ${list ? `${list.length} predictions` : `a ${typeof predictions}`} for ${n} rows: batch inference needs one prediction per row (an array).`);
+    throw invalidParameter(
+      `The model returned ${list ? `${list.length} predictions` : `a ${typeof predictions}`} for ${n} rows: batch inference needs one prediction per row (an array).`,
+    );
   // A prediction that is a list of one value (a [-1, 1] tensor) is that value.
   return list.map((p) => (Array.isArray(p) && p.length === 1 ? p[0] : typedArrayDtype(p) ? Array.from(p as ArrayLike<unknown>) : p));
 }
 
 /** Runs `model` over `input` and writes the predictions table. */
-export async function batchPredict(model: LoadedModel, input: string | readonly TableRecord[], opts: BatchPredictOptions = {}): Promise<BatchPredictResult> {
+export async function batchPredict(
+  model: LoadedModel,
+  input: string | readonly TableRecord[],
+  opts: BatchPredictOptions = {},
+): Promise<BatchPredictResult> {
   const batchSize = checkOptions(opts);
   const started = performance.now();
   const schema = model.metadata.signature?.inputs;
@@ -122,7 +131,9 @@ export async function batchPredict(model: LoadedModel, input: string | readonly 
         const inputColumns = Object.keys(batch[0] ?? {});
         const missing = (opts.columns ?? []).filter((c) => !inputColumns.includes(c));
         if (missing.length)
-          throw invalidParameter(`Columns ${missing.map((c) => JSON.stringify(c)).join(", ")} are not in the input, which has ${inputColumns.map((c) => JSON.stringify(c)).join(", ")}.`);
+          throw invalidParameter(
+            `Columns ${missing.map((c) => JSON.stringify(c)).join(", ")} are not in the input, which has ${inputColumns.map((c) => JSON.stringify(c)).join(", ")}.`,
+          );
         const kept = (opts.columns ?? inputColumns).filter((c) => c !== PREDICTION_COLUMN);
         columns = [...kept, PREDICTION_COLUMN];
         sink = await createTableSink(output, columns);
@@ -139,8 +150,13 @@ export async function batchPredict(model: LoadedModel, input: string | readonly 
             enforceSchema(modelInput([r], names), schema);
             good.push(r);
           } catch (e) {
-            const message = (e as Error).message.replace(/ in record 0/, "").replace(/^Model input does not match the model's signature: /, "");
-            if (!opts.skipBadRows) throw invalidParameter(`Input row ${first + i + 1} does not match the model's signature: ${message} (--skip-bad-rows / skipBadRows leaves such rows out and reports them).`);
+            const message = (e as Error).message
+              .replace(/ in record 0/, "")
+              .replace(/^Model input does not match the model's signature: /, "");
+            if (!opts.skipBadRows)
+              throw invalidParameter(
+                `Input row ${first + i + 1} does not match the model's signature: ${message} (--skip-bad-rows / skipBadRows leaves such rows out and reports them).`,
+              );
             badRows.push({ row: first + i + 1, message });
           }
         });

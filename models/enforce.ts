@@ -31,13 +31,21 @@ export function givenType(v: unknown): string {
 
 function matches(v: unknown, t: ColType): boolean {
   switch (t) {
-    case "double": case "float": return typeof v === "number";
+    case "double":
+    case "float":
+      return typeof v === "number";
     // Integers fit a long column, as MLflow lets int64 data into an int64 column; a fraction does not.
-    case "long": case "integer": return (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
-    case "boolean": return typeof v === "boolean";
-    case "string": return typeof v === "string";
-    case "binary": return v instanceof Uint8Array || typeof v === "string";
-    case "datetime": return v instanceof Date || (typeof v === "string" && !Number.isNaN(Date.parse(v)));
+    case "long":
+    case "integer":
+      return (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+    case "boolean":
+      return typeof v === "boolean";
+    case "string":
+      return typeof v === "string";
+    case "binary":
+      return v instanceof Uint8Array || typeof v === "string";
+    case "datetime":
+      return v instanceof Date || (typeof v === "string" && !Number.isNaN(Date.parse(v)));
   }
   if (t.type === "any") return true;
   if (t.type === "array") return Array.isArray(v) && v.every((x) => matches(x, t.items));
@@ -61,11 +69,18 @@ function checkValue(c: ColSpec, v: unknown, at: () => string): void {
 function fastTest(c: ColSpec, v: string): string | undefined {
   const absentOk = c.required ? "" : ` || ${v} === undefined || ${v} === null`;
   switch (c.type) {
-    case "double": case "float": return `typeof ${v} === "number"${absentOk}`;
-    case "long": case "integer": return `(typeof ${v} === "number" && Number.isInteger(${v}))${absentOk}`;
-    case "string": return `typeof ${v} === "string"${absentOk}`;
-    case "boolean": return `typeof ${v} === "boolean"${absentOk}`;
-    default: return undefined;
+    case "double":
+    case "float":
+      return `typeof ${v} === "number"${absentOk}`;
+    case "long":
+    case "integer":
+      return `(typeof ${v} === "number" && Number.isInteger(${v}))${absentOk}`;
+    case "string":
+      return `typeof ${v} === "string"${absentOk}`;
+    case "boolean":
+      return `typeof ${v} === "boolean"${absentOk}`;
+    default:
+      return undefined;
   }
 }
 
@@ -87,9 +102,14 @@ function recordScan(cols: readonly ColSpec[]): RecordScan {
   const checks = cols.map((c, j) => fastTest(c, `v${j}`));
   if (checks.some((t) => t === undefined)) scan = (rows, from) => (from < rows.length ? from : -1);
   else {
-    const body = cols.map((c, j) => `const v${j} = row[${JSON.stringify(c.name)}]; if (!(${checks[j]})) return i; if (v${j} !== undefined) present++;`).join("\n");
+    const body = cols
+      .map((c, j) => `const v${j} = row[${JSON.stringify(c.name)}]; if (!(${checks[j]})) return i; if (v${j} !== undefined) present++;`)
+      .join("\n");
     // The key count (own and inherited enumerable keys) catches a column the signature does not have.
-    scan = new Function("rows", "from", `"use strict";
+    scan = new Function(
+      "rows",
+      "from",
+      `"use strict";
 for (let i = from; i < rows.length; i++) {
   const row = rows[i];
   if (typeof row !== "object" || row === null || Array.isArray(row) || ArrayBuffer.isView(row)) return i;
@@ -101,7 +121,8 @@ for (let i = from; i < rows.length; i++) {
   for (const _ in row) count++;
   if (count !== present) return i;
 }
-return -1;`) as RecordScan;
+return -1;`,
+    ) as RecordScan;
   }
   recordScans.set(cols, scan);
   return scan;
@@ -122,7 +143,9 @@ function checkRecord(row: unknown, i: number, cols: ColSpec[], names: Set<string
   if (count > present) {
     for (const k in row) {
       if (!names.has(k))
-        throw new SchemaMismatchError(`column ${JSON.stringify(k)} (${givenType(row[k])}) in record ${i} is not in the signature, which has ${[...names].map((x) => JSON.stringify(x)).join(", ")}.`);
+        throw new SchemaMismatchError(
+          `column ${JSON.stringify(k)} (${givenType(row[k])}) in record ${i} is not in the signature, which has ${[...names].map((x) => JSON.stringify(x)).join(", ")}.`,
+        );
     }
   }
 }
@@ -135,7 +158,9 @@ function checkRecords(rows: readonly unknown[], cols: ColSpec[], names: Set<stri
 function checkColumnObject(obj: Record<string, unknown>, cols: ColSpec[], names: Set<string>): void {
   for (const k of Object.keys(obj)) {
     if (!names.has(k))
-      throw new SchemaMismatchError(`column ${JSON.stringify(k)} is not in the signature, which has ${[...names].map((n) => JSON.stringify(n)).join(", ")}.`);
+      throw new SchemaMismatchError(
+        `column ${JSON.stringify(k)} is not in the signature, which has ${[...names].map((n) => JSON.stringify(n)).join(", ")}.`,
+      );
   }
   let length: number | undefined;
   for (const c of cols) {
@@ -151,7 +176,8 @@ function checkColumnObject(obj: Record<string, unknown>, cols: ColSpec[], names:
     if (dt) {
       // A typed array is numbers throughout: one check for the whole column.
       const numeric = c.type === "double" || c.type === "float" || ((c.type === "long" || c.type === "integer") && !dt.startsWith("float"));
-      if (!numeric) throw new SchemaMismatchError(`column ${JSON.stringify(c.name)} expects ${colTypeName(c.type)} but got ${givenType(list)}.`);
+      if (!numeric)
+        throw new SchemaMismatchError(`column ${JSON.stringify(c.name)} expects ${colTypeName(c.type)} but got ${givenType(list)}.`);
       continue;
     }
     for (let i = 0; i < list.length; i++) checkValue(c, list[i], () => ` at row ${i}`);
@@ -164,11 +190,12 @@ function checkColumns(input: unknown, cols: ColSpec[]): void {
     // Unnamed columns (MLflow's Series): a list of values, or rows of values by position.
     const list = Array.isArray(input) ? input : typedArrayDtype(input) ? Array.from(input as ArrayLike<unknown>) : [input];
     if (cols.length === 1) list.forEach((v, i) => checkValue(cols[0]!, v, () => ` at row ${i}`));
-    else list.forEach((row, i) => {
-      if (!Array.isArray(row) || row.length !== cols.length)
-        throw new SchemaMismatchError(`row ${i} is ${givenType(row)}; expected ${cols.length} values (${cols.map(spec).join(", ")}).`);
-      cols.forEach((c, j) => checkValue(c, row[j], () => ` at row ${i}, position ${j}`));
-    });
+    else
+      list.forEach((row, i) => {
+        if (!Array.isArray(row) || row.length !== cols.length)
+          throw new SchemaMismatchError(`row ${i} is ${givenType(row)}; expected ${cols.length} values (${cols.map(spec).join(", ")}).`);
+        cols.forEach((c, j) => checkValue(c, row[j], () => ` at row ${i}, position ${j}`));
+      });
     return;
   }
   const names = new Set(cols.map((c) => c.name!));
@@ -181,7 +208,9 @@ function checkColumns(input: unknown, cols: ColSpec[]): void {
     if (columnObject && !arrayColumns) return checkColumnObject(input, cols, names);
     return checkRecords([input], cols, names);
   }
-  throw new SchemaMismatchError(`got ${givenType(input)}; expected records (an array of objects), one record, or a column object with columns ${[...names].join(", ")}.`);
+  throw new SchemaMismatchError(
+    `got ${givenType(input)}; expected records (an array of objects), one record, or a column object with columns ${[...names].join(", ")}.`,
+  );
 }
 
 function shapeOf(v: unknown): number[] | undefined {
@@ -198,12 +227,14 @@ function leafDtype(v: unknown): string {
 
 function checkTensor(input: unknown, t: TensorSpec, label: string): void {
   const dt = typedArrayDtype(input) ?? (Array.isArray(input) ? typedArrayDtype(input[0]) : undefined);
-  if (dt && dt !== t.dtype)
-    throw new SchemaMismatchError(`tensor ${label} expects dtype ${t.dtype} but got ${dt}.`);
+  if (dt && dt !== t.dtype) throw new SchemaMismatchError(`tensor ${label} expects dtype ${t.dtype} but got ${dt}.`);
   if (!dt) {
     const leaf = leafDtype(input);
     const ok = t.dtype === "bool" ? leaf === "boolean" : t.dtype === "str" ? leaf === "string" : leaf === "number" || leaf === "bigint";
-    if (!ok) throw new SchemaMismatchError(`tensor ${label} expects dtype ${t.dtype} but got ${leaf === "undefined" ? "an empty array" : leaf} values.`);
+    if (!ok)
+      throw new SchemaMismatchError(
+        `tensor ${label} expects dtype ${t.dtype} but got ${leaf === "undefined" ? "an empty array" : leaf} values.`,
+      );
   }
   let shape = shapeOf(input);
   if (!shape) throw new SchemaMismatchError(`tensor ${label} expects ${t.dtype}[${t.shape.join(", ")}] but got ${givenType(input)}.`);
@@ -222,7 +253,9 @@ export function enforceSchema(input: unknown, schema: Schema): void {
   const named = schema.tensors.every((t) => t.name !== undefined);
   if (named && schema.tensors.length > 1) {
     if (!isPlainObject(input))
-      throw new SchemaMismatchError(`got ${givenType(input)}; expected an object of tensors named ${schema.tensors.map((t) => t.name).join(", ")}.`);
+      throw new SchemaMismatchError(
+        `got ${givenType(input)}; expected an object of tensors named ${schema.tensors.map((t) => t.name).join(", ")}.`,
+      );
     for (const t of schema.tensors) {
       if (input[t.name!] === undefined) throw new SchemaMismatchError(`required tensor ${JSON.stringify(t.name)} (${t.dtype}) is missing.`);
       checkTensor(input[t.name!], t, JSON.stringify(t.name));

@@ -30,9 +30,37 @@ export function packageName(specifier: string): string | undefined {
 }
 
 const BUILTINS = new Set([
-  "assert", "buffer", "child_process", "cluster", "crypto", "dgram", "dns", "events", "fs", "http", "http2", "https", "module", "net",
-  "os", "path", "perf_hooks", "process", "querystring", "readline", "stream", "string_decoder", "timers", "tls", "tty", "url", "util",
-  "v8", "vm", "worker_threads", "zlib",
+  "assert",
+  "buffer",
+  "child_process",
+  "cluster",
+  "crypto",
+  "dgram",
+  "dns",
+  "events",
+  "fs",
+  "http",
+  "http2",
+  "https",
+  "module",
+  "net",
+  "os",
+  "path",
+  "perf_hooks",
+  "process",
+  "querystring",
+  "readline",
+  "stream",
+  "string_decoder",
+  "timers",
+  "tls",
+  "tty",
+  "url",
+  "util",
+  "v8",
+  "vm",
+  "worker_threads",
+  "zlib",
 ]);
 
 /** The version of `name` that Node would load from `fromDir` (nearest node_modules upwards). */
@@ -72,7 +100,10 @@ export function modelEnvironment(packages: Iterable<string>, fromDir: string, ex
   const dependencies: Record<string, string> = { ...extra };
   for (const name of [...new Set(packages)].sort()) {
     const version = installedVersion(name, fromDir);
-    if (!version) throw invalidParameter(`The model imports the npm package ${JSON.stringify(name)}, which is not installed from ${fromDir}: run npm install ${name} there first.`);
+    if (!version)
+      throw invalidParameter(
+        `The model imports the npm package ${JSON.stringify(name)}, which is not installed from ${fromDir}: run npm install ${name} there first.`,
+      );
     dependencies[name] = version;
   }
   return {

@@ -10,8 +10,15 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  LOGGED_MODEL_ID, MlflowError, RestStore, getLoggedModel, listLoggedModelArtifacts, loggedModelArtifacts, notFound,
-  runModelOutputs, type MlflowClient,
+  LOGGED_MODEL_ID,
+  MlflowError,
+  RestStore,
+  getLoggedModel,
+  listLoggedModelArtifacts,
+  loggedModelArtifacts,
+  notFound,
+  runModelOutputs,
+  type MlflowClient,
 } from "../tracking/index.js";
 import { inFlight } from "./in-flight.js";
 import { MLMODEL_FILE_NAME } from "./mlmodel.js";
@@ -49,7 +56,11 @@ async function runLoggedModel(client: MlflowClient, runId: string, name: string)
 /** Resolves a model URI (or a local folder) to where its files are. */
 export async function resolveModelSource(client: MlflowClient, uri: string): Promise<ModelSource> {
   if (typeof uri !== "string" || uri === "")
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid model URI ${JSON.stringify(uri)}: give runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<model_id> or a local folder.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid model URI ${JSON.stringify(uri)}: give runs:/<run_id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<model_id> or a local folder.`,
+      400,
+    );
   if (uri.startsWith("file:")) return { kind: "local", dir: fileURLToPath(uri) };
   if (!isUri(uri)) return { kind: "local", dir: uri };
   const lm = LOGGED_MODEL_URI.exec(uri);
@@ -69,13 +80,19 @@ export async function resolveModelSource(client: MlflowClient, uri: string): Pro
   if (byId) return loggedModelSource(client, byId[1]!, uri);
   if (source.startsWith("file:")) return { kind: "local", dir: fileURLToPath(source) };
   if (source.startsWith("/")) return { kind: "local", dir: source };
-  throw new MlflowError("UNSUPPORTED_URI", `Cannot download the model ${JSON.stringify(uri)}: its source ${JSON.stringify(source)} is neither a run's artifacts (runs:/) nor an MLflow 3 LoggedModel.`);
+  throw new MlflowError(
+    "UNSUPPORTED_URI",
+    `Cannot download the model ${JSON.stringify(uri)}: its source ${JSON.stringify(source)} is neither a run's artifacts (runs:/) nor an MLflow 3 LoggedModel.`,
+  );
 }
 
 async function loggedModelSource(client: MlflowClient, modelId: string, uri: string): Promise<ModelSource> {
   const rest = restStore(client);
   if (!rest || !LOGGED_MODEL_ID.test(modelId))
-    throw new MlflowError("UNSUPPORTED_URI", `Cannot load ${JSON.stringify(uri)}: LoggedModels (models:/<model_id>) live on MLflow 3 tracking servers, and ${client.trackingUri} is not one.`);
+    throw new MlflowError(
+      "UNSUPPORTED_URI",
+      `Cannot load ${JSON.stringify(uri)}: LoggedModels (models:/<model_id>) live on MLflow 3 tracking servers, and ${client.trackingUri} is not one.`,
+    );
   const model = await getLoggedModel(rest, modelId);
   return { kind: "logged-model", modelId, location: model.artifactUri };
 }
@@ -95,7 +112,11 @@ async function downloadLoggedModel(rest: RestStore, modelId: string, location: s
  * downloaded on first use (into a temporary folder renamed into place, so a half download is
  * never taken for a model).
  */
-export async function fetchModel(client: MlflowClient, uri: string, cacheDir = defaultModelCache()): Promise<{ dir: string; source: ModelSource; cached: boolean }> {
+export async function fetchModel(
+  client: MlflowClient,
+  uri: string,
+  cacheDir = defaultModelCache(),
+): Promise<{ dir: string; source: ModelSource; cached: boolean }> {
   const source = await resolveModelSource(client, uri);
   if (source.kind === "local") return { dir: source.dir, source, cached: false };
   const key = createHash("sha256").update(`${client.trackingUri}\n${source.location}`).digest("hex").slice(0, 32);
@@ -106,10 +127,14 @@ export async function fetchModel(client: MlflowClient, uri: string, cacheDir = d
   try {
     if (source.kind === "run") {
       const files = await client.listArtifacts(source.runId, source.path || undefined);
-      if (!files.length) throw notFound(`No model at ${JSON.stringify(uri)}: run ${source.runId} has no artifacts under ${JSON.stringify(source.path)}.`);
+      if (!files.length)
+        throw notFound(`No model at ${JSON.stringify(uri)}: run ${source.runId} has no artifacts under ${JSON.stringify(source.path)}.`);
       await client.downloadArtifacts(source.runId, source.path, tmp);
       // downloadArtifacts keeps the path inside the destination.
-      if (source.path) await rename(join(tmp, ...source.path.split("/")), `${tmp}.m`).then(() => rm(tmp, { recursive: true })).then(() => rename(`${tmp}.m`, tmp));
+      if (source.path)
+        await rename(join(tmp, ...source.path.split("/")), `${tmp}.m`)
+          .then(() => rm(tmp, { recursive: true }))
+          .then(() => rename(`${tmp}.m`, tmp));
     } else {
       await downloadLoggedModel(restStore(client)!, source.modelId, source.location, tmp);
     }

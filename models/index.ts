@@ -17,9 +17,24 @@ export { saveModel, type ModelInput, type SaveModelOptions } from "./save.js";
 export { logModel, hasLoggedModels, type LogModelOptions, type ModelInfo } from "./log.js";
 export { loadModelFromDir, SUPPORTED_FLAVORS, type LoadedModel, type ModelMetadata } from "./load-local.js";
 export { defaultModelCache, fetchModel, resolveModelSource, type ModelSource } from "./fetch.js";
-export { batchPredict, PREDICTION_COLUMN, DEFAULT_BATCH_SIZE, type BatchPredictOptions, type BatchPredictResult, type BatchProgress, type BadRow } from "./batch-predict.js";
+export {
+  batchPredict,
+  PREDICTION_COLUMN,
+  DEFAULT_BATCH_SIZE,
+  type BatchPredictOptions,
+  type BatchPredictResult,
+  type BatchProgress,
+  type BadRow,
+} from "./batch-predict.js";
 export { openTable, createTableSink, formatOf, TABLE_FORMATS, type TableFormat, type TableRecord } from "./table-io.js";
-export { parseScoringRequest, predictionsBody, errorAnswer, ScoringError, SCORING_FORMATS, SCORING_CONTENT_TYPES } from "./scoring-protocol.js";
+export {
+  parseScoringRequest,
+  predictionsBody,
+  errorAnswer,
+  ScoringError,
+  SCORING_FORMATS,
+  SCORING_CONTENT_TYPES,
+} from "./scoring-protocol.js";
 export { startScoringServer, type ScoringServer, type ScoringServerOptions } from "./scoring-server.js";
 export { modelVersionRuns, versionLabel, UNALIASED_VERSIONS, type VersionRun, type VersionRuns } from "./version-runs.js";
 

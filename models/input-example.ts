@@ -46,21 +46,30 @@ export interface EncodedExample {
 
 /** The example as MLflow would save it. */
 export function encodeInputExample(example: unknown): EncodedExample {
-  const info = (type: InputExampleInfo["type"], extra: Partial<InputExampleInfo> = {}): InputExampleInfo =>
-    ({ artifact_path: EXAMPLE_FILENAME, type, ...extra, serving_input_path: SERVING_INPUT_FILENAME });
-  if (example === undefined) throw invalidParameter("Invalid input example undefined: give records, a column object, a typed array or rows of numbers.");
+  const info = (type: InputExampleInfo["type"], extra: Partial<InputExampleInfo> = {}): InputExampleInfo => ({
+    artifact_path: EXAMPLE_FILENAME,
+    type,
+    ...extra,
+    serving_input_path: SERVING_INPUT_FILENAME,
+  });
+  if (example === undefined)
+    throw invalidParameter("Invalid input example undefined: give records, a column object, a typed array or rows of numbers.");
   if (Array.isArray(example) && example.length > 0 && example.every(isPlainObject)) {
     const split = recordsToSplit(example);
     return { info: info("dataframe", { pandas_orient: "split" }), example: split, serving: { dataframe_split: split } };
   }
   if (isPlainObject(example)) {
     const values = Object.values(example);
-    const split = values.length && values.every((v) => Array.isArray(v) || typedArrayDtype(v))
-      ? columnObjectToSplit(example as Record<string, ArrayLike<unknown>>)
-      : recordsToSplit([example]);
+    const split =
+      values.length && values.every((v) => Array.isArray(v) || typedArrayDtype(v))
+        ? columnObjectToSplit(example as Record<string, ArrayLike<unknown>>)
+        : recordsToSplit([example]);
     return { info: info("dataframe", { pandas_orient: "split" }), example: split, serving: { dataframe_split: split } };
   }
-  if (typedArrayDtype(example) || (Array.isArray(example) && example.length > 0 && example.every((r) => Array.isArray(r) || typedArrayDtype(r)))) {
+  if (
+    typedArrayDtype(example) ||
+    (Array.isArray(example) && example.length > 0 && example.every((r) => Array.isArray(r) || typedArrayDtype(r)))
+  ) {
     const list = jsonValue(example);
     return { info: info("ndarray"), example: list, serving: { inputs: list } };
   }

@@ -42,7 +42,8 @@ export interface LoadLocalOptions {
 export async function loadModelFromDir(dir: string, opts: LoadLocalOptions = {}): Promise<LoadedModel> {
   const path = resolve(dir);
   const s = await stat(path).catch(() => undefined);
-  if (!s?.isDirectory()) throw notFound(`No model folder at ${JSON.stringify(dir)}: expected a folder with an MLmodel file, or a runs:/ or models:/ URI.`);
+  if (!s?.isDirectory())
+    throw notFound(`No model folder at ${JSON.stringify(dir)}: expected a folder with an MLmodel file, or a runs:/ or models:/ URI.`);
   const mlmodel = await readMlmodel(path);
   const fromDirs = opts.fromDirs ?? [process.cwd()];
   const inputs = mlmodel.signature?.inputs;
@@ -58,12 +59,21 @@ export async function loadModelFromDir(dir: string, opts: LoadLocalOptions = {})
     call = (input) => model.predict(input);
   } else {
     const found = Object.keys(mlmodel.flavors);
-    throw new MlflowError("INVALID_PARAMETER_VALUE",
-      `Cannot load the model at ${JSON.stringify(dir)}: its flavours are ${found.length ? found.map((f) => JSON.stringify(f)).join(", ") : "none"}; this client loads ${SUPPORTED_FLAVORS.join(" and ")}.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Cannot load the model at ${JSON.stringify(dir)}: its flavours are ${found.length ? found.map((f) => JSON.stringify(f)).join(", ") : "none"}; this client loads ${SUPPORTED_FLAVORS.join(" and ")}.`,
+      400,
+    );
   }
   const metadata: ModelMetadata = {
-    path, flavor, signature: mlmodel.signature, runId: mlmodel.runId, modelId: mlmodel.modelId, modelUuid: mlmodel.modelUuid,
-    artifactPath: mlmodel.artifactPath, mlmodel,
+    path,
+    flavor,
+    signature: mlmodel.signature,
+    runId: mlmodel.runId,
+    modelId: mlmodel.modelId,
+    modelUuid: mlmodel.modelUuid,
+    artifactPath: mlmodel.artifactPath,
+    mlmodel,
     inputExample: async () => (mlmodel.savedInputExampleInfo ? readInputExample(path, mlmodel.savedInputExampleInfo) : undefined),
   };
   return {

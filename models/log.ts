@@ -9,8 +9,17 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import {
-  MlflowError, RestStore, createLoggedModel, createModelVersionFromLoggedModel, finalizeLoggedModel, loggedModelArtifacts,
-  logModelOutputs, serverMajorVersion, checkArtifactPath, type MlflowClient, type ModelVersion,
+  MlflowError,
+  RestStore,
+  createLoggedModel,
+  createModelVersionFromLoggedModel,
+  finalizeLoggedModel,
+  loggedModelArtifacts,
+  logModelOutputs,
+  serverMajorVersion,
+  checkArtifactPath,
+  type MlflowClient,
+  type ModelVersion,
 } from "../tracking/index.js";
 import { inFlight } from "./in-flight.js";
 import { writeMlmodel } from "./mlmodel.js";

@@ -37,12 +37,24 @@ export interface MlModel {
 
 /** Python's `str(datetime.utcnow())`: `2026-12-06 21:35:28.123000`. */
 export function utcTimeCreated(d = new Date()): string {
-  return d.toISOString().replace("T", " ").replace("Z", "").replace(/\.(\d{3})$/, ".$1000");
+  return d
+    .toISOString()
+    .replace("T", " ")
+    .replace("Z", "")
+    .replace(/\.(\d{3})$/, ".$1000");
 }
 
 const KNOWN = new Set([
-  "artifact_path", "run_id", "model_id", "model_uuid", "utc_time_created", "flavors", "signature",
-  "saved_input_example_info", "model_size_bytes", "metadata",
+  "artifact_path",
+  "run_id",
+  "model_id",
+  "model_uuid",
+  "utc_time_created",
+  "flavors",
+  "signature",
+  "saved_input_example_info",
+  "model_size_bytes",
+  "metadata",
 ]);
 
 export function mlmodelToYaml(m: MlModel): string {
@@ -104,7 +116,9 @@ export async function readMlmodel(dir: string): Promise<MlModel> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR")
-      throw notFound(`No MLflow model at ${JSON.stringify(dir)}: it has no MLmodel file (expected a folder written by logModel or MLflow's save_model).`);
+      throw notFound(
+        `No MLflow model at ${JSON.stringify(dir)}: it has no MLmodel file (expected a folder written by logModel or MLflow's save_model).`,
+      );
     throw new MlflowError("INTERNAL_ERROR", `Cannot read ${file}: ${(err as Error).message}`, undefined, { cause: err });
   }
   return mlmodelFromYaml(text, file);

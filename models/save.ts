@@ -65,7 +65,8 @@ export async function saveModel(model: ModelInput, dir: string, opts: SaveModelO
       predict = (x) => loaded.predict(x);
     } else await loadCodeModel(dir, saved.config, [cwd]);
   } else if (isLayersModel(model)) {
-    if (opts.artifacts && Object.keys(opts.artifacts).length) throw invalidParameter("artifacts are for models from code; a tfjs model keeps everything in its weights.");
+    if (opts.artifacts && Object.keys(opts.artifacts).length)
+      throw invalidParameter("artifacts are for models from code; a tfjs model keeps everything in its weights.");
     flavors[TFJS_FLAVOR] = await saveTfjsModel(model, dir, cwd);
     packages = ["@tensorflow/tfjs"];
     if (opts.inputExample !== undefined && !opts.signature) {
@@ -73,7 +74,9 @@ export async function saveModel(model: ModelInput, dir: string, opts: SaveModelO
       predict = (x) => loaded.predict(x);
     }
   } else {
-    throw invalidParameter(`Cannot log ${describeModel(model)} as a model: give a TensorFlow.js LayersModel or the path of a .ts file whose default export has predict(input).`);
+    throw invalidParameter(
+      `Cannot log ${describeModel(model)} as a model: give a TensorFlow.js LayersModel or the path of a .ts file whose default export has predict(input).`,
+    );
   }
 
   let signature: ModelSignature | undefined = opts.signature !== undefined ? toSignature(opts.signature) : undefined;
@@ -88,9 +91,15 @@ export async function saveModel(model: ModelInput, dir: string, opts: SaveModelO
   const savedInputExampleInfo = opts.inputExample !== undefined ? await writeInputExample(dir, opts.inputExample) : undefined;
   await writeEnvironment(dir, modelEnvironment(packages, cwd));
   const mlmodel: MlModel = {
-    artifactPath: opts.artifactPath, runId: opts.runId, modelId: opts.modelId,
+    artifactPath: opts.artifactPath,
+    runId: opts.runId,
+    modelId: opts.modelId,
     modelUuid: opts.modelId ?? randomUUID().replace(/-/g, ""),
-    utcTimeCreated: utcTimeCreated(), flavors, signature, savedInputExampleInfo, metadata: opts.metadata,
+    utcTimeCreated: utcTimeCreated(),
+    flavors,
+    signature,
+    savedInputExampleInfo,
+    metadata: opts.metadata,
     extra: { tslab_mlflow_version: tslabMlflowVersion() },
   };
   mlmodel.modelSizeBytes = await folderSize(dir);

@@ -54,19 +54,27 @@ export function parseScoringRequest(body: Uint8Array | string, contentType: stri
   if (type !== "application/json")
     throw new ScoringError(
       `This predictor only supports the following content types: ${SCORING_CONTENT_TYPES.join(", ")}. Got ${JSON.stringify(contentType ?? "")}.`,
-      415, "UNSUPPORTED_MEDIA_TYPE");
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ScoringError(`Invalid input. Ensure that input is a valid JSON formatted string. Error: ${text.trim() === "" ? "the body is empty" : (err as Error).message}.`);
+    throw new ScoringError(
+      `Invalid input. Ensure that input is a valid JSON formatted string. Error: ${text.trim() === "" ? "the body is empty" : (err as Error).message}.`,
+    );
   }
   if (!isPlainObject(json))
-    throw new ScoringError(`Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${keyList()}. Received ${Array.isArray(json) ? "a list" : JSON.stringify(json)}.`);
+    throw new ScoringError(
+      `Invalid input. The input must be a JSON dictionary with exactly one of the input fields ${keyList()}. Received ${Array.isArray(json) ? "a list" : JSON.stringify(json)}.`,
+    );
   const keys = Object.keys(json).filter((k) => (SCORING_FORMATS as readonly string[]).includes(k));
   const unknown = Object.keys(json).filter((k) => k !== "params" && !keys.includes(k));
   if (keys.length !== 1)
-    throw new ScoringError(`The input must be a JSON dictionary with exactly one of the input fields ${keyList()}. Received dictionary with input fields: [${keys.map((k) => `'${k}'`).join(", ")}]${unknown.length ? `; unknown fields: ${unknown.map((k) => `'${k}'`).join(", ")}` : ""}.`);
+    throw new ScoringError(
+      `The input must be a JSON dictionary with exactly one of the input fields ${keyList()}. Received dictionary with input fields: [${keys.map((k) => `'${k}'`).join(", ")}]${unknown.length ? `; unknown fields: ${unknown.map((k) => `'${k}'`).join(", ")}` : ""}.`,
+    );
   const format = keys[0] as (typeof SCORING_FORMATS)[number];
   const params = json.params;
   if (params !== undefined && !isPlainObject(params))
@@ -74,31 +82,41 @@ export function parseScoringRequest(body: Uint8Array | string, contentType: stri
   const value = json[format];
   let input: unknown;
   switch (format) {
-    case "dataframe_split": input = splitRecords(value); break;
+    case "dataframe_split":
+      input = splitRecords(value);
+      break;
     case "dataframe_records":
       if (!Array.isArray(value) || !value.every(isPlainObject))
-        throw new ScoringError(`Invalid input. Dataframe records format must be a list of records (objects of column to value). Got ${describe(value)}.`);
+        throw new ScoringError(
+          `Invalid input. Dataframe records format must be a list of records (objects of column to value). Got ${describe(value)}.`,
+        );
       input = value;
       break;
-    default: input = value;
+    default:
+      input = value;
   }
   return { format, input: project(input, schema), ...(params ? { params } : {}) };
 }
 
-const describe = (v: unknown) => (Array.isArray(v) ? "a list" : isPlainObject(v) ? "a dictionary" : JSON.stringify(v) ?? String(v));
+const describe = (v: unknown) => (Array.isArray(v) ? "a list" : isPlainObject(v) ? "a dictionary" : (JSON.stringify(v) ?? String(v)));
 
 /** `{columns, data, index?}` (pandas' split orientation) as records. */
 function splitRecords(v: unknown): Record<string, unknown>[] {
-  if (!isPlainObject(v)) throw new ScoringError(`Invalid input. Dataframe split format must be a dictionary with "columns" and "data". Got ${describe(v)}.`);
+  if (!isPlainObject(v))
+    throw new ScoringError(`Invalid input. Dataframe split format must be a dictionary with "columns" and "data". Got ${describe(v)}.`);
   const { columns, data } = v;
   if (!Array.isArray(data))
-    throw new ScoringError(`Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: "data" must be a list of rows, got ${describe(data)}.`);
+    throw new ScoringError(
+      `Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: "data" must be a list of rows, got ${describe(data)}.`,
+    );
   if (columns === undefined) {
     // pandas names unnamed columns by position.
     return data.map((row, i) => Object.fromEntries(rowValues(row, undefined, i).map((x, j) => [String(j), x])));
   }
   if (!Array.isArray(columns))
-    throw new ScoringError(`Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: "columns" must be a list of names, got ${describe(columns)}.`);
+    throw new ScoringError(
+      `Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: "columns" must be a list of names, got ${describe(columns)}.`,
+    );
   const names = columns.map(String);
   return data.map((row, i) => {
     const values = rowValues(row, names.length, i);
@@ -111,7 +129,9 @@ function splitRecords(v: unknown): Record<string, unknown>[] {
 function rowValues(row: unknown, width: number | undefined, i: number): unknown[] {
   const values = Array.isArray(row) ? row : [row];
   if (width !== undefined && values.length !== width)
-    throw new ScoringError(`Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: ${width} columns passed, row ${i} of "data" has ${values.length}.`);
+    throw new ScoringError(
+      `Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format: ${width} columns passed, row ${i} of "data" has ${values.length}.`,
+    );
   return values;
 }
 
@@ -153,21 +173,31 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export function csvValue(cell: string, type: ColType | undefined): unknown {
   if (cell === "") return null;
   switch (type) {
-    case "string": case "binary": case "datetime": return cell;
-    case "boolean": return /^true$/i.test(cell) ? true : /^false$/i.test(cell) ? false : cell;
-    case "double": case "float": case "long": case "integer": {
+    case "string":
+    case "binary":
+    case "datetime":
+      return cell;
+    case "boolean":
+      return /^true$/i.test(cell) ? true : /^false$/i.test(cell) ? false : cell;
+    case "double":
+    case "float":
+    case "long":
+    case "integer": {
       if (!NUMBER.test(cell.trim()) && !/^[+-]?(inf|infinity|nan)$/i.test(cell.trim())) return cell;
       const t = cell.trim().toLowerCase();
       return t === "nan" ? NaN : /inf/.test(t) ? (t.startsWith("-") ? -Infinity : Infinity) : Number(cell);
     }
-    case undefined: return NUMBER.test(cell.trim()) ? Number(cell) : cell;
-    default: return cell;
+    case undefined:
+      return NUMBER.test(cell.trim()) ? Number(cell) : cell;
+    default:
+      return cell;
   }
 }
 
 /** A CSV text with a header row as records, cells typed by `schema`. */
 export function csvRecords(text: string, schema?: Schema): Record<string, unknown>[] {
-  if (text.trim() === "") throw new ScoringError("Failed to parse input as CSV: the body is empty; expected a header row of column names and rows of values.");
+  if (text.trim() === "")
+    throw new ScoringError("Failed to parse input as CSV: the body is empty; expected a header row of column names and rows of values.");
   let rows: string[][];
   try {
     rows = parseCsv(text, { relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
@@ -214,12 +244,21 @@ export interface ScoringAnswer {
  * BAD_REQUEST naming the error (MLflow answers a failing predict the same way).
  */
 export function errorAnswer(err: unknown): ScoringAnswer {
-  if (err instanceof ScoringError && err.httpStatus === 415) return { status: 415, contentType: "text/plain; charset=utf-8", body: err.message };
+  if (err instanceof ScoringError && err.httpStatus === 415)
+    return { status: 415, contentType: "text/plain; charset=utf-8", body: err.message };
   if (err instanceof MlflowError && (err.httpStatus ?? 500) < 500)
-    return { status: err.httpStatus ?? 400, contentType: "application/json", body: JSON.stringify({ error_code: err.code, message: err.message }) };
+    return {
+      status: err.httpStatus ?? 400,
+      contentType: "application/json",
+      body: JSON.stringify({ error_code: err.code, message: err.message }),
+    };
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return {
-    status: 400, contentType: "application/json",
-    body: JSON.stringify({ error_code: "BAD_REQUEST", message: `Encountered an unexpected error while evaluating the model. Verify that the input is compatible with the model for inference. Error: ${message}` }),
+    status: 400,
+    contentType: "application/json",
+    body: JSON.stringify({
+      error_code: "BAD_REQUEST",
+      message: `Encountered an unexpected error while evaluating the model. Verify that the input is compatible with the model for inference. Error: ${message}`,
+    }),
   };
 }

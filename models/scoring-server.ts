@@ -60,7 +60,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 const tooLarge = (size: number, limit: number) =>
-  new ScoringError(`The request body (${size} bytes${size > limit ? " or more" : ""}) is larger than this server accepts (${limit} bytes): send the rows in smaller requests.`, 413);
+  new ScoringError(
+    `The request body (${size} bytes${size > limit ? " or more" : ""}) is larger than this server accepts (${limit} bytes): send the rows in smaller requests.`,
+    413,
+  );
 
 /** Starts serving `model`; resolves once it listens. */
 export async function startScoringServer(opts: ScoringServerOptions): Promise<ScoringServer> {
@@ -88,7 +91,9 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       case "/invocations":
         if (method !== "POST") return { ...json(405, '{"detail":"Method Not Allowed"}'), allow: "POST" };
         return invocations(req);
-      case "/ping": case "/health": case "/version":
+      case "/ping":
+      case "/health":
+      case "/version":
         if (method !== "GET" && method !== "HEAD") return { ...json(405, '{"detail":"Method Not Allowed"}'), allow: "GET, HEAD" };
         return path === "/version" ? json(200, opts.version ?? "unknown") : json(200, "\n");
       default:
@@ -98,19 +103,27 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
-    route(req).then((answer) => {
-      const headers: Record<string, string | number> = { "content-type": answer.contentType, "content-length": Buffer.byteLength(answer.body) };
-      if (answer.allow) headers.allow = answer.allow;
-      // A client keeping its connection open must not hold a shutting-down server.
-      if (closing) headers.connection = "close";
-      res.writeHead(answer.status, headers);
-      res.end(req.method === "HEAD" ? undefined : answer.body);
-    }, (err) => {
-      res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error_code: "INTERNAL_ERROR", message: String(err) }));
-    }).finally(() => {
-      inFlight--;
-    });
+    route(req)
+      .then(
+        (answer) => {
+          const headers: Record<string, string | number> = {
+            "content-type": answer.contentType,
+            "content-length": Buffer.byteLength(answer.body),
+          };
+          if (answer.allow) headers.allow = answer.allow;
+          // A client keeping its connection open must not hold a shutting-down server.
+          if (closing) headers.connection = "close";
+          res.writeHead(answer.status, headers);
+          res.end(req.method === "HEAD" ? undefined : answer.body);
+        },
+        (err) => {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error_code: "INTERNAL_ERROR", message: String(err) }));
+        },
+      )
+      .finally(() => {
+        inFlight--;
+      });
   });
   // Predictions may take long: no socket timeout on requests.
   server.requestTimeout = 0;
@@ -126,8 +139,12 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let closed: Promise<void> | undefined;
   return {
-    server, url, port,
-    get inFlight() { return inFlight; },
+    server,
+    url,
+    port,
+    get inFlight() {
+      return inFlight;
+    },
     close() {
       closing = true;
       closed ??= new Promise<void>((resolve) => {

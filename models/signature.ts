@@ -12,7 +12,20 @@ export type DataType = (typeof DATA_TYPES)[number];
 
 /** numpy dtype names MLflow writes in tensor specs. */
 export const TENSOR_DTYPES = [
-  "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "str", "bytes",
+  "float16",
+  "float32",
+  "float64",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "bool",
+  "str",
+  "bytes",
 ] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
 
@@ -23,14 +36,24 @@ export type ColType =
   | { type: "object"; properties: Record<string, ColType> }
   | { type: "any" };
 
-export interface ColSpec { type: ColType; name?: string; required: boolean }
-export interface TensorSpec { type: "tensor"; name?: string; dtype: TensorDtype; shape: number[] }
+export interface ColSpec {
+  type: ColType;
+  name?: string;
+  required: boolean;
+}
+export interface TensorSpec {
+  type: "tensor";
+  name?: string;
+  dtype: TensorDtype;
+  shape: number[];
+}
 
-export type Schema =
-  | { kind: "columns"; columns: ColSpec[] }
-  | { kind: "tensors"; tensors: TensorSpec[] };
+export type Schema = { kind: "columns"; columns: ColSpec[] } | { kind: "tensors"; tensors: TensorSpec[] };
 
-export interface ModelSignature { inputs?: Schema; outputs?: Schema }
+export interface ModelSignature {
+  inputs?: Schema;
+  outputs?: Schema;
+}
 
 // ---- To and from MLflow's JSON
 
@@ -48,7 +71,11 @@ function colTypeToJson(t: ColType): Record<string, unknown> {
 /** The list MLflow's `Schema.to_dict()` gives. */
 export function schemaToJson(schema: Schema): Record<string, unknown>[] {
   if (schema.kind === "tensors")
-    return schema.tensors.map((t) => ({ ...(t.name !== undefined ? { name: t.name } : {}), type: "tensor", "tensor-spec": { dtype: t.dtype, shape: t.shape } }));
+    return schema.tensors.map((t) => ({
+      ...(t.name !== undefined ? { name: t.name } : {}),
+      type: "tensor",
+      "tensor-spec": { dtype: t.dtype, shape: t.shape },
+    }));
   return schema.columns.map((c) => ({ ...colTypeToJson(c.type), ...(c.name !== undefined ? { name: c.name } : {}), required: c.required }));
 }
 
@@ -63,28 +90,38 @@ function colTypeFromJson(j: any, where: string): ColType {
   }
   if (j?.type === "any") return { type: "any" };
   if (DATA_TYPES.includes(j?.type)) return j.type as DataType;
-  throw invalidParameter(`Unknown column type ${describe(j?.type)} in ${where}. Accepted: ${DATA_TYPES.join(", ")}, array, object, any, tensor.`);
+  throw invalidParameter(
+    `Unknown column type ${describe(j?.type)} in ${where}. Accepted: ${DATA_TYPES.join(", ")}, array, object, any, tensor.`,
+  );
 }
 
 /** Reads MLflow's JSON list (parsed, or the JSON text an MLmodel file holds). */
 export function schemaFromJson(json: unknown, where = "the signature"): Schema {
   const list = typeof json === "string" ? parseJson(json, where) : json;
-  if (!Array.isArray(list)) throw invalidParameter(`Invalid schema in ${where}: expected a JSON list of column or tensor specs, got ${describe(list)}.`);
+  if (!Array.isArray(list))
+    throw invalidParameter(`Invalid schema in ${where}: expected a JSON list of column or tensor specs, got ${describe(list)}.`);
   if (list.length > 0 && list.every((s) => s?.type === "tensor")) {
     return {
       kind: "tensors",
       tensors: list.map((s) => {
         const spec = s["tensor-spec"] ?? {};
         if (!TENSOR_DTYPES.includes(spec.dtype) || !Array.isArray(spec.shape))
-          throw invalidParameter(`Invalid tensor spec ${describe(s)} in ${where}: expected {"dtype": one of ${TENSOR_DTYPES.join(", ")}, "shape": [..]}.`);
+          throw invalidParameter(
+            `Invalid tensor spec ${describe(s)} in ${where}: expected {"dtype": one of ${TENSOR_DTYPES.join(", ")}, "shape": [..]}.`,
+          );
         return { type: "tensor", ...(s.name !== undefined ? { name: s.name } : {}), dtype: spec.dtype, shape: spec.shape.map(Number) };
       }),
     };
   }
-  if (list.some((s) => s?.type === "tensor")) throw invalidParameter(`Invalid schema in ${where}: column and tensor specs cannot be mixed.`);
+  if (list.some((s) => s?.type === "tensor"))
+    throw invalidParameter(`Invalid schema in ${where}: column and tensor specs cannot be mixed.`);
   return {
     kind: "columns",
-    columns: list.map((s) => ({ type: colTypeFromJson(s, where), ...(s?.name !== undefined ? { name: String(s.name) } : {}), required: s?.required ?? true })),
+    columns: list.map((s) => ({
+      type: colTypeFromJson(s, where),
+      ...(s?.name !== undefined ? { name: String(s.name) } : {}),
+      required: s?.required ?? true,
+    })),
   };
 }
 
@@ -99,7 +136,10 @@ function parseJson(text: string, where: string): unknown {
 /** JSON text with Python's `json.dumps` separators (", " and ": "), as MLflow's signature strings have. */
 export function pythonJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(pythonJson).join(", ")}]`;
-  if (v !== null && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(", ")}}`;
+  if (v !== null && typeof v === "object")
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`)
+      .join(", ")}}`;
   return JSON.stringify(v) ?? "null";
 }
 
@@ -122,11 +162,14 @@ export function signatureFromMlmodel(entry: any): ModelSignature {
 /** A signature given by the user: our Schema objects, or MLflow's JSON lists `{inputs: [...], outputs: [...]}`. */
 export function toSignature(given: unknown): ModelSignature {
   if (given === null || typeof given !== "object")
-    throw invalidParameter(`Invalid signature ${describe(given)}: expected {inputs, outputs}, each MLflow's list of column specs (e.g. [{"type": "double", "name": "x"}]) or tensor specs.`);
+    throw invalidParameter(
+      `Invalid signature ${describe(given)}: expected {inputs, outputs}, each MLflow's list of column specs (e.g. [{"type": "double", "name": "x"}]) or tensor specs.`,
+    );
   const g = given as Record<string, unknown>;
   const side = (v: unknown, name: string): Schema | undefined => {
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "object" && !Array.isArray(v) && ((v as Schema).kind === "columns" || (v as Schema).kind === "tensors")) return v as Schema;
+    if (typeof v === "object" && !Array.isArray(v) && ((v as Schema).kind === "columns" || (v as Schema).kind === "tensors"))
+      return v as Schema;
     return schemaFromJson(v, `the signature's ${name}`);
   };
   return { inputs: side(g.inputs, "inputs"), outputs: side(g.outputs, "outputs") };
@@ -135,8 +178,16 @@ export function toSignature(given: unknown): ModelSignature {
 // ---- Inference
 
 const TYPED_DTYPES: [new (...a: any[]) => ArrayLike<number> | ArrayLike<bigint>, TensorDtype][] = [
-  [Float32Array, "float32"], [Float64Array, "float64"], [Int8Array, "int8"], [Int16Array, "int16"], [Int32Array, "int32"],
-  [BigInt64Array, "int64"], [Uint8Array, "uint8"], [Uint16Array, "uint16"], [Uint32Array, "uint32"], [BigUint64Array, "uint64"],
+  [Float32Array, "float32"],
+  [Float64Array, "float64"],
+  [Int8Array, "int8"],
+  [Int16Array, "int16"],
+  [Int32Array, "int32"],
+  [BigInt64Array, "int64"],
+  [Uint8Array, "uint8"],
+  [Uint16Array, "uint16"],
+  [Uint32Array, "uint32"],
+  [BigUint64Array, "uint64"],
 ];
 
 export function typedArrayDtype(v: unknown): TensorDtype | undefined {
@@ -168,7 +219,9 @@ export function inferColType(v: unknown, where: string): ColType | undefined {
     }
     return { type: "object", properties };
   }
-  throw invalidParameter(`Cannot infer a column type for ${describe(v)} in ${where}: accepted values are numbers, bigints, booleans, strings, Dates, Uint8Arrays, arrays and plain objects.`);
+  throw invalidParameter(
+    `Cannot infer a column type for ${describe(v)} in ${where}: accepted values are numbers, bigints, booleans, strings, Dates, Uint8Arrays, arrays and plain objects.`,
+  );
 }
 
 /** Columns of records (array of objects): a column missing or null in some record is not required. */
@@ -223,7 +276,9 @@ export function inferSchema(value: unknown, where: string): Schema {
   }
   const t = inferColType(value, where);
   if (t !== undefined) return { kind: "columns", columns: [{ type: t, required: true }] };
-  throw invalidParameter(`Cannot infer a schema from ${describe(value)} in ${where}: give records, a column object, a typed array or rows of numbers.`);
+  throw invalidParameter(
+    `Cannot infer a schema from ${describe(value)} in ${where}: give records, a column object, a typed array or rows of numbers.`,
+  );
 }
 
 /** `infer_signature(input_example, predict(input_example))`. */
@@ -237,6 +292,9 @@ export function inferSignature(inputExample: unknown, output?: unknown): ModelSi
 export function colTypeName(t: ColType): string {
   if (typeof t === "string") return t;
   if (t.type === "array") return `array<${colTypeName(t.items)}>`;
-  if (t.type === "object") return `object{${Object.entries(t.properties).map(([k, v]) => `${k}: ${colTypeName(v)}`).join(", ")}}`;
+  if (t.type === "object")
+    return `object{${Object.entries(t.properties)
+      .map(([k, v]) => `${k}: ${colTypeName(v)}`)
+      .join(", ")}}`;
   return "any";
 }

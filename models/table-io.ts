@@ -18,7 +18,13 @@ export type TableRecord = Record<string, unknown>;
 export const TABLE_FORMATS = ["csv", "jsonl", "parquet"] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
-const EXTENSIONS: Record<string, TableFormat> = { ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet" };
+const EXTENSIONS: Record<string, TableFormat> = {
+  ".csv": "csv",
+  ".jsonl": "jsonl",
+  ".ndjson": "jsonl",
+  ".parquet": "parquet",
+  ".pq": "parquet",
+};
 
 /** The format a file's extension names, or an error listing the accepted ones. */
 export function formatOf(path: string, what: "input" | "output"): TableFormat {
@@ -47,9 +53,12 @@ export interface TableSource {
 export async function openTable(input: string | readonly TableRecord[], types: Map<string, ColType> = new Map()): Promise<TableSource> {
   if (typeof input !== "string") {
     if (!Array.isArray(input) || !input.every((r) => r !== null && typeof r === "object" && !Array.isArray(r)))
-      throw invalidParameter(`Invalid batch input: give a file path (.csv, .jsonl, .parquet) or an array of records (objects of column to value).`);
+      throw invalidParameter(
+        `Invalid batch input: give a file path (.csv, .jsonl, .parquet) or an array of records (objects of column to value).`,
+      );
     return {
-      format: "records", progress: { totalRows: input.length },
+      format: "records",
+      progress: { totalRows: input.length },
       async *batches(n) {
         for (let i = 0; i < input.length; i += n) yield input.slice(i, i + n);
       },
@@ -60,7 +69,11 @@ export async function openTable(input: string | readonly TableRecord[], types: M
   if (!s?.isFile()) throw notFound(`No input file at ${JSON.stringify(input)}.`);
   const progress: ReadProgress = { bytesRead: 0, totalBytes: s.size };
   if (format === "parquet") return parquetSource(input, progress);
-  return { format, progress, batches: (n) => (format === "csv" ? csvBatches(input, n, types, progress) : jsonlBatches(input, n, progress)) };
+  return {
+    format,
+    progress,
+    batches: (n) => (format === "csv" ? csvBatches(input, n, types, progress) : jsonlBatches(input, n, progress)),
+  };
 }
 
 async function* csvBatches(path: string, n: number, types: Map<string, ColType>, progress: ReadProgress): AsyncIterable<TableRecord[]> {
@@ -107,10 +120,14 @@ async function* jsonlBatches(path: string, n: number, progress: ReadProgress): A
       try {
         rec = JSON.parse(text);
       } catch (err) {
-        throw invalidParameter(`Line ${line} of ${JSON.stringify(path)} is not JSON (${(err as Error).message}): JSON Lines has one JSON object per line.`);
+        throw invalidParameter(
+          `Line ${line} of ${JSON.stringify(path)} is not JSON (${(err as Error).message}): JSON Lines has one JSON object per line.`,
+        );
       }
       if (rec === null || typeof rec !== "object" || Array.isArray(rec))
-        throw invalidParameter(`Line ${line} of ${JSON.stringify(path)} is ${Array.isArray(rec) ? "a list" : JSON.stringify(rec)}; expected a JSON object (a record of column to value).`);
+        throw invalidParameter(
+          `Line ${line} of ${JSON.stringify(path)} is ${Array.isArray(rec) ? "a list" : JSON.stringify(rec)}; expected a JSON object (a record of column to value).`,
+        );
       batch.push(rec as TableRecord);
       if (batch.length >= n) {
         yield batch;
@@ -131,7 +148,8 @@ async function parquetSource(path: string, progress: ReadProgress): Promise<Tabl
   });
   progress.totalRows = Number(metadata.num_rows);
   return {
-    format: "parquet", progress,
+    format: "parquet",
+    progress,
     async *batches(n) {
       // One row group at a time (split into batches): never more than a row group in memory.
       let start = 0;
@@ -177,18 +195,32 @@ function parquetType(values: unknown[], column: string): ParquetBasicType {
   if (v instanceof Date) return "TIMESTAMP";
   if (v === undefined || typeof v === "string") return "STRING";
   if (typeof v === "object") return "JSON";
-  throw invalidParameter(`Column ${JSON.stringify(column)} holds ${typeof v} values, which a Parquet column cannot: use numbers, strings, booleans, dates or JSON objects.`);
+  throw invalidParameter(
+    `Column ${JSON.stringify(column)} holds ${typeof v} values, which a Parquet column cannot: use numbers, strings, booleans, dates or JSON objects.`,
+  );
 }
 
 /** A value as its column's type stores it; a value of another type is refused, naming the column and row. */
 function fitValue(v: unknown, type: ParquetBasicType, column: string, row: number): unknown {
   if (v === null || v === undefined) return null;
-  const ok = type === "DOUBLE" ? typeof v === "number" : type === "INT64" ? typeof v === "bigint" : type === "BOOLEAN" ? typeof v === "boolean"
-    : type === "TIMESTAMP" ? v instanceof Date : type === "STRING" ? typeof v === "string" : typeof v === "object";
+  const ok =
+    type === "DOUBLE"
+      ? typeof v === "number"
+      : type === "INT64"
+        ? typeof v === "bigint"
+        : type === "BOOLEAN"
+          ? typeof v === "boolean"
+          : type === "TIMESTAMP"
+            ? v instanceof Date
+            : type === "STRING"
+              ? typeof v === "string"
+              : typeof v === "object";
   if (ok) return v;
   if (type === "DOUBLE" && typeof v === "bigint") return Number(v);
   if (type === "STRING" && (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint")) return String(v);
-  throw invalidParameter(`Column ${JSON.stringify(column)} of output row ${row} is ${typeof v} (${JSON.stringify(String(v)).slice(0, 40)}) where earlier rows made it ${type}.`);
+  throw invalidParameter(
+    `Column ${JSON.stringify(column)} of output row ${row} is ${typeof v} (${JSON.stringify(String(v)).slice(0, 40)}) where earlier rows made it ${type}.`,
+  );
 }
 
 async function parquetSink(path: string, columns: string[]): Promise<TableSink> {
@@ -206,7 +238,11 @@ async function parquetSink(path: string, columns: string[]): Promise<TableSink> 
         const columnData = columns.map((name, i) => ({ name, data: data[i]!, type: types[i]! }));
         writer = new ParquetWriter({ writer: fileWriter(tmp), schema: schemaFromColumnData({ columnData }), createdBy: "tslab-mlflow" });
       }
-      const columnData = columns.map((name, i) => ({ name, type: types[i]!, data: data[i]!.map((v, r) => fitValue(v, types[i]!, name, written + r + 1)) }));
+      const columnData = columns.map((name, i) => ({
+        name,
+        type: types[i]!,
+        data: data[i]!.map((v, r) => fitValue(v, types[i]!, name, written + r + 1)),
+      }));
       // One row group per batch: the writer holds no more than a batch.
       await writer.write({ columnData, rowGroupSize: rows.length });
       written += rows.length;
@@ -225,7 +261,12 @@ async function parquetSink(path: string, columns: string[]): Promise<TableSink> 
 /** A CSV cell: quoted when it holds a comma, quote or line break; objects as JSON; missing values empty. */
 export function csvCell(v: unknown): string {
   if (v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))) return "";
-  const s = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) : String(v);
+  const s =
+    v instanceof Date
+      ? v.toISOString()
+      : typeof v === "object"
+        ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))
+        : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

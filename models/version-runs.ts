@@ -4,7 +4,13 @@
 // alias(es) and version(s) it stands for, e.g. `Champion (v3)`.
 
 import {
-  LOGGED_MODEL_ID, MlflowError, RestStore, getLoggedModel, type MlflowClient, type ModelVersion, type Run,
+  LOGGED_MODEL_ID,
+  MlflowError,
+  RestStore,
+  getLoggedModel,
+  type MlflowClient,
+  type ModelVersion,
+  type Run,
 } from "../tracking/index.js";
 
 /** Without aliases, this many of the newest versions are compared. */
@@ -76,10 +82,19 @@ async function latestVersions(client: MlflowClient, name: string, n: number): Pr
  */
 export async function modelVersionRuns(client: MlflowClient, name: string, opts: { latest?: number } = {}): Promise<VersionRuns> {
   if (typeof name !== "string" || name.trim() === "")
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid registered model name ${JSON.stringify(name)}: give the name of a registered model.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid registered model name ${JSON.stringify(name)}: give the name of a registered model.`,
+      400,
+    );
   const model = await client.getRegisteredModel(name).catch((err: unknown) => {
     if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")
-      throw new MlflowError(err.code, `Unknown registered model ${JSON.stringify(name)}: ${client.trackingUri} has no registered model by that name.`, err.httpStatus, { cause: err });
+      throw new MlflowError(
+        err.code,
+        `Unknown registered model ${JSON.stringify(name)}: ${client.trackingUri} has no registered model by that name.`,
+        err.httpStatus,
+        { cause: err },
+      );
     throw err;
   });
   const aliasesOf = new Map<string, string[]>();
@@ -112,5 +127,11 @@ export async function modelVersionRuns(client: MlflowClient, name: string, opts:
     vs.sort((a, b) => bestRank(a.aliases) - bestRank(b.aliases) || Number(b.version) - Number(a.version));
     runs.push({ run, versions: vs, label: vs.map((v) => versionLabel(v.version, v.aliases)).join(" / ") });
   }
-  return { model: name, aliased, runs, versions: versions.map((v) => v.version), withoutRun: withoutRun.sort((a, b) => Number(b) - Number(a)) };
+  return {
+    model: name,
+    aliased,
+    runs,
+    versions: versions.map((v) => v.version),
+    withoutRun: withoutRun.sort((a, b) => Number(b) - Number(a)),
+  };
 }

@@ -113,7 +113,10 @@ export type ExecuteReply =
   | { status: "aborted" };
 
 /** `cursor_pos` counts Unicode code points; absent, it is the end of `code`. */
-export interface CompleteRequest { code: string; cursor_pos?: number }
+export interface CompleteRequest {
+  code: string;
+  cursor_pos?: number;
+}
 export interface CompleteReply {
   status: "ok";
   matches: string[];
@@ -123,7 +126,11 @@ export interface CompleteReply {
 }
 
 /** `cursor_pos` as in CompleteRequest. */
-export interface InspectRequest { code: string; cursor_pos?: number; detail_level?: 0 | 1 }
+export interface InspectRequest {
+  code: string;
+  cursor_pos?: number;
+  detail_level?: 0 | 1;
+}
 export interface InspectReply {
   status: "ok";
   found: boolean;
@@ -131,10 +138,10 @@ export interface InspectReply {
   metadata: Record<string, unknown>;
 }
 
-export interface IsCompleteRequest { code: string }
-export type IsCompleteReply =
-  | { status: "complete" | "invalid" | "unknown" }
-  | { status: "incomplete"; indent: string };
+export interface IsCompleteRequest {
+  code: string;
+}
+export type IsCompleteReply = { status: "complete" | "invalid" | "unknown" } | { status: "incomplete"; indent: string };
 
 export interface HistoryRequest {
   output?: boolean;
@@ -153,22 +160,49 @@ export interface HistoryReply {
   history: [number, number, string | [string, string | null]][];
 }
 
-export interface CommInfoRequest { target_name?: string }
-export interface CommInfoReply { status: "ok"; comms: Record<string, { target_name: string }> }
+export interface CommInfoRequest {
+  target_name?: string;
+}
+export interface CommInfoReply {
+  status: "ok";
+  comms: Record<string, { target_name: string }>;
+}
 
 /** Absent `restart` means false. */
-export interface ShutdownRequest { restart?: boolean }
-export interface ShutdownReply { status: "ok"; restart: boolean }
+export interface ShutdownRequest {
+  restart?: boolean;
+}
+export interface ShutdownReply {
+  status: "ok";
+  restart: boolean;
+}
 
 export type InterruptRequest = Record<string, never>;
-export interface InterruptReply { status: "ok" }
+export interface InterruptReply {
+  status: "ok";
+}
 
-export interface InputRequest { prompt: string; password: boolean }
-export interface InputReply { value: string }
+export interface InputRequest {
+  prompt: string;
+  password: boolean;
+}
+export interface InputReply {
+  value: string;
+}
 
-export interface CommOpen { comm_id: string; target_name: string; data: Record<string, unknown> }
-export interface CommMsg { comm_id: string; data: Record<string, unknown> }
-export interface CommClose { comm_id: string; data: Record<string, unknown> }
+export interface CommOpen {
+  comm_id: string;
+  target_name: string;
+  data: Record<string, unknown>;
+}
+export interface CommMsg {
+  comm_id: string;
+  data: Record<string, unknown>;
+}
+export interface CommClose {
+  comm_id: string;
+  data: Record<string, unknown>;
+}
 
 /** Shell requests -> [request content, reply content]. */
 export interface ShellMessages {

@@ -11,7 +11,11 @@ import type { ChannelMessages, ControlChannel, ShellChannel } from "./messages.j
 /** A field of a message's content is missing or of the wrong type. */
 export class ContentError extends TypeError {
   readonly code = "BAD_CONTENT";
-  constructor(readonly msgType: string, readonly field: string, message: string) {
+  constructor(
+    readonly msgType: string,
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -23,7 +27,10 @@ type Raw = Record<string, unknown>;
 
 /** Reads the fields of one message's content; every complaint names the message and the field. */
 class Fields {
-  constructor(private readonly msgType: string, private readonly raw: Raw) {}
+  constructor(
+    private readonly msgType: string,
+    private readonly raw: Raw,
+  ) {}
 
   string(field: string): string {
     const v = this.raw[field];
@@ -78,7 +85,11 @@ class Fields {
 
   private fail(field: string, expected: string, got: unknown): never {
     const what = `${this.msgType} content.${field}`;
-    throw new ContentError(this.msgType, field, got === undefined ? `${what} is missing (it must be ${expected})` : `${what} must be ${expected}, got ${JSON.stringify(got)}`);
+    throw new ContentError(
+      this.msgType,
+      field,
+      got === undefined ? `${what} is missing (it must be ${expected})` : `${what} must be ${expected}, got ${JSON.stringify(got)}`,
+    );
   }
 }
 

@@ -12,13 +12,7 @@ export const DELIMITER = "<IDS|MSG>";
 const DELIMITER_BYTES = Buffer.from(DELIMITER, "utf8");
 
 /** Why a multipart message was refused. Stable codes, for logs and tests. */
-export type DecodeFailure =
-  | "no-delimiter"
-  | "missing-parts"
-  | "bad-signature"
-  | "replayed"
-  | "bad-json"
-  | "bad-header";
+export type DecodeFailure = "no-delimiter" | "missing-parts" | "bad-signature" | "replayed" | "bad-json" | "bad-header";
 
 export type DecodeResult =
   | { ok: true; identities: Buffer[]; msg: Message }
@@ -49,13 +43,7 @@ export function encode(msg: Message, key: string | Buffer, identities: readonly 
     Buffer.from(JSON.stringify(msg.metadata ?? {}), "utf8"),
     Buffer.from(JSON.stringify(msg.content ?? {}), "utf8"),
   ];
-  return [
-    ...identities,
-    DELIMITER_BYTES,
-    Buffer.from(sign(key, parts), "utf8"),
-    ...parts,
-    ...(msg.buffers ?? []),
-  ];
+  return [...identities, DELIMITER_BYTES, Buffer.from(sign(key, parts), "utf8"), ...parts, ...(msg.buffers ?? [])];
 }
 
 /**
@@ -80,7 +68,9 @@ export class SignatureHistory {
     return true;
   }
 
-  get size(): number { return this.seen.size; }
+  get size(): number {
+    return this.seen.size;
+  }
 }
 
 /**
@@ -131,10 +121,5 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function isHeader(v: unknown): v is Header {
-  return (
-    isObject(v) &&
-    typeof v.msg_id === "string" &&
-    typeof v.msg_type === "string" &&
-    typeof v.session === "string"
-  );
+  return isObject(v) && typeof v.msg_id === "string" && typeof v.msg_type === "string" && typeof v.session === "string";
 }

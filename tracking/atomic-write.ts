@@ -87,10 +87,22 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
 // fsync on a directory: the rename then is as durable as they make it.
 async function syncDir(dir: string): Promise<void> {
   const fh = await fs.promises.open(dir, "r");
-  try { await fh.sync(); } catch { /* see above */ } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } catch {
+    /* see above */
+  } finally {
+    await fh.close();
+  }
 }
 
 function syncDirSync(dir: string): void {
   const fd = fs.openSync(dir, "r");
-  try { fs.fsyncSync(fd); } catch { /* see above */ } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    /* see above */
+  } finally {
+    fs.closeSync(fd);
+  }
 }

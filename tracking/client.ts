@@ -5,15 +5,27 @@
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type {
-  Batch, Dataset, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param, RegisteredModel,
-  Run, RunInfo, RunQuery, RunStatus, RunUpdate, Tag,
+  Batch,
+  Dataset,
+  Experiment,
+  ExperimentQuery,
+  FileInfo,
+  Metric,
+  ModelVersion,
+  Page,
+  Param,
+  RegisteredModel,
+  Run,
+  RunInfo,
+  RunQuery,
+  RunStatus,
+  RunUpdate,
+  Tag,
 } from "./entities.js";
 import { toDatasetInput, type DatasetDescriptor } from "./datasets.js";
 import { isRunStatus } from "./entities.js";
 import { MlflowError, invalidParameter } from "./errors.js";
-import {
-  MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH,
-} from "./limits.js";
+import { MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH } from "./limits.js";
 import { parseModelUri, resolveModelUri, type ResolvedModel } from "./model-uri.js";
 import type { TrackingStore } from "./store.js";
 import { getOrCreateExperiment, openStore, resolveExperiment } from "./open-store.js";
@@ -30,20 +42,28 @@ export const toTags = (tags: TagsInput | undefined): Tag[] | undefined =>
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
 function checkRunId(runId: unknown): asserts runId is string {
   if (typeof runId !== "string" || !RUN_ID.test(runId))
-    throw invalidParameter(`Invalid run id ${JSON.stringify(runId)}: a run id is letters, digits, '_' and '-' (32 hex characters for MLflow runs).`);
+    throw invalidParameter(
+      `Invalid run id ${JSON.stringify(runId)}: a run id is letters, digits, '_' and '-' (32 hex characters for MLflow runs).`,
+    );
 }
 
 /** Splits a batch into requests within MLflow's per-request limits (params and tags first). */
 export function splitBatch(batch: Batch): Batch[] {
-  const metrics = batch.metrics ?? [], params = batch.params ?? [], tags = batch.tags ?? [];
+  const metrics = batch.metrics ?? [],
+    params = batch.params ?? [],
+    tags = batch.tags ?? [];
   const out: Batch[] = [];
-  let m = 0, p = 0, t = 0;
+  let m = 0,
+    p = 0,
+    t = 0;
   while (m < metrics.length || p < params.length || t < tags.length || out.length === 0) {
     const ps = params.slice(p, p + MAX_PARAMS_PER_BATCH);
     const ts = tags.slice(t, t + MAX_TAGS_PER_BATCH);
     const room = Math.min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - ps.length - ts.length);
     const ms = metrics.slice(m, m + room);
-    p += ps.length; t += ts.length; m += ms.length;
+    p += ps.length;
+    t += ts.length;
+    m += ms.length;
     const chunk: Batch = {};
     if (ms.length) chunk.metrics = ms;
     if (ps.length) chunk.params = ps;
@@ -58,7 +78,10 @@ export class MlflowClient {
   readonly store: TrackingStore;
 
   /** From a store, or a tracking URI (default: MLFLOW_TRACKING_URI, else ./mlruns). */
-  constructor(storeOrUri?: TrackingStore | string, private readonly env: Env = process.env) {
+  constructor(
+    storeOrUri?: TrackingStore | string,
+    private readonly env: Env = process.env,
+  ) {
     this.store = typeof storeOrUri === "object" ? storeOrUri : openStore(storeOrUri, env);
   }
 
@@ -109,12 +132,21 @@ export class MlflowClient {
 
   // ---- Runs
 
-  async createRun(experimentId: string, opts: { runName?: string; tags?: TagsInput; startTime?: number; userId?: string } = {}): Promise<Run> {
+  async createRun(
+    experimentId: string,
+    opts: { runName?: string; tags?: TagsInput; startTime?: number; userId?: string } = {},
+  ): Promise<Run> {
     const tags = toTags(opts.tags);
     tags?.forEach(validateTag);
     checkRunName(opts.runName);
     checkMillis("start time", opts.startTime);
-    return this.store.createRun({ experimentId: String(experimentId), runName: opts.runName, tags, startTime: opts.startTime ?? Date.now(), userId: opts.userId });
+    return this.store.createRun({
+      experimentId: String(experimentId),
+      runName: opts.runName,
+      tags,
+      startTime: opts.startTime ?? Date.now(),
+      userId: opts.userId,
+    });
   }
   async updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     checkRunId(runId);
@@ -151,7 +183,9 @@ export class MlflowClient {
   /** Validates everything first, then sends the batch in requests within MLflow's limits. */
   async logBatch(runId: string, batch: Batch): Promise<void> {
     checkRunId(runId);
-    const metrics = batch.metrics ?? [], params = batch.params ?? [], tags = batch.tags ?? [];
+    const metrics = batch.metrics ?? [],
+      params = batch.params ?? [],
+      tags = batch.tags ?? [];
     metrics.forEach(validateMetric);
     params.forEach(validateParam);
     tags.forEach(validateTag);
@@ -170,7 +204,9 @@ export class MlflowClient {
   }
   logMetrics(runId: string, values: Record<string, number>, opts: { step?: number; timestamp?: number } = {}): Promise<void> {
     const timestamp = opts.timestamp ?? Date.now();
-    return this.logBatch(runId, { metrics: Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step: opts.step ?? 0 })) });
+    return this.logBatch(runId, {
+      metrics: Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step: opts.step ?? 0 })),
+    });
   }
   /** Logs a param (the value is stringified). Re-logging the same value is fine; a different one is INVALID_PARAMETER_VALUE. */
   async logParam(runId: string, key: string, value: unknown): Promise<void> {
@@ -218,7 +254,9 @@ export class MlflowClient {
   }
   /** Uploads a local directory tree into the run, under `artifactDir`. Returns the artifact paths written. */
   async logArtifacts(runId: string, localDir: string, artifactDir?: string): Promise<string[]> {
-    const files = await walk(localDir).catch((err) => { throw localError(localDir, err, "a directory"); });
+    const files = await walk(localDir).catch((err) => {
+      throw localError(localDir, err, "a directory");
+    });
     const written: string[] = [];
     // A few uploads at a time: enough to hide latency without flooding the server.
     const queue = [...files];
@@ -280,7 +318,9 @@ export class MlflowClient {
   getRegisteredModel(name: string): Promise<RegisteredModel> {
     return this.store.getRegisteredModel(name);
   }
-  searchRegisteredModels(query: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<RegisteredModel>> {
+  searchRegisteredModels(
+    query: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {},
+  ): Promise<Page<RegisteredModel>> {
     return this.store.searchRegisteredModels(query);
   }
   setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
@@ -289,7 +329,11 @@ export class MlflowClient {
   updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
     return this.store.updateRegisteredModel(name, description);
   }
-  createModelVersion(name: string, source: string, opts: { runId?: string; description?: string; tags?: TagsInput } = {}): Promise<ModelVersion> {
+  createModelVersion(
+    name: string,
+    source: string,
+    opts: { runId?: string; description?: string; tags?: TagsInput } = {},
+  ): Promise<ModelVersion> {
     checkModelName(name);
     return this.store.createModelVersion({ name, source, runId: opts.runId, description: opts.description, tags: toTags(opts.tags) });
   }
@@ -310,7 +354,9 @@ export class MlflowClient {
   getModelVersion(name: string, version: string | number): Promise<ModelVersion> {
     return this.store.getModelVersion(name, String(version));
   }
-  searchModelVersions(query: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {}): Promise<Page<ModelVersion>> {
+  searchModelVersions(
+    query: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string } = {},
+  ): Promise<Page<ModelVersion>> {
     return this.store.searchModelVersions(query);
   }
   setModelVersionTag(name: string, version: string | number, key: string, value: string): Promise<void> {
@@ -338,7 +384,9 @@ export class MlflowClient {
 function checkRunName(name: unknown): void {
   if (name === undefined) return;
   if (typeof name !== "string" || name.length > MAX_RUN_NAME_LENGTH)
-    throw invalidParameter(`Invalid run name ${JSON.stringify(name)}: a run name is a string of at most ${MAX_RUN_NAME_LENGTH} characters.`);
+    throw invalidParameter(
+      `Invalid run name ${JSON.stringify(name)}: a run name is a string of at most ${MAX_RUN_NAME_LENGTH} characters.`,
+    );
 }
 
 function checkMillis(what: string, value: unknown): void {
@@ -349,21 +397,27 @@ function checkMillis(what: string, value: unknown): void {
 function checkModelName(name: unknown): asserts name is string {
   // Three-level Unity Catalog names (catalog.schema.model) are names like any other here.
   if (typeof name !== "string" || name.trim() === "" || name.includes("/") || name.includes("@"))
-    throw invalidParameter(`Invalid registered model name ${JSON.stringify(name)}: a non-empty name without '/' or '@' (e.g. "my-model" or "catalog.schema.model").`);
+    throw invalidParameter(
+      `Invalid registered model name ${JSON.stringify(name)}: a non-empty name without '/' or '@' (e.g. "my-model" or "catalog.schema.model").`,
+    );
 }
 
-const joinArtifact = (dir: string | undefined, rel: string) =>
-  checkArtifactPath(dir ? `${checkArtifactPath(dir)}/${rel}` : rel);
+const joinArtifact = (dir: string | undefined, rel: string) => checkArtifactPath(dir ? `${checkArtifactPath(dir)}/${rel}` : rel);
 
 function localError(path: string, err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return invalidParameter(`Cannot upload ${JSON.stringify(path)}: no such file or directory (expected ${what}).`);
-  if (code === "EISDIR") return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a file: it is a directory (use logArtifacts for directories).`);
-  if (code === "ENOTDIR") return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a directory: it is a file (use logArtifact for files).`);
+  if (code === "EISDIR")
+    return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a file: it is a directory (use logArtifacts for directories).`);
+  if (code === "ENOTDIR")
+    return invalidParameter(`Cannot upload ${JSON.stringify(path)} as a directory: it is a file (use logArtifact for files).`);
   return err;
 }
 
-const readLocal = (path: string) => readFile(path).catch((err) => { throw localError(path, err, "a file"); });
+const readLocal = (path: string) =>
+  readFile(path).catch((err) => {
+    throw localError(path, err, "a file");
+  });
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];

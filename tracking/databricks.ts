@@ -41,7 +41,11 @@ export function parseIni(text: string): Record<string, Record<string, string>> {
 export function databricksProfile(uri: string): string | undefined {
   if (uri === "databricks") return undefined;
   const m = /^databricks:\/\/([^:/]*)(?::[^/]*)?\/?$/.exec(uri);
-  if (!m) throw new MlflowError("UNSUPPORTED_URI", `Invalid Databricks tracking URI ${JSON.stringify(uri)}: use "databricks" or "databricks://<profile>".`);
+  if (!m)
+    throw new MlflowError(
+      "UNSUPPORTED_URI",
+      `Invalid Databricks tracking URI ${JSON.stringify(uri)}: use "databricks" or "databricks://<profile>".`,
+    );
   return m[1] || undefined;
 }
 
@@ -68,10 +72,17 @@ export function resolveDatabricksConfig(uri: string, env: Env = process.env): Da
   const auth = values && authFrom(values.token, values.username, values.password);
   if (values?.host && auth)
     return { host: normaliseHost(values.host), auth, insecure: truthy(values.insecure), source: `${file} [${section}]` };
-  const where = text === undefined ? `${file} does not exist` : values ? `profile [${section}] in ${file} lacks host and token` : `${file} has no profile [${section}]`;
-  throw new MlflowError("INVALID_CONFIGURATION",
+  const where =
+    text === undefined
+      ? `${file} does not exist`
+      : values
+        ? `profile [${section}] in ${file} lacks host and token`
+        : `${file} has no profile [${section}]`;
+  throw new MlflowError(
+    "INVALID_CONFIGURATION",
     `No Databricks credentials for tracking URI ${JSON.stringify(uri)}: ${profile ? "" : "DATABRICKS_HOST and DATABRICKS_TOKEN are not set, and "}${where}. ` +
-    `Set DATABRICKS_HOST and DATABRICKS_TOKEN, or add host and token to a profile in ~/.databrickscfg.`);
+      `Set DATABRICKS_HOST and DATABRICKS_TOKEN, or add host and token to a profile in ~/.databrickscfg.`,
+  );
 }
 
 function authFrom(token?: string, username?: string, password?: string): Auth | undefined {

@@ -11,7 +11,11 @@ export const DATASET_CONTEXT_TAG = "mlflow.data.context";
 
 /** MLflow's column types (`mlflow.types.DataType`) that JSON values map onto. */
 type ColumnType = "string" | "long" | "double" | "boolean" | "datetime" | "binary";
-interface ColumnSpec { type: ColumnType; name: string; required: boolean }
+interface ColumnSpec {
+  type: ColumnType;
+  name: string;
+  required: boolean;
+}
 
 /** What a dataset is given as: MLflow's fields, `source` as a URI or as MLflow's JSON text. */
 export interface DatasetDescriptor {
@@ -50,7 +54,10 @@ export function datasetFromRecords(
   const profile: Record<string, number> = { num_rows: rows.length, num_elements: rows.length * columns.size };
   const schema: Record<string, unknown> = { mlflow_colspec: colspec };
   if (opts.targets !== undefined) {
-    if (!columns.has(opts.targets)) throw invalidParameter(`targets ${JSON.stringify(opts.targets)} is not a column of the dataset; columns: ${[...columns.keys()].join(", ")}.`);
+    if (!columns.has(opts.targets))
+      throw invalidParameter(
+        `targets ${JSON.stringify(opts.targets)} is not a column of the dataset; columns: ${[...columns.keys()].join(", ")}.`,
+      );
   }
   return {
     name: opts.name ?? "dataset",
@@ -63,7 +70,8 @@ export function datasetFromRecords(
 
 /** A dataset (from `datasetFromRecords` or given by hand) as a run input with its context. */
 export function toDatasetInput(dataset: DatasetDescriptor | Dataset, context?: string): DatasetInput {
-  if (dataset === null || typeof dataset !== "object") throw invalidParameter(`logInput needs a dataset object ({ name, digest?, source?, schema?, profile? }); got ${describe(dataset)}.`);
+  if (dataset === null || typeof dataset !== "object")
+    throw invalidParameter(`logInput needs a dataset object ({ name, digest?, source?, schema?, profile? }); got ${describe(dataset)}.`);
   const { name } = dataset;
   if (typeof name !== "string" || name.trim() === "") throw invalidParameter(`A dataset needs a non-empty name; got ${describe(name)}.`);
   if (context !== undefined && (typeof context !== "string" || context.trim() === ""))
@@ -78,7 +86,12 @@ export function toDatasetInput(dataset: DatasetDescriptor | Dataset, context?: s
   const schema = json(given.schema, "schema");
   const profile = json(given.profile, "profile");
   // Without a digest, one is derived from what describes the dataset, so logging it again is idempotent.
-  const digest = given.digest ?? createHash("md5").update(JSON.stringify([name, given.source ?? "", schema ?? "", profile ?? ""])).digest("hex").slice(0, 8);
+  const digest =
+    given.digest ??
+    createHash("md5")
+      .update(JSON.stringify([name, given.source ?? "", schema ?? "", profile ?? ""]))
+      .digest("hex")
+      .slice(0, 8);
   const source = given.sourceType !== undefined ? { sourceType: given.sourceType, source: given.source ?? "" } : sourceFields(given.source);
   const out: Dataset = { name, digest, ...source };
   if (schema !== undefined) out.schema = schema;
@@ -113,5 +126,9 @@ function widest(types: Set<ColumnType>): ColumnType {
 
 const describe = (v: unknown): string => {
   if (v === undefined) return "undefined";
-  try { return JSON.stringify(v)?.slice(0, 80) ?? String(v); } catch { return String(v); }
+  try {
+    return JSON.stringify(v)?.slice(0, 80) ?? String(v);
+  } catch {
+    return String(v);
+  }
 };

@@ -11,8 +11,14 @@ export type ViewType = (typeof VIEW_TYPES)[number];
 
 export type LifecycleStage = "active" | "deleted";
 
-export interface Tag { key: string; value: string }
-export interface Param { key: string; value: string }
+export interface Tag {
+  key: string;
+  value: string;
+}
+export interface Param {
+  key: string;
+  value: string;
+}
 export interface Metric {
   key: string;
   value: number;
@@ -68,14 +74,27 @@ export interface Dataset {
 }
 
 /** A dataset used by a run; tags carry `mlflow.data.context` (`training`, `eval`, ...). */
-export interface DatasetInput { dataset: Dataset; tags: Tag[] }
+export interface DatasetInput {
+  dataset: Dataset;
+  tags: Tag[];
+}
 
-export interface RunInputs { datasetInputs: DatasetInput[] }
+export interface RunInputs {
+  datasetInputs: DatasetInput[];
+}
 
-export interface Run { info: RunInfo; data: RunData; inputs?: RunInputs }
+export interface Run {
+  info: RunInfo;
+  data: RunData;
+  inputs?: RunInputs;
+}
 
 /** What `logBatch` writes: the one write primitive of every store. */
-export interface Batch { metrics?: Metric[]; params?: Param[]; tags?: Tag[] }
+export interface Batch {
+  metrics?: Metric[];
+  params?: Param[];
+  tags?: Tag[];
+}
 
 export interface CreateRun {
   experimentId: string;
@@ -85,7 +104,11 @@ export interface CreateRun {
   userId?: string;
 }
 
-export interface RunUpdate { status?: RunStatus; endTime?: number; runName?: string }
+export interface RunUpdate {
+  status?: RunStatus;
+  endTime?: number;
+  runName?: string;
+}
 
 export interface RunQuery {
   experimentIds: string[];
@@ -104,9 +127,16 @@ export interface ExperimentQuery {
   pageToken?: string;
 }
 
-export interface Page<T> { items: T[]; nextPageToken?: string }
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string;
+}
 
-export interface FileInfo { path: string; isDir: boolean; fileSize?: number }
+export interface FileInfo {
+  path: string;
+  isDir: boolean;
+  fileSize?: number;
+}
 
 export interface RegisteredModel {
   name: string;

@@ -13,7 +13,12 @@ export * from "./databricks.js";
 export * from "./model-uri.js";
 export { RestStore, UNITY_CATALOG_REGISTRY_API, type RestStoreOptions } from "./rest/store.js";
 export {
-  HttpClient, type Auth, type HttpOptions, type HttpRequest, type HttpResponse, stringifyJson,
+  HttpClient,
+  type Auth,
+  type HttpOptions,
+  type HttpRequest,
+  type HttpResponse,
+  stringifyJson,
 } from "./rest/http.js";
 export { ACCEPTED_ARTIFACT_SCHEMES, contentTypeFor } from "./rest/artifacts.js";
 export * from "./rest/logged-models.js";

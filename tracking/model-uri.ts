@@ -30,15 +30,15 @@ export function parseModelUri(uri: string): ModelUri {
     const m = /^runs:\/+([^/]+)(?:\/(.*))?$/.exec(uri);
     if (!m) throw bad(uri, "no run id after runs:/");
     const path = (m[2] ?? "").replace(/\/+$/, "");
-    if (path.split("/").some((s) => s === ".." || s === "."))
-      throw bad(uri, "the artifact path must not contain '.' or '..'");
+    if (path.split("/").some((s) => s === ".." || s === ".")) throw bad(uri, "the artifact path must not contain '.' or '..'");
     return { kind: "runs", runId: m[1], path };
   }
   if (uri.startsWith("models:/")) {
     const rest = uri.slice("models:/".length).replace(/^\/+/, "").replace(/\/+$/, "");
     const at = rest.lastIndexOf("@");
     if (at > 0 && !rest.includes("/")) {
-      const name = rest.slice(0, at), alias = rest.slice(at + 1);
+      const name = rest.slice(0, at),
+        alias = rest.slice(at + 1);
       if (!alias) throw bad(uri, "empty alias after '@'");
       return { kind: "alias", name, alias };
     }
@@ -67,9 +67,12 @@ export interface ResolvedModel {
 /** Finds the model version a `models:/` URI names, or undefined for `runs:/`. */
 export async function modelVersionFor(store: TrackingStore, parsed: ModelUri, uri: string): Promise<ModelVersion | undefined> {
   switch (parsed.kind) {
-    case "runs": return undefined;
-    case "version": return store.getModelVersion(parsed.name, parsed.version);
-    case "alias": return store.getModelVersionByAlias(parsed.name, parsed.alias);
+    case "runs":
+      return undefined;
+    case "version":
+      return store.getModelVersion(parsed.name, parsed.version);
+    case "alias":
+      return store.getModelVersionByAlias(parsed.name, parsed.alias);
     case "latest":
     case "stage": {
       const versions: ModelVersion[] = [];
@@ -79,12 +82,13 @@ export async function modelVersionFor(store: TrackingStore, parsed: ModelUri, ur
         versions.push(...page.items);
         pageToken = page.nextPageToken;
       } while (pageToken);
-      const wanted = parsed.kind === "stage"
-        ? versions.filter((v) => (v.currentStage ?? "").toLowerCase() === parsed.stage.toLowerCase())
-        : versions;
+      const wanted =
+        parsed.kind === "stage" ? versions.filter((v) => (v.currentStage ?? "").toLowerCase() === parsed.stage.toLowerCase()) : versions;
       const best = wanted.sort((a, b) => Number(b.version) - Number(a.version))[0];
       if (!best)
-        throw notFound(`No version of registered model ${JSON.stringify(parsed.name)} ${parsed.kind === "stage" ? `in stage ${JSON.stringify(parsed.stage)}` : "exists"} (from ${uri}).`);
+        throw notFound(
+          `No version of registered model ${JSON.stringify(parsed.name)} ${parsed.kind === "stage" ? `in stage ${JSON.stringify(parsed.stage)}` : "exists"} (from ${uri}).`,
+        );
       return best;
     }
   }

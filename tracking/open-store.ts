@@ -16,7 +16,12 @@ type Env = Record<string, string | undefined>;
 
 // The URI checks live in a module of their own (light to load); re-exported for every caller.
 export {
-  ACCEPTED_TRACKING_URIS, DEFAULT_TRACKING_DIR, fileStoreRoot, resolveTrackingUri, trackingUriKind, type TrackingUriKind,
+  ACCEPTED_TRACKING_URIS,
+  DEFAULT_TRACKING_DIR,
+  fileStoreRoot,
+  resolveTrackingUri,
+  trackingUriKind,
+  type TrackingUriKind,
 } from "./tracking-uri.js";
 
 const envNumber = (env: Env, name: string): number | undefined => {
@@ -59,9 +64,16 @@ export function openStore(uri?: string, env: Env = process.env, http: Partial<Ht
       try {
         url = new URL(target);
       } catch {
-        throw new MlflowError("UNSUPPORTED_URI", `Invalid tracking URI ${JSON.stringify(target)}: expected http(s)://host[:port][/prefix].`);
+        throw new MlflowError(
+          "UNSUPPORTED_URI",
+          `Invalid tracking URI ${JSON.stringify(target)}: expected http(s)://host[:port][/prefix].`,
+        );
       }
-      if (url.search || url.hash) throw new MlflowError("UNSUPPORTED_URI", `Invalid tracking URI ${JSON.stringify(target)}: a query string or fragment is not accepted.`);
+      if (url.search || url.hash)
+        throw new MlflowError(
+          "UNSUPPORTED_URI",
+          `Invalid tracking URI ${JSON.stringify(target)}: a query string or fragment is not accepted.`,
+        );
       return new RestStore({ ...httpOptionsFromEnv(env), ...http, baseUrl: target, uri: target });
     }
     case "databricks": {
@@ -70,8 +82,13 @@ export function openStore(uri?: string, env: Env = process.env, http: Partial<Ht
       // MLFLOW_REGISTRY_URI=databricks-uc puts the registry in Unity Catalog (catalog.schema.model names).
       const registryApi = /^databricks-uc(:|$)/.test(env.MLFLOW_REGISTRY_URI?.trim() ?? "") ? UNITY_CATALOG_REGISTRY_API : undefined;
       return new RestStore({
-        ...base, insecureTls: base.insecureTls || cfg.insecure, ...http, auth: http.auth ?? cfg.auth,
-        baseUrl: cfg.host, uri: target, registryApi,
+        ...base,
+        insecureTls: base.insecureTls || cfg.insecure,
+        ...http,
+        auth: http.auth ?? cfg.auth,
+        baseUrl: cfg.host,
+        uri: target,
+        registryApi,
       });
     }
   }
@@ -82,8 +99,11 @@ export async function getOrCreateExperiment(store: TrackingStore, name: string, 
   const found = await store.getExperimentByName(name);
   if (found) {
     if (found.lifecycleStage === "deleted")
-      throw new MlflowError("INVALID_PARAMETER_VALUE",
-        `Experiment ${JSON.stringify(name)} (id ${found.experimentId}) is deleted: restore it or choose another name.`, 400);
+      throw new MlflowError(
+        "INVALID_PARAMETER_VALUE",
+        `Experiment ${JSON.stringify(name)} (id ${found.experimentId}) is deleted: restore it or choose another name.`,
+        400,
+      );
     return found;
   }
   try {
@@ -112,7 +132,11 @@ export async function resolveExperiment(
   if (id !== undefined) {
     const exp = await store.getExperiment(id);
     if (exp.lifecycleStage === "deleted")
-      throw new MlflowError("INVALID_PARAMETER_VALUE", `Experiment id ${id} (${JSON.stringify(exp.name)}) is deleted: restore it or choose another experiment.`, 400);
+      throw new MlflowError(
+        "INVALID_PARAMETER_VALUE",
+        `Experiment id ${id} (${JSON.stringify(exp.name)}) is deleted: restore it or choose another experiment.`,
+        400,
+      );
     return exp;
   }
   const name = opts.experimentName ?? (env.MLFLOW_EXPERIMENT_NAME?.trim() || undefined);
@@ -123,8 +147,12 @@ export async function resolveExperiment(
     if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
     // Databricks workspaces have no default experiment; experiment names there are workspace paths.
     if (store.uri.startsWith("databricks"))
-      throw new MlflowError("INVALID_CONFIGURATION",
-        `No experiment chosen and ${store.uri} has no default experiment: set MLFLOW_EXPERIMENT_NAME (e.g. /Users/<you>/my-experiment) or MLFLOW_EXPERIMENT_ID.`, undefined, { cause: err });
+      throw new MlflowError(
+        "INVALID_CONFIGURATION",
+        `No experiment chosen and ${store.uri} has no default experiment: set MLFLOW_EXPERIMENT_NAME (e.g. /Users/<you>/my-experiment) or MLFLOW_EXPERIMENT_ID.`,
+        undefined,
+        { cause: err },
+      );
     // A fresh file store makes "0" (Default) on its first write, which creating "Default" triggers.
     return getOrCreateExperiment(store, "Default");
   }

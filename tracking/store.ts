@@ -3,8 +3,22 @@
 // (logMetric, logParam, setTag) live in the client on top of it.
 
 import type {
-  Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page, Param,
-  RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
+  Batch,
+  CreateRun,
+  DatasetInput,
+  Experiment,
+  ExperimentQuery,
+  FileInfo,
+  Metric,
+  ModelVersion,
+  Page,
+  Param,
+  RegisteredModel,
+  Run,
+  RunInfo,
+  RunQuery,
+  RunUpdate,
+  Tag,
 } from "./entities.js";
 
 export interface TrackingStore {
@@ -49,7 +63,12 @@ export interface TrackingStore {
   // Model registry
   createRegisteredModel(name: string, opts?: { description?: string; tags?: Tag[] }): Promise<RegisteredModel>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
-  searchRegisteredModels(query: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<Page<RegisteredModel>>;
+  searchRegisteredModels(query: {
+    filter?: string;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<Page<RegisteredModel>>;
   setRegisteredModelTag(name: string, tag: Tag): Promise<void>;
   updateRegisteredModel(name: string, description: string): Promise<RegisteredModel>;
   createModelVersion(args: { name: string; source: string; runId?: string; description?: string; tags?: Tag[] }): Promise<ModelVersion>;

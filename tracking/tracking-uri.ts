@@ -34,10 +34,14 @@ export function trackingUriKind(uri: string): TrackingUriKind {
   if (scheme === "http" || scheme === "https") return "rest";
   if (scheme === "databricks") return "databricks";
   const hint = /^(sqlite|postgresql|postgres|mysql|mssql)/.test(scheme)
-    ? " Database stores are served by an MLflow server: run `mlflow server --backend-store-uri " + uri + "` and track to its http:// address."
+    ? " Database stores are served by an MLflow server: run `mlflow server --backend-store-uri " +
+      uri +
+      "` and track to its http:// address."
     : "";
-  throw new MlflowError("UNSUPPORTED_URI",
-    `Unsupported tracking URI ${JSON.stringify(uri)} (scheme "${scheme}:"). Accepted: ${ACCEPTED_TRACKING_URIS.join("; ")}.${hint}`);
+  throw new MlflowError(
+    "UNSUPPORTED_URI",
+    `Unsupported tracking URI ${JSON.stringify(uri)} (scheme "${scheme}:"). Accepted: ${ACCEPTED_TRACKING_URIS.join("; ")}.${hint}`,
+  );
 }
 
 /** Local directory of a `file:` URI or plain path (relative paths against the working directory). */

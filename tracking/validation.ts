@@ -5,8 +5,15 @@
 import type { Batch, Metric, Param, Tag } from "./entities.js";
 import { invalidParameter } from "./errors.js";
 import {
-  MAX_ENTITIES_PER_BATCH, MAX_KEY_LENGTH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH,
-  MAX_EXPERIMENT_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_RUN_NAME_LENGTH, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE_LENGTH,
+  MAX_ENTITIES_PER_BATCH,
+  MAX_KEY_LENGTH,
+  MAX_METRICS_PER_BATCH,
+  MAX_PARAMS_PER_BATCH,
+  MAX_EXPERIMENT_NAME_LENGTH,
+  MAX_PARAM_VALUE_LENGTH,
+  MAX_RUN_NAME_LENGTH,
+  MAX_TAGS_PER_BATCH,
+  MAX_TAG_VALUE_LENGTH,
 } from "./limits.js";
 
 // MLflow accepts letters, digits, `_ - . / space` and (on POSIX) `:` in keys.
@@ -21,7 +28,9 @@ export function validateKey(kind: KeyKind, key: unknown): asserts key is string 
   if (key.length > MAX_KEY_LENGTH)
     throw invalidParameter(`Invalid ${kind} key ${show(key)}: ${key.length} characters, at most ${MAX_KEY_LENGTH} are accepted.`);
   if (!KEY_PATTERN.test(key))
-    throw invalidParameter(`Invalid ${kind} key ${show(key)}: keys may contain only letters, digits, underscores, dashes, periods, spaces, colons and slashes.`);
+    throw invalidParameter(
+      `Invalid ${kind} key ${show(key)}: keys may contain only letters, digits, underscores, dashes, periods, spaces, colons and slashes.`,
+    );
   const parts = key.split("/");
   if (key.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === ""))
     throw invalidParameter(`Invalid ${kind} key ${show(key)}: a key must be a relative path without '.', '..' or empty segments.`);
@@ -30,11 +39,15 @@ export function validateKey(kind: KeyKind, key: unknown): asserts key is string 
 export function validateMetric(m: Metric): void {
   validateKey("metric", m.key);
   if (typeof m.value !== "number")
-    throw invalidParameter(`Invalid value ${show(m.value)} for metric ${show(m.key)}: a metric value must be a number (NaN and ±Infinity are accepted).`);
+    throw invalidParameter(
+      `Invalid value ${show(m.value)} for metric ${show(m.key)}: a metric value must be a number (NaN and ±Infinity are accepted).`,
+    );
   if (!Number.isInteger(m.step))
     throw invalidParameter(`Invalid step ${show(m.step)} for metric ${show(m.key)}: a step must be an integer.`);
   if (!Number.isInteger(m.timestamp))
-    throw invalidParameter(`Invalid timestamp ${show(m.timestamp)} for metric ${show(m.key)}: a timestamp must be integer epoch milliseconds.`);
+    throw invalidParameter(
+      `Invalid timestamp ${show(m.timestamp)} for metric ${show(m.key)}: a timestamp must be integer epoch milliseconds.`,
+    );
 }
 
 export function validateParam(p: Param): void {
@@ -48,15 +61,16 @@ export function validateTag(t: Tag): void {
 /** A param or tag: a valid key and a string value of at most `maxLength` characters. */
 function validateText(kind: "param" | "tag", { key, value }: Param | Tag, maxLength: number): void {
   validateKey(kind, key);
-  if (typeof value !== "string")
-    throw invalidParameter(`Invalid value for ${kind} ${show(key)}: ${kind} values are strings.`);
+  if (typeof value !== "string") throw invalidParameter(`Invalid value for ${kind} ${show(key)}: ${kind} values are strings.`);
   if (value.length > maxLength)
     throw invalidParameter(`Invalid value for ${kind} ${show(key)}: ${value.length} characters, at most ${maxLength} are accepted.`);
 }
 
 /** Validates every entity and the per-request limits of one log-batch request. */
 export function validateBatch(batch: Batch): void {
-  const metrics = batch.metrics ?? [], params = batch.params ?? [], tags = batch.tags ?? [];
+  const metrics = batch.metrics ?? [],
+    params = batch.params ?? [],
+    tags = batch.tags ?? [];
   if (metrics.length > MAX_METRICS_PER_BATCH)
     throw invalidParameter(`A batch holds ${metrics.length} metrics; at most ${MAX_METRICS_PER_BATCH} are accepted.`);
   if (params.length > MAX_PARAMS_PER_BATCH)
@@ -78,7 +92,9 @@ export function validateParamsConsistent(params: Param[]): void {
   for (const p of params) {
     const before = seen.get(p.key);
     if (before !== undefined && before !== p.value)
-      throw invalidParameter(`Param ${show(p.key)} appears twice in one batch with different values (${show(before)} and ${show(p.value)}).`);
+      throw invalidParameter(
+        `Param ${show(p.key)} appears twice in one batch with different values (${show(before)} and ${show(p.value)}).`,
+      );
     seen.set(p.key, p.value);
   }
 }
@@ -89,8 +105,7 @@ export function validateParamsConsistent(params: Param[]): void {
  * a name is refused the same way wherever the run would go.
  */
 export function validateRunName(name: unknown): asserts name is string {
-  if (typeof name !== "string")
-    throw invalidParameter(`Invalid run name ${show(name)}: a run name is a string.`);
+  if (typeof name !== "string") throw invalidParameter(`Invalid run name ${show(name)}: a run name is a string.`);
   if (name.length > MAX_RUN_NAME_LENGTH)
     throw invalidParameter(`Invalid run name ${show(name)}: ${name.length} characters, at most ${MAX_RUN_NAME_LENGTH} are accepted.`);
 }
@@ -100,7 +115,9 @@ export function validateExperimentName(name: unknown): asserts name is string {
   if (typeof name !== "string" || name.trim() === "")
     throw invalidParameter(`Invalid experiment name ${show(name)}: an experiment name is a non-empty string.`);
   if (name.length > MAX_EXPERIMENT_NAME_LENGTH)
-    throw invalidParameter(`Invalid experiment name ${show(name)}: ${name.length} characters, at most ${MAX_EXPERIMENT_NAME_LENGTH} are accepted.`);
+    throw invalidParameter(
+      `Invalid experiment name ${show(name)}: ${name.length} characters, at most ${MAX_EXPERIMENT_NAME_LENGTH} are accepted.`,
+    );
 }
 
 /**
@@ -118,23 +135,32 @@ export const MAX_ARTIFACT_PATH_LENGTH = 1024;
  * MAX_ARTIFACT_NAME_BYTES bytes. Checked before anything is sent or spooled.
  */
 export function validateArtifactPath(path: unknown): asserts path is string {
-  const bad = (why: string) => invalidParameter(`Invalid artifact path ${show(path)}: ${why}; use a relative path such as "plots/loss.png".`);
+  const bad = (why: string) =>
+    invalidParameter(`Invalid artifact path ${show(path)}: ${why}; use a relative path such as "plots/loss.png".`);
   if (typeof path !== "string" || path.length === 0) throw bad("an artifact path is a non-empty string");
   if (path.startsWith("/") || path.includes("\\")) throw bad("it must be relative, with '/' between segments");
-  if (path.split("/").some((segment) => segment === "" || segment === "." || segment === "..")) throw bad("'.', '..' and empty segments are not accepted");
+  if (path.split("/").some((segment) => segment === "" || segment === "." || segment === ".."))
+    throw bad("'.', '..' and empty segments are not accepted");
   checkArtifactNames(path, path);
 }
 
 /** What no file system under an artifact root can store: control characters, over-long names and paths. */
 function checkArtifactNames(given: string, p: string): void {
-  const bad = (why: string) => invalidParameter(`Invalid artifact path ${show(given)}: ${why}; use a relative path such as "plots/loss.png".`);
+  const bad = (why: string) =>
+    invalidParameter(`Invalid artifact path ${show(given)}: ${why}; use a relative path such as "plots/loss.png".`);
   if (p.length > MAX_ARTIFACT_PATH_LENGTH) throw bad(`${p.length} characters, at most ${MAX_ARTIFACT_PATH_LENGTH} are accepted`);
   // eslint-disable-next-line no-control-regex
   const control = /[\u0000-\u001f\u007f]/.exec(p);
-  if (control) throw bad(`it holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}, which no file name can`);
+  if (control)
+    throw bad(
+      `it holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}, which no file name can`,
+    );
   for (const segment of p.split("/")) {
     const bytes = Buffer.byteLength(segment, "utf8");
-    if (bytes > MAX_ARTIFACT_NAME_BYTES) throw bad(`the segment ${show(segment)} is ${bytes} bytes, at most ${MAX_ARTIFACT_NAME_BYTES} are accepted per file or directory name`);
+    if (bytes > MAX_ARTIFACT_NAME_BYTES)
+      throw bad(
+        `the segment ${show(segment)} is ${bytes} bytes, at most ${MAX_ARTIFACT_NAME_BYTES} are accepted per file or directory name`,
+      );
   }
 }
 
@@ -145,13 +171,20 @@ function checkArtifactNames(given: string, p: string): void {
  * root) accepts "" and "." as the root itself, returned as "".
  */
 export function checkArtifactPath(path: string, allowEmpty = false): string {
-  const p = path.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
+  const p = path
+    .replace(/\\/g, "/")
+    .replace(/^\.\/+/, "")
+    .replace(/\/+$/, "");
   if (p === "" || p === ".") {
     if (allowEmpty) return "";
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an artifact path is required, a relative path like "plots/loss.png".`);
+    throw invalidParameter(
+      `Invalid artifact path ${JSON.stringify(path)}: an artifact path is required, a relative path like "plots/loss.png".`,
+    );
   }
   if (p.startsWith("/") || /^[A-Za-z]:/.test(p) || p.split("/").some((s) => s === ".." || s === "." || s === ""))
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: it must be a relative path like "plots/loss.png", without '.', '..' or empty segments.`);
+    throw invalidParameter(
+      `Invalid artifact path ${JSON.stringify(path)}: it must be a relative path like "plots/loss.png", without '.', '..' or empty segments.`,
+    );
   checkArtifactNames(path, p);
   return p;
 }
@@ -165,9 +198,13 @@ export function checkArtifactPath(path: string, allowEmpty = false): string {
 export function checkServedArtifactPath(path: string): string {
   const p = checkArtifactPath(path);
   if (p.includes("#"))
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`);
+    throw invalidParameter(
+      `Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy refuses paths containing '#'.`,
+    );
   const encoded = /%[0-9A-Fa-f]{2}/.exec(p);
   if (encoded)
-    throw invalidParameter(`Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${encoded[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`);
+    throw invalidParameter(
+      `Invalid artifact path ${JSON.stringify(path)}: an MLflow server's artifact proxy would store "${encoded[0]}" as the character it encodes; name the file without '%' followed by two hex digits.`,
+    );
   return p;
 }

@@ -8,11 +8,7 @@ export const VEGALITE_MIMES = [
   "application/vnd.vegalite.v4+json",
   "application/vnd.vegalite.v3+json",
 ] as const;
-export const VEGA_MIMES = [
-  "application/vnd.vega.v5+json",
-  "application/vnd.vega.v4+json",
-  "application/vnd.vega.v3+json",
-] as const;
+export const VEGA_MIMES = ["application/vnd.vega.v5+json", "application/vnd.vega.v4+json", "application/vnd.vega.v3+json"] as const;
 
 /** Richest first, as JupyterLab orders them (charts, then HTML, images, text). */
 export const HTML_ORDER = [

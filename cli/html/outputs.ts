@@ -5,16 +5,7 @@
 import { marked } from "marked";
 import type { IOutput } from "@jupyterlab/nbformat";
 import { ansiToHtml, applyCarriageReturns, escapeHtml } from "./ansi.js";
-import {
-  HTML_ORDER,
-  base64Data,
-  bundleJson,
-  bundleText,
-  isVega,
-  isVegaLite,
-  pickMime,
-  type Bundle,
-} from "./mime.js";
+import { HTML_ORDER, base64Data, bundleJson, bundleText, isVega, isVegaLite, pickMime, type Bundle } from "./mime.js";
 import { withoutSchema } from "./schema.js";
 
 export interface OutputContext {
@@ -85,7 +76,10 @@ async function renderChart(mime: string, bundle: Bundle, ctx: OutputContext): Pr
   const id = ctx.nextChartId();
   const fallback = await chartFallback(bundle, spec, mode, ctx);
   // JSON inside <script>: "<" escaped so no string in the data can close the element.
-  const json = JSON.stringify(spec).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const json = JSON.stringify(spec)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
   return (
     `<div class="vega-output" id="${id}" data-mode="${mode}">` +
     `<div class="vega-target"></div>` +

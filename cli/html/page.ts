@@ -42,7 +42,9 @@ export async function renderPage(nb: INotebookContent, options: PageOptions): Pr
   let assets: ScriptAsset[] = [];
   if (charts > 0) {
     if (options.scripts === "inline") {
-      scripts = vegaScripts().map((s) => `<script>${inlineScript(s.source)}</script>`).join("\n");
+      scripts = vegaScripts()
+        .map((s) => `<script>${inlineScript(s.source)}</script>`)
+        .join("\n");
     } else {
       const dir = options.scripts.dir;
       assets = vegaScripts();
@@ -80,8 +82,8 @@ async function renderCell(cell: ICell, ctx: OutputContext): Promise<string> {
     return `<section class="cell markdown-cell"${idAttr}><div class="markdown-body">${marked.parse(md, { async: false })}</div></section>`;
   }
   if (cell.cell_type === "raw") {
-    const format = (cell.metadata as { format?: string; raw_mimetype?: string }).format ??
-      (cell.metadata as { raw_mimetype?: string }).raw_mimetype;
+    const format =
+      (cell.metadata as { format?: string; raw_mimetype?: string }).format ?? (cell.metadata as { raw_mimetype?: string }).raw_mimetype;
     if (format === "text/html") return `<section class="cell raw-cell"${idAttr}><div class="raw">${source}</div></section>`;
     return `<section class="cell raw-cell"${idAttr}><pre class="raw">${escapeHtml(source)}</pre></section>`;
   }
@@ -109,7 +111,10 @@ export function highlightCode(source: string): string {
   const lines = source.split("\n");
   let n = 0;
   while (n < lines.length && /^\s*%/.test(lines[n]!)) n++;
-  const magic = lines.slice(0, n).map((l) => `<span class="magic">${escapeHtml(l)}</span>\n`).join("");
+  const magic = lines
+    .slice(0, n)
+    .map((l) => `<span class="magic">${escapeHtml(l)}</span>\n`)
+    .join("");
   const code = lines.slice(n).join("\n");
   return magic + hljs.highlight(code, { language: "typescript", ignoreIllegals: true }).value;
 }
@@ -122,10 +127,7 @@ function inlineAttachments(md: string, attachments: Record<string, Bundle> | und
     if (!bundle) return whole;
     const mime = Object.keys(bundle)[0];
     if (!mime) return whole;
-    const data =
-      mime === "image/svg+xml"
-        ? Buffer.from(bundleText(bundle[mime]), "utf8").toString("base64")
-        : base64Data(bundle[mime]);
+    const data = mime === "image/svg+xml" ? Buffer.from(bundleText(bundle[mime]), "utf8").toString("base64") : base64Data(bundle[mime]);
     return `data:${mime};base64,${data}`;
   });
 }

@@ -10,17 +10,12 @@ function offlineLoader(): vega.Loader {
   const loader = vega.loader();
   const sanitize = loader.sanitize.bind(loader);
   loader.sanitize = (uri: string, options: Parameters<vega.Loader["sanitize"]>[1]) =>
-    /^([a-z]+:)?\/\//i.test(uri)
-      ? Promise.reject(new Error(`export works offline and does not fetch ${uri}`))
-      : sanitize(uri, options);
+    /^([a-z]+:)?\/\//i.test(uri) ? Promise.reject(new Error(`export works offline and does not fetch ${uri}`)) : sanitize(uri, options);
   return loader;
 }
 
 export async function renderChartSvg(spec: unknown, mode: "vega" | "vega-lite"): Promise<string> {
-  const vgSpec =
-    mode === "vega-lite"
-      ? compile(withoutSchema(spec) as TopLevelSpec).spec
-      : (withoutSchema(spec) as vega.Spec);
+  const vgSpec = mode === "vega-lite" ? compile(withoutSchema(spec) as TopLevelSpec).spec : (withoutSchema(spec) as vega.Spec);
   const view = new vega.View(vega.parse(vgSpec), { renderer: "none", loader: offlineLoader() });
   try {
     return await view.toSVG();
@@ -28,4 +23,3 @@ export async function renderChartSvg(spec: unknown, mode: "vega" | "vega-lite"):
     view.finalize();
   }
 }
-

@@ -91,7 +91,11 @@ export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): 
   const key = createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
   return {
     blob: path.join(cacheDir(env), `${key}.blob`),
-    buildEnv: { TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile, TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir, TSLAB_MLFLOW_SNAPSHOT_SERVICE: SERVICE_URL },
+    buildEnv: {
+      TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile,
+      TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir,
+      TSLAB_MLFLOW_SNAPSHOT_SERVICE: SERVICE_URL,
+    },
   };
 }
 

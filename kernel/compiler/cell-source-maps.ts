@@ -72,7 +72,9 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
     const options = args[1] as TS.CompilerOptions;
     dirs = { outDir: options.outDir ?? "", rootDir: options.rootDir ?? "" };
     args[1] = { ...options, sourceMap: true };
-    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>)(...args);
+    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>)(
+      ...args,
+    );
     const createProgram = host.createProgram;
     host.createProgram = (...a) => capturingEmit(createProgram(...a));
     return host;

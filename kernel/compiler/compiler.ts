@@ -23,9 +23,17 @@ export type { ConvertResult, Diagnostic } from "tslab/dist/converter.js";
  * await-yield.ts), and the maps of the output back to the cell and of each local module's
  * output (by its sideOutputs path) back to its file (see cell-source-maps.ts).
  */
-export type Converted = ConvertResult & { yieldAwaits?: boolean; sourceMaps?: CellSourceMaps; moduleSourceMaps?: Record<string, CellSourceMaps> };
+export type Converted = ConvertResult & {
+  yieldAwaits?: boolean;
+  sourceMaps?: CellSourceMaps;
+  moduleSourceMaps?: Record<string, CellSourceMaps>;
+};
 
-export interface QuickInfo { display: string; documentation: string; tags: string[] }
+export interface QuickInfo {
+  display: string;
+  documentation: string;
+  tags: string[];
+}
 export type Completions = Pick<CompletionInfo, "start" | "end" | "candidates">;
 
 export type CompilerRequest =
@@ -35,11 +43,7 @@ export type CompilerRequest =
   | { id: number; op: "isComplete"; src: string }
   | { op: "close" };
 
-export type CompilerResponse =
-  | { ready: true }
-  | { failed: string }
-  | { id: number; result: unknown }
-  | { id: number; error: string };
+export type CompilerResponse = { ready: true } | { failed: string } | { id: number; result: unknown } | { id: number; error: string };
 
 type DistributiveOmitId<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -67,7 +71,10 @@ export class Compiler {
   private logSink: ((line: string) => void) | undefined;
   private readonly early: string[] = [];
 
-  constructor(log?: (line: string) => void, readonly cwd: string = process.cwd()) {
+  constructor(
+    log?: (line: string) => void,
+    readonly cwd: string = process.cwd(),
+  ) {
     this.logSink = log;
     this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.ready.catch(() => {});
@@ -80,7 +87,11 @@ export class Compiler {
     } else {
       this.startWorker();
       // Next time, start warm: build this project's snapshot once this compiler is ready.
-      if (snapshot) this.ready.then(() => buildInBackground(snapshot, cwd, (l) => this.log(l)), () => {});
+      if (snapshot)
+        this.ready.then(
+          () => buildInBackground(snapshot, cwd, (l) => this.log(l)),
+          () => {},
+        );
     }
   }
 
@@ -135,12 +146,13 @@ export class Compiler {
     p.channel.on("close", () => lost("exited"));
     const backend: Backend = {
       post: (m) => sendMessage(p.channel, m),
-      terminate: () => new Promise<void>((resolve) => {
-        if (p.channel.destroyed) return resolve();
-        p.channel.once("close", () => resolve());
-        p.channel.end();
-        p.kill();
-      }),
+      terminate: () =>
+        new Promise<void>((resolve) => {
+          if (p.channel.destroyed) return resolve();
+          p.channel.once("close", () => resolve());
+          p.channel.end();
+          p.kill();
+        }),
     };
     this.backend = backend;
     this.log(`TypeScript compiler ${how} ${p.blob}`);

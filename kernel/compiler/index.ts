@@ -3,8 +3,14 @@
 // kernel (`prestartCompiler`, then `adoptCompiler`), and handing one to a kernel about to be
 // spawned (`compilerForKernel`). Everything else in this folder is how the compiler works.
 export {
-  Compiler, adoptCompiler, prestartCompiler,
-  type Completions, type Converted, type ConvertResult, type Diagnostic, type QuickInfo,
+  Compiler,
+  adoptCompiler,
+  prestartCompiler,
+  type Completions,
+  type Converted,
+  type ConvertResult,
+  type Diagnostic,
+  type QuickInfo,
 } from "./compiler.js";
 export { compilerForKernel, type CompilerHandOver } from "./process.js";
 export type { CellSourceMaps } from "./cell-source-maps.js";

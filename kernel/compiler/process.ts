@@ -36,7 +36,11 @@ const HAND_OVER = "TSLAB_MLFLOW_COMPILER";
 const CHANNEL_FD = 3;
 const STDERR_FD = 4;
 
-export function spawnCompilerProcess(snapshot: CompilerSnapshot, cwd: string, env: NodeJS.ProcessEnv = process.env): CompilerProcess & { pid: number | undefined } {
+export function spawnCompilerProcess(
+  snapshot: CompilerSnapshot,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): CompilerProcess & { pid: number | undefined } {
   touch(snapshot.blob);
   const child = spawn(process.execPath, snapshotArgs(snapshot.blob), {
     cwd,

@@ -84,7 +84,11 @@ export function serveCompiler(port: CompilerPort): void {
     try {
       switch (req.op) {
         case "convert": {
-          const { result: r, maps, moduleMaps } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
+          const {
+            result: r,
+            maps,
+            moduleMaps,
+          } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
           if (r.output) {
             if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
             r.output = fixShorthands(ts, r.output, names.set);

@@ -62,7 +62,11 @@ function declaredAbove(ts: Ts, node: TS.Node, name: string): boolean {
       bindingNames(ts, n.variableDeclaration.name, names);
       if (names.has(name)) return true;
     }
-    if ((ts.isForStatement(n) || ts.isForInStatement(n) || ts.isForOfStatement(n)) && n.initializer && ts.isVariableDeclarationList(n.initializer)) {
+    if (
+      (ts.isForStatement(n) || ts.isForInStatement(n) || ts.isForOfStatement(n)) &&
+      n.initializer &&
+      ts.isVariableDeclarationList(n.initializer)
+    ) {
       const names = new Set<string>();
       for (const d of n.initializer.declarations) bindingNames(ts, d.name, names);
       if (names.has(name)) return true;

@@ -43,8 +43,13 @@ interface BuildInputs {
 }
 
 function buildInputs(): BuildInputs {
-  const { TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile, TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir, TSLAB_MLFLOW_SNAPSHOT_SERVICE: serviceUrl } = process.env;
-  if (!typescriptFile || !tslabDir || !serviceUrl) throw new Error("compiler snapshot: TSLAB_MLFLOW_SNAPSHOT_TS, _TSLAB and _SERVICE must be set");
+  const {
+    TSLAB_MLFLOW_SNAPSHOT_TS: typescriptFile,
+    TSLAB_MLFLOW_SNAPSHOT_TSLAB: tslabDir,
+    TSLAB_MLFLOW_SNAPSHOT_SERVICE: serviceUrl,
+  } = process.env;
+  if (!typescriptFile || !tslabDir || !serviceUrl)
+    throw new Error("compiler snapshot: TSLAB_MLFLOW_SNAPSHOT_TS, _TSLAB and _SERVICE must be set");
   return { typescriptFile, tslabDir, serviceUrl };
 }
 
@@ -63,7 +68,9 @@ function loadTypeScript(file: string): TypeScript {
  */
 function tslabProgramOptions(ts: TypeScript, cwd: string, tslabDir: string): TS.CompilerOptions {
   // Public in tslab's TypeScript fork (tslab calls it), internal in TypeScript's own typings.
-  const defaultTypeRoots = (ts as unknown as { getDefaultTypeRoots(dir: string, host: { directoryExists(p: string): boolean }): string[] | undefined }).getDefaultTypeRoots;
+  const defaultTypeRoots = (
+    ts as unknown as { getDefaultTypeRoots(dir: string, host: { directoryExists(p: string): boolean }): string[] | undefined }
+  ).getDefaultTypeRoots;
   const typeRoots = defaultTypeRoots(cwd, { directoryExists: ts.sys.directoryExists }) ?? [];
   if (!typeRoots.some((root) => fs.existsSync(path.join(root, "node", "package.json")))) {
     typeRoots.push(path.join(tslabDir, "node_modules", "@types"));
@@ -97,7 +104,8 @@ function prepareDeclarationFiles(ts: TypeScript, cwd: string, tslabDir: string):
   const read = host.getSourceFile;
   const files = new Map<string, CachedFile>();
   host.getSourceFile = (fileName, languageVersion, onError, fresh) => {
-    if (fileName === cell) return ts.createSourceFile(fileName, "export {};\nconst x: number[] = [1].map((v) => v * 2);\nx", languageVersion);
+    if (fileName === cell)
+      return ts.createSourceFile(fileName, "export {};\nconst x: number[] = [1].map((v) => v * 2);\nx", languageVersion);
     if (fileName === previous) return ts.createSourceFile(fileName, "export {};\n", languageVersion);
     const sourceFile = read.call(host, fileName, languageVersion, onError, fresh);
     if (sourceFile) {
@@ -116,7 +124,12 @@ function prepareDeclarationFiles(ts: TypeScript, cwd: string, tslabDir: string):
 }
 
 /** The cached file for a request, if it was read from the same file and parses the same way. */
-function cachedFor(files: Map<string, CachedFile>, fileName: string, options: TS.ScriptTarget | TS.CreateSourceFileOptions, fresh: boolean | undefined): TS.SourceFile | undefined {
+function cachedFor(
+  files: Map<string, CachedFile>,
+  fileName: string,
+  options: TS.ScriptTarget | TS.CreateSourceFileOptions,
+  fresh: boolean | undefined,
+): TS.SourceFile | undefined {
   const entry = fresh ? undefined : files.get(fileName);
   if (!entry) return undefined;
   const languageVersion = typeof options === "object" ? options.languageVersion : options;
@@ -137,10 +150,12 @@ function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): Ty
     served.add(host);
     const byName = host.getSourceFile;
     const byPath = host.getSourceFileByPath;
-    host.getSourceFile = (fileName, options, onError, fresh) => cachedFor(files, fileName, options, fresh) ?? byName.call(host, fileName, options, onError, fresh);
+    host.getSourceFile = (fileName, options, onError, fresh) =>
+      cachedFor(files, fileName, options, fresh) ?? byName.call(host, fileName, options, onError, fresh);
     if (byPath) {
       host.getSourceFileByPath = (fileName, filePath, options, onError, fresh) =>
-        cachedFor(files, fileName, options as TS.ScriptTarget, fresh as boolean | undefined) ?? byPath.call(host, fileName, filePath, options, onError, fresh);
+        cachedFor(files, fileName, options as TS.ScriptTarget, fresh as boolean | undefined) ??
+        byPath.call(host, fileName, filePath, options, onError, fresh);
     }
   };
   const createWatchCompilerHost = (...args: unknown[]) => {
@@ -154,7 +169,8 @@ function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): Ty
   };
   const wrapped = {} as Record<string, unknown>;
   for (const key of Object.keys(ts)) {
-    if (key !== "createWatchCompilerHost") Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
+    if (key !== "createWatchCompilerHost")
+      Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
   }
   wrapped.createWatchCompilerHost = createWatchCompilerHost;
   return wrapped as unknown as TypeScript;
@@ -178,7 +194,8 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
   process.on("SIGINT", () => {});
   const script = new vm.Script(`import(${JSON.stringify(inputs.serviceUrl)})`, {
-    importModuleDynamically: (vm as unknown as { constants: { USE_MAIN_CONTEXT_DEFAULT_LOADER: never } }).constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    importModuleDynamically: (vm as unknown as { constants: { USE_MAIN_CONTEXT_DEFAULT_LOADER: never } }).constants
+      .USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const service = (await script.runInThisContext()) as typeof import("./service.js");
   // The kernel's end of the channel is our fd 3 (process.ts).

@@ -49,7 +49,7 @@ export class HookRegistry {
       if (this.settled.has(hook.name) || !hook.triggers.test(id)) continue;
       this.settled.add(hook.name);
       try {
-        hook.install(id === hook.module ? exports : this.resolve(hook.module) ?? exports, this.ctx);
+        hook.install(id === hook.module ? exports : (this.resolve(hook.module) ?? exports), this.ctx);
         this.installed.push(hook.name);
       } catch (err) {
         this.ctx.warn(`autologging for ${hook.module} is off: ${(err as Error).message}`);

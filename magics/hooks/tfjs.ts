@@ -43,7 +43,10 @@ export const tfjsHook: LibraryHook = {
     proto[PATCHED] = true;
     const Custom = tf.CustomCallback;
     // fit(x, y, args) and fitDataset(dataset, args): the same logging, args at a different place.
-    for (const [method, argsAt] of [["fit", 2], ["fitDataset", 1]] as const) {
+    for (const [method, argsAt] of [
+      ["fit", 2],
+      ["fitDataset", 1],
+    ] as const) {
       const original = proto[method] as ((this: ModelLike, ...a: unknown[]) => Promise<unknown>) | undefined;
       if (typeof original !== "function") continue;
       proto[method] = function patched(this: ModelLike, ...a: unknown[]) {
@@ -74,7 +77,9 @@ export const tfjsHook: LibraryHook = {
         });
         // tfjs converts plain callback configs only when none is an instance: make all instances.
         const given = args.callbacks == null ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
-        const callbacks = given.map((c) => (typeof (c as { setModel?: unknown }).setModel === "function" ? c : new Custom(c as Record<string, unknown>)));
+        const callbacks = given.map((c) =>
+          typeof (c as { setModel?: unknown }).setModel === "function" ? c : new Custom(c as Record<string, unknown>),
+        );
         const next = [...a];
         next[argsAt] = { ...args, callbacks: [...callbacks, logger] };
         return original.apply(this, next);

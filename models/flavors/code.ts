@@ -36,32 +36,53 @@ export async function saveCodeModel(file: string, dir: string, artifacts: Record
   const entry = resolve(file);
   const ext = extname(entry);
   if (![".ts", ".mts", ".cts", ".js", ".mjs", ".tsx"].includes(ext))
-    throw invalidParameter(`Invalid model file ${JSON.stringify(file)}: a model from code is a .ts (or .js) file whose default export has predict(input).`);
+    throw invalidParameter(
+      `Invalid model file ${JSON.stringify(file)}: a model from code is a .ts (or .js) file whose default export has predict(input).`,
+    );
   const s = await stat(entry).catch(() => undefined);
-  if (!s?.isFile()) throw notFound(`No model file at ${JSON.stringify(file)} (resolved to ${entry}): give the path of a .ts file whose default export has predict(input).`);
+  if (!s?.isFile())
+    throw notFound(
+      `No model file at ${JSON.stringify(file)} (resolved to ${entry}): give the path of a .ts file whose default export has predict(input).`,
+    );
   // esbuild is loaded on first use: a kernel that never logs a model never pays for it.
   const esbuild = await import("esbuild");
   const out = join(dir, BUNDLE);
   let result;
   try {
     result = await esbuild.build({
-      entryPoints: [entry], outfile: out, bundle: true, platform: "node", format: "cjs", target: "node20",
-      packages: "external", metafile: true, sourcemap: "linked", logLevel: "silent", absWorkingDir: dirname(entry),
+      entryPoints: [entry],
+      outfile: out,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      packages: "external",
+      metafile: true,
+      sourcemap: "linked",
+      logLevel: "silent",
+      absWorkingDir: dirname(entry),
     });
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
     const first = errors[0];
-    throw invalidParameter(`Cannot bundle the model file ${JSON.stringify(file)}: ${first ? `${first.text}${first.location ? ` (${first.location.file}:${first.location.line})` : ""}` : (err as Error).message}`);
+    throw invalidParameter(
+      `Cannot bundle the model file ${JSON.stringify(file)}: ${first ? `${first.text}${first.location ? ` (${first.location.file}:${first.location.line})` : ""}` : (err as Error).message}`,
+    );
   }
   const packages = new Set<string>();
   for (const input of Object.values(result.metafile!.inputs))
-    for (const imp of input.imports) if (imp.external) { const n = packageName(imp.path); if (n) packages.add(n); }
+    for (const imp of input.imports)
+      if (imp.external) {
+        const n = packageName(imp.path);
+        if (n) packages.add(n);
+      }
   const source = `code/${basename(entry)}`;
   await cp(entry, join(dir, source));
   // As pyfunc records its artifacts: the path inside the model folder and where it came from.
   const saved: Record<string, { path: string; uri: string }> = {};
   for (const [name, path] of Object.entries(artifacts)) {
-    if (!/^[\w.-]+$/.test(name)) throw invalidParameter(`Invalid artifact name ${JSON.stringify(name)}: use letters, digits, '_', '-' and '.'.`);
+    if (!/^[\w.-]+$/.test(name))
+      throw invalidParameter(`Invalid artifact name ${JSON.stringify(name)}: use letters, digits, '_', '-' and '.'.`);
     const from = resolve(path);
     const st = await stat(from).catch(() => undefined);
     if (!st) throw notFound(`Artifact ${JSON.stringify(name)}: no file or folder at ${JSON.stringify(path)}.`);
@@ -89,9 +110,12 @@ function requireFor(bundle: string, fromDirs: string[]): NodeRequire {
         first ??= err;
       }
     }
-    throw new MlflowError("RESOURCE_DOES_NOT_EXIST",
+    throw new MlflowError(
+      "RESOURCE_DOES_NOT_EXIST",
       `The model's code imports ${JSON.stringify(id)}, which is not installed here (looked beside the model and in ${fromDirs.join(", ")}): install the versions in the model's package.json.`,
-      404, { cause: first });
+      404,
+      { cause: first },
+    );
   }) as NodeRequire;
   return Object.assign(req, requires[0]!);
 }
@@ -100,7 +124,9 @@ function requireFor(bundle: string, fromDirs: string[]): NodeRequire {
 export async function loadCodeModel(dir: string, config: Record<string, any>, fromDirs = [process.cwd()]): Promise<CodeModel> {
   const bundle = join(dir, String(config.code ?? BUNDLE));
   const code = await readFile(bundle, "utf8").catch(() => {
-    throw notFound(`The model at ${JSON.stringify(dir)} has no code bundle ${JSON.stringify(config.code ?? BUNDLE)}: the folder is incomplete.`);
+    throw notFound(
+      `The model at ${JSON.stringify(dir)} has no code bundle ${JSON.stringify(config.code ?? BUNDLE)}: the folder is incomplete.`,
+    );
   });
   const module = { exports: {} as any };
   // A CommonJS wrapper run in this context: the model shares the caller's globals and its
@@ -110,7 +136,9 @@ export async function loadCodeModel(dir: string, config: Record<string, any>, fr
   let model = module.exports?.default ?? module.exports;
   if (typeof model === "function") model = new model();
   if (!model || typeof model.predict !== "function")
-    throw invalidParameter(`The model file ${JSON.stringify(config.source ?? bundle)} has no predict: its default export must be an object or class with predict(input, params?).`);
+    throw invalidParameter(
+      `The model file ${JSON.stringify(config.source ?? bundle)} has no predict: its default export must be an object or class with predict(input, params?).`,
+    );
   const artifacts: Record<string, string> = {};
   for (const [name, a] of Object.entries((config.artifacts ?? {}) as Record<string, { path: string }>)) artifacts[name] = join(dir, a.path);
   if (typeof model.loadContext === "function") await model.loadContext({ artifacts });

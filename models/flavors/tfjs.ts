@@ -24,7 +24,11 @@ export interface LayersModelLike {
 }
 
 export const isLayersModel = (m: unknown): m is LayersModelLike =>
-  !!m && typeof m === "object" && typeof (m as any).save === "function" && typeof (m as any).predict === "function" && Array.isArray((m as any).layers);
+  !!m &&
+  typeof m === "object" &&
+  typeof (m as any).save === "function" &&
+  typeof (m as any).predict === "function" &&
+  Array.isArray((m as any).layers);
 
 const concat = (data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array => {
   const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
@@ -37,7 +41,10 @@ export async function saveTfjsModel(model: LayersModelLike, dir: string, fromDir
   await model.save({
     save: async (a: any) => {
       const manifest = {
-        modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy ?? null,
+        modelTopology: a.modelTopology,
+        format: a.format,
+        generatedBy: a.generatedBy,
+        convertedBy: a.convertedBy ?? null,
         ...(a.trainingConfig ? { trainingConfig: a.trainingConfig } : {}),
         weightsManifest: [{ paths: [WEIGHTS], weights: a.weightSpecs ?? [] }],
       };
@@ -56,12 +63,16 @@ async function importTfjs(fromDirs: string[]): Promise<any> {
     try {
       const path = createRequire(join(d, "noop.js")).resolve("@tensorflow/tfjs");
       return await import(pathToFileURL(path).href);
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   try {
     return await import("@tensorflow/tfjs");
   } catch (err) {
-    throw new MlflowError("RESOURCE_DOES_NOT_EXIST", "Loading a tfjs model needs @tensorflow/tfjs: npm install @tensorflow/tfjs.", 404, { cause: err });
+    throw new MlflowError("RESOURCE_DOES_NOT_EXIST", "Loading a tfjs model needs @tensorflow/tfjs: npm install @tensorflow/tfjs.", 404, {
+      cause: err,
+    });
   }
 }
 
@@ -70,17 +81,30 @@ export interface TfjsPredictor {
 }
 
 /** Loads `data/model.json` and its weights; `predict` takes records (by the signature's column order), rows or a typed array. */
-export async function loadTfjsModel(dir: string, config: Record<string, any>, inputs: Schema | undefined, fromDirs = [process.cwd()]): Promise<TfjsPredictor> {
+export async function loadTfjsModel(
+  dir: string,
+  config: Record<string, any>,
+  inputs: Schema | undefined,
+  fromDirs = [process.cwd()],
+): Promise<TfjsPredictor> {
   const file = join(dir, String(config.model_json ?? MODEL_JSON));
-  const manifest = JSON.parse(await readFile(file, "utf8").catch(() => { throw notFound(`The tfjs model at ${JSON.stringify(dir)} has no ${config.model_json ?? MODEL_JSON}.`); }));
+  const manifest = JSON.parse(
+    await readFile(file, "utf8").catch(() => {
+      throw notFound(`The tfjs model at ${JSON.stringify(dir)} has no ${config.model_json ?? MODEL_JSON}.`);
+    }),
+  );
   const group = manifest.weightsManifest?.[0] ?? { paths: [], weights: [] };
   const weights = await Promise.all((group.paths as string[]).map((p) => readFile(join(dir, "data", p))));
   const buf = Buffer.concat(weights);
   const tf = await importTfjs(fromDirs);
   const model = await tf.loadLayersModel({
     load: async () => ({
-      modelTopology: manifest.modelTopology, format: manifest.format, generatedBy: manifest.generatedBy, convertedBy: manifest.convertedBy,
-      trainingConfig: manifest.trainingConfig, weightSpecs: group.weights,
+      modelTopology: manifest.modelTopology,
+      format: manifest.format,
+      generatedBy: manifest.generatedBy,
+      convertedBy: manifest.convertedBy,
+      trainingConfig: manifest.trainingConfig,
+      weightSpecs: group.weights,
       weightData: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
     }),
   });
@@ -90,7 +114,8 @@ export async function loadTfjsModel(dir: string, config: Record<string, any>, in
     predict(input: unknown) {
       return tf.tidy(() => {
         let x;
-        if (Array.isArray(input) && input.every(isPlainObject) && columns) x = tf.tensor2d(input.map((r) => columns.map((c) => Number(r[c]))));
+        if (Array.isArray(input) && input.every(isPlainObject) && columns)
+          x = tf.tensor2d(input.map((r) => columns.map((c) => Number(r[c]))));
         else if (isPlainObject(input) && columns) {
           const cols = columns.map((c) => Array.from(input[c] as ArrayLike<number>));
           x = tf.tensor2d(cols[0]!.map((_, i) => cols.map((col) => col[i]!)));

@@ -19,7 +19,12 @@ describe("auto picks", () => {
   it("not history when every history has one step (repeated values at one step do not count)", () => {
     const one = compared({ id: "r1", start: 1, history: { loss: [1] } });
     const same = compared({ id: "r2", start: 2, history: { loss: [] } });
-    same.history = { loss: [{ key: "loss", value: 1, step: 3, timestamp: 1 }, { key: "loss", value: 2, step: 3, timestamp: 2 }] };
+    same.history = {
+      loss: [
+        { key: "loss", value: 1, step: 3, timestamp: 1 },
+        { key: "loss", value: 2, step: 3, timestamp: 2 },
+      ],
+    };
     expect(kindOf([one, same])).toBe("bar");
   });
 
@@ -36,12 +41,17 @@ describe("auto picks", () => {
   });
 
   it("parallel when two or more params vary", () => {
-    const runs = [1, 2, 3].map((i) => run({ id: `r${i}`, start: i, params: { lr: String(i), opt: i % 2 ? "sgd" : "adam" }, metrics: { loss: i } }));
+    const runs = [1, 2, 3].map((i) =>
+      run({ id: `r${i}`, start: i, params: { lr: String(i), opt: i % 2 ? "sgd" : "adam" }, metrics: { loss: i } }),
+    );
     expect(kindOf(runs)).toBe("parallel");
   });
 
   it("a param missing from some runs counts as varying", () => {
-    const runs = [run({ id: "r1", start: 1, params: { lr: "0.1" }, metrics: { loss: 1 } }), run({ id: "r2", start: 2, metrics: { loss: 2 } })];
+    const runs = [
+      run({ id: "r1", start: 1, params: { lr: "0.1" }, metrics: { loss: 1 } }),
+      run({ id: "r2", start: 2, metrics: { loss: 2 } }),
+    ];
     expect(kindOf(runs)).toBe("scatter");
   });
 
@@ -56,7 +66,9 @@ describe("auto picks", () => {
   });
 
   it("follows the chosen params: one chosen numeric param means scatter even if others vary", () => {
-    const runs = [1, 2, 3].map((i) => run({ id: `r${i}`, start: i, params: { lr: String(i), opt: i % 2 ? "sgd" : "adam" }, metrics: { loss: i } }));
+    const runs = [1, 2, 3].map((i) =>
+      run({ id: `r${i}`, start: i, params: { lr: String(i), opt: i % 2 ? "sgd" : "adam" }, metrics: { loss: i } }),
+    );
     expect(kindOf(runs, { params: ["lr"] })).toBe("scatter");
   });
 
@@ -110,7 +122,10 @@ describe("order and max", () => {
   it("draws a run given twice once, from the copy with more points", () => {
     const plain = run({ id: "dup", name: "dup", start: 1, metrics: { loss: 0.5 } });
     const full = compared({ id: "dup", name: "dup", start: 1, history: { loss: [1, 0.7, 0.5] } });
-    for (const input of [[plain, full], [full, plain]]) {
+    for (const input of [
+      [plain, full],
+      [full, plain],
+    ]) {
       const p = prepare(input);
       expect(p.runs).toHaveLength(1);
       expect(p.totalRuns).toBe(1);

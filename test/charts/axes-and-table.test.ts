@@ -17,7 +17,7 @@ describe("history chart axes", () => {
   });
 
   it("puts the formats into the spec: integer steps, value digits from the data", () => {
-    const runs = [compared({ id: "a".repeat(32), name: "a", history: { acc: [0.9981, 0.9990, 0.9996] } })];
+    const runs = [compared({ id: "a".repeat(32), name: "a", history: { acc: [0.9981, 0.999, 0.9996] } })];
     const spec = JSON.stringify(compare(runs, { kind: "history", metrics: ["acc"] }).spec);
     expect(spec).toContain(`"axis":{"format":"d","tickMinStep":1}`);
     expect(spec).toContain(`"axis":{"format":".5~r"}`);
@@ -26,7 +26,9 @@ describe("history chart axes", () => {
 
 describe("text table notes", () => {
   const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`m${String(i).padStart(2, "0")}`, i]));
-  const runs = [compared({ id: "b".repeat(32), name: "b", history: Object.fromEntries(Object.entries(many).map(([k, v]) => [k, [v, v + 1]])) })];
+  const runs = [
+    compared({ id: "b".repeat(32), name: "b", history: Object.fromEntries(Object.entries(many).map(([k, v]) => [k, [v, v + 1]])) }),
+  ];
 
   it("names the metrics option by default", () => {
     expect(compare(runs, { kind: "bar" }).text).toContain("2 more metrics not charted; choose with metrics");

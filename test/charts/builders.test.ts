@@ -37,10 +37,34 @@ function expectWellFormed(spec: TopLevelSpec) {
 }
 
 const sweep = [
-  run({ id: "a1b2c3d4e5f60001", name: "lr-0.1", start: 1, params: { lr: "0.1", optimizer: "sgd", layers: "2" }, metrics: { loss: 0.9, acc: 0.61 } }),
-  run({ id: "a1b2c3d4e5f60002", name: "lr-0.01", start: 2, params: { lr: "0.01", optimizer: "adam", layers: "3" }, metrics: { loss: 0.4, acc: 0.82 } }),
-  run({ id: "a1b2c3d4e5f60003", name: "lr-0.001", start: 3, params: { lr: "0.001", optimizer: "adam", layers: "4" }, metrics: { loss: 0.2, acc: 0.9 } }),
-  run({ id: "a1b2c3d4e5f60004", name: "lr-0.0001", start: 4, params: { lr: "0.0001", optimizer: "sgd", layers: "2" }, metrics: { loss: 0.5, acc: 0.7 } }),
+  run({
+    id: "a1b2c3d4e5f60001",
+    name: "lr-0.1",
+    start: 1,
+    params: { lr: "0.1", optimizer: "sgd", layers: "2" },
+    metrics: { loss: 0.9, acc: 0.61 },
+  }),
+  run({
+    id: "a1b2c3d4e5f60002",
+    name: "lr-0.01",
+    start: 2,
+    params: { lr: "0.01", optimizer: "adam", layers: "3" },
+    metrics: { loss: 0.4, acc: 0.82 },
+  }),
+  run({
+    id: "a1b2c3d4e5f60003",
+    name: "lr-0.001",
+    start: 3,
+    params: { lr: "0.001", optimizer: "adam", layers: "4" },
+    metrics: { loss: 0.2, acc: 0.9 },
+  }),
+  run({
+    id: "a1b2c3d4e5f60004",
+    name: "lr-0.0001",
+    start: 4,
+    params: { lr: "0.0001", optimizer: "sgd", layers: "2" },
+    metrics: { loss: 0.5, acc: 0.7 },
+  }),
 ];
 
 describe("bar", () => {
@@ -66,8 +90,20 @@ describe("bar", () => {
 
 describe("history", () => {
   const runs = [
-    compared({ id: "h0000000000000001", name: "fast", start: 1, params: { lr: "0.1" }, history: { loss: [2, 0.5, 0.1, 0.02, 0.01], acc: [0.5, 0.6, 0.7, 0.8, 0.85] } }),
-    compared({ id: "h0000000000000002", name: "slow", start: 2, params: { lr: "0.01" }, history: { loss: [2, 1.5, 1, 0.8, 0.6], acc: [0.5, 0.52, 0.55, 0.6, 0.62] } }),
+    compared({
+      id: "h0000000000000001",
+      name: "fast",
+      start: 1,
+      params: { lr: "0.1" },
+      history: { loss: [2, 0.5, 0.1, 0.02, 0.01], acc: [0.5, 0.6, 0.7, 0.8, 0.85] },
+    }),
+    compared({
+      id: "h0000000000000002",
+      name: "slow",
+      start: 2,
+      params: { lr: "0.01" },
+      history: { loss: [2, 1.5, 1, 0.8, 0.6], acc: [0.5, 0.52, 0.55, 0.6, 0.62] },
+    }),
     compared({ id: "h0000000000000003", name: "short", start: 3, params: { lr: "0.001" }, history: { loss: [2, 1.9] } }),
   ];
 
@@ -159,7 +195,10 @@ describe("parallel coordinates", () => {
   });
 
   it("skips a run's missing axis and joins its neighbours", async () => {
-    const runs = [...sweep, run({ id: "a1b2c3d4e5f60005", name: "no-layers", start: 5, params: { lr: "0.05", optimizer: "sgd" }, metrics: { loss: 0.3 } })];
+    const runs = [
+      ...sweep,
+      run({ id: "a1b2c3d4e5f60005", name: "no-layers", start: 5, params: { lr: "0.05", optimizer: "sgd" }, metrics: { loss: 0.3 } }),
+    ];
     const svg = await renderSvg(parallelSpec(runs, { metrics: ["loss"] }));
     expect(segments(svg)).toBe(4 * 3 + 2);
   });
@@ -167,7 +206,16 @@ describe("parallel coordinates", () => {
 
 describe("parallel coordinates colour", () => {
   it("draws a run without the colour metric in grey instead of dropping it", async () => {
-    const runs = [...sweep, run({ id: "a1b2c3d4e5f60005", name: "no-acc", start: 5, params: { lr: "0.05", optimizer: "sgd", layers: "3" }, metrics: { loss: 0.5 } })];
+    const runs = [
+      ...sweep,
+      run({
+        id: "a1b2c3d4e5f60005",
+        name: "no-acc",
+        start: 5,
+        params: { lr: "0.05", optimizer: "sgd", layers: "3" },
+        metrics: { loss: 0.5 },
+      }),
+    ];
     const svg = await renderSvg(parallelSpec(runs));
     // Axes layers, lr, optimizer, acc, loss; colour by acc. 4 segments per full run, 3 for the run without acc.
     expect(segments(svg)).toBe(4 * 4 + 3);
@@ -185,8 +233,14 @@ describe("tooltips", () => {
       const labels = ariaLabels(await renderSvg(spec)).filter((l) => l.includes("run id"));
       expect(labels.length).toBeGreaterThan(0);
       // A param key with a dot stays one literal field (not a nested path).
-      expect(labels.some((l) => l.includes("run: alpha") && l.includes("run id: t0000000000000001") && l.includes("opt.lr: 0.1") && l.includes("depth: 2"))).toBe(true);
-      expect(labels.some((l) => l.includes("run: beta") && l.includes("run id: t0000000000000002") && l.includes("opt.lr: 0.01"))).toBe(true);
+      expect(
+        labels.some(
+          (l) => l.includes("run: alpha") && l.includes("run id: t0000000000000001") && l.includes("opt.lr: 0.1") && l.includes("depth: 2"),
+        ),
+      ).toBe(true);
+      expect(labels.some((l) => l.includes("run: beta") && l.includes("run id: t0000000000000002") && l.includes("opt.lr: 0.01"))).toBe(
+        true,
+      );
     }
   });
 });

@@ -25,9 +25,27 @@ import { compared, countItems, run, segments } from "./fixtures.js";
 const DISPLAY = Symbol.for("Jupyter.display");
 
 const runs = [
-  compared({ id: "c000000000000001", name: "small-lr", start: 1, params: { lr: "0.001", optimizer: "adam" }, history: { loss: [1, 0.6, 0.3], acc: [0.3, 0.6, 0.81234567] } }),
-  compared({ id: "c000000000000002", name: "big-lr", start: 2, params: { lr: "0.1", optimizer: "sgd" }, history: { loss: [1, 0.9, 0.95], acc: [0.3, 0.35, 0.4] } }),
-  run({ id: "c000000000000003", name: "a-much-longer-run-name", start: 3, params: { lr: "0.01" }, metrics: { loss: 12345.678, acc: Number.POSITIVE_INFINITY } }),
+  compared({
+    id: "c000000000000001",
+    name: "small-lr",
+    start: 1,
+    params: { lr: "0.001", optimizer: "adam" },
+    history: { loss: [1, 0.6, 0.3], acc: [0.3, 0.6, 0.81234567] },
+  }),
+  compared({
+    id: "c000000000000002",
+    name: "big-lr",
+    start: 2,
+    params: { lr: "0.1", optimizer: "sgd" },
+    history: { loss: [1, 0.9, 0.95], acc: [0.3, 0.35, 0.4] },
+  }),
+  run({
+    id: "c000000000000003",
+    name: "a-much-longer-run-name",
+    start: 3,
+    params: { lr: "0.01" },
+    metrics: { loss: 12345.678, acc: Number.POSITIVE_INFINITY },
+  }),
 ];
 
 describe("compare", () => {
@@ -92,7 +110,9 @@ describe("text table", () => {
   });
 
   it("lists at most 100 runs, the latest, and says so", () => {
-    const many = Array.from({ length: 130 }, (_, i) => run({ id: `t${String(i).padStart(4, "0")}`, name: `run-${i}`, start: i, metrics: { loss: i } }));
+    const many = Array.from({ length: 130 }, (_, i) =>
+      run({ id: `t${String(i).padStart(4, "0")}`, name: `run-${i}`, start: i, metrics: { loss: i } }),
+    );
     const lines = compare(many, { kind: "bar" }).text.split("\n");
     expect(lines).toHaveLength(1 + 2 + 100 + 1);
     expect(lines[3]).toMatch(/^run-30 /);
@@ -111,8 +131,14 @@ describe("rendering user specs", () => {
   it("renders a Vega spec as well as Vega-Lite", async () => {
     const vegaSpec = {
       $schema: "https://vega.github.io/schema/vega/v5.json",
-      width: 100, height: 50,
-      marks: [{ type: "rect", encode: { enter: { x: { value: 0 }, y: { value: 0 }, width: { value: 10 }, height: { value: 10 }, fill: { value: "red" } } } }],
+      width: 100,
+      height: 50,
+      marks: [
+        {
+          type: "rect",
+          encode: { enter: { x: { value: 0 }, y: { value: 0 }, width: { value: 10 }, height: { value: 10 }, fill: { value: "red" } } },
+        },
+      ],
     };
     const svg = await renderSpecToSvg(vegaSpec);
     expect(svg).toContain('fill="red"');
@@ -139,7 +165,9 @@ describe("runs read from a real MLflow FileStore", () => {
     const input: ComparedRun[] = await Promise.all(
       items.map(async (r) => ({
         run: r,
-        history: Object.fromEntries(await Promise.all(r.data.metrics.map(async (m) => [m.key, await store.getMetricHistory(r.info.runId, m.key)] as const))),
+        history: Object.fromEntries(
+          await Promise.all(r.data.metrics.map(async (m) => [m.key, await store.getMetricHistory(r.info.runId, m.key)] as const)),
+        ),
       })),
     );
     const c = await compareAsync(input, { metrics: ["acc", "train/loss"] });

@@ -17,7 +17,9 @@ const runs: RunInput[] = Array.from({ length: 12 }, (_, i) =>
     history: { loss: [2, 1 / (i + 1), 0.1 / (i + 1)], acc: [0.1, 0.5, 0.9 - i / 100] },
   }),
 );
-runs.push(run({ id: "zzzz", name: "final-only", start: 1_700_000_000_500, params: { lr: "0.5" }, metrics: { loss: 0.25, acc: Number.NaN } }));
+runs.push(
+  run({ id: "zzzz", name: "final-only", start: 1_700_000_000_500, params: { lr: "0.5" }, metrics: { loss: 0.25, acc: Number.NaN } }),
+);
 
 const cases: [string, CompareOptions][] = [
   ...CHART_KINDS.map((kind): [string, CompareOptions] => [kind, { kind, ...(kind === "scatter" ? { params: ["lr"] } : {}) }]),

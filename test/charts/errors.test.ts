@@ -48,7 +48,9 @@ describe("bad input", () => {
       expect(e.code).toBe("BAD_OPTION");
       expect(e.message).toContain(`max must be a positive integer, got ${JSON.stringify(max)}`);
     }
-    expect(caught(() => compare(runs, { metrics: "loss" as never })).message).toContain('metrics must be a list of non-empty names, got "loss"');
+    expect(caught(() => compare(runs, { metrics: "loss" as never })).message).toContain(
+      'metrics must be a list of non-empty names, got "loss"',
+    );
     expect(caught(() => compare(runs, { params: [""] })).code).toBe("BAD_OPTION");
     expect(caught(() => compare(runs, { title: 3 as never })).code).toBe("BAD_OPTION");
   });
@@ -73,7 +75,10 @@ describe("bad input", () => {
   });
 
   it("scatter with no varying param, parallel with fewer than two axes", () => {
-    const same = [run({ id: "r1", start: 1, params: { lr: "0.1" }, metrics: { loss: 1 } }), run({ id: "r2", start: 2, params: { lr: "0.1" }, metrics: { loss: 2 } })];
+    const same = [
+      run({ id: "r1", start: 1, params: { lr: "0.1" }, metrics: { loss: 1 } }),
+      run({ id: "r2", start: 2, params: { lr: "0.1" }, metrics: { loss: 2 } }),
+    ];
     const s = caught(() => scatterSpec(same));
     expect(s.code).toBe("NO_DATA");
     expect(s.message).toContain("available params: lr");

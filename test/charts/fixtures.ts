@@ -42,7 +42,9 @@ export function compared(s: RunSpec): ComparedRun {
     history[key] = values.map((value, step) => ({ key, value, step, timestamp: 1_700_000_000_000 + step }));
   }
   const r = run(s);
-  const lasts = Object.values(history).filter((h) => h.length > 0).map((h) => h[h.length - 1]);
+  const lasts = Object.values(history)
+    .filter((h) => h.length > 0)
+    .map((h) => h[h.length - 1]);
   r.data.metrics = [...r.data.metrics.filter((m) => !(m.key in history)), ...lasts];
   return { run: r, history };
 }

@@ -12,7 +12,11 @@ const c = run({ id: "c3333333cccc", name: "train-3", start: 3, metrics: { auc: 0
 describe("run labels", () => {
   it("draws runs under the caller's labels, keeping their names beside", () => {
     const input = [{ run: a, label: "Champion (v3)" }, { run: b, label: "Challenger (v4)" }, c];
-    expect(prepare(input).runs.map((r) => [r.label, r.name])).toEqual([["Champion (v3)", "train-1"], ["Challenger (v4)", "train-2"], ["train-3", "train-3"]]);
+    expect(prepare(input).runs.map((r) => [r.label, r.name])).toEqual([
+      ["Champion (v3)", "train-1"],
+      ["Challenger (v4)", "train-2"],
+      ["train-3", "train-3"],
+    ]);
     const spec = barSpec(input) as { encoding?: unknown };
     expect(JSON.stringify(spec)).toContain('"domain":["Champion (v3)","Challenger (v4)","train-3"]');
     const text = compare(input, { kind: "bar" }).text;
@@ -22,7 +26,12 @@ describe("run labels", () => {
   });
 
   it("makes repeated labels unique with an id prefix", () => {
-    expect(prepare([{ run: a, label: "v1" }, { run: b, label: "v1" }]).runs.map((r) => r.label)).toEqual(["v1 (a1111111)", "v1 (b2222222)"]);
+    expect(
+      prepare([
+        { run: a, label: "v1" },
+        { run: b, label: "v1" },
+      ]).runs.map((r) => r.label),
+    ).toEqual(["v1 (a1111111)", "v1 (b2222222)"]);
   });
 
   it("refuses a label that is not a non-empty string", () => {

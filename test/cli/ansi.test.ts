@@ -16,7 +16,7 @@ describe("ansiToHtml", () => {
   });
 
   it("escapes the text and allows no script links", () => {
-    expect(ansiToHtml("<img src=x onerror=alert(1)> & \"q\"")).not.toContain("<img");
+    expect(ansiToHtml('<img src=x onerror=alert(1)> & "q"')).not.toContain("<img");
     const link = ansiToHtml("\x1b]8;;javascript:alert(1)\x07click\x1b]8;;\x07");
     expect(link).not.toContain("javascript:");
     expect(ansiToHtml("\x1b]8;;https://mlflow.org\x07docs\x1b]8;;\x07")).toBe('<a href="https://mlflow.org">docs</a>');

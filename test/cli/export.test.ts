@@ -38,7 +38,7 @@ function executedNotebook() {
           data: { "application/vnd.vegalite.v4+json": { ...BAR_SPEC, mark: "point" }, "text/plain": "<VegaLite 4 object>" },
         },
         { output_type: "display_data", metadata: {}, data: { "image/png": PNG_1PX, "text/plain": "<img>" } },
-        { output_type: "display_data", metadata: {}, data: { "text/html": ["<b class=\"from-html\">bold html</b>"], "text/plain": "x" } },
+        { output_type: "display_data", metadata: {}, data: { "text/html": ['<b class="from-html">bold html</b>'], "text/plain": "x" } },
       ],
     }),
     code("throw new Error('boom')", {
@@ -159,7 +159,12 @@ describe("export --to html", () => {
     const { page, consoleErrors, requests } = await openWatched(browser, pathToFileURL(out).href);
     const charts = await settledCharts(page);
     expect(charts.every((c) => c.rendered && c.marks >= 3)).toBe(true);
-    expect(requests.filter((u) => u.endsWith(".js")).map((u) => path.basename(u)).sort()).toEqual(files);
+    expect(
+      requests
+        .filter((u) => u.endsWith(".js"))
+        .map((u) => path.basename(u))
+        .sort(),
+    ).toEqual(files);
     expect(requests.filter((u) => !u.startsWith("file:") && !u.startsWith("data:"))).toEqual([]);
     expect(consoleErrors).toEqual([]);
     await page.context().close();
@@ -182,7 +187,11 @@ describe("export --to html", () => {
       notebook([
         code("chart", {
           outputs: [
-            { output_type: "display_data", metadata: {}, data: { "application/vnd.vegalite.v5+json": remote, "image/svg+xml": FALLBACK_SVG } },
+            {
+              output_type: "display_data",
+              metadata: {},
+              data: { "application/vnd.vegalite.v5+json": remote, "image/svg+xml": FALLBACK_SVG },
+            },
           ],
         }),
       ]),

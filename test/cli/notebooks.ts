@@ -53,12 +53,17 @@ function splitLines(text: string): string[] {
 }
 
 /** A one-pixel red PNG. */
-export const PNG_1PX =
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+export const PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
 export const BAR_SPEC = {
   $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-  data: { values: [{ a: "A", b: 3 }, { a: "B", b: 5 }, { a: "C", b: 2 }] },
+  data: {
+    values: [
+      { a: "A", b: 3 },
+      { a: "B", b: 5 },
+      { a: "C", b: 2 },
+    ],
+  },
   mark: "bar",
   encoding: { x: { field: "a", type: "nominal" }, y: { field: "b", type: "quantitative" } },
 };

@@ -44,7 +44,10 @@ describe("injected values are the values given", () => {
 
   it.each([
     [{ pairs: [{ name: "x", value: "1e400", raw: false }] }, /-p x 1e400: out of the range of a number .*use -r x 1e400/],
-    [{ pairs: [{ name: "x", value: "12345678901234567890", raw: false }] }, /-p x 12345678901234567890: an integer beyond ±2\^53 cannot be held exactly \(it would become 12345678901234567168\)/],
+    [
+      { pairs: [{ name: "x", value: "12345678901234567890", raw: false }] },
+      /-p x 12345678901234567890: an integer beyond ±2\^53 cannot be held exactly \(it would become 12345678901234567168\)/,
+    ],
     [{ yaml: ["x: 1e400"] }, /parameter x from -y: Infinity is not a finite number/],
     [{ pairs: [{ name: "__proto__", value: "1", raw: false }] }, /bad parameter name "__proto__"/],
   ])("refuses %j", async (sources, message) => {
@@ -61,15 +64,36 @@ describe("through the kernel", () => {
   afterAll(() => rmTempDir(ws.dir));
 
   it("each value printed by the notebook is the value given", async () => {
-    const input = writeNotebook(ws.dir, "values.ipynb", notebook([
-      code(`const a = "";\nconst b = "";\nconst c = "";\nconst cfg = {} as Record<string, unknown>;`, { tags: ["parameters"] }),
-      code(`console.log(JSON.stringify([a, b, c, Object.keys(cfg), Object.getPrototypeOf(cfg) === Object.prototype]));`),
-    ]));
+    const input = writeNotebook(
+      ws.dir,
+      "values.ipynb",
+      notebook([
+        code(`const a = "";\nconst b = "";\nconst c = "";\nconst cfg = {} as Record<string, unknown>;`, { tags: ["parameters"] }),
+        code(`console.log(JSON.stringify([a, b, c, Object.keys(cfg), Object.getPrototypeOf(cfg) === Object.prototype]));`),
+      ]),
+    );
     const out = path.join(ws.dir, "values.out.ipynb");
-    const r = await runNotebookCli(ws, [input, "--no-tracking", "-p", "a", NASTY[0]!, "-p", "b", NASTY[1]!, "-r", "c", NASTY[2]!, "-y", "cfg: { __proto__: 1, k: 2 }"]);
+    const r = await runNotebookCli(ws, [
+      input,
+      "--no-tracking",
+      "-p",
+      "a",
+      NASTY[0]!,
+      "-p",
+      "b",
+      NASTY[1]!,
+      "-r",
+      "c",
+      NASTY[2]!,
+      "-y",
+      "cfg: { __proto__: 1, k: 2 }",
+    ]);
     expect(r.status).toBe(0);
     const nb = JSON.parse(fs.readFileSync(out, "utf8"));
-    const printed = nb.cells.at(-1).outputs.map((o: { text: string[] }) => o.text.join("")).join("");
+    const printed = nb.cells
+      .at(-1)
+      .outputs.map((o: { text: string[] }) => o.text.join(""))
+      .join("");
     expect(JSON.parse(printed)).toEqual([NASTY[0], NASTY[1], NASTY[2], ["__proto__", "k"], true]);
   }, 120_000);
 
@@ -83,7 +107,11 @@ describe("through the kernel", () => {
       const asRoot = process.getuid?.() === 0;
       const r = await runNotebookCli(ws, [input, "--no-tracking", "--cwd", asRoot ? input : locked]);
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(asRoot ? /bad --cwd ".*nb\.ipynb": not a directory/ : /bad --cwd ".*locked": not usable as the kernel's working directory \(EACCES\)/);
+      expect(r.stderr).toMatch(
+        asRoot
+          ? /bad --cwd ".*nb\.ipynb": not a directory/
+          : /bad --cwd ".*locked": not usable as the kernel's working directory \(EACCES\)/,
+      );
     } finally {
       fs.chmodSync(locked, 0o755);
       rmTempDir(dir);

@@ -51,12 +51,27 @@ describe("run vs nbconvert --execute", () => {
         code('display.vegalite({ data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });'),
       ]),
     );
-    const ours = await runCli(["run", "equiv.ipynb", "--no-tracking", "-o", "ours.ipynb"], { cwd: dir, env: sandbox.env, timeout: 240_000 });
+    const ours = await runCli(["run", "equiv.ipynb", "--no-tracking", "-o", "ours.ipynb"], {
+      cwd: dir,
+      env: sandbox.env,
+      timeout: 240_000,
+    });
     expect(ours.status, ours.stderr).toBe(0);
     const theirs = await run(
       SYSTEM_PYTHON,
-      ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-        "--ExecutePreprocessor.timeout=120", "--output", "theirs.ipynb", "equiv.ipynb"],
+      [
+        "-m",
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+        "--ExecutePreprocessor.timeout=120",
+        "--output",
+        "theirs.ipynb",
+        "equiv.ipynb",
+      ],
       { cwd: dir, env: sandbox.env, timeout: 240_000 },
     );
     expect(theirs.status, theirs.stderr).toBe(0);
@@ -74,13 +89,24 @@ describe("run vs nbconvert --execute", () => {
     // Both keep nbclient's four timing marks on every executed cell.
     for (const text of [a, b]) {
       const executed = JSON.parse(text).cells.filter((c: any) => c.cell_type === "code" && c.execution_count !== null);
-      for (const c of executed) expect(Object.keys(c.metadata.execution).sort()).toEqual(["iopub.execute_input", "iopub.status.busy", "iopub.status.idle", "shell.execute_reply"]);
+      for (const c of executed)
+        expect(Object.keys(c.metadata.execution).sort()).toEqual([
+          "iopub.execute_input",
+          "iopub.status.busy",
+          "iopub.status.idle",
+          "shell.execute_reply",
+        ]);
     }
     // Our file is byte for byte what nbformat itself writes for the same notebook
     // (keys sorted, multi-line strings split, indent 1), so diffs between the two stay clean.
     const rewrite = await run(
       SYSTEM_PYTHON,
-      ["-c", "import nbformat, sys; nbformat.write(nbformat.read(sys.argv[1], as_version=4), sys.argv[2])", "ours.ipynb", "rewritten.ipynb"],
+      [
+        "-c",
+        "import nbformat, sys; nbformat.write(nbformat.read(sys.argv[1], as_version=4), sys.argv[2])",
+        "ours.ipynb",
+        "rewritten.ipynb",
+      ],
       { cwd: dir },
     );
     expect(rewrite.status, rewrite.stderr).toBe(0);

@@ -32,7 +32,10 @@ export function runIdOf(outFile: string): string {
   return readJson(outFile).metadata.tslab_mlflow.run_id as string;
 }
 
-export async function readRun(ws: Workspace, runId: string): Promise<{ run: Run; tags: Record<string, string>; params: Record<string, string>; artifacts: string[]; client: MlflowClient }> {
+export async function readRun(
+  ws: Workspace,
+  runId: string,
+): Promise<{ run: Run; tags: Record<string, string>; params: Record<string, string>; artifacts: string[]; client: MlflowClient }> {
   const client = new MlflowClient(ws.store, {});
   const run = await client.getRun(runId);
   const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));

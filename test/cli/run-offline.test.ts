@@ -37,12 +37,21 @@ afterEach(async () => {
 describe("run: the tracking server goes away before the end", () => {
   it("exits 0 saying what waits; sync then uploads the executed notebook and ends the run FINISHED", async () => {
     // The cell says when it runs, and waits until the server is gone.
-    writeNotebook(dir, "offline.ipynb", notebook([
-      code('const fs = require("node:fs");\nfs.writeFileSync("running", "");\nwhile (!fs.existsSync("server-gone")) await new Promise((r) => setTimeout(r, 50));\n"finished offline"'),
-    ]));
+    writeNotebook(
+      dir,
+      "offline.ipynb",
+      notebook([
+        code(
+          'const fs = require("node:fs");\nfs.writeFileSync("running", "");\nwhile (!fs.existsSync("server-gone")) await new Promise((r) => setTimeout(r, 50));\n"finished offline"',
+        ),
+      ]),
+    );
     const env: NodeJS.ProcessEnv = {
-      ...process.env, MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_ID: "1",
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool"), TSLAB_MLFLOW_FLUSH_TIMEOUT: "2",
+      ...process.env,
+      MLFLOW_TRACKING_URI: server.url,
+      MLFLOW_EXPERIMENT_ID: "1",
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool"),
+      TSLAB_MLFLOW_FLUSH_TIMEOUT: "2",
       // One attempt per request: the server is gone, not slow.
       MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0",
     };
@@ -63,7 +72,9 @@ describe("run: the tracking server goes away before the end", () => {
     expect(await exited, stderr).toBe(0);
     const runId = created[0]!;
     expect(stdout).toContain(`MLflow run ${runId} FINISHED`);
-    expect(stderr).toMatch(/warning: .* did not take offline\.out\.ipynb, offline\.out\.html, the run's FINISHED status in time: they wait in the spool/);
+    expect(stderr).toMatch(
+      /warning: .* did not take offline\.out\.ipynb, offline\.out\.html, the run's FINISHED status in time: they wait in the spool/,
+    );
 
     await server.accept();
     const sync = await runCli(["sync"], { cwd: dir, env });

@@ -50,7 +50,9 @@ describe("quickstart: run with parameters, then export", () => {
     try {
       const { page, consoleErrors, requests } = await openWatched(browser, pathToFileURL(html).href);
       await page.waitForFunction(
-        () => document.querySelectorAll(".vega-output.vega-rendered, .vega-output.vega-failed").length === document.querySelectorAll(".vega-output").length,
+        () =>
+          document.querySelectorAll(".vega-output.vega-rendered, .vega-output.vega-failed").length ===
+          document.querySelectorAll(".vega-output").length,
         undefined,
         { timeout: 30_000 },
       );

@@ -40,15 +40,32 @@ function leaks(root: string): string[] {
 beforeAll(async () => {
   ws = workspace("run-secrets");
   Object.assign(ws.env, SECRETS);
-  input = writeNotebook(ws.dir, "secret.ipynb", notebook([
-    code(`const apiToken = "default";\nconst label = "x";`, { tags: ["parameters"] }),
-    code(`%mlflow_experiment notebook-own`),
-    code(`console.log("token:", process.env.MY_API_TOKEN, apiToken, label);`),
-    code(`%%mlflow_run child\nmlflow.logParam("db", process.env.DB_PASSWORD!);\nmlflow.logMetric("m", 1);\nconsole.log("aws", process.env.AWS_SECRET_ACCESS_KEY);`),
-    code(`throw new Error("cannot connect with " + process.env.DB_PASSWORD);`),
-  ]));
+  input = writeNotebook(
+    ws.dir,
+    "secret.ipynb",
+    notebook([
+      code(`const apiToken = "default";\nconst label = "x";`, { tags: ["parameters"] }),
+      code(`%mlflow_experiment notebook-own`),
+      code(`console.log("token:", process.env.MY_API_TOKEN, apiToken, label);`),
+      code(
+        `%%mlflow_run child\nmlflow.logParam("db", process.env.DB_PASSWORD!);\nmlflow.logMetric("m", 1);\nconsole.log("aws", process.env.AWS_SECRET_ACCESS_KEY);`,
+      ),
+      code(`throw new Error("cannot connect with " + process.env.DB_PASSWORD);`),
+    ]),
+  );
   out = path.join(ws.dir, "secret.out.ipynb");
-  result = await runNotebookCli(ws, [input, "--experiment", "ci", "--allow-errors", "-p", "apiToken", SECRETS.MY_API_TOKEN, "-p", "label", `with ${SECRETS.AWS_SECRET_ACCESS_KEY} inside`]);
+  result = await runNotebookCli(ws, [
+    input,
+    "--experiment",
+    "ci",
+    "--allow-errors",
+    "-p",
+    "apiToken",
+    SECRETS.MY_API_TOKEN,
+    "-p",
+    "label",
+    `with ${SECRETS.AWS_SECRET_ACCESS_KEY} inside`,
+  ]);
 }, 180_000);
 afterAll(() => rmTempDir(ws.dir));
 
@@ -103,7 +120,9 @@ describe("tslab-mlflow export of a notebook holding secrets", () => {
     const html = fs.readFileSync(page, "utf8");
     for (const s of values) expect(html).not.toContain(s);
     expect(html).toContain(REDACTED);
-    expect(r.stderr).toMatch(/note: the values of AWS_SECRET_ACCESS_KEY, DB_PASSWORD, MY_API_TOKEN were replaced by \[REDACTED\] \(--keep-secrets keeps them\)/);
+    expect(r.stderr).toMatch(
+      /note: the values of AWS_SECRET_ACCESS_KEY, DB_PASSWORD, MY_API_TOKEN were replaced by \[REDACTED\] \(--keep-secrets keeps them\)/,
+    );
   });
 
   it("keeps them with --keep-secrets", async () => {

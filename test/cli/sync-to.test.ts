@@ -10,7 +10,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  FileStore, SOURCE_RUN_ID_TAG, SOURCE_URI_TAG, missingPoints, provenanceUri, rewriteSource, type Run,
+  FileStore,
+  SOURCE_RUN_ID_TAG,
+  SOURCE_URI_TAG,
+  missingPoints,
+  provenanceUri,
+  rewriteSource,
+  type Run,
 } from "../../tracking/index.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 import { runCli } from "../support/run.js";
@@ -52,10 +58,13 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = runLines(r.stdout);
     expect(lines).toHaveLength(14);
-    expect(lines[0]).toMatch(/^\[ 1\/14\] copied [0-9a-f]{32} \(run "run-\d+" in "sync-cli(-other)?"\) -> [0-9a-f]{32}: 2 params, 2,50\d metric points, 3 artifacts sent in/);
+    expect(lines[0]).toMatch(
+      /^\[ 1\/14\] copied [0-9a-f]{32} \(run "run-\d+" in "sync-cli(-other)?"\) -> [0-9a-f]{32}: 2 params, 2,50\d metric points, 3 artifacts sent in/,
+    );
     expect(r.stdout).toContain("14 copied, 0 completed, 0 already there, 0 failed; model versions: 2 copied, 0 already there, 0 failed.");
 
-    const src = new FileStore(source), dst = new FileStore(target);
+    const src = new FileStore(source),
+      dst = new FileStore(target);
     try {
       const want = await dumpStore(src, [EXP, `${EXP}-other`], [MODEL], sourceId);
       const got = await dumpStore(dst, [EXP, `${EXP}-other`], [MODEL], copyOf);
@@ -84,12 +93,22 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
     const target = path.join(base, "target-resume");
     const runId = built.runIds[5]!;
     // What a sync killed after its first log-batch leaves: the copy, its tags, 1,000 points, RUNNING.
-    const src = new FileStore(source), dst = new FileStore(target);
+    const src = new FileStore(source),
+      dst = new FileStore(target);
     try {
       const run = await src.getRun(runId);
       const exp = await dst.createExperiment(EXP);
-      const copy = (await dst.createRun({ experimentId: exp, runName: run.info.runName, startTime: run.info.startTime,
-        tags: [{ key: SOURCE_RUN_ID_TAG, value: runId }, { key: SOURCE_URI_TAG, value: src.uri }] })).info.runId;
+      const copy = (
+        await dst.createRun({
+          experimentId: exp,
+          runName: run.info.runName,
+          startTime: run.info.startTime,
+          tags: [
+            { key: SOURCE_RUN_ID_TAG, value: runId },
+            { key: SOURCE_URI_TAG, value: src.uri },
+          ],
+        })
+      ).info.runId;
       await dst.logBatch(copy, { metrics: (await src.getMetricHistory(runId, "loss")).slice(0, 1000) });
       await dst.logArtifact(copy, "notes.txt", "run 5\n");
     } finally {
@@ -101,11 +120,16 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
     // Its parent comes along (its copy must have one to point at).
     const lines = runLines(r.stdout);
     expect(lines).toHaveLength(2);
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[\\d/2\\] copied ${built.runIds[0]} \\(run "run-0" in "sync-cli", parent of a chosen run\\)`)));
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[\\d/2\\] completed ${runId} .*: 2 params, 1,502 metric points, 2 artifacts sent`)));
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^\\[\\d/2\\] copied ${built.runIds[0]} \\(run "run-0" in "sync-cli", parent of a chosen run\\)`)),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^\\[\\d/2\\] completed ${runId} .*: 2 params, 1,502 metric points, 2 artifacts sent`)),
+    );
     const copies = (await copiesIn(target, EXP)).filter((c) => copyOf(c) === runId);
     expect(copies).toHaveLength(1);
-    const s2 = new FileStore(source), d2 = new FileStore(target);
+    const s2 = new FileStore(source),
+      d2 = new FileStore(target);
     try {
       const want = (await dumpStore(s2, [EXP], [], sourceId)).runs[runId];
       expect((await dumpStore(d2, [EXP], [], copyOf)).runs[runId]).toEqual(want);
@@ -119,14 +143,20 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
     const target = path.join(base, "target-select");
     const dry = await runCli(["sync", source, "--to", target, "--experiment", `${EXP}-other`, "--dry-run"], { env });
     expect(dry.status, dry.stderr).toBe(0);
-    expect(runLines(dry.stdout)).toEqual(built.otherRunIds.map((id, i) => expect.stringMatching(new RegExp(`^\\[${i + 1}/2\\] would copy ${id} \\(run "run-100${i}" in "sync-cli-other"\\)$`))));
+    expect(runLines(dry.stdout)).toEqual(
+      built.otherRunIds.map((id, i) =>
+        expect.stringMatching(new RegExp(`^\\[${i + 1}/2\\] would copy ${id} \\(run "run-100${i}" in "sync-cli-other"\\)$`)),
+      ),
+    );
     expect(dry.stdout).toContain("Dry run, nothing written: 2 runs from");
     expect(fs.existsSync(target) ? await copiesIn(target, `${EXP}-other`) : []).toEqual([]);
 
     // Runs 8 to 11 started at or after run 8's start (T0 + 800,000 ms = 2023-11-14T22:26:40Z).
     const since = await runCli(["sync", source, "--to", target, "--experiment", EXP, "--since", "2023-11-14T22:26:40Z"], { env });
     expect(since.status, since.stderr).toBe(0);
-    const names = runLines(since.stdout).map((l) => l.match(/\(run "([^"]+)"/)![1]).sort();
+    const names = runLines(since.stdout)
+      .map((l) => l.match(/\(run "([^"]+)"/)![1])
+      .sort();
     // Runs 8 and 9 bring their parent, run 0; runs 10 and 11 are run 10's family.
     expect(names).toEqual(["run-0", "run-10", "run-11", "run-8", "run-9"]);
 
@@ -138,8 +168,14 @@ describe("tslab-mlflow sync SOURCE --to URI", () => {
   it("refuses bad input with exit 2, naming the value", async () => {
     const cases: [string[], RegExp][] = [
       [["sync", source, "--to", base + "/t", "--since", "yesterday"], /^error: --since "yesterday" is not a date: expected YYYY-MM-DD/],
-      [["sync", source, "--to", base + "/t", "--experiment", "nope"], /^error: No active experiment named "nope" in file:\/\/.*; its experiments: .*"sync-cli"/],
-      [["sync", source, "--to", base + "/t", "--run-id", "0123456789abcdef0123456789abcdef"], /^error: No run with id "0123456789abcdef0123456789abcdef"/],
+      [
+        ["sync", source, "--to", base + "/t", "--experiment", "nope"],
+        /^error: No active experiment named "nope" in file:\/\/.*; its experiments: .*"sync-cli"/,
+      ],
+      [
+        ["sync", source, "--to", base + "/t", "--run-id", "0123456789abcdef0123456789abcdef"],
+        /^error: No run with id "0123456789abcdef0123456789abcdef"/,
+      ],
       [["sync", path.join(base, "missing"), "--to", base + "/t"], /^error: bad source ".*missing": no such directory/],
       [["sync", source, "--to", "ftp://example.com/x"], /^error: bad target \(--to\) "ftp:\/\/example\.com\/x": /],
       [["sync", source, "--to", source], /^error: The source and the target are the same store/],

@@ -51,7 +51,12 @@ function hmac(k: string, parts: Buffer[]): string {
 }
 
 function executeParts(code: string, msgType = "execute_request"): Buffer[] {
-  return [json(header(msgType)), json({}), json({}), json({ code, silent: false, store_history: true, allow_stdin: false, stop_on_error: true })];
+  return [
+    json(header(msgType)),
+    json({}),
+    json({}),
+    json({ code, silent: false, store_history: true, allow_stdin: false, stop_on_error: true }),
+  ];
 }
 
 const D = Buffer.from(DELIMITER);
@@ -123,7 +128,9 @@ const KINDS: ((i: number) => Buffer[])[] = [
   (i) => {
     const size = 256 * 1024 + int(2 * 1024 * 1024);
     const parts = executeParts(markerCode(i) + "//" + "x".repeat(size));
-    return int(2) === 0 ? [D, Buffer.from(bytes(32).toString("hex")), ...parts] : [D, ...Array.from({ length: 1 + int(3) }, () => bytes(size))];
+    return int(2) === 0
+      ? [D, Buffer.from(bytes(32).toString("hex")), ...parts]
+      : [D, ...Array.from({ length: 1 + int(3) }, () => bytes(size))];
   },
   // identity-like prefixes and extra trailing frames around a forged message
   (i) => [bytes(5), bytes(1 + int(20)), D, Buffer.from("0".repeat(64)), ...executeParts(markerCode(i)), bytes(int(100))],
@@ -138,7 +145,8 @@ async function rawRequest(sock: zmq.Dealer, msgType: string, content: object): P
     const frames = await sock.receive();
     const at = frames.findIndex((f) => f.equals(D));
     const parent = JSON.parse(frames[at + 3].toString());
-    if (parent.msg_id === h.msg_id) return { header: JSON.parse(frames[at + 2].toString()), content: JSON.parse(frames[at + 5].toString()) };
+    if (parent.msg_id === h.msg_id)
+      return { header: JSON.parse(frames[at + 2].toString()), content: JSON.parse(frames[at + 5].toString()) };
   }
 }
 
@@ -179,7 +187,7 @@ describe("fuzzing shell and control with malformed frames", () => {
       const { reply, outputs } = await kernel.execute("6 * 7", { timeout: 60_000 });
       expect(reply.content.status).toBe("ok");
       const result = outputs.find((m) => m.header.msg_type === "execute_result");
-      expect((result?.content as { data: Record<string, string> }).data["text/plain"]).toBe("42");
+      expect((result!.content as { data: Record<string, string> }).data["text/plain"]).toBe("42");
 
       expect(fs.readdirSync(markerDir)).toEqual([]);
       // Dropped messages are logged (to the kernel's stderr), with the reason.
@@ -188,7 +196,13 @@ describe("fuzzing shell and control with malformed frames", () => {
       }
 
       // The same kind of payload, correctly signed, does leave its marker.
-      const ran = await rawRequest(shell, "execute_request", { code: markerCode(-1), silent: false, store_history: true, allow_stdin: false, stop_on_error: true });
+      const ran = await rawRequest(shell, "execute_request", {
+        code: markerCode(-1),
+        silent: false,
+        store_history: true,
+        allow_stdin: false,
+        stop_on_error: true,
+      });
       expect(ran.content.status).toBe("ok");
       expect(fs.readdirSync(markerDir)).toEqual(["fuzz--1"]);
     } finally {

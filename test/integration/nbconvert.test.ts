@@ -19,13 +19,25 @@ interface Output {
   traceback?: string[];
   execution_count?: number | null;
 }
-interface Cell { cell_type: string; source: string | string[]; outputs?: Output[]; execution_count?: number | null; metadata?: Record<string, unknown> }
-interface Notebook { cells: Cell[]; metadata: Record<string, any> }
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+  metadata?: Record<string, unknown>;
+}
+interface Notebook {
+  cells: Cell[];
+  metadata: Record<string, any>;
+}
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, "notebooks");
 // The example notebooks, not what `npm run example` or `tslab-mlflow run` wrote beside them.
 const notebooks = fs.existsSync(NOTEBOOKS_DIR)
-  ? fs.readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb") && !f.endsWith(".out.ipynb")).sort()
+  ? fs
+      .readdirSync(NOTEBOOKS_DIR)
+      .filter((f) => f.endsWith(".ipynb") && !f.endsWith(".out.ipynb"))
+      .sort()
   : [];
 
 const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : (v ?? ""));
@@ -38,8 +50,20 @@ async function execute(file: string, extraArgs: string[] = [], env: NodeJS.Proce
   const out = `${path.basename(file, ".ipynb")}.out.ipynb`;
   const r = await run(
     SYSTEM_PYTHON,
-    ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-      "--ExecutePreprocessor.timeout=120", "--output", out, ...extraArgs, file],
+    [
+      "-m",
+      "jupyter",
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+      "--ExecutePreprocessor.timeout=120",
+      "--output",
+      out,
+      ...extraArgs,
+      file,
+    ],
     { cwd: path.dirname(file), env: { ...sandbox.env, ...env }, timeout: 300_000 },
   );
   const outFile = path.join(path.dirname(file), out);
@@ -123,16 +147,22 @@ describe("nbconvert --execute on every notebook in notebooks/", () => {
 describe("nbconvert on our own cells", () => {
   it("brings back stream, execute_result and display_data with their content", { timeout: 320_000 }, async () => {
     const file = path.join(work, "outputs.ipynb");
-    fs.writeFileSync(file, notebook([
-      'console.log("hello from stdout"); console.error("and stderr")',
-      "const n: number = 6 * 7;\nn",
-      'display.html("<p>html out</p>")',
-      "({ a: 1, b: [1, 2] })",
-    ]));
+    fs.writeFileSync(
+      file,
+      notebook([
+        'console.log("hello from stdout"); console.error("and stderr")',
+        "const n: number = 6 * 7;\nn",
+        'display.html("<p>html out</p>")',
+        "({ a: 1, b: [1, 2] })",
+      ]),
+    );
     const r = await execute(file);
     expect(r.status, r.stderr).toBe(0);
     const [c0, c1, c2, c3] = r.nb!.cells.map((c) => c.outputs ?? []);
-    expect(c0.map((o) => [o.name, text(o.text)])).toEqual([["stdout", "hello from stdout\n"], ["stderr", "and stderr\n"]]);
+    expect(c0.map((o) => [o.name, text(o.text)])).toEqual([
+      ["stdout", "hello from stdout\n"],
+      ["stderr", "and stderr\n"],
+    ]);
     expect(c1).toHaveLength(1);
     expect(c1[0].output_type).toBe("execute_result");
     expect(text(c1[0].data!["text/plain"])).toBe("42");
@@ -144,12 +174,15 @@ describe("nbconvert on our own cells", () => {
 
   it("keeps going past a failing cell with --allow-errors and records the error", { timeout: 320_000 }, async () => {
     const file = path.join(work, "failing.ipynb");
-    fs.writeFileSync(file, notebook([
-      "const before = 1;\nbefore",
-      'throw new RangeError("deliberate failure")',
-      "const typeError: number = \"not a number\";",
-      "before + 1",
-    ]));
+    fs.writeFileSync(
+      file,
+      notebook([
+        "const before = 1;\nbefore",
+        'throw new RangeError("deliberate failure")',
+        'const typeError: number = "not a number";',
+        "before + 1",
+      ]),
+    );
 
     // Without --allow-errors nbconvert stops and fails, naming the error.
     const strict = await execute(file);

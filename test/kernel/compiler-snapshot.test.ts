@@ -21,7 +21,10 @@ function writeTypes(valueType: string): void {
   const dir = path.join(cwd, "node_modules", "@types", "fixture-globals");
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "@types/fixture-globals", version: "1.0.0", types: "index.d.ts" }));
+    fs.writeFileSync(
+      path.join(dir, "package.json"),
+      JSON.stringify({ name: "@types/fixture-globals", version: "1.0.0", types: "index.d.ts" }),
+    );
   }
   fs.writeFileSync(path.join(dir, "index.d.ts"), `type FixtureValue = ${valueType};\n`);
 }
@@ -33,7 +36,12 @@ async function start(): Promise<KernelClient> {
 }
 
 function blobs(): string[] {
-  return fs.existsSync(cache) ? fs.readdirSync(cache).filter((n) => n.endsWith(".blob")).map((n) => path.join(cache, n)) : [];
+  return fs.existsSync(cache)
+    ? fs
+        .readdirSync(cache)
+        .filter((n) => n.endsWith(".blob"))
+        .map((n) => path.join(cache, n))
+    : [];
 }
 
 async function waitFor(what: string, done: () => boolean, ms: number): Promise<void> {

@@ -13,14 +13,23 @@ beforeAll(async () => {
   // A CommonJS package and a local .ts module next to the "notebook".
   const pkg = path.join(cwd, "node_modules", "left-pad-ish");
   fs.mkdirSync(pkg, { recursive: true });
-  fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "left-pad-ish", version: "1.0.0", main: "index.js", types: "index.d.ts" }));
+  fs.writeFileSync(
+    path.join(pkg, "package.json"),
+    JSON.stringify({ name: "left-pad-ish", version: "1.0.0", main: "index.js", types: "index.d.ts" }),
+  );
   fs.writeFileSync(path.join(pkg, "index.js"), "exports.pad = (s, n) => s.padStart(n, '*');\n");
   fs.writeFileSync(path.join(pkg, "index.d.ts"), "export declare function pad(s: string, n: number): string;\n");
   const esm = path.join(cwd, "node_modules", "esm-only");
   fs.mkdirSync(esm, { recursive: true });
-  fs.writeFileSync(path.join(esm, "package.json"), JSON.stringify({ name: "esm-only", version: "1.0.0", type: "module", exports: "./index.js", types: "./index.d.ts" }));
+  fs.writeFileSync(
+    path.join(esm, "package.json"),
+    JSON.stringify({ name: "esm-only", version: "1.0.0", type: "module", exports: "./index.js", types: "./index.d.ts" }),
+  );
   fs.writeFileSync(path.join(esm, "index.js"), 'export const hi = (n) => "hi " + n; export default 42;\n');
-  fs.writeFileSync(path.join(esm, "index.d.ts"), "export declare const hi: (n: string) => string; declare const d: number; export default d;\n");
+  fs.writeFileSync(
+    path.join(esm, "index.d.ts"),
+    "export declare const hi: (n: string) => string; declare const d: number; export default d;\n",
+  );
   fs.writeFileSync(path.join(cwd, "helper.ts"), "export function twice(n: number): number { return n * 2; }\n");
   k = await startTestKernel({ cwd });
 });
@@ -70,10 +79,16 @@ describe("state across cells", () => {
 
   it("keeps await semantics: nested awaits, try/catch, loops, for await, async functions", async () => {
     expect(resultText(await ok("const aw1 = await Promise.resolve(1); (await Promise.resolve(2)) + await Promise.resolve(aw1)"))).toBe("3");
-    expect(resultText(await ok('let caught = ""; try { await Promise.reject(new Error("no")); } catch (e) { caught = (e as Error).message; } caught'))).toBe("'no'");
+    expect(
+      resultText(
+        await ok('let caught = ""; try { await Promise.reject(new Error("no")); } catch (e) { caught = (e as Error).message; } caught'),
+      ),
+    ).toBe("'no'");
     expect(resultText(await ok("let acc = 0; for (let i = 0; i < 3; i++) acc += await Promise.resolve(i); acc"))).toBe("3");
     expect(stdout(await ok("for await (const x of [Promise.resolve(7)]) console.log(x)"))).toBe("7\n");
-    expect(resultText(await ok("async function twiceLater(n: number) { await null; return 2 * n; } await twiceLater(await twiceLater(1))"))).toBe("4");
+    expect(
+      resultText(await ok("async function twiceLater(n: number) { await null; return 2 * n; } await twiceLater(await twiceLater(1))")),
+    ).toBe("4");
     const r = await k.execute('await Promise.reject(new TypeError("rejected"))');
     expect(r.reply.content).toMatchObject({ status: "error", ename: "TypeError", evalue: "rejected" });
   });
@@ -90,7 +105,10 @@ describe("stray errors", () => {
       'setTimeout(() => { throw new Error("late boom"); }, 0); Promise.reject(new Error("nobody caught")); await new Promise((r) => setTimeout(r, 100)); "done"',
     );
     expect(r.reply.content.status).toBe("ok");
-    const err = ofType(r, "stream").filter((m) => m.content.name === "stderr").map((m) => m.content.text).join("");
+    const err = ofType(r, "stream")
+      .filter((m) => m.content.name === "stderr")
+      .map((m) => m.content.text)
+      .join("");
     expect(err).toContain("Uncaught Error: late boom");
     // Where the timer's callback threw: line 1 of this cell, where the Error is made.
     expect(err).toMatch(/Uncaught Error: late boom\n {4}at Timeout\._onTimeout \(In\[\d+\]:1:26\)/);
@@ -102,7 +120,15 @@ describe("stray errors", () => {
 describe("tracebacks", () => {
   it("name the cell as Jupyter numbers it, and the line and column of the TypeScript the user wrote", async () => {
     const defined = await ok(
-      ["// checks its input", "function check(x: number): number {", "  if (x > 1) {", '    throw new RangeError("too big: " + x);', "  }", "  return x;", "}"].join("\n"),
+      [
+        "// checks its input",
+        "function check(x: number): number {",
+        "  if (x > 1) {",
+        '    throw new RangeError("too big: " + x);',
+        "  }",
+        "  return x;",
+        "}",
+      ].join("\n"),
     );
     const failing = await k.execute(["const fine: number = check(1);", "", "check(fine + 4);"].join("\n"));
     const d = defined.reply.content.execution_count as number;
@@ -117,7 +143,11 @@ describe("tracebacks", () => {
   });
 
   it("hold in cells with top-level await, and in code run after an await", async () => {
-    const r = await k.execute(["const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));", "await wait(1);", "const n: number = 7;", "check(n);"].join("\n"));
+    const r = await k.execute(
+      ["const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));", "await wait(1);", "const n: number = 7;", "check(n);"].join(
+        "\n",
+      ),
+    );
     const count = r.reply.content.execution_count as number;
     const traceback = r.reply.content.traceback as string[];
     expect(traceback[0]).toBe("RangeError: too big: 7");
@@ -131,7 +161,7 @@ describe("tracebacks", () => {
 
 describe("type errors", () => {
   it("name the cell, line and column as tracebacks do, then show each line with a caret", async () => {
-    const r = await k.execute(["const fine = 1;", "const x: number = \"a\";", "\tlet y: string = fine;"].join("\n"));
+    const r = await k.execute(["const fine = 1;", 'const x: number = "a";', "\tlet y: string = fine;"].join("\n"));
     const n = r.reply.content.execution_count as number;
     expect(r.reply.content.ename).toBe("TypeScriptError");
     expect(r.reply.content.evalue).toBe(`In[${n}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.`);
@@ -151,7 +181,7 @@ describe("type errors", () => {
 
   it("in a local module name its file and line", async () => {
     const file = path.join(cwd, "typo.ts");
-    fs.writeFileSync(file, ["// a mistake", "export const size: number = \"big\";", ""].join("\n"));
+    fs.writeFileSync(file, ["// a mistake", 'export const size: number = "big";', ""].join("\n"));
     const r = await k.execute('import { size } from "./typo";\nsize');
     expect(r.reply.content.ename).toBe("TypeScriptError");
     const tb = r.reply.content.traceback as string[];
@@ -163,7 +193,19 @@ describe("type errors", () => {
 
 describe("tracebacks into local modules", () => {
   it("show the line and column of the module's TypeScript file", async () => {
-    fs.writeFileSync(path.join(cwd, "thrower.ts"), ["// fails for positive input", "export function explode(n: number): number {", "  if (n > 0) {", "    throw new Error(`boom ${n}`);", "  }", "  return n;", "}", ""].join("\n"));
+    fs.writeFileSync(
+      path.join(cwd, "thrower.ts"),
+      [
+        "// fails for positive input",
+        "export function explode(n: number): number {",
+        "  if (n > 0) {",
+        "    throw new Error(`boom ${n}`);",
+        "  }",
+        "  return n;",
+        "}",
+        "",
+      ].join("\n"),
+    );
     const r = await k.execute('import { explode } from "./thrower";\nexplode(0);\nexplode(3);');
     const count = r.reply.content.execution_count as number;
     expect(r.reply.content.traceback).toEqual([
@@ -207,7 +249,12 @@ describe("display", () => {
       display.vegalite({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "point" })`);
     const bundles = ofType(r, "display_data").map((m) => m.content.data as Record<string, unknown>);
     expect(bundles.map((b) => Object.keys(b).find((k) => k !== "text/plain"))).toEqual([
-      "text/html", "text/markdown", "image/svg+xml", "image/png", "application/json", "application/vnd.vegalite.v5+json",
+      "text/html",
+      "text/markdown",
+      "image/svg+xml",
+      "image/png",
+      "application/json",
+      "application/vnd.vegalite.v5+json",
     ]);
     for (const b of bundles) expect(typeof b["text/plain"]).toBe("string");
     expect(bundles[3]["image/png"]).toBe(Buffer.from([137, 80, 78, 71]).toString("base64"));
@@ -236,7 +283,9 @@ describe("display", () => {
   });
 
   it("updates a display by id and clears output", async () => {
-    const r = await ok('const h = display("first", { displayId: "prog" }); h.update("second"); display.update("prog", "third"); clearOutput(true)');
+    const r = await ok(
+      'const h = display("first", { displayId: "prog" }); h.update("second"); display.update("prog", "third"); clearOutput(true)',
+    );
     const shown = ofType(r, "display_data")[0];
     expect(shown.content.transient).toEqual({ display_id: "prog" });
     const updates = ofType(r, "update_display_data");
@@ -254,7 +303,11 @@ describe("display", () => {
 
   it("keeps stdout in order with display outputs", async () => {
     const r = await ok('console.log("a"); display.html("<p>b</p>"); console.log("c")');
-    expect(r.outputs.filter((m) => m.header.msg_type !== "execute_input").map((m) => m.header.msg_type)).toEqual(["stream", "display_data", "stream"]);
+    expect(r.outputs.filter((m) => m.header.msg_type !== "execute_input").map((m) => m.header.msg_type)).toEqual([
+      "stream",
+      "display_data",
+      "stream",
+    ]);
     expect(stdout(r)).toBe("a\nc\n");
   });
 });

@@ -22,14 +22,23 @@ let cwd: string;
 beforeAll(async () => {
   cwd = tempDir();
   writePackage(cwd, "tiny-pkg", {
-    "index.js": "exports.n = 1;\n", "index.d.ts": "export declare const n: number;\n",
-    "sub.js": "exports.m = 2;\n", "sub.d.ts": "export declare const m: number;\n",
+    "index.js": "exports.n = 1;\n",
+    "index.d.ts": "export declare const n: number;\n",
+    "sub.js": "exports.m = 2;\n",
+    "sub.d.ts": "export declare const m: number;\n",
   });
   writePackage(cwd, "other-pkg", { "index.js": "exports.o = 3;\n", "index.d.ts": "export declare const o: number;\n" });
-  writePackage(cwd, "broken-pkg", { "index.js": 'throw new Error("broken on load");\n', "index.d.ts": "export declare const b: number;\n" });
+  writePackage(cwd, "broken-pkg", {
+    "index.js": 'throw new Error("broken on load");\n',
+    "index.d.ts": "export declare const b: number;\n",
+  });
   // A local module that loads a package of its own.
   fs.writeFileSync(path.join(cwd, "uses-other.ts"), 'import { o } from "other-pkg";\nexport const viaLocal = o + 1;\n');
-  k = await startTestKernel({ cwd, entry: [process.execPath, ENTRY, "--connection-file", "{connection_file}"], env: { ...process.env, JPY_SESSION_NAME: "/notebooks/demo.ipynb" } });
+  k = await startTestKernel({
+    cwd,
+    entry: [process.execPath, ENTRY, "--connection-file", "{connection_file}"],
+    env: { ...process.env, JPY_SESSION_NAME: "/notebooks/demo.ipynb" },
+  });
 });
 afterAll(async () => {
   await k?.close();
@@ -58,7 +67,11 @@ describe("extension seam", () => {
   it("reports errors from run() as error outputs and an error reply", async () => {
     const r = await k.execute('%%twice\nconst n: number = "x"');
     // The body's line is line 2 of the cell: the magic line counts, as in tracebacks.
-    expect(r.reply.content).toMatchObject({ status: "error", ename: "TypeScriptError", evalue: `In[${r.reply.content.execution_count}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.` });
+    expect(r.reply.content).toMatchObject({
+      status: "error",
+      ename: "TypeScriptError",
+      evalue: `In[${r.reply.content.execution_count}]:2:7 - error TS2322: Type 'string' is not assignable to type 'number'.`,
+    });
     expect(ofType(r, "error")).toHaveLength(2);
   });
 
@@ -110,7 +123,9 @@ describe("extension seam", () => {
   it("fires the cell's abort signal and onInterrupt on interrupt", async () => {
     let started!: () => void;
     const go = new Promise<void>((r) => (started = r));
-    const running = k.execute("%%wait", { onOutput: (m) => m.header.msg_type === "stream" && String((m.content as { text?: string }).text).includes("waiting") && started() });
+    const running = k.execute("%%wait", {
+      onOutput: (m) => m.header.msg_type === "stream" && String((m.content as { text?: string }).text).includes("waiting") && started(),
+    });
     await go;
     await k.interrupt();
     const r = await running;
@@ -121,15 +136,17 @@ describe("extension seam", () => {
   });
 
   it("reports each package the first time a cell (or a local module it imports) loads it", async () => {
-    const r = await k.execute([
-      'import * as os from "node:os";',
-      'import * as fs from "fs";',
-      'import { n } from "tiny-pkg";',
-      'import { m } from "tiny-pkg/sub";',
-      'import { viaLocal } from "./uses-other";',
-      'import { n as again } from "tiny-pkg";',
-      "[n, m, viaLocal, again, typeof os.platform, typeof fs.readFileSync].join(\" \")",
-    ].join("\n"));
+    const r = await k.execute(
+      [
+        'import * as os from "node:os";',
+        'import * as fs from "fs";',
+        'import { n } from "tiny-pkg";',
+        'import { m } from "tiny-pkg/sub";',
+        'import { viaLocal } from "./uses-other";',
+        'import { n as again } from "tiny-pkg";',
+        '[n, m, viaLocal, again, typeof os.platform, typeof fs.readFileSync].join(" ")',
+      ].join("\n"),
+    );
     // The listener that throws for tiny-pkg is only logged: the cell gets its module.
     expect(r.reply.content).toMatchObject({ status: "ok" });
     expect(resultText(r)).toBe("'1 2 4 1 function function'");
@@ -138,7 +155,11 @@ describe("extension seam", () => {
     expect(broken.reply.content).toMatchObject({ status: "error", evalue: "broken on load" });
     const seen = json(await k.execute("%%required"));
     // Built-ins, relative paths, repeats and a load that threw are not reported.
-    expect(seen.required).toEqual([["tiny-pkg", "n"], ["tiny-pkg/sub", "m"], ["other-pkg", "o"]]);
+    expect(seen.required).toEqual([
+      ["tiny-pkg", "n"],
+      ["tiny-pkg/sub", "m"],
+      ["other-pkg", "o"],
+    ]);
     expect(seen.late).toEqual(["tiny-pkg", "tiny-pkg/sub", "other-pkg"]);
   });
 

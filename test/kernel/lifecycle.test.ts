@@ -2,7 +2,6 @@
 // heartbeat during a blocked cell, and shutdown with and without restart.
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExecuteResult, KernelClient } from "../../jupyter-client/index.js";
-import fs from "node:fs";
 import path from "node:path";
 import { waitForFile } from "../support/wait-for-file.js";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";

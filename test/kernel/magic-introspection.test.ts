@@ -19,7 +19,12 @@ beforeAll(async () => {
   work = makeTempDir("kernel-magic-introspection");
   kernel = await startKernel({
     cwd: work,
-    env: { ...process.env, MLFLOW_TRACKING_URI: path.join(work, "mlruns"), TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "" },
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      JPY_SESSION_NAME: "",
+    },
     stdio: "pipe",
   });
   // The magics' introspection loads as the extension activates; a first magic waits for it.

@@ -38,7 +38,9 @@ function loadConverter(tsForTslab: TypeScript): ConverterModule {
 function counting(base: TypeScript): { ts: TypeScript; builds(): number } {
   let builds = 0;
   const createWatchCompilerHost = (...args: unknown[]) => {
-    const host = (base.createWatchCompilerHost as (...a: unknown[]) => import("@tslab/typescript-for-tslab").WatchCompilerHost<never>)(...args);
+    const host = (base.createWatchCompilerHost as (...a: unknown[]) => import("@tslab/typescript-for-tslab").WatchCompilerHost<never>)(
+      ...args,
+    );
     const create = host.createProgram;
     host.createProgram = (...a) => (builds++, create(...a));
     return host;

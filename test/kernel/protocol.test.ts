@@ -47,7 +47,11 @@ describe("execute", () => {
     expect(r.reply.content.status).toBe("ok");
     const mine = seen.filter((m) => m.parent_header.msg_id === r.reply.parent_header.msg_id);
     expect(mine.map((m) => (m.header.msg_type === "status" ? m.content.execution_state : m.header.msg_type))).toEqual([
-      "busy", "execute_input", "stream", "execute_result", "idle",
+      "busy",
+      "execute_input",
+      "stream",
+      "execute_result",
+      "idle",
     ]);
     expect(stdout(r)).toBe("hello, world\n");
     expect(resultText(r)).toBe("42");
@@ -214,19 +218,39 @@ describe("history", () => {
   it("answers tail, range and search with the session's cells", async () => {
     await k.execute("const histA = 'first'; histA");
     await k.execute("const histB = 2; histB");
-    const tail = await k.request("shell", "history_request", { hist_access_type: "tail", n: 2, output: false, raw: true }, { timeout: 30_000 });
+    const tail = await k.request(
+      "shell",
+      "history_request",
+      { hist_access_type: "tail", n: 2, output: false, raw: true },
+      { timeout: 30_000 },
+    );
     const rows = tail.content.history as [number, number, string][];
     expect(rows.map((r) => r[2])).toEqual(["const histA = 'first'; histA", "const histB = 2; histB"]);
     const [session, line] = rows[0];
     expect(rows[1][1]).toBe(line + 1);
 
-    const withOut = await k.request("shell", "history_request", { hist_access_type: "tail", n: 1, output: true, raw: true }, { timeout: 30_000 });
+    const withOut = await k.request(
+      "shell",
+      "history_request",
+      { hist_access_type: "tail", n: 1, output: true, raw: true },
+      { timeout: 30_000 },
+    );
     expect((withOut.content.history as unknown[][])[0][2]).toEqual(["const histB = 2; histB", "2"]);
 
-    const range = await k.request("shell", "history_request", { hist_access_type: "range", session, start: line, stop: line + 1, output: false, raw: true }, { timeout: 30_000 });
+    const range = await k.request(
+      "shell",
+      "history_request",
+      { hist_access_type: "range", session, start: line, stop: line + 1, output: false, raw: true },
+      { timeout: 30_000 },
+    );
     expect(range.content.history).toEqual([[session, line, "const histA = 'first'; histA"]]);
 
-    const search = await k.request("shell", "history_request", { hist_access_type: "search", pattern: "const hist*", output: false, raw: true }, { timeout: 30_000 });
+    const search = await k.request(
+      "shell",
+      "history_request",
+      { hist_access_type: "search", pattern: "const hist*", output: false, raw: true },
+      { timeout: 30_000 },
+    );
     expect((search.content.history as unknown[][]).map((r) => r[2])).toEqual(["const histA = 'first'; histA", "const histB = 2; histB"]);
   });
 
@@ -270,11 +294,31 @@ describe("content checked once, before any handler", () => {
   const bad: [channel: "shell" | "control", msgType: string, content: object, evalue: string][] = [
     ["shell", "execute_request", { silent: false }, "execute_request content.code is missing (it must be a string)"],
     ["shell", "execute_request", { code: "1", store_history: "yes" }, 'execute_request content.store_history must be a boolean, got "yes"'],
-    ["shell", "execute_request", { code: "1", user_expressions: { a: 1 } }, "execute_request content.user_expressions.a must be a string, got 1"],
-    ["shell", "complete_request", { code: "x", cursor_pos: "x" }, 'complete_request content.cursor_pos must be a non-negative integer, got "x"'],
-    ["shell", "complete_request", { code: "x", cursor_pos: -1 }, "complete_request content.cursor_pos must be a non-negative integer, got -1"],
+    [
+      "shell",
+      "execute_request",
+      { code: "1", user_expressions: { a: 1 } },
+      "execute_request content.user_expressions.a must be a string, got 1",
+    ],
+    [
+      "shell",
+      "complete_request",
+      { code: "x", cursor_pos: "x" },
+      'complete_request content.cursor_pos must be a non-negative integer, got "x"',
+    ],
+    [
+      "shell",
+      "complete_request",
+      { code: "x", cursor_pos: -1 },
+      "complete_request content.cursor_pos must be a non-negative integer, got -1",
+    ],
     ["shell", "inspect_request", { cursor_pos: 0 }, "inspect_request content.code is missing (it must be a string)"],
-    ["shell", "inspect_request", { code: "x", cursor_pos: 1, detail_level: 2 }, "inspect_request content.detail_level must be one of 0, 1, got 2"],
+    [
+      "shell",
+      "inspect_request",
+      { code: "x", cursor_pos: 1, detail_level: 2 },
+      "inspect_request content.detail_level must be one of 0, 1, got 2",
+    ],
     ["shell", "is_complete_request", { code: 42 }, "is_complete_request content.code must be a string, got 42"],
     ["shell", "history_request", { hist_access_type: "tail", n: "2" }, 'history_request content.n must be an integer, got "2"'],
     ["control", "shutdown_request", { restart: "no" }, 'shutdown_request content.restart must be a boolean, got "no"'],
@@ -300,7 +344,10 @@ describe("content checked once, before any handler", () => {
       expect(r.content).toMatchObject({ status: "error", ename: "TypeError", evalue });
       expect(r.content.traceback).toEqual([`TypeError: ${evalue}`]);
       // No handler ran: a refused execute_request publishes no execute_input and counts nothing.
-      expect(seen.filter((m) => m.parent_header.msg_id === r.parent_header.msg_id).map((m) => m.header.msg_type)).toEqual(["status", "status"]);
+      expect(seen.filter((m) => m.parent_header.msg_id === r.parent_header.msg_id).map((m) => m.header.msg_type)).toEqual([
+        "status",
+        "status",
+      ]);
       expect(k.alive).toBe(true);
     });
   }

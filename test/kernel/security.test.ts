@@ -13,7 +13,13 @@ import { newHeader, type Message } from "../../protocol/messages.js";
 import { decode, DELIMITER, encode, sign } from "../../protocol/wire.js";
 import { KERNEL_ENTRY, tempDir } from "./helpers.js";
 
-interface Raw { info: ConnectionInfo; proc: ChildProcess; shell: zmq.Dealer; iopub: zmq.Subscriber; log: () => string }
+interface Raw {
+  info: ConnectionInfo;
+  proc: ChildProcess;
+  shell: zmq.Dealer;
+  iopub: zmq.Subscriber;
+  log: () => string;
+}
 const opened: Raw[] = [];
 
 afterEach(async () => {

@@ -33,7 +33,9 @@ describe("toBundle", () => {
     const spec = { $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "bar" };
     expect(Object.keys(toBundle(spec))).toEqual([VEGALITE_MIME, "text/plain"]);
     expect(Object.keys(toBundle({ $schema: "https://json-schema.org/draft/2020-12/schema" }))).toEqual(["text/plain"]);
-    class Spec { $schema = spec.$schema; }
+    class Spec {
+      $schema = spec.$schema;
+    }
     expect(Object.keys(toBundle(new Spec()))).toEqual(["text/plain"]);
   });
 
@@ -46,28 +48,53 @@ describe("toBundle", () => {
 
 describe("iopub -> nbformat output", () => {
   it("makes the notebook output of each output message, as nbformat's output_from_msg does", () => {
-    expect(outputFromIopub("stream", { name: "stderr", text: "oops\n" })).toEqual({ output_type: "stream", name: "stderr", text: "oops\n" });
-    expect(outputFromIopub("display_data", { data: { "text/plain": "x" }, metadata: { a: 1 }, transient: { display_id: "d" } }))
-      .toEqual({ output_type: "display_data", data: { "text/plain": "x" }, metadata: { a: 1 } });
-    expect(outputFromIopub("execute_result", { execution_count: 3, data: { "text/plain": "4" }, metadata: {} }))
-      .toEqual({ output_type: "execute_result", execution_count: 3, data: { "text/plain": "4" }, metadata: {} });
-    expect(outputFromIopub("error", { ename: "TypeError", evalue: "bad", traceback: ["TypeError: bad"] }))
-      .toEqual({ output_type: "error", ename: "TypeError", evalue: "bad", traceback: ["TypeError: bad"] });
+    expect(outputFromIopub("stream", { name: "stderr", text: "oops\n" })).toEqual({
+      output_type: "stream",
+      name: "stderr",
+      text: "oops\n",
+    });
+    expect(outputFromIopub("display_data", { data: { "text/plain": "x" }, metadata: { a: 1 }, transient: { display_id: "d" } })).toEqual({
+      output_type: "display_data",
+      data: { "text/plain": "x" },
+      metadata: { a: 1 },
+    });
+    expect(outputFromIopub("execute_result", { execution_count: 3, data: { "text/plain": "4" }, metadata: {} })).toEqual({
+      output_type: "execute_result",
+      execution_count: 3,
+      data: { "text/plain": "4" },
+      metadata: {},
+    });
+    expect(outputFromIopub("error", { ename: "TypeError", evalue: "bad", traceback: ["TypeError: bad"] })).toEqual({
+      output_type: "error",
+      ename: "TypeError",
+      evalue: "bad",
+      traceback: ["TypeError: bad"],
+    });
   });
   it("fills what another kernel left out with nbformat's defaults, and makes nothing of other messages", () => {
     expect(outputFromIopub("execute_result", {})).toEqual({ output_type: "execute_result", execution_count: null, data: {}, metadata: {} });
     expect(outputFromIopub("error", { ename: "E", evalue: "v" })).toEqual({ output_type: "error", ename: "E", evalue: "v", traceback: [] });
-    expect(outputFromIopub("stream", { name: "stdout", text: ["a\n", "b"] })).toEqual({ output_type: "stream", name: "stdout", text: "a\nb" });
-    for (const t of ["status", "execute_input", "clear_output", "update_display_data", "comm_msg"]) expect(outputFromIopub(t, {})).toBeUndefined();
+    expect(outputFromIopub("stream", { name: "stdout", text: ["a\n", "b"] })).toEqual({
+      output_type: "stream",
+      name: "stdout",
+      text: "a\nb",
+    });
+    for (const t of ["status", "execute_input", "clear_output", "update_display_data", "comm_msg"])
+      expect(outputFromIopub(t, {})).toBeUndefined();
   });
 });
 
 describe("history", () => {
   const h = new History();
-  ["a = 1", "b = 2", "a = 1", "print(a)"].forEach((code, i) => h.add({ executionCount: i + 1, code, cellId: undefined, output: i === 1 ? "2" : null }));
+  ["a = 1", "b = 2", "a = 1", "print(a)"].forEach((code, i) =>
+    h.add({ executionCount: i + 1, code, cellId: undefined, output: i === 1 ? "2" : null }),
+  );
 
   it("tail, range and search (glob, unique, n)", () => {
-    expect(h.query({ hist_access_type: "tail", n: 2 }).history).toEqual([[1, 3, "a = 1"], [1, 4, "print(a)"]]);
+    expect(h.query({ hist_access_type: "tail", n: 2 }).history).toEqual([
+      [1, 3, "a = 1"],
+      [1, 4, "print(a)"],
+    ]);
     expect(h.query({ hist_access_type: "range", session: 1, start: 2, stop: 3, output: true }).history).toEqual([[1, 2, ["b = 2", "2"]]]);
     expect(h.query({ hist_access_type: "range", session: 7, start: 1, stop: 9 }).history).toEqual([]);
     expect(h.query({ hist_access_type: "search", pattern: "a*" }).history.map((r) => r[1])).toEqual([1, 3]);
@@ -85,7 +112,7 @@ describe("history", () => {
 });
 
 describe("shorthand fix", () => {
-  const prev = declaredNames(ts, "declare const s: number;\ndeclare let t: string;\nimport os from \"os\";\n");
+  const prev = declaredNames(ts, 'declare const s: number;\ndeclare let t: string;\nimport os from "os";\n');
 
   it("collects names declared by earlier cells", () => {
     expect([...prev].sort()).toEqual(["os", "s", "t"]);
@@ -103,7 +130,10 @@ describe("shorthand fix", () => {
 describe("await rewriting", () => {
   it("turns the cell's own awaits into yields and leaves nested functions alone", () => {
     expect(rewriteAwaits(ts, "const x = await f(await g());")).toEqual({ kind: "yield", output: "const x = (yield f((yield g())));" });
-    expect(rewriteAwaits(ts, "async function h() { await 1; }\nawait h();")).toEqual({ kind: "yield", output: "async function h() { await 1; }\n(yield h());" });
+    expect(rewriteAwaits(ts, "async function h() { await 1; }\nawait h();")).toEqual({
+      kind: "yield",
+      output: "async function h() { await 1; }\n(yield h());",
+    });
   });
 
   it("says when a body has no top-level await or must stay async", () => {
@@ -124,7 +154,17 @@ describe("code points", () => {
 });
 
 describe("connection file", () => {
-  const good = { ip: "127.0.0.1", key: "k", transport: "tcp", signature_scheme: "hmac-sha256", shell_port: 1, control_port: 2, stdin_port: 3, iopub_port: 4, hb_port: 5 };
+  const good = {
+    ip: "127.0.0.1",
+    key: "k",
+    transport: "tcp",
+    signature_scheme: "hmac-sha256",
+    shell_port: 1,
+    control_port: 2,
+    stdin_port: 3,
+    iopub_port: 4,
+    hb_port: 5,
+  };
 
   it("parses and builds endpoints", () => {
     const info = parseConnection(good);
@@ -133,7 +173,9 @@ describe("connection file", () => {
   });
 
   it("names the bad field and what is accepted", () => {
-    expect(() => parseConnection({ ...good, signature_scheme: "hmac-md5" })).toThrow(/"hmac-md5" is not supported \(accepted: "hmac-sha256"\)/);
+    expect(() => parseConnection({ ...good, signature_scheme: "hmac-md5" })).toThrow(
+      /"hmac-md5" is not supported \(accepted: "hmac-sha256"\)/,
+    );
     expect(() => parseConnection({ ...good, transport: "udp" })).toThrow(ConnectionFileError);
     expect(() => parseConnection({ ...good, hb_port: 70000 })).toThrow(/hb_port is 70000/);
   });

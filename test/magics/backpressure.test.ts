@@ -21,7 +21,6 @@ const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.he
 let server: MlflowStandin;
 let kernel: KernelClient;
 let work: string;
-let runId = "";
 let accepted = 0;
 /** Points the server had accepted when each status update arrived. */
 const updates: { status: string; acceptedBefore: number; at: number }[] = [];
@@ -29,7 +28,7 @@ const updates: { status: string; acceptedBefore: number; at: number }[] = [];
 beforeAll(async () => {
   server = await MlflowStandin.start();
   server.route("GET", "/api/2.0/mlflow/experiments/get", "experiments-get");
-  routeRunsCreate(server, (id) => { runId = id; });
+  routeRunsCreate(server, () => {});
   server.route("POST", "/api/2.0/mlflow/runs/log-batch", (req: ReceivedRequest) => {
     accepted += ((req.json as Content).metrics ?? []).length;
     return { status: 200, contentType: "application/json", body: JSON.stringify(exchange("runs-log-batch").response.body) };
@@ -44,7 +43,8 @@ beforeAll(async () => {
   });
   work = makeTempDir("magics-backpressure");
   kernel = await startKernel({
-    cwd: work, stdio: "pipe",
+    cwd: work,
+    stdio: "pipe",
     env: { ...process.env, MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_ID: "1", TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool") },
   });
 }, 60_000);
@@ -60,15 +60,18 @@ describe("a tight logging loop", () => {
   it("interrupted after 2,000,000 points: answered within 1 s, KILLED before the backlog, the backlog bounded, drops said once", async () => {
     const side = path.join(work, "count.txt");
     const rssBefore = rssMb(kernel.pid!);
-    const running = kernel.execute([
-      `%%mlflow_run flood`,
-      `import { openSync, writeSync } from "fs";`,
-      `const side = openSync(${JSON.stringify(side)}, "w");`,
-      `for (let i = 1; ; i++) {`,
-      `  mlflow.logMetric("m", i, i);`,
-      `  if (i % 100000 === 0) writeSync(side, i + "\\n");`,
-      `}`,
-    ].join("\n"), { timeout: 120_000 });
+    const running = kernel.execute(
+      [
+        `%%mlflow_run flood`,
+        `import { openSync, writeSync } from "fs";`,
+        `const side = openSync(${JSON.stringify(side)}, "w");`,
+        `for (let i = 1; ; i++) {`,
+        `  mlflow.logMetric("m", i, i);`,
+        `  if (i % 100000 === 0) writeSync(side, i + "\\n");`,
+        `}`,
+      ].join("\n"),
+      { timeout: 120_000 },
+    );
     const deadline = Date.now() + 90_000;
     let logged = 0;
     while (logged < 2_000_000) {
@@ -90,7 +93,10 @@ describe("a tight logging loop", () => {
     // It overtook the backlog: most of what was logged had not arrived yet.
     expect(killed!.acceptedBefore).toBeLessThan(logged - 100_000);
 
-    const stderr = of(outputs, "stream").filter((c) => c.name === "stderr").map((c) => c.text).join("");
+    const stderr = of(outputs, "stream")
+      .filter((c) => c.name === "stderr")
+      .map((c) => c.text)
+      .join("");
     expect(stderr.match(/backlog of undelivered points is at its bound/g)).toHaveLength(1);
     const dropped = Number(/(\d+) metric point\(s\) of run \w+ were dropped/.exec(stderr)?.[1]);
     expect(dropped).toBeGreaterThan(logged - MAX_BACKLOG - accepted - 1);
@@ -100,8 +106,10 @@ describe("a tight logging loop", () => {
     const until = Date.now() + 90_000;
     while (total() < logged && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(total()).toBeGreaterThanOrEqual(logged);
-    console.log(`logged ≥${logged}, dropped ${dropped}, on the server when KILLED arrived ${killed!.acceptedBefore}, in the end ${accepted}; ` +
-      `interrupt answered in ${answeredIn} ms; kernel RSS ${rssBefore.toFixed(0)} MB before, ${rssAtInterrupt.toFixed(0)} MB at the interrupt`);
+    console.log(
+      `logged ≥${logged}, dropped ${dropped}, on the server when KILLED arrived ${killed!.acceptedBefore}, in the end ${accepted}; ` +
+        `interrupt answered in ${answeredIn} ms; kernel RSS ${rssBefore.toFixed(0)} MB before, ${rssAtInterrupt.toFixed(0)} MB at the interrupt`,
+    );
     expect(rssAtInterrupt - rssBefore, "memory grew by less than 400 MB").toBeLessThan(400);
   }, 240_000);
 });

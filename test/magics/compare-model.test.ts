@@ -91,18 +91,23 @@ it("compares the latest 10 versions of a model without aliases, says so, and nam
   expect(errors(r.outputs)).toEqual([]);
   const [note, bundle] = displays(r.outputs);
   expect(note!["text/plain"]).toBe(
-    "plain has no aliases: comparing its latest 10 versions (v13, v12, v11, v10, v9, v8, v7, v6, v5, v4).\nLeft out (no source run found): v13.");
+    "plain has no aliases: comparing its latest 10 versions (v13, v12, v11, v10, v9, v8, v7, v6, v5, v4).\nLeft out (no source run found): v13.",
+  );
   expect(labelsOf(bundle![VEGALITE_V5_MIME])).toEqual(["v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"]);
 });
 
 it("refuses an unknown model by name, and --model with --runs, --filter or --experiment", async () => {
   const unknown = await host.execute("%mlflow_compare --model no-such-model");
   expect(unknown.status).toBe("error");
-  expect(errors(unknown.outputs)[0]!.evalue).toMatch(/--model: Unknown registered model "no-such-model": .* has no registered model by that name\. %mlflow_models lists the registered models\./);
-  for (const extra of ["--runs abc", "--filter \"metrics.accuracy > 0\"", "--experiment training"]) {
+  expect(errors(unknown.outputs)[0]!.evalue).toMatch(
+    /--model: Unknown registered model "no-such-model": .* has no registered model by that name\. %mlflow_models lists the registered models\./,
+  );
+  for (const extra of ["--runs abc", '--filter "metrics.accuracy > 0"', "--experiment training"]) {
     const r = await host.execute(`%mlflow_compare --model churn ${extra}`);
     expect(r.status).toBe("error");
-    expect(errors(r.outputs)[0]!.evalue).toContain("--model compares a registered model's versions by their source runs; it does not combine with --runs, --filter or --experiment.");
+    expect(errors(r.outputs)[0]!.evalue).toContain(
+      "--model compares a registered model's versions by their source runs; it does not combine with --runs, --filter or --experiment.",
+    );
   }
 });
 

@@ -11,8 +11,13 @@ import { REPO_ROOT } from "../support/paths.js";
 function diagnostics(source: string): string[] {
   const file = path.join(REPO_ROOT, "test", "magics", "__declaration_check.ts");
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, types: ["node"],
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    types: ["node"],
   };
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
@@ -20,14 +25,16 @@ function diagnostics(source: string): string[] {
   const exists = host.fileExists.bind(host);
   host.fileExists = (f) => path.resolve(f) === file || exists(f);
   const program = ts.createProgram([file], options, host);
-  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file))
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
 }
 
 describe("MLFLOW_DECLARATION", () => {
   it("matches the real mlflow object: every declared member exists with a compatible type, and every member is declared", () => {
     // The declaration is a script of global interfaces; inside a module they are local names.
-    const declared = MLFLOW_DECLARATION.replace("declare const mlflow: MlflowApi;", "").replace(/\binterface MlflowApi\b/, "interface DeclaredApi");
+    const declared = MLFLOW_DECLARATION.replace("declare const mlflow: MlflowApi;", "").replace(
+      /\binterface MlflowApi\b/,
+      "interface DeclaredApi",
+    );
     const source = `
 import type { MlflowApi as RealApi } from "../../magics/api.js";
 ${declared}
@@ -43,8 +50,10 @@ export const unreal: [Unreal] extends [never] ? "none" : Unreal = "none";
   }, 120_000);
 
   it("catches a declared member the object lacks (the check can fail)", () => {
-    const declared = MLFLOW_DECLARATION.replace("declare const mlflow: MlflowApi;", "")
-      .replace(/\binterface MlflowApi \{/, "interface DeclaredApi {\n  noSuchCall(): void;");
+    const declared = MLFLOW_DECLARATION.replace("declare const mlflow: MlflowApi;", "").replace(
+      /\binterface MlflowApi \{/,
+      "interface DeclaredApi {\n  noSuchCall(): void;",
+    );
     const source = `
 import type { MlflowApi as RealApi } from "../../magics/api.js";
 ${declared}

@@ -39,13 +39,30 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "magics-ext-"));
   store = new FileStore(path.join(dir, "mlruns"), { onWarning: () => undefined });
   const nb = path.join(dir, "sweep.ipynb");
-  writeFileSync(nb, JSON.stringify({
-    nbformat: 4, nbformat_minor: 5, metadata: {},
-    cells: [
-      { cell_type: "code", metadata: { tags: ["parameters"] }, source: ["const lr = 0.5;\n", "const optimizer = \"sgd\";\n"], outputs: [], execution_count: null },
-      { cell_type: "code", metadata: { tags: ["injected-parameters"] }, source: "const lr = 0.25;\n", outputs: [], execution_count: null },
-    ],
-  }));
+  writeFileSync(
+    nb,
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        {
+          cell_type: "code",
+          metadata: { tags: ["parameters"] },
+          source: ["const lr = 0.5;\n", 'const optimizer = "sgd";\n'],
+          outputs: [],
+          execution_count: null,
+        },
+        {
+          cell_type: "code",
+          metadata: { tags: ["injected-parameters"] },
+          source: "const lr = 0.25;\n",
+          outputs: [],
+          execution_count: null,
+        },
+      ],
+    }),
+  );
   Object.assign(env, { JPY_SESSION_NAME: nb, MY_API_TOKEN: "tok-supersecret-42" });
   const tracking = trackingFromStore(store, () => undefined, { spoolDir: path.join(dir, "spool"), exitHooks: false });
   host = new FakeHost(dir, mlflowExtension({ env, tracking }));
@@ -81,7 +98,10 @@ describe("magics in-process", () => {
     const before = (await allRuns()).length;
     for (const [cell, pattern] of [
       ["%%mlflow_rn\nprint('ran')", /Unknown magic %%mlflow_rn\. Available: .*%%mlflow_run/],
-      ["%%mlflow_run --epochs 3\nprint('ran')", /Unknown option '--epochs' for %%mlflow_run\. Accepted options: --experiment, --nested, --param/],
+      [
+        "%%mlflow_run --epochs 3\nprint('ran')",
+        /Unknown option '--epochs' for %%mlflow_run\. Accepted options: --experiment, --nested, --param/,
+      ],
       ["%%mlflow_run --param lr\nprint('ran')", /Bad --param "lr": expected KEY=VALUE/],
       ["%%mlflow_run --param ../x=1\nprint('ran')", /Invalid param key "\.\.\/x"/],
       ["%mlflow_experiment ok\n%bogus\nprint('ran')", /Unknown magic %bogus/],
@@ -93,7 +113,7 @@ describe("magics in-process", () => {
       expect(streamText(r.outputs)).toBe("");
     }
     expect((await allRuns()).length).toBe(before);
-    expect((await store.getExperimentByName("ok"))).toBeUndefined();
+    expect(await store.getExperimentByName("ok")).toBeUndefined();
   });
 
   let first: Run;
@@ -111,11 +131,20 @@ describe("magics in-process", () => {
     expect(paramsOf(first)).toEqual({ batch: "32", epochs: "3", lr: "0.25", optimizer: "sgd" });
     const tags = tagsOf(first);
     expect(tags).toMatchObject({
-      [TAG.sourceType]: "NOTEBOOK", [TAG.sourceName]: env.JPY_SESSION_NAME, [TAG.runName]: "first",
-      [TAG.note]: "a first run", [TAG.cellId]: "cell-one", team: "ml", [TAG.user]: os.userInfo().username,
+      [TAG.sourceType]: "NOTEBOOK",
+      [TAG.sourceName]: env.JPY_SESSION_NAME,
+      [TAG.runName]: "first",
+      [TAG.note]: "a first run",
+      [TAG.cellId]: "cell-one",
+      team: "ml",
+      [TAG.user]: os.userInfo().username,
     });
     expect(tags[TAG.executionCount]).toMatch(/^\d+$/);
-    expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => [m.step, m.value])).toEqual([[0, 1], [1, 0.5], [2, 1 / 3]]);
+    expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => [m.step, m.value])).toEqual([
+      [0, 1],
+      [1, 0.5],
+      [2, 1 / 3],
+    ]);
     const files = await artifactPaths(first.info.runId);
     expect(files).toEqual(["notebook.ipynb", "outputs/001-html.html", "outputs/stdout.txt", "source.ts"]);
     for (const f of files) expect((await store.downloadArtifact(first.info.runId, f)).length).toBeGreaterThan(0);
@@ -151,7 +180,9 @@ describe("magics in-process", () => {
     // Interrupt once the cell says it is inside its wait: an event, not a sleep.
     let waiting!: () => void;
     const inside = new Promise<void>((r) => (waiting = r));
-    host.onOutput((o) => { if (o.type === "stream" && o.text.includes("waiting now")) waiting(); });
+    host.onOutput((o) => {
+      if (o.type === "stream" && o.text.includes("waiting now")) waiting();
+    });
     const pending = host.execute(`%%mlflow_run waiting\nmlflow.logMetric("x", 1);\nprint("waiting now");\nawait new Promise(() => {});`);
     await inside;
     host.interrupt();
@@ -190,7 +221,9 @@ describe("magics in-process", () => {
   });
 
   it("sets the experiment, creating it, and runs go there", async () => {
-    const r = await host.execute(`%mlflow_experiment sweep\n%%mlflow_run a --param lr=0.1\nmlflow.logMetric("acc", 0.7, 0); mlflow.logMetric("acc", 0.8, 1);`);
+    const r = await host.execute(
+      `%mlflow_experiment sweep\n%%mlflow_run a --param lr=0.1\nmlflow.logMetric("acc", 0.7, 0); mlflow.logMetric("acc", 0.8, 1);`,
+    );
     expect(r.status).toBe("ok");
     const exp = (await store.getExperimentByName("sweep"))!;
     await host.execute(`%%mlflow_run b --param lr=0.01\nmlflow.logMetric("acc", 0.6, 0); mlflow.logMetric("acc", 0.9, 1);`);
@@ -227,7 +260,8 @@ describe("magics in-process", () => {
     expect(errors(m.outputs)[0]!.evalue).toMatch(/nope/);
     const e = await host.execute("%mlflow_compare --experiment nowhere");
     expect(errors(e.outputs)[0]!.evalue).toMatch(/Unknown experiment "nowhere"\. Experiments: .*sweep/);
-    const sweep = (await store.searchRuns({ experimentIds: [(await store.getExperimentByName("sweep"))!.experimentId], maxResults: 10 })).items;
+    const sweep = (await store.searchRuns({ experimentIds: [(await store.getExperimentByName("sweep"))!.experimentId], maxResults: 10 }))
+      .items;
     const byIds = await host.execute(`%mlflow_compare --runs ${sweep.map((x) => x.info.runId).join(",")} --metric acc --kind history`);
     expect(byIds.status).toBe("ok");
     expect(displays(byIds.outputs)[0]!["text/plain"]).toMatch(/\ba\b[\s\S]*\bb\b/);
@@ -252,7 +286,9 @@ describe("magics in-process", () => {
   });
 
   it("saves charts as .vl.json with an SVG beside them, and switches output logging off", async () => {
-    await host.execute(`%%mlflow_run charted\nshow({ "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } }, "text/plain": "chart" });`);
+    await host.execute(
+      `%%mlflow_run charted\nshow({ "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } }, "text/plain": "chart" });`,
+    );
     const charted = (await allRuns()).at(-1)!;
     const files = await artifactPaths(charted.info.runId);
     expect(files).toContain("outputs/001-chart.vl.json");
@@ -271,13 +307,17 @@ describe("magics in-process", () => {
     const local = path.join(dir, "notes.md");
     writeFileSync(local, "# notes\n");
     const png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
-    const r = await host.execute(`%%mlflow_run helpers\nconst apiKey = "sk-live-123456";\nconst units = 4;\nawait mlflow.logText("hello tok-supersecret-42", "notes/hello.txt");\nawait mlflow.logDict({ a: 1 }, "config.json");\nawait mlflow.logArtifact(${JSON.stringify(local)}, "docs");\nawait mlflow.logImage(${JSON.stringify(png)}, "plots/dot.png");\nawait mlflow.logChart({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "bar", encoding: { y: { field: "a", type: "quantitative" } } }, "charts/a");\nmlflow.setTags({ stage: "dev" });`);
+    const r = await host.execute(
+      `%%mlflow_run helpers\nconst apiKey = "sk-live-123456";\nconst units = 4;\nawait mlflow.logText("hello tok-supersecret-42", "notes/hello.txt");\nawait mlflow.logDict({ a: 1 }, "config.json");\nawait mlflow.logArtifact(${JSON.stringify(local)}, "docs");\nawait mlflow.logImage(${JSON.stringify(png)}, "plots/dot.png");\nawait mlflow.logChart({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "bar", encoding: { y: { field: "a", type: "quantitative" } } }, "charts/a");\nmlflow.setTags({ stage: "dev" });`,
+    );
     expect(r.status).toBe("ok");
     const run = (await allRuns()).at(-1)!;
     expect(paramsOf(run)).toMatchObject({ apiKey: REDACTED, units: "4" });
     expect(tagsOf(run).stage).toBe("dev");
     const files = await artifactPaths(run.info.runId);
-    expect(files).toEqual(expect.arrayContaining(["notes/hello.txt", "config.json", "docs/notes.md", "plots/dot.png", "charts/a.vl.json", "charts/a.svg"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["notes/hello.txt", "config.json", "docs/notes.md", "plots/dot.png", "charts/a.vl.json", "charts/a.svg"]),
+    );
     expect(await artifactText(run.info.runId, "notes/hello.txt")).toBe(`hello ${REDACTED}`);
     expect(await artifactText(run.info.runId, "source.ts")).not.toContain("tok-supersecret-42");
     expect((await store.downloadArtifact(run.info.runId, "plots/dot.png"))[1]).toBe(0x50);
@@ -287,7 +327,9 @@ describe("magics in-process", () => {
   });
 
   it("compares runs from a cell through the charts global, and calls a serving endpoint", async () => {
-    const c = await host.execute(`const runs = await mlflow.searchRuns({ experiment: "sweep" });\nconst chart = await charts.compare(runs, { metrics: ["acc"], kind: "bar" });\nreturn chart[Symbol.for("Jupyter.display")]()["image/svg+xml"].slice(0, 4);`);
+    const c = await host.execute(
+      `const runs = await mlflow.searchRuns({ experiment: "sweep" });\nconst chart = await charts.compare(runs, { metrics: ["acc"], kind: "bar" });\nreturn chart[Symbol.for("Jupyter.display")]()["image/svg+xml"].slice(0, 4);`,
+    );
     expect(c.status).toBe("ok");
     expect(c.outputs.find((o) => o.type === "execute_result")).toMatchObject({ data: { "text/plain": "<svg" } });
     const { createServer } = await import("node:http");
@@ -317,7 +359,9 @@ describe("magics in-process", () => {
   });
 
   it("registers a model version and resolves an alias", async () => {
-    const r = await host.execute(`const v = await mlflow.registerModel("runs:/${first.info.runId}/model", "demo-model");\nawait mlflow.setAlias("demo-model", "Champion", v.version);\nreturn (await mlflow.getModelVersionByAlias("demo-model", "Champion")).version;`);
+    const r = await host.execute(
+      `const v = await mlflow.registerModel("runs:/${first.info.runId}/model", "demo-model");\nawait mlflow.setAlias("demo-model", "Champion", v.version);\nreturn (await mlflow.getModelVersionByAlias("demo-model", "Champion")).version;`,
+    );
     expect(r.status).toBe("ok");
     const mv = await store.getModelVersionByAlias("demo-model", "Champion");
     expect(mv.version).toBe("1");
@@ -331,7 +375,9 @@ describe("a bad MLFLOW_TRACKING_URI", () => {
     await bad.start();
     expect(bad.logs.join("\n")).toMatch(/MLflow tracking unavailable: Unsupported tracking URI "ftp:\/\/example\.org\/mlruns"/);
     const status = await bad.execute("%mlflow_status");
-    expect(errors(status.outputs)[0]!.evalue).toMatch(/Unsupported tracking URI "ftp:\/\/example\.org\/mlruns" \(scheme "ftp:"\)\. Accepted: /);
+    expect(errors(status.outputs)[0]!.evalue).toMatch(
+      /Unsupported tracking URI "ftp:\/\/example\.org\/mlruns" \(scheme "ftp:"\)\. Accepted: /,
+    );
     const call = await bad.execute(`mlflow.logMetric("x", 1);`);
     expect(errors(call.outputs)[0]!.evalue).toMatch(/Unsupported tracking URI/);
     expect((await bad.execute("return 1 + 1")).status).toBe("ok");
@@ -343,11 +389,19 @@ describe("kernel shutdown with runs open", () => {
     const d = mkdtempSync(path.join(os.tmpdir(), "magics-shutdown-"));
     try {
       const s = new FileStore(path.join(d, "mlruns"), { onWarning: () => undefined });
-      const h = new FakeHost(d, mlflowExtension({ env: {}, tracking: trackingFromStore(s, () => undefined, { spoolDir: path.join(d, "spool"), exitHooks: false }) }));
+      const h = new FakeHost(
+        d,
+        mlflowExtension({
+          env: {},
+          tracking: trackingFromStore(s, () => undefined, { spoolDir: path.join(d, "spool"), exitHooks: false }),
+        }),
+      );
       await h.start();
       await h.execute(`await mlflow.startRun({ runName: "script" });`);
       // Shut down once the cell is inside its run (its first output says so), not after a guess.
-      const inside = new Promise<void>((resolve) => h.onOutput((o) => void (o.type === "stream" && o.text.includes("inside") && resolve())));
+      const inside = new Promise<void>((resolve) =>
+        h.onOutput((o) => void (o.type === "stream" && o.text.includes("inside") && resolve())),
+      );
       void h.execute(`%%mlflow_run stuck\nmlflow.logMetric("x", 1);\nprint("inside");\nawait new Promise(() => {});`);
       await inside;
       await h.shutdown();

@@ -3,9 +3,20 @@
 // plain JavaScript run as an async function whose parameters are the defined globals;
 // `print(x)` writes to stdout and `show(bundle)` publishes a display_data.
 
-import type { Cell, CellInfo, CellOutcome, CellOutput, IopubOutputMessage, KernelExtension, KernelHost, RunResult } from "../../kernel/extensions.js";
+import type {
+  Cell,
+  CellInfo,
+  CellOutcome,
+  CellOutput,
+  IopubOutputMessage,
+  KernelExtension,
+  KernelHost,
+  RunResult,
+} from "../../kernel/extensions.js";
 
-const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>;
+const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+  ...args: string[]
+) => (...a: unknown[]) => Promise<unknown>;
 
 export interface Executed {
   handled: boolean;
@@ -26,7 +37,10 @@ export class FakeHost implements KernelHost {
   private shutdownL: ((r: boolean) => void | Promise<void>)[] = [];
   private controller = new AbortController();
 
-  constructor(readonly cwd: string, private readonly ext: KernelExtension) {}
+  constructor(
+    readonly cwd: string,
+    private readonly ext: KernelExtension,
+  ) {}
 
   async start(): Promise<void> {
     await this.ext.activate?.(this);
@@ -36,17 +50,41 @@ export class FakeHost implements KernelHost {
     this.globals.set(name, value);
     this.declarations.push(declaration);
   }
-  addDeclarations(d: string): void { this.declarations.push(d); }
-  async run(): Promise<RunResult> { return { status: "ok", value: undefined }; }
-  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void) { this.outputL.push(l); return () => undefined; }
-  onCellStart(l: (c: CellInfo) => void) { this.startL.push(l); return () => undefined; }
-  onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>) { this.endL.push(l); return () => undefined; }
-  onInterrupt() { return () => undefined; }
-  onRequire() { return () => undefined; }
-  onShutdown(l: (r: boolean) => void | Promise<void>) { this.shutdownL.push(l); return () => undefined; }
-  log(m: string): void { this.logs.push(m); }
+  addDeclarations(d: string): void {
+    this.declarations.push(d);
+  }
+  async run(): Promise<RunResult> {
+    return { status: "ok", value: undefined };
+  }
+  onOutput(l: (o: CellOutput, c: CellInfo, m: IopubOutputMessage | undefined) => void) {
+    this.outputL.push(l);
+    return () => undefined;
+  }
+  onCellStart(l: (c: CellInfo) => void) {
+    this.startL.push(l);
+    return () => undefined;
+  }
+  onCellEnd(l: (c: CellInfo, o: CellOutcome) => void | Promise<void>) {
+    this.endL.push(l);
+    return () => undefined;
+  }
+  onInterrupt() {
+    return () => undefined;
+  }
+  onRequire() {
+    return () => undefined;
+  }
+  onShutdown(l: (r: boolean) => void | Promise<void>) {
+    this.shutdownL.push(l);
+    return () => undefined;
+  }
+  log(m: string): void {
+    this.logs.push(m);
+  }
 
-  interrupt(): void { this.controller.abort(); }
+  interrupt(): void {
+    this.controller.abort();
+  }
 
   async shutdown(): Promise<void> {
     for (const l of this.shutdownL) await l(false);
@@ -59,9 +97,16 @@ export class FakeHost implements KernelHost {
     const outputs: CellOutput[] = [];
     let failed: CellOutput | undefined;
     const info: CellInfo = {
-      code, executionCount: count, silent: false, storeHistory: true, allowStdin: false,
-      parentHeader: {} as CellInfo["parentHeader"], metadata, cellId: metadata.cellId as string | undefined,
-      notebookPath: (metadata.notebookPath as string | undefined) ?? process.env.JPY_SESSION_NAME, signal: this.controller.signal,
+      code,
+      executionCount: count,
+      silent: false,
+      storeHistory: true,
+      allowStdin: false,
+      parentHeader: {} as CellInfo["parentHeader"],
+      metadata,
+      cellId: metadata.cellId as string | undefined,
+      notebookPath: (metadata.notebookPath as string | undefined) ?? process.env.JPY_SESSION_NAME,
+      signal: this.controller.signal,
     };
     const publish = (o: CellOutput) => {
       outputs.push(o);
@@ -84,7 +129,8 @@ export class FakeHost implements KernelHost {
           this.controller.signal.addEventListener("abort", fail);
         });
         const value = await Promise.race([fn(...names.map((n) => this.globals.get(n)), print, show), aborted]);
-        if (value !== undefined) publish({ type: "execute_result", data: { "text/plain": String(value) }, metadata: {}, executionCount: count });
+        if (value !== undefined)
+          publish({ type: "execute_result", data: { "text/plain": String(value) }, metadata: {}, executionCount: count });
         return { status: "ok", value };
       } catch (e) {
         const error = toError(e);
@@ -98,7 +144,8 @@ export class FakeHost implements KernelHost {
       display: (data) => publish({ type: "display_data", data, metadata: {} }),
       stream: (name, text) => publish({ type: "stream", name, text }),
       error: (e) => {
-        const content = e && typeof e === "object" && "ename" in e ? (e as { ename: string; evalue: string; traceback: string[] }) : toError(e);
+        const content =
+          e && typeof e === "object" && "ename" in e ? (e as { ename: string; evalue: string; traceback: string[] }) : toError(e);
         publish({ type: "error", error: content });
       },
       input: async () => "",
@@ -123,16 +170,27 @@ export class FakeHost implements KernelHost {
 /** The iopub message the kernel would publish for an output (as kernel/outputs.ts does). */
 function iopubMessage(o: CellOutput): IopubOutputMessage | undefined {
   switch (o.type) {
-    case "stream": return { msg_type: "stream", content: { name: o.name, text: o.text } };
-    case "display_data": return { msg_type: "display_data", content: { data: o.data, metadata: o.metadata, ...(o.displayId ? { transient: { display_id: o.displayId } } : {}) } };
-    case "execute_result": return { msg_type: "execute_result", content: { execution_count: o.executionCount, data: o.data, metadata: o.metadata } };
-    case "error": return { msg_type: "error", content: o.error };
-    default: return undefined;
+    case "stream":
+      return { msg_type: "stream", content: { name: o.name, text: o.text } };
+    case "display_data":
+      return {
+        msg_type: "display_data",
+        content: { data: o.data, metadata: o.metadata, ...(o.displayId ? { transient: { display_id: o.displayId } } : {}) },
+      };
+    case "execute_result":
+      return { msg_type: "execute_result", content: { execution_count: o.executionCount, data: o.data, metadata: o.metadata } };
+    case "error":
+      return { msg_type: "error", content: o.error };
+    default:
+      return undefined;
   }
 }
 
 export const streamText = (outs: CellOutput[], name = "stdout") =>
-  outs.filter((o): o is Extract<CellOutput, { type: "stream" }> => o.type === "stream" && o.name === name).map((o) => o.text).join("");
+  outs
+    .filter((o): o is Extract<CellOutput, { type: "stream" }> => o.type === "stream" && o.name === name)
+    .map((o) => o.text)
+    .join("");
 export const errors = (outs: CellOutput[]) =>
   outs.filter((o): o is Extract<CellOutput, { type: "error" }> => o.type === "error").map((o) => o.error);
 export const displays = (outs: CellOutput[]) =>

@@ -22,7 +22,8 @@ function fakeRun() {
   const metrics: [string, number, number][] = [];
   const uploads: string[] = [];
   const run = {
-    params, isEnded: false,
+    params,
+    isEnded: false,
     logParam: (k: string, v: string | number) => void params.set(k, String(v)),
     logMetric: (k: string, v: number, step?: number) => void metrics.push([k, v, step ?? 0]),
     upload: async (p: string) => void uploads.push(p),
@@ -44,7 +45,13 @@ describe("TensorFlow.js hook", () => {
   const ys = tf.tensor2d([[1], [3], [5], [7]]);
 
   it("installs once, when a cell loads tfjs, a package re-exporting it or its layers", () => {
-    for (const id of ["@tensorflow/tfjs", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-layers", "@tensorflow/tfjs/dist/index.js"])
+    for (const id of [
+      "@tensorflow/tfjs",
+      "@tensorflow/tfjs-node",
+      "@tensorflow/tfjs-node-gpu",
+      "@tensorflow/tfjs-layers",
+      "@tensorflow/tfjs/dist/index.js",
+    ])
       expect(tfjsHook.triggers.test(id), id).toBe(true);
     for (const id of ["@tensorflow/tfjs-vis", "@tensorflow/tfjs-core", "@tensorflow/tfjs-nodes", "tfjs", "lodash"])
       expect(tfjsHook.triggers.test(id), id).toBe(false);
@@ -76,8 +83,16 @@ describe("TensorFlow.js hook", () => {
 
   it("tries each hook at most once and leaves other hooks to their own triggers", () => {
     const calls: string[] = [];
-    const fake = (name: string, triggers: RegExp): LibraryHook => ({ name, module: name, triggers, install: (lib) => void calls.push(`${name}:${String(lib)}`) });
-    const reg = new HookRegistry({ activeRun: () => undefined, enabled: () => true, warn: () => undefined }, "/", [fake("a", /^a(-x)?$/), fake("b", /^b$/)]);
+    const fake = (name: string, triggers: RegExp): LibraryHook => ({
+      name,
+      module: name,
+      triggers,
+      install: (lib) => void calls.push(`${name}:${String(lib)}`),
+    });
+    const reg = new HookRegistry({ activeRun: () => undefined, enabled: () => true, warn: () => undefined }, "/", [
+      fake("a", /^a(-x)?$/),
+      fake("b", /^b$/),
+    ]);
     reg.loaded("a", "A1");
     reg.loaded("a-x", "A2");
     reg.loaded("c", "C");
@@ -90,8 +105,21 @@ describe("TensorFlow.js hook", () => {
     const f = fakeRun();
     active = f.run;
     const seen: number[] = [];
-    await model().fit(xs, ys, { epochs: 3, batchSize: 2, validationSplit: 0.25, verbose: 0, callbacks: { onEpochEnd: async (e: number) => void seen.push(e) } });
-    expect(Object.fromEntries(f.params)).toEqual({ epochs: "3", batch_size: "2", validation_split: "0.25", optimizer_name: "SGD", learning_rate: "0.02", loss: "meanSquaredError" });
+    await model().fit(xs, ys, {
+      epochs: 3,
+      batchSize: 2,
+      validationSplit: 0.25,
+      verbose: 0,
+      callbacks: { onEpochEnd: async (e: number) => void seen.push(e) },
+    });
+    expect(Object.fromEntries(f.params)).toEqual({
+      epochs: "3",
+      batch_size: "2",
+      validation_split: "0.25",
+      optimizer_name: "SGD",
+      learning_rate: "0.02",
+      loss: "meanSquaredError",
+    });
     expect(f.metrics.filter(([k]) => k === "loss").map(([, , s]) => s)).toEqual([0, 1, 2]);
     expect(f.metrics.filter(([k]) => k === "val_loss").map(([, , s]) => s)).toEqual([0, 1, 2]);
     expect(seen).toEqual([0, 1, 2]);
@@ -148,8 +176,15 @@ describe("tfjs autologging through a spawned kernel inside an outer run", () => 
     const experimentId = await store.createExperiment("hooks");
     const outer = await store.createRun({ experimentId, runName: "notebook-run", startTime: Date.now() });
     kernel = await startKernel({
-      cwd: work, stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: path.join(work, "mlruns"), TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), MLFLOW_RUN_ID: outer.info.runId, JPY_SESSION_NAME: "" },
+      cwd: work,
+      stdio: "pipe",
+      env: {
+        ...process.env,
+        MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+        MLFLOW_RUN_ID: outer.info.runId,
+        JPY_SESSION_NAME: "",
+      },
     });
   }, 120_000);
   afterAll(async () => {
@@ -164,15 +199,19 @@ describe("tfjs autologging through a spawned kernel inside an outer run", () => 
     expect(await ok(TF_LOADED)).toBe("0");
   });
 
-  it("hooks tfjs when a cell imports it: a later run logs fit, also with autologging turned on after the import", { timeout: 300_000 }, async () => {
+  it("hooks tfjs when a cell imports it: a later run logs fit, also with autologging turned on after the import", {
+    timeout: 300_000,
+  }, async () => {
     await ok("%mlflow_autolog off --what metrics");
-    await ok([
-      'import * as tf from "@tensorflow/tfjs";',
-      "const xs = tf.tensor2d([[0], [1], [2], [3]]);",
-      "const ys = tf.tensor2d([[1], [3], [5], [7]]);",
-      "const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });",
-      'model.compile({ optimizer: tf.train.sgd(0.02), loss: "meanSquaredError" });',
-    ].join("\n"));
+    await ok(
+      [
+        'import * as tf from "@tensorflow/tfjs";',
+        "const xs = tf.tensor2d([[0], [1], [2], [3]]);",
+        "const ys = tf.tensor2d([[1], [3], [5], [7]]);",
+        "const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });",
+        'model.compile({ optimizer: tf.train.sgd(0.02), loss: "meanSquaredError" });',
+      ].join("\n"),
+    );
     expect(Number(await ok(TF_LOADED))).toBeGreaterThan(0);
     await ok("%%mlflow_run fit-off\nawait model.fit(xs, ys, { epochs: 2, verbose: 0 });");
     await ok("%mlflow_autolog on");
@@ -183,7 +222,13 @@ describe("tfjs autologging through a spawned kernel inside an outer run", () => 
     expect(await store.getMetricHistory(off.info.runId, "loss")).toEqual([]);
     const on = await run("fit-on");
     expect(on.info.status).toBe("FINISHED");
-    expect(params(on)).toMatchObject({ epochs: "3", batch_size: "2", optimizer_name: "SGD", learning_rate: "0.02", loss: "meanSquaredError" });
+    expect(params(on)).toMatchObject({
+      epochs: "3",
+      batch_size: "2",
+      optimizer_name: "SGD",
+      learning_rate: "0.02",
+      loss: "meanSquaredError",
+    });
     expect((await store.getMetricHistory(on.info.runId, "loss")).map((m) => m.step)).toEqual([0, 1, 2]);
     expect((await store.listArtifacts(on.info.runId)).map((f) => f.path)).toContain("model_summary.txt");
   });

@@ -27,7 +27,9 @@ const json = (body: unknown) => ({ status: 200, contentType: "application/json",
 beforeAll(async () => {
   server = await MlflowStandin.start();
   server.route("GET", "/api/2.0/mlflow/experiments/get", "experiments-get");
-  routeRunsCreate(server, (runId) => { lastRunId = runId; });
+  routeRunsCreate(server, (runId) => {
+    lastRunId = runId;
+  });
   server.route("POST", "/api/2.0/mlflow/runs/log-batch", (req: ReceivedRequest) => {
     if (logBatchDown) return { status: 503, contentType: "text/html", body: "<html>down for maintenance</html>" };
     accepted.push(...(((req.json as Content).metrics ?? []) as Content[]));
@@ -42,9 +44,13 @@ beforeAll(async () => {
   });
   work = makeTempDir("magics-http");
   kernel = await startKernel({
-    cwd: work, stdio: "pipe",
+    cwd: work,
+    stdio: "pipe",
     env: {
-      ...process.env, MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_ID: "1", MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0",
+      ...process.env,
+      MLFLOW_TRACKING_URI: server.url,
+      MLFLOW_EXPERIMENT_ID: "1",
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0",
       TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
     },
   });
@@ -71,10 +77,16 @@ const spooledFiles = (): string[] => {
 
 describe("%%mlflow_run with a tracking server", () => {
   it("keeps the cell's own result, warns, ends the run, and spools the points when log-batch fails", async () => {
-    const { reply, outputs } = await kernel.execute(`%%mlflow_run offline --param lr=0.1\nfor (let i = 0; i < 3; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`, { timeout: 60_000 });
+    const { reply, outputs } = await kernel.execute(
+      `%%mlflow_run offline --param lr=0.1\nfor (let i = 0; i < 3; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`,
+      { timeout: 60_000 },
+    );
     expect((reply.content as Content).status).toBe("ok");
     expect(of(outputs, "execute_result")[0]!.data["text/plain"]).toContain("cell value");
-    const stderr = of(outputs, "stream").filter((c) => c.name === "stderr").map((c) => c.text).join("");
+    const stderr = of(outputs, "stream")
+      .filter((c) => c.name === "stderr")
+      .map((c) => c.text)
+      .join("");
     expect(stderr).toMatch(/Warning: .*wait in the spool/);
     // The FINISHED status waits in the spool behind the run's points: never before them on the server.
     expect(stderr).toMatch(/marked FINISHED there once it does/);
@@ -104,7 +116,8 @@ describe("%%mlflow_run with a tracking server", () => {
     expect(spooledFiles()).toEqual([]);
     // The first run's FINISHED arrived, after its points.
     const firstRun = `${server.ids.RUN_A.slice(0, 28)}0001`;
-    const ofFirst = (path: string) => server.received.map((r, i) => ({ r, i })).filter(({ r }) => r.path === path && (r.json as Content).run_id === firstRun);
+    const ofFirst = (path: string) =>
+      server.received.map((r, i) => ({ r, i })).filter(({ r }) => r.path === path && (r.json as Content).run_id === firstRun);
     const updates = ofFirst("/api/2.0/mlflow/runs/update");
     expect(updates.map(({ r }) => (r.json as Content).status)).toEqual(["FINISHED"]);
     expect(ofFirst("/api/2.0/mlflow/runs/log-batch").at(-1)!.i).toBeLessThan(updates[0]!.i);

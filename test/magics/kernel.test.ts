@@ -21,7 +21,11 @@ const SECRET = "tok-e2e-secret-value";
 
 type Content = Record<string, any>;
 const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
-const stdout = (outs: Message[]) => of(outs, "stream").filter((c) => c.name === "stdout").map((c) => c.text).join("");
+const stdout = (outs: Message[]) =>
+  of(outs, "stream")
+    .filter((c) => c.name === "stdout")
+    .map((c) => c.text)
+    .join("");
 const tagsOf = (r: Run) => Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
 const paramsOf = (r: Run) => Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
 
@@ -50,7 +54,13 @@ beforeAll(async () => {
   store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
   kernel = await startKernel({
     cwd: work,
-    env: { ...process.env, MLFLOW_TRACKING_URI: path.join(work, "mlruns"), TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), E2E_API_TOKEN: SECRET, JPY_SESSION_NAME: "" },
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      E2E_API_TOKEN: SECRET,
+      JPY_SESSION_NAME: "",
+    },
     stdio: "pipe",
   });
 }, 60_000);
@@ -102,8 +112,13 @@ describe("magics through a spawned kernel", () => {
     expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => m.step)).toEqual([0, 1, 2, 3, 4]);
     const tags = tagsOf(first);
     expect(tags).toMatchObject({
-      [TAG.sourceType]: "NOTEBOOK", [TAG.sourceName]: "<kernel session>", [TAG.runName]: "first", [TAG.note]: "e2e run",
-      [TAG.cellId]: "e2e-cell-1", [TAG.user]: os.userInfo().username, team: "ml",
+      [TAG.sourceType]: "NOTEBOOK",
+      [TAG.sourceName]: "<kernel session>",
+      [TAG.runName]: "first",
+      [TAG.note]: "e2e run",
+      [TAG.cellId]: "e2e-cell-1",
+      [TAG.user]: os.userInfo().username,
+      team: "ml",
     });
     expect(tags[TAG.executionCount]).toBe(String(r.reply.execution_count));
     expect(tags[TAG.gitCommit]).toMatch(/^[0-9a-f]{40}$/);
@@ -119,12 +134,17 @@ describe("magics through a spawned kernel", () => {
 
   it("saves display outputs: HTML, PNG and a Vega-Lite chart with its SVG", async () => {
     const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
-    const r = await exec(`%%mlflow_run outputs\nconst tslab = require("tslab");\ntslab.display.html("<b>hello</b>");\ntslab.display.png(Buffer.from("${png}", "base64"));\ndisplay({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }, { a: 2 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });`);
+    const r = await exec(
+      `%%mlflow_run outputs\nconst tslab = require("tslab");\ntslab.display.html("<b>hello</b>");\ntslab.display.png(Buffer.from("${png}", "base64"));\ndisplay({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }, { a: 2 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });`,
+    );
     expect(r.status).toBe("ok");
     const run = await lastRun();
     const files = await artifacts(run.info.runId);
     expect([...files.keys()].filter((f) => f.startsWith("outputs/")).sort()).toEqual([
-      "outputs/001-html.html", "outputs/002-image.png", "outputs/003-chart.svg", "outputs/003-chart.vl.json",
+      "outputs/001-html.html",
+      "outputs/002-image.png",
+      "outputs/003-chart.svg",
+      "outputs/003-chart.vl.json",
     ]);
     expect(await text(run.info.runId, "outputs/003-chart.svg")).toMatch(/^<svg/);
   });
@@ -139,7 +159,7 @@ describe("magics through a spawned kernel", () => {
     expect(r.reply.traceback).toEqual(["TypeError: shape mismatch", `    at In[${count}]:3:7`]);
     const run = await lastRun();
     expect(run.info.status).toBe("FAILED");
-    expect(await text(run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n    at In\[\d+\]:3:7\n/);
+    expect(await text(run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n {4}at In\[\d+\]:3:7\n/);
     expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
     const next = await exec("40 + 2");
     expect(of(next.outputs, "execute_result")[0]!.data["text/plain"]).toBe("42");
@@ -158,10 +178,14 @@ describe("magics through a spawned kernel", () => {
     // Interrupt once the cell says it is inside its wait: an event, not a sleep.
     let waiting!: () => void;
     const inside = new Promise<void>((r) => (waiting = r));
-    const pending = kernel.execute(`%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nconsole.log("waiting now");\nawait new Promise(() => {});`, {
-      timeout: 60_000,
-      onOutput: (m) => { if (m.header.msg_type === "stream" && String((m.content as Content).text).includes("waiting now")) waiting(); },
-    }).then(({ reply, outputs }) => ({ status: (reply.content as Content).status as string, reply: reply.content as Content, outputs }));
+    const pending = kernel
+      .execute(`%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nconsole.log("waiting now");\nawait new Promise(() => {});`, {
+        timeout: 60_000,
+        onOutput: (m) => {
+          if (m.header.msg_type === "stream" && String((m.content as Content).text).includes("waiting now")) waiting();
+        },
+      })
+      .then(({ reply, outputs }) => ({ status: (reply.content as Content).status as string, reply: reply.content as Content, outputs }));
     await inside;
     await kernel.interrupt();
     const r = await pending;
@@ -192,7 +216,9 @@ describe("magics through a spawned kernel", () => {
     const e = await exec(`%mlflow_experiment e2e-sweep`);
     expect(of(e.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/^Experiment e2e-sweep \(id \d+\)/);
     for (const lr of [0.1, 0.01]) {
-      const r = await exec(`%%mlflow_run lr-${lr} --param lr=${lr}\nfor (let s = 0; s < 4; s++) mlflow.logMetrics({ loss: ${lr} * (4 - s), acc: 0.2 * s }, s);`);
+      const r = await exec(
+        `%%mlflow_run lr-${lr} --param lr=${lr}\nfor (let s = 0; s < 4; s++) mlflow.logMetrics({ loss: ${lr} * (4 - s), acc: 0.2 * s }, s);`,
+      );
       expect(r.status).toBe("ok");
     }
     const exp = (await store.getExperimentByName("e2e-sweep"))!;
@@ -240,15 +266,40 @@ describe("magics through a spawned kernel", () => {
 
 describe("a kernel started inside an outer run (MLFLOW_RUN_ID)", () => {
   it("nests %%mlflow_run under it and leaves it open", async () => {
-    const outer = await store.createRun({ experimentId: (await store.getExperimentByName("e2e-sweep"))!.experimentId, runName: "notebook-run", startTime: Date.now() });
+    const outer = await store.createRun({
+      experimentId: (await store.getExperimentByName("e2e-sweep"))!.experimentId,
+      runName: "notebook-run",
+      startTime: Date.now(),
+    });
     const nbPath = path.join(work, "papermill.ipynb");
-    writeFileSync(nbPath, JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [
-      { cell_type: "code", metadata: { tags: ["parameters"] }, source: "const alpha = 1;\n", outputs: [], execution_count: null },
-      { cell_type: "code", metadata: { tags: ["injected-parameters"] }, source: "const alpha = 3;\n", outputs: [], execution_count: null },
-    ] }));
+    writeFileSync(
+      nbPath,
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [
+          { cell_type: "code", metadata: { tags: ["parameters"] }, source: "const alpha = 1;\n", outputs: [], execution_count: null },
+          {
+            cell_type: "code",
+            metadata: { tags: ["injected-parameters"] },
+            source: "const alpha = 3;\n",
+            outputs: [],
+            execution_count: null,
+          },
+        ],
+      }),
+    );
     const k2 = await startKernel({
-      cwd: work, stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: path.join(work, "mlruns"), TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), MLFLOW_RUN_ID: outer.info.runId, JPY_SESSION_NAME: nbPath },
+      cwd: work,
+      stdio: "pipe",
+      env: {
+        ...process.env,
+        MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+        MLFLOW_RUN_ID: outer.info.runId,
+        JPY_SESSION_NAME: nbPath,
+      },
     });
     try {
       const r = await k2.execute(`%%mlflow_run child\nmlflow.logMetric("c", 1);`, { timeout: 60_000 });

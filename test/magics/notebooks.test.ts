@@ -12,8 +12,17 @@ import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../sup
 import { makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
 import { run } from "../support/run.js";
 
-interface Output { output_type: string; name?: string; ename?: string; evalue?: string; data?: Record<string, unknown>; text?: string | string[] }
-interface Notebook { cells: { cell_type: string; outputs?: Output[]; metadata?: { tags?: string[] } }[] }
+interface Output {
+  output_type: string;
+  name?: string;
+  ename?: string;
+  evalue?: string;
+  data?: Record<string, unknown>;
+  text?: string | string[];
+}
+interface Notebook {
+  cells: { cell_type: string; outputs?: Output[]; metadata?: { tags?: string[] } }[];
+}
 
 let sandbox: JupyterSandbox;
 let work: string;
@@ -22,10 +31,27 @@ async function execute(name: string): Promise<{ nb: Notebook; store: FileStore; 
   const dir = fs.mkdtempSync(path.join(work, `${path.basename(name, ".ipynb")}-`));
   fs.copyFileSync(path.join(REPO_ROOT, "notebooks", name), path.join(dir, name));
   const mlruns = path.join(dir, "mlruns");
-  const r = await run(SYSTEM_PYTHON, [
-    "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-    "--ExecutePreprocessor.timeout=240", "--output", "executed.ipynb", name,
-  ], { cwd: dir, env: { ...sandbox.env, MLFLOW_TRACKING_URI: `file://${mlruns}`, TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool") }, timeout: 300_000 });
+  const r = await run(
+    SYSTEM_PYTHON,
+    [
+      "-m",
+      "jupyter",
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+      "--ExecutePreprocessor.timeout=240",
+      "--output",
+      "executed.ipynb",
+      name,
+    ],
+    {
+      cwd: dir,
+      env: { ...sandbox.env, MLFLOW_TRACKING_URI: `file://${mlruns}`, TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool") },
+      timeout: 300_000,
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   const nb = JSON.parse(fs.readFileSync(path.join(dir, "executed.ipynb"), "utf8")) as Notebook;
   const store = new FileStore(mlruns, { onWarning: () => undefined });
@@ -37,7 +63,10 @@ async function execute(name: string): Promise<{ nb: Notebook; store: FileStore; 
   return { nb, store, runs };
 }
 
-const errorsOf = (nb: Notebook) => nb.cells.flatMap((c, i) => (c.outputs ?? []).filter((o) => o.output_type === "error").map((o) => ({ i, tags: c.metadata?.tags ?? [], o })));
+const errorsOf = (nb: Notebook) =>
+  nb.cells.flatMap((c, i) =>
+    (c.outputs ?? []).filter((o) => o.output_type === "error").map((o) => ({ i, tags: c.metadata?.tags ?? [], o })),
+  );
 const params = (r: Run) => Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
 async function nonEmptyArtifacts(store: FileStore, runId: string, sub?: string): Promise<string[]> {
   const out: string[] = [];
@@ -62,7 +91,11 @@ describe("example notebooks under nbconvert --execute", () => {
     const { nb, store, runs } = await execute("quickstart.ipynb");
     expect(errorsOf(nb)).toEqual([]);
     const sweep = await runs("quickstart");
-    expect(sweep.map((r) => [r.info.runName, r.info.status])).toEqual([["lr-0.01", "FINISHED"], ["lr-0.1", "FINISHED"], ["lr-1", "FINISHED"]]);
+    expect(sweep.map((r) => [r.info.runName, r.info.status])).toEqual([
+      ["lr-0.01", "FINISHED"],
+      ["lr-0.1", "FINISHED"],
+      ["lr-1", "FINISHED"],
+    ]);
     for (const r of sweep) {
       expect(params(r)).toEqual({ lr: r.info.runName.slice(3), epochs: "40", seed: "7" });
       expect(r.data.tags.find((t) => t.key === "sweep")?.value).toBe("learning-rate");
@@ -87,11 +120,15 @@ describe("example notebooks under nbconvert --execute", () => {
     expect(errs.map((e) => e.tags)).toEqual([["raises-exception"], ["raises-exception"]]);
     expect(errs[0]!.o.evalue).toMatch(/diverged at step 4: loss 100000/);
     const all = await runs("failure-demo");
-    expect(all.map((r) => [r.info.runName, r.info.status])).toEqual([["diverging", "FAILED"], ["converging", "FINISHED"], ["interrupted", "KILLED"]]);
+    expect(all.map((r) => [r.info.runName, r.info.status])).toEqual([
+      ["diverging", "FAILED"],
+      ["converging", "FINISHED"],
+      ["interrupted", "KILLED"],
+    ]);
     const [failed, ok, killed] = all as [Run, Run, Run];
     expect((await store.getMetricHistory(failed.info.runId, "loss")).map((m) => m.value)).toEqual([10, 100, 1000, 10000, 100000]);
     expect(await nonEmptyArtifacts(store, failed.info.runId)).toContain("error.txt");
-    expect((await store.getMetricHistory(ok.info.runId, "loss"))).toHaveLength(5);
+    expect(await store.getMetricHistory(ok.info.runId, "loss")).toHaveLength(5);
     expect(killed.data.metrics.map((m) => [m.key, m.value])).toEqual([["progress", 0.5]]);
     for (const r of all) expect(r.info.endTime).toBeGreaterThan(0);
   });
@@ -100,7 +137,10 @@ describe("example notebooks under nbconvert --execute", () => {
     const { nb, store, runs } = await execute("tfjs-autolog.ipynb");
     expect(errorsOf(nb)).toEqual([]);
     const all = await runs("tfjs-autolog");
-    expect(all.map((r) => [r.info.runName, r.info.status])).toEqual([["sgd-0.05", "FINISHED"], ["adam-0.1", "FINISHED"]]);
+    expect(all.map((r) => [r.info.runName, r.info.status])).toEqual([
+      ["sgd-0.05", "FINISHED"],
+      ["adam-0.1", "FINISHED"],
+    ]);
     for (const r of all) {
       const p = params(r);
       expect(p).toMatchObject({ epochs: "15", batch_size: "32", validation_split: "0.2", loss: "meanSquaredError" });
@@ -109,7 +149,9 @@ describe("example notebooks under nbconvert --execute", () => {
       for (const key of ["loss", "val_loss"]) {
         expect((await store.getMetricHistory(r.info.runId, key)).map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, i) => i));
       }
-      expect(await nonEmptyArtifacts(store, r.info.runId)).toEqual(expect.arrayContaining(["model_summary.txt", "source.ts", "notebook.ipynb"]));
+      expect(await nonEmptyArtifacts(store, r.info.runId)).toEqual(
+        expect.arrayContaining(["model_summary.txt", "source.ts", "notebook.ipynb"]),
+      );
     }
   });
 });

@@ -26,14 +26,20 @@ const accepted = new Map<string, number>();
 const created: string[] = [];
 
 const json = (body: unknown) => ({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
-const stderrOf = (outs: Message[]) => outs.filter((m) => m.header.msg_type === "stream" && (m.content as Content).name === "stderr").map((m) => (m.content as Content).text).join("");
+const stderrOf = (outs: Message[]) =>
+  outs
+    .filter((m) => m.header.msg_type === "stream" && (m.content as Content).name === "stderr")
+    .map((m) => (m.content as Content).text)
+    .join("");
 
 beforeEach(async () => {
   accepted.clear();
   created.length = 0;
   server = await MlflowStandin.start();
   server.route("GET", "/api/2.0/mlflow/experiments/get", "experiments-get");
-  routeRunsCreate(server, (runId) => { created.push(runId); });
+  routeRunsCreate(server, (runId) => {
+    created.push(runId);
+  });
   server.route("POST", LOG_BATCH, (req: ReceivedRequest) => {
     const body = req.json as Content;
     for (const m of body.metrics ?? []) {
@@ -56,8 +62,11 @@ afterEach(async () => {
 
 function kernelEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env, MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_ID: "1",
-    TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), TSLAB_MLFLOW_FLUSH_TIMEOUT: "1",
+    ...process.env,
+    MLFLOW_TRACKING_URI: server.url,
+    MLFLOW_EXPERIMENT_ID: "1",
+    TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+    TSLAB_MLFLOW_FLUSH_TIMEOUT: "1",
   };
   // MLflow's default retry policy, as a user gets it.
   for (const k of ["MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_TIMEOUT"]) delete env[k];
@@ -67,7 +76,8 @@ function kernelEnv(): NodeJS.ProcessEnv {
 async function until(what: string, condition: () => boolean, ms = 40_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; received ${server.received.map((r) => r.method + " " + r.path).join(", ")}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${ms} ms; received ${server.received.map((r) => r.method + " " + r.path).join(", ")}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -89,11 +99,12 @@ describe("runs ending while the tracking server is down", () => {
     kernel = await startKernel({ cwd: work, stdio: "pipe", env: kernelEnv() });
     const cell = kernel.execute(
       `%%mlflow_run offline-end\nconst { existsSync } = await import("node:fs");\n` +
-      `for (let i = 0; i < 5; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.flush();\n` +
-      `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\n` +
-      `for (let i = 5; i < 10; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`,
+        `for (let i = 0; i < 5; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.flush();\n` +
+        `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\n` +
+        `for (let i = 5; i < 10; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\n"cell value"`,
       // MLflow's retries against a dead server take about 4 minutes: the cell must not wait for them.
-      { timeout: 60_000 });
+      { timeout: 60_000 },
+    );
     // The server goes away while the cell runs, after the first points arrived.
     await until("first points", () => created.length === 1 && requestsOf(created[0]!, LOG_BATCH).length > 0);
     await server.refuse();
@@ -119,17 +130,22 @@ describe("runs ending while the tracking server is down", () => {
     kernel = await startKernel({ cwd: work, stdio: "pipe", env: kernelEnv() });
     const started = await kernel.execute(
       `await mlflow.startRun({ runName: "script-a" });\nfor (let i = 0; i < 20; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.flush();`,
-      { timeout: 30_000 });
+      { timeout: 30_000 },
+    );
     expect((started.reply.content as Content).status).toBe("ok");
     const first = created[0]!;
     await server.refuse();
-    const ended = await kernel.execute(`for (let i = 20; i < 40; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.endRun();`, { timeout: 30_000 });
+    const ended = await kernel.execute(`for (let i = 20; i < 40; i++) mlflow.logMetric("loss", 1 / (i + 1), i);\nawait mlflow.endRun();`, {
+      timeout: 30_000,
+    });
     expect((ended.reply.content as Content).status).toBe("ok");
     expect(stderrOf(ended.outputs)).toContain(`run ${first} is marked FINISHED there once it does`);
 
     // A second run, opened while the server was up and still open when the kernel shuts down.
     await server.accept();
-    const second = await kernel.execute(`await mlflow.startRun({ runName: "script-b" });\nmlflow.logMetric("loss", 1, 0);`, { timeout: 30_000 });
+    const second = await kernel.execute(`await mlflow.startRun({ runName: "script-b" });\nmlflow.logMetric("loss", 1, 0);`, {
+      timeout: 30_000,
+    });
     expect((second.reply.content as Content).status).toBe("ok");
     const open = created[1]!;
     await server.refuse();
@@ -150,8 +166,9 @@ describe("runs ending while the tracking server is down", () => {
     kernel = await startKernel({ cwd: work, stdio: "pipe", env });
     const cell = kernel.execute(
       `%%mlflow_run offline-artifacts\nconst { existsSync } = await import("node:fs");\n` +
-      `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\ndisplay.html("<b>made offline</b>");\n"done"`,
-      { timeout: 60_000 });
+        `while (!existsSync("server-down")) await new Promise((r) => setTimeout(r, 50));\ndisplay.html("<b>made offline</b>");\n"done"`,
+      { timeout: 60_000 },
+    );
     await until("the run", () => created.length === 1);
     const runId = created[0]!;
     await server.refuse();
@@ -161,7 +178,10 @@ describe("runs ending while the tracking server is down", () => {
     expect(stderrOf(outputs)).toMatch(new RegExp(`Artifact \\S+ of run ${runId} waits in the spool`));
     await kernel.shutdown({ timeout: 20_000 });
     kernel = undefined;
-    const artifactsDir = fs.readdirSync(path.join(work, "spool")).map((d) => path.join(work, "spool", d, "artifacts")).find((d) => fs.existsSync(d))!;
+    const artifactsDir = fs
+      .readdirSync(path.join(work, "spool"))
+      .map((d) => path.join(work, "spool", d, "artifacts"))
+      .find((d) => fs.existsSync(d))!;
     const waiting = () => fs.readdirSync(artifactsDir).filter((f) => f.endsWith(".json"));
     expect(waiting().length).toBeGreaterThan(0);
 

@@ -16,7 +16,11 @@ import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
 const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
-const stdout = (outs: Message[]) => of(outs, "stream").filter((c) => c.name === "stdout").map((c) => c.text).join("");
+const stdout = (outs: Message[]) =>
+  of(outs, "stream")
+    .filter((c) => c.name === "stdout")
+    .map((c) => c.text)
+    .join("");
 const FIXTURE = path.join(REPO_ROOT, "test", "models", "fixtures", "scoring", "model.ts");
 
 let work: string;
@@ -41,7 +45,13 @@ beforeAll(async () => {
   writeFileSync(path.join(work, "bad.csv"), "a,b\n1,0\nx,1\n");
   kernel = await startKernel({
     cwd: work,
-    env: { ...process.env, MLFLOW_TRACKING_URI: mlruns, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), XDG_CACHE_HOME: path.join(work, "cache"), JPY_SESSION_NAME: "" },
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: mlruns,
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      XDG_CACHE_HOME: path.join(work, "cache"),
+      JPY_SESSION_NAME: "",
+    },
     stdio: "pipe",
   });
 }, 60_000);
@@ -63,18 +73,31 @@ describe("%mlflow_predict in a kernel", () => {
     expect(updates.at(-1)!.transient.display_id).toBe(progressId);
     expect(updates.at(-1)!.data["text/plain"]).toMatch(/^Predicted models:\/scorer@Champion: 5 rows, 3 batches/);
     const preview = shown.at(-1)!.data;
-    expect(preview["text/plain"]).toMatch(/^5 predictions by models:\/scorer@Champion \(version 1\) in .* -> .*preds\.parquet, logged to run \w+\. First 5 rows:\nid +a +b +prediction\n1 +1 +0 +3\n2 +2 +1 +8/);
+    expect(preview["text/plain"]).toMatch(
+      /^5 predictions by models:\/scorer@Champion \(version 1\) in .* -> .*preds\.parquet, logged to run \w+\. First 5 rows:\nid +a +b +prediction\n1 +1 +0 +3\n2 +2 +1 +8/,
+    );
     expect(preview["text/html"]).toContain("<th>prediction</th>");
 
-    const api = await exec(`const res = await mlflow.batchPredict("models:/scorer@Champion", [{ a: 1, b: 1, note: "x" }], { output: "mem.csv" });
+    const api =
+      await exec(`const res = await mlflow.batchPredict("models:/scorer@Champion", [{ a: 1, b: 1, note: "x" }], { output: "mem.csv" });
 console.log(JSON.stringify({ rows: res.rows, version: res.modelVersion, columns: res.columns, preview: res.preview }));`);
     expect(api.status, JSON.stringify(of(api.outputs, "error"))).toBe("ok");
-    expect(JSON.parse(stdout(api.outputs))).toEqual({ rows: 1, version: "1", columns: ["a", "b", "note", "prediction"], preview: [{ a: 1, b: 1, note: "x", prediction: 6 }] });
+    expect(JSON.parse(stdout(api.outputs))).toEqual({
+      rows: 1,
+      version: "1",
+      columns: ["a", "b", "note", "prediction"],
+      preview: [{ a: 1, b: 1, note: "x", prediction: 6 }],
+    });
     // The api's call shows its progress and preview in the cell too.
     expect(of(api.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(/^1 predictions by models:\/scorer@Champion/);
     expect((await exec("await mlflow.endRun()")).status).toBe("ok");
 
-    const runs = (await store.searchRuns({ experimentIds: ["0", ...(await store.searchExperiments({ maxResults: 100 })).items.map((e) => e.experimentId)], maxResults: 100 })).items;
+    const runs = (
+      await store.searchRuns({
+        experimentIds: ["0", ...(await store.searchExperiments({ maxResults: 100 })).items.map((e) => e.experimentId)],
+        maxResults: 100,
+      })
+    ).items;
     const scoring = runs.find((x) => x.info.runName === "scoring")!;
     const tags = Object.fromEntries(scoring.data.tags.map((t) => [t.key, t.value]));
     expect(tags).toMatchObject({ "batch_predict.model_uri": "models:/scorer@Champion", "batch_predict.model_version": "1" });
@@ -83,10 +106,15 @@ console.log(JSON.stringify({ rows: res.rows, version: res.modelVersion, columns:
     const bytes = await store.downloadArtifact(scoring.info.runId, "predictions/preds.parquet");
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     expect(await parquetReadObjects({ file: ab })).toEqual([
-      { id: 1, a: 1, b: 0, prediction: 3 }, { id: 2, a: 2, b: 1, prediction: 8 }, { id: 3, a: 0, b: 0, prediction: 1 },
-      { id: 4, a: 1, b: 1, prediction: 6 }, { id: 5, a: 3, b: 2, prediction: 13 },
+      { id: 1, a: 1, b: 0, prediction: 3 },
+      { id: 2, a: 2, b: 1, prediction: 8 },
+      { id: 3, a: 0, b: 0, prediction: 1 },
+      { id: 4, a: 1, b: 1, prediction: 6 },
+      { id: 5, a: 3, b: 2, prediction: 13 },
     ]);
-    expect(Buffer.from(await store.downloadArtifact(scoring.info.runId, "predictions/mem.csv")).toString()).toBe("a,b,note,prediction\n1,1,x,6\n");
+    expect(Buffer.from(await store.downloadArtifact(scoring.info.runId, "predictions/mem.csv")).toString()).toBe(
+      "a,b,note,prediction\n1,1,x,6\n",
+    );
   });
 
   it("refuses a missing --output and names a bad row; --skip-bad-rows reports it", async () => {
@@ -98,6 +126,8 @@ console.log(JSON.stringify({ rows: res.rows, version: res.modelVersion, columns:
     expect(bad.reply.evalue).toMatch(/Input row 2 does not match the model's signature: column "a" expects double but got string \("x"\)/);
     const skipped = await exec("%mlflow_predict models:/scorer@Champion --input bad.csv --output bad.parquet --skip-bad-rows");
     expect(skipped.status).toBe("ok");
-    expect(of(skipped.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(/1 predictions .*; 1 bad rows left out: row 2 \(column "a" expects double/);
+    expect(of(skipped.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(
+      /1 predictions .*; 1 bad rows left out: row 2 \(column "a" expects double/,
+    );
   });
 });

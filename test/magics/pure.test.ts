@@ -43,18 +43,41 @@ describe("parseCell", () => {
     expect(parseCell("const a = 1 % 2")).toEqual({ lineMagics: [], code: "const a = 1 % 2" });
   });
   it("tokenizes like a shell without expanding variables", () => {
-    expect(tokenize(`--filter "metrics.acc > 0.9" --opt='a b' $HOME x\\ y`)).toEqual(["--filter", "metrics.acc > 0.9", "--opt=a b", "$HOME", "x y"]);
+    expect(tokenize(`--filter "metrics.acc > 0.9" --opt='a b' $HOME x\\ y`)).toEqual([
+      "--filter",
+      "metrics.acc > 0.9",
+      "--opt=a b",
+      "$HOME",
+      "x y",
+    ]);
   });
 });
 
 describe("MagicRegistry", () => {
   const ran: string[] = [];
   const demo: Magic = {
-    name: "demo", kind: "cell", summary: "A demo magic.", usage: "[NAME] [--param k=v]...", maxPositionals: 1,
-    options: { param: { type: "string", multiple: true, value: "k=v", description: "a param" }, nested: { type: "boolean", description: "nest" } },
-    run: async (inv) => { ran.push(String(inv.positionals[0])); },
+    name: "demo",
+    kind: "cell",
+    summary: "A demo magic.",
+    usage: "[NAME] [--param k=v]...",
+    maxPositionals: 1,
+    options: {
+      param: { type: "string", multiple: true, value: "k=v", description: "a param" },
+      nested: { type: "boolean", description: "nest" },
+    },
+    run: async (inv) => {
+      ran.push(String(inv.positionals[0]));
+    },
   };
-  const reg = new MagicRegistry().register(demo, { ...demo, name: "other", kind: "line", summary: "Other.", usage: "", options: {}, maxPositionals: 0 });
+  const reg = new MagicRegistry().register(demo, {
+    ...demo,
+    name: "other",
+    kind: "line",
+    summary: "Other.",
+    usage: "",
+    options: {},
+    maxPositionals: 0,
+  });
   const call = (line: string) => parseCell(line).cellMagic ?? parseCell(line).lineMagics[0]!;
 
   it("parses repeated options and --opt=value", () => {
@@ -64,10 +87,16 @@ describe("MagicRegistry", () => {
   });
   it("names an unknown magic and lists the known ones", () => {
     expect(() => reg.resolve(call("%nope"))).toThrowError(/Unknown magic %nope\. Available: %%demo, %other/);
-    try { reg.resolve(call("%nope")); } catch (e) { expect((e as MagicError).code).toBe("UNKNOWN_MAGIC"); }
+    try {
+      reg.resolve(call("%nope"));
+    } catch (e) {
+      expect((e as MagicError).code).toBe("UNKNOWN_MAGIC");
+    }
   });
   it("names a bad option and lists the accepted ones", () => {
-    expect(() => reg.parse(demo, call("%%demo --bogus 1"))).toThrowError(/Unknown option '--bogus' for %%demo\. Accepted options: --param, --nested\./);
+    expect(() => reg.parse(demo, call("%%demo --bogus 1"))).toThrowError(
+      /Unknown option '--bogus' for %%demo\. Accepted options: --param, --nested\./,
+    );
     expect(() => reg.parse(demo, call("%%demo --param"))).toThrowError(/Option '--param' needs a value/);
     expect(() => reg.parse(demo, call("%%demo a b"))).toThrowError(/Unexpected argument "b"/);
   });
@@ -124,14 +153,23 @@ export const bad: Magic<unknown, typeof options> = {
   const badFrom = source.slice(0, source.indexOf("// BAD")).split("\n").length;
 
   it("reads each option as what it parses to, and refuses a wrong reading or an option the schema lacks", () => {
-    const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ["node"], skipLibCheck: true };
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      types: ["node"],
+      skipLibCheck: true,
+    };
     const host = ts.createCompilerHost(options);
     const read = host.readFile.bind(host);
     host.readFile = (name) => (path.resolve(name) === file ? source : read(name));
     const exists = host.fileExists.bind(host);
     host.fileExists = (name) => path.resolve(name) === file || exists(name);
     const getSource = host.getSourceFile.bind(host);
-    host.getSourceFile = (name, lang, ...rest) => (path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSource(name, lang, ...rest));
+    host.getSourceFile = (name, lang, ...rest) =>
+      path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSource(name, lang, ...rest);
     const program = ts.createProgram([file], options, host);
     const found = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ({
       line: d.file!.getLineAndCharacterOfPosition(d.start!).line + 1,
@@ -163,8 +201,12 @@ const tpl = \`plain\`;
 // const commented = 1;
 const s = "const fake = 2";`;
     expect(cellParams(src)).toEqual([
-      { name: "lr", value: 0.05 }, { name: "epochs", value: 20 }, { name: "name", value: "sweep" },
-      { name: "neg", value: -3 }, { name: "flag", value: true }, { name: "tpl", value: "plain" },
+      { name: "lr", value: 0.05 },
+      { name: "epochs", value: 20 },
+      { name: "name", value: "sweep" },
+      { name: "neg", value: -3 },
+      { name: "flag", value: true },
+      { name: "tpl", value: "plain" },
       { name: "s", value: "const fake = 2" },
     ]);
   });
@@ -188,14 +230,27 @@ describe("Redactor", () => {
 describe("outputs", () => {
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString("base64");
   it("maps MIME types to files, charts with an SVG beside them", async () => {
-    const files = await bundleArtifacts({
-      "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "bar" },
-      "text/plain": "chart",
-    }, 3, { renderSvg: async () => "<svg/>" });
+    const files = await bundleArtifacts(
+      {
+        "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "bar" },
+        "text/plain": "chart",
+      },
+      3,
+      { renderSvg: async () => "<svg/>" },
+    );
     expect(files.map((f) => f.path)).toEqual(["outputs/003-chart.vl.json", "outputs/003-chart.svg"]);
     expect(files[1]!.data).toBe("<svg/>");
-    const img = await bundleArtifacts({ "image/png": png, "text/html": "<b>x</b>", "text/markdown": "# t", "application/json": { a: 1 }, "image/jpeg": png }, 1);
-    expect(img.map((f) => f.path)).toEqual(["outputs/001-image.png", "outputs/001-html.html", "outputs/001-markdown.md", "outputs/001-data.json", "outputs/001-image.jpg"]);
+    const img = await bundleArtifacts(
+      { "image/png": png, "text/html": "<b>x</b>", "text/markdown": "# t", "application/json": { a: 1 }, "image/jpeg": png },
+      1,
+    );
+    expect(img.map((f) => f.path)).toEqual([
+      "outputs/001-image.png",
+      "outputs/001-html.html",
+      "outputs/001-markdown.md",
+      "outputs/001-data.json",
+      "outputs/001-image.jpg",
+    ]);
     expect([...(img[0]!.data as Uint8Array)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   });
   it("saves rich outputs, streams and errors of a cell, redacted", async () => {
@@ -214,7 +269,12 @@ describe("outputs", () => {
   });
   it("snapshots executed cells as a valid nbformat 4.5 notebook", () => {
     const text = notebookSnapshot([
-      { source: "1+1", executionCount: 1, cellId: "abc", outputs: [{ output_type: "execute_result", data: { "text/plain": "2" }, execution_count: 1 }] },
+      {
+        source: "1+1",
+        executionCount: 1,
+        cellId: "abc",
+        outputs: [{ output_type: "execute_result", data: { "text/plain": "2" }, execution_count: 1 }],
+      },
       { source: "x", executionCount: 2, cellId: "abc", outputs: [] },
     ]);
     const nb = JSON.parse(text);
@@ -227,8 +287,25 @@ describe("outputs", () => {
 
 describe("system tags", () => {
   it("says where the run came from", () => {
-    const tags = Object.fromEntries(systemTags({ env: { JPY_SESSION_NAME: "/nb/a.ipynb" }, runName: "r", description: "d", cellId: "c1", executionCount: 4, parentRunId: "p" }).map((t) => [t.key, t.value]));
-    expect(tags).toMatchObject({ [TAG.sourceType]: "NOTEBOOK", [TAG.sourceName]: "/nb/a.ipynb", [TAG.runName]: "r", [TAG.note]: "d", [TAG.cellId]: "c1", [TAG.executionCount]: "4", [TAG.parentRunId]: "p" });
+    const tags = Object.fromEntries(
+      systemTags({
+        env: { JPY_SESSION_NAME: "/nb/a.ipynb" },
+        runName: "r",
+        description: "d",
+        cellId: "c1",
+        executionCount: 4,
+        parentRunId: "p",
+      }).map((t) => [t.key, t.value]),
+    );
+    expect(tags).toMatchObject({
+      [TAG.sourceType]: "NOTEBOOK",
+      [TAG.sourceName]: "/nb/a.ipynb",
+      [TAG.runName]: "r",
+      [TAG.note]: "d",
+      [TAG.cellId]: "c1",
+      [TAG.executionCount]: "4",
+      [TAG.parentRunId]: "p",
+    });
     expect(tags[TAG.user]).toBe(os.userInfo().username);
     expect(sourceName({ env: {} })).toBe("<kernel session>");
     expect(sourceName({ env: { JPY_SESSION_NAME: "x.ipynb" }, notebookPath: "front.ipynb" })).toBe("front.ipynb");

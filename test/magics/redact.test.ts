@@ -29,7 +29,9 @@ describe("Redactor", () => {
 
   it("never shows URI credentials, and knows the URI's password as a secret elsewhere too", () => {
     expect(r.uri("http://alice:pa%24%24word@tracking.example:5000/api")).toBe(`http://${REDACTED}@tracking.example:5000/api`);
-    expect(r.text("see https://TOKEN0123@github.com/x and ftp://u:p@h")).toBe(`see https://${REDACTED}@github.com/x and ftp://${REDACTED}@h`);
+    expect(r.text("see https://TOKEN0123@github.com/x and ftp://u:p@h")).toBe(
+      `see https://${REDACTED}@github.com/x and ftp://${REDACTED}@h`,
+    );
     expect(r.text("the password is pa$$word")).toBe(`the password is ${REDACTED}`);
     // Applying it twice changes nothing.
     expect(r.text(r.text("http://a:b@h"))).toBe(`http://${REDACTED}@h`);
@@ -57,12 +59,18 @@ describe("Redactor", () => {
   it("walks entities: keys stay valid, values lose secrets, class instances pass", () => {
     const batch = {
       metrics: [{ key: `m_${env.DB_PASSWORD}`, value: 1, step: 0, timestamp: 1 }],
-      params: [{ key: "p", value: `x${env.DB_PASSWORD}` }, { key: "db_password", value: "plain" }],
+      params: [
+        { key: "p", value: `x${env.DB_PASSWORD}` },
+        { key: "db_password", value: "plain" },
+      ],
       tags: [{ key: "t", value: env.AWS_SECRET_ACCESS_KEY }],
     };
     expect(r.deep(batch)).toEqual({
       metrics: [{ key: `m_${REDACTED_KEY}`, value: 1, step: 0, timestamp: 1 }],
-      params: [{ key: "p", value: `x${REDACTED}` }, { key: "db_password", value: REDACTED }],
+      params: [
+        { key: "p", value: `x${REDACTED}` },
+        { key: "db_password", value: REDACTED },
+      ],
       tags: [{ key: "t", value: REDACTED }],
     });
     const d = new Date();

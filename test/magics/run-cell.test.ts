@@ -34,7 +34,12 @@ beforeAll(async () => {
   store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
   kernel = await startKernel({
     cwd: work,
-    env: { ...process.env, MLFLOW_TRACKING_URI: path.join(work, "mlruns"), TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "" },
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      JPY_SESSION_NAME: "",
+    },
     stdio: "pipe",
   });
   // Tracking opens when the extension activates; a first magic waits for it.
@@ -75,14 +80,28 @@ describe("%%mlflow_run and the compiler", () => {
     expect(await text(run.info.runId, "outputs/stdout.txt")).toBe("the answer 42\n");
     const nb = JSON.parse(await text(run.info.runId, "notebook.ipynb")) as { cells: { source: string; outputs: Content[] }[] };
     const cell = nb.cells.at(-1)!;
-    expect(cell.outputs.filter((o) => o.output_type === "stream").map((o) => o.text).join("")).toBe("the answer 42\n");
+    expect(
+      cell.outputs
+        .filter((o) => o.output_type === "stream")
+        .map((o) => o.text)
+        .join(""),
+    ).toBe("the answer 42\n");
   });
 });
 
 describe("completion and inspection of magics", () => {
   it("completes magic names from `%mlflow_`", async () => {
     const r = reply(await kernel.request("shell", "complete_request", { code: "%mlflow_", cursor_pos: 8 }));
-    expect(r.matches).toEqual(expect.arrayContaining(["%%mlflow_run", "%mlflow_autolog", "%mlflow_compare", "%mlflow_experiment", "%mlflow_runs", "%mlflow_status"]));
+    expect(r.matches).toEqual(
+      expect.arrayContaining([
+        "%%mlflow_run",
+        "%mlflow_autolog",
+        "%mlflow_compare",
+        "%mlflow_experiment",
+        "%mlflow_runs",
+        "%mlflow_status",
+      ]),
+    );
     expect(r.matches.every((m: string) => /^%%?mlflow_/.test(m))).toBe(true);
     expect(r.matches).toEqual([...r.matches].sort());
     expect([r.cursor_start, r.cursor_end]).toEqual([0, 8]);
@@ -103,7 +122,9 @@ describe("completion and inspection of magics", () => {
   });
 
   it("shows a magic's help on inspect", async () => {
-    const r = reply(await kernel.request("shell", "inspect_request", { code: "%%mlflow_run --param a=1\nx", cursor_pos: 5, detail_level: 0 }));
+    const r = reply(
+      await kernel.request("shell", "inspect_request", { code: "%%mlflow_run --param a=1\nx", cursor_pos: 5, detail_level: 0 }),
+    );
     expect(r.found).toBe(true);
     expect(r.data["text/plain"]).toMatch(/^Usage: %%mlflow_run \[NAME\][^]*--param k=v/);
   });

@@ -30,12 +30,16 @@ afterAll(() => rmTempDir(work));
 /** The environment of these kernels: nothing of MLflow's unless a test adds it. */
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "", ...extra };
-  for (const k of ["MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"]) if (!(k in extra)) delete env[k];
+  for (const k of ["MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"])
+    if (!(k in extra)) delete env[k];
   return env;
 }
 
 const resultText = (outs: Message[]) =>
-  outs.filter((m) => m.header.msg_type === "execute_result").map((m) => (m.content as Content).data["text/plain"] as string).join("");
+  outs
+    .filter((m) => m.header.msg_type === "execute_result")
+    .map((m) => (m.content as Content).data["text/plain"] as string)
+    .join("");
 
 async function exec(kernel: KernelClient, code: string) {
   const { reply, outputs } = await kernel.execute(code, { timeout: 60_000 });
@@ -50,95 +54,139 @@ async function runsNamed(name: string): Promise<Run[]> {
 const delayed = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
 describe("a kernel given its outer run on stdin", () => {
-  it("answers before the context arrives, then nests %%mlflow_run under the run it names", async () => {
-    const outer = await store.createRun({ experimentId, runName: "notebook-run", startTime: Date.now() });
-    let give!: (text: string) => void;
-    const context = new Promise<string>((resolve) => (give = resolve));
-    // Started (kernel_info answered) while the context does not exist yet.
-    // Its own ./mlruns would be elsewhere: only the context names the store.
-    const cwd = path.join(work, "elsewhere");
-    mkdirSync(cwd);
-    const kernel = await startKernel({ cwd, stdio: "pipe", env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin" }), input: context });
-    try {
-      const running = exec(kernel, `%%mlflow_run child\nmlflow.logMetric("c", 1);\n[process.env.MLFLOW_RUN_ID, process.env.TSLAB_MLFLOW_RUN_CONTEXT ?? "read"].join(" ")`);
-      await delayed(1000, undefined);
-      give(JSON.stringify({
-        MLFLOW_RUN_ID: outer.info.runId,
-        MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-        MLFLOW_EXPERIMENT_ID: experimentId,
-      }));
-      const r = await running;
-      expect(r.status).toBe("ok");
-      // User code sees the outer run in its environment, as when it came from the environment.
-      expect(resultText(r.outputs)).toContain(`${outer.info.runId} read`);
-      await exec(kernel, `await mlflow.flush();`);
-    } finally {
-      await kernel.close();
-    }
-    const [child] = await runsNamed("child");
-    expect(child).toBeDefined();
-    expect(child!.data.tags.find((t) => t.key === TAG.parentRunId)?.value).toBe(outer.info.runId);
-    expect(child!.info.status).toBe("FINISHED");
-    expect((await store.getRun(outer.info.runId)).info.status).toBe("RUNNING");
-    expect(existsSync(path.join(cwd, "mlruns"))).toBe(false);
-  }, SLOW);
+  it(
+    "answers before the context arrives, then nests %%mlflow_run under the run it names",
+    async () => {
+      const outer = await store.createRun({ experimentId, runName: "notebook-run", startTime: Date.now() });
+      let give!: (text: string) => void;
+      const context = new Promise<string>((resolve) => (give = resolve));
+      // Started (kernel_info answered) while the context does not exist yet.
+      // Its own ./mlruns would be elsewhere: only the context names the store.
+      const cwd = path.join(work, "elsewhere");
+      mkdirSync(cwd);
+      const kernel = await startKernel({ cwd, stdio: "pipe", env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin" }), input: context });
+      try {
+        const running = exec(
+          kernel,
+          `%%mlflow_run child\nmlflow.logMetric("c", 1);\n[process.env.MLFLOW_RUN_ID, process.env.TSLAB_MLFLOW_RUN_CONTEXT ?? "read"].join(" ")`,
+        );
+        await delayed(1000, undefined);
+        give(
+          JSON.stringify({
+            MLFLOW_RUN_ID: outer.info.runId,
+            MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+            MLFLOW_EXPERIMENT_ID: experimentId,
+          }),
+        );
+        const r = await running;
+        expect(r.status).toBe("ok");
+        // User code sees the outer run in its environment, as when it came from the environment.
+        expect(resultText(r.outputs)).toContain(`${outer.info.runId} read`);
+        await exec(kernel, `await mlflow.flush();`);
+      } finally {
+        await kernel.close();
+      }
+      const [child] = await runsNamed("child");
+      expect(child).toBeDefined();
+      expect(child!.data.tags.find((t) => t.key === TAG.parentRunId)?.value).toBe(outer.info.runId);
+      expect(child!.info.status).toBe("FINISHED");
+      expect((await store.getRun(outer.info.runId)).info.status).toBe("RUNNING");
+      expect(existsSync(path.join(cwd, "mlruns"))).toBe(false);
+    },
+    SLOW,
+  );
 
-  it("reports a bad context naming the bad value, keeps running, and has no outer run", async () => {
-    const outer = await store.createRun({ experimentId, runName: "not-attached", startTime: Date.now() });
-    const context = delayed(300, JSON.stringify({ MLFLOW_RUN_ID: 42, MLFLOW_RUN_IDENT: outer.info.runId }));
-    const kernel = await startKernel({
-      cwd: work, stdio: "pipe", input: context,
-      env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin", MLFLOW_TRACKING_URI: path.join(work, "mlruns"), MLFLOW_EXPERIMENT_ID: experimentId }),
-    });
-    try {
-      const r = await exec(kernel, `%%mlflow_run solo\nmlflow.logMetric("s", 2);\nString(process.env.MLFLOW_RUN_ID)`);
-      expect(r.status).toBe("ok");
-      expect(resultText(r.outputs)).toContain("undefined");
-      expect(kernel.stderrTail).toMatch(/Bad run context value MLFLOW_RUN_ID=42: expected a non-empty string/);
-      expect(kernel.stderrTail).toMatch(/Bad run context key "MLFLOW_RUN_IDENT": accepted keys are MLFLOW_RUN_ID, MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID/);
-      expect((await exec(kernel, "1 + 1")).status).toBe("ok");
-      await exec(kernel, `await mlflow.flush();`);
-    } finally {
-      await kernel.close();
-    }
-    const [solo] = await runsNamed("solo");
-    expect(solo).toBeDefined();
-    expect(solo!.data.tags.find((t) => t.key === TAG.parentRunId)).toBeUndefined();
-  }, SLOW);
+  it(
+    "reports a bad context naming the bad value, keeps running, and has no outer run",
+    async () => {
+      const outer = await store.createRun({ experimentId, runName: "not-attached", startTime: Date.now() });
+      const context = delayed(300, JSON.stringify({ MLFLOW_RUN_ID: 42, MLFLOW_RUN_IDENT: outer.info.runId }));
+      const kernel = await startKernel({
+        cwd: work,
+        stdio: "pipe",
+        input: context,
+        env: baseEnv({
+          TSLAB_MLFLOW_RUN_CONTEXT: "stdin",
+          MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+          MLFLOW_EXPERIMENT_ID: experimentId,
+        }),
+      });
+      try {
+        const r = await exec(kernel, `%%mlflow_run solo\nmlflow.logMetric("s", 2);\nString(process.env.MLFLOW_RUN_ID)`);
+        expect(r.status).toBe("ok");
+        expect(resultText(r.outputs)).toContain("undefined");
+        expect(kernel.stderrTail).toMatch(/Bad run context value MLFLOW_RUN_ID=42: expected a non-empty string/);
+        expect(kernel.stderrTail).toMatch(
+          /Bad run context key "MLFLOW_RUN_IDENT": accepted keys are MLFLOW_RUN_ID, MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID/,
+        );
+        expect((await exec(kernel, "1 + 1")).status).toBe("ok");
+        await exec(kernel, `await mlflow.flush();`);
+      } finally {
+        await kernel.close();
+      }
+      const [solo] = await runsNamed("solo");
+      expect(solo).toBeDefined();
+      expect(solo!.data.tags.find((t) => t.key === TAG.parentRunId)).toBeUndefined();
+    },
+    SLOW,
+  );
 
-  it("takes EOF with nothing written as no outer run", async () => {
-    const kernel = await startKernel({
-      cwd: work, stdio: "pipe", input: delayed(200, ""),
-      env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin", MLFLOW_TRACKING_URI: path.join(work, "mlruns"), MLFLOW_EXPERIMENT_ID: experimentId }),
-    });
-    try {
-      const r = await exec(kernel, `%%mlflow_run alone\nmlflow.logMetric("a", 3);`);
-      expect(r.status).toBe("ok");
-      await exec(kernel, `await mlflow.flush();`);
-      expect(kernel.stderrTail).not.toMatch(/run context/);
-    } finally {
-      await kernel.close();
-    }
-    const [alone] = await runsNamed("alone");
-    expect(alone!.data.tags.find((t) => t.key === TAG.parentRunId)).toBeUndefined();
-  }, SLOW);
+  it(
+    "takes EOF with nothing written as no outer run",
+    async () => {
+      const kernel = await startKernel({
+        cwd: work,
+        stdio: "pipe",
+        input: delayed(200, ""),
+        env: baseEnv({
+          TSLAB_MLFLOW_RUN_CONTEXT: "stdin",
+          MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+          MLFLOW_EXPERIMENT_ID: experimentId,
+        }),
+      });
+      try {
+        const r = await exec(kernel, `%%mlflow_run alone\nmlflow.logMetric("a", 3);`);
+        expect(r.status).toBe("ok");
+        await exec(kernel, `await mlflow.flush();`);
+        expect(kernel.stderrTail).not.toMatch(/run context/);
+      } finally {
+        await kernel.close();
+      }
+      const [alone] = await runsNamed("alone");
+      expect(alone!.data.tags.find((t) => t.key === TAG.parentRunId)).toBeUndefined();
+    },
+    SLOW,
+  );
 
-  it("does not crash the frontend when the kernel is gone before its input is ready", async () => {
-    let give!: (text: string) => void;
-    const kernel = await startKernel({ cwd: work, stdio: "pipe", env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin" }), input: new Promise((r) => (give = r)) });
-    const pid = kernel.pid!;
-    await kernel.close();
-    expect(() => process.kill(pid, 0)).toThrow();
-    give(JSON.stringify({ MLFLOW_RUN_ID: "0123456789abcdef" }));
-    // Give the write (and any EPIPE) time to happen: nothing may escape as an uncaught error.
-    await delayed(200, undefined);
-    expect(kernel.alive).toBe(false);
-  }, SLOW);
+  it(
+    "does not crash the frontend when the kernel is gone before its input is ready",
+    async () => {
+      let give!: (text: string) => void;
+      const kernel = await startKernel({
+        cwd: work,
+        stdio: "pipe",
+        env: baseEnv({ TSLAB_MLFLOW_RUN_CONTEXT: "stdin" }),
+        input: new Promise((r) => (give = r)),
+      });
+      const pid = kernel.pid!;
+      await kernel.close();
+      expect(() => process.kill(pid, 0)).toThrow();
+      give(JSON.stringify({ MLFLOW_RUN_ID: "0123456789abcdef" }));
+      // Give the write (and any EPIPE) time to happen: nothing may escape as an uncaught error.
+      await delayed(200, undefined);
+      expect(kernel.alive).toBe(false);
+    },
+    SLOW,
+  );
 });
 
 describe("a kernel process's input", () => {
   it("is written when it resolves; a process that closed its stdin (EPIPE) is no crash", async () => {
-    const echo = new KernelProcess([process.execPath, "-e", "process.stdin.pipe(process.stdout)"], { stdio: "pipe", input: delayed(300, "late text") }, () => undefined);
+    const echo = new KernelProcess(
+      [process.execPath, "-e", "process.stdin.pipe(process.stdout)"],
+      { stdio: "pipe", input: delayed(300, "late text") },
+      () => undefined,
+    );
     expect((await echo.exited).code).toBe(0);
     expect(echo.outputTail).toBe("late text");
 
@@ -158,8 +206,11 @@ describe("parseRunContext", () => {
   it("keeps the three variables and reports everything else by name", () => {
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
-    expect(parseRunContext(`{"MLFLOW_RUN_ID":"r1","MLFLOW_TRACKING_URI":"http://h:5000","MLFLOW_EXPERIMENT_ID":"7"}`, log))
-      .toEqual({ MLFLOW_RUN_ID: "r1", MLFLOW_TRACKING_URI: "http://h:5000", MLFLOW_EXPERIMENT_ID: "7" });
+    expect(parseRunContext(`{"MLFLOW_RUN_ID":"r1","MLFLOW_TRACKING_URI":"http://h:5000","MLFLOW_EXPERIMENT_ID":"7"}`, log)).toEqual({
+      MLFLOW_RUN_ID: "r1",
+      MLFLOW_TRACKING_URI: "http://h:5000",
+      MLFLOW_EXPERIMENT_ID: "7",
+    });
     expect(parseRunContext("  \n", log)).toEqual({});
     expect(lines).toEqual([]);
     expect(parseRunContext("run=abc", log)).toEqual({});

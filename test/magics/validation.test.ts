@@ -66,8 +66,14 @@ describe("magic lines are checked before anything is sent", () => {
     [`%%mlflow_run --param a=1 --param a=2\nprint('ran')`, /Param "a" is given twice \("1" and "2"\)/],
     [`%%mlflow_run --tag team=x --tag team=y\nprint('ran')`, /Tag "team" is given twice/],
     [`%%mlflow_run --experiment ""\nprint('ran')`, /Invalid experiment name "": an experiment name is a non-empty string/],
-    [`%%mlflow_run --tag mlflow.user=x\nprint('ran')`, /Tag "mlflow\.user" is set by tslab-mlflow itself and cannot be given \(it is the user running the kernel\)\. Reserved: mlflow\.runName, /],
-    [`%%mlflow_run --tag mlflow.runName=x\nprint('ran')`, /Tag "mlflow\.runName" is set by tslab-mlflow itself .*NAME \(the first argument\)/],
+    [
+      `%%mlflow_run --tag mlflow.user=x\nprint('ran')`,
+      /Tag "mlflow\.user" is set by tslab-mlflow itself and cannot be given \(it is the user running the kernel\)\. Reserved: mlflow\.runName, /,
+    ],
+    [
+      `%%mlflow_run --tag mlflow.runName=x\nprint('ran')`,
+      /Tag "mlflow\.runName" is set by tslab-mlflow itself .*NAME \(the first argument\)/,
+    ],
     [`%%mlflow_run --tag mlflow.note.content=x\nprint('ran')`, /use --description TEXT/],
     [`%%mlflow_run ${"n".repeat(10_000)}\nprint('ran')`, /Invalid run name "n{77}\.\.\.": 10000 characters, at most 250 are accepted/],
     [`%%mlflow_run --resume ""\nprint('ran')`, /Invalid run id "" for resume/],
@@ -80,7 +86,11 @@ describe("magic lines are checked before anything is sent", () => {
       const before = (await allRuns()).length;
       const r = await host.execute(cell);
       expect(r.status).toBe("error");
-      expect(errors(r.outputs).map((e) => e.evalue).join("\n")).toMatch(pattern);
+      expect(
+        errors(r.outputs)
+          .map((e) => e.evalue)
+          .join("\n"),
+      ).toMatch(pattern);
       expect(r.outputs.filter((o) => o.type === "stream" && o.name === "stdout")).toEqual([]);
       expect((await allRuns()).length).toBe(before);
       expect(await store.getExperimentByName("made-too-early")).toBeUndefined();
@@ -107,17 +117,19 @@ describe("secrets never reach the store nor the magics' outputs", () => {
     const file = path.join(dir, "creds.txt");
     writeFileSync(file, `db=${SECRETS.DB_PASSWORD}\n`);
     const t = SECRETS.MY_API_TOKEN;
-    const r = await host.execute([
-      `%%mlflow_run run-${t} --param token=${t} --tag note=${SECRETS.AWS_SECRET_ACCESS_KEY} --description "uses ${SECRETS.DB_PASSWORD}"`,
-      `mlflow.logParam("conn", "postgres://u:${SECRETS.DB_PASSWORD}@db/x");`,
-      `mlflow.logParam("aws_secret", "whatever-it-is");`,
-      `mlflow.logMetric("loss_${t}", 0.5);`,
-      `mlflow.setTag("who", "${t}");`,
-      `await mlflow.logText("token=${t}", "notes/t.txt");`,
-      `await mlflow.logDict({ key: "${SECRETS.AWS_SECRET_ACCESS_KEY}" }, "d.json");`,
-      `await mlflow.logArtifact(${JSON.stringify(file)});`,
-      `print("printed ${t}");`,
-    ].join("\n"));
+    const r = await host.execute(
+      [
+        `%%mlflow_run run-${t} --param token=${t} --tag note=${SECRETS.AWS_SECRET_ACCESS_KEY} --description "uses ${SECRETS.DB_PASSWORD}"`,
+        `mlflow.logParam("conn", "postgres://u:${SECRETS.DB_PASSWORD}@db/x");`,
+        `mlflow.logParam("aws_secret", "whatever-it-is");`,
+        `mlflow.logMetric("loss_${t}", 0.5);`,
+        `mlflow.setTag("who", "${t}");`,
+        `await mlflow.logText("token=${t}", "notes/t.txt");`,
+        `await mlflow.logDict({ key: "${SECRETS.AWS_SECRET_ACCESS_KEY}" }, "d.json");`,
+        `await mlflow.logArtifact(${JSON.stringify(file)});`,
+        `print("printed ${t}");`,
+      ].join("\n"),
+    );
     expect(errors(r.outputs)).toEqual([]);
     const run = (await allRuns()).at(-1)!;
     expect(run.info.runName).toBe(`run-${REDACTED}`);
@@ -153,7 +165,11 @@ describe("one artifact-path rule for every store", () => {
   // tracking/validation.ts holds the rule; the file store, the REST store's local artifact
   // root and its artifact proxy all refuse the same paths with the same message.
   const BAD = ["../up.txt", "/abs.txt", "a//b", "a/./b", "C:/x.txt", ""];
-  const message = async (p: Promise<unknown>) => p.then(() => "accepted", (e: Error) => e.message);
+  const message = async (p: Promise<unknown>) =>
+    p.then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
 
   it("refuses the same paths in the file store and in the REST store's artifact roots", async () => {
     const fileStore = new FileStore(path.join(dir, "paths", "mlruns"), { onWarning: () => undefined });

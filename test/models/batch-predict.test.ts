@@ -31,11 +31,16 @@ afterAll(() => rmTempDir(work));
 const readParquet = async (file: string) => {
   const buf = await asyncBufferFromFile(file);
   const metadata = await parquetMetadataAsync(buf);
-  return { rows: await parquetReadObjects({ file: buf, metadata }), rowGroups: metadata.row_groups.map((g) => Number(g.num_rows)), columns: metadata.schema.slice(1).map((s) => s.name) };
+  return {
+    rows: await parquetReadObjects({ file: buf, metadata }),
+    rowGroups: metadata.row_groups.map((g) => Number(g.num_rows)),
+    columns: metadata.schema.slice(1).map((s) => s.name),
+  };
 };
 
 const table = Array.from({ length: 25 }, (_, i) => ({ id: i, a: i / 4, b: i % 3, label: `r,"${i}"` }));
-const csvOf = (rows: typeof table) => "id,a,b,label\n" + rows.map((r) => `${r.id},${r.a},${r.b},"${r.label.replace(/"/g, '""')}"`).join("\n") + "\n";
+const csvOf = (rows: typeof table) =>
+  "id,a,b,label\n" + rows.map((r) => `${r.id},${r.a},${r.b},"${r.label.replace(/"/g, '""')}"`).join("\n") + "\n";
 
 describe("batchPredict", () => {
   it("CSV in, Parquet out: input columns plus prediction, one row group per batch, a preview", async () => {
@@ -68,8 +73,12 @@ describe("batchPredict", () => {
   it("Parquet in (two row groups), Parquet out; records in memory with no output path", async () => {
     const input = path.join(work, "in.parquet");
     parquetWriteFile({
-      filename: input, rowGroupSize: 15,
-      columnData: [{ name: "a", data: table.map((t) => t.a), type: "DOUBLE" }, { name: "b", data: table.map((t) => t.b), type: "DOUBLE" }],
+      filename: input,
+      rowGroupSize: 15,
+      columnData: [
+        { name: "a", data: table.map((t) => t.a), type: "DOUBLE" },
+        { name: "b", data: table.map((t) => t.b), type: "DOUBLE" },
+      ],
     });
     const r = await batchPredict(model, input, { output: path.join(work, "from-parquet.parquet"), batchSize: 10 });
     // Row groups of 15 read in batches of at most 10: 10, 5, 10.
@@ -85,7 +94,9 @@ describe("batchPredict", () => {
     const input = path.join(work, "bad.csv");
     writeFileSync(input, "a,b\n1,0\n2,1\nthree,1\n4,\n5,5\n");
     const output = path.join(work, "bad.parquet");
-    await expect(batchPredict(model, input, { output, batchSize: 2 })).rejects.toThrow(/Input row 3 does not match the model's signature: column "a" expects double but got string \("three"\)/);
+    await expect(batchPredict(model, input, { output, batchSize: 2 })).rejects.toThrow(
+      /Input row 3 does not match the model's signature: column "a" expects double but got string \("three"\)/,
+    );
     // No half table under the asked name.
     expect(() => readFileSync(output)).toThrow();
     const r = await batchPredict(model, input, { output, batchSize: 2, skipBadRows: true });
@@ -93,15 +104,25 @@ describe("batchPredict", () => {
       { row: 3, message: expect.stringMatching(/column "a" expects double but got string \("three"\)/) },
       { row: 4, message: expect.stringMatching(/required column "b" \(double\) is missing/) },
     ]);
-    expect((await readParquet(output)).rows).toEqual([{ a: 1, b: 0, prediction: 3 }, { a: 2, b: 1, prediction: 8 }, { a: 5, b: 5, prediction: 26 }]);
+    expect((await readParquet(output)).rows).toEqual([
+      { a: 1, b: 0, prediction: 3 },
+      { a: 2, b: 1, prediction: 8 },
+      { a: 5, b: 5, prediction: 26 },
+    ]);
   });
 
   it("refuses bad input naming the value and what is accepted", async () => {
-    await expect(batchPredict(model, path.join(work, "x.txt"))).rejects.toThrow(/input format of ".*x\.txt".*\.csv, \.jsonl \(or \.ndjson\), \.parquet/);
+    await expect(batchPredict(model, path.join(work, "x.txt"))).rejects.toThrow(
+      /input format of ".*x\.txt".*\.csv, \.jsonl \(or \.ndjson\), \.parquet/,
+    );
     await expect(batchPredict(model, path.join(work, "none.csv"))).rejects.toThrow(/No input file at ".*none\.csv"/);
-    await expect(batchPredict(model, table, { output: path.join(work, "o.json") })).rejects.toThrow(/output format of ".*o\.json".*\.parquet or \.csv/);
+    await expect(batchPredict(model, table, { output: path.join(work, "o.json") })).rejects.toThrow(
+      /output format of ".*o\.json".*\.parquet or \.csv/,
+    );
     await expect(batchPredict(model, table, { batchSize: 0 })).rejects.toThrow(/Invalid batch size 0/);
-    await expect(batchPredict(model, table, { columns: ["id", "nope"] })).rejects.toThrow(/Columns "nope" are not in the input, which has "id", "a", "b", "label"/);
+    await expect(batchPredict(model, table, { columns: ["id", "nope"] })).rejects.toThrow(
+      /Columns "nope" are not in the input, which has "id", "a", "b", "label"/,
+    );
     await expect(batchPredict(model, [1, 2] as never)).rejects.toThrow(/an array of records/);
     const jl = path.join(work, "bad.jsonl");
     writeFileSync(jl, '{"a":1,"b":1}\n[1]\n');

@@ -4,8 +4,18 @@
 // naming the server's version and the call (they go through RestStore.request).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
-  RestStore, createLoggedModel, createModelVersionFromLoggedModel, deleteLoggedModel, finalizeLoggedModel, getLoggedModel,
-  listLoggedModelArtifacts, logModelOutputs, loggedModelArtifacts, modelVersionDownloadUri, runModelOutputs, serverMajorVersion,
+  RestStore,
+  createLoggedModel,
+  createModelVersionFromLoggedModel,
+  deleteLoggedModel,
+  finalizeLoggedModel,
+  getLoggedModel,
+  listLoggedModelArtifacts,
+  logModelOutputs,
+  loggedModelArtifacts,
+  modelVersionDownloadUri,
+  runModelOutputs,
+  serverMajorVersion,
 } from "../../tracking/index.js";
 import { MlflowStandin, exchange34 } from "../support/mlflow-standin.js";
 
@@ -31,24 +41,39 @@ async function replay<T>(nos: number[], fn: () => Promise<T>): Promise<T> {
 }
 
 it("creates, uploads into, lists, finalizes, links and registers a LoggedModel as MLflow 3.4's client does", async () => {
-  
   const run = s.substitute("<RUN_E>");
   const modelId = s.substitute("<MODEL_A>");
-  const created = await replay([140], () => createLoggedModel(store, {
-    experimentId: "1", name: "fx-lm", modelType: "classifier", sourceRunId: run, params: [{ key: "alpha", value: "0.5" }], tags: [{ key: "team", value: "ts" }],
-  }));
-  expect(created).toMatchObject({ modelId, name: "fx-lm", status: "LOGGED_MODEL_PENDING", sourceRunId: run, artifactUri: `mlflow-artifacts:/1/models/${modelId}/artifacts` });
+  const created = await replay([140], () =>
+    createLoggedModel(store, {
+      experimentId: "1",
+      name: "fx-lm",
+      modelType: "classifier",
+      sourceRunId: run,
+      params: [{ key: "alpha", value: "0.5" }],
+      tags: [{ key: "team", value: "ts" }],
+    }),
+  );
+  expect(created).toMatchObject({
+    modelId,
+    name: "fx-lm",
+    status: "LOGGED_MODEL_PENDING",
+    sourceRunId: run,
+    artifactUri: `mlflow-artifacts:/1/models/${modelId}/artifacts`,
+  });
   expect((await replay([144], () => getLoggedModel(store, modelId))).params).toEqual([{ key: "alpha", value: "0.5" }]);
   await replay([151], () => loggedModelArtifacts(store, created).put("MLmodel", "artifact_path: model\nflavors: {}\n"));
   expect(await replay([153], () => listLoggedModelArtifacts(store, modelId))).toEqual([
-    { path: "MLmodel", isDir: false, fileSize: 33 }, { path: "data", isDir: true },
+    { path: "MLmodel", isDir: false, fileSize: 33 },
+    { path: "data", isDir: true },
   ]);
   expect((await replay([158], () => finalizeLoggedModel(store, modelId, "LOGGED_MODEL_READY"))).status).toBe("LOGGED_MODEL_READY");
   await replay([178], () => logModelOutputs(store, run, [{ modelId, step: 1 }]));
   expect(await replay([181], () => runModelOutputs(store, run))).toEqual([modelId]);
   const mv = await replay([183], () => createModelVersionFromLoggedModel(store, { name: "fx-model", modelId }));
   expect(mv).toMatchObject({ name: "fx-model", version: "3", source: `models:/${modelId}`, runId: run, status: "READY" });
-  expect(await replay([188], () => modelVersionDownloadUri(store, "fx-model", "3"))).toBe(`mlflow-artifacts:/1/models/${modelId}/artifacts`);
+  expect(await replay([188], () => modelVersionDownloadUri(store, "fx-model", "3"))).toBe(
+    `mlflow-artifacts:/1/models/${modelId}/artifacts`,
+  );
   const deleted = s.requestOf(exchange34(197)).path.split("/").pop()!;
   await replay([197], () => deleteLoggedModel(store, deleted));
 });
@@ -66,13 +91,16 @@ it("on an MLflow 2.22 stand-in, a LoggedModel call fails naming the server's ver
     const modelId = `m-${"0".repeat(32)}`;
     const where = `MLflow 2\\.22\\.1\\.dev0 at ${s22.url.replace(/\./g, "\\.")}`;
     await expect(getLoggedModel(store22, modelId)).rejects.toThrow(
-      new RegExp(`^${where} has no endpoint for GET /api/2\\.0/mlflow/logged-models/${modelId} \\(HTTP 404\\)`));
+      new RegExp(`^${where} has no endpoint for GET /api/2\\.0/mlflow/logged-models/${modelId} \\(HTTP 404\\)`),
+    );
     await expect(createLoggedModel(store22, { experimentId: "0", name: "m" })).rejects.toMatchObject({
-      code: "ENDPOINT_NOT_FOUND", message: expect.stringMatching(new RegExp(`^${where} has no endpoint for POST /api/2\\.0/mlflow/logged-models `)),
+      code: "ENDPOINT_NOT_FOUND",
+      message: expect.stringMatching(new RegExp(`^${where} has no endpoint for POST /api/2\\.0/mlflow/logged-models `)),
     });
     // Routed, not stray: every request was answered as 2.22 answers a path it lacks.
     expect(s22.unexpected.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `GET /api/2.0/mlflow/logged-models/${modelId}`, "POST /api/2.0/mlflow/logged-models",
+      `GET /api/2.0/mlflow/logged-models/${modelId}`,
+      "POST /api/2.0/mlflow/logged-models",
     ]);
     expect(await serverMajorVersion(store22)).toBe(2);
   } finally {

@@ -10,7 +10,13 @@ import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../sup
 import { makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
 import { run } from "../support/run.js";
 
-interface Output { output_type: string; name?: string; evalue?: string; data?: Record<string, unknown>; text?: string | string[] }
+interface Output {
+  output_type: string;
+  name?: string;
+  evalue?: string;
+  data?: Record<string, unknown>;
+  text?: string | string[];
+}
 
 let sandbox: JupyterSandbox;
 let work: string;
@@ -27,18 +33,40 @@ afterAll(() => {
 it("models.ipynb trains, logs, registers, sets Champion and loads it back", async () => {
   for (const f of ["models.ipynb", "logreg.ts"]) fs.copyFileSync(path.join(REPO_ROOT, "notebooks", f), path.join(work, f));
   const mlruns = path.join(work, "mlruns");
-  const r = await run(SYSTEM_PYTHON, [
-    "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-    "--ExecutePreprocessor.timeout=240", "--output", "executed.ipynb", "models.ipynb",
-  ], {
-    cwd: work, timeout: 300_000,
-    env: { ...sandbox.env, MLFLOW_TRACKING_URI: `file://${mlruns}`, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), XDG_CACHE_HOME: path.join(work, "cache") },
-  });
+  const r = await run(
+    SYSTEM_PYTHON,
+    [
+      "-m",
+      "jupyter",
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+      "--ExecutePreprocessor.timeout=240",
+      "--output",
+      "executed.ipynb",
+      "models.ipynb",
+    ],
+    {
+      cwd: work,
+      timeout: 300_000,
+      env: {
+        ...sandbox.env,
+        MLFLOW_TRACKING_URI: `file://${mlruns}`,
+        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+        XDG_CACHE_HOME: path.join(work, "cache"),
+      },
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   const nb = JSON.parse(fs.readFileSync(path.join(work, "executed.ipynb"), "utf8")) as { cells: { outputs?: Output[] }[] };
   const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
   expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
-  const stdout = outputs.filter((o) => o.output_type === "stream" && o.name === "stdout").map((o) => [o.text].flat().join("")).join("");
+  const stdout = outputs
+    .filter((o) => o.output_type === "stream" && o.name === "stdout")
+    .map((o) => [o.text].flat().join(""))
+    .join("");
   const accuracy = Number(/accuracy (\d\.\d+)/.exec(stdout)![1]);
   expect(accuracy).toBeGreaterThan(0.9);
   expect(stdout).toMatch(/runs:\/[0-9a-f]{32}\/model version 1/);
@@ -52,7 +80,16 @@ it("models.ipynb trains, logs, registers, sets Champion and loads it back", asyn
   const champion = await store.getModelVersionByAlias("logreg-example", "Champion");
   expect(champion.version).toBe("1");
   const files = (await store.listArtifacts(champion.runId!, "model")).map((f) => f.path).sort();
-  expect(files).toEqual(["model/MLmodel", "model/artifacts", "model/code", "model/input_example.json", "model/package.json", "model/serving_input_example.json"]);
-  const table = outputs.find((o) => o.output_type === "display_data" && String(o.data?.["text/plain"]).startsWith("logreg-example: 1 version"));
+  expect(files).toEqual([
+    "model/MLmodel",
+    "model/artifacts",
+    "model/code",
+    "model/input_example.json",
+    "model/package.json",
+    "model/serving_input_example.json",
+  ]);
+  const table = outputs.find(
+    (o) => o.output_type === "display_data" && String(o.data?.["text/plain"]).startsWith("logreg-example: 1 version"),
+  );
   expect(String(table?.data?.["text/plain"])).toMatch(/1\s+Champion\s+READY\s+logreg/);
 }, 300_000);

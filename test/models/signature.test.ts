@@ -2,16 +2,27 @@
 // input example and predict's output, and refuse input the way MLflow's schema enforcement does.
 import { describe, expect, it } from "vitest";
 import {
-  enforceSchema, inferSignature, mlmodelFromYaml, mlmodelToYaml, schemaFromJson, schemaToJson, SchemaMismatchError,
-  signatureToMlmodel, utcTimeCreated, type Schema,
+  enforceSchema,
+  inferSignature,
+  mlmodelFromYaml,
+  mlmodelToYaml,
+  schemaFromJson,
+  schemaToJson,
+  SchemaMismatchError,
+  signatureToMlmodel,
+  utcTimeCreated,
+  type Schema,
 } from "../../models/index.js";
 
 const cols = (list: object[]): Schema => schemaFromJson(list);
 
 describe("signature JSON", () => {
   it("keeps MLflow's column and tensor specs exactly", () => {
-    const colSpec = [{ type: "double", name: "x", required: true }, { type: "string", name: "s", required: false },
-      { type: "array", items: { type: "long" }, name: "ids", required: true }];
+    const colSpec = [
+      { type: "double", name: "x", required: true },
+      { type: "string", name: "s", required: false },
+      { type: "array", items: { type: "long" }, name: "ids", required: true },
+    ];
     expect(schemaToJson(schemaFromJson(colSpec))).toEqual(colSpec);
     const tensor = [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, 4] } }];
     expect(schemaToJson(schemaFromJson(JSON.stringify(tensor)))).toEqual(tensor);
@@ -24,9 +35,14 @@ describe("signature JSON", () => {
   it("round-trips an MLmodel file with the signature as JSON strings", () => {
     const sig = inferSignature([{ x: 1.5, label: "a" }], [0.2]);
     const text = mlmodelToYaml({
-      artifactPath: "model", runId: "r1", modelUuid: "u1", utcTimeCreated: utcTimeCreated(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))),
-      flavors: { typescript_function: { code: "code/model.cjs" } }, signature: sig,
-      savedInputExampleInfo: { artifact_path: "input_example.json", type: "dataframe", pandas_orient: "split" }, extra: { custom: 1 },
+      artifactPath: "model",
+      runId: "r1",
+      modelUuid: "u1",
+      utcTimeCreated: utcTimeCreated(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))),
+      flavors: { typescript_function: { code: "code/model.cjs" } },
+      signature: sig,
+      savedInputExampleInfo: { artifact_path: "input_example.json", type: "dataframe", pandas_orient: "split" },
+      extra: { custom: 1 },
     });
     expect(text).toContain("utc_time_created: 2026-01-02 03:04:05.006000");
     expect(text).toContain(`inputs: '${signatureToMlmodel(sig).inputs}'`);
@@ -44,28 +60,49 @@ describe("signature JSON", () => {
 
 describe("signature inference", () => {
   it("infers columns from records, optional when missing in some, and an unnamed output column", () => {
-    const sig = inferSignature([{ x: 1, name: "a", ok: true }, { x: 2.5, ok: false }], [0.1, 0.9]);
+    const sig = inferSignature(
+      [
+        { x: 1, name: "a", ok: true },
+        { x: 2.5, ok: false },
+      ],
+      [0.1, 0.9],
+    );
     expect(schemaToJson(sig.inputs!)).toEqual([
-      { type: "double", name: "x", required: true }, { type: "string", name: "name", required: false },
+      { type: "double", name: "x", required: true },
+      { type: "string", name: "name", required: false },
       { type: "boolean", name: "ok", required: true },
     ]);
     expect(schemaToJson(sig.outputs!)).toEqual([{ type: "double", required: true }]);
   });
 
   it("infers tensors from typed arrays and rows of numbers", () => {
-    expect(schemaToJson(inferSignature(new Float32Array(8)).inputs!)).toEqual([{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1] } }]);
-    expect(schemaToJson(inferSignature([[1, 2, 3], [4, 5, 6]]).inputs!)).toEqual([{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, 3] } }]);
+    expect(schemaToJson(inferSignature(new Float32Array(8)).inputs!)).toEqual([
+      { type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1] } },
+    ]);
+    expect(
+      schemaToJson(
+        inferSignature([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]).inputs!,
+      ),
+    ).toEqual([{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, 3] } }]);
   });
 
   it("infers columns from a column object", () => {
     expect(schemaToJson(inferSignature({ a: Float64Array.of(1, 2), b: ["x", "y"] }).inputs!)).toEqual([
-      { type: "double", name: "a", required: true }, { type: "string", name: "b", required: true },
+      { type: "double", name: "a", required: true },
+      { type: "string", name: "b", required: true },
     ]);
   });
 });
 
 describe("schema enforcement", () => {
-  const schema = cols([{ type: "double", name: "x", required: true }, { type: "long", name: "n", required: true }, { type: "string", name: "s", required: false }]);
+  const schema = cols([
+    { type: "double", name: "x", required: true },
+    { type: "long", name: "n", required: true },
+    { type: "string", name: "s", required: false },
+  ]);
   const mismatch = (input: unknown) => {
     try {
       enforceSchema(input, schema);
@@ -78,7 +115,13 @@ describe("schema enforcement", () => {
   };
 
   it("accepts records, one record and column objects (typed arrays too)", () => {
-    enforceSchema([{ x: 1.5, n: 2 }, { x: 0, n: 3, s: "a" }], schema);
+    enforceSchema(
+      [
+        { x: 1.5, n: 2 },
+        { x: 0, n: 3, s: "a" },
+      ],
+      schema,
+    );
     enforceSchema({ x: 1.5, n: 2 }, schema);
     enforceSchema({ x: Float32Array.of(1, 2), n: Int32Array.of(1, 2) }, schema);
     enforceSchema({ x: [1, 2], n: [BigInt(1), 2] }, schema);
@@ -96,14 +139,22 @@ describe("schema enforcement", () => {
   });
 
   it("names an extra column and the ones the signature has", () => {
-    expect(mismatch([{ x: 1, n: 1, extra: true }])).toMatch(/column "extra" \(boolean\) in record 0 is not in the signature, which has "x", "n", "s"/);
+    expect(mismatch([{ x: 1, n: 1, extra: true }])).toMatch(
+      /column "extra" \(boolean\) in record 0 is not in the signature, which has "x", "n", "s"/,
+    );
     expect(mismatch({ x: [1], n: [1], y: [2] })).toMatch(/column "y" is not in the signature/);
   });
 
   it("checks tensor dtype and shape", () => {
     const t = schemaFromJson([{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, 2] } }]);
     enforceSchema(Float32Array.of(1, 2, 3, 4), t);
-    enforceSchema([[1, 2], [3, 4]], t);
+    enforceSchema(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      t,
+    );
     expect(() => enforceSchema(Float64Array.of(1, 2), t)).toThrow(/tensor input expects dtype float32 but got float64/);
     expect(() => enforceSchema([[1, 2, 3]], t)).toThrow(/expects shape \[-1, 2\] \(-1: any size\) but got \[1, 3\]/);
   });

@@ -14,9 +14,23 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe("tfjs flavour", () => {
   it("saves and loads a LayersModel; predictions match", async () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "relu" }), tf.layers.dense({ units: 1 })] });
-    model.setWeights([tf.tensor2d([[1, -1, 0.5], [2, 0, -0.5]]), tf.tensor1d([0.1, 0.2, 0.3]), tf.tensor2d([[1], [2], [3]]), tf.tensor1d([-1])]);
-    const rows = [[1, 2], [0.5, -1], [3, 0]];
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "relu" }), tf.layers.dense({ units: 1 })],
+    });
+    model.setWeights([
+      tf.tensor2d([
+        [1, -1, 0.5],
+        [2, 0, -0.5],
+      ]),
+      tf.tensor1d([0.1, 0.2, 0.3]),
+      tf.tensor2d([[1], [2], [3]]),
+      tf.tensor1d([-1]),
+    ]);
+    const rows = [
+      [1, 2],
+      [0.5, -1],
+      [3, 0],
+    ];
     const expected = (model.predict(tf.tensor2d(rows)) as tf.Tensor).arraySync();
 
     const dir = join(root, "m");
@@ -40,7 +54,15 @@ describe("tfjs flavour", () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2], useBias: false })] });
     model.setWeights([tf.tensor2d([[10], [1]])]);
     const dir = join(root, "records");
-    await saveModel(model, dir, { signature: { inputs: [{ type: "double", name: "a" }, { type: "double", name: "b" }] }, inputExample: [{ a: 1, b: 2 }] });
+    await saveModel(model, dir, {
+      signature: {
+        inputs: [
+          { type: "double", name: "a" },
+          { type: "double", name: "b" },
+        ],
+      },
+      inputExample: [{ a: 1, b: 2 }],
+    });
     const loaded = await loadModelFromDir(dir);
     const out = (await loaded.predict([{ b: 2, a: 1 }])) as number[][];
     expect(out[0]![0]).toBeCloseTo(12, 5);

@@ -16,7 +16,12 @@ describe("wire codec", () => {
     const frames = encode(m, "secret", [Buffer.from("id1")]);
     expect(frames[0].toString()).toBe("id1");
     expect(frames[1].toString()).toBe("<IDS|MSG>");
-    const expected = createHmac("sha256", "secret").update(frames[2 + 1]).update(frames[4]).update(frames[5]).update(frames[6]).digest("hex");
+    const expected = createHmac("sha256", "secret")
+      .update(frames[2 + 1])
+      .update(frames[4])
+      .update(frames[5])
+      .update(frames[6])
+      .digest("hex");
     expect(frames[2].toString()).toBe(expected);
     const r = decode(frames, "secret");
     expect(r.ok).toBe(true);
@@ -67,7 +72,12 @@ describe("wire codec", () => {
 });
 
 describe("signature history", () => {
-  const msg = (id: string) => ({ header: { msg_id: id, msg_type: "kernel_info_request", session: "s", username: "u", date: "", version: "5.3" }, parent_header: {}, metadata: {}, content: {} });
+  const msg = (id: string) => ({
+    header: { msg_id: id, msg_type: "kernel_info_request", session: "s", username: "u", date: "", version: "5.3" },
+    parent_header: {},
+    metadata: {},
+    content: {},
+  });
 
   it("refuses a signed message seen before, and not an unsigned one", () => {
     const history = new SignatureHistory();

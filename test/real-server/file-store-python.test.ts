@@ -95,7 +95,8 @@ print(json.dumps(out))
 /** Our store's reading of a tree, in DUMP's shape. */
 async function ours(store: FileStore, expName: string, modelName: string): Promise<any> {
   const exp = (await store.getExperimentByName(expName))!;
-  const runs = (await store.searchRuns({ experimentIds: [exp.experimentId], runViewType: "ALL", orderBy: ["attributes.start_time ASC"] })).items;
+  const runs = (await store.searchRuns({ experimentIds: [exp.experimentId], runViewType: "ALL", orderBy: ["attributes.start_time ASC"] }))
+    .items;
   const active = (await store.searchRuns({ experimentIds: [exp.experimentId], orderBy: ["attributes.start_time ASC"] })).items;
   const num = (v: number) => (Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v === -Infinity ? "-Infinity" : v);
   const metric = (m: Run["data"]["metrics"][number]) => {
@@ -106,15 +107,29 @@ async function ours(store: FileStore, expName: string, modelName: string): Promi
   };
   const dict = (xs: { key: string; value: string }[]) => Object.fromEntries(xs.map((t) => [t.key, t.value]));
   const run = (r: Run) => ({
-    run_id: r.info.runId, run_name: r.info.runName, experiment_id: r.info.experimentId, user_id: r.info.userId,
-    status: r.info.status, start_time: r.info.startTime, end_time: r.info.endTime ?? null,
-    lifecycle_stage: r.info.lifecycleStage, artifact_uri: r.info.artifactUri,
-    params: dict(r.data.params), tags: dict(r.data.tags),
+    run_id: r.info.runId,
+    run_name: r.info.runName,
+    experiment_id: r.info.experimentId,
+    user_id: r.info.userId,
+    status: r.info.status,
+    start_time: r.info.startTime,
+    end_time: r.info.endTime ?? null,
+    lifecycle_stage: r.info.lifecycleStage,
+    artifact_uri: r.info.artifactUri,
+    params: dict(r.data.params),
+    tags: dict(r.data.tags),
     metrics: r.data.metrics.map(metric).sort((a, b) => a.key.localeCompare(b.key)),
-    inputs: (r.inputs?.datasetInputs ?? []).map((d) => ({
-      name: d.dataset.name, digest: d.dataset.digest, source_type: d.dataset.sourceType, source: d.dataset.source,
-      schema: d.dataset.schema ?? null, profile: d.dataset.profile ?? null, tags: dict(d.tags),
-    })).sort((a, b) => a.name.localeCompare(b.name)),
+    inputs: (r.inputs?.datasetInputs ?? [])
+      .map((d) => ({
+        name: d.dataset.name,
+        digest: d.dataset.digest,
+        source_type: d.dataset.sourceType,
+        source: d.dataset.source,
+        schema: d.dataset.schema ?? null,
+        profile: d.dataset.profile ?? null,
+        tags: dict(d.tags),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   });
   const walk = async (runId: string, path?: string): Promise<any[]> => {
     const out: any[] = [];
@@ -125,14 +140,30 @@ async function ours(store: FileStore, expName: string, modelName: string): Promi
     return out;
   };
   const version = (v: any) => ({
-    name: v.name, version: v.version, source: v.source, run_id: v.runId ?? null, status: v.status,
-    current_stage: v.currentStage, description: v.description ?? null, tags: dict(v.tags), aliases: [...v.aliases].sort(),
+    name: v.name,
+    version: v.version,
+    source: v.source,
+    run_id: v.runId ?? null,
+    status: v.status,
+    current_stage: v.currentStage,
+    description: v.description ?? null,
+    tags: dict(v.tags),
+    aliases: [...v.aliases].sort(),
   });
   const out: any = {
-    experiment: { experiment_id: exp.experimentId, name: exp.name, artifact_location: exp.artifactLocation, lifecycle_stage: exp.lifecycleStage, tags: dict(exp.tags) },
+    experiment: {
+      experiment_id: exp.experimentId,
+      name: exp.name,
+      artifact_location: exp.artifactLocation,
+      lifecycle_stage: exp.lifecycleStage,
+      tags: dict(exp.tags),
+    },
     search_runs: runs.map(run),
     search_runs_active: active.map((r) => r.info.runId),
-    get_run: {}, history: {}, artifacts: {}, artifact_text: {},
+    get_run: {},
+    history: {},
+    artifacts: {},
+    artifact_text: {},
   };
   for (const r of runs) {
     const id = r.info.runId;
@@ -140,16 +171,21 @@ async function ours(store: FileStore, expName: string, modelName: string): Promi
     out.history[id] = {};
     for (const key of r.data.metrics.map((m) => m.key).sort()) out.history[id][key] = (await store.getMetricHistory(id, key)).map(metric);
     out.artifacts[id] = (await walk(id)).sort((a, b) => (a.path < b.path ? -1 : 1));
-    for (const f of out.artifacts[id]) if (f.path.endsWith(".txt"))
-      out.artifact_text[`${id}/${f.path}`] = new TextDecoder().decode(await store.downloadArtifact(id, f.path));
+    for (const f of out.artifacts[id])
+      if (f.path.endsWith(".txt"))
+        out.artifact_text[`${id}/${f.path}`] = new TextDecoder().decode(await store.downloadArtifact(id, f.path));
   }
   const models = (await store.searchRegisteredModels({ filter: `name='${modelName}'` })).items;
   out.registered_models = models.map((m) => ({
-    name: m.name, description: m.description ?? null, tags: dict(m.tags),
+    name: m.name,
+    description: m.description ?? null,
+    tags: dict(m.tags),
     aliases: Object.fromEntries(m.aliases.map((a) => [a.alias, a.version])),
     latest_versions: m.latestVersions.map(version).sort((a, b) => a.version.localeCompare(b.version)),
   }));
-  out.versions = (await store.searchModelVersions({ filter: `name='${modelName}'` })).items.map(version).sort((a, b) => a.version.localeCompare(b.version));
+  out.versions = (await store.searchModelVersions({ filter: `name='${modelName}'` })).items
+    .map(version)
+    .sort((a, b) => a.version.localeCompare(b.version));
   out.by_alias = version(await store.getModelVersionByAlias(modelName, "champion"));
   return out;
 }
@@ -158,8 +194,14 @@ async function ours(store: FileStore, expName: string, modelName: string): Promi
 
 const T0 = 1_700_000_000_000;
 const training: DatasetInput = {
-  dataset: { name: "train-rows", digest: "5e1f0c2a", sourceType: "local", source: '{"uri": "file:///data/train.csv"}',
-    schema: '{"mlflow_colspec": [{"type": "double", "name": "x", "required": true}]}', profile: '{"num_rows": 100, "num_elements": 100}' },
+  dataset: {
+    name: "train-rows",
+    digest: "5e1f0c2a",
+    sourceType: "local",
+    source: '{"uri": "file:///data/train.csv"}',
+    schema: '{"mlflow_colspec": [{"type": "double", "name": "x", "required": true}]}',
+    profile: '{"num_rows": 100, "num_elements": 100}',
+  },
   tags: [{ key: "mlflow.data.context", value: "training" }],
 };
 const evaluation: DatasetInput = {
@@ -168,21 +210,43 @@ const evaluation: DatasetInput = {
 };
 const STEPS = 300;
 
-interface Written { dir: string; uri: string; expName: string; modelName: string; parent: string; child: string; deleted: string }
+interface Written {
+  dir: string;
+  uri: string;
+  expName: string;
+  modelName: string;
+  parent: string;
+  child: string;
+  deleted: string;
+}
 
 async function writeOurTree(): Promise<Written> {
   const dir = join(await tempDir("fs-python-"), "mlruns");
   const store = new FileStore(dir);
   const suffix = Math.random().toString(36).slice(2, 8);
-  const expName = `fs-python-${suffix}`, modelName = `fs-python-model-${suffix}`;
+  const expName = `fs-python-${suffix}`,
+    modelName = `fs-python-model-${suffix}`;
   const expId = await store.createExperiment(expName, [{ key: "team", value: "ts" }]);
 
-  const parent = (await store.createRun({ experimentId: expId, runName: "parent", startTime: T0, userId: "alice",
-    tags: [{ key: "mlflow.source.type", value: "NOTEBOOK" }, { key: "owner", value: "alice" }] })).info.runId;
+  const parent = (
+    await store.createRun({
+      experimentId: expId,
+      runName: "parent",
+      startTime: T0,
+      userId: "alice",
+      tags: [
+        { key: "mlflow.source.type", value: "NOTEBOOK" },
+        { key: "owner", value: "alice" },
+      ],
+    })
+  ).info.runId;
   const loss = Array.from({ length: STEPS }, (_, step) => ({ key: "train/loss", value: 1 / (step + 1), timestamp: T0 + step, step }));
   for (let i = 0; i < loss.length; i += 1000) await store.logBatch(parent, { metrics: loss.slice(i, i + 1000) });
   await store.logBatch(parent, {
-    params: [{ key: "lr", value: "0.01" }, { key: "optimizer", value: "adam" }],
+    params: [
+      { key: "lr", value: "0.01" },
+      { key: "optimizer", value: "adam" },
+    ],
     metrics: [
       { key: "nan_metric", value: NaN, timestamp: T0 + 1, step: 0 },
       { key: "inf_metric", value: Infinity, timestamp: T0 + 1, step: 0 },
@@ -200,9 +264,18 @@ async function writeOurTree(): Promise<Written> {
   await store.logArtifact(parent, "plots/deeper/data.bin", new Uint8Array([0, 1, 2, 3, 255]));
   await store.updateRun(parent, { status: "FINISHED", endTime: T0 + 10_000 });
 
-  const child = (await store.createRun({ experimentId: expId, runName: "child", startTime: T0 + 100,
-    tags: [{ key: "mlflow.parentRunId", value: parent }] })).info.runId;
-  await store.logBatch(child, { params: [{ key: "fold", value: "1" }], metrics: [{ key: "acc", value: 0.88, timestamp: T0 + 101, step: 0 }] });
+  const child = (
+    await store.createRun({
+      experimentId: expId,
+      runName: "child",
+      startTime: T0 + 100,
+      tags: [{ key: "mlflow.parentRunId", value: parent }],
+    })
+  ).info.runId;
+  await store.logBatch(child, {
+    params: [{ key: "fold", value: "1" }],
+    metrics: [{ key: "acc", value: 0.88, timestamp: T0 + 101, step: 0 }],
+  });
   await store.logInputs(child, [training]);
   await store.updateRun(child, { status: "FAILED", endTime: T0 + 200 });
 
@@ -211,7 +284,12 @@ async function writeOurTree(): Promise<Written> {
 
   await store.createRegisteredModel(modelName, { description: "a model", tags: [{ key: "domain", value: "vision" }] });
   await store.createModelVersion({ name: modelName, source: `runs:/${parent}/model`, runId: parent, description: "first" });
-  await store.createModelVersion({ name: modelName, source: `runs:/${child}/model`, runId: child, tags: [{ key: "quality", value: "good" }] });
+  await store.createModelVersion({
+    name: modelName,
+    source: `runs:/${child}/model`,
+    runId: child,
+    tags: [{ key: "quality", value: "good" }],
+  });
   await store.setRegisteredModelAlias(modelName, "champion", "2");
   return { dir, uri: store.uri, expName, modelName, parent, child, deleted };
 }
@@ -223,7 +301,8 @@ for (const version of VERSIONS) {
   const available = clientAvailable(version);
   describe(`our file store read by MLflow ${version}'s Python client`, () => {
     if (!available) {
-      it.skip(`skipped: MLflow ${version}'s Python client cannot run here (../shared/mlflow-server/python.sh ${version} -c 'import mlflow' failed)`, () => undefined);
+      it.skip(`skipped: MLflow ${version}'s Python client cannot run here (../shared/mlflow-server/python.sh ${version} -c 'import mlflow' failed)`, () =>
+        undefined);
       return;
     }
     let tree: Written;
@@ -243,7 +322,11 @@ for (const version of VERSIONS) {
       expect(theirs.search_runs_active).toEqual([tree.parent, tree.child]);
       const parent = theirs.get_run[tree.parent];
       expect(parent).toMatchObject({
-        run_name: "parent", user_id: "alice", status: "FINISHED", start_time: T0, end_time: T0 + 10_000,
+        run_name: "parent",
+        user_id: "alice",
+        status: "FINISHED",
+        start_time: T0,
+        end_time: T0 + 10_000,
         params: { lr: "0.01", optimizer: "adam" },
         tags: { owner: "alice", "mlflow.runName": "parent", "mlflow.source.type": "NOTEBOOK" },
       });
@@ -254,11 +337,22 @@ for (const version of VERSIONS) {
         { key: "neg_inf_metric", value: "-Infinity", timestamp: T0 + 1, step: 0 },
         { key: "train/loss", value: 1 / STEPS, timestamp: T0 + STEPS - 1, step: STEPS - 1 },
       ]);
-      const asRead = (d: DatasetInput) => ({ name: d.dataset.name, digest: d.dataset.digest, source_type: d.dataset.sourceType,
-        source: d.dataset.source, schema: d.dataset.schema ?? null, profile: d.dataset.profile ?? null, tags: { "mlflow.data.context": d.tags[0]!.value } });
+      const asRead = (d: DatasetInput) => ({
+        name: d.dataset.name,
+        digest: d.dataset.digest,
+        source_type: d.dataset.sourceType,
+        source: d.dataset.source,
+        schema: d.dataset.schema ?? null,
+        profile: d.dataset.profile ?? null,
+        tags: { "mlflow.data.context": d.tags[0]!.value },
+      });
       expect(parent.inputs).toEqual([asRead(evaluation), asRead(training)]);
       expect(theirs.search_runs[0].inputs).toEqual(parent.inputs);
-      expect(theirs.get_run[tree.child]).toMatchObject({ status: "FAILED", tags: { "mlflow.parentRunId": tree.parent }, inputs: [asRead(training)] });
+      expect(theirs.get_run[tree.child]).toMatchObject({
+        status: "FAILED",
+        tags: { "mlflow.parentRunId": tree.parent },
+        inputs: [asRead(training)],
+      });
       expect(theirs.get_run[tree.deleted].lifecycle_stage).toBe("deleted");
     });
 
@@ -268,7 +362,10 @@ for (const version of VERSIONS) {
       expect(hist["train/loss"].map((m: any) => m.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i));
       expect(hist["train/loss"][STEPS - 1].value).toBe(1 / STEPS);
       expect(hist.nan_metric).toEqual([{ key: "nan_metric", value: "NaN", timestamp: T0 + 1, step: 0 }]);
-      expect(hist.accuracy.map((m: any) => [m.step, m.value])).toEqual([[1, 0.5], [2, 0.75]]);
+      expect(hist.accuracy.map((m: any) => [m.step, m.value])).toEqual([
+        [1, 0.5],
+        [2, 0.75],
+      ]);
     });
 
     it("artifacts and the registry", () => {
@@ -281,9 +378,14 @@ for (const version of VERSIONS) {
         { path: "plots/deeper/data.bin", is_dir: false, file_size: 5 },
       ]);
       expect(theirs.artifact_text[`${tree.parent}/notes.txt`]).toBe("hello from the file store\n");
-      expect(theirs.registered_models).toEqual([expect.objectContaining({
-        name: tree.modelName, description: "a model", tags: { domain: "vision" }, aliases: { champion: "2" },
-      })]);
+      expect(theirs.registered_models).toEqual([
+        expect.objectContaining({
+          name: tree.modelName,
+          description: "a model",
+          tags: { domain: "vision" },
+          aliases: { champion: "2" },
+        }),
+      ]);
       expect(theirs.versions.map((v: any) => [v.version, v.run_id, v.source, v.aliases])).toEqual([
         ["1", tree.parent, `runs:/${tree.parent}/model`, []],
         ["2", tree.child, `runs:/${tree.child}/model`, ["champion"]],
@@ -334,7 +436,8 @@ WRITTEN = {"parent": parent, "child": child, "gone": gone, "model_id": model.mod
 
 describe("a tree MLflow 3.4's Python client wrote, read by our store", () => {
   if (!clientAvailable("3.4")) {
-    it.skip("skipped: MLflow 3.4's Python client cannot run here (../shared/mlflow-server/python.sh 3.4 -c 'import mlflow' failed)", () => undefined);
+    it.skip("skipped: MLflow 3.4's Python client cannot run here (../shared/mlflow-server/python.sh 3.4 -c 'import mlflow' failed)", () =>
+      undefined);
     return;
   }
   it("equals what MLflow 3.4 itself reads from it (steps of 5-field lines aside)", async () => {
@@ -351,15 +454,28 @@ describe("a tree MLflow 3.4's Python client wrote, read by our store", () => {
     expect(await fs.readFile(join(expDir, ids.parent, "metrics", "accuracy"), "utf8")).toBe(`${T0 + 60} 0.8 3 py-data 0badc0de\n`);
     expect(await fs.readdir(join(expDir, "models"))).toEqual([ids.model_id]);
 
-    const store = new FileStore(dir, { onWarning: (e) => { throw e; } });
+    const store = new FileStore(dir, {
+      onWarning: (e) => {
+        throw e;
+      },
+    });
     const mine = await ours(store, env.EXP_NAME, env.MODEL_NAME);
     // MLflow 3.4 reads step 0 from a 5-field run metric line; the line holds step 3, which we keep.
     const fix = (m: any) => (m.dataset_name === "py-data" ? { ...m, step: 3 } : m);
     for (const r of [...theirs.search_runs, ...Object.values<any>(theirs.get_run)]) r.metrics = r.metrics.map(fix);
     theirs.history[ids.parent].accuracy = theirs.history[ids.parent].accuracy.map(fix);
     expect(mine).toEqual(theirs);
-    expect(mine.get_run[ids.parent].inputs).toEqual([{ name: "py-data", digest: "0badc0de", source_type: "local",
-      source: '{"uri": "file:///data/py.csv"}', schema: '{"mlflow_colspec": []}', profile: '{"num_rows": 7}', tags: { "mlflow.data.context": "training" } }]);
+    expect(mine.get_run[ids.parent].inputs).toEqual([
+      {
+        name: "py-data",
+        digest: "0badc0de",
+        source_type: "local",
+        source: '{"uri": "file:///data/py.csv"}',
+        schema: '{"mlflow_colspec": []}',
+        profile: '{"num_rows": 7}',
+        tags: { "mlflow.data.context": "training" },
+      },
+    ]);
     expect(mine.get_run[ids.child].inputs).toEqual([]); // a LoggedModel input is not a dataset
     expect(mine.versions.map((v: any) => v.version)).toEqual(["1", "2"]);
   }, 180_000);

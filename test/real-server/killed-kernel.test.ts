@@ -32,7 +32,9 @@ const spoolFiles = (dir: string): string[] => {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
-      if (e.isDirectory()) { if (e.name !== "rejected") walk(path.join(d, e.name)); } else out.push(path.join(d, e.name));
+      if (e.isDirectory()) {
+        if (e.name !== "rejected") walk(path.join(d, e.name));
+      } else out.push(path.join(d, e.name));
     }
   };
   walk(dir);
@@ -54,7 +56,12 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
       for (const status of ["FINISHED", "KILLED"] as const) {
         const run = await store.createRun({ experimentId: exp, startTime: Date.now() });
         await store.updateRun(run.info.runId, { status, endTime: Date.now() });
-        await store.logBatch(run.info.runId, { metrics: [{ key: "late", value: 1, timestamp: 1, step: 0 }, { key: "late", value: 2, timestamp: 2, step: 1 }] });
+        await store.logBatch(run.info.runId, {
+          metrics: [
+            { key: "late", value: 1, timestamp: 1, step: 0 },
+            { key: "late", value: 2, timestamp: 2, step: 1 },
+          ],
+        });
         const after = await store.getRun(run.info.runId);
         expect(after.info.status).toBe(status);
         expect((await store.getMetricHistory(run.info.runId, "late")).map((m) => m.value)).toEqual([1, 2]);
@@ -70,7 +77,8 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
     const spool = path.join(work, "spool");
     const side = path.join(work, "side.txt");
     const kernel = await startKernel({
-      cwd: work, stdio: "pipe",
+      cwd: work,
+      stdio: "pipe",
       env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: spool, JPY_SESSION_NAME: "" },
     });
     kernels.push(kernel);
@@ -78,18 +86,26 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
     expect((await kernel.execute(`%mlflow_experiment ${experiment}`, { timeout: 120_000 })).reply.content.status).toBe("ok");
 
     let ended: string | undefined;
-    void kernel.execute([
-      `%%mlflow_run doomed`,
-      `import { openSync, writeSync } from "fs";`,
-      `const side = openSync(${JSON.stringify(side)}, "w");`,
-      `writeSync(side, "run " + mlflow.activeRun()!.runId + "\\n");`,
-      `for (let i = 0; i < ${POINTS}; i++) {`,
-      `  mlflow.logMetric("m", i, i);`,
-      `  if (i % 1000 === 999) writeSync(side, (i + 1) + " " + Date.now() + "\\n");`,
-      `}`,
-      `writeSync(side, "done ${POINTS} " + Date.now() + "\\n");`,
-      `while (true) {}`,
-    ].join("\n"), { timeout: 600_000 }).then((r) => (ended = JSON.stringify(r.reply.content)), () => undefined);
+    void kernel
+      .execute(
+        [
+          `%%mlflow_run doomed`,
+          `import { openSync, writeSync } from "fs";`,
+          `const side = openSync(${JSON.stringify(side)}, "w");`,
+          `writeSync(side, "run " + mlflow.activeRun()!.runId + "\\n");`,
+          `for (let i = 0; i < ${POINTS}; i++) {`,
+          `  mlflow.logMetric("m", i, i);`,
+          `  if (i % 1000 === 999) writeSync(side, (i + 1) + " " + Date.now() + "\\n");`,
+          `}`,
+          `writeSync(side, "done ${POINTS} " + Date.now() + "\\n");`,
+          `while (true) {}`,
+        ].join("\n"),
+        { timeout: 600_000 },
+      )
+      .then(
+        (r) => (ended = JSON.stringify(r.reply.content)),
+        () => undefined,
+      );
 
     const lines = await until("the cell's last point", 120_000, () => {
       if (ended) throw new Error(`the cell ended before its last point: ${ended}`);
@@ -102,7 +118,13 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
     await exited;
 
     const runId = lines[0]!.split(" ")[1]!;
-    const marks = lines.slice(1).map((l) => l.replace(/^done /, "").split(" ").map(Number) as [number, number]);
+    const marks = lines.slice(1).map(
+      (l) =>
+        l
+          .replace(/^done /, "")
+          .split(" ")
+          .map(Number) as [number, number],
+    );
     const lastAt = marks.at(-1)![1];
     // Every point logged 50 ms or more before the last one must arrive.
     const mustHave = Math.max(0, ...marks.filter(([, t]) => t <= lastAt - 50).map(([n]) => n));
@@ -124,8 +146,10 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
       const steps = new Set(history.map((m) => m.step));
       const missing: number[] = [];
       for (let s = 0; s < mustHave; s++) if (!steps.has(s)) missing.push(s);
-      console.log(`MLflow ${server.version}: logged ${POINTS}, on the server ${steps.size} (${history.length} rows), ` +
-        `KILLED ${killedWithin} ms after the kill; every point before ${mustHave} required`);
+      console.log(
+        `MLflow ${server.version}: logged ${POINTS}, on the server ${steps.size} (${history.length} rows), ` +
+          `KILLED ${killedWithin} ms after the kill; every point before ${mustHave} required`,
+      );
       expect(missing.slice(0, 10), `${missing.length} points logged ≥50 ms before the last are missing`).toEqual([]);
       expect(history.length, "no point delivered twice").toBe(steps.size);
     } finally {

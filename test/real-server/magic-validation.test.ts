@@ -24,18 +24,30 @@ forEachRealServer("magic lines and secrets against a real server", (server: Real
     return { reply: r.reply.content as Content, text: JSON.stringify(r.outputs.map((m) => m.content)) };
   };
   /** Every run of the experiment as MLflow's Python client sees it. */
-  const runs = () => mlflowPython<{ name: string; params: Record<string, string>; metrics: string[]; tags: Record<string, string> }[]>(server.version, server.url, `
+  const runs = () =>
+    mlflowPython<{ name: string; params: Record<string, string>; metrics: string[]; tags: Record<string, string> }[]>(
+      server.version,
+      server.url,
+      `
 import json, mlflow
 exp = mlflow.get_experiment_by_name(${JSON.stringify(experiment)})
 runs = mlflow.search_runs([exp.experiment_id], output_format="list") if exp else []
 print(json.dumps([{"name": r.info.run_name, "params": r.data.params, "metrics": sorted(r.data.metrics), "tags": r.data.tags} for r in runs]))
-`);
+`,
+    );
 
   beforeAll(async () => {
     work = makeTempDir(`real-validation-${server.version}`);
     kernel = await startKernel({
-      cwd: work, stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "", MY_API_TOKEN: SECRET },
+      cwd: work,
+      stdio: "pipe",
+      env: {
+        ...process.env,
+        MLFLOW_TRACKING_URI: server.url,
+        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+        JPY_SESSION_NAME: "",
+        MY_API_TOKEN: SECRET,
+      },
     });
     expect((await exec(`%mlflow_experiment ${experiment}`)).reply.status).toBe("ok");
   }, 120_000);
@@ -59,12 +71,14 @@ print(json.dumps([{"name": r.info.run_name, "params": r.data.params, "metrics": 
   }, 120_000);
 
   it("sends no secret: the run name, params, metric keys and tags come back redacted", async () => {
-    const r = await exec([
-      `%%mlflow_run run-${SECRET} --param token=${SECRET} --tag note=x${SECRET}`,
-      `mlflow.logParam("url", "http://u:${SECRET}@h/x");`,
-      `mlflow.logMetric("loss_${SECRET}", 1);`,
-      `console.log(process.env.MY_API_TOKEN);`,
-    ].join("\n"));
+    const r = await exec(
+      [
+        `%%mlflow_run run-${SECRET} --param token=${SECRET} --tag note=x${SECRET}`,
+        `mlflow.logParam("url", "http://u:${SECRET}@h/x");`,
+        `mlflow.logMetric("loss_${SECRET}", 1);`,
+        `console.log(process.env.MY_API_TOKEN);`,
+      ].join("\n"),
+    );
     expect(r.reply.status).toBe("ok");
     const [run] = await runs();
     expect(run).toMatchObject({
@@ -74,13 +88,17 @@ print(json.dumps([{"name": r.info.run_name, "params": r.data.params, "metrics": 
     });
     expect(run!.tags.note).toBe(`x${REDACTED}`);
     expect(JSON.stringify(run)).not.toContain(SECRET);
-    const stdout = await mlflowPython<string>(server.version, server.url, `
+    const stdout = await mlflowPython<string>(
+      server.version,
+      server.url,
+      `
 import json, mlflow
 exp = mlflow.get_experiment_by_name(${JSON.stringify(experiment)})
 run = mlflow.search_runs([exp.experiment_id], output_format="list")[0]
 path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="outputs/stdout.txt")
 print(json.dumps(open(path).read()))
-`);
+`,
+    );
     expect(stdout).toBe(`${REDACTED}\n`);
   }, 120_000);
 });

@@ -30,7 +30,8 @@ forEachRealServer("magics through a spawned kernel", (server: RealServer) => {
   beforeAll(async () => {
     work = makeTempDir(`real-magics-${server.version}`);
     kernel = await startKernel({
-      cwd: work, stdio: "pipe",
+      cwd: work,
+      stdio: "pipe",
       env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "" },
     });
     expect((await exec(`%mlflow_experiment ${experiment}`)).status).toBe("ok");
@@ -41,15 +42,17 @@ forEachRealServer("magics through a spawned kernel", (server: RealServer) => {
   });
 
   it("%%mlflow_run FINISHED, FAILED and KILLED runs, nested runs and a dataset, read back by MLflow's Python client", async () => {
-    const ok = await exec([
-      `%%mlflow_run good --param lr=0.1 --tag team=growth --description "first try"`,
-      `for (let step = 0; step < 30; step++) mlflow.logMetric("loss", 1 / (step + 1), step);`,
-      `mlflow.logMetric("odd", NaN, 0);`,
-      `mlflow.setTag("stage", "dev");`,
-      `await mlflow.logText("hello", "notes/hello.txt");`,
-      `await mlflow.logInput(mlflow.data.fromRecords([{ x: 1, y: 0.5, label: "a" }, { x: 2, y: 1.5, label: "b" }], { name: "toy", source: "file:///data/toy.csv" }), { context: "training" });`,
-      `console.log("trained");`,
-    ].join("\n"));
+    const ok = await exec(
+      [
+        `%%mlflow_run good --param lr=0.1 --tag team=growth --description "first try"`,
+        `for (let step = 0; step < 30; step++) mlflow.logMetric("loss", 1 / (step + 1), step);`,
+        `mlflow.logMetric("odd", NaN, 0);`,
+        `mlflow.setTag("stage", "dev");`,
+        `await mlflow.logText("hello", "notes/hello.txt");`,
+        `await mlflow.logInput(mlflow.data.fromRecords([{ x: 1, y: 0.5, label: "a" }, { x: 2, y: 1.5, label: "b" }], { name: "toy", source: "file:///data/toy.csv" }), { context: "training" });`,
+        `console.log("trained");`,
+      ].join("\n"),
+    );
     expect(ok.status, JSON.stringify(ok.reply)).toBe("ok");
 
     const failed = await exec(`%%mlflow_run broken\nmlflow.logMetric("loss", 3, 0);\nthrow new Error("diverged");`);
@@ -58,10 +61,15 @@ forEachRealServer("magics through a spawned kernel", (server: RealServer) => {
     // Interrupt once the cell says it is inside its wait (an event, not a sleep).
     let started!: () => void;
     const inside = new Promise<void>((r) => (started = r));
-    const pending = kernel.execute(`%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nconsole.log("waiting now");\nawait new Promise(() => {});`, {
-      timeout: 120_000,
-      onOutput: (m: Message) => { if (m.header.msg_type === "stream" && String((m.content as Content).text).includes("waiting now")) started(); },
-    });
+    const pending = kernel.execute(
+      `%%mlflow_run waiting\nmlflow.logMetric("progress", 1);\nconsole.log("waiting now");\nawait new Promise(() => {});`,
+      {
+        timeout: 120_000,
+        onOutput: (m: Message) => {
+          if (m.header.msg_type === "stream" && String((m.content as Content).text).includes("waiting now")) started();
+        },
+      },
+    );
     await inside;
     await kernel.interrupt();
     expect(((await pending).reply.content as Content).status).toBe("error");
@@ -95,14 +103,24 @@ print(json.dumps(out))
     expect(good.status).toBe("FINISHED");
     expect(good.end).toBe(true);
     expect(good.params).toEqual({ lr: "0.1" });
-    expect(good.tags).toMatchObject({ team: "growth", stage: "dev", "mlflow.note.content": "first try", "mlflow.runName": "good", "mlflow.source.type": "NOTEBOOK" });
+    expect(good.tags).toMatchObject({
+      team: "growth",
+      stage: "dev",
+      "mlflow.note.content": "first try",
+      "mlflow.runName": "good",
+      "mlflow.source.type": "NOTEBOOK",
+    });
     expect(good.loss).toEqual(Array.from({ length: 30 }, (_, i) => [i, 1 / (i + 1)]));
     expect(good.metrics.odd).toBe("NaN");
     expect(good.notes).toEqual(["notes/hello.txt"]);
     expect(good.datasets).toHaveLength(1);
     expect(good.datasets[0]).toMatchObject({ name: "toy", source_type: "local", tags: { "mlflow.data.context": "training" } });
     expect(JSON.parse(good.datasets[0].source)).toEqual({ uri: "file:///data/toy.csv" });
-    expect(JSON.parse(good.datasets[0].schema).mlflow_colspec.map((c: Content) => [c.name, c.type])).toEqual([["x", "long"], ["y", "double"], ["label", "string"]]);
+    expect(JSON.parse(good.datasets[0].schema).mlflow_colspec.map((c: Content) => [c.name, c.type])).toEqual([
+      ["x", "long"],
+      ["y", "double"],
+      ["label", "string"],
+    ]);
     expect(JSON.parse(good.datasets[0].profile)).toEqual({ num_rows: 2, num_elements: 6 });
     expect(seen.broken.status).toBe("FAILED");
     expect(seen.broken.loss).toEqual([[0, 3]]);
@@ -134,15 +152,17 @@ print(json.dumps(out))
   }, 120_000);
 
   it("registerModel, setAlias and getModelVersionByAlias from a cell agree with MLflow's client", async () => {
-    const r = await exec([
-      `const runs = await mlflow.searchRuns({ filter: "attributes.run_name = 'good'" });`,
-      `const v1 = await mlflow.registerModel(\`runs:/\${runs[0]!.info.runId}/model\`, ${JSON.stringify(model)});`,
-      `const v2 = await mlflow.registerModel(\`runs:/\${runs[0]!.info.runId}/model\`, ${JSON.stringify(model)});`,
-      `await mlflow.setAlias(${JSON.stringify(model)}, "Champion", v1.version);`,
-      `await mlflow.setAlias(${JSON.stringify(model)}, "Challenger", v2.version);`,
-      `const champ = await mlflow.getModelVersionByAlias(${JSON.stringify(model)}, "Champion");`,
-      `[v1.version, v2.version, champ.version, champ.runId === runs[0]!.info.runId].join(",")`,
-    ].join("\n"));
+    const r = await exec(
+      [
+        `const runs = await mlflow.searchRuns({ filter: "attributes.run_name = 'good'" });`,
+        `const v1 = await mlflow.registerModel(\`runs:/\${runs[0]!.info.runId}/model\`, ${JSON.stringify(model)});`,
+        `const v2 = await mlflow.registerModel(\`runs:/\${runs[0]!.info.runId}/model\`, ${JSON.stringify(model)});`,
+        `await mlflow.setAlias(${JSON.stringify(model)}, "Champion", v1.version);`,
+        `await mlflow.setAlias(${JSON.stringify(model)}, "Challenger", v2.version);`,
+        `const champ = await mlflow.getModelVersionByAlias(${JSON.stringify(model)}, "Champion");`,
+        `[v1.version, v2.version, champ.version, champ.runId === runs[0]!.info.runId].join(",")`,
+      ].join("\n"),
+    );
     expect(r.status, JSON.stringify(r.reply)).toBe("ok");
     expect(of(r.outputs, "execute_result")[0]!.data["text/plain"]).toContain("1,2,1,true");
     const seen = await python<Content>(`

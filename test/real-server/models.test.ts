@@ -32,7 +32,13 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     return { status: (r.reply.content as Content).status as string, reply: r.reply.content as Content, outputs: r.outputs };
   };
   // Cells print their results as JSON on stdout (an execute_result shows strings quoted).
-  const printed = (outs: Message[]) => JSON.parse(of(outs, "stream").filter((s) => s.name === "stdout").map((s) => s.text).join(""));
+  const printed = (outs: Message[]) =>
+    JSON.parse(
+      of(outs, "stream")
+        .filter((s) => s.name === "stdout")
+        .map((s) => s.text)
+        .join(""),
+    );
   const python = <T = any>(script: string) => mlflowPython<T>(server.version, server.url, script);
 
   beforeAll(async () => {
@@ -40,8 +46,15 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "logreg"), work, { recursive: true });
     cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "linear", "no-predict.ts"), path.join(work, "no-predict.ts"));
     kernel = await startKernel({
-      cwd: work, stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), XDG_CACHE_HOME: path.join(work, "cache"), JPY_SESSION_NAME: "" },
+      cwd: work,
+      stdio: "pipe",
+      env: {
+        ...process.env,
+        MLFLOW_TRACKING_URI: server.url,
+        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+        XDG_CACHE_HOME: path.join(work, "cache"),
+        JPY_SESSION_NAME: "",
+      },
     });
     expect((await exec(`%mlflow_experiment ${experiment}`)).status).toBe("ok");
   }, 120_000);
@@ -51,12 +64,14 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
   });
 
   it("logModel registers, %mlflow_alias sets Champion, loadModel predicts by alias; a failed log registers nothing", async () => {
-    const logged = await exec([
-      `%%mlflow_run train`,
-      `mlflow.logMetric("accuracy", 0.9);`,
-      `const info = await mlflow.logModel("model.ts", { name: "clf", inputExample: [{ x1: 0.5, x2: 1 }, { x1: -1, x2: 2 }], artifacts: { weights: "weights.json" }, registeredModelName: ${JSON.stringify(name)} });`,
-      `console.log(JSON.stringify(info));`,
-    ].join("\n"));
+    const logged = await exec(
+      [
+        `%%mlflow_run train`,
+        `mlflow.logMetric("accuracy", 0.9);`,
+        `const info = await mlflow.logModel("model.ts", { name: "clf", inputExample: [{ x1: 0.5, x2: 1 }, { x1: -1, x2: 2 }], artifacts: { weights: "weights.json" }, registeredModelName: ${JSON.stringify(name)} });`,
+        `console.log(JSON.stringify(info));`,
+      ].join("\n"),
+    );
     expect(logged.status, JSON.stringify(logged.reply)).toBe("ok");
     info = printed(logged.outputs);
     expect(info).toMatchObject({ artifactPath: "clf", registeredModelVersion: "1" });
@@ -64,12 +79,14 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     else expect(info.modelUri).toBe(`runs:/${info.runId}/clf`);
 
     expect((await exec(`%mlflow_alias ${name} Champion 1`)).status).toBe("ok");
-    const loaded = await exec([
-      `const byAlias = await mlflow.loadModel("models:/${name}@Champion");`,
-      `const byUri = await mlflow.loadModel(${JSON.stringify(info.modelUri)});`,
-      `const byRun = await mlflow.loadModel("runs:/${info.runId}/clf");`,
-      `console.log(JSON.stringify([await byAlias.predict([{ x1: 1, x2: 2 }]), await byUri.predict([{ x1: 0, x2: 0 }]), await byRun.predict({ x1: [3], x2: [1] }), byAlias.metadata.runId, byAlias.metadata.flavor]));`,
-    ].join("\n"));
+    const loaded = await exec(
+      [
+        `const byAlias = await mlflow.loadModel("models:/${name}@Champion");`,
+        `const byUri = await mlflow.loadModel(${JSON.stringify(info.modelUri)});`,
+        `const byRun = await mlflow.loadModel("runs:/${info.runId}/clf");`,
+        `console.log(JSON.stringify([await byAlias.predict([{ x1: 1, x2: 2 }]), await byUri.predict([{ x1: 0, x2: 0 }]), await byRun.predict({ x1: [3], x2: [1] }), byAlias.metadata.runId, byAlias.metadata.flavor]));`,
+      ].join("\n"),
+    );
     expect(loaded.status, JSON.stringify(loaded.reply)).toBe("ok");
     const [p1, p2, p3, runId, flavor] = printed(loaded.outputs);
     expect(p1[0]).toBeCloseTo(sigmoid(2 * 1 - 1 * 2 + 0.5), 12);
@@ -81,7 +98,9 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     expect(bad.status).toBe("error");
     expect(bad.reply.evalue).toMatch(/column "x2" expects double but got string \("2"\) in record 0/);
 
-    const failed = await exec(`%%mlflow_run broken\nawait mlflow.logModel("no-predict.ts", { name: "bad", registeredModelName: ${JSON.stringify(name)} });`);
+    const failed = await exec(
+      `%%mlflow_run broken\nawait mlflow.logModel("no-predict.ts", { name: "bad", registeredModelName: ${JSON.stringify(name)} });`,
+    );
     expect(failed.status).toBe("error");
     expect(failed.reply.evalue).toMatch(/no-predict\.ts.*has no predict/);
 
@@ -114,10 +133,16 @@ print(json.dumps(out))
 `);
     expect(seen).toMatchObject({
       flavors: ["typescript_function"],
-      inputs: [{ type: "double", name: "x1", required: true }, { type: "double", name: "x2", required: true }],
+      inputs: [
+        { type: "double", name: "x1", required: true },
+        { type: "double", name: "x2", required: true },
+      ],
       outputs: [{ type: "double", required: true }],
       example: { artifact_path: "input_example.json", type: "dataframe", pandas_orient: "split" },
-      version: "1", run_id: info.runId, versions: ["1"], aliases: { Champion: "1" },
+      version: "1",
+      run_id: info.runId,
+      versions: ["1"],
+      aliases: { Champion: "1" },
     });
     if (server.major >= 3) {
       expect(seen.source).toBe(`models:/${info.modelId}`);
@@ -129,9 +154,13 @@ print(json.dumps(out))
     const bad = await exec(`%mlflow_register ${info.modelUri} ${name} --alias v2`);
     expect(bad.status).toBe("error");
     expect(bad.reply.evalue).toMatch(/Bad --alias "v2"/);
-    const reg = await exec(`%mlflow_register ${info.modelUri} ${name} --alias Challenger --alias Shadow --tag stage=canary --description "second look"`);
+    const reg = await exec(
+      `%mlflow_register ${info.modelUri} ${name} --alias Challenger --alias Shadow --tag stage=canary --description "second look"`,
+    );
     expect(reg.status, JSON.stringify(reg.reply)).toBe("ok");
-    expect(of(reg.outputs, "display_data")[0]!.data["text/plain"]).toBe(`Registered ${name} version 2 from ${info.modelUri} (aliases: Challenger, Shadow).`);
+    expect(of(reg.outputs, "display_data")[0]!.data["text/plain"]).toBe(
+      `Registered ${name} version 2 from ${info.modelUri} (aliases: Challenger, Shadow).`,
+    );
     expect((await exec(`%mlflow_alias ${name} Shadow --delete`)).status).toBe("ok");
     const seen = await python<Content>(`
 import json, mlflow
@@ -142,8 +171,16 @@ info = get_model_info("models:/${name}@Challenger")
 print(json.dumps({"aliases": c.get_registered_model("${name}").aliases, "tags": v2.tags, "description": v2.description,
   "versions": sorted(v.version for v in c.search_model_versions("name='${name}'")), "inputs": info.signature.inputs.to_dict()}))
 `);
-    expect(seen).toMatchObject({ aliases: { Champion: "1", Challenger: "2" }, tags: { stage: "canary" }, description: "second look", versions: ["1", "2"] });
-    expect(seen.inputs).toEqual([{ type: "double", name: "x1", required: true }, { type: "double", name: "x2", required: true }]);
+    expect(seen).toMatchObject({
+      aliases: { Champion: "1", Challenger: "2" },
+      tags: { stage: "canary" },
+      description: "second look",
+      versions: ["1", "2"],
+    });
+    expect(seen.inputs).toEqual([
+      { type: "double", name: "x1", required: true },
+      { type: "double", name: "x2", required: true },
+    ]);
   }, 120_000);
 
   it("%mlflow_compare --model charts the aliased versions' source run under their aliases", async () => {
@@ -159,35 +196,41 @@ print(json.dumps({"aliases": c.get_registered_model("${name}").aliases, "tags": 
     expect(unknown.reply.evalue).toContain(`Unknown registered model "${name}-missing"`);
   }, 120_000);
 
-  it.skipIf(server.major < 3)("logs a TensorFlow.js model built in a cell, registers it, loads it by alias; MLflow reads its tfjs flavour", async () => {
-    const tfName = `tfjs-${randomBytes(4).toString("hex")}`;
-    const logged = await exec([
-      `%%mlflow_run tfjs-train`,
-      `import * as tf from "@tensorflow/tfjs";`,
-      `const net = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });`,
-      `net.setWeights([tf.tensor2d([[2], [-1]]), tf.tensor1d([0.5])]);`,
-      `const tfInfo = await mlflow.logModel(net, { name: "net", inputExample: [[1, 2], [0, 0]], registeredModelName: ${JSON.stringify(tfName)} });`,
-      `console.log(JSON.stringify(tfInfo));`,
-    ].join("\n"));
-    expect(logged.status, JSON.stringify(logged.reply)).toBe("ok");
-    const tfInfo = printed(logged.outputs);
-    expect(tfInfo).toMatchObject({ artifactPath: "net", registeredModelVersion: "1", modelUri: `models:/${tfInfo.modelId}` });
-    expect((await exec(`%mlflow_alias ${tfName} Champion 1`)).status).toBe("ok");
+  it.skipIf(server.major < 3)(
+    "logs a TensorFlow.js model built in a cell, registers it, loads it by alias; MLflow reads its tfjs flavour",
+    async () => {
+      const tfName = `tfjs-${randomBytes(4).toString("hex")}`;
+      const logged = await exec(
+        [
+          `%%mlflow_run tfjs-train`,
+          `import * as tf from "@tensorflow/tfjs";`,
+          `const net = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });`,
+          `net.setWeights([tf.tensor2d([[2], [-1]]), tf.tensor1d([0.5])]);`,
+          `const tfInfo = await mlflow.logModel(net, { name: "net", inputExample: [[1, 2], [0, 0]], registeredModelName: ${JSON.stringify(tfName)} });`,
+          `console.log(JSON.stringify(tfInfo));`,
+        ].join("\n"),
+      );
+      expect(logged.status, JSON.stringify(logged.reply)).toBe("ok");
+      const tfInfo = printed(logged.outputs);
+      expect(tfInfo).toMatchObject({ artifactPath: "net", registeredModelVersion: "1", modelUri: `models:/${tfInfo.modelId}` });
+      expect((await exec(`%mlflow_alias ${tfName} Champion 1`)).status).toBe("ok");
 
-    const loaded = await exec([
-      `const champ = await mlflow.loadModel("models:/${tfName}@Champion");`,
-      `console.log(JSON.stringify([await champ.predict([[1, 2], [3, 1]]), champ.metadata.flavor, champ.metadata.runId]));`,
-    ].join("\n"));
-    expect(loaded.status, JSON.stringify(loaded.reply)).toBe("ok");
-    const [pred, flavor, runId] = printed(loaded.outputs);
-    expect(pred[0][0]).toBeCloseTo(2 * 1 - 1 * 2 + 0.5, 5);
-    expect(pred[1][0]).toBeCloseTo(2 * 3 - 1 * 1 + 0.5, 5);
-    expect([flavor, runId]).toEqual(["tfjs", tfInfo.runId]);
-    const bad = await exec(`await champ.predict([[1, 2, 3]])`);
-    expect(bad.status).toBe("error");
-    expect(bad.reply.evalue).toMatch(/expects shape \[-1, 2\]/);
+      const loaded = await exec(
+        [
+          `const champ = await mlflow.loadModel("models:/${tfName}@Champion");`,
+          `console.log(JSON.stringify([await champ.predict([[1, 2], [3, 1]]), champ.metadata.flavor, champ.metadata.runId]));`,
+        ].join("\n"),
+      );
+      expect(loaded.status, JSON.stringify(loaded.reply)).toBe("ok");
+      const [pred, flavor, runId] = printed(loaded.outputs);
+      expect(pred[0][0]).toBeCloseTo(2 * 1 - 1 * 2 + 0.5, 5);
+      expect(pred[1][0]).toBeCloseTo(2 * 3 - 1 * 1 + 0.5, 5);
+      expect([flavor, runId]).toEqual(["tfjs", tfInfo.runId]);
+      const bad = await exec(`await champ.predict([[1, 2, 3]])`);
+      expect(bad.status).toBe("error");
+      expect(bad.reply.evalue).toMatch(/expects shape \[-1, 2\]/);
 
-    const seen = await python<Content>(`
+      const seen = await python<Content>(`
 import json, mlflow
 from mlflow.models import Model, get_model_info
 uri = "models:/${tfName}@Champion"
@@ -198,10 +241,15 @@ lm = c.get_logged_model(m.model_id)
 print(json.dumps({"flavors": sorted(m.flavors), "tfjs": m.flavors["tfjs"], "inputs": info.signature.inputs.to_dict(),
   "run_id": c.get_model_version_by_alias("${tfName}", "Champion").run_id, "status": str(lm.status), "model_id": m.model_id}))
 `);
-    expect(seen).toMatchObject({
-      flavors: ["tfjs"], tfjs: { model_format: "layers-model", model_json: "data/model.json" },
-      inputs: [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, 2] } }],
-      run_id: tfInfo.runId, status: "READY", model_id: tfInfo.modelId,
-    });
-  }, 180_000);
+      expect(seen).toMatchObject({
+        flavors: ["tfjs"],
+        tfjs: { model_format: "layers-model", model_json: "data/model.json" },
+        inputs: [{ type: "tensor", "tensor-spec": { dtype: "float64", shape: [-1, 2] } }],
+        run_id: tfInfo.runId,
+        status: "READY",
+        model_id: tfInfo.modelId,
+      });
+    },
+    180_000,
+  );
 });

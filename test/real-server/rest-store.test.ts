@@ -6,12 +6,16 @@
 
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import {
-  MAX_KEY_LENGTH, MlflowError, RestStore, type DatasetInput, type Metric, type Page,
-} from "../../tracking/index.js";
+import { MAX_KEY_LENGTH, MlflowError, RestStore, type DatasetInput, type Metric, type Page } from "../../tracking/index.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
 
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected the call to fail"); }, (e: unknown) => e as MlflowError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => e as MlflowError,
+  );
 const codeOf = async (p: Promise<unknown>) => {
   const e = await failure(p);
   expect(e).toBeInstanceOf(MlflowError);
@@ -68,7 +72,12 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect(await codeOf(store.getExperiment("987654321"))).toBe("RESOURCE_DOES_NOT_EXIST");
 
     await store.setExperimentTag(id, { key: "stage", value: "dev" });
-    expect((await store.getExperiment(id)).tags).toEqual(expect.arrayContaining([{ key: "stage", value: "dev" }, { key: "team", value: "ts" }]));
+    expect((await store.getExperiment(id)).tags).toEqual(
+      expect.arrayContaining([
+        { key: "stage", value: "dev" },
+        { key: "team", value: "ts" },
+      ]),
+    );
 
     await store.deleteExperiment(id);
     expect((await store.getExperiment(id)).lifecycleStage).toBe("deleted");
@@ -86,7 +95,8 @@ forEachRealServer("REST store", (server: RealServer) => {
     const prefix = uniq("page");
     const names = Array.from({ length: 5 }, (_, i) => `${prefix}-${i}`);
     for (const n of names) await store.createExperiment(n, [{ key: "group", value: prefix }]);
-    const q = (filter: string) => (pageToken?: string) => store.searchExperiments({ filter, maxResults: 2, orderBy: ["name ASC"], pageToken });
+    const q = (filter: string) => (pageToken?: string) =>
+      store.searchExperiments({ filter, maxResults: 2, orderBy: ["name ASC"], pageToken });
     // Five: two full pages and a short one.
     const five = await walk(q(`name LIKE '${prefix}-%'`));
     expect(five.items.map((e) => e.name)).toEqual(names);
@@ -105,10 +115,28 @@ forEachRealServer("REST store", (server: RealServer) => {
 
   it("runs: create, get, update to each final status, delete and restore", async () => {
     const name = uniq("run");
-    const run = await store.createRun({ experimentId, runName: name, startTime: T0 + 1, tags: [{ key: "owner", value: "alice" }], userId: "bob" });
-    expect(run.info).toMatchObject({ experimentId, runName: name, userId: "bob", status: "RUNNING", startTime: T0 + 1, lifecycleStage: "active" });
+    const run = await store.createRun({
+      experimentId,
+      runName: name,
+      startTime: T0 + 1,
+      tags: [{ key: "owner", value: "alice" }],
+      userId: "bob",
+    });
+    expect(run.info).toMatchObject({
+      experimentId,
+      runName: name,
+      userId: "bob",
+      status: "RUNNING",
+      startTime: T0 + 1,
+      lifecycleStage: "active",
+    });
     expect(run.info.artifactUri).toBe(`mlflow-artifacts:/${experimentId}/${run.info.runId}/artifacts`);
-    expect(run.data.tags).toEqual(expect.arrayContaining([{ key: "owner", value: "alice" }, { key: "mlflow.runName", value: name }]));
+    expect(run.data.tags).toEqual(
+      expect.arrayContaining([
+        { key: "owner", value: "alice" },
+        { key: "mlflow.runName", value: name },
+      ]),
+    );
     expect((await store.getRun(run.info.runId)).info).toEqual(run.info);
     expect(await codeOf(store.getRun("0123456789abcdef0123456789abcdef"))).toBe("RESOURCE_DOES_NOT_EXIST");
     expect(await codeOf(store.createRun({ experimentId: "987654321", startTime: T0 }))).toBe("RESOURCE_DOES_NOT_EXIST");
@@ -141,20 +169,30 @@ forEachRealServer("REST store", (server: RealServer) => {
       });
       ids.push(r.info.runId);
     }
-    const search = (q: { filter?: string; orderBy?: string[]; maxResults?: number; runViewType?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL" }) =>
-      store.searchRuns({ experimentIds: [exp], ...q }).then((p) => p.items.map((r) => r.info.runId));
+    const search = (q: {
+      filter?: string;
+      orderBy?: string[];
+      maxResults?: number;
+      runViewType?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+    }) => store.searchRuns({ experimentIds: [exp], ...q }).then((p) => p.items.map((r) => r.info.runId));
     expect(await search({ filter: "metrics.acc > 0.15", orderBy: ["metrics.acc DESC"] })).toEqual([ids[4], ids[3], ids[2]]);
     expect(await search({ filter: "params.parity = 'odd'", orderBy: ["attributes.start_time ASC"] })).toEqual([ids[1], ids[3]]);
     expect(await search({ filter: "tags.stage LIKE 'ev%'", orderBy: ["attributes.start_time ASC"] })).toEqual([ids[3], ids[4]]);
     expect(await search({ filter: "attributes.run_name = 'r2'" })).toEqual([ids[2]]);
-    expect(await search({ filter: `attributes.start_time >= ${T0 + 3000}`, orderBy: ["attributes.start_time DESC"] })).toEqual([ids[4], ids[3]]);
+    expect(await search({ filter: `attributes.start_time >= ${T0 + 3000}`, orderBy: ["attributes.start_time DESC"] })).toEqual([
+      ids[4],
+      ids[3],
+    ]);
     expect(await codeOf(search({ filter: "metrics.acc >>> 1" }))).toBe("INVALID_PARAMETER_VALUE");
     expect(await codeOf(search({ maxResults: 50_001 }))).toBe("INVALID_PARAMETER_VALUE");
     // Runs come back with their data.
     const [top] = (await store.searchRuns({ experimentIds: [exp], orderBy: ["metrics.acc DESC"], maxResults: 1 })).items;
     expect(top.data).toMatchObject({ metrics: [{ key: "acc", value: 0.4 }], params: [{ key: "parity", value: "even" }] });
 
-    const pages = (filter?: string) => walk((pageToken) => store.searchRuns({ experimentIds: [exp], filter, orderBy: ["attributes.start_time DESC"], maxResults: 2, pageToken }));
+    const pages = (filter?: string) =>
+      walk((pageToken) =>
+        store.searchRuns({ experimentIds: [exp], filter, orderBy: ["attributes.start_time DESC"], maxResults: 2, pageToken }),
+      );
     const five = await pages();
     expect(five.items.map((r) => r.info.runId)).toEqual([...ids].reverse());
     expect(five.sizes).toEqual([2, 2, 1]);
@@ -171,7 +209,8 @@ forEachRealServer("REST store", (server: RealServer) => {
 
   it("logBatch at and over MLflow's limits", async () => {
     const run = await newRun();
-    const metrics = (n: number, key = "m"): Metric[] => Array.from({ length: n }, (_, i) => ({ key, value: i, timestamp: T0 + i, step: i }));
+    const metrics = (n: number, key = "m"): Metric[] =>
+      Array.from({ length: n }, (_, i) => ({ key, value: i, timestamp: T0 + i, step: i }));
     await store.logBatch(run, { metrics: metrics(1000) });
     expect(await codeOf(store.logBatch(run, { metrics: metrics(1001, "over") }))).toBe("INVALID_PARAMETER_VALUE");
     const params = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: String(i) }));
@@ -184,10 +223,14 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect(await codeOf(store.logParam(run, { key: "p1", value: "changed" }))).toBe("INVALID_PARAMETER_VALUE");
     const long = "k".repeat(MAX_KEY_LENGTH + 1);
     await store.logBatch(run, { metrics: [{ key: "k".repeat(MAX_KEY_LENGTH), value: 1, timestamp: T0, step: 0 }] });
-    expect(await codeOf(store.logBatch(run, { metrics: [{ key: long, value: 1, timestamp: T0, step: 0 }] }))).toBe("INVALID_PARAMETER_VALUE");
+    expect(await codeOf(store.logBatch(run, { metrics: [{ key: long, value: 1, timestamp: T0, step: 0 }] }))).toBe(
+      "INVALID_PARAMETER_VALUE",
+    );
     expect(await codeOf(store.logBatch(run, { params: [{ key: long, value: "1" }] }))).toBe("INVALID_PARAMETER_VALUE");
     expect(await codeOf(store.setTag(run, { key: long, value: "1" }))).toBe("INVALID_PARAMETER_VALUE");
-    expect(await codeOf(store.logBatch(run, { metrics: [{ key: "../x", value: 1, timestamp: T0, step: 0 }] }))).toBe("INVALID_PARAMETER_VALUE");
+    expect(await codeOf(store.logBatch(run, { metrics: [{ key: "../x", value: 1, timestamp: T0, step: 0 }] }))).toBe(
+      "INVALID_PARAMETER_VALUE",
+    );
 
     const got = await store.getRun(run);
     expect(got.data.params).toHaveLength(100);
@@ -209,7 +252,9 @@ forEachRealServer("REST store", (server: RealServer) => {
     await store.setTag(run, { key: "kept", value: "y" });
     await store.deleteTag(run, "temp");
     expect(await codeOf(store.deleteTag(run, "temp"))).toBe("RESOURCE_DOES_NOT_EXIST");
-    expect(await codeOf(store.logMetric("0123456789abcdef0123456789abcdef", { key: "a", value: 1, timestamp: T0, step: 0 }))).toBe("RESOURCE_DOES_NOT_EXIST");
+    expect(await codeOf(store.logMetric("0123456789abcdef0123456789abcdef", { key: "a", value: 1, timestamp: T0, step: 0 }))).toBe(
+      "RESOURCE_DOES_NOT_EXIST",
+    );
 
     const got = await store.getRun(run);
     const byKey = Object.fromEntries(got.data.metrics.map((m) => [m.key, m.value]));
@@ -229,7 +274,8 @@ forEachRealServer("REST store", (server: RealServer) => {
 
   it("getMetricHistory pages past one page: 7 points by 3, exactly 6 by 3, unknown key and run", async () => {
     const run = await newRun();
-    const points = (key: string, n: number): Metric[] => Array.from({ length: n }, (_, i) => ({ key, value: i * 1.5, timestamp: T0 + i, step: i }));
+    const points = (key: string, n: number): Metric[] =>
+      Array.from({ length: n }, (_, i) => ({ key, value: i * 1.5, timestamp: T0 + i, step: i }));
     await store.logBatch(run, { metrics: [...points("seven", 7), ...points("six", 6)] });
     const calls = vi.spyOn(store.http, "json");
     try {
@@ -257,8 +303,12 @@ forEachRealServer("REST store", (server: RealServer) => {
     const run = await newRun();
     const input: DatasetInput = {
       dataset: {
-        name: "iris", digest: "d1g3st", sourceType: "local", source: JSON.stringify({ uri: "file:///tmp/iris.csv" }),
-        schema: JSON.stringify({ mlflow_colspec: [{ type: "double", name: "x" }] }), profile: JSON.stringify({ num_rows: 3 }),
+        name: "iris",
+        digest: "d1g3st",
+        sourceType: "local",
+        source: JSON.stringify({ uri: "file:///tmp/iris.csv" }),
+        schema: JSON.stringify({ mlflow_colspec: [{ type: "double", name: "x" }] }),
+        profile: JSON.stringify({ num_rows: 3 }),
       },
       tags: [{ key: "mlflow.data.context", value: "training" }],
     };
@@ -274,9 +324,16 @@ forEachRealServer("REST store", (server: RealServer) => {
     const run = await newRun();
     // On 3.x a real LoggedModel, so the link can be read back; 2.x has no such thing and
     // takes any id (it ignores the fields), as 3.x also does for an id it does not know.
-    const modelId = server.major >= 3
-      ? (await store.request<{ model: { info: { model_id: string } } }>({ method: "POST", path: "/api/2.0/mlflow/logged-models", json: { experiment_id: experimentId, name: uniq("lm"), source_run_id: run } })).model.info.model_id
-      : "m-" + "0".repeat(32);
+    const modelId =
+      server.major >= 3
+        ? (
+            await store.request<{ model: { info: { model_id: string } } }>({
+              method: "POST",
+              path: "/api/2.0/mlflow/logged-models",
+              json: { experiment_id: experimentId, name: uniq("lm"), source_run_id: run },
+            })
+          ).model.info.model_id
+        : "m-" + "0".repeat(32);
     const linked = { key: "eval_acc", value: 0.8, timestamp: T0, step: 1, modelId, datasetName: "iris", datasetDigest: "d1g3st" };
     await store.logBatch(run, { metrics: [linked] });
     await store.logMetric(run, { ...linked, step: 2, value: 0.9, timestamp: T0 + 1 });
@@ -284,9 +341,13 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect((await store.getRun(run)).data.metrics).toEqual([{ key: "eval_acc", value: 0.9, timestamp: T0 + 1, step: 2 }]);
     expect((await store.getMetricHistory(run, "eval_acc")).map((m) => m.step)).toEqual([1, 2]);
     if (server.major >= 3) {
-      const lm = await store.request<{ model: { data: { metrics?: any[] } } }>({ method: "GET", path: `/api/2.0/mlflow/logged-models/${modelId}` });
+      const lm = await store.request<{ model: { data: { metrics?: any[] } } }>({
+        method: "GET",
+        path: `/api/2.0/mlflow/logged-models/${modelId}`,
+      });
       expect(lm.model.data.metrics?.map((m) => [m.step, m.value, m.model_id, m.dataset_name, m.dataset_digest, m.run_id])).toEqual([
-        [1, 0.8, modelId, "iris", "d1g3st", run], [2, 0.9, modelId, "iris", "d1g3st", run],
+        [1, 0.8, modelId, "iris", "d1g3st", run],
+        [2, 0.9, modelId, "iris", "d1g3st", run],
       ]);
     }
   });
@@ -324,7 +385,10 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect(hash).toMatchObject({ code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining(`"notes #1.txt"`) });
     expect(hash.message).toContain("'#'");
     // It would also store a literal "%20" as a space: refused here too.
-    expect(await failure(store.logArtifact(run, "a%20b.txt", "x"))).toMatchObject({ code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining(`"%20"`) });
+    expect(await failure(store.logArtifact(run, "a%20b.txt", "x"))).toMatchObject({
+      code: "INVALID_PARAMETER_VALUE",
+      message: expect.stringContaining(`"%20"`),
+    });
     const model = `model ${odd}`.replace(/\//g, "-");
     await store.createRegisteredModel(model);
     await store.createModelVersion({ name: model, source: `runs:/${run}/model`, runId: run });
@@ -341,8 +405,14 @@ forEachRealServer("REST store", (server: RealServer) => {
     await store.logArtifact(run, "hello.txt", "hello artifact\n");
     await store.logArtifact(run, "plots/deep/bytes.bin", binary);
     await store.logArtifact(run, "plots/note.md", "# note\n");
-    expect(await store.listArtifacts(run)).toEqual([{ path: "hello.txt", isDir: false, fileSize: 15 }, { path: "plots", isDir: true }]);
-    expect(await store.listArtifacts(run, "plots")).toEqual([{ path: "plots/deep", isDir: true }, { path: "plots/note.md", isDir: false, fileSize: 7 }]);
+    expect(await store.listArtifacts(run)).toEqual([
+      { path: "hello.txt", isDir: false, fileSize: 15 },
+      { path: "plots", isDir: true },
+    ]);
+    expect(await store.listArtifacts(run, "plots")).toEqual([
+      { path: "plots/deep", isDir: true },
+      { path: "plots/note.md", isDir: false, fileSize: 7 },
+    ]);
     expect(await store.listArtifacts(run, "plots/deep")).toEqual([{ path: "plots/deep/bytes.bin", isDir: false, fileSize: 256 }]);
     expect(await store.listArtifacts(run, "nope")).toEqual([]);
     expect(Buffer.from(await store.downloadArtifact(run, "hello.txt")).toString()).toBe("hello artifact\n");
@@ -369,15 +439,28 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect(await codeOf(store.getRegisteredModel(`${prefix}-none`))).toBe("RESOURCE_DOES_NOT_EXIST");
     expect((await store.updateRegisteredModel(name, "second")).description).toBe("second");
     await store.setRegisteredModelTag(name, { key: "owner", value: "ts" });
-    expect((await store.getRegisteredModel(name)).tags).toEqual(expect.arrayContaining([{ key: "owner", value: "ts" }, { key: "domain", value: "vision" }]));
+    expect((await store.getRegisteredModel(name)).tags).toEqual(
+      expect.arrayContaining([
+        { key: "owner", value: "ts" },
+        { key: "domain", value: "vision" },
+      ]),
+    );
     await store.createRegisteredModel(`${prefix}-b`);
     await store.createRegisteredModel(`${prefix}-c`);
 
     for (let i = 1; i <= 3; i++) {
-      const v = await store.createModelVersion({ name, source: `runs:/${run}/model`, runId: run, description: `v${i}`, tags: [{ key: "i", value: String(i) }] });
+      const v = await store.createModelVersion({
+        name,
+        source: `runs:/${run}/model`,
+        runId: run,
+        description: `v${i}`,
+        tags: [{ key: "i", value: String(i) }],
+      });
       expect(v).toMatchObject({ name, version: String(i), runId: run, description: `v${i}`, source: `runs:/${run}/model` });
     }
-    expect(await codeOf(store.createModelVersion({ name: `${prefix}-none`, source: `runs:/${run}/model` }))).toBe("RESOURCE_DOES_NOT_EXIST");
+    expect(await codeOf(store.createModelVersion({ name: `${prefix}-none`, source: `runs:/${run}/model` }))).toBe(
+      "RESOURCE_DOES_NOT_EXIST",
+    );
     expect((await store.getModelVersion(name, "2")).tags).toEqual([{ key: "i", value: "2" }]);
     expect(await codeOf(store.getModelVersion(name, "99"))).toBe("RESOURCE_DOES_NOT_EXIST");
     await store.setModelVersionTag(name, "2", { key: "q", value: "ok" });
@@ -385,16 +468,24 @@ forEachRealServer("REST store", (server: RealServer) => {
     expect((await store.getRegisteredModel(name)).latestVersions.map((v) => v.version)).toEqual(["3"]);
 
     // Pages: three models by two, three versions by two, and by one.
-    const models = await walk((pageToken) => store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%'`, maxResults: 2, orderBy: ["name ASC"], pageToken }));
+    const models = await walk((pageToken) =>
+      store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%'`, maxResults: 2, orderBy: ["name ASC"], pageToken }),
+    );
     expect(models.items.map((m) => m.name)).toEqual([`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
     expect(models.sizes).toEqual([2, 1]);
-    const twoModels = await walk((pageToken) => store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%' AND name != '${prefix}-c'`, maxResults: 2, pageToken }));
+    const twoModels = await walk((pageToken) =>
+      store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%' AND name != '${prefix}-c'`, maxResults: 2, pageToken }),
+    );
     expect(twoModels.items).toHaveLength(2);
     expect(twoModels.sizes).toEqual([2]);
-    const versions = await walk((pageToken) => store.searchModelVersions({ filter: `name = '${name}'`, maxResults: 2, orderBy: ["version_number DESC"], pageToken }));
+    const versions = await walk((pageToken) =>
+      store.searchModelVersions({ filter: `name = '${name}'`, maxResults: 2, orderBy: ["version_number DESC"], pageToken }),
+    );
     expect(versions.items.map((v) => v.version)).toEqual(["3", "2", "1"]);
     expect(versions.sizes).toEqual([2, 1]);
-    const byOne = await walk((pageToken) => store.searchModelVersions({ filter: `name = '${name}'`, maxResults: 1, orderBy: ["version_number ASC"], pageToken }));
+    const byOne = await walk((pageToken) =>
+      store.searchModelVersions({ filter: `name = '${name}'`, maxResults: 1, orderBy: ["version_number ASC"], pageToken }),
+    );
     expect(byOne.items.map((v) => v.version)).toEqual(["1", "2", "3"]);
     expect((await store.searchModelVersions({ filter: `name = '${name}'` })).items).toHaveLength(3);
     expect(await codeOf(store.searchRegisteredModels({ maxResults: 1001 }))).toBe("INVALID_PARAMETER_VALUE");
@@ -403,7 +494,12 @@ forEachRealServer("REST store", (server: RealServer) => {
     await store.setRegisteredModelAlias(name, "champion", "1");
     await store.setRegisteredModelAlias(name, "challenger", "2");
     expect(await store.getModelVersionByAlias(name, "champion")).toMatchObject({ version: "1", aliases: ["champion"] });
-    expect((await store.getRegisteredModel(name)).aliases).toEqual(expect.arrayContaining([{ alias: "champion", version: "1" }, { alias: "challenger", version: "2" }]));
+    expect((await store.getRegisteredModel(name)).aliases).toEqual(
+      expect.arrayContaining([
+        { alias: "champion", version: "1" },
+        { alias: "challenger", version: "2" },
+      ]),
+    );
     // Moving an alias to another version.
     await store.setRegisteredModelAlias(name, "champion", "3");
     expect((await store.getModelVersionByAlias(name, "champion")).version).toBe("3");
@@ -415,17 +511,25 @@ forEachRealServer("REST store", (server: RealServer) => {
 
   it("an endpoint the server lacks names its version and the call", async () => {
     const run = await newRun();
-    const call = store.request({ method: "POST", path: "/api/2.0/mlflow/runs/outputs", json: { run_id: run, models: [{ model_id: "m-" + "0".repeat(32), step: 1 }] } });
+    const call = store.request({
+      method: "POST",
+      path: "/api/2.0/mlflow/runs/outputs",
+      json: { run_id: run, models: [{ model_id: "m-" + "0".repeat(32), step: 1 }] },
+    });
     if (server.major >= 3) {
       // 3.x has runs/outputs; runs/log-outputs is no endpoint there (3.4 fixture 180).
       expect(await call).toEqual({});
       const err = await failure(store.request({ method: "POST", path: "/api/2.0/mlflow/runs/log-outputs", json: { run_id: run } }));
       expect(err).toMatchObject({ code: "ENDPOINT_NOT_FOUND", httpStatus: 404 });
-      expect(err.message).toMatch(new RegExp(`^MLflow 3\\.4\\S* at ${server.url} has no endpoint for POST /api/2\\.0/mlflow/runs/log-outputs`));
+      expect(err.message).toMatch(
+        new RegExp(`^MLflow 3\\.4\\S* at ${server.url} has no endpoint for POST /api/2\\.0/mlflow/runs/log-outputs`),
+      );
     } else {
       const err = await failure(call);
       expect(err).toMatchObject({ code: "ENDPOINT_NOT_FOUND", httpStatus: 404 });
-      expect(err.message).toMatch(new RegExp(`^MLflow 2\\.22\\S* at ${server.url} has no endpoint for POST /api/2\\.0/mlflow/runs/outputs`));
+      expect(err.message).toMatch(
+        new RegExp(`^MLflow 2\\.22\\S* at ${server.url} has no endpoint for POST /api/2\\.0/mlflow/runs/outputs`),
+      );
       const lm = await failure(store.request({ method: "GET", path: "/api/2.0/mlflow/logged-models/m-0" }));
       expect(lm.code).toBe("ENDPOINT_NOT_FOUND");
       expect(lm.message).toContain("GET /api/2.0/mlflow/logged-models/m-0");
@@ -437,11 +541,20 @@ forEachRealServer("REST store", (server: RealServer) => {
     const run = await newRun();
     await store.logBatch(run, {
       metrics: Array.from({ length: 7 }, (_, i) => ({ key: "loss", value: 1 / (i + 1), timestamp: T0 + i, step: i })),
-      params: [{ key: "lr", value: "0.01" }], tags: [{ key: "stage", value: "train" }],
+      params: [{ key: "lr", value: "0.01" }],
+      tags: [{ key: "stage", value: "train" }],
     });
-    await store.logInputs(run, [{ dataset: { name: "iris", digest: "abc", sourceType: "local", source: "{}" }, tags: [{ key: "mlflow.data.context", value: "eval" }] }]);
+    await store.logInputs(run, [
+      {
+        dataset: { name: "iris", digest: "abc", sourceType: "local", source: "{}" },
+        tags: [{ key: "mlflow.data.context", value: "eval" }],
+      },
+    ]);
     await store.updateRun(run, { status: "FINISHED", endTime: T0 + 10 });
-    const seen = await mlflowPython(server.version, server.url, `
+    const seen = await mlflowPython(
+      server.version,
+      server.url,
+      `
 import json
 from mlflow import MlflowClient
 c = MlflowClient()
@@ -449,10 +562,15 @@ r = c.get_run("${run}")
 h = c.get_metric_history("${run}", "loss")
 print(json.dumps({"status": r.info.status, "end": r.info.end_time, "params": r.data.params, "tags": {k: v for k, v in r.data.tags.items() if not k.startswith("mlflow.")},
   "history": [[m.step, m.value] for m in h], "datasets": [[d.dataset.name, d.dataset.digest, [t.value for t in d.tags]] for d in r.inputs.dataset_inputs]}))
-`);
+`,
+    );
     expect(seen).toEqual({
-      status: "FINISHED", end: T0 + 10, params: { lr: "0.01" }, tags: { stage: "train" },
-      history: Array.from({ length: 7 }, (_, i) => [i, 1 / (i + 1)]), datasets: [["iris", "abc", ["eval"]]],
+      status: "FINISHED",
+      end: T0 + 10,
+      params: { lr: "0.01" },
+      tags: { stage: "train" },
+      history: Array.from({ length: 7 }, (_, i) => [i, 1 / (i + 1)]),
+      datasets: [["iris", "abc", ["eval"]]],
     });
   });
 });

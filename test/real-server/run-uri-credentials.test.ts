@@ -27,10 +27,11 @@ forEachRealServer("tslab-mlflow run with credentials in MLFLOW_TRACKING_URI", (s
     u.username = "alice";
     u.password = PASSWORD;
     uri = u.toString();
-    const input = writeNotebook(work, "creds.ipynb", notebook([
-      code("%mlflow_status"),
-      code(`%%mlflow_run child\nmlflow.logMetric("m", 1);\nconsole.log(mlflow.trackingUri);`),
-    ]));
+    const input = writeNotebook(
+      work,
+      "creds.ipynb",
+      notebook([code("%mlflow_status"), code(`%%mlflow_run child\nmlflow.logMetric("m", 1);\nconsole.log(mlflow.trackingUri);`)]),
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool") };
     delete env.MLFLOW_RUN_ID;
     delete env.MLFLOW_EXPERIMENT_ID;

@@ -17,14 +17,31 @@ import { mlflowPython, pythonClientAvailable, SERVER_KIT } from "../support/mlfl
 import { CLI_MAIN, REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 const FIXTURE = path.join(REPO_ROOT, "test", "models", "fixtures", "scoring", "model.ts");
-const rows = [{ a: 1, b: 0 }, { a: 2, b: 1 }];
+const rows = [
+  { a: 1, b: 0 },
+  { a: 2, b: 1 },
+];
 const expected = [3, 8];
 
-interface Served { child: ChildProcess; url: string; output: () => string }
+interface Served {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
 
 /** Starts a process and resolves once a line of its output matches `ready` (its URL in group 1, or `url`). */
-async function startServing(cmd: string, args: string[], ready: RegExp, opts: { env?: NodeJS.ProcessEnv; url?: string; cwd?: string } = {}): Promise<Served> {
-  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+async function startServing(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+  opts: { env?: NodeJS.ProcessEnv; url?: string; cwd?: string } = {},
+): Promise<Served> {
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -41,16 +58,21 @@ async function startServing(cmd: string, args: string[], ready: RegExp, opts: { 
 
 function stopGroup(s: Served | undefined): void {
   if (s?.child.pid && s.child.exitCode === null) {
-    try { process.kill(-s.child.pid, "SIGKILL"); } catch { /* already gone */ }
+    try {
+      process.kill(-s.child.pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
   }
 }
 
-const freePort = () => new Promise<number>((resolve) => {
-  const srv = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = srv.address() as net.AddressInfo;
-    srv.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
-});
 
 const post = async (url: string, body: string, type: string | undefined) => {
   const res = await fetch(`${url}/invocations`, { method: "POST", body, headers: type === undefined ? {} : { "content-type": type } });
@@ -64,7 +86,12 @@ let modelDir: string;
 beforeAll(async () => {
   work = makeTempDir("serving");
   modelDir = path.join(work, "ts-model");
-  await saveModel(FIXTURE, modelDir, { inputExample: [{ a: 0, b: 1 }, { a: 1.5, b: 0 }] });
+  await saveModel(FIXTURE, modelDir, {
+    inputExample: [
+      { a: 0, b: 1 },
+      { a: 1.5, b: 0 },
+    ],
+  });
 });
 afterAll(() => rmTempDir(work));
 
@@ -73,18 +100,32 @@ const serveOurs = (...extra: string[]) =>
 
 describe("tslab-mlflow serve", () => {
   let ours: Served;
-  beforeAll(async () => { ours = await serveOurs(); });
+  beforeAll(async () => {
+    ours = await serveOurs();
+  });
   afterAll(() => stopGroup(ours));
 
   it("answers every payload format with the predictions, and /ping, /health, /version", async () => {
     const payloads: [string, string][] = [
-      [JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1, 0], [2, 1]] } }), "application/json"],
+      [
+        JSON.stringify({
+          dataframe_split: {
+            columns: ["a", "b"],
+            data: [
+              [1, 0],
+              [2, 1],
+            ],
+          },
+        }),
+        "application/json",
+      ],
       [JSON.stringify({ dataframe_records: rows }), "application/json"],
       [JSON.stringify({ instances: rows }), "application/json"],
       [JSON.stringify({ inputs: { a: [1, 2], b: [0, 1] } }), "application/json; charset=utf-8"],
       ["a,b\n1,0\n2,1\n", "text/csv"],
     ];
-    for (const [body, type] of payloads) expect(await post(ours.url, body, type), body).toMatchObject({ status: 200, json: { predictions: expected } });
+    for (const [body, type] of payloads)
+      expect(await post(ours.url, body, type), body).toMatchObject({ status: 200, json: { predictions: expected } });
     for (const p of ["/ping", "/health"]) expect((await fetch(ours.url + p)).status).toBe(200);
     const version = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).version;
     expect(await (await fetch(ours.url + "/version")).text()).toBe(version);
@@ -94,17 +135,24 @@ describe("tslab-mlflow serve", () => {
 
   it("is what mlflow.predict(url, payload) calls: records, a scoring body, a failing model's 400", async () => {
     expect(await invokeServingEndpoint(ours.url, rows)).toEqual({ predictions: expected });
-    expect(await invokeServingEndpoint(ours.url, { dataframe_split: { columns: ["a", "b"], data: [[1, 0]] } })).toEqual({ predictions: [3] });
-    await expect(invokeServingEndpoint(ours.url, { dataframe_records: rows, params: { fail: true } }, { maxRetries: 0 }))
-      .rejects.toThrow(/asked to fail/);
+    expect(await invokeServingEndpoint(ours.url, { dataframe_split: { columns: ["a", "b"], data: [[1, 0]] } })).toEqual({
+      predictions: [3],
+    });
+    await expect(invokeServingEndpoint(ours.url, { dataframe_records: rows, params: { fail: true } }, { maxRetries: 0 })).rejects.toThrow(
+      /asked to fail/,
+    );
   });
 
   it.skipIf(!pythonClientAvailable("2.22"))("answers Python's requests", async () => {
-    const got = await mlflowPython("2.22", "file:///nonexistent", `
+    const got = await mlflowPython(
+      "2.22",
+      "file:///nonexistent",
+      `
 import json, requests
 r = requests.post(${JSON.stringify(ours.url + "/invocations")}, json={"dataframe_records": ${JSON.stringify(rows)}})
 bad = requests.post(${JSON.stringify(ours.url + "/invocations")}, data="{", headers={"Content-Type": "application/json"})
-print(json.dumps({"status": r.status_code, "body": r.json(), "bad": [bad.status_code, bad.json()["error_code"]]}))`);
+print(json.dumps({"status": r.status_code, "body": r.json(), "bad": [bad.status_code, bad.json()["error_code"]]}))`,
+    );
     expect(got).toEqual({ status: 200, body: { predictions: expected }, bad: [400, "BAD_REQUEST"] });
   });
 });
@@ -115,8 +163,16 @@ describe("tslab-mlflow serve: shutdown and workers", () => {
     try {
       const started = path.join(work, "started-1");
       const watcher = fs.watch(work);
-      const predictStarted = new Promise<void>((resolve) => watcher.on("change", (_e, f) => { if (String(f) === "started-1") resolve(); }));
-      const inFlight = post(s.url, JSON.stringify({ dataframe_records: rows, params: { startedFile: started, delayMs: 1500 } }), "application/json");
+      const predictStarted = new Promise<void>((resolve) =>
+        watcher.on("change", (_e, f) => {
+          if (String(f) === "started-1") resolve();
+        }),
+      );
+      const inFlight = post(
+        s.url,
+        JSON.stringify({ dataframe_records: rows, params: { startedFile: started, delayMs: 1500 } }),
+        "application/json",
+      );
       await predictStarted;
       watcher.close();
       const exited = once(s.child, "exit");
@@ -134,8 +190,9 @@ describe("tslab-mlflow serve: shutdown and workers", () => {
     const s = await serveOurs("--workers", "2");
     try {
       expect(s.output()).toMatch(/2 workers/);
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-        post(s.url, JSON.stringify({ dataframe_records: [{ a: i, b: 1 }] }), "application/json")));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(s.url, JSON.stringify({ dataframe_records: [{ a: i, b: 1 }] }), "application/json")),
+      );
       expect(answers.map((a) => a.json?.predictions[0])).toEqual(Array.from({ length: 40 }, (_, i) => 2 * i + 4));
       const exited = once(s.child, "exit");
       process.kill(s.child.pid!, "SIGTERM");
@@ -168,8 +225,14 @@ describe("scoring server in process: large bodies and many clients", () => {
       expect(ok.json.predictions).toHaveLength(1_500_000);
       const refused = await post(tight.url, big, "application/json");
       expect(refused.status).toBe(413);
-      expect(refused.json).toEqual({ error_code: "BAD_REQUEST", message: expect.stringMatching(/larger than this server accepts \(16777216 bytes\)/) });
-      expect(await post(tight.url, JSON.stringify({ inputs: rows }), "application/json")).toMatchObject({ status: 200, json: { predictions: expected } });
+      expect(refused.json).toEqual({
+        error_code: "BAD_REQUEST",
+        message: expect.stringMatching(/larger than this server accepts \(16777216 bytes\)/),
+      });
+      expect(await post(tight.url, JSON.stringify({ inputs: rows }), "application/json")).toMatchObject({
+        status: 200,
+        json: { predictions: expected },
+      });
     } finally {
       await Promise.all([roomy.close(), tight.close()]);
     }
@@ -179,11 +242,18 @@ describe("scoring server in process: large bodies and many clients", () => {
     const model = await loadModelFromDir(modelDir);
     const server = await startScoringServer({ model });
     try {
-      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-        i % 4 === 3 ? post(server.url, "{broken", "application/json") : post(server.url, JSON.stringify({ dataframe_records: [{ a: i, b: 0 }] }), "application/json")));
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          i % 4 === 3
+            ? post(server.url, "{broken", "application/json")
+            : post(server.url, JSON.stringify({ dataframe_records: [{ a: i, b: 0 }] }), "application/json"),
+        ),
+      );
       const counts = answers.reduce<Record<number, number>>((c, a) => ({ ...c, [a.status]: (c[a.status] ?? 0) + 1 }), {});
       expect(counts).toEqual({ 200: 150, 400: 50 });
-      answers.forEach((a, i) => { if (i % 4 !== 3) expect(a.json.predictions).toEqual([2 * i + 1]); });
+      answers.forEach((a, i) => {
+        if (i % 4 !== 3) expect(a.json.predictions).toEqual([2 * i + 1]);
+      });
       expect(server.inFlight).toBe(0);
     } finally {
       await server.close();
@@ -194,8 +264,33 @@ describe("scoring server in process: large bodies and many clients", () => {
 // ---- Side by side with MLflow's own scoring server
 
 const good: [string, string, string][] = [
-  ["dataframe_split", JSON.stringify({ dataframe_split: { columns: ["a", "b"], data: [[1, 0], [2, 1]] } }), "application/json"],
-  ["dataframe_split with index", JSON.stringify({ dataframe_split: { index: [5, 6], columns: ["a", "b"], data: [[1, 0], [2, 1]] } }), "application/json"],
+  [
+    "dataframe_split",
+    JSON.stringify({
+      dataframe_split: {
+        columns: ["a", "b"],
+        data: [
+          [1, 0],
+          [2, 1],
+        ],
+      },
+    }),
+    "application/json",
+  ],
+  [
+    "dataframe_split with index",
+    JSON.stringify({
+      dataframe_split: {
+        index: [5, 6],
+        columns: ["a", "b"],
+        data: [
+          [1, 0],
+          [2, 1],
+        ],
+      },
+    }),
+    "application/json",
+  ],
   ["dataframe_records", JSON.stringify({ dataframe_records: rows }), "application/json"],
   ["instances (records)", JSON.stringify({ instances: rows }), "application/json"],
   ["instances (columns)", JSON.stringify({ instances: { a: [1, 2], b: [0, 1] } }), "application/json"],
@@ -204,7 +299,16 @@ const good: [string, string, string][] = [
   ["inputs with params", JSON.stringify({ inputs: rows, params: {} }), "application/json"],
   ["csv", "a,b\n1,0\n2,1\n", "text/csv"],
   ["csv with charset", "a,b\n1,0\n2,1\n", "text/csv; charset=utf-8"],
-  ["an extra column (dropped)", JSON.stringify({ dataframe_records: [{ a: 1, b: 0, c: 5 }, { a: 2, b: 1, c: 6 }] }), "application/json"],
+  [
+    "an extra column (dropped)",
+    JSON.stringify({
+      dataframe_records: [
+        { a: 1, b: 0, c: 5 },
+        { a: 2, b: 1, c: 6 },
+      ],
+    }),
+    "application/json",
+  ],
 ];
 const bad: [string, string, string][] = [
   ["malformed JSON", '{"inputs": [1,', "application/json"],
@@ -235,18 +339,26 @@ describe.skipIf(!python)("side by side with MLflow 2.22's scoring server", () =>
   let ours: Served;
   beforeAll(async () => {
     const sk = path.join(work, "sk-model");
-    await mlflowPython("2.22", "file:///nonexistent", `
+    await mlflowPython(
+      "2.22",
+      "file:///nonexistent",
+      `
 import json, mlflow, pandas as pd
 from sklearn.linear_model import LinearRegression
 from mlflow.models import infer_signature
 X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
 m = LinearRegression().fit(X, 2 * X["a"] + 3 * X["b"] + 1)
 mlflow.sklearn.save_model(m, ${JSON.stringify(sk)}, signature=infer_signature(X, m.predict(X)))
-print(json.dumps({"ok": True}))`);
+print(json.dumps({"ok": True}))`,
+    );
     const port = await freePort();
     [theirs, ours] = await Promise.all([
-      startServing(path.join(SERVER_KIT, "python.sh"), ["2.22", "-m", "mlflow", "models", "serve", "-m", sk, "--env-manager", "local", "-h", "127.0.0.1", "-p", String(port)],
-        /Uvicorn running on|Listening at: http/, { url: `http://127.0.0.1:${port}`, cwd: work }),
+      startServing(
+        path.join(SERVER_KIT, "python.sh"),
+        ["2.22", "-m", "mlflow", "models", "serve", "-m", sk, "--env-manager", "local", "-h", "127.0.0.1", "-p", String(port)],
+        /Uvicorn running on|Listening at: http/,
+        { url: `http://127.0.0.1:${port}`, cwd: work },
+      ),
       serveOurs(),
     ]);
   }, 240_000);
@@ -269,7 +381,11 @@ print(json.dumps({"ok": True}))`);
     expect(a.status).toBeGreaterThanOrEqual(400);
     expect([b.status, b.media]).toEqual([a.status, a.media]);
     if (a.json) {
-      expect(Object.keys(b.json).sort()).toEqual(Object.keys(a.json).filter((k) => k !== "stack_trace").sort());
+      expect(Object.keys(b.json).sort()).toEqual(
+        Object.keys(a.json)
+          .filter((k) => k !== "stack_trace")
+          .sort(),
+      );
       if (!codeDiffers[name]) expect(b.json.error_code).toBe(a.json.error_code);
       expect(b.json.message.length).toBeGreaterThan(20);
     } else {
@@ -284,6 +400,6 @@ print(json.dumps({"ok": True}))`);
     }
   });
 });
-describe.skipIf(python)("side by side with MLflow 2.22's scoring server", () => {
+describe.skipIf(python)("side by side with MLflow 2.22's scoring server (no Python client here)", () => {
   it.skip("skipped: MLflow 2.22's Python client cannot run here (../shared/mlflow-server/python.sh 2.22)", () => undefined);
 });

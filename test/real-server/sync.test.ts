@@ -88,11 +88,18 @@ print(json.dumps(dump))
 `;
 
 /** The dump in a few calls of 10 runs each: one call reading 500,000 points may outlast the helper's 2 minutes on a busy machine. */
-async function serverDump(server: RealServer, experiments: string[], models: string[], runIds: string[]): Promise<Dump & { copies: Record<string, number> }> {
+async function serverDump(
+  server: RealServer,
+  experiments: string[],
+  models: string[],
+  runIds: string[],
+): Promise<Dump & { copies: Record<string, number> }> {
   const whole: Dump & { copies: Record<string, number> } = { runs: {}, models: {}, copies: {} };
   for (let i = 0; i < runIds.length; i += 10) {
     const part = await mlflowPython<Dump & { copies: Record<string, number> }>(server.version, server.url, PY_DUMP, {
-      EXPS: JSON.stringify(experiments), MODELS: JSON.stringify(i === 0 ? models : []), ONLY: JSON.stringify(runIds.slice(i, i + 10)),
+      EXPS: JSON.stringify(experiments),
+      MODELS: JSON.stringify(i === 0 ? models : []),
+      ONLY: JSON.stringify(runIds.slice(i, i + 10)),
     });
     Object.assign(whole.runs, part.runs);
     Object.assign(whole.models, part.models);
@@ -112,7 +119,9 @@ forEachRealServer("sync --to a real server", (server) => {
     expect(r.status, r.stderr + r.stdout.slice(-2000)).toBe(0);
     expect(runLines(r.stdout)).toHaveLength(50);
     expect(r.stdout).toContain("50 copied, 0 completed, 0 already there, 0 failed; model versions: 2 copied, 0 already there, 0 failed.");
-    console.log(`MLflow ${server.version}: 50 runs x 10,000 points synced in ${seconds.toFixed(1)} s (${Math.round(50 * 10_002 / seconds)} points/s)`);
+    console.log(
+      `MLflow ${server.version}: 50 runs x 10,000 points synced in ${seconds.toFixed(1)} s (${Math.round((50 * 10_002) / seconds)} points/s)`,
+    );
 
     const want = await sourceDump(BIG.dir, [BIG.experiment], [BIG.model]);
     if (!server.python) return;
@@ -126,7 +135,9 @@ forEachRealServer("sync --to a real server", (server) => {
     // A second sync finds every copy and writes nothing.
     const again = await runCli(["sync", BIG.dir, "--to", server.url], { env, timeout: 300_000 });
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stdout).toContain("0 copied, 0 completed, 50 already there, 0 failed; model versions: 0 copied, 2 already there, 0 failed.");
+    expect(again.stdout).toContain(
+      "0 copied, 0 completed, 50 already there, 0 failed; model versions: 0 copied, 2 already there, 0 failed.",
+    );
   }, 1_200_000);
 
   it("a sync killed halfway and run again leaves exactly one complete copy of every run", async () => {

@@ -47,7 +47,10 @@ export function realServers(): RealServers {
 }
 
 export const requestedVersions = (): string[] =>
-  (process.env.MLFLOW_TEST_SERVER_VERSIONS ?? "2.22,3.4").split(",").map((v) => v.trim()).filter(Boolean);
+  (process.env.MLFLOW_TEST_SERVER_VERSIONS ?? "2.22,3.4")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 const kitAvailable = (): boolean => fs.existsSync(path.join(SERVER_KIT, "start.sh"));
 
@@ -56,22 +59,35 @@ export function pythonClientAvailable(version: string): boolean {
   const known = realServers().pythonClients?.[shortVersion(version)];
   if (known !== undefined) return known;
   if (!kitAvailable()) return false;
-  const r = spawnSync(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", "import mlflow"], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", "import mlflow"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   return r.status === 0;
 }
 
 async function checkPythonClients(versions: string[]): Promise<Record<string, boolean>> {
   if (!kitAvailable()) return Object.fromEntries(versions.map((v) => [v, false]));
   const run = promisify(execFile);
-  const ok = await Promise.all(versions.map((v) =>
-    run(path.join(SERVER_KIT, "python.sh"), [v, "-c", "import mlflow"], { timeout: 120_000 }).then(() => true, () => false)));
+  const ok = await Promise.all(
+    versions.map((v) =>
+      run(path.join(SERVER_KIT, "python.sh"), [v, "-c", "import mlflow"], { timeout: 120_000 }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   return Object.fromEntries(versions.map((v, i) => [v, ok[i]!]));
 }
 
 /** Starts the servers; the global setup calls it once. Never throws: a failure becomes skipReason. */
 export async function startRealServers(baseDir: string): Promise<RealServers> {
   const [found, pythonClients] = await Promise.all([startServers(baseDir), checkPythonClients(requestedVersions())]);
-  return publish({ ...found, pythonClients, servers: found.servers.map((s) => ({ ...s, python: s.python && (pythonClients[shortVersion(s.version)] ?? true) })) });
+  return publish({
+    ...found,
+    pythonClients,
+    servers: found.servers.map((s) => ({ ...s, python: s.python && (pythonClients[shortVersion(s.version)] ?? true) })),
+  });
 }
 
 async function startServers(baseDir: string): Promise<RealServers> {
@@ -88,19 +104,25 @@ async function startServers(baseDir: string): Promise<RealServers> {
     }
   }
   const cmd = process.env.MLFLOW_TEST_SERVER_CMD;
-  if (!cmd && !kitAvailable()) return ({ servers: [], skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)` });
+  if (!cmd && !kitAvailable())
+    return {
+      servers: [],
+      skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)`,
+    };
   const start = cmd ? ["bash", "-c", `${cmd} "$@"`, "start"] : [path.join(SERVER_KIT, "start.sh")];
-  const started = await Promise.allSettled(requestedVersions().map(async (version): Promise<RealServer> => {
-    const dataDir = fs.mkdtempSync(path.join(baseDir, `mlflow-${version}-`));
-    try {
-      const { stdout } = await run(start[0]!, [...start.slice(1), version, "0", dataDir, "180"], { timeout: 200_000 });
-      const url = stdout.trim().split("\n").pop()!.trim();
-      return { version, major: Number(version.split(".")[0]), url, dataDir, python: kitAvailable() };
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`MLflow ${version} did not start: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ")}`);
-    }
-  }));
+  const started = await Promise.allSettled(
+    requestedVersions().map(async (version): Promise<RealServer> => {
+      const dataDir = fs.mkdtempSync(path.join(baseDir, `mlflow-${version}-`));
+      try {
+        const { stdout } = await run(start[0]!, [...start.slice(1), version, "0", dataDir, "180"], { timeout: 200_000 });
+        const url = stdout.trim().split("\n").pop()!.trim();
+        return { version, major: Number(version.split(".")[0]), url, dataDir, python: kitAvailable() };
+      } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new Error(`MLflow ${version} did not start: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ")}`);
+      }
+    }),
+  );
   const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failures = started.flatMap((s) => (s.status === "rejected" ? [(s.reason as Error).message] : []));
   return { servers, skipReason: failures.length ? failures.join("; ") : undefined };
@@ -108,7 +130,9 @@ async function startServers(baseDir: string): Promise<RealServers> {
 
 export async function stopRealServers(found: RealServers): Promise<void> {
   if (process.env.MLFLOW_TEST_SERVER_URL || process.env.MLFLOW_TEST_SERVER_CMD) return;
-  await Promise.all(found.servers.map((s) => s.dataDir && promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined)));
+  await Promise.all(
+    found.servers.map((s) => s.dataDir && promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined)),
+  );
 }
 
 function publish(found: RealServers): RealServers {
@@ -123,15 +147,25 @@ const shortVersion = (v: string) => v.split(".").slice(0, 2).join(".");
  * `trackingUri`) and returns what it printed as JSON on its last line (NaN, Infinity and
  * -Infinity as strings).
  */
-export async function mlflowPython<T = any>(version: string, trackingUri: string, script: string, extraEnv: Record<string, string> = {}): Promise<T> {
+export async function mlflowPython<T = any>(
+  version: string,
+  trackingUri: string,
+  script: string,
+  extraEnv: Record<string, string> = {},
+): Promise<T> {
   const { stdout } = await promisify(execFile)(path.join(SERVER_KIT, "python.sh"), [shortVersion(version), "-c", script], {
     env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_ALLOW_FILE_STORE: "true", ...extraEnv },
-    timeout: 120_000, maxBuffer: 64 << 20,
+    timeout: 120_000,
+    maxBuffer: 64 << 20,
   }).catch((err: { stderr?: string; message: string }) => {
     throw new Error(`MLflow ${version}'s Python client failed: ${(err.stderr || err.message).trim().split("\n").slice(-8).join("\n")}`);
   });
   // Python's json writes NaN and ±Infinity bare; read them as the strings MLflow's REST API uses.
-  const last = stdout.trim().split("\n").pop()!.replace(/(?<=[\[:,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
+  const last = stdout
+    .trim()
+    .split("\n")
+    .pop()!
+    .replace(/(?<=[[:,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
   return JSON.parse(last) as T;
 }
 

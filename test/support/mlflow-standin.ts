@@ -61,7 +61,14 @@ export function loadExchanges(dir: string = REST_DIR): Exchange[] {
     .sort()
     .map((file) => {
       const data = JSON.parse(readFileSync(join(dir, file), "utf8"));
-      return { no: Number(file.slice(0, 3)), name: file.slice(4, -5), file, title: data.title, request: data.request, response: data.response };
+      return {
+        no: Number(file.slice(0, 3)),
+        name: file.slice(4, -5),
+        file,
+        title: data.title,
+        request: data.request,
+        response: data.response,
+      };
     });
   cache.set(dir, out);
   return out;
@@ -97,10 +104,19 @@ export type Fault =
   | { kind: "hang" }
   | { kind: "status"; status: number; retryAfter?: string | number; contentType?: string; body?: string };
 
-export interface StandinAnswer { status: number; contentType: string; body: Buffer | string; headers?: Record<string, string> }
+export interface StandinAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer | string;
+  headers?: Record<string, string>;
+}
 export type RouteAnswer = number | string | ((req: ReceivedRequest, standin: MlflowStandin) => StandinAnswer | Exchange | number | string);
 
-interface Route { method: string; path: string | RegExp; answer: RouteAnswer }
+interface Route {
+  method: string;
+  path: string | RegExp;
+  answer: RouteAnswer;
+}
 
 const PLACEHOLDER_IDS = ["RUN_A", "RUN_B", "RUN_C", "RUN_D", "RUN_E", "RUN_LIMITS"] as const;
 
@@ -208,9 +224,7 @@ export class MlflowStandin {
     return sub(value) as T;
   }
   substituteText(text: string): string {
-    return text
-      .replace(/<TS_(\d+)>/g, (_m, n) => String(tsValue(Number(n))))
-      .replace(/<([A-Z_]+)>/g, (m, name) => this.ids[name] ?? m);
+    return text.replace(/<TS_(\d+)>/g, (_m, n) => String(tsValue(Number(n)))).replace(/<([A-Z_]+)>/g, (m, name) => this.ids[name] ?? m);
   }
 
   /** The recorded request with placeholders filled in, as our client should send it. */
@@ -258,10 +272,20 @@ export class MlflowStandin {
     const query: Record<string, string[]> = {};
     for (const [k, v] of new URLSearchParams(rawQuery)) (query[k] ??= []).push(v);
     let json: unknown;
-    try { json = body.length ? JSON.parse(body.toString("utf8")) : undefined; } catch { /* not JSON */ }
+    try {
+      json = body.length ? JSON.parse(body.toString("utf8")) : undefined;
+    } catch {
+      /* not JSON */
+    }
     const received: ReceivedRequest = {
-      method: req.method ?? "GET", url, path: safeDecode(q >= 0 ? url.slice(0, q) : url), rawQuery, query,
-      headers: req.headers, body, json,
+      method: req.method ?? "GET",
+      url,
+      path: safeDecode(q >= 0 ? url.slice(0, q) : url),
+      rawQuery,
+      query,
+      headers: req.headers,
+      body,
+      json,
     };
     this.received.push(received);
 
@@ -284,7 +308,8 @@ export class MlflowStandin {
       if (problems.length) {
         this.mismatches.push({ exchange: expected.file, problems });
         // 418 is not retried, so the mismatch surfaces at once.
-        res.writeHead(418, { "Content-Type": "application/json" })
+        res
+          .writeHead(418, { "Content-Type": "application/json" })
           .end(JSON.stringify({ error_code: "STANDIN_MISMATCH", message: `${expected.file}: ${problems.join("; ")}` }));
         return;
       }
@@ -292,12 +317,16 @@ export class MlflowStandin {
       return;
     }
 
-    const route = this.routes.find((r) => r.method === received.method &&
-      (typeof r.path === "string" ? r.path === received.path : r.path.test(received.path)));
+    const route = this.routes.find(
+      (r) => r.method === received.method && (typeof r.path === "string" ? r.path === received.path : r.path.test(received.path)),
+    );
     if (route) {
       let a: RouteAnswer | StandinAnswer | Exchange = route.answer;
       if (typeof a === "function") a = a(received, this);
-      this.send(res, typeof a === "number" || typeof a === "string" ? this.answerOf(exchange(a, this.restDir)) : "no" in a ? this.answerOf(a) : a);
+      this.send(
+        res,
+        typeof a === "number" || typeof a === "string" ? this.answerOf(exchange(a, this.restDir)) : "no" in a ? this.answerOf(a) : a,
+      );
       return;
     }
 
@@ -319,7 +348,13 @@ export class MlflowStandin {
 }
 
 const tsValue = (n: number) => 1_795_700_000_000 + n * 1000;
-const safeDecode = (s: string) => { try { return decodeURIComponent(s); } catch { return s; } };
+const safeDecode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 
 // Proto2 defaults the server fills in: a metric without `step` is step 0.
 function normaliseBody(path: string, body: unknown): unknown {
@@ -354,7 +389,9 @@ function unrecordedPageSize(want: RecordedRequest, got: ReceivedRequest, answer:
   // An error about something else (a bad filter, 081) is the same whatever the page size.
   if (answer.status !== 200) return /max_results/.test(JSON.stringify(body)) ? undefined : size;
   if ((body as Record<string, unknown>).next_page_token) return undefined;
-  const items = Object.values(body).filter(Array.isArray).reduce((n, a) => n + a.length, 0);
+  const items = Object.values(body)
+    .filter(Array.isArray)
+    .reduce((n, a) => n + a.length, 0);
   return size >= items ? size : undefined;
 }
 
@@ -382,7 +419,8 @@ export function compareRequest(want: RecordedRequest, got: ReceivedRequest, answ
   } else if (want.body_encoding === "base64") {
     if (!Buffer.from(String(want.body), "base64").equals(got.body)) problems.push("binary body differs from the recorded one");
   } else if (typeof want.body === "string") {
-    if (got.body.toString("utf8") !== want.body) problems.push(`body ${JSON.stringify(got.body.toString("utf8").slice(0, 200))}, recorded ${JSON.stringify(want.body.slice(0, 200))}`);
+    if (got.body.toString("utf8") !== want.body)
+      problems.push(`body ${JSON.stringify(got.body.toString("utf8").slice(0, 200))}, recorded ${JSON.stringify(want.body.slice(0, 200))}`);
   } else {
     if (got.json === undefined) problems.push(`body is not JSON: ${JSON.stringify(got.body.toString("utf8").slice(0, 200))}`);
     else if (!isDeepStrictEqual(normaliseBody(want.path, want.body), normaliseBody(want.path, got.json)))
@@ -392,7 +430,10 @@ export function compareRequest(want: RecordedRequest, got: ReceivedRequest, answ
 }
 
 function withoutPageSize(got: ReceivedRequest): ReceivedRequest {
-  const rawQuery = got.rawQuery.split("&").filter((p) => p && !p.startsWith("max_results=")).join("&");
+  const rawQuery = got.rawQuery
+    .split("&")
+    .filter((p) => p && !p.startsWith("max_results="))
+    .join("&");
   const query = { ...got.query };
   delete query.max_results;
   let json = got.json;
@@ -414,8 +455,17 @@ export function routeRunsCreate(standin: MlflowStandin, onCreated: (runId: strin
     const sent = req.json as Record<string, any>;
     const runId = `${s.ids.RUN_A.slice(0, 28)}${String(++createdRunSeq).padStart(4, "0")}`;
     onCreated(runId);
-    Object.assign(body.run.info, { run_id: runId, run_uuid: runId, run_name: sent.run_name, start_time: sent.start_time, artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts` });
-    body.run.data.tags = [...sent.tags.filter((t: { key: string }) => t.key !== "mlflow.runName"), { key: "mlflow.runName", value: sent.run_name }];
+    Object.assign(body.run.info, {
+      run_id: runId,
+      run_uuid: runId,
+      run_name: sent.run_name,
+      start_time: sent.start_time,
+      artifact_uri: `mlflow-artifacts:/1/${runId}/artifacts`,
+    });
+    body.run.data.tags = [
+      ...sent.tags.filter((t: { key: string }) => t.key !== "mlflow.runName"),
+      { key: "mlflow.runName", value: sent.run_name },
+    ];
     return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
   });
 }
@@ -428,7 +478,13 @@ export function routeRunsUpdate(standin: MlflowStandin): void {
   standin.route("POST", "/api/2.0/mlflow/runs/update", (req, s) => {
     const body = s.substitute(exchange("runs-update-finished").response.body) as Record<string, any>;
     const sent = req.json as Record<string, any>;
-    Object.assign(body.run_info, { run_id: sent.run_id, run_uuid: sent.run_id, status: sent.status, end_time: sent.end_time, artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts` });
+    Object.assign(body.run_info, {
+      run_id: sent.run_id,
+      run_uuid: sent.run_id,
+      status: sent.status,
+      end_time: sent.end_time,
+      artifact_uri: `mlflow-artifacts:/1/${sent.run_id}/artifacts`,
+    });
     return { status: 200, contentType: "application/json", body: JSON.stringify(body) };
   });
 }

@@ -10,10 +10,13 @@ export function waitForFile(file: string, timeoutMs = 60_000): Promise<void> {
     const done = (err?: Error) => {
       clearTimeout(timer);
       watcher?.close();
-      if (err) reject(err); else resolve();
+      if (err) reject(err);
+      else resolve();
     };
     const timer = setTimeout(() => done(new Error(`${file} did not appear within ${timeoutMs} ms`)), timeoutMs);
-    watcher = fs.watch(dir, () => { if (fs.existsSync(file)) done(); });
+    watcher = fs.watch(dir, () => {
+      if (fs.existsSync(file)) done();
+    });
     // It may have appeared before the watcher started.
     if (fs.existsSync(file)) done();
   });

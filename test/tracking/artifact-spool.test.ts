@@ -19,7 +19,8 @@ let store: RestStore;
 
 const PUT = /^\/api\/2\.0\/mlflow-artifacts\/artifacts\//;
 const puts = () => server.received.filter((r) => r.method === "PUT");
-const waiting = (dir: string) => (existsSync(join(dir, "artifacts")) ? readdirSync(join(dir, "artifacts")).filter((f) => f.endsWith(".json")) : []);
+const waiting = (dir: string) =>
+  existsSync(join(dir, "artifacts")) ? readdirSync(join(dir, "artifacts")).filter((f) => f.endsWith(".json")) : [];
 
 beforeEach(async () => {
   server = await MlflowStandin.start();
@@ -81,7 +82,9 @@ describe("artifact spool", () => {
       void new ArtifactSpool(dir, store.uri).upload(store, runId, "notes/last.txt", "written at exit\\n");
       setTimeout(() => process.exit(0), 500);
     `;
-    const r = await run(process.execPath, ["--input-type=module", "-e", child, server.url, spoolDir, server.ids.RUN_A], { timeout: 30_000 });
+    const r = await run(process.execPath, ["--input-type=module", "-e", child, server.url, spoolDir, server.ids.RUN_A], {
+      timeout: 30_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(waiting(spoolDir)).toHaveLength(1);
 

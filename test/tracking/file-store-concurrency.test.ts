@@ -42,13 +42,17 @@ process.stdout.write(JSON.stringify(out));
 
 function child(root: string, mode: string, who: string, arg: string): Promise<any> {
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, ["--input-type=module", "-e", CHILD, pathToFileURL(DIST_STORE).href, root, mode, who, arg],
-      { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
+    const p = spawn(process.execPath, ["--input-type=module", "-e", CHILD, pathToFileURL(DIST_STORE).href, root, mode, who, arg], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "",
+      stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
     p.stderr.on("data", (d) => (stderr += d));
     p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolvePromise(JSON.parse(stdout)) : reject(new Error(`child ${who} exited ${code}: ${stderr}`))));
+    p.on("close", (code) =>
+      code === 0 ? resolvePromise(JSON.parse(stdout)) : reject(new Error(`child ${who} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -98,7 +102,8 @@ describe("two processes, one store", () => {
     const { info } = await store.createRun({ experimentId: "0", runName: "shared" });
     const BATCHES = 150;
     const [a, b] = await Promise.all([
-      child(root, "metrics", "1", `${info.runId}:${BATCHES}`), child(root, "metrics", "2", `${info.runId}:${BATCHES}`),
+      child(root, "metrics", "1", `${info.runId}:${BATCHES}`),
+      child(root, "metrics", "2", `${info.runId}:${BATCHES}`),
     ]);
     expect([...a.errors, ...b.errors]).toEqual([]);
     const raw = await fs.readFile(join(root, "0", info.runId, "metrics", "shared"), "utf8");
@@ -107,7 +112,8 @@ describe("two processes, one store", () => {
     for (const line of lines) expect(line).toMatch(/^1700000000\d{3} \d+\.0 \d+$/);
     const history = await store.getMetricHistory(info.runId, "shared");
     const values = new Set(history.map((m) => m.value));
-    for (const who of [1, 2]) for (let bt = 0; bt < BATCHES; bt++) for (let j = 0; j < 5; j++) expect(values.has(who * 1e6 + bt * 10 + j)).toBe(true);
+    for (const who of [1, 2])
+      for (let bt = 0; bt < BATCHES; bt++) for (let j = 0; j < 5; j++) expect(values.has(who * 1e6 + bt * 10 + j)).toBe(true);
     expect(await store.getMetricHistory(info.runId, "own_1")).toHaveLength(BATCHES);
   });
 });

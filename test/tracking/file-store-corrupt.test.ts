@@ -22,7 +22,10 @@ beforeEach(async () => {
 });
 
 async function corruptError(p: Promise<unknown>): Promise<MlflowError> {
-  const e = await p.then(() => undefined, (err) => err);
+  const e = await p.then(
+    () => undefined,
+    (err) => err,
+  );
   expect(e).toBeInstanceOf(MlflowError);
   expect(e.code).toBe("CORRUPT_STORE");
   return e;
@@ -62,7 +65,9 @@ describe("corrupt files", () => {
     // 4 and 6 fields are a LoggedModel's line forms, not a run's.
     for (const line of ["1 2 3 4", "1 2 3 run data digest", "1 2 3 4 5 6 7"]) {
       await fs.writeFile(metric, `${line}\n`);
-      expect((await corruptError(store.getMetricHistory(ids.run_child!, "acc"))).message).toContain(`found ${line.split(" ").length} fields`);
+      expect((await corruptError(store.getMetricHistory(ids.run_child!, "acc"))).message).toContain(
+        `found ${line.split(" ").length} fields`,
+      );
     }
     const meta = join(root, ids.exp!, ids.run_failed!, "meta.yaml");
     await fs.writeFile(meta, (await fs.readFile(meta, "utf8")).replace("status: 4", "status: 9"));

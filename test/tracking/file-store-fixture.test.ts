@@ -10,18 +10,35 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MlflowError } from "../../tracking/errors.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import {
-  copyFixture, fixtureMlruns, type FixtureVersion, loadExpected, sortedExperiment, sortedModel, sortedRun, sortedVersion,
-  wireExperiment, wireMetric, wireModelVersion, wireRegisteredModel, wireRun,
+  copyFixture,
+  fixtureMlruns,
+  type FixtureVersion,
+  loadExpected,
+  sortedExperiment,
+  sortedModel,
+  sortedRun,
+  sortedVersion,
+  wireExperiment,
+  wireMetric,
+  wireModelVersion,
+  wireRegisteredModel,
+  wireRun,
 } from "./file-store-helpers.js";
 
 const VIEWS = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"] as const;
 
 /** Puts the step each 5-field run metric line holds into MLflow 3.4's answers (where it reads 0). */
 function withLineSteps(node: any, mlruns: string, expId: string): void {
-  if (Array.isArray(node)) { node.forEach((n) => withLineSteps(n, mlruns, expId)); return; }
+  if (Array.isArray(node)) {
+    node.forEach((n) => withLineSteps(n, mlruns, expId));
+    return;
+  }
   if (!node || typeof node !== "object") return;
   if (node.dataset_name !== undefined && node.run_id !== undefined && node.model_id === undefined) {
-    const lines = readFileSync(join(mlruns, expId, node.run_id, "metrics", node.key), "utf8").trim().split("\n").map((l) => l.split(" "));
+    const lines = readFileSync(join(mlruns, expId, node.run_id, "metrics", node.key), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "));
     const line = lines.find((p) => Number(p[0]) === node.timestamp && p.length === 5)!;
     node.step = Number(line[2]);
   }
@@ -47,7 +64,8 @@ describe.each(["2.22", "3.4"] as FixtureVersion[])("FileStore reads the tree MLf
     for (const view of VIEWS) {
       const page = await store.searchExperiments({ viewType: view });
       expect(page.items.map(sortedExperiment), view).toEqual(
-        expected.search_experiments.result[view].map((e: any) => wireExperiment(e, store.uri)));
+        expected.search_experiments.result[view].map((e: any) => wireExperiment(e, store.uri)),
+      );
       expect(page.nextPageToken).toBeUndefined();
     }
   });
@@ -83,7 +101,10 @@ describe.each(["2.22", "3.4"] as FixtureVersion[])("FileStore reads the tree MLf
     for (const [filter, runIds] of Object.entries(expected.search_runs_filtered as Record<string, string[]>)) {
       if (filter.startsWith("datasets.")) continue;
       const page = await store.searchRuns({ experimentIds: [ids.exp!], filter, orderBy: ["start_time ASC"] });
-      expect(page.items.map((r) => r.info.runId), filter).toEqual(runIds);
+      expect(
+        page.items.map((r) => r.info.runId),
+        filter,
+      ).toEqual(runIds);
     }
   });
 
@@ -109,7 +130,9 @@ describe.each(["2.22", "3.4"] as FixtureVersion[])("FileStore reads the tree MLf
   it("list_artifacts for the root and every directory, and the downloaded text", async () => {
     for (const [path, infos] of Object.entries(expected.list_artifacts.result as Record<string, any[]>)) {
       const got = await store.listArtifacts(ids.run_finished!, path || undefined);
-      expect(got, path).toEqual(infos.map((i) => (i.is_dir ? { path: i.path, isDir: true } : { path: i.path, isDir: false, fileSize: i.file_size })));
+      expect(got, path).toEqual(
+        infos.map((i) => (i.is_dir ? { path: i.path, isDir: true } : { path: i.path, isDir: false, fileSize: i.file_size })),
+      );
     }
     const text = new TextDecoder().decode(await store.downloadArtifact(ids.run_finished!, "notes.txt"));
     expect(text).toBe(expected.download_text.result);
@@ -118,7 +141,9 @@ describe.each(["2.22", "3.4"] as FixtureVersion[])("FileStore reads the tree MLf
   });
 
   it("registry reads: by alias, registered model, versions, search", async () => {
-    expect(sortedVersion(await store.getModelVersionByAlias("fs-model", "champion"))).toEqual(wireModelVersion(expected.get_model_version_by_alias.result));
+    expect(sortedVersion(await store.getModelVersionByAlias("fs-model", "champion"))).toEqual(
+      wireModelVersion(expected.get_model_version_by_alias.result),
+    );
     expect(sortedModel(await store.getRegisteredModel("fs-model"))).toEqual(wireRegisteredModel(expected.get_registered_model.result));
     const versions = await Promise.all((expected.ids.model_versions as number[]).map((v) => store.getModelVersion("fs-model", String(v))));
     expect(versions.map(sortedVersion)).toEqual(expected.get_model_version.result.map(wireModelVersion));

@@ -13,14 +13,72 @@ import { FIXTURE_MLRUNS } from "./file-store-helpers.js";
 
 const OPTIONS = { version: "1.1", sortMapEntries: true, singleQuote: true, lineWidth: 0 } as const;
 const libParse = (text: string): unknown => {
-  try { return parse(text, { version: "1.1" }); } catch { return "invalid"; }
+  try {
+    return parse(text, { version: "1.1" });
+  } catch {
+    return "invalid";
+  }
 };
 
 const TRICKY: unknown[] = [
-  "", "0", "123", "0123", "5e3", "e68", "1e10", "5e3a9f", "0x1f", "0b101", "0o17", "0o1a", "0b02046302e84c51afd3ee74c5ce0215", "0xfq", "0B11", "00ff", "1_000",
-  "yes", "No", "on", "OFF", "y", "n", "true", "null", "~", "NaN", ".inf", "-1", "+x", "-x", "@x", "#x",
-  "a b", "it's", "a: b", "x:", "a:b", "2023-01-01", "1:20", "=", "<<", "ünï", "file:///tmp/mlruns/0/abc/artifacts",
-  "file:///tmp/x y", "RUNNING", "Default", "deadbeef", "x.y.z", "/abs", 0, -5, 1700000000000, 1.5, null, [], {}, true,
+  "",
+  "0",
+  "123",
+  "0123",
+  "5e3",
+  "e68",
+  "1e10",
+  "5e3a9f",
+  "0x1f",
+  "0b101",
+  "0o17",
+  "0o1a",
+  "0b02046302e84c51afd3ee74c5ce0215",
+  "0xfq",
+  "0B11",
+  "00ff",
+  "1_000",
+  "yes",
+  "No",
+  "on",
+  "OFF",
+  "y",
+  "n",
+  "true",
+  "null",
+  "~",
+  "NaN",
+  ".inf",
+  "-1",
+  "+x",
+  "-x",
+  "@x",
+  "#x",
+  "a b",
+  "it's",
+  "a: b",
+  "x:",
+  "a:b",
+  "2023-01-01",
+  "1:20",
+  "=",
+  "<<",
+  "ünï",
+  "file:///tmp/mlruns/0/abc/artifacts",
+  "file:///tmp/x y",
+  "RUNNING",
+  "Default",
+  "deadbeef",
+  "x.y.z",
+  "/abs",
+  0,
+  -5,
+  1700000000000,
+  1.5,
+  null,
+  [],
+  {},
+  true,
 ];
 
 function checkValue(v: unknown): { wrote: boolean } {
@@ -47,8 +105,12 @@ describe("flat meta.yaml fast path", () => {
     const alphabet = "0123456789abcdefxob eE.-_:/'@+#";
     let fast = 0;
     for (let i = 0; i < 3000; i++) {
-      const v = i % 2 ? randomUUID().replace(/-/g, "").slice(0, 1 + randomInt(32))
-        : Array.from({ length: 1 + randomInt(8) }, () => alphabet[randomInt(alphabet.length)]).join("");
+      const v =
+        i % 2
+          ? randomUUID()
+              .replace(/-/g, "")
+              .slice(0, 1 + randomInt(32))
+          : Array.from({ length: 1 + randomInt(8) }, () => alphabet[randomInt(alphabet.length)]).join("");
       if (checkValue(v).wrote) fast++;
     }
     expect(fast).toBeGreaterThan(1000);

@@ -50,8 +50,11 @@ export const rebaseUri = (uri: string, rootUri: string) =>
 
 export function wireExperiment(e: any, rootUri: string): Experiment {
   const out: Experiment = {
-    experimentId: e.experiment_id, name: e.name, artifactLocation: rebaseUri(e.artifact_location, rootUri),
-    lifecycleStage: e.lifecycle_stage, tags: byKey(e.tags ?? []),
+    experimentId: e.experiment_id,
+    name: e.name,
+    artifactLocation: rebaseUri(e.artifact_location, rootUri),
+    lifecycleStage: e.lifecycle_stage,
+    tags: byKey(e.tags ?? []),
   };
   if (e.creation_time !== undefined) out.creationTime = e.creation_time;
   if (e.last_update_time !== undefined) out.lastUpdateTime = e.last_update_time;
@@ -77,8 +80,14 @@ export function wireDatasetInput(d: any): DatasetInput {
 export function wireRun(r: any, rootUri: string): Run {
   const i = r.info;
   const info: Run["info"] = {
-    runId: i.run_id, experimentId: i.experiment_id, runName: i.run_name, userId: i.user_id, status: i.status,
-    startTime: i.start_time, artifactUri: rebaseUri(i.artifact_uri, rootUri), lifecycleStage: i.lifecycle_stage,
+    runId: i.run_id,
+    experimentId: i.experiment_id,
+    runName: i.run_name,
+    userId: i.user_id,
+    status: i.status,
+    startTime: i.start_time,
+    artifactUri: rebaseUri(i.artifact_uri, rootUri),
+    lifecycleStage: i.lifecycle_stage,
   };
   if (i.end_time !== undefined) info.endTime = i.end_time;
   const run: Run = {
@@ -94,8 +103,8 @@ export function wireRun(r: any, rootUri: string): Run {
   return run;
 }
 
-const sortedInputs = (xs: DatasetInput[]) => [...xs].sort((a, b) =>
-  (a.dataset.name + "\0" + a.dataset.digest).localeCompare(b.dataset.name + "\0" + b.dataset.digest));
+const sortedInputs = (xs: DatasetInput[]) =>
+  [...xs].sort((a, b) => (a.dataset.name + "\0" + a.dataset.digest).localeCompare(b.dataset.name + "\0" + b.dataset.digest));
 
 /** Our entities with params/tags/metrics (and inputs) in key order, since MLflow's order is the directory listing's. */
 export function sortedRun(r: Run): Run {
@@ -107,8 +116,15 @@ export const sortedExperiment = (e: Experiment): Experiment => ({ ...e, tags: by
 
 export function wireModelVersion(v: any): ModelVersion {
   const out: ModelVersion = {
-    name: v.name, version: v.version, creationTimestamp: v.creation_timestamp, lastUpdatedTimestamp: v.last_updated_timestamp,
-    currentStage: v.current_stage, source: v.source, status: v.status, tags: byKey(v.tags ?? []), aliases: v.aliases ?? [],
+    name: v.name,
+    version: v.version,
+    creationTimestamp: v.creation_timestamp,
+    lastUpdatedTimestamp: v.last_updated_timestamp,
+    currentStage: v.current_stage,
+    source: v.source,
+    status: v.status,
+    tags: byKey(v.tags ?? []),
+    aliases: v.aliases ?? [],
   };
   if (v.description !== undefined) out.description = v.description;
   if (v.run_id !== undefined) out.runId = v.run_id;
@@ -118,11 +134,18 @@ export const sortedVersion = (v: ModelVersion): ModelVersion => ({ ...v, tags: b
 
 export function wireRegisteredModel(m: any): RegisteredModel {
   const out: RegisteredModel = {
-    name: m.name, creationTimestamp: m.creation_timestamp, lastUpdatedTimestamp: m.last_updated_timestamp,
-    latestVersions: (m.latest_versions ?? []).map(wireModelVersion), tags: byKey(m.tags ?? []), aliases: m.aliases ?? [],
+    name: m.name,
+    creationTimestamp: m.creation_timestamp,
+    lastUpdatedTimestamp: m.last_updated_timestamp,
+    latestVersions: (m.latest_versions ?? []).map(wireModelVersion),
+    tags: byKey(m.tags ?? []),
+    aliases: m.aliases ?? [],
   };
   if (m.description !== undefined) out.description = m.description;
   return out;
 }
-export const sortedModel = (m: RegisteredModel): RegisteredModel =>
-  ({ ...m, tags: byKey(m.tags), latestVersions: m.latestVersions.map(sortedVersion) });
+export const sortedModel = (m: RegisteredModel): RegisteredModel => ({
+  ...m,
+  tags: byKey(m.tags),
+  latestVersions: m.latestVersions.map(sortedVersion),
+});

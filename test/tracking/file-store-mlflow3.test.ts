@@ -30,8 +30,12 @@ beforeAll(async () => {
 const trainingSet: DatasetInput = {
   dataset: {
     // The texts MLflow's Python client wrote into the fixture (json.dumps spacing).
-    name: "fs-data", digest: "d1g3st01", sourceType: "local", source: '{"uri": "file:///data/fs-data.csv"}',
-    schema: '{"mlflow_colspec": []}', profile: '{"num_rows": 3}',
+    name: "fs-data",
+    digest: "d1g3st01",
+    sourceType: "local",
+    source: '{"uri": "file:///data/fs-data.csv"}',
+    schema: '{"mlflow_colspec": []}',
+    profile: '{"num_rows": 3}',
   },
   tags: [{ key: "mlflow.data.context", value: "training" }],
 };
@@ -59,8 +63,9 @@ describe("a tree MLflow 3.4 wrote", () => {
     expect(page.items.map((r) => r.info.runId).sort()).toEqual(expected.search_runs.result.ALL.map((r: any) => r.info.run_id).sort());
     for (const name of ["models", "datasets", ids.logged_model!])
       await expect(store.getRun(name)).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
-    expect((await store.searchExperiments({ viewType: "ALL" })).items.map((e) => e.experimentId).sort())
-      .toEqual(expected.search_experiments.result.ALL.map((e: any) => e.experiment_id).sort());
+    expect((await store.searchExperiments({ viewType: "ALL" })).items.map((e) => e.experimentId).sort()).toEqual(
+      expected.search_experiments.result.ALL.map((e: any) => e.experiment_id).sort(),
+    );
     expect(warnings).toEqual([]);
   });
 
@@ -72,7 +77,11 @@ describe("a tree MLflow 3.4 wrote", () => {
       const best = latestPoint(points.map((p) => p.metric))!;
       latest.push({ ...best, runId: points.find((p) => p.metric === best)!.runId });
     }
-    const want = expected.get_logged_model.result.data.metrics.map((m: any) => ({ ...wireMetric(m), modelId: m.model_id, runId: m.run_id }));
+    const want = expected.get_logged_model.result.data.metrics.map((m: any) => ({
+      ...wireMetric(m),
+      modelId: m.model_id,
+      runId: m.run_id,
+    }));
     expect(latest).toEqual(want.sort((a: Metric, b: Metric) => a.key.localeCompare(b.key)));
   });
 
@@ -129,9 +138,11 @@ describe("logInputs", () => {
     await s.logInputs(runId, [trainingSet]);
     const dsId = datasetId(evalSet.dataset);
     expect(await fs.readFile(join(dir, expId, "datasets", dsId, "meta.yaml"), "utf8")).toBe(
-      "digest: abc12345\nname: holdout set\nprofile: null\nschema: null\nsource: '{}'\nsource_type: code\n");
+      "digest: abc12345\nname: holdout set\nprofile: null\nschema: null\nsource: '{}'\nsource_type: code\n",
+    );
     expect(await fs.readFile(join(dir, expId, runId, "inputs", inputId(dsId, runId), "meta.yaml"), "utf8")).toBe(
-      `destination_id: ${runId}\ndestination_type: RUN\nsource_id: ${dsId}\nsource_type: DATASET\ntags:\n  mlflow.data.context: eval\n`);
+      `destination_id: ${runId}\ndestination_type: RUN\nsource_id: ${dsId}\nsource_type: DATASET\ntags:\n  mlflow.data.context: eval\n`,
+    );
     expect((await fs.readdir(join(dir, expId, "datasets"))).length).toBe(2);
     expect((await fs.readdir(join(dir, expId, runId, "inputs"))).length).toBe(2);
     expect((await fs.readdir(join(dir, expId, runId))).sort()).toEqual(["artifacts", "inputs", "meta.yaml", "metrics", "params", "tags"]);
@@ -172,13 +183,18 @@ describe("logInputs", () => {
   it("a deleted run takes no inputs; an unknown run is not found", async () => {
     const { s, runId } = await setUp();
     await s.deleteRun(runId);
-    await expect(s.logInputs(runId, [trainingSet])).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining("'active' state") });
+    await expect(s.logInputs(runId, [trainingSet])).rejects.toMatchObject({
+      code: "INVALID_PARAMETER_VALUE",
+      message: expect.stringContaining("'active' state"),
+    });
     await expect(s.logInputs("0123456789abcdef0123456789abcdef", [trainingSet])).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
   });
 
   it("metrics with dataset fields are written as 3-field lines, the form MLflow 2.x and 3.x both read with their step", async () => {
     const { dir, s, expId, runId } = await setUp();
-    await s.logBatch(runId, { metrics: [{ key: "acc", value: 0.5, timestamp: 1, step: 4, datasetName: "fs-data", datasetDigest: "d1g3st01", modelId: "m-1" }] });
+    await s.logBatch(runId, {
+      metrics: [{ key: "acc", value: 0.5, timestamp: 1, step: 4, datasetName: "fs-data", datasetDigest: "d1g3st01", modelId: "m-1" }],
+    });
     expect(await fs.readFile(join(dir, expId, runId, "metrics", "acc"), "utf8")).toBe("1 0.5 4\n");
   });
 });

@@ -20,32 +20,73 @@ beforeEach(async () => {
 });
 
 const read = (...p: string[]) => fs.readFile(join(root, ...p), "utf8");
-const yamlKeys = (text: string) => text.split("\n").filter((l) => /^[a-z_]+:/.test(l)).map((l) => l.split(":")[0]);
+const yamlKeys = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => /^[a-z_]+:/.test(l))
+    .map((l) => l.split(":")[0]);
 const fixture = (...p: string[]) => fs.readFile(join(FIXTURE_MLRUNS, ...p), "utf8");
 
 describe("Python float format", () => {
   it("formats like Python's repr(float)", () => {
     const cases: [number, string][] = [
-      [42, "42.0"], [0.9, "0.9"], [NaN, "nan"], [Infinity, "inf"], [-Infinity, "-inf"], [1e-5, "1e-05"],
-      [1.5e300, "1.5e+300"], [0.0001, "0.0001"], [1e16, "1e+16"], [1e15, "1000000000000000.0"],
-      [123456789012345678, "1.2345678901234568e+17"], [0.1 + 0.2, "0.30000000000000004"], [-0, "-0.0"], [0, "0.0"],
-      [5e-324, "5e-324"], [1.7976931348623157e308, "1.7976931348623157e+308"], [12345.678, "12345.678"],
-      [2.5e-7, "2.5e-07"], [9999999999999998, "9999999999999998.0"], [1.2e16, "1.2e+16"], [-3.25e-10, "-3.25e-10"],
-      [100, "100.0"], [0.001, "0.001"], [1e22, "1e+22"],
+      [42, "42.0"],
+      [0.9, "0.9"],
+      [NaN, "nan"],
+      [Infinity, "inf"],
+      [-Infinity, "-inf"],
+      [1e-5, "1e-05"],
+      [1.5e300, "1.5e+300"],
+      [0.0001, "0.0001"],
+      [1e16, "1e+16"],
+      [1e15, "1000000000000000.0"],
+      [123456789012345678, "1.2345678901234568e+17"],
+      [0.1 + 0.2, "0.30000000000000004"],
+      [-0, "-0.0"],
+      [0, "0.0"],
+      [5e-324, "5e-324"],
+      [1.7976931348623157e308, "1.7976931348623157e+308"],
+      [12345.678, "12345.678"],
+      [2.5e-7, "2.5e-07"],
+      [9999999999999998, "9999999999999998.0"],
+      [1.2e16, "1.2e+16"],
+      [-3.25e-10, "-3.25e-10"],
+      [100, "100.0"],
+      [0.001, "0.001"],
+      [1e22, "1e+22"],
     ];
     for (const [x, want] of cases) expect(formatPyFloat(x), String(x)).toBe(want);
   });
   it("parses like Python's float()", () => {
-    const cases: [string, number][] = [["nan", NaN], ["-inf", -Infinity], ["Infinity", Infinity], ["1e5", 1e5],
-      ["1_000.5", 1000.5], [" 2.5 ", 2.5], [".5", 0.5], ["5.", 5], ["NaN", NaN], ["1e-05", 1e-5], ["42.0", 42], ["5.e3", 5000], ["+1.5E+2", 150], ["-iNF", -Infinity], ["1_0e1_0", 1e11]];
+    const cases: [string, number][] = [
+      ["nan", NaN],
+      ["-inf", -Infinity],
+      ["Infinity", Infinity],
+      ["1e5", 1e5],
+      ["1_000.5", 1000.5],
+      [" 2.5 ", 2.5],
+      [".5", 0.5],
+      ["5.", 5],
+      ["NaN", NaN],
+      ["1e-05", 1e-5],
+      ["42.0", 42],
+      ["5.e3", 5000],
+      ["+1.5E+2", 150],
+      ["-iNF", -Infinity],
+      ["1_0e1_0", 1e11],
+    ];
     for (const [s, want] of cases) expect(parsePyFloat(s), s).toEqual(want);
-    for (const bad of ["", "abc", "1.2.3", "0x10", "1e", "--1", "1__0", "_1", "1_", "1._5", ".", "e5", "nan1"]) expect(parsePyFloat(bad), bad).toBeUndefined();
+    for (const bad of ["", "abc", "1.2.3", "0x10", "1e", "--1", "1__0", "_1", "1_", "1._5", ".", "e5", "nan1"])
+      expect(parsePyFloat(bad), bad).toBeUndefined();
   });
 });
 
 describe("experiments on disk", () => {
   it("first write creates Default experiment 0; new ids are random 18-digit integers", async () => {
-    const id = await store.createExperiment("exp-a", [{ key: "team", value: "ts" }, { key: "flag", value: "yes" }]);
+    const id = await store.createExperiment("exp-a", [
+      { key: "team", value: "ts" },
+      { key: "flag", value: "yes" },
+    ]);
     expect(id).toMatch(/^[1-9]\d{17}$/);
     const def = await read("0", "meta.yaml");
     expect(yamlKeys(def)).toEqual(yamlKeys(await fixture("0", "meta.yaml")));
@@ -100,7 +141,12 @@ describe("experiments on disk", () => {
     await store.setExperimentTag(b, { key: "team", value: "ts" });
     const page = await store.searchExperiments({ filter: "name LIKE 'fx-%'", orderBy: ["name DESC"], maxResults: 1 });
     expect(page.items.map((e) => e.experimentId)).toEqual([b]);
-    const next = await store.searchExperiments({ filter: "name LIKE 'fx-%'", orderBy: ["name DESC"], maxResults: 1, pageToken: page.nextPageToken });
+    const next = await store.searchExperiments({
+      filter: "name LIKE 'fx-%'",
+      orderBy: ["name DESC"],
+      maxResults: 1,
+      pageToken: page.nextPageToken,
+    });
     expect(next.items.map((e) => e.experimentId)).toEqual([a]);
     expect((await store.searchExperiments({ filter: "tags.team = 'ts'" })).items.map((e) => e.name)).toEqual(["fx-b"]);
   });
@@ -109,7 +155,13 @@ describe("experiments on disk", () => {
 describe("runs on disk", () => {
   it("writes meta.yaml, params, tags and metric lines in MLflow's formats", async () => {
     const exp = await store.createExperiment("e");
-    const run = await store.createRun({ experimentId: exp, runName: "fs-finished", startTime: 1700000000000, userId: "root", tags: [{ key: "owner", value: "alice" }] });
+    const run = await store.createRun({
+      experimentId: exp,
+      runName: "fs-finished",
+      startTime: 1700000000000,
+      userId: "root",
+      tags: [{ key: "owner", value: "alice" }],
+    });
     const dir = join(exp, run.info.runId);
     expect(run.info.runId).toMatch(/^[0-9a-f]{32}$/);
     const running = await read(dir, "meta.yaml");
@@ -117,14 +169,20 @@ describe("runs on disk", () => {
     expect(running).toContain("status: 1\n");
 
     await store.logBatch(run.info.runId, {
-      params: [{ key: "lr", value: "0.01" }, { key: "epochs", value: "3" }],
+      params: [
+        { key: "lr", value: "0.01" },
+        { key: "epochs", value: "3" },
+      ],
       tags: [{ key: "stage", value: "train" }],
       metrics: [
-        { key: "acc", value: 0.5, timestamp: 1700000001000, step: 0 }, { key: "acc", value: 0.7, timestamp: 1700000001100, step: 1 },
+        { key: "acc", value: 0.5, timestamp: 1700000001000, step: 0 },
+        { key: "acc", value: 0.7, timestamp: 1700000001100, step: 1 },
         { key: "final_score", value: 42, timestamp: 1700000001500, step: 0 },
         { key: "train/loss", value: 1.5, timestamp: 1700000001000, step: 0 },
-        { key: "odd", value: NaN, timestamp: 5, step: 0 }, { key: "odd", value: Infinity, timestamp: 6, step: 1 },
-        { key: "odd", value: -Infinity, timestamp: 7, step: 2 }, { key: "odd", value: 1e-5, timestamp: 8, step: 3 },
+        { key: "odd", value: NaN, timestamp: 5, step: 0 },
+        { key: "odd", value: Infinity, timestamp: 6, step: 1 },
+        { key: "odd", value: -Infinity, timestamp: 7, step: 2 },
+        { key: "odd", value: 1e-5, timestamp: 8, step: 3 },
         { key: "odd", value: 1.5e300, timestamp: 9, step: 4 },
       ],
     });
@@ -133,17 +191,33 @@ describe("runs on disk", () => {
     const meta = await read(dir, "meta.yaml");
     const fixtureRun = await fixture("265722614914646150", "f836a1742fef45f4b69f074656048534", "meta.yaml");
     expect(yamlKeys(meta)).toEqual(yamlKeys(fixtureRun));
-    expect(meta).toBe([
-      `artifact_uri: ${store.uri}/${exp}/${run.info.runId}/artifacts`, "end_time: 1700000009000", "entry_point_name: ''",
-      `experiment_id: '${exp}'`, "lifecycle_stage: active", `run_id: ${run.info.runId}`, "run_name: fs-finished",
-      `run_uuid: ${run.info.runId}`, "source_name: ''", "source_type: 4", "source_version: ''", "start_time: 1700000000000",
-      "status: 3", "tags: []", "user_id: root", "",
-    ].join("\n"));
+    expect(meta).toBe(
+      [
+        `artifact_uri: ${store.uri}/${exp}/${run.info.runId}/artifacts`,
+        "end_time: 1700000009000",
+        "entry_point_name: ''",
+        `experiment_id: '${exp}'`,
+        "lifecycle_stage: active",
+        `run_id: ${run.info.runId}`,
+        "run_name: fs-finished",
+        `run_uuid: ${run.info.runId}`,
+        "source_name: ''",
+        "source_type: 4",
+        "source_version: ''",
+        "start_time: 1700000000000",
+        "status: 3",
+        "tags: []",
+        "user_id: root",
+        "",
+      ].join("\n"),
+    );
     expect(await read(dir, "params", "lr")).toBe("0.01");
     expect(await read(dir, "tags", "mlflow.runName")).toBe("fs-finished");
     expect(await read(dir, "tags", "stage")).toBe("train");
     expect(await read(dir, "metrics", "acc")).toBe("1700000001000 0.5 0\n1700000001100 0.7 1\n");
-    expect(await read(dir, "metrics", "final_score")).toBe(await fixture("265722614914646150", "f836a1742fef45f4b69f074656048534", "metrics", "final_score"));
+    expect(await read(dir, "metrics", "final_score")).toBe(
+      await fixture("265722614914646150", "f836a1742fef45f4b69f074656048534", "metrics", "final_score"),
+    );
     expect(await read(dir, "metrics", "train", "loss")).toBe("1700000001000 1.5 0\n");
     expect(await read(dir, "metrics", "odd")).toBe("5 nan 0\n6 inf 1\n7 -inf 2\n8 1e-05 3\n9 1.5e+300 4\n");
     await expect(fs.stat(join(root, dir, "artifacts"))).resolves.toBeTruthy();
@@ -154,11 +228,16 @@ describe("runs on disk", () => {
     const latest = Object.fromEntries(back.data.metrics.map((m) => [m.key, m.value]));
     expect(latest).toEqual({ acc: 0.7, final_score: 42, "train/loss": 1.5, odd: 1.5e300 });
     expect(await store.getMetricHistory(run.info.runId, "odd")).toEqual([
-      { key: "odd", value: NaN, timestamp: 5, step: 0 }, { key: "odd", value: Infinity, timestamp: 6, step: 1 },
-      { key: "odd", value: -Infinity, timestamp: 7, step: 2 }, { key: "odd", value: 1e-5, timestamp: 8, step: 3 },
+      { key: "odd", value: NaN, timestamp: 5, step: 0 },
+      { key: "odd", value: Infinity, timestamp: 6, step: 1 },
+      { key: "odd", value: -Infinity, timestamp: 7, step: 2 },
+      { key: "odd", value: 1e-5, timestamp: 8, step: 3 },
       { key: "odd", value: 1.5e300, timestamp: 9, step: 4 },
     ]);
-    expect(back.data.params.sort((a, b) => a.key.localeCompare(b.key))).toEqual([{ key: "epochs", value: "3" }, { key: "lr", value: "0.01" }]);
+    expect(back.data.params.sort((a, b) => a.key.localeCompare(b.key))).toEqual([
+      { key: "epochs", value: "3" },
+      { key: "lr", value: "0.01" },
+    ]);
   });
 
   it("generates an adjective-noun-NNN name and the mlflow.runName tag when none is given", async () => {
@@ -167,8 +246,9 @@ describe("runs on disk", () => {
     const back = await store.getRun(run.info.runId);
     expect(back.data.tags).toContainEqual({ key: "mlflow.runName", value: run.info.runName });
     expect(back.info.userId).toBe("unknown");
-    await expect(store.createRun({ experimentId: "0", runName: "a", tags: [{ key: "mlflow.runName", value: "b" }] }))
-      .rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
+    await expect(store.createRun({ experimentId: "0", runName: "a", tags: [{ key: "mlflow.runName", value: "b" }] })).rejects.toMatchObject(
+      { code: "INVALID_PARAMETER_VALUE" },
+    );
     await expect(store.createRun({ experimentId: "999" })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
   });
 
@@ -176,18 +256,24 @@ describe("runs on disk", () => {
     const { info } = await store.createRun({ experimentId: "0", runName: "p" });
     await store.logBatch(info.runId, { params: [{ key: "lr", value: "0.1" }] });
     await store.logBatch(info.runId, { params: [{ key: "lr", value: "0.1" }] });
-    const err = await store.logBatch(info.runId, {
-      params: [{ key: "new", value: "1" }, { key: "lr", value: "0.2" }],
-      metrics: [{ key: "m", value: 1, timestamp: 1, step: 0 }],
-    }).catch((e) => e);
+    const err = await store
+      .logBatch(info.runId, {
+        params: [
+          { key: "new", value: "1" },
+          { key: "lr", value: "0.2" },
+        ],
+        metrics: [{ key: "m", value: 1, timestamp: 1, step: 0 }],
+      })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(MlflowError);
     expect(err.code).toBe("INVALID_PARAMETER_VALUE");
     expect(err.message).toContain("lr");
     const back = await store.getRun(info.runId);
     expect(back.data.params).toEqual([{ key: "lr", value: "0.1" }]);
     expect(back.data.metrics).toEqual([]);
-    await expect(store.logBatch(info.runId, { metrics: [{ key: "../x", value: 1, timestamp: 1, step: 0 }] }))
-      .rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
+    await expect(store.logBatch(info.runId, { metrics: [{ key: "../x", value: 1, timestamp: 1, step: 0 }] })).rejects.toMatchObject({
+      code: "INVALID_PARAMETER_VALUE",
+    });
 
     await store.deleteRun(info.runId);
     const meta = parse(await read("0", info.runId, "meta.yaml"));
@@ -218,7 +304,12 @@ describe("runs on disk", () => {
     await store.updateRun(info.runId, { runName: "after", status: "KILLED" });
     expect((await store.getRun(info.runId)).info).toMatchObject({ runName: "after", status: "KILLED" });
     expect(await read("0", info.runId, "tags", "mlflow.runName")).toBe("after");
-    await store.logBatch(info.runId, { tags: [{ key: "mlflow.runName", value: "again" }, { key: "x", value: "1" }] });
+    await store.logBatch(info.runId, {
+      tags: [
+        { key: "mlflow.runName", value: "again" },
+        { key: "x", value: "1" },
+      ],
+    });
     expect((await store.getRun(info.runId)).info.runName).toBe("again");
     await store.logBatch(info.runId, { tags: [{ key: "backup.tmp", value: "kept" }] });
     expect((await store.getRun(info.runId)).data.tags).toContainEqual({ key: "backup.tmp", value: "kept" });
@@ -232,15 +323,26 @@ describe("runs on disk", () => {
     const made = [];
     for (let i = 0; i < 5; i++) {
       const { info } = await store.createRun({ experimentId: exp, runName: `r${i}`, startTime: 1000 + i });
-      await store.logBatch(info.runId, { metrics: [{ key: "acc", value: i / 10, timestamp: 1, step: 0 }], params: [{ key: "i", value: String(i) }] });
+      await store.logBatch(info.runId, {
+        metrics: [{ key: "acc", value: i / 10, timestamp: 1, step: 0 }],
+        params: [{ key: "i", value: String(i) }],
+      });
       made.push(info.runId);
     }
     const p1 = await store.searchRuns({ experimentIds: [exp], filter: "metrics.acc >= 0.1", orderBy: ["metrics.acc DESC"], maxResults: 2 });
     expect(p1.items.map((r) => r.info.runName)).toEqual(["r4", "r3"]);
-    const p2 = await store.searchRuns({ experimentIds: [exp], filter: "metrics.acc >= 0.1", orderBy: ["metrics.acc DESC"], maxResults: 2, pageToken: p1.nextPageToken });
+    const p2 = await store.searchRuns({
+      experimentIds: [exp],
+      filter: "metrics.acc >= 0.1",
+      orderBy: ["metrics.acc DESC"],
+      maxResults: 2,
+      pageToken: p1.nextPageToken,
+    });
     expect(p2.items.map((r) => r.info.runName)).toEqual(["r2", "r1"]);
     expect(p2.nextPageToken).toBeUndefined();
-    expect((await store.searchRuns({ experimentIds: [exp, "0"], filter: "params.i = '0'" })).items.map((r) => r.info.runId)).toEqual([made[0]]);
+    expect((await store.searchRuns({ experimentIds: [exp, "0"], filter: "params.i = '0'" })).items.map((r) => r.info.runId)).toEqual([
+      made[0],
+    ]);
     await expect(store.searchRuns({ experimentIds: ["12345"] })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
     await expect(store.searchRuns({ experimentIds: [exp], filter: "metrics.acc >>> 1" })).rejects.toThrow(/Invalid comparator '>>>'/);
   });
@@ -254,9 +356,13 @@ describe("artifacts", () => {
     await store.logArtifact(info.runId, "bundle/deeper/readme.md", "# nested artifact\n");
     expect(await read("0", info.runId, "artifacts", "notes.txt")).toBe("hello filestore\n");
     expect(await store.listArtifacts(info.runId)).toEqual([
-      { path: "bundle", isDir: true }, { path: "notes.txt", isDir: false, fileSize: 16 }, { path: "plots", isDir: true },
+      { path: "bundle", isDir: true },
+      { path: "notes.txt", isDir: false, fileSize: 16 },
+      { path: "plots", isDir: true },
     ]);
-    expect(await store.listArtifacts(info.runId, "bundle/deeper")).toEqual([{ path: "bundle/deeper/readme.md", isDir: false, fileSize: 18 }]);
+    expect(await store.listArtifacts(info.runId, "bundle/deeper")).toEqual([
+      { path: "bundle/deeper/readme.md", isDir: false, fileSize: 18 },
+    ]);
     expect([...(await store.downloadArtifact(info.runId, "plots/tiny.png"))]).toEqual([137, 80, 78, 71]);
     await expect(store.logArtifact(info.runId, "../escape.txt", "x")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
     await expect(store.logArtifact(info.runId, "/abs.txt", "x")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
@@ -293,7 +399,13 @@ describe("registry on disk", () => {
     const { info } = await store.createRun({ experimentId: "0" });
     await store.createRegisteredModel("fs-model", { description: "filestore model", tags: [{ key: "domain", value: "vision" }] });
     await expect(store.createRegisteredModel("fs-model")).rejects.toMatchObject({ code: "RESOURCE_ALREADY_EXISTS" });
-    const v1 = await store.createModelVersion({ name: "fs-model", source: `runs:/${info.runId}/model`, runId: info.runId, description: "first", tags: [{ key: "quality", value: "ok" }] });
+    const v1 = await store.createModelVersion({
+      name: "fs-model",
+      source: `runs:/${info.runId}/model`,
+      runId: info.runId,
+      description: "first",
+      tags: [{ key: "quality", value: "ok" }],
+    });
     const v2 = await store.createModelVersion({ name: "fs-model", source: `runs:/${info.runId}/model` });
     expect([v1.version, v2.version]).toEqual(["1", "2"]);
     await store.setRegisteredModelAlias("fs-model", "champion", "2");
@@ -333,9 +445,17 @@ describe("a store we write reads back like the fixture reads", () => {
     const want = expected.search_runs.result.ACTIVE_ONLY[0];
     const exp = await store.createExperiment("fs-exp");
     const tags = want.data.tags.filter((t: any) => t.key !== "mlflow.runName");
-    const { info } = await store.createRun({ experimentId: exp, runName: want.info.run_name, startTime: want.info.start_time, userId: want.info.user_id, tags });
+    const { info } = await store.createRun({
+      experimentId: exp,
+      runName: want.info.run_name,
+      startTime: want.info.start_time,
+      userId: want.info.user_id,
+      tags,
+    });
     const history = expected.get_metric_history.result[want.info.run_id];
-    const metrics = Object.values(history).flat().map((m: any) => ({ ...m, value: Number(m.value) }));
+    const metrics = Object.values(history)
+      .flat()
+      .map((m: any) => ({ ...m, value: Number(m.value) }));
     await store.logBatch(info.runId, { metrics, params: want.data.params });
     await store.updateRun(info.runId, { status: "FINISHED", endTime: want.info.end_time });
     const back = await store.getRun(info.runId);
@@ -343,7 +463,13 @@ describe("a store we write reads back like the fixture reads", () => {
     expect(sort(back.data.metrics)).toEqual(sort(want.data.metrics));
     expect(sort(back.data.params)).toEqual(sort(want.data.params));
     expect(sort(back.data.tags)).toEqual(sort(want.data.tags));
-    expect(back.info).toMatchObject({ runName: want.info.run_name, status: "FINISHED", startTime: want.info.start_time, endTime: want.info.end_time, userId: "root" });
+    expect(back.info).toMatchObject({
+      runName: want.info.run_name,
+      status: "FINISHED",
+      startTime: want.info.start_time,
+      endTime: want.info.end_time,
+      userId: "root",
+    });
     for (const key of Object.keys(history)) {
       const src = await fixture("265722614914646150", want.info.run_id, "metrics", ...key.split("/"));
       expect(await read(exp, info.runId, "metrics", ...key.split("/")), key).toBe(src);
@@ -362,7 +488,15 @@ describe("store locations", () => {
     expect(new FileStore("file:rel/mlruns").root).toBe(join(process.cwd(), "rel/mlruns"));
     for (const bad of ["http://host/mlruns", "s3://bucket/x", ""]) {
       expect(() => new FileStore(bad), bad).toThrow(MlflowError);
-      expect((() => { try { new FileStore(bad); } catch (e) { return (e as MlflowError).code; } })()).toBe("UNSUPPORTED_URI");
+      expect(
+        (() => {
+          try {
+            new FileStore(bad);
+          } catch (e) {
+            return (e as MlflowError).code;
+          }
+        })(),
+      ).toBe("UNSUPPORTED_URI");
     }
   });
 });

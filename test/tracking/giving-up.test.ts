@@ -11,8 +11,16 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  ArtifactSpool, MAX_ARTIFACT_NAME_BYTES, MAX_DELIVERY_ATTEMPTS, MlflowError, Spool, deliverSpool, invokeServingEndpoint, validateArtifactPath,
-  type Batch, type TrackingStore,
+  ArtifactSpool,
+  MAX_ARTIFACT_NAME_BYTES,
+  MAX_DELIVERY_ATTEMPTS,
+  MlflowError,
+  Spool,
+  deliverSpool,
+  invokeServingEndpoint,
+  validateArtifactPath,
+  type Batch,
+  type TrackingStore,
 } from "../../tracking/index.js";
 import { MAX_ARTIFACT_ATTEMPTS } from "../../tracking/logging/artifact-spool.js";
 import { ActiveRun } from "../../magics/active-run.js";
@@ -38,7 +46,13 @@ const errorOf = async (f: () => unknown): Promise<any> => {
 /** A store whose logArtifact does what `answer` says for each call. */
 const storeWith = (answer: (path: string, n: number) => Promise<void>) => {
   const calls: string[] = [];
-  const store = { uri: "http://example.invalid", logArtifact: (_run: string, p: string) => { calls.push(p); return answer(p, calls.length); } };
+  const store = {
+    uri: "http://example.invalid",
+    logArtifact: (_run: string, p: string) => {
+      calls.push(p);
+      return answer(p, calls.length);
+    },
+  };
   return { store: store as unknown as TrackingStore, calls };
 };
 
@@ -52,7 +66,8 @@ describe("artifact paths", () => {
     expect(() => validateArtifactPath("a\\b")).toThrow(/must be relative/);
     expect(() => validateArtifactPath("")).toThrow(/non-empty string/);
     expect(() => validateArtifactPath("é".repeat(128))).toThrow(/256 bytes/);
-    for (const ok of ["a.txt", "plots/loss curve.png", "é".repeat(127), "a".repeat(255), "x/y/z.json"]) expect(() => validateArtifactPath(ok)).not.toThrow();
+    for (const ok of ["a.txt", "plots/loss curve.png", "é".repeat(127), "a".repeat(255), "x/y/z.json"])
+      expect(() => validateArtifactPath(ok)).not.toThrow();
   });
 
   it("an awaited logText with a bad name throws at the call; nothing is sent", async () => {
@@ -66,8 +81,20 @@ describe("artifact paths", () => {
 });
 
 function activeRun(store: TrackingStore, artifacts: ArtifactSpool, warnings: string[]): ActiveRun {
-  const sink = { logMetric: () => true, logParam: () => undefined, setTag: () => undefined, logBatch: () => undefined, flush: async () => undefined, terminate: async () => "acknowledged" as const, pending: () => ({ queued: 0, inFlight: 0, spooled: 0 }) };
-  return new ActiveRun({ runId: "r1", experimentId: "0", runName: "r", artifactUri: "" }, { store, sink, artifacts, redactor: new Redactor({}), warn: (m) => warnings.push(m) }, true);
+  const sink = {
+    logMetric: () => true,
+    logParam: () => undefined,
+    setTag: () => undefined,
+    logBatch: () => undefined,
+    flush: async () => undefined,
+    terminate: async () => "acknowledged" as const,
+    pending: () => ({ queued: 0, inFlight: 0, spooled: 0 }),
+  };
+  return new ActiveRun(
+    { runId: "r1", experimentId: "0", runName: "r", artifactUri: "" },
+    { store, sink, artifacts, redactor: new Redactor({}), warn: (m) => warnings.push(m) },
+    true,
+  );
 }
 
 describe("uploads that get no answer", () => {
@@ -104,13 +131,18 @@ describe("uploads that get no answer", () => {
     const first = await spool.deliver(store);
     expect(first).toMatchObject({ delivered: 2, left: 1, rejected: 0 });
     expect(calls).toEqual(["bad.txt", "good-1.txt", "good-2.txt"]);
-    for (let i = 2; i < MAX_ARTIFACT_ATTEMPTS; i++) expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 1, rejected: 0 });
+    for (let i = 2; i < MAX_ARTIFACT_ATTEMPTS; i++)
+      expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 1, rejected: 0 });
     expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 0, rejected: 1 });
     expect(await spool.list()).toEqual([]);
     const parked = await spool.parked();
     expect(parked).toHaveLength(1);
     expect(parked[0]!.reason).toMatch(new RegExp(`gave up after ${MAX_ARTIFACT_ATTEMPTS} attempts.*File name too long`));
-    expect(fs.readdirSync(path.join(work, "artifacts", "rejected")).sort()).toEqual([`${parked[0]!.name}.bin`, `${parked[0]!.name}.json`, `${parked[0]!.name}.reason.txt`]);
+    expect(fs.readdirSync(path.join(work, "artifacts", "rejected")).sort()).toEqual([
+      `${parked[0]!.name}.bin`,
+      `${parked[0]!.name}.json`,
+      `${parked[0]!.name}.reason.txt`,
+    ]);
   });
 
   it("an unreachable store stops the round without counting attempts", async () => {
@@ -119,8 +151,11 @@ describe("uploads that get no answer", () => {
     const spool = new ArtifactSpool(work, "http://example.invalid");
     await spool.write("r1", "a.txt", "x");
     await spool.write("r1", "b.txt", "y");
-    const { store, calls } = storeWith(async () => { throw new MlflowError("TEMPORARILY_UNAVAILABLE", "Could not reach the MLflow server"); });
-    for (let i = 0; i < MAX_ARTIFACT_ATTEMPTS + 1; i++) expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 2, rejected: 0 });
+    const { store, calls } = storeWith(async () => {
+      throw new MlflowError("TEMPORARILY_UNAVAILABLE", "Could not reach the MLflow server");
+    });
+    for (let i = 0; i < MAX_ARTIFACT_ATTEMPTS + 1; i++)
+      expect(await spool.deliver(store)).toMatchObject({ delivered: 0, left: 2, rejected: 0 });
     expect(calls).toHaveLength(MAX_ARTIFACT_ATTEMPTS + 1);
     expect(await spool.parked()).toEqual([]);
   });

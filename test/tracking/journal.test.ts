@@ -42,7 +42,11 @@ async function killedChild(work: string, first: number, second: number): Promise
   const script = path.join(work, "child.mjs");
   fs.writeFileSync(script, CHILD);
   const side = path.join(work, "side.txt");
-  const child = spawn(process.execPath, [script, path.join(work, "mlruns"), path.join(work, "spool"), side, String(first), String(second)], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [script, path.join(work, "mlruns"), path.join(work, "spool"), side, String(first), String(second)],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -69,9 +73,11 @@ describe("the logger's journal", () => {
     expect((await store.getMetricHistory(runId, "m")).length).toBe(5_000);
     expect((await store.getRun(runId)).info.status).toBe("RUNNING");
 
-    const sync = () => spawnSync(process.execPath, [CLI_MAIN, "sync", "--tracking-uri", store.uri], {
-      encoding: "utf8", env: { ...process.env, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-base") },
-    });
+    const sync = () =>
+      spawnSync(process.execPath, [CLI_MAIN, "sync", "--tracking-uri", store.uri], {
+        encoding: "utf8",
+        env: { ...process.env, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool-base") },
+      });
     // The spool of a URI lives under the base: point the child's spool there.
     const { spoolDirFor } = await import("../../tracking/index.js");
     const target = spoolDirFor(store.uri, path.join(work, "spool-base"));
@@ -145,12 +151,21 @@ describe("the logger's journal", () => {
     const torn = metricsRecord([[0, 0, 99, 99, 99]]).subarray(0, 20);
     const text = Buffer.concat([
       T(JSON.stringify({ format: "tslab-mlflow-journal", version: 1, uri: "x", pid: 1 })),
-      T(`r\t0\t"run-a"`), T(`r\t1\t"run-b"`), T(`k\t0\t"loss"`), T(`k\t1\t"acc"`), T(`o\t0`), T(`o\t1`),
+      T(`r\t0\t"run-a"`),
+      T(`r\t1\t"run-b"`),
+      T(`k\t0\t"loss"`),
+      T(`k\t1\t"acc"`),
+      T(`o\t0`),
+      T(`o\t1`),
       metricsRecord(Array.from({ length: 1500 }, (_, i) => [0, 0, i, 100 + i, i] as [number, number, number, number, number])),
-      metricsRecord([[1, 1, NaN, 7, 0], [1, 1, -0, 8, 1]]),
+      metricsRecord([
+        [1, 1, NaN, 7, 0],
+        [1, 1, -0, 8, 1],
+      ]),
       T(`c\t1`),
       T(`a\t1\t0\t0`), // run-a's first 1000 points arrived; its last 500 and run-b's two did not
-      T(`e\t1\t${JSON.stringify({ status: "FINISHED", endTime: 9 })}`), T(`u\t1`),
+      T(`e\t1\t${JSON.stringify({ status: "FINISHED", endTime: 9 })}`),
+      T(`u\t1`),
       T(`p\t0\t${JSON.stringify(["lr", "0.1"])}`),
       torn, // the process died inside this write
     ]);

@@ -57,7 +57,8 @@ function startChild(marker: string, ...args: string[]): Promise<{ child: ChildPr
   const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    let out = "", err = "";
+    let out = "",
+      err = "";
     child.stderr!.on("data", (d) => (err += d));
     child.stdout!.on("data", (d) => {
       out += d;
@@ -68,17 +69,24 @@ function startChild(marker: string, ...args: string[]): Promise<{ child: ChildPr
   });
 }
 
-const killed = (child: ChildProcess) => new Promise<void>((resolve) => {
-  child.once("exit", () => resolve());
-  child.kill("SIGKILL");
-});
+const killed = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
 
-const spoolFiles = () => { try { return readdirSync(spoolDir).filter((n) => !n.startsWith(".") && n !== "rejected"); } catch { return []; } };
+const spoolFiles = () => {
+  try {
+    return readdirSync(spoolDir).filter((n) => !n.startsWith(".") && n !== "rejected");
+  } catch {
+    return [];
+  }
+};
 
 function expectAllOnce(runId: string, n: number): void {
   expect(server.duplicates()).toEqual([]);
-  for (const key of ["loss", "acc"]) for (let step = 0; step < n; step++)
-    expect(server.points.get(`${runId}|${key}|${step}|${T0 + step}`), `${key}@${step}`).toBe(1);
+  for (const key of ["loss", "acc"])
+    for (let step = 0; step < n; step++) expect(server.points.get(`${runId}|${key}|${step}|${T0 + step}`), `${key}@${step}`).toBe(1);
   expect(server.points.size).toBe(2 * n);
   expect(server.params.get(`${runId}|optimizer`)).toBe("adam");
   expect(server.tags.get(`${runId}|phase`)).toBe("restart-test");
@@ -132,7 +140,9 @@ describe("kill and restart", () => {
     // and waits inside its retry when it is killed.
     await server.setMode("unavailable");
     server.retryAfterSeconds = 30;
-    const second = spawn(process.execPath, ["--input-type=module", "-e", CHILD, server.url, spoolDir, "deliver", "", "", "60000"], { stdio: "ignore" });
+    const second = spawn(process.execPath, ["--input-type=module", "-e", CHILD, server.url, spoolDir, "deliver", "", "", "60000"], {
+      stdio: "ignore",
+    });
     children.push(second);
     const deadline = Date.now() + 10_000;
     while (!server.statuses.includes(503) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

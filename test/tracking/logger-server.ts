@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { WIRE_DIR } from "../support/paths.js";
 
-interface Exchange { response: { status: number; content_type: string; body: unknown } }
+interface Exchange {
+  response: { status: number; content_type: string; body: unknown };
+}
 const fixture = (name: string): Exchange => JSON.parse(readFileSync(join(WIRE_DIR, "rest", name), "utf8"));
 const OK = fixture("034-runs-log-batch.json").response;
 const TOO_MANY = fixture("041-limits-log-batch-1001-metrics.json").response;
@@ -85,7 +87,8 @@ export class LogBatchServer {
     this.arrivals.push(Date.now());
     if (this.mode === "unavailable") {
       this.statuses.push(503);
-      res.writeHead(503, { "Content-Type": "text/html; charset=utf-8", "Retry-After": String(this.retryAfterSeconds) })
+      res
+        .writeHead(503, { "Content-Type": "text/html; charset=utf-8", "Retry-After": String(this.retryAfterSeconds) })
         .end("<html><body><h1>503 Service Unavailable</h1></body></html>");
       return;
     }

@@ -79,8 +79,8 @@ it("refused, then 503 with Retry-After, then recovered: every point reaches the 
 
   expect([...accepted.values()].every((n) => n === 1)).toBe(true);
   expect(accepted.size).toBe(2 * 2500);
-  for (let s = 0; s < 2500; s++) for (const key of ["loss", "acc"])
-    expect(accepted.get(`${standin.ids.RUN_A}|${key}|${s}|${T0 + s}`), `${key}@${s}`).toBe(1);
+  for (let s = 0; s < 2500; s++)
+    for (const key of ["loss", "acc"]) expect(accepted.get(`${standin.ids.RUN_A}|${key}|${s}|${T0 + s}`), `${key}@${s}`).toBe(1);
   expect(standin.mismatches).toEqual([]);
   expect(standin.unexpected).toEqual([]);
 });

@@ -40,15 +40,39 @@ type Step =
   | { t: "spool"; broken: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("log" as const), run: fc.nat(RUNS.length - 1), kind: fc.constantFrom("metrics" as const, "metrics" as const, "params" as const, "tags" as const), n: fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 900, max: 1_600 })) }) },
-  { weight: 5, arbitrary: fc.record({ t: fc.constant("answer" as const), pick: fc.nat(7), how: fc.constantFrom<Answer>("ok", "ok", "transient", "permanent") }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant("log" as const),
+      run: fc.nat(RUNS.length - 1),
+      kind: fc.constantFrom("metrics" as const, "metrics" as const, "params" as const, "tags" as const),
+      n: fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 900, max: 1_600 })),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant("answer" as const),
+      pick: fc.nat(7),
+      how: fc.constantFrom<Answer>("ok", "ok", "transient", "permanent"),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("flush" as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("terminate" as const), run: fc.nat(RUNS.length - 1) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), ms: fc.constantFrom(FLUSH_INTERVAL, FLUSH_TIMEOUT, PROBE_INTERVAL) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant("time" as const), ms: fc.constantFrom(FLUSH_INTERVAL, FLUSH_TIMEOUT, PROBE_INTERVAL) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("spool" as const), broken: fc.boolean() }) },
 );
 
-interface Request { runId: string; batch: Batch; update?: SpooledUpdate; resolve: () => void; reject: (e: unknown) => void }
+interface Request {
+  runId: string;
+  batch: Batch;
+  update?: SpooledUpdate;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 /** A store whose requests wait until the test answers them; what it acknowledged is counted. */
 class HeldStore {
@@ -93,7 +117,10 @@ function instrument(spool: Spool): { busy: () => number; setBroken: (b: boolean)
       spoolCalls.set(name, (spoolCalls.get(name) ?? 0) + 1);
       log.push(name);
       const p = original(...args);
-      p.then(() => ops--, () => ops--);
+      p.then(
+        () => ops--,
+        () => ops--,
+      );
       return p;
     };
   }
@@ -101,7 +128,10 @@ function instrument(spool: Spool): { busy: () => number; setBroken: (b: boolean)
 }
 
 /** What one place holds: entity ids (`m<n>`, `p<n>`, `t<n>`) and runs whose status update it has. */
-interface Place { ids: string[]; updates: string[] }
+interface Place {
+  ids: string[];
+  updates: string[];
+}
 const empty = (): Place => ({ ids: [], updates: [] });
 function add(place: Place, runId: string, batch: Batch, update?: SpooledUpdate): void {
   for (const m of batch.metrics ?? []) place.ids.push(`m${m.value}`);
@@ -114,7 +144,13 @@ function add(place: Place, runId: string, batch: Batch, update?: SpooledUpdate):
 function onDisk(dir: string): { spooled: Place; rejected: Place; partial: string[] } {
   const spooled = empty();
   const rejected = empty();
-  const list = (d: string) => { try { return readdirSync(d); } catch { return []; } };
+  const list = (d: string) => {
+    try {
+      return readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
   const names = list(dir);
   for (const n of names) {
     if (n.startsWith(".") || !n.includes(".json")) continue;
@@ -144,8 +180,14 @@ class Harness {
 
   constructor() {
     this.logger = new Logger(this.store as unknown as TrackingStore, {
-      spoolDir: this.dir, flushIntervalMs: FLUSH_INTERVAL, flushTimeoutMs: FLUSH_TIMEOUT, probeIntervalMs: PROBE_INTERVAL,
-      offlineFlushWaitMs: 500, maxInFlight: 2, exitHooks: false, journal: { watchdog: false },
+      spoolDir: this.dir,
+      flushIntervalMs: FLUSH_INTERVAL,
+      flushTimeoutMs: FLUSH_TIMEOUT,
+      probeIntervalMs: PROBE_INTERVAL,
+      offlineFlushWaitMs: 500,
+      maxInFlight: 2,
+      exitHooks: false,
+      journal: { watchdog: false },
     });
     this.spool = instrument(this.logger.spool);
   }
@@ -172,10 +214,19 @@ class Harness {
         if (this.terminated.has(runId)) break;
         const entry: { settled?: "resolved" | "rejected" } = {};
         this.terminated.set(runId, entry);
-        this.track(`terminate ${runId}`, this.logger.run(runId).terminate("FINISHED", T0 + 1).then(() => (entry.settled = "resolved"), (e) => {
-          entry.settled = "rejected";
-          throw e;
-        }));
+        this.track(
+          `terminate ${runId}`,
+          this.logger
+            .run(runId)
+            .terminate("FINISHED", T0 + 1)
+            .then(
+              () => (entry.settled = "resolved"),
+              (e) => {
+                entry.settled = "rejected";
+                throw e;
+              },
+            ),
+        );
         break;
       }
       case "time":
@@ -192,7 +243,10 @@ class Harness {
   private track(what: string, p: Promise<unknown>): void {
     const entry = { what, settled: false };
     this.background.push(entry);
-    p.then(() => (entry.settled = true), () => (entry.settled = true));
+    p.then(
+      () => (entry.settled = true),
+      () => (entry.settled = true),
+    );
   }
 
   /** Waits (on the event loop, not the clock) until no spool operation has run for a few turns. */
@@ -230,19 +284,32 @@ class Harness {
     const plannedIds = new Set(planned.ids);
     const inRequests = empty();
     for (const job of snap.jobs) if (!job.update && !(job.state === "sending" && job.entry)) add(inRequests, job.runId, job.batch);
-    expect(inRequests.ids.filter((id) => !plannedIds.has(id)), "cut entities not durable anywhere but memory, missing from the journal").toEqual([]);
+    expect(
+      inRequests.ids.filter((id) => !plannedIds.has(id)),
+      "cut entities not durable anywhere but memory, missing from the journal",
+    ).toEqual([]);
     const durable = new Set([...acked.ids, ...spooled.ids, ...rejected.ids]);
-    expect(planned.ids.filter((id) => durable.has(id)), "entities the journal would deliver again").toEqual([]);
+    expect(
+      planned.ids.filter((id) => durable.has(id)),
+      "entities the journal would deliver again",
+    ).toEqual([]);
     const counts = Object.fromEntries(Object.entries(places).map(([k, p]) => [k, tally(p.ids)]));
     const misplaced: string[] = [];
     for (const id of this.logged) {
-      const where = Object.entries(counts).filter(([, c]) => c.has(id)).map(([k, c]) => `${k} x${c.get(id)}`);
+      const where = Object.entries(counts)
+        .filter(([, c]) => c.has(id))
+        .map(([k, c]) => `${k} x${c.get(id)}`);
       const n = Object.values(counts).reduce((s, c) => s + (c.get(id) ?? 0), 0);
       if (n !== 1) misplaced.push(`${id}: ${where.join(", ") || "nowhere"}`);
     }
     expect(misplaced, "entities not in exactly one place").toEqual([]);
     const known = new Set(this.logged);
-    expect(Object.values(places).flatMap((p) => p.ids).filter((id) => !known.has(id)), "entities nobody logged").toEqual([]);
+    expect(
+      Object.values(places)
+        .flatMap((p) => p.ids)
+        .filter((id) => !known.has(id)),
+      "entities nobody logged",
+    ).toEqual([]);
     for (const [runId, t] of this.terminated) {
       const n = Object.values(places).reduce((s, p) => s + p.updates.filter((r) => r === runId).length, 0);
       // A status that could be neither sent nor spooled was reported to the caller; it may still be held.
@@ -281,8 +348,8 @@ class Harness {
     const { rejected } = onDisk(this.dir);
     const total = tally([...acked.ids, ...rejected.ids]);
     expect(this.logged.filter((id) => total.get(id) !== 1)).toEqual([]);
-    for (const [runId, t] of this.terminated) if (t.settled === "resolved")
-      expect([...acked.updates, ...rejected.updates].filter((r) => r === runId)).toHaveLength(1);
+    for (const [runId, t] of this.terminated)
+      if (t.settled === "resolved") expect([...acked.updates, ...rejected.updates].filter((r) => r === runId)).toHaveLength(1);
   }
 
   async dispose(): Promise<void> {
@@ -295,13 +362,38 @@ class Harness {
 // Sequences that make every move of the diagram whatever the random ones do (they run first).
 const EXAMPLES: [Step[]][] = [
   // Acknowledged; refused for good.
-  [[{ t: "log", run: 0, kind: "metrics", n: 5 }, { t: "flush" }, { t: "answer", pick: 0, how: "ok" },
-    { t: "log", run: 0, kind: "params", n: 3 }, { t: "flush" }, { t: "answer", pick: 0, how: "permanent" }]],
+  [
+    [
+      { t: "log", run: 0, kind: "metrics", n: 5 },
+      { t: "flush" },
+      { t: "answer", pick: 0, how: "ok" },
+      { t: "log", run: 0, kind: "params", n: 3 },
+      { t: "flush" },
+      { t: "answer", pick: 0, how: "permanent" },
+    ],
+  ],
   // A request outlives the flush timeout (a claimed file), then fails for now: its file is given back.
-  [[{ t: "log", run: 1, kind: "metrics", n: 5 }, { t: "flush" }, { t: "time", ms: FLUSH_TIMEOUT }, { t: "answer", pick: 0, how: "transient" }]],
+  [
+    [
+      { t: "log", run: 1, kind: "metrics", n: 5 },
+      { t: "flush" },
+      { t: "time", ms: FLUSH_TIMEOUT },
+      { t: "answer", pick: 0, how: "transient" },
+    ],
+  ],
   // Offline with a spool that takes nothing: held, then tried again by a flush once it takes files.
-  [[{ t: "log", run: 2, kind: "tags", n: 5 }, { t: "flush" }, { t: "answer", pick: 0, how: "transient" }, { t: "spool", broken: true },
-    { t: "log", run: 2, kind: "metrics", n: 5 }, { t: "flush" }, { t: "spool", broken: false }, { t: "terminate", run: 2 }]],
+  [
+    [
+      { t: "log", run: 2, kind: "tags", n: 5 },
+      { t: "flush" },
+      { t: "answer", pick: 0, how: "transient" },
+      { t: "spool", broken: true },
+      { t: "log", run: 2, kind: "metrics", n: 5 },
+      { t: "flush" },
+      { t: "spool", broken: false },
+      { t: "terminate", run: 2 },
+    ],
+  ],
 ];
 
 afterEach(() => {
@@ -340,9 +432,21 @@ describe("the logger's state machine", () => {
       { numRuns: Number(process.env.LOGGER_STATES_RUNS ?? 60), examples: EXAMPLES },
     );
     spy.mockRestore();
-    const expected = ["ready->sending", "ready->spooling", "sending->acknowledged", "sending->rejected", "sending->spooled",
-      "sending->spooling", "spooling->spooled", "spooling->held", "held->ready"];
-    expect(expected.filter((m) => !moves.has(m)), `moves never made (made: ${JSON.stringify(Object.fromEntries(moves))})`).toEqual([]);
+    const expected = [
+      "ready->sending",
+      "ready->spooling",
+      "sending->acknowledged",
+      "sending->rejected",
+      "sending->spooled",
+      "sending->spooling",
+      "spooling->spooled",
+      "spooling->held",
+      "held->ready",
+    ];
+    expect(
+      expected.filter((m) => !moves.has(m)),
+      `moves never made (made: ${JSON.stringify(Object.fromEntries(moves))})`,
+    ).toEqual([]);
     // Requests that outlived a flush were written as claimed files, and spooled files went back to the store.
     expect(spoolCalls.get("writeClaimed") ?? 0).toBeGreaterThan(0);
     expect(spoolCalls.get("claim") ?? 0).toBeGreaterThan(0);
@@ -351,7 +455,9 @@ describe("the logger's state machine", () => {
   it("refuses a move the state machine does not have, naming both states", () => {
     const table = new JobTable();
     const job = table.add("run-x", { metrics: [{ key: "loss", value: 1, step: 0, timestamp: T0 }] }, "ready");
-    expect(() => table.move(job, "acknowledged")).toThrow(/run-x cannot go from ready to acknowledged \(from ready: sending, spooling, spooled\)/);
+    expect(() => table.move(job, "acknowledged")).toThrow(
+      /run-x cannot go from ready to acknowledged \(from ready: sending, spooling, spooled\)/,
+    );
     table.move(job, "sending");
     table.move(job, "acknowledged");
     expect(table.size).toBe(0);

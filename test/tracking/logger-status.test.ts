@@ -83,10 +83,11 @@ async function until(condition: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-const killed = (child: ChildProcess) => new Promise<void>((resolve) => {
-  child.once("exit", () => resolve());
-  child.kill("SIGKILL");
-});
+const killed = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
 
 const spoolNames = () => (existsSync(spoolDir) ? readdirSync(spoolDir).filter((n) => !n.startsWith(".") && n !== "rejected") : []);
 const spooledUpdates = () => spoolNames().filter((n) => readFileSync(join(spoolDir, n), "utf8").includes('"update"'));
@@ -175,10 +176,19 @@ describe("run status updates through the logger", () => {
     const logger = openLogger(openStore("fast"));
     // What the recorded server answers for an unknown run (021).
     const notFound = exchange(21).response;
-    standin.failNext(1, { kind: "status", status: notFound.status, contentType: notFound.content_type, body: JSON.stringify(notFound.body) });
-    await expect(logger.updateRun("no-such-run", { status: "FINISHED", endTime: END })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
+    standin.failNext(1, {
+      kind: "status",
+      status: notFound.status,
+      contentType: notFound.content_type,
+      body: JSON.stringify(notFound.body),
+    });
+    await expect(logger.updateRun("no-such-run", { status: "FINISHED", endTime: END })).rejects.toMatchObject({
+      code: "RESOURCE_DOES_NOT_EXIST",
+    });
     expect(readdirSync(join(spoolDir, "rejected")).filter((n) => n.endsWith(".json"))).toHaveLength(1);
-    await expect(logger.updateRun("r", { status: "DONE" as never })).rejects.toThrow(/Invalid run status "DONE" for run r: accepted are RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/);
+    await expect(logger.updateRun("r", { status: "DONE" as never })).rejects.toThrow(
+      /Invalid run status "DONE" for run r: accepted are RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/,
+    );
   });
 
   it("a status update the server does not answer is made durable within the flush timeout, then delivered once by the next flush", async () => {
@@ -204,7 +214,9 @@ describe("run status updates through the logger", () => {
     expect(flushTimeoutFromEnv({})).toBe(5_000);
     expect(flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: "2.5" })).toBe(2_500);
     for (const bad of ["soon", "0", "-1", "Infinity"])
-      expect(() => flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: bad })).toThrow(`Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(bad)}: a number of seconds greater than 0 is accepted`);
+      expect(() => flushTimeoutFromEnv({ TSLAB_MLFLOW_FLUSH_TIMEOUT: bad })).toThrow(
+        `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(bad)}: a number of seconds greater than 0 is accepted`,
+      );
   });
 
   it("a spooled status file with an unknown status is moved to rejected/ with its reason, and the run's batches still go", async () => {
@@ -225,7 +237,9 @@ describe("run status updates through the logger", () => {
     await next.flush();
     for (let step = 0; step < 10; step++) expect(accepted.get(`${runId}|loss|${step}|${T0 + step}`)).toBe(1);
     expect(acked.filter((a) => a.startsWith("update"))).toEqual([]);
-    expect(readFileSync(join(spoolDir, "rejected", `${file}.reason.txt`), "utf8")).toMatch(/is not a version 1 or 2 tslab-mlflow-spool file/);
+    expect(readFileSync(join(spoolDir, "rejected", `${file}.reason.txt`), "utf8")).toMatch(
+      /is not a version 1 or 2 tslab-mlflow-spool file/,
+    );
     expect(next.errors().map((e) => e.disposition)).toEqual(["rejected"]);
     expect(spoolNames()).toEqual([]);
   });
@@ -250,7 +264,8 @@ function startChild(...args: string[]): Promise<{ child: ChildProcess; line: str
   const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    let out = "", err = "";
+    let out = "",
+      err = "";
     child.stderr!.on("data", (d) => (err += d));
     child.stdout!.on("data", (d) => {
       out += d;

@@ -18,7 +18,14 @@ const loggers: Logger[] = [];
 
 const T0 = 1700000000000;
 const openLogger = (opts: ConstructorParameters<typeof Logger>[1] = {}) => {
-  const l = Logger.create(store, { spoolDir, flushIntervalMs: 50, probeIntervalMs: 60_000, offlineFlushWaitMs: 10_000, exitHooks: false, ...opts });
+  const l = Logger.create(store, {
+    spoolDir,
+    flushIntervalMs: 50,
+    probeIntervalMs: 60_000,
+    offlineFlushWaitMs: 10_000,
+    exitHooks: false,
+    ...opts,
+  });
   loggers.push(l);
   return l;
 };
@@ -29,9 +36,16 @@ async function until(condition: () => boolean, ms = 15_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-const spoolFiles = () => { try { return readdirSync(spoolDir).filter((n) => n.endsWith(".json")); } catch { return []; } };
+const spoolFiles = () => {
+  try {
+    return readdirSync(spoolDir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return [];
+  }
+};
 const expectAllOnce = (runId: string, keys: string[], steps: number[]) => {
-  for (const key of keys) for (const step of steps) expect(server.points.get(`${runId}|${key}|${step}|${T0 + step}`), `${key}@${step}`).toBe(1);
+  for (const key of keys)
+    for (const step of steps) expect(server.points.get(`${runId}|${key}|${step}|${T0 + step}`), `${key}@${step}`).toBe(1);
 };
 
 beforeEach(async () => {
@@ -63,13 +77,26 @@ describe("bad input is refused at the call", () => {
       [() => run.logParam("p", { a: 1 } as unknown as string), /Invalid value for param "p": got object/],
       [() => run.logParam("p", "x".repeat(6001)), /6001 characters, at most 6000/],
       [() => run.setTag("t", "x".repeat(8001)), /8001 characters, at most 8000/],
-      [() => run.logBatch({ params: [{ key: "q", value: "1" }, { key: "q", value: "2" }] }), /appears twice in one batch/],
+      [
+        () =>
+          run.logBatch({
+            params: [
+              { key: "q", value: "1" },
+              { key: "q", value: "2" },
+            ],
+          }),
+        /appears twice in one batch/,
+      ],
       [() => run.logMetrics(null as unknown as Record<string, number>), /Invalid metrics: expected an object of key -> value, got null/],
       [() => run.setTags([["a", "b"]] as unknown as Record<string, string>), /Invalid tags: .* got an array/],
     ];
     for (const [call, message] of refused) {
       let error: unknown;
-      try { call(); } catch (e) { error = e; }
+      try {
+        call();
+      } catch (e) {
+        error = e;
+      }
       expect(error, String(message)).toBeInstanceOf(MlflowError);
       expect((error as MlflowError).code).toBe("INVALID_PARAMETER_VALUE");
       expect((error as Error).message).toMatch(message);
@@ -124,7 +151,11 @@ describe("batching", () => {
     run.setTag("stage", "train");
     const deadline = Date.now() + 5_000;
     while (server.points.size < 1500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expectAllOnce("run-bg", ["m"], Array.from({ length: 1500 }, (_, i) => i));
+    expectAllOnce(
+      "run-bg",
+      ["m"],
+      Array.from({ length: 1500 }, (_, i) => i),
+    );
     expect(server.tags.get("run-bg|stage")).toBe("train");
   });
 
@@ -209,7 +240,11 @@ describe("an outage", () => {
     expect(server.duplicates()).toEqual([]);
     const steps = Array.from({ length: 3500 }, (_, i) => i);
     expectAllOnce("run-outage", ["loss", "acc"], steps);
-    expectAllOnce("run-other", ["lr"], steps.filter((s) => s % 10 === 0));
+    expectAllOnce(
+      "run-other",
+      ["lr"],
+      steps.filter((s) => s % 10 === 0),
+    );
     expect(server.points.size).toBe(3500 * 2 + 350);
   });
 
@@ -251,7 +286,11 @@ describe("an outage", () => {
     await server.setMode("ok");
     await until(() => logger.pending().spooled === 0 && logger.pending().inFlight === 0);
     expect(logger.pending()).toMatchObject({ queued: 0, inFlight: 0, spooled: 0, offline: false });
-    expectAllOnce("run-probe", ["x"], Array.from({ length: 1500 }, (_, i) => i));
+    expectAllOnce(
+      "run-probe",
+      ["x"],
+      Array.from({ length: 1500 }, (_, i) => i),
+    );
     expect(server.duplicates()).toEqual([]);
   });
 
@@ -263,13 +302,22 @@ describe("an outage", () => {
     const run = logger.run("run-held");
     await server.setMode("refuse");
     for (let step = 0; step < 50; step++) run.logMetric("h", step, step, T0 + step);
-    await expect(logger.flush()).rejects.toThrow(/50 logged entities could be neither sent to http:\/\/127\.0\.0\.1:\d+ nor spooled to .*not-a-dir\/spool; they stay queued/);
+    await expect(logger.flush()).rejects.toThrow(
+      /50 logged entities could be neither sent to http:\/\/127\.0\.0\.1:\d+ nor spooled to .*not-a-dir\/spool; they stay queued/,
+    );
     expect(failures.map((f) => f.disposition)).toEqual(["held"]);
     expect(logger.pending()).toMatchObject({ queued: 50, inFlight: 0, spooled: 0 });
 
     await server.setMode("ok");
-    await until(() => { void logger.flush().catch(() => {}); return server.points.size === 50; });
-    expectAllOnce("run-held", ["h"], Array.from({ length: 50 }, (_, i) => i));
+    await until(() => {
+      void logger.flush().catch(() => {});
+      return server.points.size === 50;
+    });
+    expectAllOnce(
+      "run-held",
+      ["h"],
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     expect(server.duplicates()).toEqual([]);
   });
 
@@ -297,7 +345,11 @@ describe("an outage", () => {
 
     const after = openLogger();
     await after.flush();
-    expectAllOnce("run-next", ["x"], Array.from({ length: 300 }, (_, i) => i));
+    expectAllOnce(
+      "run-next",
+      ["x"],
+      Array.from({ length: 300 }, (_, i) => i),
+    );
     expect(server.duplicates()).toEqual([]);
     expect(spoolFiles()).toEqual([]);
   });

@@ -9,8 +9,17 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  FileStore, HttpClient, MlflowClient, MlflowError, checkArtifactPath, invocationsUrl,
-  invokeServingEndpoint, parseModelUri, scoringBody, splitBatch, stringifyJson,
+  FileStore,
+  HttpClient,
+  MlflowClient,
+  MlflowError,
+  checkArtifactPath,
+  invocationsUrl,
+  invokeServingEndpoint,
+  parseModelUri,
+  scoringBody,
+  splitBatch,
+  stringifyJson,
 } from "../../tracking/index.js";
 import { artifactRepository } from "../../tracking/rest/artifacts.js";
 
@@ -59,10 +68,18 @@ describe("batches and encoding", () => {
   it("splits to MLflow's per-request limits, params and tags first", () => {
     const m = (n: number) => Array.from({ length: n }, (_, i) => ({ key: "m", value: i, timestamp: 1, step: i }));
     const p = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `p${i}`, value: "v" }));
-    const shape = (bs: ReturnType<typeof splitBatch>) => bs.map((b) => [b.metrics?.length ?? 0, b.params?.length ?? 0, b.tags?.length ?? 0]);
+    const shape = (bs: ReturnType<typeof splitBatch>) =>
+      bs.map((b) => [b.metrics?.length ?? 0, b.params?.length ?? 0, b.tags?.length ?? 0]);
     expect(shape(splitBatch({}))).toEqual([[0, 0, 0]]);
-    expect(shape(splitBatch({ metrics: m(2500) }))).toEqual([[1000, 0, 0], [1000, 0, 0], [500, 0, 0]]);
-    expect(shape(splitBatch({ metrics: m(1000), params: p(150), tags: p(100) }))).toEqual([[800, 100, 100], [200, 50, 0]]);
+    expect(shape(splitBatch({ metrics: m(2500) }))).toEqual([
+      [1000, 0, 0],
+      [1000, 0, 0],
+      [500, 0, 0],
+    ]);
+    expect(shape(splitBatch({ metrics: m(1000), params: p(150), tags: p(100) }))).toEqual([
+      [800, 100, 100],
+      [200, 50, 0],
+    ]);
     const all = splitBatch({ metrics: m(2345), params: p(250) });
     expect(all.flatMap((b) => b.metrics ?? []).map((x) => x.step)).toEqual(m(2345).map((x) => x.step));
   });
@@ -98,7 +115,10 @@ describe("artifact repositories", () => {
     await repo.put("b.bin", new Uint8Array([1, 2, 3]));
     expect(await readFile(join(root, "plots", "a.txt"), "utf8")).toBe("alpha");
     expect(Array.from(await repo.get("b.bin"))).toEqual([1, 2, 3]);
-    expect(await repo.list!()).toEqual([{ path: "b.bin", isDir: false, fileSize: 3 }, { path: "plots", isDir: true }]);
+    expect(await repo.list!()).toEqual([
+      { path: "b.bin", isDir: false, fileSize: 3 },
+      { path: "plots", isDir: true },
+    ]);
     expect(await repo.list!("plots")).toEqual([{ path: "plots/a.txt", isDir: false, fileSize: 5 }]);
     expect(await repo.list!("missing")).toEqual([]);
     expect((await errorOf(() => repo.get("nope.txt"))).code).toBe("RESOURCE_DOES_NOT_EXIST");
@@ -155,7 +175,9 @@ describe("model-serving endpoints", () => {
         }
         const rows = JSON.parse(body).dataframe_records ?? [];
         // MLflow's scoring server answers {"predictions": [...]}.
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ predictions: rows.map((r: { x: number }) => r.x * 2) }));
+        res
+          .writeHead(200, { "Content-Type": "application/json" })
+          .end(JSON.stringify({ predictions: rows.map((r: { x: number }) => r.x * 2) }));
       });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -10,8 +10,17 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  FileStore, MlflowClient, MlflowError, RestStore, httpOptionsFromEnv, openStore, parseIni,
-  resolveDatabricksConfig, resolveExperiment, trackingUriKind, type TrackingStore,
+  FileStore,
+  MlflowClient,
+  MlflowError,
+  RestStore,
+  httpOptionsFromEnv,
+  openStore,
+  parseIni,
+  resolveDatabricksConfig,
+  resolveExperiment,
+  trackingUriKind,
+  type TrackingStore,
 } from "../../tracking/index.js";
 import { MlflowStandin, exchange } from "../support/mlflow-standin.js";
 
@@ -112,7 +121,13 @@ describe("auth headers", () => {
   it("sends Basic auth from MLFLOW_TRACKING_USERNAME/PASSWORD, which wins over a token", async () => {
     const basic = "Basic " + Buffer.from("ann:s3cret:x").toString("base64");
     expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_USERNAME: "ann", MLFLOW_TRACKING_PASSWORD: "s3cret:x" })).toBe(basic);
-    expect(await authorizationFor(standin.url, { MLFLOW_TRACKING_USERNAME: "ann", MLFLOW_TRACKING_PASSWORD: "s3cret:x", MLFLOW_TRACKING_TOKEN: "tok" })).toBe(basic);
+    expect(
+      await authorizationFor(standin.url, {
+        MLFLOW_TRACKING_USERNAME: "ann",
+        MLFLOW_TRACKING_PASSWORD: "s3cret:x",
+        MLFLOW_TRACKING_TOKEN: "tok",
+      }),
+    ).toBe(basic);
   });
 
   it("sends Bearer auth from MLFLOW_TRACKING_TOKEN, and nothing without credentials", async () => {
@@ -123,7 +138,9 @@ describe("auth headers", () => {
   });
 
   it("reaches Databricks with DATABRICKS_HOST and DATABRICKS_TOKEN as Bearer", async () => {
-    expect(await authorizationFor("databricks", { DATABRICKS_HOST: standin.url, DATABRICKS_TOKEN: "dapi-env", HOME: tmp })).toBe("Bearer dapi-env");
+    expect(await authorizationFor("databricks", { DATABRICKS_HOST: standin.url, DATABRICKS_TOKEN: "dapi-env", HOME: tmp })).toBe(
+      "Bearer dapi-env",
+    );
   });
 });
 
@@ -148,19 +165,22 @@ describe("Databricks configuration", () => {
   let cfg: string;
   beforeAll(async () => {
     cfg = join(tmp, ".databrickscfg");
-    await writeFile(cfg, [
-      "; written by the Databricks CLI",
-      "[DEFAULT]",
-      `host = ${standin.url}/`,
-      "token = dapi-default",
-      "",
-      "[dev]",
-      "host: adb-123.4.azuredatabricks.net",
-      "token = dapi-dev",
-      "# a comment",
-      "[broken]",
-      "host = https://x.cloud.databricks.com",
-    ].join("\n"));
+    await writeFile(
+      cfg,
+      [
+        "; written by the Databricks CLI",
+        "[DEFAULT]",
+        `host = ${standin.url}/`,
+        "token = dapi-default",
+        "",
+        "[dev]",
+        "host: adb-123.4.azuredatabricks.net",
+        "token = dapi-dev",
+        "# a comment",
+        "[broken]",
+        "host = https://x.cloud.databricks.com",
+      ].join("\n"),
+    );
   });
 
   it("parses INI profiles", () => {
@@ -170,14 +190,29 @@ describe("Databricks configuration", () => {
 
   it("reads the DEFAULT profile for `databricks` and a named one for `databricks://profile`", async () => {
     const home = { HOME: tmp };
-    expect(resolveDatabricksConfig("databricks", home)).toMatchObject({ host: standin.url, auth: { kind: "bearer", token: "dapi-default" } });
-    expect(resolveDatabricksConfig("databricks://dev", home)).toMatchObject({ host: "https://adb-123.4.azuredatabricks.net", auth: { kind: "bearer", token: "dapi-dev" } });
+    expect(resolveDatabricksConfig("databricks", home)).toMatchObject({
+      host: standin.url,
+      auth: { kind: "bearer", token: "dapi-default" },
+    });
+    expect(resolveDatabricksConfig("databricks://dev", home)).toMatchObject({
+      host: "https://adb-123.4.azuredatabricks.net",
+      auth: { kind: "bearer", token: "dapi-dev" },
+    });
     // `profile:key-prefix` names the profile before the colon.
     expect(resolveDatabricksConfig("databricks://dev:scope", home).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
-    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_CONFIG_PROFILE: "dev" }).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
+    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_CONFIG_PROFILE: "dev" }).auth).toEqual({
+      kind: "bearer",
+      token: "dapi-dev",
+    });
     // The environment wins for plain `databricks`; a named profile reads the file.
-    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" })).toMatchObject({ host: "https://h.example.com", source: "environment" });
-    expect(resolveDatabricksConfig("databricks://dev", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" }).auth).toEqual({ kind: "bearer", token: "dapi-dev" });
+    expect(resolveDatabricksConfig("databricks", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" })).toMatchObject({
+      host: "https://h.example.com",
+      source: "environment",
+    });
+    expect(resolveDatabricksConfig("databricks://dev", { ...home, DATABRICKS_HOST: "h.example.com", DATABRICKS_TOKEN: "e" }).auth).toEqual({
+      kind: "bearer",
+      token: "dapi-dev",
+    });
     expect(await authorizationFor("databricks", home)).toBe("Bearer dapi-default");
   });
 
@@ -196,10 +231,14 @@ describe("Databricks configuration", () => {
 
 describe("HTTP settings from the environment", () => {
   it("reads timeout, retries, backoff and insecure TLS", () => {
-    expect(httpOptionsFromEnv({
-      MLFLOW_HTTP_REQUEST_TIMEOUT: "5", MLFLOW_HTTP_REQUEST_MAX_RETRIES: "3",
-      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: "0.5", MLFLOW_TRACKING_INSECURE_TLS: "true",
-    })).toEqual({ auth: undefined, insecureTls: true, timeoutMs: 5000, maxRetries: 3, backoffMs: 500 });
+    expect(
+      httpOptionsFromEnv({
+        MLFLOW_HTTP_REQUEST_TIMEOUT: "5",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES: "3",
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: "0.5",
+        MLFLOW_TRACKING_INSECURE_TLS: "true",
+      }),
+    ).toEqual({ auth: undefined, insecureTls: true, timeoutMs: 5000, maxRetries: 3, backoffMs: 500 });
     expect(httpOptionsFromEnv({})).toEqual({ auth: undefined, insecureTls: false });
     const e = errorOf(() => httpOptionsFromEnv({ MLFLOW_HTTP_REQUEST_TIMEOUT: "soon" }));
     expect(e.code).toBe("INVALID_CONFIGURATION");
@@ -209,8 +248,13 @@ describe("HTTP settings from the environment", () => {
 
 describe("TLS", () => {
   it("refuses a self-signed certificate unless MLFLOW_TRACKING_INSECURE_TLS is set", async () => {
-    const key = join(tmp, "key.pem"), cert = join(tmp, "cert.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+    const key = join(tmp, "key.pem"),
+      cert = join(tmp, "cert.pem");
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+      { stdio: "ignore" },
+    );
     const answer = standin.answerOf(exchange("runs-get"));
     const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
       req.resume();
@@ -219,7 +263,9 @@ describe("TLS", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      const strict = await open(url, {}).getRun(standin.ids.RUN_A).catch((e) => e);
+      const strict = await open(url, {})
+        .getRun(standin.ids.RUN_A)
+        .catch((e) => e);
       expect(strict).toBeInstanceOf(MlflowError);
       expect(strict.code).toBe("TLS_ERROR");
       expect(strict.message).toContain("MLFLOW_TRACKING_INSECURE_TLS");
@@ -240,14 +286,23 @@ describe("the experiment MLflow would choose", () => {
     expect(dflt).toMatchObject({ experimentId: "0", name: "Default" });
     const byName = await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" });
     expect(byName.name).toBe("from-env");
-    expect((await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: byName.experimentId, MLFLOW_EXPERIMENT_NAME: "ignored" })).name).toBe("from-env");
-    expect((await resolveExperiment(store, { experimentName: "explicit" }, { MLFLOW_EXPERIMENT_ID: byName.experimentId })).name).toBe("explicit");
+    expect(
+      (await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: byName.experimentId, MLFLOW_EXPERIMENT_NAME: "ignored" })).name,
+    ).toBe("from-env");
+    expect((await resolveExperiment(store, { experimentName: "explicit" }, { MLFLOW_EXPERIMENT_ID: byName.experimentId })).name).toBe(
+      "explicit",
+    );
     // Asking again finds the same experiment instead of making a second one.
     expect((await resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" })).experimentId).toBe(byName.experimentId);
-    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: "424242" })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
+    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_ID: "424242" })).rejects.toMatchObject({
+      code: "RESOURCE_DOES_NOT_EXIST",
+    });
     const client = new MlflowClient(store, { MLFLOW_EXPERIMENT_NAME: "via-client" });
     expect((await client.resolveExperiment()).name).toBe("via-client");
     await store.deleteExperiment(byName.experimentId);
-    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" })).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining("deleted") });
+    await expect(resolveExperiment(store, {}, { MLFLOW_EXPERIMENT_NAME: "from-env" })).rejects.toMatchObject({
+      code: "INVALID_PARAMETER_VALUE",
+      message: expect.stringContaining("deleted"),
+    });
   });
 });

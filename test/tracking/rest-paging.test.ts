@@ -10,7 +10,12 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MlflowError, RestStore } from "../../tracking/index.js";
 
-interface Seen { method: string; path: string; query: URLSearchParams; json?: any }
+interface Seen {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  json?: any;
+}
 type Handler = (req: Seen) => { status: number; type?: string; body: unknown };
 
 const VERSION = "2.22.1.dev0";
@@ -22,7 +27,8 @@ let store: RestStore;
 
 const json = (body: unknown, status = 200) => ({ status, body });
 const html = (status: number) => ({
-  status, type: "text/html; charset=utf-8",
+  status,
+  type: "text/html; charset=utf-8",
   body: `<!doctype html>\n<html lang=en>\n<title>${status}</title>\n<h1>${status === 404 ? "Not Found" : "Method Not Allowed"}</h1>\n`,
 });
 
@@ -60,15 +66,23 @@ function fresh(h: Handler): RestStore {
   return store;
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected the call to fail"); }, (e: unknown) => e as MlflowError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => e as MlflowError,
+  );
 const point = (step: number) => ({ key: "m", value: step, timestamp: 1700000000000 + step, step });
 const RUN = "0123456789abcdef0123456789abcdef";
 
 describe("paging faults end in one clear error", () => {
   it("a page token answered with 400 names the server, its version and the call", async () => {
-    fresh((r) => r.query.get("page_token")
-      ? json({ error_code: "INVALID_PARAMETER_VALUE", message: "Invalid page token" }, 400)
-      : json({ metrics: [point(0)], next_page_token: "tok-1" }));
+    fresh((r) =>
+      r.query.get("page_token")
+        ? json({ error_code: "INVALID_PARAMETER_VALUE", message: "Invalid page token" }, 400)
+        : json({ metrics: [point(0)], next_page_token: "tok-1" }),
+    );
     const err = await failure(store.getMetricHistory(RUN, "m", { maxResults: 1 }));
     expect(err).toBeInstanceOf(MlflowError);
     expect(err).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 });
@@ -105,9 +119,11 @@ describe("paging faults end in one clear error", () => {
   });
 
   it("artifacts/list with an empty page and a token stops too", async () => {
-    fresh((r) => (r.path.endsWith("/runs/get")
-      ? json({ run: { info: { run_id: RUN, experiment_id: "1", artifact_uri: "mlflow-artifacts:/1/x/artifacts" } } })
-      : json({ root_uri: "x", next_page_token: "more" })));
+    fresh((r) =>
+      r.path.endsWith("/runs/get")
+        ? json({ run: { info: { run_id: RUN, experiment_id: "1", artifact_uri: "mlflow-artifacts:/1/x/artifacts" } } })
+        : json({ root_uri: "x", next_page_token: "more" }),
+    );
     const err = await failure(store.listArtifacts(RUN));
     expect(err).toMatchObject({ code: "UNEXPECTED_RESPONSE" });
     expect(err.message).toContain(`MLflow ${VERSION} at ${url} answered GET artifacts/list (run ${RUN})`);
@@ -115,9 +131,14 @@ describe("paging faults end in one clear error", () => {
   });
 
   it("a last page without a token ends the walk, however full", async () => {
-    fresh((r) => (r.query.get("page_token") ? json({ metrics: [point(2), point(3)] }) : json({ metrics: [point(0), point(1)], next_page_token: "p2" })));
+    fresh((r) =>
+      r.query.get("page_token") ? json({ metrics: [point(2), point(3)] }) : json({ metrics: [point(0), point(1)], next_page_token: "p2" }),
+    );
     expect((await store.getMetricHistory(RUN, "m", { maxResults: 2 })).map((m) => m.step)).toEqual([0, 1, 2, 3]);
-    expect(seen.map((r) => [r.query.get("max_results"), r.query.get("page_token")])).toEqual([["2", null], ["2", "p2"]]);
+    expect(seen.map((r) => [r.query.get("max_results"), r.query.get("page_token")])).toEqual([
+      ["2", null],
+      ["2", "p2"],
+    ]);
   });
 });
 
@@ -160,10 +181,14 @@ describe("max_results on every paginated call", () => {
     await store.searchRegisteredModels({});
     await store.searchModelVersions({});
     await store.getMetricHistory(RUN, "m");
-    const sizes = () => seen.map((r) => [r.path.replace("/api/2.0/mlflow/", ""), String(r.json?.max_results ?? r.query.get("max_results"))]);
+    const sizes = () =>
+      seen.map((r) => [r.path.replace("/api/2.0/mlflow/", ""), String(r.json?.max_results ?? r.query.get("max_results"))]);
     expect(sizes()).toEqual([
-      ["experiments/search", "1000"], ["runs/search", "1000"], ["registered-models/search", "100"],
-      ["model-versions/search", "10000"], ["metrics/get-history", "25000"],
+      ["experiments/search", "1000"],
+      ["runs/search", "1000"],
+      ["registered-models/search", "100"],
+      ["model-versions/search", "10000"],
+      ["metrics/get-history", "25000"],
     ]);
     seen = [];
     await store.searchExperiments({ maxResults: 7 });

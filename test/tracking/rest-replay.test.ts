@@ -11,7 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  MlflowClient, MlflowError, RestStore, modelVersionFor, parseModelUri, type HttpRequest, type Metric,
+  MlflowClient,
+  MlflowError,
+  RestStore,
+  modelVersionFor,
+  parseModelUri,
+  type HttpRequest,
+  type Metric,
 } from "../../tracking/index.js";
 import { MlflowStandin, exchange, exchange34, loadExchanges } from "../support/mlflow-standin.js";
 
@@ -52,7 +58,13 @@ async function replay<T>(nos: number | number[], fn: () => Promise<T>): Promise<
   return out;
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected the call to fail"); }, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => e,
+  );
 
 /** The call fails with the recorded error_code, status and message. */
 async function replayError(no: number, fn: () => Promise<unknown>): Promise<MlflowError> {
@@ -82,16 +94,26 @@ async function refusedLocally(fn: () => Promise<unknown>, mentions: string | Reg
 /** Sends the recorded request byte for byte through our transport. */
 function rawRequest(no: number): HttpRequest {
   const r = standin.requestOf(exchange(no));
-  const body = r.body === undefined ? undefined
-    : r.body_encoding === "base64" ? Buffer.from(String(r.body), "base64")
-    : typeof r.body === "string" ? r.body : JSON.stringify(r.body);
+  const body =
+    r.body === undefined
+      ? undefined
+      : r.body_encoding === "base64"
+        ? Buffer.from(String(r.body), "base64")
+        : typeof r.body === "string"
+          ? r.body
+          : JSON.stringify(r.body);
   return { method: r.method as HttpRequest["method"], path: r.url ?? r.path, body, headers: r.headers ?? {}, retry: "none" };
 }
 const sendRaw = (no: number) => replay(no, () => store.http.send(rawRequest(no)));
 const jsonRaw = (no: number) => store.http.json(rawRequest(no));
 
 const metricsOf = (no: number): Metric[] =>
-  (standin.requestOf(exchange(no)).body as { metrics: any[] }).metrics.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step ?? 0 }));
+  (standin.requestOf(exchange(no)).body as { metrics: any[] }).metrics.map((m) => ({
+    key: m.key,
+    value: m.value,
+    timestamp: m.timestamp,
+    step: m.step ?? 0,
+  }));
 const bodyOf = (no: number) => standin.requestOf(exchange(no)).body as any;
 
 describe("experiments (001-014)", () => {
@@ -99,8 +121,16 @@ describe("experiments (001-014)", () => {
     expect(await replay(1, () => client.createExperiment("fx-exp", { tags: { team: "ts", purpose: "fixtures" } }))).toBe("1");
     await replayError(2, () => client.createExperiment("fx-exp"));
     const fxExp = {
-      experimentId: "1", name: "fx-exp", artifactLocation: "mlflow-artifacts:/1", lifecycleStage: "active",
-      creationTime: ts(2), lastUpdateTime: ts(2), tags: [{ key: "team", value: "ts" }, { key: "purpose", value: "fixtures" }],
+      experimentId: "1",
+      name: "fx-exp",
+      artifactLocation: "mlflow-artifacts:/1",
+      lifecycleStage: "active",
+      creationTime: ts(2),
+      lastUpdateTime: ts(2),
+      tags: [
+        { key: "team", value: "ts" },
+        { key: "purpose", value: "fixtures" },
+      ],
     };
     expect(await replay(3, () => client.getExperiment("1"))).toEqual(fxExp);
     await replayError(4, () => client.getExperiment("999"));
@@ -113,7 +143,15 @@ describe("experiments (001-014)", () => {
   it("searches with filter, order_by and pages, always sending max_results", async () => {
     const page = await replay(9, () => client.searchExperiments({ filter: "name LIKE 'fx-%'", orderBy: ["name ASC"], maxResults: 10 }));
     expect(page.items.map((e) => e.name)).toEqual(["fx-exp", "fx-limits", "fx-other"]);
-    expect(page.items[1]).toEqual({ experimentId: "3", name: "fx-limits", artifactLocation: "mlflow-artifacts:/3", lifecycleStage: "active", creationTime: ts(3), lastUpdateTime: ts(3), tags: [] });
+    expect(page.items[1]).toEqual({
+      experimentId: "3",
+      name: "fx-limits",
+      artifactLocation: "mlflow-artifacts:/3",
+      lifecycleStage: "active",
+      creationTime: ts(3),
+      lastUpdateTime: ts(3),
+      tags: [],
+    });
     expect(page.nextPageToken).toBeUndefined();
     const tagged = await replay(10, () => client.searchExperiments({ filter: "tags.team = 'ts'", maxResults: 100 }));
     expect(tagged.items.map((e) => e.experimentId)).toEqual(["1"]);
@@ -129,7 +167,9 @@ describe("experiments (001-014)", () => {
     const p1 = await replay(12, () => client.searchExperiments({ maxResults: 2, orderBy: ["experiment_id ASC"] }));
     expect(p1.items.map((e) => e.experimentId)).toEqual(["0", "1"]);
     expect(p1.nextPageToken).toBe("eyJvZmZzZXQiOiAyfQ==");
-    const p2 = await replay(13, () => client.searchExperiments({ maxResults: 2, orderBy: ["experiment_id ASC"], pageToken: p1.nextPageToken }));
+    const p2 = await replay(13, () =>
+      client.searchExperiments({ maxResults: 2, orderBy: ["experiment_id ASC"], pageToken: p1.nextPageToken }),
+    );
     expect(p2.items.map((e) => e.experimentId)).toEqual(["2", "3"]);
     expect(p2.nextPageToken).toBeUndefined();
     const all = await replay([12, 13], async () => {
@@ -140,20 +180,42 @@ describe("experiments (001-014)", () => {
     expect(all).toEqual(["Default", "fx-exp", "fx-other", "fx-limits"]);
 
     // The GET form of search (014), through the transport with MLflow's %20 query encoding.
-    const viaGet = await replay(14, () => store.http.json<any>({ method: "GET", path: "/api/2.0/mlflow/experiments/search", query: { max_results: "5", filter: "name = 'fx-other'" } }));
+    const viaGet = await replay(14, () =>
+      store.http.json<any>({
+        method: "GET",
+        path: "/api/2.0/mlflow/experiments/search",
+        query: { max_results: "5", filter: "name = 'fx-other'" },
+      }),
+    );
     expect(viaGet.experiments.map((e: any) => e.name)).toEqual(["fx-other"]);
   });
 });
 
 describe("runs (015-039)", () => {
   it("creates runs, named, unnamed and in an unknown experiment", async () => {
-    const a = await replay(15, () => client.createRun("1", { runName: "fx-run-a", tags: { owner: "alice", stage: "dev" }, startTime: 1700000001000 }));
+    const a = await replay(15, () =>
+      client.createRun("1", { runName: "fx-run-a", tags: { owner: "alice", stage: "dev" }, startTime: 1700000001000 }),
+    );
     expect(a).toEqual({
       info: {
-        runId: id.RUN_A, experimentId: "1", runName: "fx-run-a", userId: "", status: "RUNNING", startTime: 1700000001000,
-        artifactUri: `mlflow-artifacts:/1/${id.RUN_A}/artifacts`, lifecycleStage: "active",
+        runId: id.RUN_A,
+        experimentId: "1",
+        runName: "fx-run-a",
+        userId: "",
+        status: "RUNNING",
+        startTime: 1700000001000,
+        artifactUri: `mlflow-artifacts:/1/${id.RUN_A}/artifacts`,
+        lifecycleStage: "active",
       },
-      data: { metrics: [], params: [], tags: [{ key: "owner", value: "alice" }, { key: "stage", value: "dev" }, { key: "mlflow.runName", value: "fx-run-a" }] },
+      data: {
+        metrics: [],
+        params: [],
+        tags: [
+          { key: "owner", value: "alice" },
+          { key: "stage", value: "dev" },
+          { key: "mlflow.runName", value: "fx-run-a" },
+        ],
+      },
     });
     const b = await replay(16, () => client.createRun("1", { startTime: 1700000002000 }));
     expect(b.info.runName).toBe("gentle-owl-417");
@@ -192,19 +254,27 @@ describe("runs (015-039)", () => {
   });
 
   it("logs batches with non-finite values as MLflow's strings", async () => {
-    await replay(34, () => client.logBatch(id.RUN_A, {
-      metrics: [
-        { key: "acc", value: 0.7, timestamp: 1700000001200, step: 1 },
-        { key: "acc", value: 0.9, timestamp: 1700000001300, step: 2 },
-        { key: "train/loss", value: 1.5, timestamp: 1700000001100, step: 0 },
-        { key: "train/loss", value: 0.75, timestamp: 1700000001200, step: 1 },
-        { key: "nan_metric", value: NaN, timestamp: 1700000001200, step: 1 },
-        { key: "inf_metric", value: Infinity, timestamp: 1700000001200, step: 0 },
-        { key: "neg_inf_metric", value: -Infinity, timestamp: 1700000001200, step: 0 },
-      ],
-      params: [{ key: "epochs", value: "3" }, { key: "optimizer", value: "adam" }],
-      tags: [{ key: "stage", value: "train" }, { key: "mlflow.note.content", value: "batch note" }],
-    }));
+    await replay(34, () =>
+      client.logBatch(id.RUN_A, {
+        metrics: [
+          { key: "acc", value: 0.7, timestamp: 1700000001200, step: 1 },
+          { key: "acc", value: 0.9, timestamp: 1700000001300, step: 2 },
+          { key: "train/loss", value: 1.5, timestamp: 1700000001100, step: 0 },
+          { key: "train/loss", value: 0.75, timestamp: 1700000001200, step: 1 },
+          { key: "nan_metric", value: NaN, timestamp: 1700000001200, step: 1 },
+          { key: "inf_metric", value: Infinity, timestamp: 1700000001200, step: 0 },
+          { key: "neg_inf_metric", value: -Infinity, timestamp: 1700000001200, step: 0 },
+        ],
+        params: [
+          { key: "epochs", value: "3" },
+          { key: "optimizer", value: "adam" },
+        ],
+        tags: [
+          { key: "stage", value: "train" },
+          { key: "mlflow.note.content", value: "batch note" },
+        ],
+      }),
+    );
     await replay(35, () => client.logBatch(id.RUN_A, {}));
     await replayError(36, () => client.logBatch(id.RUN_A, { params: [{ key: "epochs", value: "4" }] }));
     await refusedLocally(() => client.logBatch(id.RUN_A, { metrics: [{ key: "acc", value: 1, step: 0 } as Metric] }), /timestamp/);
@@ -219,7 +289,11 @@ describe("runs (015-039)", () => {
     expect(byKey.inf_metric.value).toBe(1.7976931348623157e308);
     expect(byKey.neg_inf_metric.value).toBe(-1.7976931348623157e308);
     expect(byKey["train/loss"]).toEqual({ key: "train/loss", value: 0.75, timestamp: 1700000001200, step: 1 });
-    expect(run.data.params).toEqual([{ key: "lr", value: "0.01" }, { key: "epochs", value: "3" }, { key: "optimizer", value: "adam" }]);
+    expect(run.data.params).toEqual([
+      { key: "lr", value: "0.01" },
+      { key: "epochs", value: "3" },
+      { key: "optimizer", value: "adam" },
+    ]);
     expect(run.data.tags.map((t) => t.key)).toEqual(["owner", "stage", "mlflow.runName", "mlflow.note.content"]);
     expect((await replay(39, () => client.createRun("3", { runName: "limits", startTime: 1700000009000 }))).info.runId).toBe(id.RUN_LIMITS);
   });
@@ -248,10 +322,22 @@ describe("limits (040-058)", () => {
         return [b.metrics?.length ?? 0, b.params?.length ?? 0, b.tags?.length ?? 0];
       });
     };
-    expect(await sizes({ metrics: metricsOf(41) })).toEqual([[1000, 0, 0], [1, 0, 0]]);
-    expect(await sizes({ params: bodyOf(43).params })).toEqual([[0, 100, 0], [0, 1, 0]]);
-    expect(await sizes({ tags: bodyOf(44).tags })).toEqual([[0, 0, 100], [0, 0, 1]]);
-    expect(await sizes({ metrics: metricsOf(45), params: bodyOf(45).params })).toEqual([[949, 51, 0], [1, 0, 0]]);
+    expect(await sizes({ metrics: metricsOf(41) })).toEqual([
+      [1000, 0, 0],
+      [1, 0, 0],
+    ]);
+    expect(await sizes({ params: bodyOf(43).params })).toEqual([
+      [0, 100, 0],
+      [0, 1, 0],
+    ]);
+    expect(await sizes({ tags: bodyOf(44).tags })).toEqual([
+      [0, 0, 100],
+      [0, 0, 1],
+    ]);
+    expect(await sizes({ metrics: metricsOf(45), params: bodyOf(45).params })).toEqual([
+      [949, 51, 0],
+      [1, 0, 0],
+    ]);
   });
 
   it("refuses bad keys and over-long values at the call; the server's answers parse", async () => {
@@ -305,8 +391,12 @@ describe("run lifecycle, history and search (059-086)", () => {
 
   it("reads metric history, including NaN and unknown keys or runs", async () => {
     const acc = await replay(66, () => client.getMetricHistory(id.RUN_A, "acc"));
-    expect(acc.map((m) => [m.value, m.step])).toEqual([[0.5, 0], [0.7, 1], [0.9, 2]]);
-    expect((await replay(67, () => store.getMetricHistory(id.RUN_A, "acc", { maxResults: 1 })))).toHaveLength(3);
+    expect(acc.map((m) => [m.value, m.step])).toEqual([
+      [0.5, 0],
+      [0.7, 1],
+      [0.9, 2],
+    ]);
+    expect(await replay(67, () => store.getMetricHistory(id.RUN_A, "acc", { maxResults: 1 }))).toHaveLength(3);
     expect((await replay(68, () => client.getMetricHistory(id.RUN_A, "train/loss"))).map((m) => m.value)).toEqual([1.5, 0.75]);
     const nan = await replay(69, () => client.getMetricHistory(id.RUN_A, "nan_metric"));
     expect(nan.map((m) => m.step)).toEqual([0, 1]);
@@ -318,12 +408,22 @@ describe("run lifecycle, history and search (059-086)", () => {
 
   it("searches runs with filters, order_by, pages and view types", async () => {
     const ids = (page: { items: { info: { runId: string } }[] }) => page.items.map((r) => r.info.runId);
-    expect(ids(await replay(73, () => client.searchRuns({ experimentIds: ["1"], filter: "metrics.acc > 0.5", orderBy: ["metrics.acc DESC"] })))).toEqual([id.RUN_A, id.RUN_C, id.RUN_B]);
+    expect(
+      ids(await replay(73, () => client.searchRuns({ experimentIds: ["1"], filter: "metrics.acc > 0.5", orderBy: ["metrics.acc DESC"] }))),
+    ).toEqual([id.RUN_A, id.RUN_C, id.RUN_B]);
     expect(ids(await replay(74, () => client.searchRuns({ experimentIds: ["1"], filter: "params.lr = '0.01'" })))).toEqual([id.RUN_A]);
     expect(ids(await replay(75, () => client.searchRuns({ experimentIds: ["1"], filter: "tags.stage LIKE 'tr%'" })))).toEqual([id.RUN_A]);
-    const attr = await replay(76, () => client.searchRuns({ experimentIds: ["1"], filter: "attributes.status != 'RUNNING' and attributes.start_time >= 1700000002000", orderBy: ["attributes.start_time ASC"] }));
+    const attr = await replay(76, () =>
+      client.searchRuns({
+        experimentIds: ["1"],
+        filter: "attributes.status != 'RUNNING' and attributes.start_time >= 1700000002000",
+        orderBy: ["attributes.start_time ASC"],
+      }),
+    );
     expect(attr.items.map((r) => r.info.status)).toEqual(["FAILED", "KILLED"]);
-    expect(ids(await replay(77, () => client.searchRuns({ experimentIds: ["1"], filter: "attributes.run_name = 'fx-run-a'" })))).toEqual([id.RUN_A]);
+    expect(ids(await replay(77, () => client.searchRuns({ experimentIds: ["1"], filter: "attributes.run_name = 'fx-run-a'" })))).toEqual([
+      id.RUN_A,
+    ]);
 
     const query = { experimentIds: ["1"], orderBy: ["attributes.start_time DESC"], maxResults: 2 };
     const p1 = await replay(78, () => client.searchRuns(query));
@@ -345,9 +445,17 @@ describe("run lifecycle, history and search (059-086)", () => {
     await replay(82, () => client.deleteRun(id.RUN_D));
     const d = await replay(83, () => client.getRun(id.RUN_D));
     expect(d.info).toMatchObject({ lifecycleStage: "deleted", status: "RUNNING" });
-    expect(ids(await replay(84, () => client.searchRuns({ experimentIds: ["1"], runViewType: "ACTIVE_ONLY", orderBy: ["attributes.start_time ASC"] })))).toEqual([id.RUN_A, id.RUN_B, id.RUN_C]);
+    expect(
+      ids(
+        await replay(84, () =>
+          client.searchRuns({ experimentIds: ["1"], runViewType: "ACTIVE_ONLY", orderBy: ["attributes.start_time ASC"] }),
+        ),
+      ),
+    ).toEqual([id.RUN_A, id.RUN_B, id.RUN_C]);
     expect(ids(await replay(85, () => client.searchRuns({ experimentIds: ["1"], runViewType: "DELETED_ONLY" })))).toEqual([id.RUN_D]);
-    const everything = await replay(86, () => client.searchRuns({ experimentIds: ["1"], runViewType: "ALL", orderBy: ["attributes.start_time ASC"] }));
+    const everything = await replay(86, () =>
+      client.searchRuns({ experimentIds: ["1"], runViewType: "ALL", orderBy: ["attributes.start_time ASC"] }),
+    );
     expect(everything.items.map((r) => r.info.lifecycleStage)).toEqual(["active", "active", "active", "deleted"]);
   });
 });
@@ -368,13 +476,21 @@ describe("artifacts (087-097)", () => {
 
   it("lists and downloads", async () => {
     expect(await replay(90, () => client.listArtifacts(id.RUN_A))).toEqual([
-      { path: "hello.txt", isDir: false, fileSize: 15 }, { path: "plots", isDir: true },
+      { path: "hello.txt", isDir: false, fileSize: 15 },
+      { path: "plots", isDir: true },
     ]);
     expect(await replay(91, () => client.listArtifacts(id.RUN_A, "plots"))).toEqual([
-      { path: "plots/data", isDir: true }, { path: "plots/tiny.png", isDir: false, fileSize: 98 },
+      { path: "plots/data", isDir: true },
+      { path: "plots/tiny.png", isDir: false, fileSize: 98 },
     ]);
     expect(await replay(92, () => client.listArtifacts(id.RUN_A, "nope"))).toEqual([]);
-    const proxied = await replay(93, () => store.http.json<any>({ method: "GET", path: "/api/2.0/mlflow-artifacts/artifacts", query: { path: `1/${id.RUN_A}/artifacts/plots` } }));
+    const proxied = await replay(93, () =>
+      store.http.json<any>({
+        method: "GET",
+        path: "/api/2.0/mlflow-artifacts/artifacts",
+        query: { path: `1/${id.RUN_A}/artifacts/plots` },
+      }),
+    );
     expect(proxied.files.map((f: any) => f.path)).toEqual(["data", "tiny.png"]);
     expect(Buffer.from(await replay(94, () => client.downloadArtifact(id.RUN_A, "hello.txt"))).toString()).toBe("hello artifact\n");
     expect(Buffer.from(await replay(95, () => client.downloadArtifact(id.RUN_A, "plots/tiny.png")))).toEqual(png());
@@ -390,14 +506,35 @@ describe("artifacts (087-097)", () => {
 
 describe("model registry (098-116)", () => {
   it("creates models and versions", async () => {
-    const rm = await replay(98, () => client.createRegisteredModel("fx-model", { description: "fixture model", tags: { domain: "vision" } }));
-    expect(rm).toEqual({ name: "fx-model", creationTimestamp: ts(6), lastUpdatedTimestamp: ts(6), description: "fixture model", latestVersions: [], tags: [{ key: "domain", value: "vision" }], aliases: [] });
+    const rm = await replay(98, () =>
+      client.createRegisteredModel("fx-model", { description: "fixture model", tags: { domain: "vision" } }),
+    );
+    expect(rm).toEqual({
+      name: "fx-model",
+      creationTimestamp: ts(6),
+      lastUpdatedTimestamp: ts(6),
+      description: "fixture model",
+      latestVersions: [],
+      tags: [{ key: "domain", value: "vision" }],
+      aliases: [],
+    });
     await replayError(99, () => client.createRegisteredModel("fx-model"));
     // registerModel tries to create the model (099 answers it exists) and then the version.
-    const v1 = await replay([99, 100], () => client.registerModel(`runs:/${id.RUN_A}/model`, "fx-model", { description: "first", tags: { q: "ok" } }));
+    const v1 = await replay([99, 100], () =>
+      client.registerModel(`runs:/${id.RUN_A}/model`, "fx-model", { description: "first", tags: { q: "ok" } }),
+    );
     expect(v1).toEqual({
-      name: "fx-model", version: "1", creationTimestamp: ts(7), lastUpdatedTimestamp: ts(7), currentStage: "None",
-      description: "first", source: `runs:/${id.RUN_A}/model`, runId: id.RUN_A, status: "READY", tags: [{ key: "q", value: "ok" }], aliases: [],
+      name: "fx-model",
+      version: "1",
+      creationTimestamp: ts(7),
+      lastUpdatedTimestamp: ts(7),
+      currentStage: "None",
+      description: "first",
+      source: `runs:/${id.RUN_A}/model`,
+      runId: id.RUN_A,
+      status: "READY",
+      tags: [{ key: "q", value: "ok" }],
+      aliases: [],
     });
     const v2 = await replay(101, () => client.createModelVersion("fx-model", `runs:/${id.RUN_C}/model`));
     expect(v2).toMatchObject({ version: "2", runId: "", description: "", tags: [] });
@@ -441,10 +578,17 @@ describe("model registry (098-116)", () => {
     expect(latest?.version).toBe("2");
     const staged = await replay(108, () => modelVersionFor(store, parseModelUri("models:/fx-model/None"), "models:/fx-model/None"));
     expect(staged?.version).toBe("2");
-    const noStage = await replay(108, () => failure(modelVersionFor(store, parseModelUri("models:/fx-model/Production"), "models:/fx-model/Production")));
+    const noStage = await replay(108, () =>
+      failure(modelVersionFor(store, parseModelUri("models:/fx-model/Production"), "models:/fx-model/Production")),
+    );
     expect(noStage).toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST", message: expect.stringContaining('stage "Production"') });
     const byRun = await replay(65, () => client.resolveModelUri(`runs:/${id.RUN_A}/model`));
-    expect(byRun).toEqual({ uri: `runs:/${id.RUN_A}/model`, runId: id.RUN_A, path: "model", artifactUri: `mlflow-artifacts:/1/${id.RUN_A}/artifacts/model` });
+    expect(byRun).toEqual({
+      uri: `runs:/${id.RUN_A}/model`,
+      runId: id.RUN_A,
+      path: "model",
+      artifactUri: `mlflow-artifacts:/1/${id.RUN_A}/artifacts/model`,
+    });
   });
 });
 
@@ -453,17 +597,23 @@ describe("protocol (117-123)", () => {
     const noType = await sendRaw(117);
     expect(standin.received[0].headers["content-type"]).toBeUndefined();
     expect(noType.status).toBe(400);
-    await replay(117, async () => expect(await failure(jsonRaw(117))).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400, message: "Bad Request. Content-Type header is missing." }));
+    await replay(117, async () =>
+      expect(await failure(jsonRaw(117))).toMatchObject({
+        code: "INVALID_PARAMETER_VALUE",
+        httpStatus: 400,
+        message: "Bad Request. Content-Type header is missing.",
+      }),
+    );
     await replay(118, async () => expect(await failure(jsonRaw(118))).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 }));
     expect(await replay(119, () => jsonRaw(119))).toEqual({});
   });
 
   it("turns HTML 404/405 pages into clear error codes", async () => {
-    const e404 = await replay(120, () => failure(jsonRaw(120))) as MlflowError;
+    const e404 = (await replay(120, () => failure(jsonRaw(120)))) as MlflowError;
     expect(e404).toMatchObject({ code: "ENDPOINT_NOT_FOUND", httpStatus: 404 });
     expect(e404.message).toContain("/api/2.0/mlflow/does-not-exist");
     expect(e404.message).toContain("tracking URI");
-    const e405 = await replay(121, () => failure(jsonRaw(121))) as MlflowError;
+    const e405 = (await replay(121, () => failure(jsonRaw(121)))) as MlflowError;
     expect(e405).toMatchObject({ code: "METHOD_NOT_ALLOWED", httpStatus: 405 });
   });
 
@@ -497,7 +647,11 @@ describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
     return out;
   }
   const points = (ms: Metric[]) => ms.map((m) => [m.value, m.step]);
-  const acc = [[0.5, 0], [0.7, 1], [0.9, 2]];
+  const acc = [
+    [0.5, 0],
+    [0.7, 1],
+    [0.9, 2],
+  ];
 
   it("follows get-history's tokens page by page; the last page has none, even when full", async () => {
     // max_results=1: 067 (token offset 1), 126 (token offset 2), 127 (last, no token).
@@ -508,7 +662,10 @@ describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
     expect(points(await replay34([130], () => store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 3 })))).toEqual(acc);
     expect(s34.received).toHaveLength(1);
     // Without maxResults the client sends 25000, as MLflow 3's Python client does (131).
-    expect(points(await replay34([131], () => store34.getMetricHistory(s34.ids.RUN_A, "train/loss")))).toEqual([[1.5, 0], [0.75, 1]]);
+    expect(points(await replay34([131], () => store34.getMetricHistory(s34.ids.RUN_A, "train/loss")))).toEqual([
+      [1.5, 0],
+      [0.75, 1],
+    ]);
     expect(await replay34([132], () => store34.getMetricHistory(s34.ids.RUN_A, "nope", { maxResults: 10 }))).toEqual([]);
     // The unknown key and run of 071/072 (recorded without max_results) answer `{}` either way.
     expect(await replay34([71], () => store34.getMetricHistory(s34.ids.RUN_A, "nope"))).toEqual([]);
@@ -521,7 +678,7 @@ describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
     s34.clearRoutes();
     s34.route("GET", "/api/2.0/mlflow/metrics/get-history", exchange34(66));
     s34.route("GET", "/version", exchange34(123));
-    const err = await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc")) as MlflowError;
+    const err = (await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc"))) as MlflowError;
     expect(err).toBeInstanceOf(MlflowError);
     expect(err.code).toBe("UNEXPECTED_RESPONSE");
     expect(err.message).toContain(`MLflow 3.4.1.dev0 at ${s34.url}`);
@@ -545,15 +702,19 @@ describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
     // The token of 067 (offset 1) answered as 3.4 answers a token it does not take (124).
     s34.route("GET", "/api/2.0/mlflow/metrics/get-history", exchange34(124));
     s34.route("GET", "/version", exchange34(123));
-    const err = await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 1 })) as MlflowError;
+    const err = (await failure(store34.getMetricHistory(s34.ids.RUN_A, "acc", { maxResults: 1 }))) as MlflowError;
     expect(err).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 });
-    expect(err.message).toMatch(/^MLflow 3\.4\.1\.dev0 at http:\/\/127\.0\.0\.1:\d+ refused its own page token for GET metrics\/get-history/);
+    expect(err.message).toMatch(
+      /^MLflow 3\.4\.1\.dev0 at http:\/\/127\.0\.0\.1:\d+ refused its own page token for GET metrics\/get-history/,
+    );
     expect(s34.received.filter((r) => r.path.endsWith("get-history"))).toHaveLength(2);
   });
 
   it("replays searches that now send max_results", async () => {
     const ids = (page: { items: { info: { runId: string } }[] }) => page.items.map((r) => r.info.runId);
-    const runs = await replay34([73], () => store34.searchRuns({ experimentIds: ["1"], filter: "metrics.acc > 0.5", orderBy: ["metrics.acc DESC"] }));
+    const runs = await replay34([73], () =>
+      store34.searchRuns({ experimentIds: ["1"], filter: "metrics.acc > 0.5", orderBy: ["metrics.acc DESC"] }),
+    );
     expect(ids(runs)).toEqual([s34.ids.RUN_A, s34.ids.RUN_C, s34.ids.RUN_B]);
     expect(s34.received[0].json).toMatchObject({ max_results: 1000 });
     const versions = await replay34([108], () => store34.searchModelVersions({ filter: "name = 'fx-model'" }));
@@ -571,7 +732,7 @@ describe("MLflow 3.4's recordings (mlflow-3.4/rest)", () => {
     s34.expect(exchange34(180));
     s34.route("GET", "/version", exchange34(123));
     const body = s34.requestOf(exchange34(180)).body;
-    const err = await failure(store34.request({ method: "POST", path: "/api/2.0/mlflow/runs/log-outputs", json: body })) as MlflowError;
+    const err = (await failure(store34.request({ method: "POST", path: "/api/2.0/mlflow/runs/log-outputs", json: body }))) as MlflowError;
     expect(s34.mismatches).toEqual([]);
     expect(err).toBeInstanceOf(MlflowError);
     expect(err).toMatchObject({ code: "ENDPOINT_NOT_FOUND", httpStatus: 404 });

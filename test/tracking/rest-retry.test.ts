@@ -58,7 +58,9 @@ describe("retries", () => {
   it("gives up after the configured retries with a transient error", async () => {
     routeRecorded();
     standin.failNext(10, { kind: "status", status: 503 });
-    const err = await makeStore(2).logBatch(standin.ids.RUN_A, batch).catch((e) => e);
+    const err = await makeStore(2)
+      .logBatch(standin.ids.RUN_A, batch)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(MlflowError);
     expect(err).toMatchObject({ code: "TEMPORARILY_UNAVAILABLE", httpStatus: 503 });
     expect(isTransientError(err)).toBe(true);
@@ -67,7 +69,9 @@ describe("retries", () => {
 
   it("does not retry client errors", async () => {
     standin.expect("runs-log-batch-change-param");
-    const err = await makeStore(5).logBatch(standin.ids.RUN_A, { params: [{ key: "epochs", value: "4" }] }).catch((e) => e);
+    const err = await makeStore(5)
+      .logBatch(standin.ids.RUN_A, { params: [{ key: "epochs", value: "4" }] })
+      .catch((e) => e);
     expect(err).toMatchObject({ code: "INVALID_PARAMETER_VALUE", httpStatus: 400 });
     expect(isTransientError(err)).toBe(false);
     expect(standin.received).toHaveLength(1);

@@ -5,16 +5,41 @@ import { describe, expect, it } from "vitest";
 import type { Experiment, ModelVersion, RegisteredModel, Run } from "../../tracking/entities.js";
 import { MlflowError } from "../../tracking/errors.js";
 import {
-  createPageToken, parseFilter, parseOrderBy, parsePageToken, RUN_GRAMMAR, searchExperimentList,
-  searchModelVersionList, searchRegisteredModelList, searchRunList, tokenize,
+  createPageToken,
+  parseFilter,
+  parseOrderBy,
+  parsePageToken,
+  RUN_GRAMMAR,
+  searchExperimentList,
+  searchModelVersionList,
+  searchRegisteredModelList,
+  searchRunList,
+  tokenize,
 } from "../../tracking/search/index.js";
 
-function run(id: string, startTime: number, o: { metrics?: Record<string, number>; params?: Record<string, string>;
-  tags?: Record<string, string>; status?: Run["info"]["status"]; name?: string; endTime?: number } = {}): Run {
+function run(
+  id: string,
+  startTime: number,
+  o: {
+    metrics?: Record<string, number>;
+    params?: Record<string, string>;
+    tags?: Record<string, string>;
+    status?: Run["info"]["status"];
+    name?: string;
+    endTime?: number;
+  } = {},
+): Run {
   return {
     info: {
-      runId: id, experimentId: "1", runName: o.name ?? id, userId: "alice", status: o.status ?? "FINISHED", startTime,
-      artifactUri: `file:///m/1/${id}/artifacts`, lifecycleStage: "active", ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
+      runId: id,
+      experimentId: "1",
+      runName: o.name ?? id,
+      userId: "alice",
+      status: o.status ?? "FINISHED",
+      startTime,
+      artifactUri: `file:///m/1/${id}/artifacts`,
+      lifecycleStage: "active",
+      ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
     },
     data: {
       metrics: Object.entries(o.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: 1, step: 0 })),
@@ -25,8 +50,20 @@ function run(id: string, startTime: number, o: { metrics?: Record<string, number
 }
 
 const RUNS: Run[] = [
-  run("aaa", 100, { metrics: { acc: 0.5, "train/loss": 1.5 }, params: { lr: "0.01", opt: "Adam" }, tags: { stage: "train", "my tag": "x", "mlflow.parentRunId": "p1" }, name: "fs-finished", endTime: 150 }),
-  run("bbb", 200, { metrics: { acc: 0.9, nanm: NaN }, params: { lr: "0.1", opt: "sgd" }, tags: { stage: "prod" }, status: "FAILED", name: "bold-bee-12" }),
+  run("aaa", 100, {
+    metrics: { acc: 0.5, "train/loss": 1.5 },
+    params: { lr: "0.01", opt: "Adam" },
+    tags: { stage: "train", "my tag": "x", "mlflow.parentRunId": "p1" },
+    name: "fs-finished",
+    endTime: 150,
+  }),
+  run("bbb", 200, {
+    metrics: { acc: 0.9, nanm: NaN },
+    params: { lr: "0.1", opt: "sgd" },
+    tags: { stage: "prod" },
+    status: "FAILED",
+    name: "bold-bee-12",
+  }),
   run("ccc", 300, { metrics: { acc: NaN, nanm: 2 }, params: { lr: "0.5" }, tags: { stage: "trial" }, status: "KILLED", name: "fs-child" }),
   run("ddd", 300, { params: { lr: "1" }, status: "RUNNING", name: "no-metrics" }),
 ];
@@ -34,7 +71,9 @@ const RUNS: Run[] = [
 const ids = (filter?: string, orderBy?: string[]) => searchRunList(RUNS, { filter, orderBy }).items.map((r) => r.info.runId);
 
 function invalid(fn: () => unknown): MlflowError {
-  try { fn(); } catch (e) {
+  try {
+    fn();
+  } catch (e) {
     expect(e).toBeInstanceOf(MlflowError);
     expect((e as MlflowError).code).toBe("INVALID_PARAMETER_VALUE");
     return e as MlflowError;
@@ -46,9 +85,21 @@ describe("tokenizer", () => {
   it("reads names with quoted and backticked parts, strings, numbers and comparators", () => {
     const t = tokenize("tags.`my tag` != 'it''s' AND metrics.\"a-b\" >= -1.5e3 and run_id IN ('x','y')");
     expect(t.map((x) => [x.kind, x.text])).toEqual([
-      ["name", "tags.`my tag`"], ["op", "!="], ["string", "'it''s'"], ["name", "AND"], ["name", 'metrics."a-b"'],
-      ["op", ">="], ["number", "-1.5e3"], ["name", "and"], ["name", "run_id"], ["name", "IN"], ["lparen", "("],
-      ["string", "'x'"], ["comma", ","], ["string", "'y'"], ["rparen", ")"],
+      ["name", "tags.`my tag`"],
+      ["op", "!="],
+      ["string", "'it''s'"],
+      ["name", "AND"],
+      ["name", 'metrics."a-b"'],
+      ["op", ">="],
+      ["number", "-1.5e3"],
+      ["name", "and"],
+      ["name", "run_id"],
+      ["name", "IN"],
+      ["lparen", "("],
+      ["string", "'x'"],
+      ["comma", ","],
+      ["string", "'y'"],
+      ["rparen", ")"],
     ]);
     expect(t[2]!.value).toBe("it's");
   });
@@ -65,8 +116,11 @@ describe("filter grammar", () => {
       { type: "parameter", key: "lr", comparator: "=", value: "0.01" },
       { type: "tag", key: "mlflow.parentRunId", comparator: "=", value: "p1" },
     ]);
-    expect(parseFilter("metric.a = 1 AND param.b = 'x' AND tag.c = 'y' AND attr.status = 'RUNNING' AND run.user_id = 'u'", RUN_GRAMMAR)
-      .map((c) => c.type)).toEqual(["metric", "parameter", "tag", "attribute", "attribute"]);
+    expect(
+      parseFilter("metric.a = 1 AND param.b = 'x' AND tag.c = 'y' AND attr.status = 'RUNNING' AND run.user_id = 'u'", RUN_GRAMMAR).map(
+        (c) => c.type,
+      ),
+    ).toEqual(["metric", "parameter", "tag", "attribute", "attribute"]);
     expect(parseFilter("status = 'FAILED'", RUN_GRAMMAR)[0]).toMatchObject({ type: "attribute", key: "status" });
     expect(parseFilter("created >= 5", RUN_GRAMMAR)[0]).toMatchObject({ key: "start_time", value: 5 });
     expect(parseFilter("`Run Name` = 'x'", RUN_GRAMMAR)[0]).toMatchObject({ key: "run_name" });
@@ -116,20 +170,27 @@ describe("filter grammar", () => {
   it("names the bad comparator and lists the accepted ones", () => {
     const e = invalid(() => parseFilter("metrics.acc >>> 0.5", RUN_GRAMMAR));
     expect(e.message).toContain("Invalid comparator '>>>' not one of '{'=', '!=', '>', '>=', '<', '<='}'");
-    expect(invalid(() => parseFilter("params.lr > '1'", RUN_GRAMMAR)).message)
-      .toContain("Invalid comparator '>' not one of '{'=', '!=', 'LIKE', 'ILIKE'}'");
+    expect(invalid(() => parseFilter("params.lr > '1'", RUN_GRAMMAR)).message).toContain(
+      "Invalid comparator '>' not one of '{'=', '!=', 'LIKE', 'ILIKE'}'",
+    );
     expect(invalid(() => parseFilter("tags.a IN ('x')", RUN_GRAMMAR)).message).toContain("Invalid comparator 'IN'");
     expect(invalid(() => parseFilter("metrics.acc LIKE '1'", RUN_GRAMMAR)).message).toContain("Invalid comparator 'LIKE'");
     expect(invalid(() => parseFilter("attributes.start_time LIKE 1", RUN_GRAMMAR)).message).toContain("Invalid comparator 'LIKE'");
-    expect(invalid(() => parseFilter("attributes.status =~ 'x'", RUN_GRAMMAR)).message)
-      .toContain("'{'=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}'");
+    expect(invalid(() => parseFilter("attributes.status =~ 'x'", RUN_GRAMMAR)).message).toContain(
+      "'{'=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}'",
+    );
   });
 
   it("refuses bad identifiers, values and joins with clear messages", () => {
-    expect(invalid(() => parseFilter("foo.bar = 'x'", RUN_GRAMMAR)).message)
-      .toBe("Invalid entity type 'foo'. Valid values are ['metric', 'parameter', 'tag', 'attribute']");
-    expect(invalid(() => parseFilter("attributes.bogus = 'x'", RUN_GRAMMAR)).message).toMatch(/Invalid attribute key 'bogus' specified. Valid keys are '.*'run_id'/);
-    expect(invalid(() => parseFilter("metrics.acc > 'high'", RUN_GRAMMAR)).message).toBe("Expected numeric value type for metric. Found 'high'");
+    expect(invalid(() => parseFilter("foo.bar = 'x'", RUN_GRAMMAR)).message).toBe(
+      "Invalid entity type 'foo'. Valid values are ['metric', 'parameter', 'tag', 'attribute']",
+    );
+    expect(invalid(() => parseFilter("attributes.bogus = 'x'", RUN_GRAMMAR)).message).toMatch(
+      /Invalid attribute key 'bogus' specified. Valid keys are '.*'run_id'/,
+    );
+    expect(invalid(() => parseFilter("metrics.acc > 'high'", RUN_GRAMMAR)).message).toBe(
+      "Expected numeric value type for metric. Found 'high'",
+    );
     expect(invalid(() => parseFilter("attributes.start_time > 'x'", RUN_GRAMMAR)).message).toContain("numeric attribute: start_time");
     expect(invalid(() => parseFilter("params.lr = 5", RUN_GRAMMAR)).message).toContain("Expected a quoted string value for parameter");
     expect(invalid(() => parseFilter("params.lr = abc", RUN_GRAMMAR)).message).toContain("not quoted");
@@ -207,10 +268,20 @@ describe("pages", () => {
 });
 
 const exp = (id: string, name: string, created: number, updated: number, tags: Record<string, string> = {}): Experiment => ({
-  experimentId: id, name, artifactLocation: `file:///m/${id}`, lifecycleStage: "active", creationTime: created,
-  lastUpdateTime: updated, tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+  experimentId: id,
+  name,
+  artifactLocation: `file:///m/${id}`,
+  lifecycleStage: "active",
+  creationTime: created,
+  lastUpdateTime: updated,
+  tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
 });
-const EXPS = [exp("0", "Default", 1, 1), exp("11", "fx-exp", 3, 9, { team: "ts" }), exp("22", "fx-other", 3, 4), exp("33", "other", 2, 2, { team: "py" })];
+const EXPS = [
+  exp("0", "Default", 1, 1),
+  exp("11", "fx-exp", 3, 9, { team: "ts" }),
+  exp("22", "fx-other", 3, 4),
+  exp("33", "other", 2, 2, { team: "py" }),
+];
 const expIds = (args: Parameters<typeof searchExperimentList>[1]) => searchExperimentList(EXPS, args).items.map((e) => e.experimentId);
 
 describe("experiment search", () => {
@@ -225,7 +296,9 @@ describe("experiment search", () => {
     expect(expIds({ filter: "creation_time >= 3" })).toEqual(["11", "22"]);
     // An explicit order without experiment_id gets experiment_id DESC as the tie-breaker, as in MLflow.
     expect(expIds({ filter: "creation_time >= 3", orderBy: ["creation_time DESC"] })).toEqual(["22", "11"]);
-    expect(invalid(() => expIds({ filter: "metrics.a > 1" })).message).toBe("Invalid entity type 'metrics'. Valid values are ['attribute', 'tag']");
+    expect(invalid(() => expIds({ filter: "metrics.a > 1" })).message).toBe(
+      "Invalid entity type 'metrics'. Valid values are ['attribute', 'tag']",
+    );
     expect(invalid(() => expIds({ filter: "experiment_id = '1'" })).message).toContain("Invalid attribute key 'experiment_id'");
   });
   it("orders by name, creation_time, last_update_time, experiment_id", () => {
@@ -244,11 +317,20 @@ describe("experiment search", () => {
 });
 
 const mv = (name: string, version: string, runId: string | undefined, updated: number): ModelVersion => ({
-  name, version, source: `runs:/${runId}/model`, tags: [], aliases: [], lastUpdatedTimestamp: updated, creationTimestamp: updated,
+  name,
+  version,
+  source: `runs:/${runId}/model`,
+  tags: [],
+  aliases: [],
+  lastUpdatedTimestamp: updated,
+  creationTimestamp: updated,
   ...(runId ? { runId } : {}),
 });
 const rm = (name: string, tags: Record<string, string> = {}): RegisteredModel => ({
-  name, latestVersions: [], aliases: [], tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+  name,
+  latestVersions: [],
+  aliases: [],
+  tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
 });
 
 describe("registry search", () => {
@@ -279,8 +361,10 @@ describe("agrees with the recorded MLflow server on which filters are valid", ()
     const { WIRE } = await import("./file-store-helpers.js");
     const { EXPERIMENT_GRAMMAR, MODEL_VERSION_GRAMMAR, REGISTERED_MODEL_GRAMMAR } = await import("../../tracking/search/index.js");
     const grammars: Record<string, typeof RUN_GRAMMAR> = {
-      "/api/2.0/mlflow/runs/search": RUN_GRAMMAR, "/api/2.0/mlflow/experiments/search": EXPERIMENT_GRAMMAR,
-      "/api/2.0/mlflow/registered-models/search": REGISTERED_MODEL_GRAMMAR, "/api/2.0/mlflow/model-versions/search": MODEL_VERSION_GRAMMAR,
+      "/api/2.0/mlflow/runs/search": RUN_GRAMMAR,
+      "/api/2.0/mlflow/experiments/search": EXPERIMENT_GRAMMAR,
+      "/api/2.0/mlflow/registered-models/search": REGISTERED_MODEL_GRAMMAR,
+      "/api/2.0/mlflow/model-versions/search": MODEL_VERSION_GRAMMAR,
     };
     let checked = 0;
     for (const f of (await fs.readdir(join(WIRE, "rest"))).filter((n) => /^\d{3}-/.test(n))) {

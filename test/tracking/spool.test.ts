@@ -9,7 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Spool, decodeSpoolFile, defaultSpoolBase, encodeSpoolFile, spoolDirFor } from "../../tracking/logging/spool.js";
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "spool-test-")); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "spool-test-"));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const odd = [
@@ -69,7 +71,8 @@ describe("spool directory", () => {
   it("is one directory per tracking URI under TSLAB_MLFLOW_SPOOL_DIR or the cache dir", () => {
     expect(defaultSpoolBase({ TSLAB_MLFLOW_SPOOL_DIR: "/s" })).toBe("/s");
     expect(defaultSpoolBase({ XDG_CACHE_HOME: "/c" })).toBe("/c/tslab-mlflow/spool");
-    const a = spoolDirFor("http://a:5000", "/s"), b = spoolDirFor("http://b:5000", "/s");
+    const a = spoolDirFor("http://a:5000", "/s"),
+      b = spoolDirFor("http://b:5000", "/s");
     expect(a).not.toBe(b);
     expect(a).toBe(spoolDirFor("http://a:5000", "/s"));
     expect(a).toMatch(/^\/s\/[0-9a-f]{16}$/);
@@ -91,7 +94,8 @@ describe("delivery bookkeeping", () => {
   });
 
   it("lets only one sender claim a file; release gives it back, remove deletes it", async () => {
-    const s1 = new Spool(dir, "u"), s2 = new Spool(dir, "u");
+    const s1 = new Spool(dir, "u"),
+      s2 = new Spool(dir, "u");
     const name = await s1.write("a", { metrics: odd.slice(0, 2) });
     await s2.scan();
     const entry = await s1.claim(name);
@@ -121,7 +125,10 @@ describe("delivery bookkeeping", () => {
     const names = await spool.scan();
     expect(names).toEqual(["000000000000001-1-x-000000.json"]);
     await expect(spool.claim(names[0])).rejects.toThrow(/Unreadable spool file .*000000000000001-1-x-000000\.json/);
-    expect(readdirSync(join(dir, "rejected")).sort()).toEqual(["000000000000001-1-x-000000.json", "000000000000001-1-x-000000.json.reason.txt"]);
+    expect(readdirSync(join(dir, "rejected")).sort()).toEqual([
+      "000000000000001-1-x-000000.json",
+      "000000000000001-1-x-000000.json.reason.txt",
+    ]);
     expect(await spool.scan()).toEqual([]);
   });
 

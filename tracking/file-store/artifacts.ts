@@ -54,9 +54,9 @@ export class Artifacts {
       return new Uint8Array(await fs.readFile(file));
     } catch (e) {
       if (isNoEnt(e)) throw notFound(`Artifact '${rel}' does not exist in run ${runId} (looked for ${file}).`);
-      if ((e as NodeJS.ErrnoException).code === "EISDIR") throw invalidParameter(`Artifact '${rel}' of run ${runId} is a directory; list it instead.`);
+      if ((e as NodeJS.ErrnoException).code === "EISDIR")
+        throw invalidParameter(`Artifact '${rel}' of run ${runId} is a directory; list it instead.`);
       throw e;
     }
   }
 }
-

@@ -16,7 +16,10 @@ import { experimentFromMeta, experimentToMeta } from "./meta.js";
 export const DEFAULT_EXPERIMENT_ID = "0";
 export const DEFAULT_EXPERIMENT_NAME = "Default";
 
-export interface Located { experiment: Experiment; dir: string }
+export interface Located {
+  experiment: Experiment;
+  dir: string;
+}
 
 /** Reads the key/value files under a `tags/` directory. */
 export async function readTagDir(dir: string): Promise<Tag[]> {
@@ -33,12 +36,14 @@ export function readTagDirSync(dir: string): Tag[] {
 }
 
 // MLflow's ids for new experiments are random 18-digit integers.
-const newExperimentId = () =>
-  String(randomInt(1, 10)) + Array.from({ length: 17 }, () => randomInt(10)).join("");
+const newExperimentId = () => String(randomInt(1, 10)) + Array.from({ length: 17 }, () => randomInt(10)).join("");
 
 export class Experiments {
   private defaultChecked = false;
-  constructor(private readonly layout: Layout, private readonly warn: (e: MlflowError) => void) {}
+  constructor(
+    private readonly layout: Layout,
+    private readonly warn: (e: MlflowError) => void,
+  ) {}
 
   /** The experiment stored in `dir`; its tags are left empty unless `withTags`. */
   private async readAt(dir: string, withTags = true): Promise<Experiment | undefined> {
@@ -73,8 +78,7 @@ export class Experiments {
       for (const name of await listDirs(this.layout.root))
         if (!name.startsWith(".") && name !== MODELS) dirs.push(join(this.layout.root, name));
     if (viewType !== "ACTIVE_ONLY")
-      for (const name of await listDirs(this.layout.trashDir))
-        if (!name.startsWith(".")) dirs.push(join(this.layout.trashDir, name));
+      for (const name of await listDirs(this.layout.trashDir)) if (!name.startsWith(".")) dirs.push(join(this.layout.trashDir, name));
     const out: Experiment[] = [];
     for (const dir of dirs) {
       try {
@@ -115,7 +119,12 @@ export class Experiments {
     }
     const now = Date.now();
     const exp: Experiment = {
-      experimentId: id, name, lifecycleStage: "active", creationTime: now, lastUpdateTime: now, tags,
+      experimentId: id,
+      name,
+      lifecycleStage: "active",
+      creationTime: now,
+      lastUpdateTime: now,
+      tags,
       artifactLocation: artifactLocation ?? this.layout.defaultExperimentLocation(id),
     };
     for (const t of tags) await writeAtomic(join(dir, "tags", t.key), t.value);
@@ -128,12 +137,15 @@ export class Experiments {
       throw invalidParameter(`Invalid experiment name ${JSON.stringify(name)}: it must be a non-empty string.`);
     tags.forEach(validateTag);
     // A plain path becomes an absolute file: URI, as MLflow stores it.
-    const location = artifactLocation && !/^[a-z][a-z0-9+.-]*:/i.test(artifactLocation) ? fileUri(resolve(artifactLocation)) : artifactLocation;
+    const location =
+      artifactLocation && !/^[a-z][a-z0-9+.-]*:/i.test(artifactLocation) ? fileUri(resolve(artifactLocation)) : artifactLocation;
     await this.ensureDefault();
     return withStoreLock(this.layout.root, async () => {
       const existing = await this.getByName(name);
       if (existing?.lifecycleStage === "deleted")
-        throw alreadyExists(`Experiment '${name}' already exists in deleted state (id ${existing.experimentId}). Restore it, or remove it from ${this.layout.trashDir} to reuse the name.`);
+        throw alreadyExists(
+          `Experiment '${name}' already exists in deleted state (id ${existing.experimentId}). Restore it, or remove it from ${this.layout.trashDir} to reuse the name.`,
+        );
       if (existing) throw alreadyExists(`Experiment '${name}' already exists.`);
       for (;;) {
         const id = newExperimentId();
@@ -154,7 +166,8 @@ export class Experiments {
 
   /** Moves the experiment to `.trash/<id>` after marking it and each of its active runs deleted. */
   async delete(id: string, markRuns: (dir: string, experimentId: string, deletedTime: number) => Promise<void>): Promise<void> {
-    if (id === DEFAULT_EXPERIMENT_ID) throw invalidParameter("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
+    if (id === DEFAULT_EXPERIMENT_ID)
+      throw invalidParameter("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
     const dir = this.layout.activeExperimentDir(id);
     const exp = await this.readAt(dir);
     if (!exp) {
@@ -172,7 +185,8 @@ export class Experiments {
     const trashed = this.layout.trashedExperimentDir(id);
     const exp = await this.readAt(trashed);
     if (!exp) {
-      if (await this.readAt(this.layout.activeExperimentDir(id))) throw invalidParameter(`Cannot restore experiment ${id}: it is not deleted.`);
+      if (await this.readAt(this.layout.activeExperimentDir(id)))
+        throw invalidParameter(`Cannot restore experiment ${id}: it is not deleted.`);
       throw notFound(`Could not find experiment with ID ${id}`);
     }
     const target = this.layout.activeExperimentDir(id);
@@ -196,8 +210,9 @@ export class Experiments {
     const onDisk = (await readYaml(file)) ?? {};
     const loc = onDisk.artifact_location;
     if (loc !== undefined && typeof loc !== "string") throw corrupt(file, "'artifact_location' should be a string");
-    await writeYaml(file, { ...onDisk, ...experimentToMeta({ ...exp, lifecycleStage: stage, lastUpdateTime: time,
-      artifactLocation: loc ?? exp.artifactLocation }, true) });
+    await writeYaml(file, {
+      ...onDisk,
+      ...experimentToMeta({ ...exp, lifecycleStage: stage, lastUpdateTime: time, artifactLocation: loc ?? exp.artifactLocation }, true),
+    });
   }
 }
-

@@ -15,7 +15,9 @@ const NUMBER_LETTERS = /^[0-9eExXbBoO]*$/;
 const PREFIXED_INT = /^0(?:[bB][01_]+|[xX][0-9a-fA-F_]+|[oO][0-7_]+)$/;
 // The library also reads `e68` or `.5e3` as floats.
 const EXP_FLOAT = /^[-+]?[0-9_]*\.?[0-9_]*[eE][-+]?[0-9]+$/;
-const isSafePlain = (s: string) => !s.endsWith(":") && !EXP_FLOAT.test(s) &&
+const isSafePlain = (s: string) =>
+  !s.endsWith(":") &&
+  !EXP_FLOAT.test(s) &&
   ((SAFE_PLAIN.test(s) && !RESERVED_WORD.test(s)) || (ID_LIKE.test(s) && !NUMBER_LETTERS.test(s) && !PREFIXED_INT.test(s)));
 
 // Decimal integers the library reads as safe JS numbers.
@@ -34,7 +36,7 @@ export function parseFlatYaml(text: string): Record<string, unknown> | undefined
     const m = KEY.exec(line);
     if (!m) return undefined;
     const [, key, value] = m as unknown as [string, string, string];
-    if (Object.prototype.hasOwnProperty.call(doc, key) || key === "__proto__") return undefined;
+    if (Object.hasOwn(doc, key) || key === "__proto__") return undefined;
     if (value !== "" && !line.startsWith(`${key}: `)) return undefined;
     let v: unknown;
     if (value === "null") v = null;
@@ -68,8 +70,8 @@ export function stringifyFlatYaml(doc: Record<string, unknown>): string | undefi
     else if (typeof v === "string") {
       if (v === "") s = "''";
       else if (isSafePlain(v)) s = v;
-      else if (/^[0-9]+$/.test(v)) s = `'${v}'`; // ids such as experiment ids
-
+      else if (/^[0-9]+$/.test(v))
+        s = `'${v}'`; // ids such as experiment ids
       else return undefined;
     } else return undefined;
     out += `${key}: ${s}\n`;

@@ -93,7 +93,13 @@ export function readTextSync(file: string): string | undefined {
 }
 
 export async function exists(path: string): Promise<boolean> {
-  try { fs.statSync(path); return true; } catch (e) { if (isNoEnt(e)) return false; throw e; }
+  try {
+    fs.statSync(path);
+    return true;
+  } catch (e) {
+    if (isNoEnt(e)) return false;
+    throw e;
+  }
 }
 
 /** Names of the sub-directories of `dir` (none when it does not exist), in listing order. */

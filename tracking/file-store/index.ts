@@ -3,8 +3,21 @@
 // Each concern lives in its own module; this class only routes the TrackingStore calls.
 
 import type {
-  Batch, CreateRun, DatasetInput, Experiment, ExperimentQuery, FileInfo, Metric, ModelVersion, Page,
-  RegisteredModel, Run, RunInfo, RunQuery, RunUpdate, Tag,
+  Batch,
+  CreateRun,
+  DatasetInput,
+  Experiment,
+  ExperimentQuery,
+  FileInfo,
+  Metric,
+  ModelVersion,
+  Page,
+  RegisteredModel,
+  Run,
+  RunInfo,
+  RunQuery,
+  RunUpdate,
+  Tag,
 } from "../entities.js";
 import { MlflowError, notFound } from "../errors.js";
 import { searchExperimentList, searchRunList, type SearchArgs } from "../search/index.js";
@@ -46,12 +59,18 @@ export class FileStore implements TrackingStore {
   createExperiment(name: string, tags?: Tag[], artifactLocation?: string): Promise<string> {
     return this.experiments.create(name, tags, artifactLocation);
   }
-  getExperiment(experimentId: string): Promise<Experiment> { return this.experiments.get(experimentId); }
-  getExperimentByName(name: string): Promise<Experiment | undefined> { return this.experiments.getByName(name); }
+  getExperiment(experimentId: string): Promise<Experiment> {
+    return this.experiments.get(experimentId);
+  }
+  getExperimentByName(name: string): Promise<Experiment | undefined> {
+    return this.experiments.getByName(name);
+  }
   async searchExperiments(query: ExperimentQuery = {}): Promise<Page<Experiment>> {
     return searchExperimentList(await this.experiments.list(query.viewType ?? "ACTIVE_ONLY"), query);
   }
-  async setExperimentTag(experimentId: string, tag: Tag): Promise<void> { await this.experiments.setTag(experimentId, tag); }
+  async setExperimentTag(experimentId: string, tag: Tag): Promise<void> {
+    await this.experiments.setTag(experimentId, tag);
+  }
   deleteExperiment(experimentId: string): Promise<void> {
     return this.experiments.delete(experimentId, (dir, _id, time) => this.runs.markAll(dir, "deleted", time));
   }
@@ -64,10 +83,18 @@ export class FileStore implements TrackingStore {
     await this.experiments.ensureDefault();
     return this.runs.create(args);
   }
-  updateRun(runId: string, update: RunUpdate): Promise<RunInfo> { return this.runs.update(runId, update); }
-  getRun(runId: string): Promise<Run> { return this.runs.get(runId); }
-  deleteRun(runId: string): Promise<void> { return this.runs.setLifecycle(runId, "deleted"); }
-  restoreRun(runId: string): Promise<void> { return this.runs.setLifecycle(runId, "active"); }
+  updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
+    return this.runs.update(runId, update);
+  }
+  getRun(runId: string): Promise<Run> {
+    return this.runs.get(runId);
+  }
+  deleteRun(runId: string): Promise<void> {
+    return this.runs.setLifecycle(runId, "deleted");
+  }
+  restoreRun(runId: string): Promise<void> {
+    return this.runs.setLifecycle(runId, "active");
+  }
 
   async searchRuns(query: RunQuery): Promise<Page<Run>> {
     const all: Run[] = [];
@@ -80,10 +107,16 @@ export class FileStore implements TrackingStore {
     return searchRunList(all, args);
   }
 
-  logBatch(runId: string, batch: Batch): Promise<void> { return this.runs.logBatch(runId, batch); }
-  deleteTag(runId: string, key: string): Promise<void> { return this.runs.deleteTag(runId, key); }
+  logBatch(runId: string, batch: Batch): Promise<void> {
+    return this.runs.logBatch(runId, batch);
+  }
+  deleteTag(runId: string, key: string): Promise<void> {
+    return this.runs.deleteTag(runId, key);
+  }
   /** `<exp>/datasets/` + `<run>/inputs/`, as MLflow's FileStore lays them out; the same dataset twice is kept once. */
-  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> { return this.runs.logInputs(runId, datasets); }
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    return this.runs.logInputs(runId, datasets);
+  }
   /** Every point in logging order; like MLflow, `maxResults` is accepted and ignored. */
   getMetricHistory(runId: string, key: string, _opts?: { maxResults?: number }): Promise<Metric[]> {
     return this.runs.metricHistory(runId, key);
@@ -93,32 +126,58 @@ export class FileStore implements TrackingStore {
   logArtifact(runId: string, artifactPath: string, data: Uint8Array | string): Promise<void> {
     return this.artifacts.log(runId, artifactPath, data);
   }
-  listArtifacts(runId: string, path?: string): Promise<FileInfo[]> { return this.artifacts.list(runId, path); }
-  downloadArtifact(runId: string, path: string): Promise<Uint8Array> { return this.artifacts.download(runId, path); }
+  listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    return this.artifacts.list(runId, path);
+  }
+  downloadArtifact(runId: string, path: string): Promise<Uint8Array> {
+    return this.artifacts.download(runId, path);
+  }
 
   // ---- model registry --------------------------------------------------------------------
   createRegisteredModel(name: string, opts?: { description?: string; tags?: Tag[] }): Promise<RegisteredModel> {
     return this.registry.create(name, opts);
   }
-  getRegisteredModel(name: string): Promise<RegisteredModel> { return this.registry.get(name); }
-  searchRegisteredModels(query: SearchArgs = {}): Promise<Page<RegisteredModel>> { return this.registry.search(query); }
-  setRegisteredModelTag(name: string, tag: Tag): Promise<void> { return this.registry.setTag(name, tag); }
-  updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> { return this.registry.update(name, description); }
+  getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return this.registry.get(name);
+  }
+  searchRegisteredModels(query: SearchArgs = {}): Promise<Page<RegisteredModel>> {
+    return this.registry.search(query);
+  }
+  setRegisteredModelTag(name: string, tag: Tag): Promise<void> {
+    return this.registry.setTag(name, tag);
+  }
+  updateRegisteredModel(name: string, description: string): Promise<RegisteredModel> {
+    return this.registry.update(name, description);
+  }
   createModelVersion(args: { name: string; source: string; runId?: string; description?: string; tags?: Tag[] }): Promise<ModelVersion> {
     return this.registry.createVersion(args);
   }
-  getModelVersion(name: string, version: string): Promise<ModelVersion> { return this.registry.getVersion(name, version); }
-  searchModelVersions(query: SearchArgs = {}): Promise<Page<ModelVersion>> { return this.registry.searchVersions(query); }
-  setModelVersionTag(name: string, version: string, tag: Tag): Promise<void> { return this.registry.setVersionTag(name, version, tag); }
-  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> { return this.registry.setAlias(name, alias, version); }
-  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> { return this.registry.deleteAlias(name, alias); }
-  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> { return this.registry.getByAlias(name, alias); }
+  getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    return this.registry.getVersion(name, version);
+  }
+  searchModelVersions(query: SearchArgs = {}): Promise<Page<ModelVersion>> {
+    return this.registry.searchVersions(query);
+  }
+  setModelVersionTag(name: string, version: string, tag: Tag): Promise<void> {
+    return this.registry.setVersionTag(name, version, tag);
+  }
+  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
+    return this.registry.setAlias(name, alias, version);
+  }
+  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
+    return this.registry.deleteAlias(name, alias);
+  }
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    return this.registry.getByAlias(name, alias);
+  }
 
   /** Nothing to release: every operation opens and closes its own files. */
   async close(): Promise<void> {}
 
   /** The on-disk directory of a run (for tools that copy or export runs). */
-  runDirectory(runId: string): Promise<string> { return this.runs.locate(runId); }
+  runDirectory(runId: string): Promise<string> {
+    return this.runs.locate(runId);
+  }
 }
 
 export { formatPyFloat, parsePyFloat } from "./pyfloat.js";

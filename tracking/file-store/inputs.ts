@@ -29,7 +29,7 @@ export const inputId = (dsId: string, runId: string) => md5(dsId, runId);
 
 // ---- validation --------------------------------------------------------------------------
 
-const show = (v: unknown) => (v === undefined ? "undefined" : JSON.stringify(v)?.slice(0, 80) ?? String(v));
+const show = (v: unknown) => (v === undefined ? "undefined" : (JSON.stringify(v)?.slice(0, 80) ?? String(v)));
 
 /** Checks what logInputs is given before anything is written. */
 export function validateDatasetInputs(datasets: unknown): asserts datasets is DatasetInput[] {
@@ -38,7 +38,8 @@ export function validateDatasetInputs(datasets: unknown): asserts datasets is Da
   datasets.forEach((input: unknown, i) => {
     const d = (input as DatasetInput | null)?.dataset as unknown as Record<string, unknown> | undefined;
     if (!d || typeof d !== "object") throw invalidParameter(`Dataset input ${i} has no dataset object; got ${show(input)}.`);
-    if (typeof d.name !== "string" || d.name === "") throw invalidParameter(`Dataset input ${i}: name must be a non-empty string; got ${show(d.name)}.`);
+    if (typeof d.name !== "string" || d.name === "")
+      throw invalidParameter(`Dataset input ${i}: name must be a non-empty string; got ${show(d.name)}.`);
     for (const field of ["digest", "sourceType", "source"] as const)
       if (typeof d[field] !== "string") throw invalidParameter(`Dataset '${d.name}': ${field} must be a string; got ${show(d[field])}.`);
     for (const field of ["schema", "profile"] as const)
@@ -54,8 +55,12 @@ export function validateDatasetInputs(datasets: unknown): asserts datasets is Da
 
 /** The dataset's meta.yaml mapping: MLflow's field names, absent schema/profile as null. */
 const datasetToMeta = (d: Dataset): Record<string, unknown> => ({
-  digest: d.digest, name: d.name, profile: d.profile ?? null, schema: d.schema ?? null,
-  source: d.source, source_type: d.sourceType,
+  digest: d.digest,
+  name: d.name,
+  profile: d.profile ?? null,
+  schema: d.schema ?? null,
+  source: d.source,
+  source_type: d.sourceType,
 });
 
 function datasetFromMeta(doc: Record<string, unknown>, file: string): Dataset {
@@ -68,8 +73,14 @@ function datasetFromMeta(doc: Record<string, unknown>, file: string): Dataset {
     if (typeof v === "object") throw corrupt(file, `'${key}' should be a string, found ${JSON.stringify(v)}`);
     return String(v);
   };
-  const d: Dataset = { name: text("name", true)!, digest: text("digest", true)!, sourceType: text("source_type", true)!, source: text("source", true)! };
-  const schema = text("schema", false), profile = text("profile", false);
+  const d: Dataset = {
+    name: text("name", true)!,
+    digest: text("digest", true)!,
+    sourceType: text("source_type", true)!,
+    source: text("source", true)!,
+  };
+  const schema = text("schema", false),
+    profile = text("profile", false);
   if (schema !== undefined) d.schema = schema;
   if (profile !== undefined) d.profile = profile;
   return d;
@@ -78,7 +89,10 @@ function datasetFromMeta(doc: Record<string, unknown>, file: string): Dataset {
 // The run id goes into destination_id: MLflow's writer repeats the dataset id there, and its
 // readers of dataset inputs never look at the field.
 const inputToMeta = (dsId: string, runId: string, tags: Tag[]): Record<string, unknown> => ({
-  destination_id: runId, destination_type: DESTINATION_RUN, source_id: dsId, source_type: SOURCE_DATASET,
+  destination_id: runId,
+  destination_type: DESTINATION_RUN,
+  source_id: dsId,
+  source_type: SOURCE_DATASET,
   tags: Object.fromEntries(tags.map((t) => [t.key, t.value])),
 });
 
@@ -142,7 +156,10 @@ export class Inputs {
     const inputsDir = join(runDir, INPUTS);
     let names: string[];
     try {
-      names = fs.readdirSync(inputsDir).filter((n) => !isTempFile(n)).sort();
+      names = fs
+        .readdirSync(inputsDir)
+        .filter((n) => !isTempFile(n))
+        .sort();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return [];

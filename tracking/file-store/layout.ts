@@ -17,8 +17,13 @@ export function rootPathFrom(rootPathOrFileUri: string): string {
   if (!s) throw new MlflowError("UNSUPPORTED_URI", "A file store needs a directory path or a file: URI; got an empty string.");
   if (s.startsWith("file:")) {
     if (s.startsWith("file://")) {
-      try { return fileURLToPath(s); } catch (e) {
-        throw new MlflowError("UNSUPPORTED_URI", `Invalid file: URI '${s}': ${(e as Error).message}. Use file:///absolute/path or a plain path.`);
+      try {
+        return fileURLToPath(s);
+      } catch (e) {
+        throw new MlflowError(
+          "UNSUPPORTED_URI",
+          `Invalid file: URI '${s}': ${(e as Error).message}. Use file:///absolute/path or a plain path.`,
+        );
       }
     }
     return resolve(decodeURIComponent(s.slice("file:".length)));
@@ -38,8 +43,12 @@ export class Layout {
   }
   activeExperimentDir = (id: string) => join(this.root, id);
   trashedExperimentDir = (id: string) => join(this.root, TRASH, id);
-  get trashDir() { return join(this.root, TRASH); }
-  get modelsDir() { return join(this.root, MODELS); }
+  get trashDir() {
+    return join(this.root, TRASH);
+  }
+  get modelsDir() {
+    return join(this.root, MODELS);
+  }
   defaultExperimentLocation = (id: string) => `${this.rootUri}/${id}`;
   defaultArtifactUri = (expId: string, runId: string) => `${this.rootUri}/${expId}/${runId}/artifacts`;
 

@@ -35,13 +35,22 @@ function stage(doc: Record<string, unknown>, file: string): LifecycleStage {
   return s;
 }
 
-export interface StoredRun { info: RunInfo; deletedTime?: number }
+export interface StoredRun {
+  info: RunInfo;
+  deletedTime?: number;
+}
 
 export function runFromMeta(doc: Record<string, unknown>, file: string): StoredRun {
   const runId = str(doc, "run_id", file, false) ?? str(doc, "run_uuid", file)!;
   const status = doc.status;
-  const statusName = typeof status === "number" ? STATUS_NAMES[status]
-    : typeof status === "string" && status in STATUS_CODES ? (status as RunStatus) : status === undefined ? "RUNNING" : undefined;
+  const statusName =
+    typeof status === "number"
+      ? STATUS_NAMES[status]
+      : typeof status === "string" && status in STATUS_CODES
+        ? (status as RunStatus)
+        : status === undefined
+          ? "RUNNING"
+          : undefined;
   if (!statusName) throw corrupt(file, `unknown run status ${JSON.stringify(status)}`);
   const info: RunInfo = {
     runId,

@@ -19,7 +19,10 @@ export const metricLine = (m: Metric): string => `${m.timestamp} ${formatPyFloat
 export type MetricFileKind = "run" | "model";
 
 /** A LoggedModel's point and the run that logged it. */
-export interface ModelMetricPoint { metric: Metric; runId: string }
+export interface ModelMetricPoint {
+  metric: Metric;
+  runId: string;
+}
 
 const INT = /^-?\d+$/;
 const FIELD_COUNTS: Record<MetricFileKind, readonly number[]> = { run: [2, 3, 5], model: [4, 6] };

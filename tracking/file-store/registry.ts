@@ -18,7 +18,9 @@ const DELETED_STAGE = "Deleted_Internal";
 
 function checkModelName(name: unknown): asserts name is string {
   if (typeof name !== "string" || name.trim() === "" || /[/\\]/.test(name) || name === "." || name === ".." || name.startsWith("."))
-    throw invalidParameter(`Invalid registered model name ${JSON.stringify(name)}: a non-empty name without '/', '\\' or a leading '.' is required.`);
+    throw invalidParameter(
+      `Invalid registered model name ${JSON.stringify(name)}: a non-empty name without '/', '\\' or a leading '.' is required.`,
+    );
 }
 
 function checkAlias(alias: unknown): asserts alias is string {
@@ -32,7 +34,10 @@ const num = (v: unknown) => (typeof v === "number" ? v : undefined);
 const strOrUndef = (v: unknown) => (v === null || v === undefined || v === "" ? undefined : String(v));
 
 export class Registry {
-  constructor(private readonly layout: Layout, private readonly warn: (e: MlflowError) => void) {}
+  constructor(
+    private readonly layout: Layout,
+    private readonly warn: (e: MlflowError) => void,
+  ) {}
 
   private modelDir = (name: string) => join(this.layout.modelsDir, name);
   private versionDir = (name: string, version: string | number) => join(this.modelDir(name), `version-${version}`);
@@ -61,23 +66,31 @@ export class Registry {
     return [];
   }
 
-  private async readVersion(name: string, version: string, aliases: { alias: string; version: string }[]): Promise<ModelVersion | undefined> {
+  private async readVersion(
+    name: string,
+    version: string,
+    aliases: { alias: string; version: string }[],
+  ): Promise<ModelVersion | undefined> {
     const dir = this.versionDir(name, version);
     const file = join(dir, "meta.yaml");
     const meta = await readYaml(file);
     if (!meta) return undefined;
     if (meta.version === undefined || meta.source === undefined) throw corrupt(file, "missing 'version' or 'source'");
     const mv: ModelVersion = {
-      name, version: String(meta.version), source: String(meta.source),
+      name,
+      version: String(meta.version),
+      source: String(meta.source),
       currentStage: strOrUndef(meta.current_stage) ?? STAGE_NONE,
       status: strOrUndef(meta.status) ?? "READY",
       tags: await readTagDir(join(dir, "tags")),
       aliases: aliases.filter((a) => a.version === String(meta.version)).map((a) => a.alias),
     };
-    const created = num(meta.creation_timestamp), updated = num(meta.last_updated_timestamp);
+    const created = num(meta.creation_timestamp),
+      updated = num(meta.last_updated_timestamp);
     if (created !== undefined) mv.creationTimestamp = created;
     if (updated !== undefined) mv.lastUpdatedTimestamp = updated;
-    const description = strOrUndef(meta.description), runId = strOrUndef(meta.run_id);
+    const description = strOrUndef(meta.description),
+      runId = strOrUndef(meta.run_id);
     if (description !== undefined) mv.description = description;
     if (runId !== undefined) mv.runId = runId;
     return mv;
@@ -111,10 +124,13 @@ export class Registry {
       if (!cur || Number(v.version) > Number(cur.version)) latest.set(v.currentStage ?? STAGE_NONE, v);
     }
     const model: RegisteredModel = {
-      name, latestVersions: [...latest.values()], aliases,
+      name,
+      latestVersions: [...latest.values()],
+      aliases,
       tags: await readTagDir(join(this.modelDir(name), "tags")),
     };
-    const created = num(meta.creation_timestamp), updated = num(meta.last_updated_timestamp);
+    const created = num(meta.creation_timestamp),
+      updated = num(meta.last_updated_timestamp);
     if (created !== undefined) model.creationTimestamp = created;
     if (updated !== undefined) model.lastUpdatedTimestamp = updated;
     const description = strOrUndef(meta.description);
@@ -141,7 +157,11 @@ export class Registry {
     const now = Date.now();
     for (const t of opts.tags ?? []) await writeAtomic(join(dir, "tags", t.key), t.value);
     await writeYaml(join(dir, "meta.yaml"), {
-      aliases: {}, creation_timestamp: now, description: opts.description ?? null, last_updated_timestamp: now, name,
+      aliases: {},
+      creation_timestamp: now,
+      description: opts.description ?? null,
+      last_updated_timestamp: now,
+      name,
     });
     return this.get(name);
   }
@@ -150,7 +170,9 @@ export class Registry {
     const out: RegisteredModel[] = [];
     for (const name of await listDirs(this.layout.modelsDir)) {
       if (name.startsWith(".")) continue;
-      try { out.push(await this.get(name)); } catch (e) {
+      try {
+        out.push(await this.get(name));
+      } catch (e) {
         if (e instanceof MlflowError && e.code === "CORRUPT_STORE") this.warn(e);
         else if (!(e instanceof MlflowError && e.code === "RESOURCE_DOES_NOT_EXIST")) throw e;
       }
@@ -173,20 +195,40 @@ export class Registry {
 
   async createVersion(args: { name: string; source: string; runId?: string; description?: string; tags?: Tag[] }): Promise<ModelVersion> {
     const { name } = args;
-    if (typeof args.source !== "string" || !args.source) throw invalidParameter("A model version needs a source, e.g. runs:/<run_id>/model.");
+    if (typeof args.source !== "string" || !args.source)
+      throw invalidParameter("A model version needs a source, e.g. runs:/<run_id>/model.");
     (args.tags ?? []).forEach(validateTag);
     const meta = await this.meta(name);
     for (;;) {
-      const existing = (await listDirs(this.modelDir(name))).map((d) => /^version-(\d+)$/.exec(d)?.[1]).filter(Boolean).map(Number);
+      const existing = (await listDirs(this.modelDir(name)))
+        .map((d) => /^version-(\d+)$/.exec(d)?.[1])
+        .filter(Boolean)
+        .map(Number);
       const version = existing.length ? Math.max(...existing) + 1 : 1;
       const dir = this.versionDir(name, version);
-      try { await fs.mkdir(dir); } catch (e) { if (isExists(e)) continue; throw e; }
+      try {
+        await fs.mkdir(dir);
+      } catch (e) {
+        if (isExists(e)) continue;
+        throw e;
+      }
       const now = Date.now();
       for (const t of args.tags ?? []) await writeAtomic(join(dir, "tags", t.key), t.value);
       await writeYaml(join(dir, "meta.yaml"), {
-        aliases: [], creation_timestamp: now, current_stage: STAGE_NONE, description: args.description ?? null,
-        last_updated_timestamp: now, name, run_id: args.runId ?? null, run_link: null, source: args.source,
-        status: "READY", status_message: null, storage_location: args.source, user_id: null, version,
+        aliases: [],
+        creation_timestamp: now,
+        current_stage: STAGE_NONE,
+        description: args.description ?? null,
+        last_updated_timestamp: now,
+        name,
+        run_id: args.runId ?? null,
+        run_link: null,
+        source: args.source,
+        status: "READY",
+        status_message: null,
+        storage_location: args.source,
+        user_id: null,
+        version,
       });
       await writeYaml(join(this.modelDir(name), "meta.yaml"), { ...meta, last_updated_timestamp: now });
       return this.getVersion(name, String(version));
@@ -195,7 +237,8 @@ export class Registry {
 
   async getVersion(name: string, version: string): Promise<ModelVersion> {
     const meta = await this.meta(name);
-    if (!/^\d+$/.test(String(version))) throw invalidParameter(`Invalid model version ${JSON.stringify(version)}: expected a positive integer.`);
+    if (!/^\d+$/.test(String(version)))
+      throw invalidParameter(`Invalid model version ${JSON.stringify(version)}: expected a positive integer.`);
     const mv = await this.readVersion(name, String(version), await this.aliases(name, meta));
     if (!mv || mv.currentStage === DELETED_STAGE) throw notFound(`Model Version (name=${name}, version=${version}) not found`);
     return mv;
@@ -236,7 +279,9 @@ export class Registry {
   async deleteAlias(name: string, alias: string): Promise<void> {
     checkAlias(alias);
     const meta = await this.meta(name);
-    await fs.unlink(join(this.modelDir(name), "aliases", alias)).catch((e) => { if (!isNoEnt(e)) throw e; });
+    await fs.unlink(join(this.modelDir(name), "aliases", alias)).catch((e) => {
+      if (!isNoEnt(e)) throw e;
+    });
     const mapping = { ...((meta.aliases as Record<string, string> | null) ?? {}) };
     delete mapping[alias];
     await writeYaml(join(this.modelDir(name), "meta.yaml"), { ...meta, aliases: mapping, last_updated_timestamp: Date.now() });

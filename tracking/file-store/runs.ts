@@ -14,7 +14,19 @@ import { generateRunName } from "../run-names.js";
 import { validateBatch, validateKey } from "../validation.js";
 import type { Experiments } from "./experiments.js";
 import { readTagDirSync } from "./experiments.js";
-import { appendWhole, createExclusive, exists, listDirs, listFilesDeepSync, readTextOrUndefined, readTextSync, readYamlSync, writeAtomic, writeUnpublished, writeYaml } from "./fsio.js";
+import {
+  appendWhole,
+  createExclusive,
+  exists,
+  listDirs,
+  listFilesDeepSync,
+  readTextOrUndefined,
+  readTextSync,
+  readYamlSync,
+  writeAtomic,
+  writeUnpublished,
+  writeYaml,
+} from "./fsio.js";
 import { Inputs, validateDatasetInputs } from "./inputs.js";
 import { EXPERIMENT_RESERVED, type Layout } from "./layout.js";
 import { runFromMeta, runToMeta, type StoredRun as StoredMeta } from "./meta.js";
@@ -40,8 +52,11 @@ export class Runs {
   private readonly artifactRoots = new Map<string, { dir: string; uri: string }>();
   private readonly inputs: Inputs;
 
-  constructor(private readonly layout: Layout, private readonly experiments: Experiments,
-    private readonly warn: (e: MlflowError) => void) {
+  constructor(
+    private readonly layout: Layout,
+    private readonly experiments: Experiments,
+    private readonly warn: (e: MlflowError) => void,
+  ) {
     this.inputs = new Inputs(warn);
   }
 
@@ -58,7 +73,8 @@ export class Runs {
   }
 
   async locate(runId: string): Promise<string> {
-    if (typeof runId !== "string" || !RUN_ID.test(runId)) throw invalidParameter(`Invalid run ID ${JSON.stringify(runId)}: expected a run id such as 0123456789abcdef0123456789abcdef.`);
+    if (typeof runId !== "string" || !RUN_ID.test(runId))
+      throw invalidParameter(`Invalid run ID ${JSON.stringify(runId)}: expected a run id such as 0123456789abcdef0123456789abcdef.`);
     if (EXPERIMENT_RESERVED.has(runId)) throw notFound(`Run '${runId}' not found`); // an experiment's own folder
     const cached = this.dirs.get(runId);
     if (cached && (await exists(join(cached, "meta.yaml")))) return cached;
@@ -125,7 +141,10 @@ export class Runs {
         if (run) this.dirs.set(run.info.runId, dir);
         return run;
       } catch (e) {
-        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") { this.warn(e); return undefined; }
+        if (e instanceof MlflowError && e.code === "CORRUPT_STORE") {
+          this.warn(e);
+          return undefined;
+        }
         throw e;
       }
     };
@@ -171,7 +190,9 @@ export class Runs {
     validateBatch({ tags });
     const tagName = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
     if (args.runName !== undefined && tagName !== undefined && args.runName !== tagName)
-      throw invalidParameter(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${args.runName}', mlflow.runName='${tagName}').`);
+      throw invalidParameter(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${args.runName}', mlflow.runName='${tagName}').`,
+      );
     const runName = args.runName || tagName || generateRunName();
     checkRunName(runName);
     if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
@@ -179,8 +200,13 @@ export class Runs {
     const runId = randomUUID().replace(/-/g, "");
     const dir = join(exp.dir, runId);
     const info: RunInfo = {
-      runId, experimentId, runName, userId: args.userId ?? "unknown", status: "RUNNING",
-      startTime: args.startTime ?? Date.now(), lifecycleStage: "active",
+      runId,
+      experimentId,
+      runName,
+      userId: args.userId ?? "unknown",
+      status: "RUNNING",
+      startTime: args.startTime ?? Date.now(),
+      lifecycleStage: "active",
       artifactUri: `${exp.experiment.artifactLocation}/${runId}/artifacts`,
     };
     for (const d of ["metrics", "params", "tags", "artifacts"]) mkdirSync(join(dir, d), { recursive: true });
@@ -209,11 +235,14 @@ export class Runs {
     const info = { ...stored.info };
     if (update.status !== undefined) {
       if (!isRunStatus(update.status))
-        throw invalidParameter(`Invalid run status ${JSON.stringify(update.status)}: expected one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED.`);
+        throw invalidParameter(
+          `Invalid run status ${JSON.stringify(update.status)}: expected one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED.`,
+        );
       info.status = update.status;
     }
     if (update.endTime !== undefined) {
-      if (!Number.isInteger(update.endTime)) throw invalidParameter(`Invalid end time ${JSON.stringify(update.endTime)}: expected integer epoch milliseconds.`);
+      if (!Number.isInteger(update.endTime))
+        throw invalidParameter(`Invalid end time ${JSON.stringify(update.endTime)}: expected integer epoch milliseconds.`);
       info.endTime = update.endTime;
     }
     if (update.runName !== undefined && update.runName !== "") {
@@ -254,15 +283,20 @@ export class Runs {
   async logBatch(runId: string, batch: Batch): Promise<void> {
     validateBatch(batch);
     const { dir, stored } = await this.active(runId);
-    const params = batch.params ?? [], metrics = batch.metrics ?? [], tags = batch.tags ?? [];
+    const params = batch.params ?? [],
+      metrics = batch.metrics ?? [],
+      tags = batch.tags ?? [];
     // Check every param before writing anything, so a refused batch leaves no trace.
     const newParams: Param[] = [];
     for (const p of params) {
       const file = join(dir, "params", p.key);
       const before = await readTextOrUndefined(file);
-      if (before === undefined) { if (!newParams.some((q) => q.key === p.key)) newParams.push(p); }
-      else if (before !== p.value)
-        throw invalidParameter(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${before}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`);
+      if (before === undefined) {
+        if (!newParams.some((q) => q.key === p.key)) newParams.push(p);
+      } else if (before !== p.value)
+        throw invalidParameter(
+          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${before}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
+        );
     }
     // Exclusive create: if another writer logged the same key meanwhile, its value stands
     // and ours must equal it.
@@ -271,7 +305,9 @@ export class Runs {
       if (await createExclusive(file, p.value)) continue;
       const winner = await readTextOrUndefined(file);
       if (winner !== p.value)
-        throw invalidParameter(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${winner}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`);
+        throw invalidParameter(
+          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${winner}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
+        );
     }
     // One append per metric key: each is a single O_APPEND write of whole lines.
     const byKey = new Map<string, string>();
@@ -308,8 +344,10 @@ export class Runs {
     if (known) return known;
     const { dir, stored } = await this.info(runId);
     const { info } = stored;
-    const root = info.artifactUri === this.layout.defaultArtifactUri(info.experimentId, runId)
-      ? { dir: join(dir, "artifacts"), uri: info.artifactUri } : { dir: "", uri: info.artifactUri };
+    const root =
+      info.artifactUri === this.layout.defaultArtifactUri(info.experimentId, runId)
+        ? { dir: join(dir, "artifacts"), uri: info.artifactUri }
+        : { dir: "", uri: info.artifactUri };
     this.artifactRoots.set(dir, root);
     return root;
   }
@@ -317,6 +355,7 @@ export class Runs {
 
 function checkRunName(name: string): void {
   if (typeof name !== "string" || name.length > MAX_RUN_NAME_LENGTH)
-    throw invalidParameter(`Invalid run name ${JSON.stringify(String(name).slice(0, 40))}: at most ${MAX_RUN_NAME_LENGTH} characters are accepted.`);
+    throw invalidParameter(
+      `Invalid run name ${JSON.stringify(String(name).slice(0, 40))}: at most ${MAX_RUN_NAME_LENGTH} characters are accepted.`,
+    );
 }
-

@@ -62,7 +62,10 @@ export class ArtifactSpool implements ExitAware {
   uploadTimeoutMs = Infinity;
 
   /** `spoolDir`: the tracking URI's spool directory (spoolDirFor). */
-  constructor(spoolDir: string, readonly uri: string) {
+  constructor(
+    spoolDir: string,
+    readonly uri: string,
+  ) {
     this.dir = join(spoolDir, "artifacts");
   }
 
@@ -135,7 +138,9 @@ export class ArtifactSpool implements ExitAware {
         }
         const attempts = (meta.attempts ?? 0) + 1;
         if (isPermanentFailure(error) || attempts >= MAX_ARTIFACT_ATTEMPTS) {
-          const why = isPermanentFailure(error) ? error : new Error(`gave up after ${attempts} attempts answered with errors; the last: ${(error as Error)?.message ?? String(error)}`);
+          const why = isPermanentFailure(error)
+            ? error
+            : new Error(`gave up after ${attempts} attempts answered with errors; the last: ${(error as Error)?.message ?? String(error)}`);
           await this.reject(name, why);
           result.rejected++;
         } else {
@@ -154,7 +159,10 @@ export class ArtifactSpool implements ExitAware {
   /** Names (without extension) of the spooled uploads, oldest first. */
   async list(): Promise<string[]> {
     const files = await readdir(this.dir).catch(() => [] as string[]);
-    return files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).map((f) => f.slice(0, -".json".length)).sort();
+    return files
+      .filter((f) => f.endsWith(".json") && !f.startsWith("."))
+      .map((f) => f.slice(0, -".json".length))
+      .sort();
   }
 
   private nextName(): string {
@@ -177,10 +185,16 @@ export class ArtifactSpool implements ExitAware {
   /** Uploads parked under `rejected/` (turned away, or given up on), newest last, with their reasons. */
   async parked(): Promise<{ name: string; reason: string }[]> {
     const files = await readdir(this.rejectedDir).catch(() => [] as string[]);
-    const names = files.filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
-    return Promise.all(names.map(async (name) => ({
-      name, reason: (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim(),
-    })));
+    const names = files
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => f.slice(0, -".json".length))
+      .sort();
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        reason: (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim(),
+      })),
+    );
   }
 
   /** Process `exit`: uploads still under way are spooled synchronously (nothing async runs now). */

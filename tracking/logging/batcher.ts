@@ -2,9 +2,7 @@
 // log-batch requests within MLflow's per-request limits.
 
 import type { Batch, Metric, Param } from "../entities.js";
-import {
-  MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH,
-} from "../limits.js";
+import { MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH } from "../limits.js";
 
 export class RunQueue {
   metrics: Metric[] = [];
@@ -36,7 +34,9 @@ export class RunQueue {
     const out: Batch[] = [];
     const { metrics, params } = this;
     const tags = [...this.tags].map(([key, value]) => ({ key, value }));
-    let mi = 0, pi = 0, ti = 0;
+    let mi = 0,
+      pi = 0,
+      ti = 0;
     while (pi < params.length || ti < tags.length || mi < metrics.length) {
       const p = params.slice(pi, pi + MAX_PARAMS_PER_BATCH);
       const t = tags.slice(ti, ti + MAX_TAGS_PER_BATCH);

@@ -16,7 +16,16 @@ import { join } from "node:path";
 import { RunQueue } from "./batcher.js";
 import type { Batch } from "../entities.js";
 import {
-  JOURNAL_FORMAT, JOURNAL_SUFFIX, KEYS_PER_RUN, POINT_BYTES, RECORD_METRICS, RECORD_TEXT, journalDirOf, ownerAlive, processStart, textRecord,
+  JOURNAL_FORMAT,
+  JOURNAL_SUFFIX,
+  KEYS_PER_RUN,
+  POINT_BYTES,
+  RECORD_METRICS,
+  RECORD_TEXT,
+  journalDirOf,
+  ownerAlive,
+  processStart,
+  textRecord,
 } from "./journal.js";
 import type { Spool, SpooledUpdate } from "./spool.js";
 
@@ -80,7 +89,10 @@ export function planJournal(buf: Buffer, endTime: number): Plan {
       for (let n = 0, at = start + 4; n < count; n++, at += POINT_BYTES) {
         const runKey = buf.readDoubleLE(at);
         q(Math.floor(runKey / KEYS_PER_RUN)).metrics.push({
-          key: keys[runKey % KEYS_PER_RUN]!, value: buf.readDoubleLE(at + 8), timestamp: buf.readDoubleLE(at + 16), step: buf.readDoubleLE(at + 24),
+          key: keys[runKey % KEYS_PER_RUN]!,
+          value: buf.readDoubleLE(at + 8),
+          timestamp: buf.readDoubleLE(at + 16),
+          step: buf.readDoubleLE(at + 24),
         });
       }
       continue;
@@ -96,7 +108,8 @@ export function planJournal(buf: Buffer, endTime: number): Plan {
         keys[Number(rest.slice(0, t2))] = JSON.parse(rest.slice(t2 + 1)) as string;
         break;
       }
-      case "p": case "t": {
+      case "p":
+      case "t": {
         const t2 = rest.indexOf("\t");
         const [key, value] = JSON.parse(rest.slice(t2 + 1)) as [string, string];
         const x = q(Number(rest.slice(0, t2)));
@@ -113,8 +126,12 @@ export function planJournal(buf: Buffer, endTime: number): Plan {
         gens.push({ gen: rest, queues: current });
         current = new Map();
         break;
-      case "a": covered.add(rest); break;
-      case "o": open.add(Number(rest)); break;
+      case "a":
+        covered.add(rest);
+        break;
+      case "o":
+        open.add(Number(rest));
+        break;
       case "e": {
         const t2 = rest.indexOf("\t");
         const i = Number(rest.slice(0, t2));
@@ -122,8 +139,11 @@ export function planJournal(buf: Buffer, endTime: number): Plan {
         ending.set(i, JSON.parse(rest.slice(t2 + 1)) as SpooledUpdate);
         break;
       }
-      case "u": ending.delete(Number(rest)); break;
-      default: break; // a line of a later version: skipped
+      case "u":
+        ending.delete(Number(rest));
+        break;
+      default:
+        break; // a line of a later version: skipped
     }
   }
   gens.push({ gen: "tail", queues: current });

@@ -122,7 +122,11 @@ export class Journal {
   private failed = false;
   closed = false;
 
-  constructor(readonly spoolDir: string, readonly uri: string, private readonly options: JournalOptions = {}) {
+  constructor(
+    readonly spoolDir: string,
+    readonly uri: string,
+    private readonly options: JournalOptions = {},
+  ) {
     this.dir = journalDirOf(spoolDir);
     this.path = join(this.dir, `${process.pid}-${randomBytes(4).toString("hex")}${JOURNAL_SUFFIX}`);
   }
@@ -142,7 +146,15 @@ export class Journal {
   }
 
   private header(): Buffer {
-    return textRecord(JSON.stringify({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION, uri: this.uri.replace(/\/\/[^/@]*@/, "//"), pid: process.pid, procStart: processStart()?.start }));
+    return textRecord(
+      JSON.stringify({
+        format: JOURNAL_FORMAT,
+        version: JOURNAL_VERSION,
+        uri: this.uri.replace(/\/\/[^/@]*@/, "//"),
+        pid: process.pid,
+        procStart: processStart()?.start,
+      }),
+    );
   }
 
   private ensureOpen(): boolean {
@@ -199,7 +211,8 @@ export class Journal {
       const { metrics, params, tagLog } = q;
       if (q.journaledMetrics === metrics.length && q.journaledParams === params.length && tagLog.length === 0) continue;
       const i = this.idx(runId, out);
-      for (let j = q.journaledParams; j < params.length; j++) out.push(textRecord(`p\t${i}\t${JSON.stringify([params[j]!.key, params[j]!.value])}`));
+      for (let j = q.journaledParams; j < params.length; j++)
+        out.push(textRecord(`p\t${i}\t${JSON.stringify([params[j]!.key, params[j]!.value])}`));
       for (const [k, v] of tagLog) out.push(textRecord(`t\t${i}\t${JSON.stringify([k, v])}`));
       q.journaledParams = params.length;
       q.tagLog = [];
@@ -319,9 +332,18 @@ export class Journal {
     if (this.closed) return;
     this.closed = true;
     if (this.fd >= 0) {
-      try { fs.closeSync(this.fd); } catch { /* closed already */ }
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* closed already */
+      }
       this.fd = -1;
-      if (clean) try { fs.unlinkSync(this.path); } catch { /* gone already */ }
+      if (clean)
+        try {
+          fs.unlinkSync(this.path);
+        } catch {
+          /* gone already */
+        }
     }
     this.watchdog?.end();
   }
@@ -333,7 +355,9 @@ export class Journal {
     try {
       // The URI (which may hold credentials) goes in the environment, not on a command line `ps` shows.
       const child = spawn(process.execPath, [script, this.path, this.spoolDir], {
-        detached: true, stdio: ["pipe", "ignore", "ignore"], env: { ...process.env, TSLAB_MLFLOW_WATCHDOG_URI: this.uri },
+        detached: true,
+        stdio: ["pipe", "ignore", "ignore"],
+        env: { ...process.env, TSLAB_MLFLOW_WATCHDOG_URI: this.uri },
       });
       child.on("error", () => undefined);
       child.stdin!.on("error", () => undefined);
@@ -341,6 +365,8 @@ export class Journal {
       // The pipe must not keep this process alive; the watchdog reads EOF when it ends.
       (child.stdin as unknown as { unref?: () => void }).unref?.();
       this.watchdog = child.stdin!;
-    } catch { /* no watchdog: the next start or `sync` recovers the journal */ }
+    } catch {
+      /* no watchdog: the next start or `sync` recovers the journal */
+    }
   }
 }

@@ -15,7 +15,11 @@ export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv | Record<string, stri
   if (raw === undefined || raw.trim() === "") return DEFAULT_FLUSH_TIMEOUT_MS;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid TSLAB_MLFLOW_FLUSH_TIMEOUT ${JSON.stringify(raw)}: a number of seconds greater than 0 is accepted (default ${DEFAULT_FLUSH_TIMEOUT_MS / 1000}).`,
+      400,
+    );
   return Math.round(seconds * 1000);
 }
 
@@ -57,7 +61,10 @@ export async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void>
 
 /** Resolves true when `p` settles (either way) within `ms`, false after `ms`; `p` goes on. */
 export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  const settled = p.then(() => true, () => true);
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
   // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once): no limit then.
   if (!(ms < 2_147_483_647)) return settled;
   let timer: NodeJS.Timeout | undefined;
@@ -72,9 +79,21 @@ export function checkUpdate(runId: string, update: SpooledUpdate): void {
   if (typeof runId !== "string" || runId.length === 0)
     throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
   if (!update || !STATUSES.includes(update.status))
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`,
+      400,
+    );
   if (update.endTime !== undefined && !Number.isInteger(update.endTime))
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid end time ${JSON.stringify(update.endTime)} for run ${runId}: an integer (epoch milliseconds) is required.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid end time ${JSON.stringify(update.endTime)} for run ${runId}: an integer (epoch milliseconds) is required.`,
+      400,
+    );
   if (update.runName !== undefined && typeof update.runName !== "string")
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run name ${JSON.stringify(update.runName)} for run ${runId}: a string is required.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `Invalid run name ${JSON.stringify(update.runName)} for run ${runId}: a string is required.`,
+      400,
+    );
 }

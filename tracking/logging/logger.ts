@@ -31,7 +31,14 @@ import { type FinalState, type Job, type JobState, JobTable, atRest } from "./jo
 import { JOURNAL_COMPACT_BYTES, JOURNAL_INTERVAL_MS, Journal } from "./journal.js";
 import { type RecoveryReport, recoverJournals } from "./journal-recovery.js";
 import {
-  type DeliveryFailure, type UpdateOutcome, checkUpdate, describe, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, waitAtMost,
+  type DeliveryFailure,
+  type UpdateOutcome,
+  checkUpdate,
+  describe,
+  flushTimeoutFromEnv,
+  isPermanentFailure,
+  settlesWithin,
+  waitAtMost,
 } from "./logger-jobs.js";
 import { MAX_METRICS_PER_BATCH } from "../limits.js";
 import { type KeyCache, type LogSink, type PendingCounts, RunLogger, RunState } from "./run-logger.js";
@@ -45,7 +52,12 @@ export { JOB_STATES, type JobState } from "./jobs.js";
 export { JOURNAL_INTERVAL_MS, metricsRecord, processStart, textRecord } from "./journal.js";
 export { planJournal, recoverJournals, type RecoveryReport } from "./journal-recovery.js";
 export {
-  DEFAULT_FLUSH_TIMEOUT_MS, flushTimeoutFromEnv, isPermanentFailure, settlesWithin, type DeliveryFailure, type UpdateOutcome,
+  DEFAULT_FLUSH_TIMEOUT_MS,
+  flushTimeoutFromEnv,
+  isPermanentFailure,
+  settlesWithin,
+  type DeliveryFailure,
+  type UpdateOutcome,
 } from "./logger-jobs.js";
 
 export interface LoggerOptions {
@@ -161,20 +173,24 @@ export class Logger implements LogSink, ExitAware {
   /** Spool files of status updates an updateRun call is waiting for: true once acknowledged. */
   private readonly awaitedUpdates = new Map<string, boolean>();
 
-  constructor(readonly store: TrackingStore, options: LoggerOptions = {}) {
+  constructor(
+    readonly store: TrackingStore,
+    options: LoggerOptions = {},
+  ) {
     this.spool = new Spool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
     this.maxInFlight = options.maxInFlight ?? (store.uri.startsWith("file:") ? 1 : 4);
     this.offlineFlushWaitMs = options.offlineFlushWaitMs ?? 3_000;
     const sender = { sendEntry: (entry: SpoolEntry) => this.sendEntry(entry), report: (f: DeliveryFailure) => this.report(f) };
     this.delivery = new SpoolDelivery(this.spool, this.maxInFlight, options.probeIntervalMs ?? 10_000, sender);
     // A file store cannot be unreachable: its writes are waited for, however many.
-    this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : options.flushTimeoutMs ?? flushTimeoutFromEnv();
+    this.flushTimeoutMs = store.uri.startsWith("file:") ? Infinity : (options.flushTimeoutMs ?? flushTimeoutFromEnv());
     this.onError = options.onError;
     this.exitHooks = options.exitHooks ?? true;
     this.maxBacklog = options.maxBacklog ?? MAX_BACKLOG;
     this.jobs = new JobTable((job, to) => this.settled(job, to));
     if (options.journal) {
-      const watchdog = typeof options.journal === "object" && options.journal.watchdog !== undefined ? options.journal.watchdog : defaultWatchdog();
+      const watchdog =
+        typeof options.journal === "object" && options.journal.watchdog !== undefined ? options.journal.watchdog : defaultWatchdog();
       this.journal = new Journal(this.spool.dir, store.uri, { watchdog });
     }
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? 250);
@@ -194,7 +210,10 @@ export class Logger implements LogSink, ExitAware {
   static create(store: TrackingStore, options?: LoggerOptions): Logger {
     // TSLAB_MLFLOW_JOURNAL=0 turns the journal off (then a killed process loses what it had queued).
     const logger = new Logger(store, { journal: process.env.TSLAB_MLFLOW_JOURNAL !== "0", ...options });
-    void logger.recoverJournals().catch(() => undefined).then(() => logger.deliverSpool())
+    void logger
+      .recoverJournals()
+      .catch(() => undefined)
+      .then(() => logger.deliverSpool())
       .catch((error) => logger.report({ runId: "", count: 0, error, disposition: "spooled" }));
     return logger;
   }
@@ -274,11 +293,18 @@ export class Logger implements LogSink, ExitAware {
     await waitAtMost(Promise.all(jobs.map((j) => j.done)), deadline - Date.now());
     await this.detachLate(jobs);
     if (!this.offline) await waitAtMost(this.deliverSpool(), deadline - Date.now());
-    else if (wasOffline && !this.closed) await waitAtMost(this.deliverSpool().catch(() => {}), Math.min(this.offlineFlushWaitMs, Math.max(0, deadline - Date.now())));
+    else if (wasOffline && !this.closed)
+      await waitAtMost(
+        this.deliverSpool().catch(() => {}),
+        Math.min(this.offlineFlushWaitMs, Math.max(0, deadline - Date.now())),
+      );
     const held = this.jobs.inState("held");
     if (held.length) {
       const n = held.reduce((s, j) => s + j.count, 0);
-      throw new MlflowError("INTERNAL_ERROR", `${n} logged entities could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}; they stay queued: ${describe(held[held.length - 1].error)}`);
+      throw new MlflowError(
+        "INTERNAL_ERROR",
+        `${n} logged entities could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}; they stay queued: ${describe(held[held.length - 1].error)}`,
+      );
     }
   }
 
@@ -305,8 +331,10 @@ export class Logger implements LogSink, ExitAware {
     if (!this.journal) return;
     clearTimeout(this.journalTimer);
     this.journalNow(Date.now());
-    const clean = !this.journal.hasOpenRuns && [...this.runs.values()].every((s) => s.queue.size === 0)
-      && this.jobs.all().every((j) => j.entry !== undefined);
+    const clean =
+      !this.journal.hasOpenRuns &&
+      [...this.runs.values()].every((s) => s.queue.size === 0) &&
+      this.jobs.all().every((j) => j.entry !== undefined);
     this.journal.close(clean);
   }
 
@@ -374,12 +402,16 @@ export class Logger implements LogSink, ExitAware {
       // big backlog does not hold the status up: it goes on after it.
       this.cut();
       this.pump();
-      const mine = this.jobs.all().filter((j) => j.runId === runId && !j.update).map((j) => j.done);
+      const mine = this.jobs
+        .all()
+        .filter((j) => j.runId === runId && !j.update)
+        .map((j) => j.done);
       if (mine.length) await settlesWithin(Promise.all(mine), Math.min(this.flushTimeoutMs, KILLED_HEAD_START_MS));
     }
-    const neither = (error: unknown) => `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`;
+    const neither = (error: unknown) =>
+      `The ${update.status} status of run ${runId} could be neither sent to ${this.store.uri} nor spooled to ${this.spool.dir}: ${describe(error)}`;
     const waiting = !killed && (this.jobs.all().some((j) => j.runId === runId) || (this.runs.get(runId)?.queue.size ?? 0) > 0);
-    if (this.offline || waiting || (!killed && await this.spool.holdsOlder(runId))) {
+    if (this.offline || waiting || (!killed && (await this.spool.holdsOlder(runId)))) {
       // Named before it is written: a delivery round may take the file as soon as it exists.
       const name = this.spool.newName();
       this.awaitedUpdates.set(name, false);
@@ -389,7 +421,11 @@ export class Logger implements LogSink, ExitAware {
         } catch (error) {
           throw new MlflowError("INTERNAL_ERROR", neither(error), undefined, { cause: error });
         }
-        if (!this.offline) await waitAtMost(this.deliverSpool().catch(() => {}), deadline - Date.now());
+        if (!this.offline)
+          await waitAtMost(
+            this.deliverSpool().catch(() => {}),
+            deadline - Date.now(),
+          );
         return this.awaitedUpdates.get(name) ? "acknowledged" : "spooled";
       } finally {
         this.awaitedUpdates.delete(name);
@@ -419,8 +455,12 @@ export class Logger implements LogSink, ExitAware {
 
   /** @internal */
   snapshot(): LoggerSnapshot {
-    const queued = [...this.runs].filter(([, s]) => s.queue.size > 0).map(([runId, { queue }]) =>
-      ({ runId, batch: { metrics: queue.metrics, params: queue.params, tags: [...queue.tags].map(([key, value]) => ({ key, value })) } }));
+    const queued = [...this.runs]
+      .filter(([, s]) => s.queue.size > 0)
+      .map(([runId, { queue }]) => ({
+        runId,
+        batch: { metrics: queue.metrics, params: queue.params, tags: [...queue.tags].map(([key, value]) => ({ key, value })) },
+      }));
     return { queued, jobs: this.jobs.all() };
   }
 
@@ -512,8 +552,12 @@ export class Logger implements LogSink, ExitAware {
       const detached = !!job.detaching;
       await job.detaching;
       // Acknowledged: the claimed file must go, or the batch would be delivered twice.
-      if (job.entry) await this.spool.remove(job.entry).catch((error) =>
-        this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected" }));
+      if (job.entry)
+        await this.spool
+          .remove(job.entry)
+          .catch((error) =>
+            this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected" }),
+          );
       if (job.entry && this.awaitedUpdates.has(job.entry.name)) this.awaitedUpdates.set(job.entry.name, true);
       this.jobs.move(job, "acknowledged");
       // Files of its run may have waited behind it.
@@ -531,7 +575,9 @@ export class Logger implements LogSink, ExitAware {
     const answered = error instanceof MlflowError && error.httpStatus !== undefined && error.httpStatus >= 500;
     const givenUp = !!job.entry && answered && (job.entry.attempts ?? 0) + 1 >= MAX_DELIVERY_ATTEMPTS;
     if (isPermanentFailure(error) || givenUp) {
-      const reason = givenUp ? `gave up after ${MAX_DELIVERY_ATTEMPTS} attempts answered with errors; the last: ${describe(error)}` : describe(error);
+      const reason = givenUp
+        ? `gave up after ${MAX_DELIVERY_ATTEMPTS} attempts answered with errors; the last: ${describe(error)}`
+        : describe(error);
       const file = await this.spool.quarantine(job.runId, job.batch, reason, job.entry, job.update).catch(() => undefined);
       this.jobs.move(job, "rejected");
       this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "rejected", file });
@@ -544,7 +590,8 @@ export class Logger implements LogSink, ExitAware {
       return;
     }
     this.jobs.move(job, "spooling");
-    if (await this.park(job, error)) this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
+    if (await this.park(job, error))
+      this.report({ runId: job.runId, count: job.count, status: job.update?.status, error, disposition: "spooled" });
   }
 
   /**
@@ -568,7 +615,10 @@ export class Logger implements LogSink, ExitAware {
 
   private detach(job: Job): Promise<void> {
     job.detaching ??= (async () => {
-      const error = new MlflowError("TEMPORARILY_UNAVAILABLE", `${this.store.uri} did not answer within ${this.flushTimeoutMs / 1000} s; the request goes on in the background.`);
+      const error = new MlflowError(
+        "TEMPORARILY_UNAVAILABLE",
+        `${this.store.uri} did not answer within ${this.flushTimeoutMs / 1000} s; the request goes on in the background.`,
+      );
       try {
         job.entry = await this.spool.writeClaimed(job.runId, job.batch, job.update);
         if (job.mark) this.journal?.covered(job.mark);
@@ -613,7 +663,9 @@ export class Logger implements LogSink, ExitAware {
     if (this.failures.length > MAX_KEPT_FAILURES) this.failures.shift();
     try {
       this.onError?.(failure);
-    } catch { /* a failing callback must not break delivery */ }
+    } catch {
+      /* a failing callback must not break delivery */
+    }
   }
 
   /** @internal Process `exit`: nothing async runs any more, so spool synchronously. */

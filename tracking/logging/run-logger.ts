@@ -45,20 +45,28 @@ export class RunState {
 }
 
 /** Keys already validated, so the hot path skips the pattern checks. */
-export interface KeyCache { metric: Set<string>; param: Set<string>; tag: Set<string> }
+export interface KeyCache {
+  metric: Set<string>;
+  param: Set<string>;
+  tag: Set<string>;
+}
 
 const show = (v: unknown) => JSON.stringify(String(v).length > 80 ? String(v).slice(0, 77) + "..." : String(v));
 
 function entriesOf(what: string, record: unknown): [string, unknown][] {
   if (record === null || typeof record !== "object" || Array.isArray(record))
-    throw invalidParameter(`Invalid ${what}: expected an object of key -> value, got ${Array.isArray(record) ? "an array" : record === null ? "null" : typeof record}.`);
+    throw invalidParameter(
+      `Invalid ${what}: expected an object of key -> value, got ${Array.isArray(record) ? "an array" : record === null ? "null" : typeof record}.`,
+    );
   return Object.entries(record);
 }
 
 function toText(kind: "param" | "tag", key: string, value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  throw invalidParameter(`Invalid value for ${kind} ${show(key)}: got ${value === null ? "null" : typeof value}; ${kind} values are strings, numbers or booleans.`);
+  throw invalidParameter(
+    `Invalid value for ${kind} ${show(key)}: got ${value === null ? "null" : typeof value}; ${kind} values are strings, numbers or booleans.`,
+  );
 }
 
 export class RunLogger {
@@ -126,7 +134,9 @@ export class RunLogger {
       validateParam({ key, value });
       const before = this.state.params.get(key) ?? accepted.get(key);
       if (before !== undefined && before !== value)
-        throw invalidParameter(`Param ${show(key)} of run ${this.runId} is already ${show(before)}; params are immutable, so ${show(value)} is refused (logging the same value again is fine).`);
+        throw invalidParameter(
+          `Param ${show(key)} of run ${this.runId} is already ${show(before)}; params are immutable, so ${show(value)} is refused (logging the same value again is fine).`,
+        );
       accepted.set(key, value);
     }
     let added = 0;
@@ -170,10 +180,14 @@ export class RunLogger {
     for (const p of batch.params ?? []) {
       validateParam(p);
       if (p.key in params && params[p.key] !== p.value)
-        throw invalidParameter(`Param ${show(p.key)} appears twice in one batch with different values (${show(params[p.key])} and ${show(p.value)}).`);
+        throw invalidParameter(
+          `Param ${show(p.key)} appears twice in one batch with different values (${show(params[p.key])} and ${show(p.value)}).`,
+        );
       const before = this.state.params.get(p.key);
       if (before !== undefined && before !== p.value)
-        throw invalidParameter(`Param ${show(p.key)} of run ${this.runId} is already ${show(before)}; params are immutable, so ${show(p.value)} is refused (logging the same value again is fine).`);
+        throw invalidParameter(
+          `Param ${show(p.key)} of run ${this.runId} is already ${show(before)}; params are immutable, so ${show(p.value)} is refused (logging the same value again is fine).`,
+        );
       params[p.key] = p.value;
     }
     if (batch.params?.length) this.logParams(params);
@@ -182,7 +196,8 @@ export class RunLogger {
       this.dropped += (batch.metrics?.length ?? 0) + (batch.tags?.length ?? 0);
       return;
     }
-    for (const m of batch.metrics ?? []) this.state.queue.metrics.push({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step });
+    for (const m of batch.metrics ?? [])
+      this.state.queue.metrics.push({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step });
     for (const t of batch.tags ?? []) this.state.queue.setTag(t.key, t.value);
     this.sink.enqueued((batch.metrics?.length ?? 0) + (batch.tags?.length ?? 0));
   }

@@ -87,7 +87,7 @@ export class SpoolDelivery {
    */
   private async sendFile(name: string): Promise<boolean> {
     const runId = this.spool.runOf(name);
-    if (this.spool.isOrdered(name) && runId !== undefined && await this.spool.holdsOlder(runId, name)) return false;
+    if (this.spool.isOrdered(name) && runId !== undefined && (await this.spool.holdsOlder(runId, name))) return false;
     let entry: SpoolEntry | undefined;
     try {
       entry = await this.spool.claim(name);

@@ -39,7 +39,11 @@ export interface SpoolEntry {
 export const MAX_DELIVERY_ATTEMPTS = 3;
 
 /** A run's status update as it waits in the spool (MLflow's runs/update). */
-export interface SpooledUpdate { status: RunStatus; endTime?: number; runName?: string }
+export interface SpooledUpdate {
+  status: RunStatus;
+  endTime?: number;
+  runName?: string;
+}
 
 /** What the spool knows of one deliverable file without reading it again. */
 interface IndexEntry {
@@ -74,13 +78,16 @@ export const batchSize = (b: Batch) => (b.metrics?.length ?? 0) + (b.params?.len
 
 // JSON has no NaN or infinities: keep non-finite values (and -0) as the strings MLflow's
 // wire uses, which Number() reads back exactly.
-const encodeValue = (v: number): number | string =>
-  Number.isFinite(v) && !Object.is(v, -0) ? v : Object.is(v, -0) ? "-0" : String(v);
+const encodeValue = (v: number): number | string => (Number.isFinite(v) && !Object.is(v, -0) ? v : Object.is(v, -0) ? "-0" : String(v));
 
 export function encodeSpoolFile(uri: string, runId: string, batch: Batch, update?: SpooledUpdate, attempts?: number): string {
   const metrics = batch.metrics?.map((m) => ({ key: m.key, value: encodeValue(m.value), timestamp: m.timestamp, step: m.step }));
   return JSON.stringify({
-    format: FORMAT, version: update ? UPDATE_VERSION : VERSION, uri: redactUri(uri), runId, createdAt: Date.now(),
+    format: FORMAT,
+    version: update ? UPDATE_VERSION : VERSION,
+    uri: redactUri(uri),
+    runId,
+    createdAt: Date.now(),
     batch: { metrics: metrics ?? [], params: batch.params ?? [], tags: batch.tags ?? [] },
     ...(update ? { update: { status: update.status, endTime: update.endTime, runName: update.runName } } : {}),
     ...(attempts ? { attempts } : {}),
@@ -91,16 +98,39 @@ const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED
 
 export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch; update?: SpooledUpdate; attempts?: number } {
   const doc = JSON.parse(text) as {
-    format?: string; version?: number; runId?: unknown; attempts?: unknown; update?: { status?: unknown; endTime?: unknown; runName?: unknown };
-    batch?: { metrics?: { key: string; value: number | string; timestamp: number; step: number }[]; params?: Batch["params"]; tags?: Batch["tags"] };
+    format?: string;
+    version?: number;
+    runId?: unknown;
+    attempts?: unknown;
+    update?: { status?: unknown; endTime?: unknown; runName?: unknown };
+    batch?: {
+      metrics?: { key: string; value: number | string; timestamp: number; step: number }[];
+      params?: Batch["params"];
+      tags?: Batch["tags"];
+    };
   };
   const u = doc.update;
-  const badUpdate = doc.version === UPDATE_VERSION && !(u && STATUSES.includes(u.status as string)
-    && (u.endTime === undefined || Number.isInteger(u.endTime)) && (u.runName === undefined || typeof u.runName === "string"));
-  if (doc.format !== FORMAT || (doc.version !== VERSION && doc.version !== UPDATE_VERSION) || typeof doc.runId !== "string" || !doc.batch || badUpdate)
+  const badUpdate =
+    doc.version === UPDATE_VERSION &&
+    !(
+      u &&
+      STATUSES.includes(u.status as string) &&
+      (u.endTime === undefined || Number.isInteger(u.endTime)) &&
+      (u.runName === undefined || typeof u.runName === "string")
+    );
+  if (
+    doc.format !== FORMAT ||
+    (doc.version !== VERSION && doc.version !== UPDATE_VERSION) ||
+    typeof doc.runId !== "string" ||
+    !doc.batch ||
+    badUpdate
+  )
     throw new Error(`Spool file ${file} is not a version ${VERSION} or ${UPDATE_VERSION} ${FORMAT} file.`);
   const metrics: Metric[] = (doc.batch.metrics ?? []).map((m) => ({
-    key: m.key, value: typeof m.value === "string" ? Number(m.value) : m.value, timestamp: m.timestamp, step: m.step,
+    key: m.key,
+    value: typeof m.value === "string" ? Number(m.value) : m.value,
+    timestamp: m.timestamp,
+    step: m.step,
   }));
   const batch: Batch = {};
   if (metrics.length) batch.metrics = metrics;
@@ -116,9 +146,13 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
 
 // A KILLED status overtakes its run's backlog: the run must leave RUNNING at once (a killed
 // kernel, an interrupted cell), and MLflow takes log-batch requests into an ended run.
-const indexEntry = (runId: string, batch: Batch, gen: number, update?: SpooledUpdate): IndexEntry =>
-  ({ runId, count: batchSize(batch), gen, status: update?.status, ordered: (!!update && update.status !== "KILLED") || !!batch.tags?.length });
-
+const indexEntry = (runId: string, batch: Batch, gen: number, update?: SpooledUpdate): IndexEntry => ({
+  runId,
+  count: batchSize(batch),
+  gen,
+  status: update?.status,
+  ordered: (!!update && update.status !== "KILLED") || !!batch.tags?.length,
+});
 
 // Claims held by this process, so a scan can tell our live claims from stale ones left by
 // an earlier process that happened to have the same pid.
@@ -143,7 +177,10 @@ export class Spool {
   private seq = 0;
   private readonly nonce = randomBytes(4).toString("hex");
 
-  constructor(readonly dir: string, readonly uri: string) {}
+  constructor(
+    readonly dir: string,
+    readonly uri: string,
+  ) {}
 
   static forUri(uri: string, base?: string): Spool {
     return new Spool(spoolDirFor(uri, base), uri);
@@ -190,13 +227,21 @@ export class Spool {
 
   private async writeFile(name: string, as: string, runId: string, batch: Batch, update?: SpooledUpdate): Promise<void> {
     // The temp name starts with a dot: scans and other processes never take it for a batch.
-    await writeFileAtomic(join(this.dir, as), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, mkdir: true, tmp: join(this.dir, `.tmp-${name}`) });
+    await writeFileAtomic(join(this.dir, as), encodeSpoolFile(this.uri, runId, batch, update), {
+      durable: true,
+      mkdir: true,
+      tmp: join(this.dir, `.tmp-${name}`),
+    });
   }
 
   /** The same as `write`, synchronously: for the process `exit` hook, where nothing async runs. */
   writeSync(runId: string, batch: Batch, update?: SpooledUpdate): string {
     const name = this.newName();
-    writeFileAtomicSync(join(this.dir, name), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, mkdir: true, tmp: join(this.dir, `.tmp-${name}`) });
+    writeFileAtomicSync(join(this.dir, name), encodeSpoolFile(this.uri, runId, batch, update), {
+      durable: true,
+      mkdir: true,
+      tmp: join(this.dir, `.tmp-${name}`),
+    });
     this.index.set(name, indexEntry(runId, batch, this.gen, update));
     return name;
   }
@@ -229,7 +274,9 @@ export class Spool {
       if (at < 0 && this.index.has(n)) continue;
       try {
         if (decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), n).runId === runId) return true;
-      } catch { /* gone meanwhile, or unreadable (its claim quarantines it) */ }
+      } catch {
+        /* gone meanwhile, or unreadable (its claim quarantines it) */
+      }
     }
     return false;
   }
@@ -260,7 +307,9 @@ export class Spool {
       try {
         await rename(join(this.dir, n), join(this.dir, original));
         ready.add(original);
-      } catch { /* another process took it back first */ }
+      } catch {
+        /* another process took it back first */
+      }
     }
     // Forget files gone from the listing, unless they came (or are being claimed) after it was taken.
     for (const [n, e] of [...this.index]) if (!ready.has(n) && e.gen < scanGen && !this.claiming.has(n)) this.index.delete(n);
@@ -270,7 +319,10 @@ export class Spool {
         const { runId, batch, update } = decodeSpoolFile(await readFile(join(this.dir, n), "utf8"), join(this.dir, n));
         if (!this.index.has(n)) this.index.set(n, indexEntry(runId, batch, scanGen, update));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") { ready.delete(n); continue; }
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+          ready.delete(n);
+          continue;
+        }
         // Unreadable: count it as one entry of an unknown run; claim() reports and quarantines it.
         this.index.set(n, { runId: "", count: 0, gen: scanGen, ordered: false });
       }
@@ -285,7 +337,10 @@ export class Spool {
   async claim(name: string): Promise<SpoolEntry | undefined> {
     const claimed = `${name}${CLAIM}${process.pid}`;
     // Another sender in this process holds it (and counts it as in flight).
-    if (ourClaims.has(claimed)) { this.index.delete(name); return undefined; }
+    if (ourClaims.has(claimed)) {
+      this.index.delete(name);
+      return undefined;
+    }
     // Registered before the rename, so a scan running meanwhile never takes it for stale.
     ourClaims.add(claimed);
     this.claiming.add(name);
@@ -309,7 +364,14 @@ export class Spool {
       }
       // The caller takes it from here (in flight): it stops counting as spooled now, not earlier.
       this.index.delete(name);
-      return { name, runId: decoded.runId, batch: decoded.batch, count: batchSize(decoded.batch), update: decoded.update, attempts: decoded.attempts };
+      return {
+        name,
+        runId: decoded.runId,
+        batch: decoded.batch,
+        count: batchSize(decoded.batch),
+        update: decoded.update,
+        attempts: decoded.attempts,
+      };
     } finally {
       this.claiming.delete(name);
     }
@@ -320,7 +382,10 @@ export class Spool {
     const claimed = `${entry.name}${CLAIM}${process.pid}`;
     if (answered) {
       entry.attempts = (entry.attempts ?? 0) + 1;
-      await writeFileAtomic(join(this.dir, claimed), encodeSpoolFile(this.uri, entry.runId, entry.batch, entry.update, entry.attempts), { durable: true, tmp: join(this.dir, `.tmp-${entry.name}`) });
+      await writeFileAtomic(join(this.dir, claimed), encodeSpoolFile(this.uri, entry.runId, entry.batch, entry.update, entry.attempts), {
+        durable: true,
+        tmp: join(this.dir, `.tmp-${entry.name}`),
+      });
     }
     await rename(join(this.dir, claimed), join(this.dir, entry.name));
     ourClaims.delete(claimed);
@@ -344,7 +409,10 @@ export class Spool {
       return join(this.rejectedDir, entry.name);
     }
     const name = this.newName();
-    await writeFileAtomic(join(this.rejectedDir, name), encodeSpoolFile(this.uri, runId, batch, update), { durable: true, tmp: join(this.rejectedDir, `.tmp-${name}`) });
+    await writeFileAtomic(join(this.rejectedDir, name), encodeSpoolFile(this.uri, runId, batch, update), {
+      durable: true,
+      tmp: join(this.rejectedDir, `.tmp-${name}`),
+    });
     await this.writeReason(name, reason);
     return join(this.rejectedDir, name);
   }
@@ -357,21 +425,29 @@ export class Spool {
 
   private async writeReason(name: string, reason: string): Promise<void> {
     const fh = await open(join(this.rejectedDir, `${name}.reason.txt`), "w");
-    try { await fh.writeFile(reason + "\n"); } finally { await fh.close(); }
+    try {
+      await fh.writeFile(reason + "\n");
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Requests parked under `rejected/` (refused for good, or given up on), oldest first, with their reasons. */
   async parked(): Promise<{ name: string; runId?: string; reason: string }[]> {
     const files = await readdir(this.rejectedDir).catch(() => [] as string[]);
     const names = files.filter((f) => f.endsWith(SUFFIX)).sort();
-    return Promise.all(names.map(async (name) => {
-      const reason = (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim();
-      let runId: string | undefined;
-      try {
-        runId = decodeSpoolFile(await readFile(join(this.rejectedDir, name), "utf8"), name).runId;
-      } catch { /* unreadable: the reason says so */ }
-      return { name, runId, reason };
-    }));
+    return Promise.all(
+      names.map(async (name) => {
+        const reason = (await readFile(join(this.rejectedDir, `${name}.reason.txt`), "utf8").catch(() => "")).trim();
+        let runId: string | undefined;
+        try {
+          runId = decodeSpoolFile(await readFile(join(this.rejectedDir, name), "utf8"), name).runId;
+        } catch {
+          /* unreadable: the reason says so */
+        }
+        return { name, runId, reason };
+      }),
+    );
   }
 
   /** Spooled points per run (files known from the last scan or written here, not claimed). */

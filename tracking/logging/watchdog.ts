@@ -45,6 +45,9 @@ process.stdin.on("data", () => undefined);
 process.stdin.on("error", () => undefined);
 process.stdin.once("close", () => {
   setTimeout(() => process.exit(0), WATCHDOG_LIFETIME_MS).unref();
-  afterEof(journal, spoolDir, uri).then(() => process.exit(0), () => process.exit(1));
+  afterEof(journal, spoolDir, uri).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });
 process.stdin.resume();

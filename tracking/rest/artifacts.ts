@@ -22,9 +22,20 @@ export interface ArtifactRepository {
 export const ACCEPTED_ARTIFACT_SCHEMES = ["mlflow-artifacts:", "http:", "https:", "file:"];
 
 const CONTENT_TYPES: Record<string, string> = {
-  txt: "text/plain", log: "text/plain", md: "text/markdown", csv: "text/csv", html: "text/html",
-  json: "application/json", yaml: "application/yaml", yml: "application/yaml", png: "image/png",
-  jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", svg: "image/svg+xml", pdf: "application/pdf",
+  txt: "text/plain",
+  log: "text/plain",
+  md: "text/markdown",
+  csv: "text/csv",
+  html: "text/html",
+  json: "application/json",
+  yaml: "application/yaml",
+  yml: "application/yaml",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  svg: "image/svg+xml",
+  pdf: "application/pdf",
   ipynb: "application/x-ipynb+json",
 };
 
@@ -44,19 +55,29 @@ export function artifactRepository(rootUri: string, http: HttpClient): ArtifactR
   if (rootUri.startsWith("file:")) return new LocalArtifactRepository(rootUri, fileURLToPath(rootUri));
   if (isAbsolute(rootUri)) return new LocalArtifactRepository(rootUri, rootUri);
   if (rootUri.startsWith("dbfs:"))
-    throw new MlflowError("UNSUPPORTED_URI",
-      `Cannot store artifacts at ${JSON.stringify(rootUri)}: Databricks-managed artifact storage (dbfs:) is not supported by this client; metrics, params, tags and the registry work. Accepted artifact URIs: ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}.`);
-  throw new MlflowError("UNSUPPORTED_URI",
-    `Cannot store artifacts at ${JSON.stringify(rootUri)}: this client writes artifact URIs starting with ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}. Start the MLflow server with --serve-artifacts so runs get mlflow-artifacts: URIs.`);
+    throw new MlflowError(
+      "UNSUPPORTED_URI",
+      `Cannot store artifacts at ${JSON.stringify(rootUri)}: Databricks-managed artifact storage (dbfs:) is not supported by this client; metrics, params, tags and the registry work. Accepted artifact URIs: ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}.`,
+    );
+  throw new MlflowError(
+    "UNSUPPORTED_URI",
+    `Cannot store artifacts at ${JSON.stringify(rootUri)}: this client writes artifact URIs starting with ${ACCEPTED_ARTIFACT_SCHEMES.join(", ")}. Start the MLflow server with --serve-artifacts so runs get mlflow-artifacts: URIs.`,
+  );
 }
 
 class HttpArtifactRepository implements ArtifactRepository {
-  constructor(readonly rootUri: string, private readonly baseUrl: string, private readonly http: HttpClient) {}
+  constructor(
+    readonly rootUri: string,
+    private readonly baseUrl: string,
+    private readonly http: HttpClient,
+  ) {}
 
   async put(path: string, data: Uint8Array | string): Promise<void> {
     const p = checkServedArtifactPath(path);
     await this.http.json({
-      method: "PUT", path: `${this.baseUrl}/${encodePath(p)}`, body: data,
+      method: "PUT",
+      path: `${this.baseUrl}/${encodePath(p)}`,
+      body: data,
       headers: { "Content-Type": contentTypeFor(p) },
     });
   }
@@ -70,7 +91,10 @@ class HttpArtifactRepository implements ArtifactRepository {
 }
 
 export class LocalArtifactRepository implements ArtifactRepository {
-  constructor(readonly rootUri: string, private readonly root: string) {}
+  constructor(
+    readonly rootUri: string,
+    private readonly root: string,
+  ) {}
 
   async put(path: string, data: Uint8Array | string): Promise<void> {
     const target = join(this.root, checkArtifactPath(path));
@@ -102,10 +126,12 @@ export class LocalArtifactRepository implements ArtifactRepository {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
-    return Promise.all(names.map(async (name) => {
-      const s = await stat(join(dir, name));
-      const rel = p ? `${p}/${name}` : name;
-      return s.isDirectory() ? { path: rel, isDir: true } : { path: rel, isDir: false, fileSize: s.size };
-    }));
+    return Promise.all(
+      names.map(async (name) => {
+        const s = await stat(join(dir, name));
+        const rel = p ? `${p}/${name}` : name;
+        return s.isDirectory() ? { path: rel, isDir: true } : { path: rel, isDir: false, fileSize: s.size };
+      }),
+    );
   }
 }

@@ -6,9 +6,7 @@
 import type { Agent, Dispatcher } from "undici";
 import { MlflowError, TRANSIENT_HTTP_STATUSES } from "../errors.js";
 
-export type Auth =
-  | { kind: "basic"; username: string; password: string }
-  | { kind: "bearer"; token: string };
+export type Auth = { kind: "basic"; username: string; password: string } | { kind: "bearer"; token: string };
 
 export interface HttpOptions {
   /** Server root, e.g. `http://127.0.0.1:5000` or `https://host/prefix` (no trailing slash needed). */
@@ -64,8 +62,16 @@ export const DEFAULT_MAX_BACKOFF_MS = 120_000;
 // undici's defaults plus a connect timeout; timeouts while waiting for an answer are not
 // retried, because the server may have applied a write that we would then apply twice.
 const RETRIED_ERROR_CODES = [
-  "ECONNRESET", "ECONNREFUSED", "ENOTFOUND", "ENETDOWN", "ENETUNREACH", "EHOSTDOWN",
-  "EHOSTUNREACH", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "ENETDOWN",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EHOSTUNREACH",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
 ];
 const ALL_METHODS: Dispatcher.HttpMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -86,7 +92,8 @@ export function buildQuery(query: Record<string, QueryValue> | undefined): strin
 /** JSON.stringify that writes NaN and ±Infinity the way MLflow reads them (JSON has no such numbers). */
 export function stringifyJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
-    typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v);
+    typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v,
+  );
 }
 
 export function authHeader(auth: Auth | undefined): string | undefined {
@@ -181,13 +188,19 @@ export class HttpClient {
       const detail = (err as Error).message || code;
       // A certificate the client does not trust will not get better by retrying later.
       if (/CERT|SELF_SIGNED|ERR_TLS|ERR_SSL/.test(code))
-        throw new MlflowError("TLS_ERROR",
+        throw new MlflowError(
+          "TLS_ERROR",
           `TLS failure talking to ${url}: ${code}: ${detail}. Set MLFLOW_TRACKING_INSECURE_TLS=true to accept this certificate, or use a certificate the system trusts.`,
-          undefined, { cause: err });
+          undefined,
+          { cause: err },
+        );
       const tries = req.retry === "none" ? "" : ` (retried up to ${this.maxRetries} times)`;
-      throw new MlflowError("TEMPORARILY_UNAVAILABLE",
+      throw new MlflowError(
+        "TEMPORARILY_UNAVAILABLE",
         `Could not reach the MLflow server: ${req.method} ${url} failed with ${code ? code + ": " : ""}${detail}${tries}.`,
-        undefined, { cause: err });
+        undefined,
+        { cause: err },
+      );
     }
   }
 
@@ -207,25 +220,42 @@ export function parseJsonBody(method: string, res: HttpResponse): unknown {
   const text = res.body.toString("utf8");
   if (text.trim() === "") return {};
   if (!/json/i.test(res.contentType))
-    throw new MlflowError("UNEXPECTED_RESPONSE",
+    throw new MlflowError(
+      "UNEXPECTED_RESPONSE",
       `${method} ${res.url} answered ${res.status} with ${res.contentType || "no Content-Type"} instead of JSON: ${snippet(text)}. Is the tracking URI an MLflow server?`,
-      res.status);
+      res.status,
+    );
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new MlflowError("UNEXPECTED_RESPONSE", `${method} ${res.url} answered ${res.status} with malformed JSON: ${snippet(text)}`, res.status, { cause: err });
+    throw new MlflowError(
+      "UNEXPECTED_RESPONSE",
+      `${method} ${res.url} answered ${res.status} with malformed JSON: ${snippet(text)}`,
+      res.status,
+      { cause: err },
+    );
   }
 }
 
 const snippet = (text: string) => {
-  const flat = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  const flat = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return JSON.stringify(flat.length > 200 ? flat.slice(0, 197) + "..." : flat);
 };
 
 const CODE_BY_STATUS: Record<number, string> = {
-  400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "ENDPOINT_NOT_FOUND",
-  405: "METHOD_NOT_ALLOWED", 408: "TEMPORARILY_UNAVAILABLE", 429: "TEMPORARILY_UNAVAILABLE",
-  502: "TEMPORARILY_UNAVAILABLE", 503: "TEMPORARILY_UNAVAILABLE", 504: "TEMPORARILY_UNAVAILABLE",
+  400: "BAD_REQUEST",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "ENDPOINT_NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  408: "TEMPORARILY_UNAVAILABLE",
+  429: "TEMPORARILY_UNAVAILABLE",
+  502: "TEMPORARILY_UNAVAILABLE",
+  503: "TEMPORARILY_UNAVAILABLE",
+  504: "TEMPORARILY_UNAVAILABLE",
 };
 
 /** MLflow answers errors as `{error_code, message}`; anything else (HTML from Flask or a proxy) gets a code by status. */
@@ -235,15 +265,23 @@ export function errorFromResponse(method: string, res: HttpResponse): MlflowErro
     try {
       const parsed = JSON.parse(text) as { error_code?: string; message?: string };
       if (parsed && typeof parsed === "object" && (parsed.error_code || parsed.message))
-        return new MlflowError(parsed.error_code ?? CODE_BY_STATUS[res.status] ?? "INTERNAL_ERROR",
-          parsed.message ?? `${method} ${res.url} failed with HTTP ${res.status}`, res.status);
-    } catch { /* fall through to the status-based error */ }
+        return new MlflowError(
+          parsed.error_code ?? CODE_BY_STATUS[res.status] ?? "INTERNAL_ERROR",
+          parsed.message ?? `${method} ${res.url} failed with HTTP ${res.status}`,
+          res.status,
+        );
+    } catch {
+      /* fall through to the status-based error */
+    }
   }
   const code = CODE_BY_STATUS[res.status] ?? (res.status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST");
   const hint =
-    res.status === 404 ? " No such endpoint on this server: check that the tracking URI is the MLflow server's root (e.g. http://host:5000) and that the server's MLflow version has this API."
-    : res.status === 405 ? " The endpoint exists but does not accept this method."
-    : res.status === 401 || res.status === 403 ? " Check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN (DATABRICKS_TOKEN for Databricks)."
-    : "";
+    res.status === 404
+      ? " No such endpoint on this server: check that the tracking URI is the MLflow server's root (e.g. http://host:5000) and that the server's MLflow version has this API."
+      : res.status === 405
+        ? " The endpoint exists but does not accept this method."
+        : res.status === 401 || res.status === 403
+          ? " Check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN (DATABRICKS_TOKEN for Databricks)."
+          : "";
   return new MlflowError(code, `${method} ${res.url} failed with HTTP ${res.status}: ${snippet(text)}.${hint}`, res.status);
 }

@@ -54,20 +54,33 @@ function parseLoggedModel(body: Json): LoggedModel {
   };
 }
 
-
 const modelPath = (modelId: string) => {
-  if (!LOGGED_MODEL_ID.test(modelId)) throw invalidParameter(`Invalid LoggedModel id ${JSON.stringify(modelId)}: expected "m-" and 32 hex digits.`);
+  if (!LOGGED_MODEL_ID.test(modelId))
+    throw invalidParameter(`Invalid LoggedModel id ${JSON.stringify(modelId)}: expected "m-" and 32 hex digits.`);
   return `${API}/logged-models/${modelId}`;
 };
 
-export async function createLoggedModel(store: RestStore, args: {
-  experimentId: string; name?: string; modelType?: string; sourceRunId?: string; params?: Tag[]; tags?: Tag[];
-}): Promise<LoggedModel> {
+export async function createLoggedModel(
+  store: RestStore,
+  args: {
+    experimentId: string;
+    name?: string;
+    modelType?: string;
+    sourceRunId?: string;
+    params?: Tag[];
+    tags?: Tag[];
+  },
+): Promise<LoggedModel> {
   const res = await store.request<Json>({
-    method: "POST", path: `${API}/logged-models`,
+    method: "POST",
+    path: `${API}/logged-models`,
     json: compact({
-      experiment_id: args.experimentId, name: args.name, model_type: args.modelType, source_run_id: args.sourceRunId,
-      params: args.params?.length ? args.params : undefined, tags: tagsToWire(args.tags),
+      experiment_id: args.experimentId,
+      name: args.name,
+      model_type: args.modelType,
+      source_run_id: args.sourceRunId,
+      params: args.params?.length ? args.params : undefined,
+      tags: tagsToWire(args.tags),
     }),
   });
   return parseLoggedModel(res);
@@ -94,13 +107,21 @@ export function loggedModelArtifacts(store: RestStore, model: Pick<LoggedModel, 
 /** One directory of a LoggedModel's files, paths relative to the model's root (fixtures 153, 154). */
 export async function listLoggedModelArtifacts(store: RestStore, modelId: string, path?: string): Promise<FileInfo[]> {
   const p = path === undefined ? undefined : checkArtifactPath(path, true) || undefined;
-  const res = await store.request<Json>({ method: "GET", path: `${modelPath(modelId)}/artifacts/directories`, query: { artifact_directory_path: p } });
+  const res = await store.request<Json>({
+    method: "GET",
+    path: `${modelPath(modelId)}/artifacts/directories`,
+    query: { artifact_directory_path: p },
+  });
   return (res.files ?? []).map(parseFileInfo);
 }
 
 /** `runs/outputs`: the run produced these models (fixture 178). */
 export async function logModelOutputs(store: RestStore, runId: string, models: { modelId: string; step?: number }[]): Promise<void> {
-  await store.request({ method: "POST", path: `${API}/runs/outputs`, json: { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step ?? 0 })) } });
+  await store.request({
+    method: "POST",
+    path: `${API}/runs/outputs`,
+    json: { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step ?? 0 })) },
+  });
 }
 
 /** Ids of the LoggedModels a run produced, from `runs/get`'s `outputs.model_outputs` (fixture 181). */
@@ -110,14 +131,26 @@ export async function runModelOutputs(store: RestStore, runId: string): Promise<
 }
 
 /** A version from a LoggedModel, as MLflow 3's client registers: source `models:/<id>` and `model_id` (fixture 183). */
-export async function createModelVersionFromLoggedModel(store: RestStore, args: {
-  name: string; modelId: string; runId?: string; description?: string; tags?: Tag[];
-}): Promise<ModelVersion> {
+export async function createModelVersionFromLoggedModel(
+  store: RestStore,
+  args: {
+    name: string;
+    modelId: string;
+    runId?: string;
+    description?: string;
+    tags?: Tag[];
+  },
+): Promise<ModelVersion> {
   const res = await store.request<Json>({
-    method: "POST", path: `${store.registryApi}/model-versions/create`,
+    method: "POST",
+    path: `${store.registryApi}/model-versions/create`,
     json: compact({
-      name: args.name, source: `models:/${args.modelId}`, run_id: args.runId, description: args.description,
-      tags: tagsToWire(args.tags), model_id: args.modelId,
+      name: args.name,
+      source: `models:/${args.modelId}`,
+      run_id: args.runId,
+      description: args.description,
+      tags: tagsToWire(args.tags),
+      model_id: args.modelId,
     }),
   });
   return parseModelVersion(res.model_version ?? {});
@@ -130,7 +163,11 @@ export async function deleteModelVersion(store: RestStore, name: string, version
 
 /** `model-versions/get-download-uri`: where a version's files are (fixtures 188, 189). */
 export async function modelVersionDownloadUri(store: RestStore, name: string, version: string): Promise<string> {
-  const res = await store.request<Json>({ method: "GET", path: `${store.registryApi}/model-versions/get-download-uri`, query: { name, version } });
+  const res = await store.request<Json>({
+    method: "GET",
+    path: `${store.registryApi}/model-versions/get-download-uri`,
+    query: { name, version },
+  });
   return String(res.artifact_uri ?? "");
 }
 

@@ -15,7 +15,10 @@ export const RUNS_PAGE_SIZE = 1000;
 export const REGISTERED_MODELS_PAGE_SIZE = 100;
 export const MODEL_VERSIONS_PAGE_SIZE = 10_000;
 
-export interface PageAnswer<T> { items: T[]; nextPageToken?: string }
+export interface PageAnswer<T> {
+  items: T[];
+  nextPageToken?: string;
+}
 
 /** Names the server in errors, e.g. `MLflow 3.4.1 at http://host:5000`; fetched only on failure. */
 export type DescribeServer = () => Promise<string>;
@@ -36,16 +39,23 @@ export async function collectPages<T>(
     } catch (err) {
       // A refused token is the server's paging, not the caller's input: say so.
       if (token !== undefined && err instanceof MlflowError && err.httpStatus === 400)
-        throw new MlflowError(err.code, `${await describeServer()} refused its own page token for ${call}: ${err.message}`, 400, { cause: err });
+        throw new MlflowError(err.code, `${await describeServer()} refused its own page token for ${call}: ${err.message}`, 400, {
+          cause: err,
+        });
       throw err;
     }
     out.push(...page.items);
     const next = page.nextPageToken || undefined;
     if (next !== undefined && page.items.length === 0)
-      throw new MlflowError("UNEXPECTED_RESPONSE",
-        `${await describeServer()} answered ${call} with a page token but no items; stopping instead of following it (this client sends max_results on every call).`);
+      throw new MlflowError(
+        "UNEXPECTED_RESPONSE",
+        `${await describeServer()} answered ${call} with a page token but no items; stopping instead of following it (this client sends max_results on every call).`,
+      );
     if (next !== undefined && seen.has(next))
-      throw new MlflowError("UNEXPECTED_RESPONSE", `${await describeServer()} answered ${call} with the same page token twice; stopping instead of looping.`);
+      throw new MlflowError(
+        "UNEXPECTED_RESPONSE",
+        `${await describeServer()} answered ${call} with the same page token twice; stopping instead of looping.`,
+      );
     if (next !== undefined) seen.add(next);
     token = next;
   } while (token !== undefined);

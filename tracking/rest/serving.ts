@@ -22,8 +22,12 @@ export const SCORING_KEYS = ["dataframe_split", "dataframe_records", "instances"
 export function scoringBody(payload: unknown): Record<string, unknown> {
   if (Array.isArray(payload) && payload.every((r) => r !== null && typeof r === "object" && !Array.isArray(r)))
     return { dataframe_records: payload };
-  if (payload !== null && typeof payload === "object" && !Array.isArray(payload)
-    && Object.keys(payload).some((k) => (SCORING_KEYS as readonly string[]).includes(k)))
+  if (
+    payload !== null &&
+    typeof payload === "object" &&
+    !Array.isArray(payload) &&
+    Object.keys(payload).some((k) => (SCORING_KEYS as readonly string[]).includes(k))
+  )
     return payload as Record<string, unknown>;
   return { inputs: payload };
 }
@@ -34,7 +38,10 @@ export function invocationsUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new MlflowError("UNSUPPORTED_URI", `Invalid serving endpoint URL ${JSON.stringify(url)}: expected http(s)://host[:port][/path/invocations].`);
+    throw new MlflowError(
+      "UNSUPPORTED_URI",
+      `Invalid serving endpoint URL ${JSON.stringify(url)}: expected http(s)://host[:port][/path/invocations].`,
+    );
   }
   if (u.protocol !== "http:" && u.protocol !== "https:")
     throw new MlflowError("UNSUPPORTED_URI", `Invalid serving endpoint URL ${JSON.stringify(url)}: only http: and https: are accepted.`);
@@ -46,7 +53,10 @@ function authFor(url: string, env: Env): Auth | undefined {
   const fromEnv = httpOptionsFromEnv(env).auth;
   if (fromEnv) return fromEnv;
   // A Databricks serving endpoint on the configured workspace takes the workspace token.
-  if (env.DATABRICKS_HOST && new URL(url).host === new URL(/^https?:/.test(env.DATABRICKS_HOST) ? env.DATABRICKS_HOST : `https://${env.DATABRICKS_HOST}`).host)
+  if (
+    env.DATABRICKS_HOST &&
+    new URL(url).host === new URL(/^https?:/.test(env.DATABRICKS_HOST) ? env.DATABRICKS_HOST : `https://${env.DATABRICKS_HOST}`).host
+  )
     return resolveDatabricksConfig("databricks", env).auth;
   return undefined;
 }
@@ -78,7 +88,9 @@ export async function invokeServingEndpoint(
   const target = invocationsUrl(url);
   const base = httpOptionsFromEnv(env);
   const http = new HttpClient({
-    ...base, baseUrl: new URL(target).origin, auth: opts.auth ?? authFor(target, env),
+    ...base,
+    baseUrl: new URL(target).origin,
+    auth: opts.auth ?? authFor(target, env),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
   });
@@ -94,9 +106,18 @@ export async function invokeServingEndpoint(
         const code = errorCode(e);
         const recoverable = status !== undefined ? RECOVERABLE_STATUSES.includes(status) : RECOVERABLE_CODES.includes(code);
         if (status === undefined && !recoverable) {
-          const what = code === "ECONNREFUSED" ? "connection refused: nothing listens there"
-            : code === "ENOTFOUND" ? "unknown host" : code || (e as Error).message;
-          throw new MlflowError("ENDPOINT_UNREACHABLE", `Could not reach the serving endpoint ${target} (${what}). Is the model server running at that address?`, undefined, { cause: e });
+          const what =
+            code === "ECONNREFUSED"
+              ? "connection refused: nothing listens there"
+              : code === "ENOTFOUND"
+                ? "unknown host"
+                : code || (e as Error).message;
+          throw new MlflowError(
+            "ENDPOINT_UNREACHABLE",
+            `Could not reach the serving endpoint ${target} (${what}). Is the model server running at that address?`,
+            undefined,
+            { cause: e },
+          );
         }
         if (!recoverable || attempt >= retries) throw e;
         const after = Number((e as { retryAfter?: unknown }).retryAfter);

@@ -2,8 +2,19 @@
 // values possibly "NaN"/"Infinity" strings) and our camelCase entities.
 
 import type {
-  Dataset, DatasetInput, Experiment, FileInfo, LifecycleStage, Metric, ModelVersion, RegisteredModel, Run, RunData,
-  RunInfo, RunStatus, Tag,
+  Dataset,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  LifecycleStage,
+  Metric,
+  ModelVersion,
+  RegisteredModel,
+  Run,
+  RunData,
+  RunInfo,
+  RunStatus,
+  Tag,
 } from "../entities.js";
 import { MlflowError } from "../errors.js";
 
@@ -37,8 +48,12 @@ export function metricToWire(m: Metric): Json {
 export const datasetInputToWire = (d: DatasetInput): Json => ({
   tags: d.tags.map((t) => ({ key: t.key, value: t.value })),
   dataset: compact({
-    name: d.dataset.name, digest: d.dataset.digest, source_type: d.dataset.sourceType, source: d.dataset.source,
-    schema: d.dataset.schema, profile: d.dataset.profile,
+    name: d.dataset.name,
+    digest: d.dataset.digest,
+    source_type: d.dataset.sourceType,
+    source: d.dataset.source,
+    schema: d.dataset.schema,
+    profile: d.dataset.profile,
   }),
 });
 

@@ -17,7 +17,10 @@ export interface Clause {
   value: ClauseValue;
 }
 
-export interface Identifier { type: EntityType; key: string }
+export interface Identifier {
+  type: EntityType;
+  key: string;
+}
 
 /** Splits `tags."my tag"` into its entity and key as MLflow does (first dot outside quotes). */
 export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = false): Identifier {
@@ -25,9 +28,18 @@ export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = fal
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (quote) { if (c === quote) quote = undefined; continue; }
-    if (c === '"' || c === "`") { quote = c; continue; }
-    if (c === ".") { dot = i; break; }
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "`") {
+      quote = c;
+      continue;
+    }
+    if (c === ".") {
+      dot = i;
+      break;
+    }
   }
   let type: EntityType;
   let rawKey: string;
@@ -48,8 +60,7 @@ export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = fal
   if (key === "") throw invalidParameter(`Invalid identifier '${text}': the key after '.' is empty.`);
   if (type === "attribute") {
     const valid = forOrderBy ? grammar.orderAttributes : grammar.searchAttributes;
-    if (!valid.includes(key))
-      throw invalidParameter(`Invalid attribute key '${key}' specified. Valid keys are '${pySet(valid)}'`);
+    if (!valid.includes(key)) throw invalidParameter(`Invalid attribute key '${key}' specified. Valid keys are '${pySet(valid)}'`);
     return { type, key: grammar.aliases[key] ?? key };
   }
   return { type, key };
@@ -59,20 +70,31 @@ export function parseIdentifier(text: string, grammar: Grammar, forOrderBy = fal
 export function comparatorsFor(id: Identifier, grammar: Grammar, rawKey = id.key): readonly string[] {
   const c = grammar.comparators;
   switch (id.type) {
-    case "metric": return c.metric;
-    case "parameter": return c.parameter;
-    case "tag": return c.tag;
+    case "metric":
+      return c.metric;
+    case "parameter":
+      return c.parameter;
+    case "tag":
+      return c.tag;
     case "attribute":
       return grammar.numericAttributes.includes(rawKey) || grammar.numericAttributes.includes(id.key)
-        ? c.numericAttribute : c.stringAttribute;
+        ? c.numericAttribute
+        : c.stringAttribute;
   }
 }
 
 class Cursor {
   i = 0;
-  constructor(readonly tokens: Token[], readonly src: string) {}
-  peek(): Token | undefined { return this.tokens[this.i]; }
-  next(): Token | undefined { return this.tokens[this.i++]; }
+  constructor(
+    readonly tokens: Token[],
+    readonly src: string,
+  ) {}
+  peek(): Token | undefined {
+    return this.tokens[this.i];
+  }
+  next(): Token | undefined {
+    return this.tokens[this.i++];
+  }
   isWord(t: Token | undefined, word: string): boolean {
     return t?.kind === "name" && t.value === undefined && t.text.toUpperCase() === word;
   }
@@ -84,7 +106,10 @@ function readComparator(cur: Cursor, identText: string): string {
   if (t.kind === "op") return t.text === "==" ? "=" : t.text;
   if (t.kind === "name" && t.value === undefined) {
     const w = t.text.toUpperCase();
-    if (w === "NOT" && cur.isWord(cur.peek(), "IN")) { cur.next(); return "NOT IN"; }
+    if (w === "NOT" && cur.isWord(cur.peek(), "IN")) {
+      cur.next();
+      return "NOT IN";
+    }
     return w;
   }
   return t.text;
@@ -103,7 +128,9 @@ function readList(cur: Cursor, open: Token): string[] {
     const sep = cur.next();
     if (sep?.kind === "rparen") return items;
     if (sep?.kind !== "comma")
-      throw invalidParameter(`While parsing a list in the query, expected ',' or ')' after ${t.text} but got '${sep?.text ?? "end of filter"}'.`);
+      throw invalidParameter(
+        `While parsing a list in the query, expected ',' or ')' after ${t.text} but got '${sep?.text ?? "end of filter"}'.`,
+      );
   }
 }
 
@@ -120,9 +147,10 @@ function readValue(cur: Cursor, id: Identifier, grammar: Grammar, comparator: st
   }
   if (t.kind === "lparen") {
     if (id.type !== "attribute" || !grammar.listAttributes.includes(id.key))
-      throw invalidParameter(`Only the ${grammar.listAttributes.map((a) => `'${a}'`).join(", ") || "(no)"} attribute supports comparison with a list of quoted string values (got a list for '${rawKey}').`);
-    if (comparator !== "IN" && comparator !== "NOT IN")
-      throw invalidParameter(`A list of values needs IN or NOT IN, not '${comparator}'.`);
+      throw invalidParameter(
+        `Only the ${grammar.listAttributes.map((a) => `'${a}'`).join(", ") || "(no)"} attribute supports comparison with a list of quoted string values (got a list for '${rawKey}').`,
+      );
+    if (comparator !== "IN" && comparator !== "NOT IN") throw invalidParameter(`A list of values needs IN or NOT IN, not '${comparator}'.`);
     return readList(cur, t);
   }
   if (comparator === "IN" || comparator === "NOT IN")
@@ -130,7 +158,9 @@ function readValue(cur: Cursor, id: Identifier, grammar: Grammar, comparator: st
   if (t.kind === "string" || (t.kind === "name" && t.value !== undefined && t.text.startsWith('"'))) return t.value!;
   const kind = id.type === "attribute" ? "attributes" : id.type;
   if (t.kind === "name")
-    throw invalidParameter(`Parameter value is either not quoted or unidentified quote types used for string value ${t.text}. Use either single or double quotes.`);
+    throw invalidParameter(
+      `Parameter value is either not quoted or unidentified quote types used for string value ${t.text}. Use either single or double quotes.`,
+    );
   throw invalidParameter(`Expected a quoted string value for ${kind} (e.g. 'my-value'). Got value ${t.text}`);
 }
 
@@ -142,7 +172,9 @@ export function parseFilter(filter: string | undefined, grammar: Grammar): Claus
   for (;;) {
     const t = cur.next();
     if (!t || t.kind !== "name" || (t.value !== undefined && !t.text.startsWith("`") && !t.text.startsWith('"')))
-      throw invalidParameter(`Invalid clause(s) in filter string: '${t?.text ?? "end of filter"}' where an identifier (e.g. metrics.acc, params.lr, tags.x, attributes.status) was expected in '${filter}'.`);
+      throw invalidParameter(
+        `Invalid clause(s) in filter string: '${t?.text ?? "end of filter"}' where an identifier (e.g. metrics.acc, params.lr, tags.x, attributes.status) was expected in '${filter}'.`,
+      );
     const rawKeyText = t.text;
     const id = parseIdentifier(rawKeyText, grammar);
     const rawKey = unquote(rawKeyText.includes(".") ? rawKeyText.slice(rawKeyText.indexOf(".") + 1) : rawKeyText);
@@ -155,7 +187,9 @@ export function parseFilter(filter: string | undefined, grammar: Grammar): Claus
     const joiner = cur.next();
     if (!joiner) return clauses;
     if (!cur.isWord(joiner, "AND"))
-      throw invalidParameter(`Invalid clause(s) in filter string: '${joiner.text}'. Clauses are joined with AND only (OR is not supported) in '${filter}'.`);
+      throw invalidParameter(
+        `Invalid clause(s) in filter string: '${joiner.text}'. Clauses are joined with AND only (OR is not supported) in '${filter}'.`,
+      );
   }
 }
 
@@ -165,7 +199,10 @@ export function likeRegex(pattern: string, caseInsensitive: boolean): RegExp {
   const cacheKey = (caseInsensitive ? "i" : "s") + pattern;
   let re = likeCache.get(cacheKey);
   if (!re) {
-    const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, "[\\s\\S]*").replace(/_/g, "[\\s\\S]");
+    const body = pattern
+      .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      .replace(/%/g, "[\\s\\S]*")
+      .replace(/_/g, "[\\s\\S]");
     re = new RegExp(`^${body}$`, caseInsensitive ? "is" : "s");
     if (likeCache.size >= 256) likeCache.clear(); // patterns come from users: keep the cache bounded
     likeCache.set(cacheKey, re);
@@ -177,16 +214,26 @@ export function likeRegex(pattern: string, caseInsensitive: boolean): RegExp {
 export function compare(lhs: string | number | undefined, comparator: string, rhs: ClauseValue): boolean {
   if (lhs === undefined) return false;
   switch (comparator) {
-    case "=": return lhs === rhs;
-    case "!=": return lhs !== rhs;
-    case ">": return lhs > (rhs as number | string);
-    case ">=": return lhs >= (rhs as number | string);
-    case "<": return lhs < (rhs as number | string);
-    case "<=": return lhs <= (rhs as number | string);
-    case "LIKE": return likeRegex(String(rhs), false).test(String(lhs));
-    case "ILIKE": return likeRegex(String(rhs), true).test(String(lhs));
-    case "IN": return (rhs as string[]).includes(String(lhs));
-    case "NOT IN": return !(rhs as string[]).includes(String(lhs));
+    case "=":
+      return lhs === rhs;
+    case "!=":
+      return lhs !== rhs;
+    case ">":
+      return lhs > (rhs as number | string);
+    case ">=":
+      return lhs >= (rhs as number | string);
+    case "<":
+      return lhs < (rhs as number | string);
+    case "<=":
+      return lhs <= (rhs as number | string);
+    case "LIKE":
+      return likeRegex(String(rhs), false).test(String(lhs));
+    case "ILIKE":
+      return likeRegex(String(rhs), true).test(String(lhs));
+    case "IN":
+      return (rhs as string[]).includes(String(lhs));
+    case "NOT IN":
+      return !(rhs as string[]).includes(String(lhs));
   }
   throw invalidParameter(`Unknown comparator '${comparator}'.`);
 }

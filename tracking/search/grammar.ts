@@ -27,30 +27,66 @@ export interface Grammar {
   aliases: Record<string, string>;
   /** Comparators per identifier kind. */
   comparators: {
-    metric: readonly string[]; parameter: readonly string[]; tag: readonly string[];
-    stringAttribute: readonly string[]; numericAttribute: readonly string[];
+    metric: readonly string[];
+    parameter: readonly string[];
+    tag: readonly string[];
+    stringAttribute: readonly string[];
+    numericAttribute: readonly string[];
   };
 }
 
 const ENTITY_PREFIXES: Record<string, EntityType> = {
-  metric: "metric", metrics: "metric",
-  parameter: "parameter", parameters: "parameter", param: "parameter", params: "parameter",
-  tag: "tag", tags: "tag",
-  attribute: "attribute", attributes: "attribute", attr: "attribute", run: "attribute",
+  metric: "metric",
+  metrics: "metric",
+  parameter: "parameter",
+  parameters: "parameter",
+  param: "parameter",
+  params: "parameter",
+  tag: "tag",
+  tags: "tag",
+  attribute: "attribute",
+  attributes: "attribute",
+  attr: "attribute",
+  run: "attribute",
 };
 
 const COMMON_COMPARATORS = {
-  metric: METRIC_COMPARATORS, parameter: STRING_COMPARATORS, tag: STRING_COMPARATORS,
-  stringAttribute: STRING_ATTRIBUTE_COMPARATORS, numericAttribute: METRIC_COMPARATORS,
+  metric: METRIC_COMPARATORS,
+  parameter: STRING_COMPARATORS,
+  tag: STRING_COMPARATORS,
+  stringAttribute: STRING_ATTRIBUTE_COMPARATORS,
+  numericAttribute: METRIC_COMPARATORS,
 };
 
 export const RUN_GRAMMAR: Grammar = {
   subject: "runs",
   prefixes: ENTITY_PREFIXES,
-  searchAttributes: ["run_id", "run_name", "status", "artifact_uri", "user_id", "start_time", "end_time",
-    "created", "Created", "run name", "Run name", "Run Name"],
-  orderAttributes: ["run_id", "run_name", "status", "artifact_uri", "user_id", "start_time", "end_time",
-    "experiment_id", "created", "Created"],
+  searchAttributes: [
+    "run_id",
+    "run_name",
+    "status",
+    "artifact_uri",
+    "user_id",
+    "start_time",
+    "end_time",
+    "created",
+    "Created",
+    "run name",
+    "Run name",
+    "Run Name",
+  ],
+  orderAttributes: [
+    "run_id",
+    "run_name",
+    "status",
+    "artifact_uri",
+    "user_id",
+    "start_time",
+    "end_time",
+    "experiment_id",
+    "created",
+    "Created",
+  ],
   numericAttributes: ["start_time", "end_time", "created", "Created"],
   listAttributes: ["run_id"],
   aliases: { created: "start_time", Created: "start_time", "run name": "run_name", "Run name": "run_name", "Run Name": "run_name" },
@@ -58,7 +94,10 @@ export const RUN_GRAMMAR: Grammar = {
 };
 
 const ATTRIBUTE_AND_TAG_PREFIXES: Record<string, EntityType> = {
-  attribute: "attribute", attributes: "attribute", tag: "tag", tags: "tag",
+  attribute: "attribute",
+  attributes: "attribute",
+  tag: "tag",
+  tags: "tag",
 };
 
 export const EXPERIMENT_GRAMMAR: Grammar = {

@@ -7,11 +7,14 @@ import { type EntityType, type Grammar } from "./grammar.js";
 import { parseIdentifier } from "./filter.js";
 import { tokenize } from "./tokenizer.js";
 
-export interface OrderBy { type: EntityType; key: string; ascending: boolean }
+export interface OrderBy {
+  type: EntityType;
+  key: string;
+  ascending: boolean;
+}
 
 export function parseOrderBy(clause: string, grammar: Grammar): OrderBy {
-  if (typeof clause !== "string" || !clause.trim())
-    throw invalidParameter(`Invalid order_by clause '${clause}'. Could not be parsed.`);
+  if (typeof clause !== "string" || !clause.trim()) throw invalidParameter(`Invalid order_by clause '${clause}'. Could not be parsed.`);
   const tokens = tokenize(clause);
   if (tokens.length === 0 || tokens.length > 2 || tokens.some((t) => t.kind !== "name"))
     throw invalidParameter(`Invalid order_by clause '${clause}'. Could not be parsed: expected '<identifier> [ASC|DESC]'.`);
@@ -36,7 +39,8 @@ export type SortValue = string | number | undefined;
  */
 export function compareSortValues(a: SortValue, b: SortValue, ascending: boolean): number {
   const rank = (v: SortValue) => (v === undefined ? 2 : typeof v === "number" && Number.isNaN(v) ? 1 : 0);
-  const ra = rank(a), rb = rank(b);
+  const ra = rank(a),
+    rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (ra !== 0) return 0;
   if (a === b) return 0;

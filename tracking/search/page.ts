@@ -5,16 +5,16 @@ import { invalidParameter } from "../errors.js";
 import type { Page } from "../entities.js";
 import { DEFAULT_SEARCH_MAX_RESULTS, MAX_RESULTS_PER_PAGE } from "../limits.js";
 
-export const createPageToken = (offset: number): string =>
-  Buffer.from(`{"offset": ${offset}}`, "utf8").toString("base64");
+export const createPageToken = (offset: number): string => Buffer.from(`{"offset": ${offset}}`, "utf8").toString("base64");
 
 export function parsePageToken(token: string | undefined): number {
   if (!token) return 0;
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(token))
-    throw invalidParameter(`Invalid page token '${token}', could not base64-decode.`);
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(token)) throw invalidParameter(`Invalid page token '${token}', could not base64-decode.`);
   const decoded = Buffer.from(token, "base64").toString("utf8");
   let parsed: unknown;
-  try { parsed = JSON.parse(decoded); } catch {
+  try {
+    parsed = JSON.parse(decoded);
+  } catch {
     throw invalidParameter(`Invalid page token '${token}', decoded value=${JSON.stringify(decoded)} is not JSON.`);
   }
   const offset = (parsed as { offset?: unknown } | null)?.offset;
@@ -29,7 +29,9 @@ export function checkMaxResults(maxResults: number | undefined): number {
   if (!Number.isInteger(maxResults) || maxResults < 1)
     throw invalidParameter(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer.`);
   if (maxResults > MAX_RESULTS_PER_PAGE)
-    throw invalidParameter(`Invalid value for request parameter max_results. It must be at most ${MAX_RESULTS_PER_PAGE}, but got value ${maxResults}.`);
+    throw invalidParameter(
+      `Invalid value for request parameter max_results. It must be at most ${MAX_RESULTS_PER_PAGE}, but got value ${maxResults}.`,
+    );
   return maxResults;
 }
 

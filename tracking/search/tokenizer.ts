@@ -30,9 +30,17 @@ function readQuoted(src: string, i: number, what: string): [string, number] {
   for (;;) {
     if (j >= src.length) throw invalidParameter(`Unterminated ${what} starting at position ${i} in '${src}'.`);
     const c = src[j]!;
-    if (c === "\\" && q === "'" && j + 1 < src.length) { out += src[j + 1]; j += 2; continue; }
+    if (c === "\\" && q === "'" && j + 1 < src.length) {
+      out += src[j + 1];
+      j += 2;
+      continue;
+    }
     if (c === q) {
-      if (src[j + 1] === q) { out += q; j += 2; continue; } // doubled quote = literal quote
+      if (src[j + 1] === q) {
+        out += q;
+        j += 2;
+        continue;
+      } // doubled quote = literal quote
       return [out, j + 1];
     }
     out += c;
@@ -45,11 +53,26 @@ export function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     const pos = i;
-    if (c === "(") { tokens.push({ kind: "lparen", text: c, pos }); i++; continue; }
-    if (c === ")") { tokens.push({ kind: "rparen", text: c, pos }); i++; continue; }
-    if (c === ",") { tokens.push({ kind: "comma", text: c, pos }); i++; continue; }
+    if (c === "(") {
+      tokens.push({ kind: "lparen", text: c, pos });
+      i++;
+      continue;
+    }
+    if (c === ")") {
+      tokens.push({ kind: "rparen", text: c, pos });
+      i++;
+      continue;
+    }
+    if (c === ",") {
+      tokens.push({ kind: "comma", text: c, pos });
+      i++;
+      continue;
+    }
     if (c === "'") {
       const [value, end] = readQuoted(src, i, "string");
       tokens.push({ kind: "string", text: src.slice(pos, end), value, pos });
@@ -64,7 +87,7 @@ export function tokenize(src: string): Token[] {
       continue;
     }
     const num = NUMBER.exec(src.slice(i));
-    if (num && (/[\d+\-.]/.test(c)) && !(c === "." && !/\d/.test(src[i + 1] ?? ""))) {
+    if (num && /[\d+\-.]/.test(c) && !(c === "." && !/\d/.test(src[i + 1] ?? ""))) {
       const end = i + num[0].length;
       // "1abc" is not a number followed by a name: treat it as a (bad) name.
       if (end >= src.length || !/[A-Za-z_]/.test(src[end]!)) {
@@ -76,15 +99,21 @@ export function tokenize(src: string): Token[] {
     if (NAME_START.test(c) || /\d/.test(c)) {
       // A name is a run of bare characters and quoted parts with no space between them.
       let j = i;
-      let quotedParts = 0, bare = false, value = "";
+      let quotedParts = 0,
+        bare = false,
+        value = "";
       while (j < src.length) {
         const d = src[j]!;
         // 'single' quotes count as part of a name only right after a dot (params.'my key').
         if (d === '"' || d === "`" || (d === "'" && src[j - 1] === "." && j > i)) {
           const [v, end] = readQuoted(src, j, d === "`" ? "backticked name" : "quoted name");
-          value += v; quotedParts++; j = end;
+          value += v;
+          quotedParts++;
+          j = end;
         } else if (NAME_CHAR.test(d)) {
-          value += d; bare = true; j++;
+          value += d;
+          bare = true;
+          j++;
         } else break;
       }
       const text = src.slice(i, j);

@@ -12,7 +12,11 @@ export async function findCopies(target: TrackingStore, experimentId: string, so
   let pageToken: string | undefined;
   do {
     const page = await target.searchRuns({
-      experimentIds: [experimentId], filter: `tags.\`${SOURCE_RUN_ID_TAG}\` LIKE '%'`, runViewType: "ALL", maxResults: 1000, pageToken,
+      experimentIds: [experimentId],
+      filter: `tags.\`${SOURCE_RUN_ID_TAG}\` LIKE '%'`,
+      runViewType: "ALL",
+      maxResults: 1000,
+      pageToken,
     });
     for (const run of page.items) {
       const sourceId = copiedFrom(run, sourceUri);

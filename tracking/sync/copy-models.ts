@@ -50,7 +50,10 @@ async function targetModel(target: TrackingStore, model: RegisteredModel): Promi
     if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
   }
   try {
-    return await target.createRegisteredModel(model.name, { description: model.description || undefined, tags: model.tags.length ? model.tags : undefined });
+    return await target.createRegisteredModel(model.name, {
+      description: model.description || undefined,
+      tags: model.tags.length ? model.tags : undefined,
+    });
   } catch (err) {
     // Created by someone else between the two calls.
     if (err instanceof MlflowError && err.code === "RESOURCE_ALREADY_EXISTS") return target.getRegisteredModel(model.name);
@@ -68,9 +71,10 @@ export interface CopyModelsArgs {
 }
 
 export async function copyModels(args: CopyModelsArgs): Promise<ModelVersionCopy[]> {
-  const { source, target } = args;
-  const versions = (await allPages((pageToken) => source.searchModelVersions({ pageToken })))
-    .filter((v) => v.runId !== undefined && args.copies.has(v.runId));
+  const { source } = args;
+  const versions = (await allPages((pageToken) => source.searchModelVersions({ pageToken }))).filter(
+    (v) => v.runId !== undefined && args.copies.has(v.runId),
+  );
   const byName = new Map<string, ModelVersion[]>();
   for (const v of versions) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
   const results: ModelVersionCopy[] = [];
@@ -80,7 +84,9 @@ export async function copyModels(args: CopyModelsArgs): Promise<ModelVersionCopy
       results.push(...(await copyModel(args, name, list)));
     } catch (err) {
       const error = (err as Error).message;
-      for (const v of list) if (!results.some((r) => r.name === name && r.version === v.version)) results.push({ name, version: v.version, outcome: "failed", error });
+      for (const v of list)
+        if (!results.some((r) => r.name === name && r.version === v.version))
+          results.push({ name, version: v.version, outcome: "failed", error });
     }
   }
   return results;
@@ -90,10 +96,13 @@ async function copyModel(args: CopyModelsArgs, name: string, versions: ModelVers
   const { source, target, sourceUri } = args;
   const model = await source.getRegisteredModel(name);
   const existing = new Map<string, string>();
-  const there = await target.getRegisteredModel(name).then(() => true, (err) => {
-    if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST") return false;
-    throw err;
-  });
+  const there = await target.getRegisteredModel(name).then(
+    () => true,
+    (err) => {
+      if (err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST") return false;
+      throw err;
+    },
+  );
   if (there)
     for (const v of await allPages((pageToken) => target.searchModelVersions({ filter: nameFilter(name), pageToken }))) {
       const from = tagValue(v.tags, SOURCE_MODEL_VERSION_TAG);
@@ -121,10 +130,15 @@ async function copyModel(args: CopyModelsArgs, name: string, versions: ModelVers
     const run = args.copies.get(v.runId!)!;
     try {
       const made = await target.createModelVersion({
-        name, runId: run.copyId, source: rewriteSource(v.source, v.runId!, run.copyId, run.artifactUri),
+        name,
+        runId: run.copyId,
+        source: rewriteSource(v.source, v.runId!, run.copyId, run.artifactUri),
         description: v.description || undefined,
-        tags: [...v.tags.filter((t) => t.key !== SOURCE_MODEL_VERSION_TAG && t.key !== SOURCE_URI_TAG),
-          { key: SOURCE_MODEL_VERSION_TAG, value: key }, { key: SOURCE_URI_TAG, value: sourceUri }],
+        tags: [
+          ...v.tags.filter((t) => t.key !== SOURCE_MODEL_VERSION_TAG && t.key !== SOURCE_URI_TAG),
+          { key: SOURCE_MODEL_VERSION_TAG, value: key },
+          { key: SOURCE_URI_TAG, value: sourceUri },
+        ],
       });
       versionMap.set(v.version, made.version);
       out.push({ name, version: v.version, outcome: "copied", copyVersion: made.version });

@@ -73,34 +73,53 @@ export async function copyRun(args: CopyRunArgs): Promise<RunCopy> {
     return { outcome: "skipped", copyId: existing.info.runId, params: 0, points: 0, artifacts: 0 };
   }
   const hasParent = tagValue(run.data.tags, PARENT_RUN_ID_TAG) !== undefined;
-  const copyId = existing?.info.runId ?? (await target.createRun({
-    experimentId: args.targetExperimentId,
-    runName: info.runName || undefined,
-    startTime: info.startTime,
-    userId: info.userId || undefined,
-    tags: [
-      ...provenanceTags(args.sourceUri, info.runId),
-      ...(hasParent && args.parentCopyId ? [{ key: PARENT_RUN_ID_TAG, value: args.parentCopyId }] : []),
-    ],
-  })).info.runId;
+  const copyId =
+    existing?.info.runId ??
+    (
+      await target.createRun({
+        experimentId: args.targetExperimentId,
+        runName: info.runName || undefined,
+        startTime: info.startTime,
+        userId: info.userId || undefined,
+        tags: [
+          ...provenanceTags(args.sourceUri, info.runId),
+          ...(hasParent && args.parentCopyId ? [{ key: PARENT_RUN_ID_TAG, value: args.parentCopyId }] : []),
+        ],
+      })
+    ).info.runId;
   args.onCreated?.(copyId);
 
   const tags = copiedTags(run, args.parentCopyId);
   if (run.data.params.length || tags.length)
     for (const chunk of splitBatch({ params: run.data.params, tags })) await target.logBatch(copyId, chunk);
 
-  const points = await copyMetrics(source, target, info.runId, copyId, [...new Set(run.data.metrics.map((m) => m.key))], existing !== undefined);
+  const points = await copyMetrics(
+    source,
+    target,
+    info.runId,
+    copyId,
+    [...new Set(run.data.metrics.map((m) => m.key))],
+    existing !== undefined,
+  );
   const datasets = run.inputs?.datasetInputs ?? [];
   // The same dataset logged twice is kept once, so a completed copy may send them again.
   if (datasets.length) await (args.exclusive ?? ((work) => work()))(() => target.logInputs(copyId, datasets));
   const artifacts = await copyArtifacts(source, target, info.runId, copyId, existing !== undefined);
 
-  if (info.status !== "RUNNING" || info.endTime !== undefined) await target.updateRun(copyId, { status: info.status, endTime: info.endTime });
+  if (info.status !== "RUNNING" || info.endTime !== undefined)
+    await target.updateRun(copyId, { status: info.status, endTime: info.endTime });
   return { outcome: existing ? "completed" : "copied", copyId, params: run.data.params.length, points, artifacts };
 }
 
 /** Every key's full history, in logging order, in log-batch requests of at most 1,000 points. */
-async function copyMetrics(source: TrackingStore, target: TrackingStore, runId: string, copyId: string, keys: string[], resume: boolean): Promise<number> {
+async function copyMetrics(
+  source: TrackingStore,
+  target: TrackingStore,
+  runId: string,
+  copyId: string,
+  keys: string[],
+  resume: boolean,
+): Promise<number> {
   let pending: Metric[] = [];
   let sent = 0;
   const flush = async (all: boolean) => {
@@ -143,7 +162,13 @@ async function listFiles(store: TrackingStore, runId: string, dir?: string): Pro
   return out;
 }
 
-async function copyArtifacts(source: TrackingStore, target: TrackingStore, runId: string, copyId: string, resume: boolean): Promise<number> {
+async function copyArtifacts(
+  source: TrackingStore,
+  target: TrackingStore,
+  runId: string,
+  copyId: string,
+  resume: boolean,
+): Promise<number> {
   const files = await listFiles(source, runId);
   if (!files.length) return 0;
   const there = resume ? new Map((await listFiles(target, copyId)).map((f) => [f.path, f.size])) : new Map<string, number | undefined>();

@@ -91,15 +91,26 @@ function deferred<T>() {
 export async function syncRuns(source: TrackingStore, target: TrackingStore, opts: SyncOptions = {}): Promise<SyncReport> {
   const sourceUri = provenanceUri(source.uri);
   if (sourceUri === provenanceUri(target.uri))
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `The source and the target are the same store (${sourceUri}): sync copies runs to another store.`, 400);
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `The source and the target are the same store (${sourceUri}): sync copies runs to another store.`,
+      400,
+    );
   const chosen = await selectRuns(source, opts);
-  const planned = (s: SourceRun): PlannedRun => ({ runId: s.run.info.runId, runName: s.run.info.runName, experimentName: s.experiment.name, ancestor: s.ancestor });
+  const planned = (s: SourceRun): PlannedRun => ({
+    runId: s.run.info.runId,
+    runName: s.run.info.runName,
+    experimentName: s.experiment.name,
+    ancestor: s.ancestor,
+  });
   opts.onPlan?.(chosen.map(planned));
 
   // Target experiments and the copies already in them, looked up once per experiment name.
   const experiments = new Once<string, Experiment | undefined>();
-  const targetExperiment = (e: Experiment) => experiments.get(e.name, async () =>
-    opts.dryRun ? target.getExperimentByName(e.name) : getOrCreateExperiment(target, e.name, e.tags.length ? e.tags : undefined));
+  const targetExperiment = (e: Experiment) =>
+    experiments.get(e.name, async () =>
+      opts.dryRun ? target.getExperimentByName(e.name) : getOrCreateExperiment(target, e.name, e.tags.length ? e.tags : undefined),
+    );
   const copiesIn = new Once<string, Map<string, Run[]>>();
   const existingCopy = async (e: Experiment | undefined, runId: string): Promise<Run | undefined> => {
     if (!e) return undefined;
@@ -127,7 +138,13 @@ export async function syncRuns(source: TrackingStore, target: TrackingStore, opt
       }
       if (existing?.info.lifecycleStage === "deleted") {
         own.resolve(existing.info.runId);
-        return { ...base, outcome: "skipped", copyId: existing.info.runId, note: "its copy is deleted in the target", ms: performance.now() - t0 };
+        return {
+          ...base,
+          outcome: "skipped",
+          copyId: existing.info.runId,
+          note: "its copy is deleted in the target",
+          ms: performance.now() - t0,
+        };
       }
       const parentId = tagValue(s.run.data.tags, PARENT_RUN_ID_TAG);
       const parent = parentId !== undefined ? created.get(parentId) : undefined;
@@ -138,7 +155,14 @@ export async function syncRuns(source: TrackingStore, target: TrackingStore, opt
         });
       }
       const copy = await copyRun({
-        source, target, sourceUri, run: s.run, targetExperimentId: exp!.experimentId, parentCopyId, existing, exclusive,
+        source,
+        target,
+        sourceUri,
+        run: s.run,
+        targetExperimentId: exp!.experimentId,
+        parentCopyId,
+        existing,
+        exclusive,
         onCreated: (id) => own.resolve(id),
       });
       copyIds.set(s.run.info.runId, { copyId: copy.copyId, artifactUri: s.run.info.artifactUri });
@@ -180,7 +204,10 @@ export async function syncRuns(source: TrackingStore, target: TrackingStore, opt
   const order = new Map(chosen.map((s, i) => [s.run.info.runId, i]));
   results.sort((a, b) => order.get(a.runId)! - order.get(b.runId)!);
   return {
-    source: sourceUri, target: provenanceUri(target.uri), runs: results, models,
+    source: sourceUri,
+    target: provenanceUri(target.uri),
+    runs: results,
+    models,
     failed: results.filter((r) => r.outcome === "failed").length + models.filter((m) => m.outcome === "failed").length,
   };
 }

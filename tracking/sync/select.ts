@@ -75,13 +75,16 @@ export async function selectRuns(source: TrackingStore, selection: Selection = {
     for (const id of selection.runIds) {
       const run = await getRunOrNone(source, id);
       if (!run) throw new SyncSelectionError(`No run with id ${JSON.stringify(id)} in ${source.uri}.`);
-      if (run.info.lifecycleStage === "deleted") throw new SyncSelectionError(`Run ${id} in ${source.uri} is deleted: restore it to sync it.`);
+      if (run.info.lifecycleStage === "deleted")
+        throw new SyncSelectionError(`Run ${id} in ${source.uri} is deleted: restore it to sync it.`);
       if (byId.has(run.info.experimentId)) runs.push(run);
     }
   } else {
     const ids = experiments.map((e) => e.experimentId);
-    runs = ids.length === 0 ? [] : await allPages((pageToken) =>
-      source.searchRuns({ experimentIds: ids, runViewType: "ACTIVE_ONLY", maxResults: 1000, pageToken }));
+    runs =
+      ids.length === 0
+        ? []
+        : await allPages((pageToken) => source.searchRuns({ experimentIds: ids, runViewType: "ACTIVE_ONLY", maxResults: 1000, pageToken }));
   }
   if (selection.since !== undefined) runs = runs.filter((r) => r.info.startTime >= selection.since!);
 
