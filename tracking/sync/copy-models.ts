@@ -9,6 +9,7 @@ import type { ModelVersion, RegisteredModel } from "../entities.js";
 import { MlflowError } from "../errors.js";
 import type { TrackingStore } from "../store.js";
 import { SOURCE_MODEL_VERSION_TAG, SOURCE_URI_TAG, tagValue } from "./provenance.js";
+import { allPages } from "./select.js";
 
 export type ModelVersionOutcome = "copied" | "skipped" | "failed" | "would copy";
 
@@ -21,16 +22,6 @@ export interface ModelVersionCopy {
   error?: string;
 }
 
-async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; nextPageToken?: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token: string | undefined;
-  do {
-    const page = await fetch(token);
-    out.push(...page.items);
-    token = page.items.length ? page.nextPageToken : undefined;
-  } while (token);
-  return out;
-}
 
 const nameFilter = (name: string) => `name='${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 

@@ -33,7 +33,8 @@ export class SyncSelectionError extends MlflowError {
   }
 }
 
-async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; nextPageToken?: string }>): Promise<T[]> {
+/** Every item of a paged search, page by page (a page without items ends it). */
+export async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; nextPageToken?: string }>): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   do {
