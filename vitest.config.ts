@@ -26,6 +26,7 @@ const UNIT = [
   "test/cli/run-parameters.test.ts",
   "test/tracking/artifact-spool.test.ts",
   "test/tracking/atomic-write.test.ts",
+  "test/tracking/databricks-serving.test.ts",
   "test/tracking/file-store-corrupt.test.ts",
   "test/tracking/file-store-fixture.test.ts",
   "test/tracking/file-store-flat-yaml.test.ts",

@@ -2,7 +2,9 @@
 // shares with `mlflow.batchPredict`: loads the model (downloaded once), runs batch inference
 // (models/batch-predict.ts) with a progress display updated in place (one display id), then
 // shows a preview of the first rows, and logs the predictions file into the active run (if
-// any) with tags naming the model URI and version.
+// any) with tags naming the model URI and version. With `--endpoint NAME` instead of a model
+// URI, no model is loaded: each batch of rows goes to the Databricks serving endpoint NAME
+// (`databricks://NAME`, the workspace's Bearer auth) and its predictions are written the same way.
 
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -11,11 +13,13 @@ import {
   defaultModelCache,
   loadModel,
   type BatchPredictOptions,
+  type LoadedModel,
   type BatchPredictResult,
   type BatchProgress,
   type TableRecord,
 } from "../models/index.js";
 import type { MimeBundle } from "../kernel/extensions.js";
+import { invokeServingEndpoint } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
 import { table } from "./magic-models.js";
 import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
@@ -97,6 +101,62 @@ export async function runBatchPredict(
         () => undefined,
       )
     : undefined;
+  return predictAndShow(session, model, uri, modelVersion, input, opts, show);
+}
+
+/** Databricks serving endpoint names: letters, digits, `-` and `_` (as `databricks://NAME` accepts). */
+const ENDPOINT_NAME = /^[A-Za-z0-9_-]+$/;
+
+function checkEndpointName(name: string): void {
+  if (!ENDPOINT_NAME.test(name))
+    throw new MagicError(
+      "BAD_ARGUMENT",
+      `Bad --endpoint ${JSON.stringify(name)}: give a Databricks serving endpoint name (letters, digits, '-' and '_'), e.g. --endpoint churn-scorer.`,
+    );
+}
+
+/**
+ * The serving endpoint as a model for batchPredict: each batch goes out as
+ * `{dataframe_records}` and the answer's `predictions` come back. There is no signature to
+ * check rows against here; the endpoint checks them and answers 400 naming the problem.
+ */
+function endpointModel(uri: string, env: Record<string, string | undefined>): LoadedModel {
+  const predict = async (rows: unknown, params?: Record<string, unknown>) => {
+    const answer = await invokeServingEndpoint(uri, params ? { dataframe_records: rows, params } : rows, { env });
+    const predictions = (answer as { predictions?: unknown } | null)?.predictions;
+    if (predictions === undefined)
+      throw new MagicError(
+        "BAD_ARGUMENT",
+        `The serving endpoint ${uri} answered without "predictions" (keys: ${Object.keys(answer ?? {}).join(", ") || "none"}): batch inference needs {"predictions": [...]}, one per row.`,
+      );
+    return predictions;
+  };
+  // batchPredict reads only `predict` and `metadata.signature`; an endpoint has no local folder or MLmodel.
+  return { predict, metadata: { signature: undefined } } as unknown as LoadedModel;
+}
+
+/** Sends `input` to the Databricks serving endpoint `name` in batches; shows and logs as runBatchPredict does. */
+export async function runEndpointPredict(
+  session: Pick<MlflowSession, "env" | "activeRun">,
+  name: string,
+  input: string | readonly TableRecord[],
+  opts: BatchPredictOptions,
+  show?: Show,
+): Promise<BatchPredictRun> {
+  checkEndpointName(name);
+  const uri = `databricks://${name}`;
+  return predictAndShow(session, endpointModel(uri, session.env), uri, undefined, input, opts, show);
+}
+
+async function predictAndShow(
+  session: Pick<MlflowSession, "activeRun">,
+  model: LoadedModel,
+  uri: string,
+  modelVersion: string | undefined,
+  input: string | readonly TableRecord[],
+  opts: BatchPredictOptions,
+  show: Show | undefined,
+): Promise<BatchPredictRun> {
   const displayId = randomBytes(8).toString("hex");
   let shown = false;
   let last = 0;
@@ -134,15 +194,28 @@ const options = {
   "batch-size": { type: "string", value: "N", description: "rows per predict call and Parquet row group (default 10000)" },
   columns: { type: "string", value: "a,b", description: "input columns to keep in the output (default all)" },
   "skip-bad-rows": { type: "boolean", description: "leave out rows the signature refuses and report them, instead of stopping" },
+  endpoint: {
+    type: "string",
+    value: "NAME",
+    description:
+      "send the rows to this Databricks serving endpoint in batches instead of loading a model (DATABRICKS_HOST/TOKEN or ~/.databrickscfg)",
+  },
 } as const satisfies OptionSchema;
 
-/** The checked line: the model URI and the required paths, present. */
-function checkedLine(inv: Invocation<typeof options>): { uri: string; input: string; output: string } {
+/** The checked line: a model URI or --endpoint (one of them), and the required paths, present. */
+function checkedLine(inv: Invocation<typeof options>): { uri?: string; endpoint?: string; input: string; output: string } {
   const [uri] = inv.positionals;
-  if (!uri)
+  const { endpoint } = inv.values;
+  if (uri && endpoint !== undefined)
     throw new MagicError(
       "BAD_ARGUMENT",
-      "%mlflow_predict needs a model URI, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.",
+      `%mlflow_predict takes a model URI or --endpoint NAME, not both (got ${JSON.stringify(uri)} and --endpoint ${JSON.stringify(endpoint)}).`,
+    );
+  if (endpoint !== undefined) checkEndpointName(endpoint);
+  else if (!uri)
+    throw new MagicError(
+      "BAD_ARGUMENT",
+      "%mlflow_predict needs a model URI or --endpoint NAME, e.g. %mlflow_predict models:/churn@Champion --input data.csv --output predictions.parquet.",
     );
   const missing = (o: string) =>
     new MagicError("BAD_ARGUMENT", `%mlflow_predict needs --${o} PATH, e.g. --input data.csv --output predictions.parquet.`);
@@ -150,38 +223,36 @@ function checkedLine(inv: Invocation<typeof options>): { uri: string; input: str
   if (!input) throw missing("input");
   if (!output) throw missing("output");
   positiveInt(inv.values["batch-size"], "--batch-size");
-  return { uri, input, output };
+  return { uri, endpoint, input, output };
 }
 
 export const mlflowPredict: Magic<MagicContext, typeof options> = {
   name: "mlflow_predict",
   kind: "line",
-  summary: "Batch inference: a model over a CSV, JSON Lines or Parquet file, predictions saved as Parquet or CSV.",
-  usage: "MODEL_URI --input PATH --output PATH [--batch-size N] [--columns a,b] [--skip-bad-rows]",
+  summary:
+    "Batch inference: a model (or a Databricks serving endpoint) over a CSV, JSON Lines or Parquet file, predictions saved as Parquet or CSV.",
+  usage: "(MODEL_URI | --endpoint NAME) --input PATH --output PATH [--batch-size N] [--columns a,b] [--skip-bad-rows]",
   options,
   maxPositionals: 1,
   check(inv) {
     checkedLine(inv);
   },
   async run(inv, ctx) {
-    const { uri, input, output } = checkedLine(inv);
+    const { uri, endpoint, input, output } = checkedLine(inv);
     const at = (p: string) => path.resolve(ctx.host.cwd, p);
     const columns = inv.values.columns
       ?.split(",")
       .map((c) => c.trim())
       .filter(Boolean);
-    await runBatchPredict(
-      ctx.session,
-      uri,
-      at(input),
-      {
-        output: at(output),
-        batchSize: positiveInt(inv.values["batch-size"], "--batch-size"),
-        columns,
-        skipBadRows: inv.values["skip-bad-rows"] === true,
-      },
-      (bundle, o) => ctx.cell.display(bundle, o),
-    );
+    const opts: BatchPredictOptions = {
+      output: at(output),
+      batchSize: positiveInt(inv.values["batch-size"], "--batch-size"),
+      columns,
+      skipBadRows: inv.values["skip-bad-rows"] === true,
+    };
+    const show: Show = (bundle, o) => ctx.cell.display(bundle, o);
+    if (endpoint !== undefined) await runEndpointPredict(ctx.session, endpoint, at(input), opts, show);
+    else await runBatchPredict(ctx.session, uri!, at(input), opts, show);
   },
 };
 

@@ -52,7 +52,8 @@ export function databricksProfile(uri: string): string | undefined {
 const normaliseHost = (host: string) => (/^https?:\/\//i.test(host) ? host : `https://${host}`).replace(/\/+$/, "");
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes)$/i.test(v.trim());
 
-export function resolveDatabricksConfig(uri: string, env: Env = process.env): DatabricksConfig {
+/** `what` names, in the error when no credentials are found, what needed them (default: the tracking URI). */
+export function resolveDatabricksConfig(uri: string, env: Env = process.env, what?: string): DatabricksConfig {
   const named = databricksProfile(uri);
   const profile = named ?? env.DATABRICKS_CONFIG_PROFILE;
   // Like MLflow: the environment wins for plain `databricks`; a named profile always reads the file.
@@ -80,7 +81,7 @@ export function resolveDatabricksConfig(uri: string, env: Env = process.env): Da
         : `${file} has no profile [${section}]`;
   throw new MlflowError(
     "INVALID_CONFIGURATION",
-    `No Databricks credentials for tracking URI ${JSON.stringify(uri)}: ${profile ? "" : "DATABRICKS_HOST and DATABRICKS_TOKEN are not set, and "}${where}. ` +
+    `No Databricks credentials for ${what ?? `tracking URI ${JSON.stringify(uri)}`}: ${profile ? "" : "DATABRICKS_HOST and DATABRICKS_TOKEN are not set, and "}${where}. ` +
       `Set DATABRICKS_HOST and DATABRICKS_TOKEN, or add host and token to a profile in ~/.databrickscfg.`,
   );
 }
