@@ -248,7 +248,7 @@ interface MlflowApi {
   resolveModelUri(uri: string): Promise<{ uri: string; runId?: string; path?: string; artifactUri: string; modelVersion?: MlflowModelVersion }>;
   /** Batch inference over a .csv/.jsonl/.parquet file or records; predictions as Parquet (or CSV by the output's extension), logged into the active run. */
   batchPredict(modelUri: string, input: string | readonly Record<string, unknown>[], options?: MlflowBatchPredictOptions): Promise<MlflowBatchPredictResult>;
-  /** POSTs a payload to a model-serving endpoint (MLflow's scoring protocol) and returns its JSON answer. */
+  /** POSTs a payload to a model-serving endpoint (an http(s) URL speaking MLflow's scoring protocol, or databricks://NAME) and returns its JSON answer. */
   predict(endpointUrl: string, payload: unknown): Promise<any>;
   /** The tracking URI in use (credentials removed). */
   readonly trackingUri: string;
