@@ -22,7 +22,6 @@ export interface ModelVersionCopy {
   error?: string;
 }
 
-
 const nameFilter = (name: string) => `name='${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /** `runs:/<old>/p` or a URI under the old run's artifact root becomes `runs:/<copy>/p`; anything else is kept. */
