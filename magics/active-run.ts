@@ -123,7 +123,7 @@ export class ActiveRun {
   /** Uploads in the background; the run's end waits for it. Failures become warnings. */
   upload(artifactPath: string, data: Uint8Array | string): Promise<void> {
     this.checkOpen();
-    checkArtifactPath(artifactPath);
+    validateArtifactPath(artifactPath);
     const body = typeof data === "string" ? this.deps.redactor.text(data) : data;
     const { store, artifacts } = this.deps;
     const uploading = artifacts
@@ -241,9 +241,4 @@ export class ActiveRun {
         `Artifact uploads of run ${this.runId} got no answer from ${this.deps.store.uri} in time; they go on in the background, and wait in the spool if they do not get through.`,
       );
   }
-}
-
-/** MLflow's artifact path rules (tracking's validation.ts), checked before anything is uploaded or spooled. */
-export function checkArtifactPath(p: string): void {
-  validateArtifactPath(p);
 }

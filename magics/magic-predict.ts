@@ -19,7 +19,7 @@ import {
   type TableRecord,
 } from "../models/index.js";
 import type { MimeBundle } from "../kernel/extensions.js";
-import { invokeServingEndpoint } from "../tracking/index.js";
+import { DATABRICKS_ENDPOINT_NAME, invokeServingEndpoint } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
 import { table } from "./magic-models.js";
 import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
@@ -104,11 +104,8 @@ export async function runBatchPredict(
   return predictAndShow(session, model, uri, modelVersion, input, opts, show);
 }
 
-/** Databricks serving endpoint names: letters, digits, `-` and `_` (as `databricks://NAME` accepts). */
-const ENDPOINT_NAME = /^[A-Za-z0-9_-]+$/;
-
 function checkEndpointName(name: string): void {
-  if (!ENDPOINT_NAME.test(name))
+  if (!DATABRICKS_ENDPOINT_NAME.test(name))
     throw new MagicError(
       "BAD_ARGUMENT",
       `Bad --endpoint ${JSON.stringify(name)}: give a Databricks serving endpoint name (letters, digits, '-' and '_'), e.g. --endpoint churn-scorer.`,

@@ -22,7 +22,7 @@ export {
 } from "./rest/http.js";
 export { ACCEPTED_ARTIFACT_SCHEMES, contentTypeFor } from "./rest/artifacts.js";
 export * from "./rest/logged-models.js";
-export { invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
+export { DATABRICKS_ENDPOINT_NAME, invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
 export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";

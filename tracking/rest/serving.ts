@@ -76,10 +76,13 @@ export const DATABRICKS_SERVING_SCHEME = "databricks://";
  * endpoint names are letters, digits, `-` and `_`; anything else (a path, a profile, nothing)
  * is refused here rather than sent as a path the workspace would answer with a bare 404.
  */
+/** Databricks serving endpoint names: letters, digits, `-` and `_`. */
+export const DATABRICKS_ENDPOINT_NAME = /^[A-Za-z0-9_-]+$/;
+
 export function databricksEndpointName(url: string): string | undefined {
   if (!url.toLowerCase().startsWith(DATABRICKS_SERVING_SCHEME)) return undefined;
   const name = url.slice(DATABRICKS_SERVING_SCHEME.length).replace(/\/$/, "");
-  if (!/^[A-Za-z0-9_-]+$/.test(name))
+  if (!DATABRICKS_ENDPOINT_NAME.test(name))
     throw new MlflowError(
       "UNSUPPORTED_URI",
       `Invalid Databricks serving endpoint ${JSON.stringify(url)}: expected databricks://<endpoint-name>, ` +
