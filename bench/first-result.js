@@ -1,0 +1,195 @@
+// Time to first result, the way a user feels it: from spawning a kernel to the
+// execute_reply of its first cell (`1+1`), sent the moment the kernel is spawned (as a
+// frontend that opens a notebook and runs a cell does; ZeroMQ holds the request until the
+// kernel binds). Side by side in one run, medians of ROUNDS, interleaved round by round:
+//   - ours with a warm cache (the project's compiler snapshot built),
+//   - ours on a machine where no kernel ever ran (a fresh, empty cache folder),
+//   - ours as a second kernel while a first one is alive (a second notebook, a restart),
+//   - stock tslab@1.0.22 and Deno's kernel (`deno jupyter --kernel`, no type-checking),
+//     first and second alike, since neither keeps anything between kernels.
+// The client is a bare DEALER on the shell port: no kernel_info handshake in the way.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as zmq from "zeromq";
+import { newConnectionInfo, writeConnectionFile } from "../dist/jupyter-client/connection-file.js";
+import { endpoint } from "../dist/protocol/connection.js";
+import { newHeader } from "../dist/protocol/messages.js";
+import { decode, encode } from "../dist/protocol/wire.js";
+import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROUNDS = Number(process.env.BENCH_FIRST_RESULT_ROUNDS ?? 5);
+const REPLY_TIMEOUT = 120_000;
+
+/** Deno's binary from the `deno` devDependency (its platform package ships it), if it is installed. */
+function denoBinary() {
+  try {
+    return createRequire(import.meta.url)("deno/install_api.cjs").runInstall();
+  } catch {
+    return undefined;
+  }
+}
+const DENO = denoBinary();
+
+const KERNELS = {
+  ours: (file) => [process.execPath, path.join(ROOT, "dist", "cli", "main.js"), "kernel", "--connection-file", file],
+  // As its kernelspec launches it; run from the repo so @types/node resolves (stock tslab needs it).
+  stock: (file) => [process.execPath, path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", file],
+  deno: (file) => [DENO, "jupyter", "--kernel", "--conn", file],
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** A spawned kernel whose first `1+1` is already on its way; `reply` resolves with the ms from spawn to execute_reply. */
+async function spawnAndRun(kind, env) {
+  const info = await newConnectionInfo();
+  const file = writeConnectionFile(info);
+  const [cmd, ...args] = KERNELS[kind](file);
+  const session = `bench-${process.pid}`;
+  const shell = new zmq.Dealer({ linger: 0, routingId: session });
+  const control = new zmq.Dealer({ linger: 0 });
+  const msg = {
+    header: newHeader("execute_request", session, "bench"),
+    parent_header: {},
+    metadata: {},
+    content: { code: "1+1", silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+  };
+  let tail = "";
+  const t0 = performance.now();
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const keep = (d) => (tail = (tail + d).slice(-8000));
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise((r) => child.once("exit", r));
+  shell.connect(endpoint(info, "shell"));
+  control.connect(endpoint(info, "control"));
+  await shell.send(encode(msg, info.key));
+  const reply = (async () => {
+    const timer = setTimeout(() => shell.close(), REPLY_TIMEOUT);
+    try {
+      for await (const frames of shell) {
+        const d = decode(frames, info.key);
+        if (d.ok && d.msg.parent_header.msg_id === msg.header.msg_id && d.msg.header.msg_type === "execute_reply") {
+          const ms = performance.now() - t0;
+          const { status, evalue } = d.msg.content;
+          if (status !== "ok") throw new Error(`${kind}: first cell failed: ${evalue}`);
+          return ms;
+        }
+      }
+      throw new Error(`${kind}: no execute_reply within ${REPLY_TIMEOUT} ms\n${tail}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  })();
+  reply.catch(() => {});
+  const stop = async () => {
+    // shutdown_request as a frontend sends it, then a kill if the kernel does not end.
+    const bye = { ...msg, header: newHeader("shutdown_request", session, "bench"), content: { restart: false } };
+    await control.send(encode(bye, info.key)).catch(() => {});
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+    shell.close();
+    control.close();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  };
+  return { reply, stop, tail: () => tail };
+}
+
+/** One kernel: spawn, first result, shut down. */
+async function firstResult(kind, env) {
+  const k = await spawnAndRun(kind, env);
+  try {
+    return await k.reply;
+  } finally {
+    await k.stop();
+  }
+}
+
+/** A second kernel's first result while a first kernel of the same kind is alive (and has answered). */
+async function secondResult(kind, env) {
+  const first = await spawnAndRun(kind, env);
+  try {
+    await first.reply;
+    return await firstResult(kind, env);
+  } finally {
+    await first.stop();
+  }
+}
+
+function ourEnv(cacheDir) {
+  const env = { ...process.env, TSLAB_MLFLOW_CACHE_DIR: cacheDir };
+  delete env.TSLAB_MLFLOW_COMPILER_SNAPSHOT;
+  return env;
+}
+
+/** Ends the compiler services a cache folder may hold (their pid files), so nothing outlives the bench. */
+function stopServices(cacheDir) {
+  if (!fs.existsSync(cacheDir)) return;
+  for (const name of fs.readdirSync(cacheDir).filter((n) => n.endsWith(".pid"))) {
+    const pid = Number(fs.readFileSync(path.join(cacheDir, name), "utf8"));
+    try {
+      if (pid > 0) process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function run() {
+  const warmCache = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-bench-warm-"));
+  const coldCaches = [];
+  const results = { warm: [], cold: [], second: [], stock: [], stockSecond: [], deno: [], denoSecond: [] };
+  try {
+    // Build the warm cache once, as the first kernel on a machine does.
+    await firstResult("ours", ourEnv(warmCache));
+    await compilerSnapshotBuilt(warmCache);
+    if (DENO) await firstResult("deno", process.env); // Deno's own first run (its cache folder)
+    for (let i = 0; i < ROUNDS; i++) {
+      results.warm.push(await firstResult("ours", ourEnv(warmCache)));
+      const cold = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-bench-cold-"));
+      coldCaches.push(cold);
+      results.cold.push(await firstResult("ours", ourEnv(cold)));
+      // Its background snapshot build must not slow the next measures.
+      await compilerSnapshotBuilt(cold);
+      stopServices(cold);
+      results.second.push(await secondResult("ours", ourEnv(warmCache)));
+      results.stock.push(await firstResult("stock", process.env));
+      results.stockSecond.push(await secondResult("stock", process.env));
+      if (DENO) {
+        results.deno.push(await firstResult("deno", process.env));
+        results.denoSecond.push(await secondResult("deno", process.env));
+      }
+    }
+  } finally {
+    for (const dir of [warmCache, ...coldCaches]) {
+      stopServices(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.length ? median(v) : Number.NaN]));
+  const s = (ms) => (Number.isNaN(ms) ? "-" : `${(ms / 1000).toFixed(2)} s`);
+  const rows = [
+    ["spawn -> first 1+1 reply, warm cache", m.warm, m.stock, m.deno, "<= 0.4 s", m.warm <= 400],
+    ["spawn -> first 1+1 reply, empty cache (no kernel ever ran)", m.cold, m.stock, m.deno, "<= 0.9 s", m.cold <= 900],
+    ["second kernel while a first is alive", m.second, m.stockSecond, m.denoSecond, "<= 0.4 s", m.second <= 400],
+  ];
+  const head = ["measure", "tslab-mlflow", "stock tslab", "deno", "target", "met"];
+  const cells = rows.map(([what, ours, stock, deno, target, met]) => [what, s(ours), s(stock), s(deno), target, met ? "yes" : "NO"]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (r) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of cells) console.log(line(r));
+  console.log(`(medians of ${ROUNDS}, interleaved; ${DENO ? `deno ${DENO}` : "deno: not installed (npm install deno)"})`);
+  const all = (xs) => xs.map((v) => Math.round(v)).join(" ");
+  for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(12)} ms: ${all(v)}`);
+}
