@@ -32,6 +32,7 @@ const UNIT = [
   "test/tracking/file-store-flat-yaml.test.ts",
   "test/tracking/file-store-mlflow3.test.ts",
   "test/tracking/file-store-write.test.ts",
+  "test/tracking/import-boundaries.test.ts",
   "test/tracking/logger-batcher.test.ts",
   "test/tracking/logger-filestore.test.ts",
   "test/tracking/logger-standin.test.ts",

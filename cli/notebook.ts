@@ -3,7 +3,7 @@
 // nbformat's own layout (1-space indent, sorted as given, trailing newline) so diffs stay small.
 
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../tracking/atomic-write.js";
+import { writeFileAtomic } from "../tracking/light.js";
 import type { ICell, ICodeCell, INotebookContent, IOutput, MultilineString } from "@jupyterlab/nbformat";
 import { InputError } from "./input-error.js";
 

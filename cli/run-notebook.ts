@@ -5,7 +5,7 @@
 // Order, for speed: the kernel is spawned as soon as the input is checked (its compiler is
 // the slow part of every run); tracking/ loads and the run is created while it boots, and
 // the run reaches the kernel on its stdin. So tracking/ (and what only the execution needs)
-// is imported dynamically, after the spawn; statically only its light URI check.
+// is imported dynamically, after the spawn; statically only its light entry (the URI check).
 
 import { access, constants, stat, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,8 +14,7 @@ import type { INotebookContent } from "@jupyterlab/nbformat";
 import { KernelClient } from "../jupyter-client/index.js";
 import { compilerForKernel } from "../kernel/compiler/index.js";
 import type { RunStatus } from "../tracking/index.js";
-import { MlflowError } from "../tracking/errors.js";
-import { resolveTrackingUri, trackingUriKind } from "../tracking/tracking-uri.js";
+import { MlflowError, resolveTrackingUri, trackingUriKind } from "../tracking/light.js";
 import { stripAnsi } from "./html/ansi.js";
 import { executeNotebook, isExecutable, type CellFailure, type ExecuteNotebookResult } from "./execute.js";
 import { InputError } from "./input-error.js";

@@ -1,8 +1,13 @@
 // The public face of tracking/: everything other folders (magics, charts, cli) and plain
-// scripts use. Import from here rather than from individual modules.
+// scripts use. Import from here rather than from individual modules; light.ts is the subset
+// a command's start path may import without loading the stores (see its header).
+//
+// Third-party libraries load on first use, not here: undici at a REST store's first request,
+// yaml at the first meta file the flat fast path cannot read, proper-lockfile at the first
+// file-store lock. Importing this module loads only our own modules and Node's.
 
 export * from "./entities.js";
-export * from "./errors.js";
+export * from "./light.js";
 export * from "./limits.js";
 export * from "./validation.js";
 export type { TrackingStore } from "./store.js";
@@ -26,6 +31,5 @@ export { DATABRICKS_ENDPOINT_NAME, invokeServingEndpoint, scoringBody, invocatio
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
 export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";
-export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from "./atomic-write.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";
 export * from "./sync/index.js";

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { dirname, join } from "node:path";
-import { parse, stringify } from "yaml";
+import { createRequire } from "node:module";
 import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
 import { MlflowError } from "../errors.js";
 import { parseFlatYaml, stringifyFlatYaml } from "./flat-yaml.js";
@@ -139,7 +139,15 @@ export function listFilesDeepSync(dir: string, prefix = ""): string[] {
 // quotes such strings when writing; the 1.1 schema makes `yaml` do the same.
 const YAML_OPTIONS = { version: "1.1", sortMapEntries: true, singleQuote: true, lineWidth: 0 } as const;
 
-export const toYaml = (doc: Record<string, unknown>): string => stringifyFlatYaml(doc) ?? stringify(doc, YAML_OPTIONS);
+// The full YAML library (~50 ms to load) is only the fallback behind the flat fast path, so it
+// loads on first use: opening a store (and importing tracking/) does not pay for it. Loaded
+// with require because the callers are synchronous; `yaml` resolves to the same CommonJS
+// build for import and require in Node, so there is one copy either way.
+type YamlLib = typeof import("yaml");
+let yamlLib: YamlLib | undefined;
+const yaml = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)("yaml") as YamlLib);
+
+export const toYaml = (doc: Record<string, unknown>): string => stringifyFlatYaml(doc) ?? yaml().stringify(doc, YAML_OPTIONS);
 
 /** Reads a YAML mapping; undefined when the file does not exist. */
 export async function readYaml(file: string): Promise<Record<string, unknown> | undefined> {
@@ -152,7 +160,7 @@ export function readYamlSync(file: string): Record<string, unknown> | undefined 
   let doc: unknown = parseFlatYaml(text);
   if (doc) return doc as Record<string, unknown>;
   try {
-    doc = parse(text, { version: "1.1" });
+    doc = yaml().parse(text, { version: "1.1" });
   } catch (e) {
     throw corrupt(file, `not valid YAML (${(e as Error).message.split("\n")[0]})`, e);
   }

@@ -1,8 +1,8 @@
 // A cross-process lock around the few file-store operations that must be unique across
 // writers (experiment names, the default experiment). proper-lockfile's mkdir-based lock
-// works between processes and recovers stale locks left by a crashed writer.
+// works between processes and recovers stale locks left by a crashed writer. It (and the
+// graceful-fs it brings, ~30 ms) loads at the first lock, not when tracking/ is imported.
 
-import lockfile from "proper-lockfile";
 import { join } from "node:path";
 import { promises as fs } from "node:fs";
 
@@ -11,6 +11,7 @@ const LOCK_NAME = ".lock";
 
 export async function withStoreLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
   await fs.mkdir(root, { recursive: true });
+  const { default: lockfile } = await import("proper-lockfile");
   const release = await lockfile.lock(root, {
     lockfilePath: join(root, LOCK_NAME),
     realpath: false,
