@@ -16,6 +16,7 @@ import {
 } from "../tracking/index.js";
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
+import type { LivePanel } from "./run-panel-live.js";
 
 export interface RunIdentity {
   runId: string;
@@ -47,6 +48,8 @@ export class ActiveRun {
   /** Last value and step of each metric logged through this object. */
   readonly metrics = new Map<string, { value: number; step: number }>();
   readonly tags = new Map<string, string>();
+  /** The run's live panel (run-panel-live.ts), when one is shown: metric points are recorded into it. */
+  panel: LivePanel | undefined;
   private uploads: Promise<void>[] = [];
   private ended = false;
   /** Points dropped because the logger's backlog was at its bound (said once, then counted at the end). */
@@ -94,6 +97,7 @@ export class ActiveRun {
       );
     const last = this.metrics.get(key);
     if (!last || step >= last.step) this.metrics.set(key, { value, step });
+    this.panel?.model.metric(key, value);
   }
 
   logMetrics(record: Record<string, number>, step?: number): void {
@@ -187,6 +191,11 @@ export class ActiveRun {
       }
     }
     await Promise.all(done);
+  }
+
+  /** What of the run still waits for delivery: queued, in flight, in the spool. */
+  pending(): { queued: number; inFlight: number; spooled: number } {
+    return this.deps.sink.pending();
   }
 
   /** Waits for uploads and logged data without ending the run. */

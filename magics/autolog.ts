@@ -1,9 +1,10 @@
-// What autologging records, switched with `%mlflow_autolog on|off [--what ...]`. One `as const`
-// list gives the accepted parts, their type and the error message for a bad one.
+// What autologging records, and whether runs show a live panel, switched with
+// `%mlflow_autolog on|off [--what ...]`. One `as const` list gives the accepted parts, their type
+// and the error message for a bad one.
 
 import { MagicError } from "./registry.js";
 
-export const AUTOLOG_PARTS = ["params", "metrics", "outputs", "source", "notebook", "git"] as const;
+export const AUTOLOG_PARTS = ["params", "metrics", "outputs", "source", "notebook", "git", "panel"] as const;
 export type AutologPart = (typeof AUTOLOG_PARTS)[number];
 
 export const AUTOLOG_DESCRIPTIONS: Record<AutologPart, string> = {
@@ -13,6 +14,7 @@ export const AUTOLOG_DESCRIPTIONS: Record<AutologPart, string> = {
   source: "the cell's source as an artifact",
   notebook: "a .ipynb snapshot of the session's executed cells",
   git: "git commit and dirty flag tags",
+  panel: "a live panel of each run (status, metrics with sparklines, params, pending delivery); off: only the summary at the end",
 };
 
 export class AutologSettings {

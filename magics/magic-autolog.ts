@@ -1,4 +1,5 @@
-// `%mlflow_autolog on|off [--what params,metrics,...]`: choose what %%mlflow_run records by itself.
+// `%mlflow_autolog on|off [--what params,metrics,...]`: choose what %%mlflow_run records by itself,
+// and whether runs show a live panel (`--what panel`).
 
 import { AUTOLOG_PARTS, parseParts } from "./autolog.js";
 import { MagicError, type Magic, type OptionSchema } from "./registry.js";

@@ -2,19 +2,22 @@
 // the kernel's executor, and the run ends FINISHED, FAILED (error saved as an artifact) or
 // KILLED (interrupted) — in a `finally`, so it is never left RUNNING, whatever logging does.
 // Logging failures are warnings; the user's own exception is shown exactly as without the magic.
+// The run's live panel (run-panel-live.ts) is the cell's first output; its last frame is the
+// run's summary (with the panel off, that summary alone is shown when the run ends).
 
 import type { RunResult } from "../kernel/extensions.js";
 import type { RunStatus } from "../tracking/index.js";
 import type { ActiveRun } from "./active-run.js";
 import { cellParams, paramString } from "./cell-params.js";
 import { parseKeyValues, type MagicContext } from "./context.js";
-import { errorText, notebookSnapshot, outputArtifacts } from "./outputs.js";
+import { errorText, notebookSnapshot, outputArtifacts, type CellOutput } from "./outputs.js";
 import { notebookParameters } from "./papermill.js";
 import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
 import { runWithBegin } from "./run-begin.js";
 import { checkParams, checkStartRun } from "./run-options-check.js";
 import type { StartRunOptions } from "./session.js";
-import { summaryBundle } from "./summary.js";
+import { LivePanel, type PanelShow } from "./run-panel-live.js";
+import { panelMarker } from "./run-panel-view.js";
 import { notebookDir, notebookPath } from "./system-tags.js";
 
 const options = {
@@ -72,8 +75,9 @@ export const mlflowRun: Magic<MagicContext, typeof options> = {
     // The run is created by the first statement of the code the kernel runs, so only after the
     // cell compiled: a type or syntax error creates no run (see run-begin.ts).
     let creating: Promise<ActiveRun> | undefined;
+    const display: PanelShow = (bundle, o) => cell.display(bundle, o);
     const begin = () =>
-      (creating ??= session.startRun({ ...options, gitTags }).then((run) => {
+      (creating ??= session.startRun({ ...options, gitTags, display }).then((run) => {
         guard(session, "params", () => logParams(ctx, run, params, body));
         return run;
       }));
@@ -89,28 +93,16 @@ export const mlflowRun: Magic<MagicContext, typeof options> = {
       return;
     }
     const status: RunStatus = cell.signal.aborted ? "KILLED" : result.status === "ok" ? "FINISHED" : "FAILED";
+    // The summary is the panel's last frame (or, with the panel off, one frame shown now).
+    const panel = run.panel ?? new LivePanel(run, session.panelOptions(display));
     try {
       // Shown before the artifacts are taken: publishing it also publishes the stream text the
       // kernel still batches (a console.log as the cell's last statement), which must be in them.
-      cell.display(
-        summaryBundle(
-          {
-            runName: run.info.runName,
-            runId: run.runId,
-            experimentId: run.info.experimentId,
-            status,
-            params: run.params,
-            metrics: run.metrics,
-            parentRunId: run.parentRunId,
-            durationMs: performance.now() - started,
-          },
-          session.tracking.uri,
-        ),
-      );
+      if (run.panel) panel.finish(status, performance.now() - started);
+      else panel.summary(status, performance.now() - started);
     } finally {
-      const summaryAt = ctx.outputs().length - 1;
       await guardAsync(session, "run artifacts", async () => {
-        await saveArtifacts(ctx, run, body, result, firstOutput, summaryAt, v["no-outputs"] === true);
+        await saveArtifacts(ctx, run, body, result, firstOutput, panelMarker(panel.displayId), v["no-outputs"] === true);
       });
       await session.endRun(status, run);
     }
@@ -159,7 +151,8 @@ async function saveArtifacts(
   body: string,
   result: RunResult | undefined,
   firstOutput: number,
-  summaryAt: number,
+  /** Marks the outputs of the run's own panel (not the cell's). */
+  panelMark: string,
   noOutputs: boolean,
 ): Promise<void> {
   const { session } = ctx;
@@ -168,12 +161,18 @@ async function saveArtifacts(
   if (result?.status === "error") void run.upload("error.txt", errorText(result.error));
   if (session.autolog.enabled("source")) void run.upload("source.ts", body);
   if (session.autolog.enabled("outputs") && !noOutputs) {
-    // The cell's own outputs: from its start up to the run summary (which is not the cell's).
-    const outputs = ctx.outputs().slice(firstOutput, Math.max(firstOutput, summaryAt));
+    // The cell's own outputs: from its start, without the run's panel (which is not the cell's).
+    const isPanel = (o: CellOutput) => o.output_type === "display_data" && String(o.data["text/html"] ?? "").includes(panelMark);
+    const outputs = ctx
+      .outputs()
+      .slice(firstOutput)
+      .filter((o) => !isPanel(o));
     const files = await outputArtifacts(outputs, { redact, renderSvg: ctx.renderSvg, warn: (m) => session.warn(m) });
     for (const f of files) if (f.path !== "error.txt") void run.upload(f.path, f.data);
   }
   if (session.autolog.enabled("notebook")) {
+    // Panels as they show by now, not as first displayed.
+    session.refreshPanelOutputs([...session.cells.flatMap((c) => c.outputs), ...ctx.outputs()]);
     const current = {
       source: ctx.cell.code,
       executionCount: ctx.cell.executionCount,

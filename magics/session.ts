@@ -1,7 +1,8 @@
 // The MLflow state of one kernel session: the tracking store, the current experiment, the
 // stack of open runs (a run opened outside the kernel via MLFLOW_RUN_ID at the bottom, then
-// script-style `mlflow.startRun()` runs and `%%mlflow_run` runs), autolog settings and the
-// executed cells kept for notebook snapshots. No process-global state: one object per kernel.
+// script-style `mlflow.startRun()` runs and `%%mlflow_run` runs), autolog settings, each run's
+// live panel, and the executed cells kept for notebook snapshots. No process-global state: one
+// object per kernel.
 
 import {
   MlflowError,
@@ -15,10 +16,12 @@ import {
 } from "../tracking/index.js";
 import { ActiveRun } from "./active-run.js";
 import { AutologSettings } from "./autolog.js";
-import type { ExecutedCell } from "./outputs.js";
+import { kernelDisplay } from "./magic-predict.js";
+import type { CellOutput, ExecutedCell, MimeBundle } from "./outputs.js";
 import { Redactor } from "./redact.js";
 import { redactingTracking } from "./redacting-tracking.js";
 import { checkStartRun } from "./run-options-check.js";
+import { LivePanel, type LivePanelOptions, type PanelShow } from "./run-panel-live.js";
 import { GitSampler, systemTags, TAG } from "./system-tags.js";
 import type { Tracking } from "./tracking-port.js";
 
@@ -39,7 +42,17 @@ export interface StartRunOptions {
   notebookPath?: string;
   cellId?: string;
   executionCount?: number;
+  /**
+   * Where the run's live panel is shown (a %%mlflow_run cell's display). Default: the kernel's
+   * `display`, in the cell running now: a run opened with mlflow.startRun() has its panel in the
+   * cell that opened it, updated by display id from whichever cell logs into it later.
+   */
+  display?: PanelShow;
 }
+
+/** Panels whose last frame is kept for notebook snapshots (the most recent ones). */
+const KEPT_PANEL_FRAMES = 100;
+const PANEL_MARK = /data-run-panel="([0-9a-f]+)"/;
 
 export interface SessionOptions {
   env?: Record<string, string | undefined>;
@@ -68,6 +81,8 @@ export class MlflowSession {
   private outerAttached: Promise<void> | undefined;
   /** How long a run's end waits for answers (TSLAB_MLFLOW_FLUSH_TIMEOUT; a bad value is refused when tracking opens). */
   private readonly endWaitMs: number;
+  /** The last frame of each recent panel, by display id: what its output shows by now. */
+  private readonly panelFrames = new Map<string, MimeBundle>();
 
   constructor(
     private readonly raw: Tracking,
@@ -226,6 +241,7 @@ export class MlflowSession {
       for (const m of existing.data.metrics) run.metrics.set(m.key, { value: m.value, step: m.step });
       if (o.cellScoped) this.cellScoped.add(run);
       this.stack.push(run);
+      this.openPanel(run, o.display);
       const given = [...(o.gitTags ?? []), ...(o.tags ?? [])];
       if (given.length) run.setSystemTags(given.map((t) => ({ key: t.key, value: this.redactor.value(t.key, t.value) })));
       return run;
@@ -264,7 +280,45 @@ export class MlflowSession {
     for (const t of created.data.tags) run.tags.set(t.key, t.value);
     if (o.cellScoped) this.cellScoped.add(run);
     this.stack.push(run);
+    this.openPanel(run, o.display);
     return run;
+  }
+
+  /** What every panel and summary of this session is drawn with. */
+  panelOptions(show: PanelShow): LivePanelOptions {
+    return {
+      show,
+      trackingUri: this.tracking.uri,
+      redact: (s) => this.redactor.text(s),
+      warn: (m) => this.warn(m),
+      onFrame: (displayId, bundle) => {
+        this.panelFrames.delete(displayId);
+        this.panelFrames.set(displayId, bundle);
+        if (this.panelFrames.size > KEPT_PANEL_FRAMES) this.panelFrames.delete(this.panelFrames.keys().next().value!);
+      },
+    };
+  }
+
+  /** Shows the run's live panel (when `%mlflow_autolog` has it on and there is somewhere to show it). */
+  private openPanel(run: ActiveRun, display: PanelShow | undefined): void {
+    const show = display ?? kernelDisplay();
+    if (!show || !this.autolog.enabled("panel")) return;
+    run.panel = new LivePanel(run, this.panelOptions(show));
+    run.panel.start();
+  }
+
+  /**
+   * Sets each panel output among `outputs` to its panel's last frame, as the frontend shows it
+   * after the updates (the kept outputs hold the frame they were first shown with).
+   */
+  refreshPanelOutputs(outputs: Iterable<CellOutput>): void {
+    for (const o of outputs) {
+      if (o.output_type !== "display_data") continue;
+      const html = o.data["text/html"];
+      const id = typeof html === "string" ? PANEL_MARK.exec(html)?.[1] : undefined;
+      const frame = id && this.panelFrames.get(id);
+      if (frame) o.data = frame;
+    }
   }
 
   /** Ends `run` (default: the innermost) and everything opened inside it. */
@@ -273,7 +327,14 @@ export class MlflowSession {
     const at = this.stack.indexOf(run);
     if (at < 0) return;
     const closing = this.stack.splice(at).reverse();
-    for (const r of closing) await r.end(r === run ? status : "KILLED");
+    for (const r of closing) {
+      const s = r === run ? status : "KILLED";
+      // The panel's last frame is the run's summary; once the end has waited for delivery, one
+      // more frame if what still waits changed.
+      r.panel?.finish(s);
+      await r.end(s);
+      r.panel?.settle();
+    }
   }
 
   /**
@@ -281,6 +342,8 @@ export class MlflowSession {
    * open runs at exit; a %%mlflow_run whose cell was still running was KILLED.
    */
   async close(): Promise<void> {
+    // Shutdown: no cell to show frames in any more.
+    for (const r of this.stack) r.panel?.stop();
     const owned = this.stack.filter((r) => r.owned);
     for (const r of owned.reverse()) await r.end(this.cellScoped.has(r) ? "KILLED" : "FINISHED");
     for (const r of this.stack.filter((r) => !r.owned)) await r.flush().catch(() => undefined);
