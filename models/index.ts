@@ -1,6 +1,7 @@
 // The public face of models/: MLflow models written, logged, registered and loaded from
 // TypeScript (MLmodel, signatures and schema enforcement, the tfjs and models-from-code
-// flavours). Uses tracking/ through its index; knows nothing of Jupyter.
+// flavours), and onnx models logged from Python loaded and served. Uses tracking/ through
+// its index; knows nothing of Jupyter.
 
 import type { MlflowClient } from "../tracking/index.js";
 import { defaultModelCache, fetchModel } from "./fetch.js";
@@ -13,6 +14,7 @@ export { encodeInputExample, readInputExample, EXAMPLE_FILENAME, SERVING_INPUT_F
 export { ENVIRONMENT_FILE, modelEnvironment, packageName, type ModelEnvironment } from "./environment.js";
 export { CODE_FLAVOR, type CodeModel, type ModelContext } from "./flavors/code.js";
 export { TFJS_FLAVOR, isLayersModel } from "./flavors/tfjs.js";
+export { ONNX_FLAVOR, ONNXRUNTIME_PACKAGE, ONNXRUNTIME_INSTALL } from "./flavors/onnx.js";
 export { saveModel, type ModelInput, type SaveModelOptions } from "./save.js";
 export { logModel, hasLoggedModels, type LogModelOptions, type ModelInfo } from "./log.js";
 export { loadModelFromDir, SUPPORTED_FLAVORS, type LoadedModel, type ModelMetadata } from "./load-local.js";

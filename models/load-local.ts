@@ -7,12 +7,13 @@ import { resolve } from "node:path";
 import { MlflowError, notFound } from "../tracking/index.js";
 import { asRecords, enforceSchema } from "./enforce.js";
 import { CODE_FLAVOR, loadCodeModel } from "./flavors/code.js";
+import { ONNX_FLAVOR, loadOnnxModel } from "./flavors/onnx.js";
 import { TFJS_FLAVOR, loadTfjsModel } from "./flavors/tfjs.js";
 import { readInputExample } from "./input-example.js";
 import { readMlmodel, type MlModel } from "./mlmodel.js";
 import type { ModelSignature } from "./signature.js";
 
-export const SUPPORTED_FLAVORS = [CODE_FLAVOR, TFJS_FLAVOR] as const;
+export const SUPPORTED_FLAVORS = [CODE_FLAVOR, TFJS_FLAVOR, ONNX_FLAVOR] as const;
 
 export interface ModelMetadata {
   /** Local folder the model was loaded from. */
@@ -56,6 +57,11 @@ export async function loadModelFromDir(dir: string, opts: LoadLocalOptions = {})
   } else if (mlmodel.flavors[TFJS_FLAVOR]) {
     flavor = TFJS_FLAVOR;
     const model = await loadTfjsModel(path, mlmodel.flavors[TFJS_FLAVOR]!, inputs, fromDirs);
+    call = (input) => model.predict(input);
+  } else if (mlmodel.flavors[ONNX_FLAVOR]) {
+    // Chosen over the python_function entry MLflow writes beside it (that one loads in Python only).
+    flavor = ONNX_FLAVOR;
+    const model = await loadOnnxModel(path, mlmodel.flavors[ONNX_FLAVOR]!, inputs, fromDirs);
     call = (input) => model.predict(input);
   } else {
     const found = Object.keys(mlmodel.flavors);
