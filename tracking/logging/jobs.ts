@@ -19,13 +19,17 @@ import type { Batch } from "../entities.js";
 import { MlflowError } from "../errors.js";
 import { type SpoolEntry, type SpooledUpdate, batchSize } from "./spool.js";
 
-export const JOB_STATES = ["ready", "sending", "spooling", "held", "acknowledged", "spooled", "rejected"] as const;
-export type JobState = (typeof JOB_STATES)[number];
+/** States a job is in while it is in the table. */
+export const LIVE_STATES = ["ready", "sending", "spooling", "held"] as const;
 /** States a job leaves the table in. */
-export type FinalState = "acknowledged" | "spooled" | "rejected";
-export type LiveState = Exclude<JobState, FinalState>;
+export const FINAL_STATES = ["acknowledged", "spooled", "rejected"] as const;
+export const JOB_STATES = [...LIVE_STATES, ...FINAL_STATES] as const;
+export type LiveState = (typeof LIVE_STATES)[number];
+export type FinalState = (typeof FINAL_STATES)[number];
+export type JobState = (typeof JOB_STATES)[number];
 
-const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
+// A final state has no way out (the record's type says so: a move from one cannot be written).
+const TRANSITIONS: Readonly<Record<LiveState, readonly JobState[]> & Record<FinalState, readonly []>> = {
   ready: ["sending", "spooling", "spooled"],
   sending: ["acknowledged", "rejected", "spooled", "spooling"],
   spooling: ["spooled", "held"],
@@ -35,7 +39,8 @@ const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   rejected: [],
 };
 
-const isFinal = (s: JobState): s is FinalState => TRANSITIONS[s].length === 0;
+const movesFrom = (s: JobState): readonly JobState[] => TRANSITIONS[s];
+const isFinal = (s: JobState): s is FinalState => (FINAL_STATES as readonly JobState[]).includes(s);
 
 /** True when a flush has nothing more to wait for from this job: it is final, or held in memory. */
 export const atRest = (s: JobState): boolean => s === "held" || isFinal(s);
@@ -78,7 +83,7 @@ export class JobTable {
 
   /** `onFinal` is told of every job reaching a final state (the logger's journal watermark). */
   constructor(private readonly onFinal?: (job: Job, state: FinalState) => void) {}
-  private readonly counts: Record<LiveState, number> = { ready: 0, sending: 0, spooling: 0, held: 0 };
+  private readonly counts = Object.fromEntries(LIVE_STATES.map((s) => [s, 0])) as Record<LiveState, number>;
 
   /** A new job: `ready` for a batch cut from the queues, `sending` when its request starts at once. */
   add(runId: string, batch: Batch, start: "ready" | "sending", entry?: SpoolEntry, update?: SpooledUpdate): Job {
@@ -93,8 +98,8 @@ export class JobTable {
   move(job: Job, to: JobState): void {
     const j = job as MutableJob;
     const from = j.state;
-    if (!TRANSITIONS[from].includes(to) || !this.live.has(j)) {
-      const allowed = TRANSITIONS[from].join(", ") || "none, it is final";
+    if (!movesFrom(from).includes(to) || !this.live.has(j)) {
+      const allowed = movesFrom(from).join(", ") || "none, it is final";
       throw new MlflowError("INTERNAL_ERROR", `A batch of run ${j.runId} cannot go from ${from} to ${to} (from ${from}: ${allowed}).`);
     }
     this.counts[from as LiveState]--;

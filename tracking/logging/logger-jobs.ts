@@ -2,8 +2,9 @@
 // be delivered, the one "settle within N ms" wait, which failures are for good, run status
 // update checks and the flush timeout setting. (Jobs and their states are in jobs.ts.)
 
-import type { RunStatus } from "../entities.js";
+import { RUN_STATUSES, isRunStatus, type RunStatus } from "../entities.js";
 import { MlflowError } from "../errors.js";
+import type { FinalState, JobState } from "./jobs.js";
 import type { SpooledUpdate } from "./spool.js";
 
 /** Default of `flushTimeoutMs`, overridden by `TSLAB_MLFLOW_FLUSH_TIMEOUT` (seconds). */
@@ -36,14 +37,12 @@ export interface DeliveryFailure {
    * the batch waits in the spool. `held`: not even the spool could take it; it stays in
    * memory, the next flush retries and rejects with the error meanwhile.
    */
-  disposition: "rejected" | "spooled" | "held";
+  disposition: Extract<JobState, "rejected" | "spooled" | "held">;
   file?: string;
 }
 
 /** How a status update ended up: answered by the store, or durable in the spool for later. */
-export type UpdateOutcome = "acknowledged" | "spooled";
-
-const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
+export type UpdateOutcome = Extract<FinalState, "acknowledged" | "spooled">;
 
 /** A 4xx answer about the batch itself: retrying the same request cannot succeed. */
 export function isPermanentFailure(error: unknown): boolean {
@@ -78,10 +77,10 @@ export const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.me
 export function checkUpdate(runId: string, update: SpooledUpdate): void {
   if (typeof runId !== "string" || runId.length === 0)
     throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid run id ${JSON.stringify(runId)}: a non-empty string is required.`, 400);
-  if (!update || !STATUSES.includes(update.status))
+  if (!update || !isRunStatus(update.status))
     throw new MlflowError(
       "INVALID_PARAMETER_VALUE",
-      `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${STATUSES.join(", ")}.`,
+      `Invalid run status ${JSON.stringify(update?.status)} for run ${runId}: accepted are ${RUN_STATUSES.join(", ")}.`,
       400,
     );
   if (update.endTime !== undefined && !Number.isInteger(update.endTime))

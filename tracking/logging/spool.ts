@@ -11,7 +11,7 @@ import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic, writeFileAtomicSync } from "../atomic-write.js";
-import type { Batch, Metric, RunStatus } from "../entities.js";
+import { isRunStatus, type Batch, type Metric, type RunStatus } from "../entities.js";
 
 const FORMAT = "tslab-mlflow-spool";
 const VERSION = 1;
@@ -94,8 +94,6 @@ export function encodeSpoolFile(uri: string, runId: string, batch: Batch, update
   });
 }
 
-const STATUSES: readonly string[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
-
 export function decodeSpoolFile(text: string, file: string): { runId: string; batch: Batch; update?: SpooledUpdate; attempts?: number } {
   const doc = JSON.parse(text) as {
     format?: string;
@@ -114,7 +112,7 @@ export function decodeSpoolFile(text: string, file: string): { runId: string; ba
     doc.version === UPDATE_VERSION &&
     !(
       u &&
-      STATUSES.includes(u.status as string) &&
+      isRunStatus(u.status) &&
       (u.endTime === undefined || Number.isInteger(u.endTime)) &&
       (u.runName === undefined || typeof u.runName === "string")
     );
