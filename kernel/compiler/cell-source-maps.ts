@@ -38,13 +38,16 @@ const MAP_COMMENTS = /^\/\/# sourceMappingURL=.*(\n|$)/gm;
 interface Capture {
   emitted: Map<string, { esModule?: string; typescript?: string }>;
   commonjs: Map<string, string>;
+  /** tslab's outDir (where modules are emitted) and rootDir (the notebook's folder), of the converter that emitted. */
+  dirs: Dirs;
 }
+type Dirs = { outDir: string; rootDir: string };
 
 export function cellSourceMaps(ts: TypeScript): SourceMapping {
   let capture: Capture | undefined;
 
   /** The program's emit also hands each emitted ES module (the cell's, local modules') and its map to `capture`. */
-  const capturingEmit = (builder: TS.BuilderProgram): TS.BuilderProgram => {
+  const capturingEmit = (builder: TS.BuilderProgram, dirs: Dirs): TS.BuilderProgram => {
     const emit = builder.emit;
     builder.emit = (target, writeFile, ...rest) =>
       emit.call(
@@ -53,6 +56,7 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
         writeFile &&
           ((name, text, ...more) => {
             if (capture && (name.endsWith(".js") || name.endsWith(".js.map"))) {
+              capture.dirs = dirs;
               const js = name.replace(/\.map$/, "");
               const file = capture.emitted.get(js) ?? {};
               if (name === js) file.esModule = text;
@@ -66,17 +70,16 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
     return builder;
   };
 
-  /** tslab's outDir (where modules are emitted) and rootDir (the notebook's folder). */
-  let dirs = { outDir: "", rootDir: "" };
+  // Per converter (a shared compiler service holds one per kernel, each in its own folder).
   const createWatchCompilerHost = (...args: unknown[]) => {
     const options = args[1] as TS.CompilerOptions;
-    dirs = { outDir: options.outDir ?? "", rootDir: options.rootDir ?? "" };
+    const dirs: Dirs = { outDir: options.outDir ?? "", rootDir: options.rootDir ?? "" };
     args[1] = { ...options, sourceMap: true };
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>)(
       ...args,
     );
     const createProgram = host.createProgram;
-    host.createProgram = (...a) => capturingEmit(createProgram(...a));
+    host.createProgram = (...a) => capturingEmit(createProgram(...a), dirs);
     return host;
   };
 
@@ -90,7 +93,7 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
   return {
     ts: withOverrides(ts, { createWatchCompilerHost, transpileModule }),
     capturing(convert) {
-      const current: Capture = { emitted: new Map(), commonjs: new Map() };
+      const current: Capture = { emitted: new Map(), commonjs: new Map(), dirs: { outDir: "", rootDir: "" } };
       capture = current;
       try {
         const result = convert();
@@ -101,7 +104,7 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
           if (!typescript || !commonjs) continue;
           // tslab runs a module's output as <rootDir>/<its path below outDir>.
           if (CELL_JS.test(js)) maps = { typescript, commonjs };
-          else moduleMaps[path.join(dirs.rootDir, path.relative(dirs.outDir, js))] = { typescript, commonjs };
+          else moduleMaps[path.join(current.dirs.rootDir, path.relative(current.dirs.outDir, js))] = { typescript, commonjs };
         }
         return { result, maps, moduleMaps };
       } finally {

@@ -1,5 +1,6 @@
-// Main-thread client of the compiler (service.ts, in a worker thread or in a
-// process started from a warm snapshot, see cache.ts and process.ts):
+// Main-thread client of the compiler (service.ts: in the compiler service shared by this
+// user's kernels, see shared.ts; else in a process started from a warm snapshot, see cache.ts
+// and process.ts; else in a worker thread):
 // converts TypeScript cells to JavaScript (with type-checking), completes and inspects,
 // asynchronously.
 //
@@ -12,6 +13,8 @@ import { Worker } from "node:worker_threads";
 import { buildInBackground, discard, snapshotFor, snapshotsEnabled } from "./cache.js";
 import { onMessages, sendMessage } from "./channel.js";
 import { spawnCompilerProcess, takeHandedOverCompiler, type CompilerProcess } from "./process.js";
+import { connectToService, sharingEnabled } from "./shared.js";
+import type { CompilerSnapshot } from "./cache.js";
 import type { ConvertResult, CompletionInfo } from "tslab/dist/converter.js";
 import type { IsCompleteReply } from "../../protocol/messages.js";
 import type { CellSourceMaps } from "./cell-source-maps.js";
@@ -41,7 +44,9 @@ export type CompilerRequest =
   | { id: number; op: "complete"; prevDecl: string; src: string; pos: number }
   | { id: number; op: "inspect"; prevDecl: string; src: string; pos: number }
   | { id: number; op: "isComplete"; src: string }
-  | { op: "close" };
+  | { op: "close" }
+  /** A shared service's session begins with the kernel's folder (shared-service.ts). */
+  | { op: "open"; cwd: string };
 
 export type CompilerResponse = { ready: true } | { failed: string } | { id: number; result: unknown } | { id: number; error: string };
 
@@ -58,8 +63,10 @@ interface Backend {
 export class Compiler {
   /** Resolves when the converter is warm; rejects if it cannot start. */
   readonly ready: Promise<void>;
-  private backend!: Backend;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  /** Where requests go; undefined only while the shared service is being reached. */
+  private backend: Backend | undefined;
+  /** Requests awaiting their answer, kept so that a backend that dies can hand them to the next. */
+  private readonly pending = new Map<number, { request: CompilerRequest; resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly cache = new Map<string, Converted>();
   private nextId = 1;
   private closed = false;
@@ -80,19 +87,82 @@ export class Compiler {
     this.ready.catch(() => {});
     const handed = takeHandedOverCompiler(cwd);
     const snapshot = handed || !snapshotsEnabled() ? undefined : this.tryOrLog(() => snapshotFor(cwd));
-    if (handed) {
-      this.useProcess(handed, "handed over, started from snapshot");
-    } else if (snapshot && fs.existsSync(snapshot.blob)) {
-      this.useProcess(spawnCompilerProcess(snapshot, cwd), "starting from snapshot");
+    if (handed) this.useProcess(handed, "handed over, started from snapshot");
+    else if (snapshot && sharingEnabled()) void this.useShared(snapshot);
+    else this.startOwn(snapshot);
+  }
+
+  /** This kernel's own compiler: a process from the project's snapshot, else a worker (and the snapshot built for next time). */
+  private startOwn(snapshot: CompilerSnapshot | undefined): void {
+    if (snapshot && fs.existsSync(snapshot.blob)) {
+      this.useProcess(spawnCompilerProcess(snapshot, this.cwd), "starting from snapshot");
     } else {
       this.startWorker();
       // Next time, start warm: build this project's snapshot once this compiler is ready.
-      if (snapshot)
-        this.ready.then(
-          () => buildInBackground(snapshot, cwd, (l) => this.log(l)),
-          () => {},
-        );
+      if (snapshot) this.buildWhenReady(snapshot);
     }
+  }
+
+  private buildWhenReady(snapshot: CompilerSnapshot): void {
+    this.ready.then(
+      () => buildInBackground(snapshot, this.cwd, (l) => this.log(l)),
+      () => {},
+    );
+  }
+
+  /**
+   * A session in the service shared by this user's kernels (started if none runs). When it
+   * cannot be reached, or goes away later, this kernel compiles on its own: a one-line
+   * warning, and requests in flight are answered there (never lost, never run untyped).
+   */
+  private async useShared(snapshot: CompilerSnapshot): Promise<void> {
+    let connection: Awaited<ReturnType<typeof connectToService>>;
+    try {
+      connection = await connectToService(snapshot);
+    } catch (e) {
+      this.log(`warning: compiler service unavailable (${(e as Error).message}); this kernel compiles on its own (slower start)`);
+      if (!this.closed) this.replace(() => this.startOwn(snapshot));
+      return;
+    }
+    const { socket, paths, startedCold } = connection;
+    if (this.closed) return void socket.destroy();
+    socket.unref();
+    const backend: Backend = {
+      post: (m) => sendMessage(socket, m),
+      terminate: () =>
+        new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once("close", () => resolve());
+          socket.end();
+        }),
+    };
+    let lostAlready = false;
+    const lost = (why: string) => {
+      if (lostAlready || this.closed || this.backend !== backend) return;
+      lostAlready = true;
+      socket.destroy();
+      this.log(`warning: compiler service ${paths.socket} ${why}; this kernel compiles on its own from now on`);
+      this.replace(() => this.startOwn(snapshot));
+    };
+    onMessages(socket, (m) => {
+      const message = m as CompilerResponse;
+      if ("failed" in message) return lost(`could not open a session: ${message.failed.split("\n")[0]}`);
+      this.receive(message, backend);
+    });
+    socket.on("error", (e) => lost(`failed: ${e.message}`));
+    socket.on("close", () => lost("went away"));
+    this.backend = backend;
+    backend.post({ op: "open", cwd: path.resolve(this.cwd) });
+    for (const { request } of this.pending.values()) backend.post(request);
+    this.log(`TypeScript compiler: a session in the shared compiler service ${paths.socket}`);
+    if (startedCold) this.buildWhenReady(snapshot);
+  }
+
+  /** Starts another backend (`start` sets it) and hands it the requests still awaiting answers. */
+  private replace(start: () => void): void {
+    this.backend = undefined;
+    start();
+    for (const { request } of this.pending.values()) this.backend!.post(request);
   }
 
   set log(sink: (line: string) => void) {
@@ -119,12 +189,13 @@ export class Compiler {
     const worker = new Worker(new URL("./worker.js", import.meta.url), { stdout: true, stderr: true });
     this.logStreams(worker.stdout, worker.stderr);
     worker.unref();
-    worker.on("message", (m: CompilerResponse) => this.receive(m));
+    const backend: Backend = { post: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
+    worker.on("message", (m: CompilerResponse) => this.receive(m, backend));
     worker.on("error", (e) => this.die(new Error(`TypeScript compiler worker failed: ${e.message}; restart the kernel`)));
     worker.on("exit", (code) => {
       if (!this.closed) this.die(new Error(`TypeScript compiler worker exited with code ${code}; restart the kernel`));
     });
-    this.backend = { post: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
+    this.backend = backend;
   }
 
   /** A process restored from the snapshot; if it cannot start, the snapshot is dropped and a worker takes over. */
@@ -134,16 +205,13 @@ export class Compiler {
       this.log(`compiler snapshot ${p.blob} did not start (${why}); using a worker`);
       discard(p.blob);
       p.kill();
-      this.startWorker();
+      this.replace(() => this.startWorker());
     };
     const lost = (why: string) => {
       if (this.closed || this.backend !== backend) return;
       if (!this.isReady) return fallBack(why);
       this.die(new Error(`TypeScript compiler process ${why}; restart the kernel`));
     };
-    onMessages(p.channel, (m) => this.receive(m as CompilerResponse));
-    p.channel.on("error", (e) => lost(`failed: ${e.message}`));
-    p.channel.on("close", () => lost("exited"));
     const backend: Backend = {
       post: (m) => sendMessage(p.channel, m),
       terminate: () =>
@@ -154,6 +222,9 @@ export class Compiler {
           p.kill();
         }),
     };
+    onMessages(p.channel, (m) => this.receive(m as CompilerResponse, backend));
+    p.channel.on("error", (e) => lost(`failed: ${e.message}`));
+    p.channel.on("close", () => lost("exited"));
     this.backend = backend;
     this.log(`TypeScript compiler ${how} ${p.blob}`);
   }
@@ -165,12 +236,18 @@ export class Compiler {
     }
   }
 
-  private receive(m: CompilerResponse): void {
+  /** A backend's message; those of a backend already replaced are dropped. */
+  private receive(m: CompilerResponse, from: Backend): void {
+    if (from !== this.backend) return;
     if ("ready" in m) {
       this.isReady = true;
       return this.settle.resolve();
     }
-    if ("failed" in m) return this.settle.reject(new Error(`TypeScript compiler failed to start: ${m.failed}`));
+    if ("failed" in m) {
+      const e = new Error(`TypeScript compiler failed to start: ${m.failed}`);
+      if (!this.isReady) return this.settle.reject(e);
+      return this.die(e);
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -213,17 +290,20 @@ export class Compiler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.backend.post({ op: "close" });
-    await this.backend.terminate();
+    const backend = this.backend;
+    if (!backend) return;
+    backend.post({ op: "close" });
+    await backend.terminate();
   }
 
   private async call(req: DistributiveOmitId<Extract<CompilerRequest, { id: number }>>): Promise<unknown> {
     await this.ready;
     if (this.dead) throw this.dead;
     const id = this.nextId++;
+    const request = { ...req, id } as CompilerRequest;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.backend.post({ ...req, id } as CompilerRequest);
+      this.pending.set(id, { request, resolve, reject });
+      this.backend?.post(request);
     });
   }
 }

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Duplex, Readable } from "node:stream";
+import { sharingEnabled } from "./shared.js";
 import { compilerProcessEnv, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 
 export interface CompilerProcess {
@@ -57,9 +58,12 @@ export function spawnCompilerProcess(
   return { blob: snapshot.blob, pid: child.pid, channel, stderr, kill: () => child.kill() };
 }
 
-/** For a kernel about to be spawned in `cwd` with `env`: a compiler process to hand it, if a snapshot fits. */
+/**
+ * For a kernel about to be spawned in `cwd` with `env`: a compiler process to hand it, if a
+ * snapshot fits and the kernel will not use the shared compiler service (which it reaches itself).
+ */
 export function compilerForKernel(cwd: string, env: NodeJS.ProcessEnv): CompilerHandOver | undefined {
-  if (!snapshotsEnabled(env)) return undefined;
+  if (!snapshotsEnabled(env) || sharingEnabled(env)) return undefined;
   let snapshot: CompilerSnapshot;
   try {
     snapshot = snapshotFor(cwd, env);

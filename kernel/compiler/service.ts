@@ -21,6 +21,11 @@ export interface CompilerPort {
 
 type ConverterModule = typeof import("tslab/dist/converter.js");
 
+/** Serves the kernels of a shared compiler service (shared-service.ts), on the socket its environment names. */
+export async function serveShared(): Promise<void> {
+  await (await import("./shared-service.js")).listen();
+}
+
 /** Serves the kernel at the other end of the socket on `fd` (channel.ts), until it closes. */
 export function serveOnChannel(fd: number): void {
   const channel = new net.Socket({ fd, readable: true, writable: true });
@@ -35,9 +40,53 @@ export function serveOnChannel(fd: number): void {
   });
 }
 
-/** Creates the converter (the slow part), says `ready` (or `failed`), then serves requests. */
-export function serveCompiler(port: CompilerPort): void {
+/** TypeScript and tslab's converter module, loaded once per process (every session's converter comes from them). */
+interface Loaded {
+  mod: ConverterModule;
+  ts: typeof import("@tslab/typescript-for-tslab");
+  cells: CellPrograms;
+  mapping: SourceMapping;
+}
+let loaded: Loaded | undefined;
+
+function load(): Loaded {
+  if (loaded) return loaded;
   const require = createRequire(import.meta.url);
+  const converterPath = require.resolve("tslab/dist/converter.js");
+  // The TypeScript fork tslab loads (resolved from tslab's folder; from a compiler
+  // snapshot, already loaded), handed to tslab writing source maps, with one program
+  // build per cell.
+  const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
+  const ts = require(tsPath);
+  const mapping = cellSourceMaps(ts);
+  const cells = oneProgramPerCell(mapping.ts);
+  require.cache[tsPath]!.exports = cells.ts;
+  loaded = { ts, mapping, cells, mod: require(converterPath) };
+  return loaded;
+}
+
+/**
+ * A converter for a notebook in `cwd` (tslab takes the folder from TypeScript's `sys` when
+ * it creates one: a shared service creates converters for kernels in several folders).
+ */
+function createConverterIn({ mod, ts }: Loaded, cwd: string | undefined): ReturnType<ConverterModule["createConverter"]> {
+  if (cwd === undefined) return mod.createConverter({ isJS: false, isBrowser: false });
+  const own = Object.getOwnPropertyDescriptor(ts.sys, "getCurrentDirectory");
+  ts.sys.getCurrentDirectory = () => cwd;
+  try {
+    return mod.createConverter({ isJS: false, isBrowser: false });
+  } finally {
+    if (own) Object.defineProperty(ts.sys, "getCurrentDirectory", own);
+    else delete (ts.sys as Partial<typeof ts.sys>).getCurrentDirectory;
+  }
+}
+
+/**
+ * Creates a converter (the slow part) for `cwd` (default: this process's), says `ready` (or
+ * `failed`), then serves requests. Each call is a session of its own: its converter, and
+ * its names of earlier cells' declarations.
+ */
+export function serveCompiler(port: CompilerPort, cwd?: string): void {
   let mod: ConverterModule;
   let conv: ReturnType<ConverterModule["createConverter"]>;
   let ts: typeof import("@tslab/typescript-for-tslab");
@@ -46,17 +95,9 @@ export function serveCompiler(port: CompilerPort): void {
   /** Names declared by earlier cells, for the last declarations text seen. */
   let names = { decls: "", set: new Set<string>() };
   try {
-    const converterPath = require.resolve("tslab/dist/converter.js");
-    // The TypeScript fork tslab loads (resolved from tslab's folder; from a compiler
-    // snapshot, already loaded), handed to tslab writing source maps, with one program
-    // build per cell.
-    const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
-    ts = require(tsPath);
-    mapping = cellSourceMaps(ts);
-    cells = oneProgramPerCell(mapping.ts);
-    require.cache[tsPath]!.exports = cells.ts;
-    mod = require(converterPath);
-    conv = mod.createConverter({ isJS: false, isBrowser: false });
+    const l = load();
+    ({ mod, ts, cells, mapping } = l);
+    conv = createConverterIn(l, cwd);
     port.postMessage({ ready: true });
   } catch (e) {
     port.postMessage({ failed: String((e as Error).stack ?? e) });
@@ -75,6 +116,7 @@ export function serveCompiler(port: CompilerPort): void {
   };
 
   port.onMessage((req) => {
+    if (req.op === "open") return; // a shared service's session starts with it (shared-service.ts)
     if (req.op === "close") {
       conv?.close();
       port.close();

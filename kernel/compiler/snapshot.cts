@@ -132,6 +132,13 @@ function cachedFor(
 ): TS.SourceFile | undefined {
   const entry = fresh ? undefined : files.get(fileName);
   if (!entry) return undefined;
+  // A shared compiler service lives on across kernels: a file edited since the build is read
+  // again (one stat, only when a program asks for the file).
+  const stat = fs.statSync(fileName, { throwIfNoEntry: false });
+  if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) {
+    files.delete(fileName);
+    return undefined;
+  }
   const languageVersion = typeof options === "object" ? options.languageVersion : options;
   const impliedNodeFormat = typeof options === "object" ? options.impliedNodeFormat : undefined;
   const sf = entry.sourceFile;
@@ -198,8 +205,10 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
       .USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const service = (await script.runInThisContext()) as typeof import("./service.js");
-  // The kernel's end of the channel is our fd 3 (process.ts).
-  service.serveOnChannel(3);
+  // A shared compiler service (shared-service.ts) listens for kernels; otherwise the kernel's
+  // end of the channel is our fd 3 (process.ts).
+  if (process.env.TSLAB_MLFLOW_COMPILER_LISTEN) await service.serveShared();
+  else service.serveOnChannel(3);
 }
 
 if (v8.startupSnapshot?.isBuildingSnapshot()) {

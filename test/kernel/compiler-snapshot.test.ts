@@ -78,7 +78,8 @@ async function exercise(k: KernelClient) {
 beforeAll(() => {
   cache = tempDir("tslab-mlflow-cache-");
   cwd = tempDir();
-  env = { ...process.env, TSLAB_MLFLOW_CACHE_DIR: cache };
+  // Each kernel its own compiler (the shared service is compiler-service.test.ts's).
+  env = { ...process.env, TSLAB_MLFLOW_CACHE_DIR: cache, TSLAB_MLFLOW_COMPILER_SERVICE: "0" };
   delete env.TSLAB_MLFLOW_COMPILER_SNAPSHOT;
   fs.writeFileSync(path.join(cwd, "helper.ts"), "export function twice(n: number): number { return n * 2; }\n");
   writeTypes("number");

@@ -1,0 +1,138 @@
+// The compiler service shared by the kernels of one user and one compiler key (cache.ts):
+// a process that listens on a Unix socket in the cache folder and gives each kernel that
+// connects a session of its own (its own converter, so one notebook's cells never see
+// another's declarations), while the loaded TypeScript, the parsed declaration files and
+// V8's warm JIT serve them all. Started by the first kernel that finds none (shared.ts),
+// from the key's snapshot when one is built (snapshot.cts) or as this module's own process;
+// it ends after TSLAB_MLFLOW_COMPILER_IDLE_MS (default 10 minutes) without a kernel, or as
+// soon as its socket file is gone (the cache folder was removed).
+//
+// A session's first message is `open` with the kernel's folder; then the requests of a
+// kernel's own compiler (service.ts), over the same framing (channel.ts).
+import fs from "node:fs";
+import net from "node:net";
+import { pathToFileURL } from "node:url";
+import { onMessages, sendMessage } from "./channel.js";
+import type { CompilerRequest } from "./compiler.js";
+import { serveCompiler } from "./service.js";
+
+export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
+export const IDLE_ENV = "TSLAB_MLFLOW_COMPILER_IDLE_MS";
+const DEFAULT_IDLE_MS = 10 * 60_000;
+/** How often the service checks that its socket file is still there. */
+const SOCKET_CHECK_MS = 5_000;
+
+export function idleMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[IDLE_ENV];
+  if (raw === undefined || raw === "") return DEFAULT_IDLE_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`${IDLE_ENV}=${JSON.stringify(raw)} is not a number of milliseconds (>= 0)`);
+  return ms;
+}
+
+/** The pid file beside a service's socket (`<key>.sock` -> `<key>.pid`). */
+export function pidFileOf(socketPath: string): string {
+  return socketPath.replace(/\.sock$/, ".pid");
+}
+
+/** Listens on `socketPath` and serves kernels until idle; resolves once listening. */
+export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void> {
+  if (!socketPath) throw new Error(`compiler service: ${LISTEN_ENV} must name the socket to listen on`);
+  const idle = idleMs();
+  // The starting kernel's folder may go away: the service's own is the cache folder.
+  // TypeScript's messages go to stderr (the service's log file, see shared.ts).
+  console.log = console.error;
+  // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
+  process.on("SIGINT", () => {});
+
+  let sessions = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let inode: number | undefined;
+  const exit = () => {
+    // Remove the socket and pid file only if they are still ours (a newer service may own the names).
+    if (fs.statSync(socketPath, { throwIfNoEntry: false })?.ino === inode) {
+      fs.rmSync(socketPath, { force: true });
+      fs.rmSync(pidFileOf(socketPath), { force: true });
+    }
+    process.exit(0);
+  };
+  const armIdle = () => {
+    clearTimeout(idleTimer);
+    if (sessions === 0) idleTimer = setTimeout(exit, idle);
+  };
+
+  const server = net.createServer((socket) => {
+    sessions++;
+    clearTimeout(idleTimer);
+    let listener: ((request: CompilerRequest) => void) | undefined;
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      sessions--;
+      armIdle();
+    });
+    onMessages(socket, (m) => {
+      const request = m as CompilerRequest;
+      if (listener) return listener(request);
+      if (request.op !== "open") {
+        sendMessage(socket, { failed: `a session starts with "open", not ${JSON.stringify(request.op)}` });
+        return void socket.end();
+      }
+      serveCompiler(
+        {
+          postMessage: (r) => sendMessage(socket, r),
+          onMessage: (l) => (listener = l),
+          close: () => socket.end(),
+        },
+        request.cwd,
+      );
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const attempt = (retried: boolean) => {
+      server.once("error", async (e: NodeJS.ErrnoException) => {
+        // A socket file left by a service that died: take its name, unless a service answers there.
+        if (e.code !== "EADDRINUSE" || retried || (await answers(socketPath))) return reject(e);
+        fs.rmSync(socketPath, { force: true });
+        attempt(true);
+      });
+      server.listen(socketPath, () => resolve());
+    };
+    attempt(false);
+  });
+  fs.chmodSync(socketPath, 0o600);
+  inode = fs.statSync(socketPath).ino;
+  fs.writeFileSync(pidFileOf(socketPath), `${process.pid}\n`, { mode: 0o600 });
+  armIdle();
+  setInterval(() => {
+    if (fs.statSync(socketPath, { throwIfNoEntry: false })?.ino !== inode) process.exit(0);
+  }, SOCKET_CHECK_MS).unref();
+}
+
+/** Whether a service accepts connections on `socketPath`. */
+export function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+// Started as a process of its own (no snapshot of the key built yet): `node shared-service.js`.
+if (isMain()) {
+  listen().catch((e) => {
+    process.stderr.write(`compiler service: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
+
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
