@@ -21,6 +21,7 @@ const UNIT = [
   "test/magics/declaration.test.ts",
   "test/magics/pure.test.ts",
   "test/magics/redact.test.ts",
+  "test/magics/table-output.test.ts",
   "test/magics/validation.test.ts",
   "test/cli/ansi.test.ts",
   "test/cli/run-parameters.test.ts",

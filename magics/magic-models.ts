@@ -6,25 +6,13 @@ import type { ModelVersion, RegisteredModel, Run } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
 import type { Magic, OptionSchema } from "./registry.js";
 import { positiveInt } from "./run-query.js";
-import { escapeHtml, fmtValue } from "./summary.js";
+import { fmtValue } from "./summary.js";
+import { table } from "./table-output.js";
 
 const MAX_METRICS = 4;
 
-/** A text and an HTML rendering of the same table. */
-export function table(caption: string, header: string[], rows: string[][]) {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((s, c) => s.padEnd(widths[c]!))
-      .join("  ")
-      .trimEnd();
-  const text = [caption, line(header), ...rows.map(line)].join("\n");
-  const html =
-    `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>` +
-    rows.map((r) => `<tr>${r.map((s) => `<td>${escapeHtml(s)}</td>`).join("")}</tr>`).join("") +
-    "</tbody></table>";
-  return { "text/plain": text, "text/html": html };
-}
+// %mlflow_predict's preview shows its rows with the same helper.
+export { table };
 
 const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 

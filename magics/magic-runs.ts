@@ -6,6 +6,7 @@ import type { MagicContext } from "./context.js";
 import type { Magic, OptionSchema } from "./registry.js";
 import { existingExperiment, positiveInt, searchAll } from "./run-query.js";
 import { escapeHtml, fmtValue } from "./summary.js";
+import { table, type TableColumn } from "./table-output.js";
 
 const MAX_COLUMNS = 6;
 
@@ -48,7 +49,13 @@ export function runsTable(runs: readonly Run[], caption: string) {
   const metrics = runs.map((r) => new Map(r.data.metrics.map((m) => [m.key, fmtValue(m.value)])));
   const pCols = keyColumns(params),
     mCols = keyColumns(metrics);
-  const header = ["run", "run id", "status", ...pCols, ...mCols];
+  const columns: TableColumn[] = [
+    { header: "run" },
+    { header: "run id", html: shortId, whole: true },
+    { header: "status" },
+    ...pCols.map((header) => ({ header, title: "param" })),
+    ...mCols.map((header) => ({ header, title: "metric" })),
+  ];
   const rows = runs.map((r, i) => [
     r.info.runName,
     r.info.runId,
@@ -56,19 +63,5 @@ export function runsTable(runs: readonly Run[], caption: string) {
     ...pCols.map((k) => params[i]!.get(k) ?? ""),
     ...mCols.map((k) => metrics[i]!.get(k) ?? ""),
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((s, c) => s.padEnd(widths[c]!))
-      .join("  ")
-      .trimEnd();
-  const text = [caption, line(header), ...rows.map(line)].join("\n");
-  const th = header
-    .map((h, c) => `<th title="${c >= 3 ? (c < 3 + pCols.length ? "param" : "metric") : ""}">${escapeHtml(h)}</th>`)
-    .join("");
-  const html =
-    `<table><caption style="text-align:left">${escapeHtml(caption)}</caption><thead><tr>${th}</tr></thead><tbody>` +
-    rows.map((row) => `<tr>${row.map((s, c) => `<td>${c === 1 ? shortId(s) : escapeHtml(s)}</td>`).join("")}</tr>`).join("") +
-    "</tbody></table>";
-  return { "text/plain": text, "text/html": html };
+  return table(caption, columns, rows);
 }
