@@ -174,6 +174,25 @@ describe("onnx flavour: tensor input", () => {
   });
 });
 
+describe("onnx flavour: a classifier as skl2onnx converts one", () => {
+  it("answers its int64 labels as numbers and leaves out the ZipMap output onnxruntime-node cannot return", async () => {
+    const model = await load("classifier");
+    const { rows, output_label } = expected.classifier;
+    expect(await model.predict(records(rows, ["a", "b", "c"]))).toEqual(output_label.map((l: number) => ({ output_label: l })));
+    const server = await startScoringServer({ model });
+    try {
+      const res = await fetch(`${server.url}/invocations`, {
+        method: "POST",
+        headers: { "content-type": "text/csv" },
+        body: `a,b,c\n${rows.map((r: number[]) => r.join(",")).join("\n")}\n`,
+      });
+      expect(await res.json()).toEqual({ predictions: output_label.map((l: number) => ({ output_label: l })) });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("onnx flavour: a model with two inputs", () => {
   it("feeds each input from the column of its name", async () => {
     const model = await load("pair");
