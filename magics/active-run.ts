@@ -17,6 +17,7 @@ import {
 import type { RunSink } from "./tracking-port.js";
 import type { Redactor } from "./redact.js";
 import type { LivePanel } from "./run-panel-live.js";
+import { MetricSeries, type MetricState } from "./run-panel.js";
 
 export interface RunIdentity {
   runId: string;
@@ -45,10 +46,10 @@ const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : String
 
 export class ActiveRun {
   readonly params = new Map<string, string>();
-  /** Last value and step of each metric logged through this object. */
-  readonly metrics = new Map<string, { value: number; step: number }>();
+  /** Last value and step of each metric logged through this object (and its history while a panel shows it). */
+  readonly metrics = new Map<string, MetricState>();
   readonly tags = new Map<string, string>();
-  /** The run's live panel (run-panel-live.ts), when one is shown: metric points are recorded into it. */
+  /** The run's live panel (run-panel-live.ts), when one is shown: then metric histories are sampled for it. */
   panel: LivePanel | undefined;
   private uploads: Promise<void>[] = [];
   private ended = false;
@@ -95,9 +96,16 @@ export class ActiveRun {
         `Run ${this.runId} logs faster than ${this.deps.store.uri} takes it: the backlog of undelivered points is at its bound, ` +
           `so points are dropped until it drains (the count is given when the run ends).`,
       );
-    const last = this.metrics.get(key);
-    if (!last || step >= last.step) this.metrics.set(key, { value, step });
-    this.panel?.model.metric(key, value);
+    // One lookup per point, updated in place: this is the cell's hot path (100k points in a loop).
+    let m = this.metrics.get(key);
+    if (m === undefined) {
+      m = { value, step };
+      this.metrics.set(key, m);
+    } else if (step >= m.step) {
+      m.value = value;
+      m.step = step;
+    }
+    if (this.panel !== undefined) (m.series ??= new MetricSeries()).record(value);
   }
 
   logMetrics(record: Record<string, number>, step?: number): void {

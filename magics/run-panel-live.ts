@@ -2,14 +2,14 @@
 // update_display_data at most once per interval (1 s) while the run is open, and only when
 // something changed (a point, a param, what waits for delivery). Its last frame, published when
 // the run ends, is the run's summary. A timer drives it, never the logging calls: they only
-// record into the model (run-panel.ts), so the panel never delays the cell. A cell busy in a
+// record into the run's metric histories (run-panel.ts), so the panel never delays the cell. A cell busy in a
 // synchronous loop gets its frames when it yields; the timer is unref'd and never keeps the
 // process alive. A display that fails stops the panel, never the run.
 
 import { randomBytes } from "node:crypto";
 import type { RunStatus } from "../tracking/index.js";
 import type { MimeBundle } from "./outputs.js";
-import { RunPanelModel } from "./run-panel.js";
+import { pointsRecorded, type MetricState } from "./run-panel.js";
 import { panelBundle, type PendingCounts } from "./run-panel-view.js";
 import type { RunIdentity } from "./active-run.js";
 
@@ -21,7 +21,7 @@ export interface PanelRun {
   readonly info: RunIdentity;
   readonly parentRunId?: string;
   readonly params: ReadonlyMap<string, string>;
-  readonly metrics: ReadonlyMap<string, { value: number; step: number }>;
+  readonly metrics: ReadonlyMap<string, MetricState>;
   pending(): PendingCounts;
 }
 
@@ -42,7 +42,6 @@ export const PANEL_INTERVAL_MS = 1000;
 
 export class LivePanel {
   readonly displayId = randomBytes(8).toString("hex");
-  readonly model = new RunPanelModel();
   private state: "new" | "live" | "ended" | "stopped" = "new";
   private timer: NodeJS.Timeout | undefined;
   private status: RunStatus = "RUNNING";
@@ -108,7 +107,7 @@ export class LivePanel {
 
   private frameKey(pending: PendingCounts | undefined): string {
     const p = pending ? pending.queued + pending.inFlight + pending.spooled : -1;
-    return `${this.model.version}|${this.run.metrics.size}|${this.run.params.size}|${this.status}|${p}`;
+    return `${pointsRecorded(this.run.metrics)}|${this.run.metrics.size}|${this.run.params.size}|${this.status}|${p}`;
   }
 
   private pending(): PendingCounts | undefined {
@@ -136,7 +135,6 @@ export class LivePanel {
         elapsedMs: this.elapsedAtEnd ?? performance.now() - this.startedAt,
         params: this.run.params,
         metrics: this.run.metrics,
-        series: this.model.series,
         pending,
         trackingUri: this.opts.trackingUri,
       });

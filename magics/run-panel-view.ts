@@ -10,7 +10,7 @@
 
 import type { RunStatus } from "../tracking/index.js";
 import type { MimeBundle } from "./outputs.js";
-import type { MetricSeries } from "./run-panel.js";
+import type { MetricState } from "./run-panel.js";
 import { escapeHtml, fmtValue, runUrl, statusColour } from "./summary.js";
 
 export interface PendingCounts {
@@ -29,10 +29,8 @@ export interface PanelFrame {
   status: RunStatus;
   elapsedMs: number;
   params: ReadonlyMap<string, string>;
-  /** Last value and step of each metric (also those a resumed run had before). */
-  metrics: ReadonlyMap<string, { value: number; step: number }>;
-  /** History samples of the metrics logged since the panel started. */
-  series: ReadonlyMap<string, MetricSeries>;
+  /** Last value and step of each metric (also those a resumed run had before), with its history sample. */
+  metrics: ReadonlyMap<string, MetricState>;
   pending?: PendingCounts;
   trackingUri: string;
 }
@@ -121,8 +119,7 @@ interface Row {
 function rows(f: PanelFrame): Row[] {
   return [...f.metrics.keys()].sort().map((key) => {
     const m = f.metrics.get(key)!;
-    const s = f.series.get(key);
-    return { key, value: m.value, step: m.step, count: s?.count, line: s ? s.line() : [] };
+    return { key, value: m.value, step: m.step, count: m.series?.count, line: m.series ? m.series.line() : [] };
   });
 }
 

@@ -1,8 +1,8 @@
-// What the live run panel knows of a run's metrics, recorded as the run logs them: per metric
-// the number of points, the last point logged, and a bounded, evenly strided sample of its
-// history for the sparkline. Recording is called for every point on the cell's own path, so it
-// is O(1) amortised, allocates nothing per point and never renders or does I/O; the panel reads
-// the model at most about once a second (run-panel-live.ts).
+// What the live run panel knows of a run's metrics, recorded as the run logs them (ActiveRun's
+// mirror of each metric carries it): the number of points, the last point logged, and a
+// bounded, evenly strided sample of the history for the sparkline. Recording is on the cell's
+// own path for every point, so it is O(1) amortised, allocates nothing per point and never
+// renders or does I/O; the panel reads it at most about once a second (run-panel-live.ts).
 
 /** Most points kept per metric for its sparkline. Even, so halving keeps the stride exact. */
 export const HISTORY_LIMIT = 200;
@@ -51,19 +51,17 @@ export class MetricSeries {
   }
 }
 
-/** Every metric's series, and a counter that changes whenever a point is recorded. */
-export class RunPanelModel {
-  readonly series = new Map<string, MetricSeries>();
-  /** Bumped by every recorded point: the panel republishes only when it moved. */
-  version = 0;
+/** What a run mirrors of one metric: its last value and step (the highest step wins, as in
+ * MLflow), and, while the run has a live panel, the sample of its history. */
+export interface MetricState {
+  value: number;
+  step: number;
+  series?: MetricSeries;
+}
 
-  metric(key: string, value: number): void {
-    let s = this.series.get(key);
-    if (s === undefined) {
-      s = new MetricSeries();
-      this.series.set(key, s);
-    }
-    s.record(value);
-    this.version++;
-  }
+/** Points recorded into the series of `metrics` so far: the panel republishes when it moves. */
+export function pointsRecorded(metrics: ReadonlyMap<string, MetricState>): number {
+  let n = 0;
+  for (const m of metrics.values()) n += m.series?.count ?? 0;
+  return n;
 }

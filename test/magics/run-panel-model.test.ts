@@ -4,7 +4,7 @@
 // final status, and stops (with a warning) when its display fails.
 
 import { describe, expect, it } from "vitest";
-import { HISTORY_LIMIT, MetricSeries, RunPanelModel } from "../../magics/run-panel.js";
+import { HISTORY_LIMIT, MetricSeries, pointsRecorded, type MetricState } from "../../magics/run-panel.js";
 import { LivePanel, type PanelRun } from "../../magics/run-panel-live.js";
 import { MAX_ROWS, panelBundle, panelMarker, sparklineSvg, sparklineText, type PanelFrame } from "../../magics/run-panel-view.js";
 import type { MimeBundle } from "../../magics/outputs.js";
@@ -46,14 +46,19 @@ describe("MetricSeries", () => {
     expect(s.line().at(-1)).toBe(HISTORY_LIMIT - 1);
   });
 
-  it("RunPanelModel counts every point in `version`, one series per key", () => {
-    const m = new RunPanelModel();
-    m.metric("a", 1);
-    m.metric("b", 2);
-    m.metric("a", 3);
-    expect(m.version).toBe(3);
-    expect([...m.series.keys()]).toEqual(["a", "b"]);
-    expect(m.series.get("a")!.tail).toBe(3);
+  it("pointsRecorded counts the points of every series (metrics a resumed run had count none)", () => {
+    const a = new MetricSeries();
+    const b = new MetricSeries();
+    a.record(1);
+    b.record(2);
+    a.record(3);
+    const metrics = new Map<string, MetricState>([
+      ["a", { value: 3, step: 1, series: a }],
+      ["b", { value: 2, step: 0, series: b }],
+      ["old", { value: 9, step: 4 }],
+    ]);
+    expect(pointsRecorded(metrics)).toBe(3);
+    expect(a.tail).toBe(3);
   });
 });
 
@@ -66,7 +71,6 @@ const frame = (over: Partial<PanelFrame> = {}): PanelFrame => ({
   elapsedMs: 1500,
   params: new Map(),
   metrics: new Map(),
-  series: new Map(),
   trackingUri: "/tmp/mlruns",
   ...over,
 });
@@ -79,8 +83,7 @@ describe("the panel view", () => {
       frame({
         runName: `<script>alert(1)</script>`,
         params: new Map([[`k"><img src=x onerror=alert(1)>`, `<b>v</b> & "q"`]]),
-        metrics: new Map([[`loss<i>`, { value: 0.25, step: 2 }]]),
-        series: new Map([[`loss<i>`, series]]),
+        metrics: new Map([[`loss<i>`, { value: 0.25, step: 2, series }]]),
         trackingUri: "http://user:pw@host:5000",
       }),
     );
@@ -129,11 +132,11 @@ describe("the panel view", () => {
   });
 });
 
-function fakeRun(): PanelRun & { params: Map<string, string>; metrics: Map<string, { value: number; step: number }>; waiting: number } {
+function fakeRun(): PanelRun & { params: Map<string, string>; metrics: Map<string, MetricState>; waiting: number } {
   const run = {
     info: { runId: "r1", runName: "run", experimentId: "1", artifactUri: "" },
     params: new Map<string, string>(),
-    metrics: new Map<string, { value: number; step: number }>(),
+    metrics: new Map<string, MetricState>(),
     waiting: 0,
     pending: () => ({ queued: run.waiting, inFlight: 0, spooled: 0 }),
   };
@@ -153,9 +156,11 @@ describe("LivePanel", () => {
       intervalMs: 3_600_000,
       warn: (m) => warnings.push(m),
     });
+    // As ActiveRun.logMetric records while a panel shows.
     const log = (key: string, value: number, step: number) => {
-      run.metrics.set(key, { value, step });
-      panel.model.metric(key, value);
+      const m = run.metrics.get(key) ?? { value, step };
+      run.metrics.set(key, Object.assign(m, { value, step }));
+      (m.series ??= new MetricSeries()).record(value);
     };
     return { run, panel, shown, warnings, log };
   }
@@ -223,7 +228,7 @@ describe("LivePanel", () => {
       warn: (m) => warnings.push(m),
     });
     expect(() => panel.start()).not.toThrow();
-    panel.model.metric("x", 1);
+    run.metrics.set("x", { value: 1, step: 0 });
     panel.tick();
     panel.finish("FINISHED");
     expect(calls).toBe(1);

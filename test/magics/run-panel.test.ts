@@ -179,7 +179,9 @@ describe("headless tslab-mlflow run", () => {
     const out = path.join(ws.dir, "panel.out.ipynb");
     expect(fs.existsSync(out)).toBe(true);
     const outputs = readJson(out).cells[0].outputs as Content[];
-    const panels = outputs.filter((o) => o.output_type === "display_data" && [o.data["text/html"]].flat().join("").includes("data-run-panel="));
+    const panels = outputs.filter(
+      (o) => o.output_type === "display_data" && [o.data["text/html"]].flat().join("").includes("data-run-panel="),
+    );
     expect(panels).toHaveLength(1);
     const text = [panels[0]!.data["text/plain"]].flat().join("");
     expect(text).toMatch(/^MLflow run headless-panel \([0-9a-f]+\) FINISHED in/);
