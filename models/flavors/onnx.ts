@@ -19,7 +19,16 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MlflowError, invalidParameter, notFound } from "../../tracking/index.js";
 import { isPlainObject, typedArrayDtype, type Schema } from "../signature.js";
-import { dimsForFlat, flatten, fromTensorData, nest, toTensorData, type OrtTensorLike } from "./onnx-tensors.js";
+import {
+  dimsForFlat,
+  flatten,
+  fromTensorData,
+  nest,
+  recordsOf,
+  recordsToFloats,
+  toTensorData,
+  type OrtTensorLike,
+} from "./onnx-tensors.js";
 
 export const ONNX_FLAVOR = "onnx";
 export const ONNXRUNTIME_PACKAGE = "onnxruntime-node";
@@ -206,12 +215,12 @@ async function run(session: OnnxSession, feeds: Record<string, unknown>, outputs
 function tableColumns(
   input: unknown,
   inputs: Schema | undefined,
-): { names: string[]; column: (name: string) => unknown[]; rows: number } | undefined {
+): { names: string[]; column: (name: string) => unknown[]; rows: number; records?: Record<string, unknown>[] } | undefined {
   const named =
     inputs?.kind === "columns" && inputs.columns.every((c) => c.name !== undefined) ? inputs.columns.map((c) => c.name!) : undefined;
   if (Array.isArray(input) && input.length > 0 && input.every(isPlainObject)) {
     const rows = input as Record<string, unknown>[];
-    return { names: named ?? Object.keys(rows[0]!), column: (n) => rows.map((r) => r[n]), rows: rows.length };
+    return { names: named ?? Object.keys(rows[0]!), column: (n) => rows.map((r) => r[n]), rows: rows.length, records: rows };
   }
   if (isPlainObject(input) && inputs?.kind === "columns") {
     const values = Object.values(input);
@@ -228,6 +237,20 @@ function tableColumns(
   return undefined;
 }
 
+/** Columns of one type as row-major data: [a0, b0, a1, b1, ...]. */
+function interleave(cols: ArrayLike<unknown>[], rows: number): ArrayLike<unknown> {
+  const k = cols.length;
+  const first = cols[0]!;
+  const out = (
+    ArrayBuffer.isView(first) ? new (first.constructor as new (n: number) => unknown[])(rows * k) : new Array(rows * k)
+  ) as unknown[];
+  for (let j = 0; j < k; j++) {
+    const col = cols[j]!;
+    for (let i = 0; i < rows; i++) out[i * k + j] = col[i];
+  }
+  return out;
+}
+
 async function predict(ort: OnnxRuntime, session: OnnxSession, input: unknown, inputs: Schema | undefined): Promise<unknown> {
   const outputs = tensorOutputs(session);
   const table = tableColumns(input, inputs);
@@ -237,11 +260,17 @@ async function predict(ort: OnnxRuntime, session: OnnxSession, input: unknown, i
     if (session.inputNames.length === 1) {
       // One input: the table's values as one [rows, columns] tensor (pandas' DataFrame.values).
       const name = session.inputNames[0]!;
-      const cols = names.map(column);
-      const flat: unknown[] = new Array(rows * names.length);
-      for (let j = 0; j < cols.length; j++) for (let i = 0; i < rows; i++) flat[i * names.length + j] = cols[j]![i];
-      const rank = inputMeta(session, name)?.shape?.length;
-      feeds[name] = feedTensor(ort, session, name, flat, rank === 1 && names.length === 1 ? [rows] : [rows, names.length]);
+      const meta = inputMeta(session, name);
+      const type = meta?.type ?? "float32";
+      const k = names.length;
+      let flat: ArrayLike<unknown>;
+      // Records into floats, the common case, in one pass; else each column converted, then interleaved.
+      if (table.records && (type === "float32" || type === "float64")) flat = recordsToFloats(table.records, names, type, name);
+      else {
+        const cols = names.map((n) => toTensorData(column(n), type, name));
+        flat = k === 1 ? cols[0]! : interleave(cols, rows);
+      }
+      feeds[name] = feedTensor(ort, session, name, flat, meta?.shape?.length === 1 && k === 1 ? [rows] : [rows, k]);
     } else {
       for (const name of session.inputNames) {
         if (!names.includes(name))
@@ -262,7 +291,7 @@ async function predict(ort: OnnxRuntime, session: OnnxSession, input: unknown, i
       throw invalidParameter(
         `The ONNX model's outputs ${outputs.map((o, k) => `${JSON.stringify(o)} (${flat[k]!.length} values)`).join(", ")} cannot form one table: give the input as tensors to get each output in its own shape.`,
       );
-    return Array.from({ length }, (_, i) => Object.fromEntries(outputs.map((o, k) => [o, flat[k]![i]])));
+    return recordsOf(outputs, flat, length);
   }
   const feeds: Record<string, unknown> = {};
   const specOf = (name: string | undefined) =>
