@@ -20,6 +20,7 @@ const UNIT = [
   "test/magics/compare-model.test.ts",
   "test/magics/declaration.test.ts",
   "test/magics/pure.test.ts",
+  "test/magics/open-tracking.test.ts",
   "test/magics/redact.test.ts",
   "test/magics/table-output.test.ts",
   "test/magics/validation.test.ts",

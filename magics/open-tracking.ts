@@ -9,7 +9,9 @@ import {
   Logger,
   MlflowClient,
   openStore,
+  settlesWithin,
   spoolDirFor,
+  waitAtMost,
   type LoggerOptions,
   type TrackingStore,
 } from "../tracking/index.js";
@@ -48,14 +50,33 @@ export function trackingFromStore(
   });
   // Artifacts an earlier process could not upload go first, in the background, like its batches.
   const artifacts = new ArtifactSpool(options.spoolDir ?? spoolDirFor(store.uri), store.uri);
-  void artifacts.deliver(store).then(
-    (d) =>
-      d.rejected > 0 &&
-      warn(
-        `${d.rejected} spooled artifact upload(s) were refused by the store and kept in ${artifacts.rejectedDir}: ${(d.error as Error)?.message ?? String(d.error)}`,
-      ),
+  const delivering = artifacts.deliver(store).then(
+    (d) => {
+      if (d.rejected > 0)
+        warn(
+          `${d.rejected} spooled artifact upload(s) were refused by the store and kept in ${artifacts.rejectedDir}: ${(d.error as Error)?.message ?? String(d.error)}`,
+        );
+    },
     () => undefined,
   );
+
+  // One close for every caller (shutdown can come from more than one place). A second call
+  // that returned early would close the store under the first one's flush, and what that
+  // flush still had to send would fail against a closed store instead of being delivered.
+  let closing: Promise<void> | undefined;
+  const closeOnce = async (): Promise<void> => {
+    const deadline = Date.now() + flushTimeoutMs;
+    try {
+      await logger.close();
+    } finally {
+      // The delivery of spooled artifacts started at open is still using the store: it gets
+      // what is left of the wait (what it does not upload stays in the spool for next time).
+      await settlesWithin(delivering, Math.max(0, deadline - Date.now()));
+      // Closing the store waits for requests still in its retries; they are durable in the
+      // spool (claimed files the next process takes back), so shutdown does not wait for them.
+      await waitAtMost(store.close(), flushTimeoutMs);
+    }
+  };
   return {
     uri: store.uri,
     store,
@@ -66,16 +87,6 @@ export function trackingFromStore(
       const p = logger.pending();
       return p.queued + p.inFlight + p.spooled + p.statusUpdates;
     },
-    close: async () => {
-      try {
-        await logger.close();
-      } finally {
-        // Closing waits for requests still in the store's retries; they are durable in the
-        // spool (claimed files the next process takes back), so shutdown does not wait for them.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([store.close(), new Promise((r) => (timer = setTimeout(r, flushTimeoutMs)))]);
-        clearTimeout(timer);
-      }
-    },
+    close: () => (closing ??= closeOnce()),
   };
 }

@@ -30,6 +30,7 @@ export * from "./rest/logged-models.js";
 export { DATABRICKS_ENDPOINT_NAME, invokeServingEndpoint, scoringBody, invocationsUrl, SCORING_KEYS } from "./rest/serving.js";
 export { FileStore, type FileStoreOptions } from "./file-store/index.js";
 export * from "./logging/logger.js";
+export { waitAtMost } from "./logging/logger-jobs.js";
 export { ArtifactSpool, type ArtifactDelivery } from "./logging/artifact-spool.js";
 export { generateRunName, isGeneratedRunName } from "./run-names.js";
 export * from "./sync/index.js";
