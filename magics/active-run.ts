@@ -1,7 +1,8 @@
 // One open run as the notebook sees it: validated, non-blocking logging (the sink sends in the
 // background), artifact uploads tracked so the run's end waits for them, and a local mirror of
-// params and last metric values for the summary. Logging failures become warnings; bad input
-// (a non-numeric metric, a changed param) throws at the call, naming the value.
+// params and last metric values (with their history while a live panel shows the run). Logging
+// failures become warnings; bad input (a non-numeric metric, a changed param) throws at the
+// call, naming the value.
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
