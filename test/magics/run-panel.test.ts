@@ -126,6 +126,25 @@ describe("the live run panel in a kernel", () => {
     expect(plain(final)).toContain("x=1");
   });
 
+  it("ends the panel KILLED for an interrupted cell", async () => {
+    let inside!: () => void;
+    const waiting = new Promise<void>((ok) => (inside = ok));
+    const running = kernel.execute(
+      '%%mlflow_run killed-panel\nmlflow.logMetric("x", 2);\nconsole.log("waiting now");\nawait new Promise(() => {});',
+      {
+        timeout: 90_000,
+        onOutput: (m) => {
+          if (String(content(m).text ?? "").includes("waiting now")) inside();
+        },
+      },
+    );
+    await waiting;
+    await kernel.interrupt();
+    const { outputs } = await running;
+    const { updates } = panelOf(outputs);
+    expect(plain(updates(outputs).at(-1)!)).toMatch(/^MLflow run killed-panel \([0-9a-f]+\) KILLED in/);
+  });
+
   it("%mlflow_autolog off --what panel: no live display, only the summary when the run ends", async () => {
     const off = await exec("%mlflow_autolog off --what panel");
     expect(plain(off.outputs.find((m) => m.header.msg_type === "display_data")!)).toMatch(/off\s+panel/);
