@@ -5,7 +5,10 @@
 // `downloadArtifact` of the same 1 MB; to the file store and to real MLflow servers on loopback
 // (2.22: run artifacts; 3.4: a LoggedModel), skipped saying why when none can start. Then
 // `predict` on 10,000 records (schema checks, then the model) against calling the model's
-// own predict on them: the overhead of schema enforcement (target <= 1.5x).
+// own predict on them: the overhead of schema enforcement (target <= 1.5x). Last, an onnx model
+// built by python3-onnx (y = X·w + b): `predict` on 10,000 records against a hand-written loop
+// that fills a Float32Array and calls onnxruntime-node's InferenceSession.run on it, and on a
+// Float32Array against run on the same tensor; skipped saying why without python3-onnx.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -13,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { loadModel, logModel } from "../dist/models/index.js";
+import { loadModel, loadModelFromDir, logModel } from "../dist/models/index.js";
 import { loadCodeModel } from "../dist/models/flavors/code.js";
 import { readMlmodel } from "../dist/models/mlmodel.js";
 import { FileStore } from "../dist/tracking/file-store/index.js";
@@ -142,6 +145,67 @@ async function predictRows(work) {
   ];
 }
 
+/** predict through loadModel on an onnx model against the raw InferenceSession; skipped (with a note) where it cannot be built. */
+async function onnxRows(work, notes) {
+  const dir = path.join(work, "onnx");
+  const builder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "test", "models", "fixtures", "onnx_models.py");
+  let ort;
+  try {
+    await promisify(execFile)("/usr/bin/python3", [builder, dir]);
+    ort = await import("onnxruntime-node");
+  } catch (e) {
+    notes.push(`onnx rows skipped: ${String(e.message ?? e).split("\n")[0]}`);
+    return [];
+  }
+  const model = path.join(dir, "linear");
+  const loaded = await loadModelFromDir(model);
+  const tensorModel = await loadModelFromDir(path.join(dir, "linear-tensor"));
+  const session = await ort.InferenceSession.create(path.join(model, "model.onnx"), { executionProviders: ["cpu"] });
+  const records = Array.from({ length: RECORDS }, (_, i) => ({ x1: i / 100, x2: -i / 50, x3: 1 }));
+  const flat = new Float32Array(RECORDS * 3);
+  records.forEach((r, i) => flat.set([r.x1, r.x2, r.x3], i * 3));
+  const byHand = async () => {
+    const x = new Float32Array(RECORDS * 3);
+    for (let i = 0; i < RECORDS; i++) {
+      const r = records[i];
+      x[i * 3] = r.x1;
+      x[i * 3 + 1] = r.x2;
+      x[i * 3 + 2] = r.x3;
+    }
+    const { y } = await session.run({ X: new ort.Tensor("float32", x, [RECORDS, 3]) });
+    return Array.from(y.data, (v) => ({ y: v }));
+  };
+  const a = await byHand();
+  const b = await loaded.predict(records);
+  if (b.length !== RECORDS || b.some((r, i) => r.y !== a[i].y))
+    throw new Error("onnx predict through loadModel differs from the raw session");
+  const loop = async (fn) => {
+    for (let n = 0; n < PREDICT_LOOPS; n++) await fn();
+  };
+  const cases = [
+    byHand,
+    () => loaded.predict(records),
+    () => session.run({ X: new ort.Tensor("float32", flat, [RECORDS, 3]) }),
+    () => tensorModel.predict(flat),
+  ];
+  for (const fn of cases) await loop(fn);
+  const [tHand, tRecords, tRun, tTensor] = (
+    await timeAll(
+      cases.map((fn) => () => loop(fn)),
+      9,
+      "cpu",
+    )
+  ).map((t) => t / PREDICT_LOOPS);
+  const rate = (t) => `${Math.round(RECORDS / (t / 1000)).toLocaleString("en-US")} rows/s`;
+  const n = RECORDS.toLocaleString("en-US");
+  return [
+    [`onnx: ${n} records by hand + session.run`, tHand, "1.00", `baseline (CPU time), ${rate(tHand)}`],
+    [`onnx: predict ${n} records`, tRecords, ratio(tRecords, tHand), `schema checks + records to tensor to records, ${rate(tRecords)}`],
+    [`onnx: session.run on a [${n}, 3] tensor`, tRun, "1.00", `baseline, ${rate(tRun)}`],
+    [`onnx: predict a Float32Array`, tTensor, ratio(tTensor, tRun), `schema checks + nested output, ${rate(tTensor)}`],
+  ];
+}
+
 export async function run() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-models-"));
   fs.writeFileSync(path.join(work, "model.ts"), MODEL_TS);
@@ -174,6 +238,7 @@ export async function run() {
       }
     }
     rows.push(...(await predictRows(work)));
+    rows.push(...(await onnxRows(work, notes)));
   } finally {
     for (const d of started)
       try {

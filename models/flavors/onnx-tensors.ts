@@ -204,10 +204,23 @@ export function fromTensorData(t: OrtTensorLike): ArrayLike<unknown> {
 /** Flat values nested by `dims` (a scalar for no dims). */
 export function nest(values: ArrayLike<unknown>, dims: readonly number[], offset = 0): unknown {
   if (dims.length === 0) return values[offset];
-  const [first, ...rest] = dims;
-  if (rest.length === 0) return Array.from({ length: first! }, (_, i) => values[offset + i]);
+  const n = dims[0]!;
+  const out: unknown[] = new Array(n);
+  if (dims.length === 1) {
+    for (let i = 0; i < n; i++) out[i] = values[offset + i];
+    return out;
+  }
+  const rest = dims.slice(1);
   const step = rest.reduce((a, b) => a * b, 1);
-  return Array.from({ length: first! }, (_, i) => nest(values, rest, offset + i * step));
+  // Plain loops: Array.from with a callback costs several times more per row.
+  if (rest.length === 1)
+    for (let i = 0, b = offset; i < n; i++, b += step) {
+      const row: unknown[] = new Array(step);
+      for (let j = 0; j < step; j++) row[j] = values[b + j];
+      out[i] = row;
+    }
+  else for (let i = 0; i < n; i++) out[i] = nest(values, rest, offset + i * step);
+  return out;
 }
 
 type FloatArray = Float32Array | Float64Array;
