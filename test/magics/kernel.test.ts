@@ -104,7 +104,11 @@ describe("magics through a spawned kernel", () => {
     expect(stdout(r.outputs)).toBe(`token ${SECRET}\n`);
     expect(of(r.outputs, "execute_result")[0]!.data["text/plain"]).toBe("0.1");
     first = await lastRun();
-    const summary = of(r.outputs, "display_data").at(-1)!.data;
+    // The run's panel: its last frame (an update of the panel's display) is the summary.
+    const panelId = of(r.outputs, "display_data").at(-1)!.transient.display_id;
+    const summary = of(r.outputs, "update_display_data")
+      .filter((c) => c.transient?.display_id === panelId)
+      .at(-1)!.data;
     expect(summary["text/plain"]).toContain(`MLflow run first (${first.info.runId}) FINISHED`);
     expect(summary["text/html"]).toContain(first.info.runId);
     expect(first.info.status).toBe("FINISHED");
