@@ -5,8 +5,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../support/jupyter.js";
+import { nbconvertExecute, tslabMlflowRun } from "../support/notebook-runs.js";
 import { makeTempDir, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
-import { run, runCli } from "../support/run.js";
+import { run } from "../support/run.js";
 import { code, markdown, notebook, writeNotebook } from "./notebooks.js";
 
 let sandbox: JupyterSandbox;
@@ -51,29 +52,20 @@ describe("run vs nbconvert --execute", () => {
         code('display.vegalite({ data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });'),
       ]),
     );
-    const ours = await runCli(["run", "equiv.ipynb", "--no-tracking", "-o", "ours.ipynb"], {
+    const ours = await tslabMlflowRun("equiv.ipynb", {
       cwd: dir,
       env: sandbox.env,
+      args: ["--no-tracking"],
+      output: "ours.ipynb",
       timeout: 240_000,
     });
     expect(ours.status, ours.stderr).toBe(0);
-    const theirs = await run(
-      SYSTEM_PYTHON,
-      [
-        "-m",
-        "jupyter",
-        "nbconvert",
-        "--to",
-        "notebook",
-        "--execute",
-        `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-        "--ExecutePreprocessor.timeout=120",
-        "--output",
-        "theirs.ipynb",
-        "equiv.ipynb",
-      ],
-      { cwd: dir, env: sandbox.env, timeout: 240_000 },
-    );
+    const theirs = await nbconvertExecute("equiv.ipynb", KERNEL_NAME, {
+      cwd: dir,
+      env: sandbox.env,
+      output: "theirs.ipynb",
+      timeout: 240_000,
+    });
     expect(theirs.status, theirs.stderr).toBe(0);
 
     const a = fs.readFileSync(path.join(dir, "ours.ipynb"), "utf8");

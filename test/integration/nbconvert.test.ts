@@ -6,8 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../support/jupyter.js";
 import { storedRuns } from "../support/mlruns.js";
-import { makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
-import { run } from "../support/run.js";
+import { nbconvertExecute } from "../support/notebook-runs.js";
+import { makeTempDir, REPO_ROOT, rmTempDir } from "../support/paths.js";
 
 interface Output {
   output_type: string;
@@ -46,30 +46,8 @@ let sandbox: JupyterSandbox;
 let work: string;
 
 /** Executes `file` in place with nbconvert; returns the executed notebook. */
-async function execute(file: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const out = `${path.basename(file, ".ipynb")}.out.ipynb`;
-  const r = await run(
-    SYSTEM_PYTHON,
-    [
-      "-m",
-      "jupyter",
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-      "--ExecutePreprocessor.timeout=120",
-      "--output",
-      out,
-      ...extraArgs,
-      file,
-    ],
-    { cwd: path.dirname(file), env: { ...sandbox.env, ...env }, timeout: 300_000 },
-  );
-  const outFile = path.join(path.dirname(file), out);
-  const nb = fs.existsSync(outFile) ? (JSON.parse(fs.readFileSync(outFile, "utf8")) as Notebook) : undefined;
-  return { ...r, nb };
-}
+const execute = (file: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  nbconvertExecute<Notebook>(file, KERNEL_NAME, { args: extraArgs, env: { ...sandbox.env, ...env } });
 
 beforeAll(async () => {
   sandbox = await installedKernelSandbox();

@@ -9,8 +9,8 @@ import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { TAG } from "../../magics/system-tags.js";
 import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../support/jupyter.js";
-import { makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
-import { run } from "../support/run.js";
+import { nbconvertExecute } from "../support/notebook-runs.js";
+import { makeTempDir, REPO_ROOT, rmTempDir } from "../support/paths.js";
 
 interface Output {
   output_type: string;
@@ -31,29 +31,13 @@ async function execute(name: string): Promise<{ nb: Notebook; store: FileStore; 
   const dir = fs.mkdtempSync(path.join(work, `${path.basename(name, ".ipynb")}-`));
   fs.copyFileSync(path.join(REPO_ROOT, "notebooks", name), path.join(dir, name));
   const mlruns = path.join(dir, "mlruns");
-  const r = await run(
-    SYSTEM_PYTHON,
-    [
-      "-m",
-      "jupyter",
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-      "--ExecutePreprocessor.timeout=240",
-      "--output",
-      "executed.ipynb",
-      name,
-    ],
-    {
-      cwd: dir,
-      env: { ...sandbox.env, MLFLOW_TRACKING_URI: `file://${mlruns}`, TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool") },
-      timeout: 300_000,
-    },
-  );
+  const r = await nbconvertExecute<Notebook>(path.join(dir, name), KERNEL_NAME, {
+    output: "executed.ipynb",
+    cellTimeout: 240,
+    env: { ...sandbox.env, MLFLOW_TRACKING_URI: `file://${mlruns}`, TSLAB_MLFLOW_SPOOL_DIR: path.join(dir, "spool") },
+  });
   expect(r.status, r.stderr).toBe(0);
-  const nb = JSON.parse(fs.readFileSync(path.join(dir, "executed.ipynb"), "utf8")) as Notebook;
+  const nb = r.nb!;
   const store = new FileStore(mlruns, { onWarning: () => undefined });
   const runs = async (experiment: string) => {
     const exp = await store.getExperimentByName(experiment);

@@ -7,8 +7,8 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { installedKernelSandbox, KERNEL_NAME, type JupyterSandbox } from "../support/jupyter.js";
-import { makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_PYTHON } from "../support/paths.js";
-import { run } from "../support/run.js";
+import { nbconvertExecute } from "../support/notebook-runs.js";
+import { makeTempDir, REPO_ROOT, rmTempDir } from "../support/paths.js";
 
 interface Output {
   output_type: string;
@@ -33,32 +33,16 @@ afterAll(() => {
 it("models.ipynb trains, logs, registers, sets Champion and loads it back", async () => {
   for (const f of ["models.ipynb", "logreg.ts"]) fs.copyFileSync(path.join(REPO_ROOT, "notebooks", f), path.join(work, f));
   const mlruns = path.join(work, "mlruns");
-  const r = await run(
-    SYSTEM_PYTHON,
-    [
-      "-m",
-      "jupyter",
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-      "--ExecutePreprocessor.timeout=240",
-      "--output",
-      "executed.ipynb",
-      "models.ipynb",
-    ],
-    {
-      cwd: work,
-      timeout: 300_000,
-      env: {
-        ...sandbox.env,
-        MLFLOW_TRACKING_URI: `file://${mlruns}`,
-        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-        XDG_CACHE_HOME: path.join(work, "cache"),
-      },
+  const r = await nbconvertExecute(path.join(work, "models.ipynb"), KERNEL_NAME, {
+    output: "executed.ipynb",
+    cellTimeout: 240,
+    env: {
+      ...sandbox.env,
+      MLFLOW_TRACKING_URI: `file://${mlruns}`,
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      XDG_CACHE_HOME: path.join(work, "cache"),
     },
-  );
+  });
   expect(r.status, r.stderr).toBe(0);
   const nb = JSON.parse(fs.readFileSync(path.join(work, "executed.ipynb"), "utf8")) as { cells: { outputs?: Output[] }[] };
   const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
