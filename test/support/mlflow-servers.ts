@@ -4,17 +4,18 @@
 //   - MLFLOW_TEST_SERVER_URL=http://host:port   use that running server (any MLflow version);
 //   - MLFLOW_TEST_SERVER_CMD="cmd"               run `cmd VERSION 0 DATA_DIR`, which starts a server
 //                                                and prints its URL on its last line;
-//   - otherwise ../shared/mlflow-server/start.sh (real MLflow 2.22 and 3.4 on Debian's python3).
+//   - otherwise ../shared/mlflow-server/start.sh (real MLflow 2.22 and 3.4 on Debian's python3),
+//     each through a watchdog process that stops it when this process ends, however it ends.
 // MLFLOW_TEST_SERVER_VERSIONS picks the versions (default "2.22,3.4"). When no server can be
 // started, the tier is skipped with the reason, and everything else runs.
 // MLflow's own Python client of the same version reads back what we wrote (`mlflowPython`).
 
-import { execFile, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { describe, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { SHARED_DIR } from "./paths.js";
+import { REPO_ROOT, SHARED_DIR } from "./paths.js";
 
 export const SERVER_KIT = path.join(SHARED_DIR, "mlflow-server");
 
@@ -109,14 +110,14 @@ async function startServers(baseDir: string): Promise<RealServers> {
       servers: [],
       skipReason: `no MLflow server to start: ${SERVER_KIT} is missing (set MLFLOW_TEST_SERVER_CMD or MLFLOW_TEST_SERVER_URL)`,
     };
-  const start = cmd ? ["bash", "-c", `${cmd} "$@"`, "start"] : [path.join(SERVER_KIT, "start.sh")];
   const started = await Promise.allSettled(
     requestedVersions().map(async (version): Promise<RealServer> => {
       const dataDir = fs.mkdtempSync(path.join(baseDir, `mlflow-${version}-`));
+      const server = (url: string): RealServer => ({ version, major: Number(version.split(".")[0]), url, dataDir, python: kitAvailable() });
+      if (!cmd) return server(await startWatched(version, dataDir));
       try {
-        const { stdout } = await run(start[0]!, [...start.slice(1), version, "0", dataDir, "180"], { timeout: 200_000 });
-        const url = stdout.trim().split("\n").pop()!.trim();
-        return { version, major: Number(version.split(".")[0]), url, dataDir, python: kitAvailable() };
+        const { stdout } = await run("bash", ["-c", `${cmd} "$@"`, "start", version, "0", dataDir, "180"], { timeout: 200_000 });
+        return server(stdout.trim().split("\n").pop()!.trim());
       } catch (err) {
         const e = err as { stderr?: string; message: string };
         throw new Error(`MLflow ${version} did not start: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ")}`);
@@ -128,10 +129,60 @@ async function startServers(baseDir: string): Promise<RealServers> {
   return { servers, skipReason: failures.length ? failures.join("; ") : undefined };
 }
 
+/** The watchdog of each server this process started from the kit, by data directory. */
+const watchdogs = new Map<string, ChildProcess>();
+const WATCHDOG = path.join(REPO_ROOT, "test", "support", "server-watchdog.mjs");
+
+/**
+ * Starts a kit server through a watchdog (server-watchdog.mjs) that holds a pipe from this
+ * process and stops the server when the pipe closes: when this process ends, however it ends
+ * (a SIGKILLed vitest included), its servers go with it. Resolves the server's URL.
+ */
+function startWatched(version: string, dataDir: string): Promise<string> {
+  // Its own process group: a Ctrl-C at the terminal must not kill the watchdog before it stops the server.
+  const dog = spawn(process.execPath, [WATCHDOG, SERVER_KIT, version, dataDir, "180"], {
+    stdio: ["pipe", "pipe", "ignore"],
+    detached: true,
+  });
+  watchdogs.set(dataDir, dog);
+  return new Promise<string>((resolve, reject) => {
+    let text = "";
+    const failed = (why: string) => {
+      dog.stdin!.end();
+      watchdogs.delete(dataDir);
+      reject(new Error(`MLflow ${version} did not start: ${why}`));
+    };
+    dog.on("error", (e) => failed(e.message));
+    dog.on("exit", (code) => failed(`its watchdog exited (${code}) before the server answered; see ${dataDir}/watchdog.log`));
+    dog.stdout!.on("data", (d: Buffer) => {
+      text += d.toString("utf8");
+      if (!text.includes("\n")) return;
+      dog.removeAllListeners("exit");
+      dog.stdout!.destroy();
+      const answer = JSON.parse(text.split("\n")[0]!) as { url?: string; error?: string };
+      if (!answer.url) return failed(answer.error ?? "no URL");
+      // The pipe and the watchdog must not keep this process alive: the pipe is only ever closed.
+      (dog.stdin as unknown as { unref(): void }).unref();
+      dog.unref();
+      resolve(answer.url);
+    });
+  });
+}
+
 export async function stopRealServers(found: RealServers): Promise<void> {
   if (process.env.MLFLOW_TEST_SERVER_URL || process.env.MLFLOW_TEST_SERVER_CMD) return;
   await Promise.all(
-    found.servers.map((s) => s.dataDir && promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined)),
+    found.servers.map(async (s) => {
+      if (!s.dataDir) return;
+      const dog = watchdogs.get(s.dataDir);
+      watchdogs.delete(s.dataDir);
+      if (dog && dog.exitCode === null) {
+        // Closing its pipe is the stop signal; it exits once the server's group is gone.
+        const exited = new Promise((resolve) => dog.once("exit", resolve));
+        dog.stdin!.end();
+        await exited;
+      } else await promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined);
+    }),
   );
 }
 
