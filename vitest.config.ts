@@ -22,6 +22,7 @@ const UNIT = [
   "test/magics/pure.test.ts",
   "test/magics/open-tracking.test.ts",
   "test/magics/redact.test.ts",
+  "test/magics/run-panel-model.test.ts",
   "test/magics/table-output.test.ts",
   "test/magics/validation.test.ts",
   "test/cli/ansi.test.ts",
