@@ -2,6 +2,10 @@
 // `models:/<name>@<alias>`, `models:/<name>/latest`, `models:/<model_id>` (MLflow 3) are
 // resolved through the tracking store and downloaded once into a cache folder keyed by the
 // tracking URI and the resolved artifact location; a local folder is used where it is.
+// A registered version's source is read as its run's artifacts when it lies under the run's
+// artifact URI (what MLflow's Python `register_model` stores); otherwise as it is, where this
+// client can read it: a local `file:` path, or `mlflow-artifacts:` through the tracking
+// server's artifact proxy.
 
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -32,7 +36,21 @@ export function defaultModelCache(env: Record<string, string | undefined> = proc
 export type ModelSource =
   | { kind: "local"; dir: string }
   | { kind: "run"; runId: string; path: string; location: string }
-  | { kind: "logged-model"; modelId: string; location: string };
+  | { kind: "logged-model"; modelId: string; location: string }
+  /** An `mlflow-artifacts:` location outside any run's artifacts, read through the server's artifact proxy. */
+  | { kind: "artifacts"; location: string };
+
+/** The model sources this client reads, for errors naming what is accepted. */
+export const ACCEPTED_MODEL_SOURCES = [
+  "runs:/<run_id>/<path>",
+  "a location under the version's run's artifact URI",
+  "models:/<model_id> (MLflow 3 LoggedModels)",
+  "mlflow-artifacts:/<path> (through the tracking server's artifact proxy)",
+  "file:///<path> or a local path",
+] as const;
+
+/** The artifact proxy's listing endpoint (`mlflow server --serve-artifacts`). */
+const PROXY_API = "/api/2.0/mlflow-artifacts/artifacts";
 
 const LOGGED_MODEL_URI = /^models:\/+(m-[0-9a-f]{32})\/?$/;
 const LOGGED_MODEL_LOCATION = /\/models\/(m-[0-9a-f]{32})\/artifacts\/?$/;
@@ -80,10 +98,54 @@ export async function resolveModelSource(client: MlflowClient, uri: string): Pro
   if (byId) return loggedModelSource(client, byId[1]!, uri);
   if (source.startsWith("file:")) return { kind: "local", dir: fileURLToPath(source) };
   if (source.startsWith("/")) return { kind: "local", dir: source };
+  const where = resolved.runId
+    ? `it does not lie under the artifact URI of its run ${resolved.runId}`
+    : "the version names no run whose artifacts hold it";
+  if (source.startsWith("mlflow-artifacts:")) {
+    if (restStore(client)) return { kind: "artifacts", location: source };
+    throw new MlflowError(
+      "UNSUPPORTED_URI",
+      `Cannot download the model ${JSON.stringify(uri)}: its source ${JSON.stringify(source)} is served by an MLflow tracking server's artifact proxy, and ${client.trackingUri} is not a tracking server (${where}).`,
+    );
+  }
   throw new MlflowError(
     "UNSUPPORTED_URI",
-    `Cannot download the model ${JSON.stringify(uri)}: its source ${JSON.stringify(source)} is neither a run's artifacts (runs:/) nor an MLflow 3 LoggedModel.`,
+    `Cannot download the model ${JSON.stringify(uri)}: its source ${JSON.stringify(source)} cannot be read by this client (${where}). Accepted sources: ${ACCEPTED_MODEL_SOURCES.join("; ")}.`,
   );
+}
+
+/** The proxy's URL for a `mlflow-artifacts:` location, and the location's path on it. */
+function proxyLocation(rest: RestStore, location: string): { listUrl: string; path: string } {
+  const u = new URL(location);
+  // With a host, `mlflow-artifacts://host:port/…` names another server than the tracking one.
+  const origin = u.host ? `${new URL(rest.http.baseUrl).protocol}//${u.host}` : rest.http.baseUrl;
+  return { listUrl: `${origin}${PROXY_API}`, path: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, "") };
+}
+
+/** Downloads the folder at an `mlflow-artifacts:` location through the server's artifact proxy. */
+async function downloadProxied(rest: RestStore, location: string, dst: string, dir = ""): Promise<number> {
+  const { listUrl, path } = proxyLocation(rest, location);
+  const res = await rest.request<{ files?: { path: string; is_dir?: boolean }[] }>({
+    method: "GET",
+    path: listUrl,
+    query: { path: dir ? `${path}/${dir}` : path },
+  });
+  const repo = loggedModelArtifacts(rest, { artifactUri: location });
+  let count = 0;
+  // The proxy lists names relative to the listed folder.
+  await inFlight(res.files ?? [], async (f) => {
+    const name = f.path.split("/").pop()!;
+    const rel = dir ? `${dir}/${name}` : name;
+    if (f.is_dir) {
+      count += await downloadProxied(rest, location, dst, rel);
+      return;
+    }
+    const file = join(dst, ...rel.split("/"));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, await repo.get(rel));
+    count++;
+  });
+  return count;
 }
 
 async function loggedModelSource(client: MlflowClient, modelId: string, uri: string): Promise<ModelSource> {
@@ -135,6 +197,9 @@ export async function fetchModel(
         await rename(join(tmp, ...source.path.split("/")), `${tmp}.m`)
           .then(() => rm(tmp, { recursive: true }))
           .then(() => rename(`${tmp}.m`, tmp));
+    } else if (source.kind === "artifacts") {
+      if (!(await downloadProxied(restStore(client)!, source.location, tmp)))
+        throw notFound(`No model at ${JSON.stringify(uri)}: the artifact proxy of ${client.trackingUri} lists no files at ${source.location}.`);
     } else {
       await downloadLoggedModel(restStore(client)!, source.modelId, source.location, tmp);
     }

@@ -1,7 +1,12 @@
 // Model URIs as MLflow writes them: `runs:/<run_id>/<path>`, `models:/<name>/<version>`,
 // `models:/<name>@<alias>`, `models:/<name>/latest` and `models:/<name>/<stage>`; resolved
 // to the run and artifact location holding the model. Names may be `catalog.schema.model`.
+// A version's source may be the `runs:/` URI it was created from, or (MLflow's Python
+// `register_model`) that URI already resolved to a location under the run's artifact URI
+// (`mlflow-artifacts:/1/<run>/artifacts/model`, `file:///…/mlruns/…`, `s3://…`): both resolve
+// to the run and the path inside its artifacts.
 
+import { fileURLToPath } from "node:url";
 import type { ModelVersion } from "./entities.js";
 import { invalidParameter, notFound } from "./errors.js";
 import type { TrackingStore } from "./store.js";
@@ -107,5 +112,38 @@ export async function resolveModelUri(store: TrackingStore, uri: string): Promis
     const inner = await resolveModelUri(store, mv.source);
     return { ...inner, uri, modelVersion: mv };
   }
-  return { uri, runId: mv.runId || undefined, artifactUri: mv.source, modelVersion: mv };
+  const runId = mv.runId || undefined;
+  const path = runId && !mv.source.startsWith("models:") ? await pathInRun(store, runId, mv.source) : undefined;
+  return path === undefined ? { uri, runId, artifactUri: mv.source, modelVersion: mv } : { uri, runId, path, artifactUri: mv.source, modelVersion: mv };
+}
+
+/** A location in a comparable spelling: `file:` URIs as paths, no host-less `//`, no trailing slash. */
+function comparable(location: string): string {
+  let s = location;
+  if (/^file:/i.test(s)) {
+    try {
+      s = fileURLToPath(s);
+    } catch {
+      // Not a valid file URI (e.g. a relative one): compare it as written.
+    }
+  }
+  return s.replace(/^([a-zA-Z][\w+.-]*:)\/\/\//, "$1/").replace(/\/+$/, "");
+}
+
+/**
+ * The path of `source` inside the run's artifacts, when it lies under the run's artifact URI;
+ * undefined when it does not, or the run is gone (the source is then read as it is).
+ */
+async function pathInRun(store: TrackingStore, runId: string, source: string): Promise<string | undefined> {
+  const run = await store.getRun(runId).catch((err: unknown) => {
+    if ((err as { code?: string }).code === "RESOURCE_DOES_NOT_EXIST") return undefined;
+    throw err;
+  });
+  if (!run?.info.artifactUri) return undefined;
+  const root = comparable(run.info.artifactUri);
+  const src = comparable(source);
+  if (src === root) return "";
+  if (!src.startsWith(`${root}/`)) return undefined;
+  const path = src.slice(root.length + 1).replace(/^\/+/, "");
+  return path.split("/").some((s) => s === ".." || s === ".") ? undefined : path;
 }
