@@ -145,7 +145,8 @@ export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: 
   prune(dir);
   const build = [process.execPath, "--no-warnings", "--snapshot-blob", partial, "--build-snapshot", ENTRY];
   // Low priority: it must not slow the cells of the kernel that started it.
-  const script = 'nice -n 19 "$@" && mv -f "$0.partial" "$0" || rm -f "$0.partial"';
+  // Its process group is named in `<blob>.build` while it runs (to stop a build: kill the group).
+  const script = '(nice -n 19 "$@" && mv -f "$0.partial" "$0" || rm -f "$0.partial"); rm -f "$0.build"';
   const child = spawn("/bin/sh", ["-c", script, snapshot.blob, ...build], {
     cwd,
     detached: true,
@@ -154,6 +155,7 @@ export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: 
   });
   child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
   child.unref();
+  if (child.pid) fs.writeFile(`${snapshot.blob}.build`, `${child.pid}\n`, () => {});
   log(`compiler snapshot: building ${snapshot.blob} for the next kernel start`);
 }
 

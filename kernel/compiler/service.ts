@@ -11,6 +11,7 @@ import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
+import { withDeclarationCache } from "./declaration-cache.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -48,6 +49,12 @@ interface Loaded {
   mapping: SourceMapping;
 }
 let loaded: Loaded | undefined;
+/** Set by a shared service started without a snapshot: its converters share parsed declaration files. */
+let shareDeclarations = false;
+
+export function shareDeclarationFiles(): void {
+  shareDeclarations = true;
+}
 
 function load(): Loaded {
   if (loaded) return loaded;
@@ -58,7 +65,7 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  const mapping = cellSourceMaps(ts);
+  const mapping = cellSourceMaps(shareDeclarations ? withDeclarationCache(ts) : ts);
   const cells = oneProgramPerCell(mapping.ts);
   require.cache[tsPath]!.exports = cells.ts;
   loaded = { ts, mapping, cells, mod: require(converterPath) };

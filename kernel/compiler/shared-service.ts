@@ -14,7 +14,7 @@ import net from "node:net";
 import { pathToFileURL } from "node:url";
 import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest } from "./compiler.js";
-import { serveCompiler } from "./service.js";
+import { serveCompiler, shareDeclarationFiles } from "./service.js";
 
 export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
 export const IDLE_ENV = "TSLAB_MLFLOW_COMPILER_IDLE_MS";
@@ -123,6 +123,8 @@ export function answers(socketPath: string): Promise<boolean> {
 
 // Started as a process of its own (no snapshot of the key built yet): `node shared-service.js`.
 if (isMain()) {
+  // No snapshot holds the declaration files parsed: parse each once for all sessions.
+  shareDeclarationFiles();
   listen().catch((e) => {
     process.stderr.write(`compiler service: ${(e as Error).stack ?? e}\n`);
     process.exit(1);

@@ -41,12 +41,12 @@ function project(name: string, source: string): string {
   return dir;
 }
 
-/** Pids of the services whose pid files are in `cache`. */
-function servicePids(cache: string): number[] {
+/** Pids of the services whose pid files are in `cache` (or, `.build`, the process groups of snapshot builds). */
+function servicePids(cache: string, ext = ".pid"): number[] {
   if (!fs.existsSync(cache)) return [];
   return fs
     .readdirSync(cache)
-    .filter((n) => n.endsWith(".pid"))
+    .filter((n) => n.endsWith(ext))
     .map((n) => Number(fs.readFileSync(path.join(cache, n), "utf8")))
     .filter((pid) => pid > 0);
 }
@@ -103,6 +103,7 @@ afterEach(async () => {
 afterAll(() => {
   for (const cache of caches) {
     for (const pid of servicePids(cache)) kill(pid);
+    for (const group of servicePids(cache, ".build")) kill(-group);
     fs.rmSync(cache, { recursive: true, force: true });
   }
   for (const dir of mounts) {
@@ -119,7 +120,10 @@ describe("the shared compiler service", () => {
     const { cache, env } = freshCache();
     const cwd = tempDir();
     const [a, b] = await Promise.all([start(cwd, env), start(cwd, env)]);
-    const [ra, rb] = await Promise.all([a.execute("const onlyInA: number = 41;\nonlyInA + 1"), b.execute("const mine: string = 'b';\nmine")]);
+    const [ra, rb] = await Promise.all([
+      a.execute("const onlyInA: number = 41;\nonlyInA + 1"),
+      b.execute("const mine: string = 'b';\nmine"),
+    ]);
     expect(resultText(ra)).toBe("42");
     expect(resultText(rb)).toBe("'b'");
     const socketA = (await logShows(a, SESSION)).match(SESSION)?.[1];
@@ -132,6 +136,24 @@ describe("the shared compiler service", () => {
     // The service is private to its user.
     expect(fs.statSync(cache).mode & 0o777).toBe(0o700);
     expect(fs.statSync(socketA as string).mode & 0o777).toBe(0o600);
+  }, 120_000);
+
+  it("kernels in two folders share the service, each compiling its own folder's local modules", async () => {
+    const { env } = freshCache();
+    const [one, two] = [tempDir(), tempDir()];
+    fs.writeFileSync(path.join(one, "local.ts"), "export const where: string = 'one';\n");
+    fs.writeFileSync(path.join(two, "local.ts"), "export const where: number = 2;\n");
+    const [k1, k2] = await Promise.all([start(one, env), start(two, env)]);
+    const [r1, r2] = await Promise.all([
+      k1.execute('import { where } from "./local";\nwhere'),
+      k2.execute('import { where } from "./local";\nwhere'),
+    ]);
+    expect(resultText(r1)).toBe("'one'");
+    expect(resultText(r2)).toBe("2");
+    // Checked against its own folder's module: `where` is a number only in the second.
+    expect((await k2.execute("const n: number = where;")).reply.content.status).toBe("ok");
+    expect((await k1.execute("const n: number = where;")).reply.content.evalue).toMatch(/TS2322/);
+    expect((await logShows(k1, SESSION)).match(SESSION)?.[1]).toBe((await logShows(k2, SESSION)).match(SESSION)?.[1]);
   }, 120_000);
 
   it("a type error still stops the first cell, and the next kernel's cells are checked by the same service", async () => {

@@ -1,0 +1,68 @@
+// Parsed declaration files shared by every converter of a compiler service started without a
+// snapshot (shared-service.ts): the first kernel's converter parses lib.es2022*.d.ts and the
+// @types it sees; the next kernels' converters get the same parsed files instead of parsing
+// them again (as a process started from a snapshot gets them, see snapshot.cts). A file whose
+// size or modification time changed since it was parsed is read again.
+import fs from "node:fs";
+import type * as TS from "@tslab/typescript-for-tslab";
+import { withOverrides } from "./typescript-overrides.js";
+
+type TypeScript = typeof import("@tslab/typescript-for-tslab");
+type Host = TS.CompilerHost & { getSourceFileByPath?(fileName: string, path: string, ...rest: unknown[]): TS.SourceFile | undefined };
+type Options = TS.ScriptTarget | TS.CreateSourceFileOptions;
+
+interface Entry {
+  sourceFile: TS.SourceFile;
+  mtimeMs: number;
+  size: number;
+}
+
+export function withDeclarationCache(ts: TypeScript): TypeScript {
+  /** By file name, language version and module format (a file parses differently under each). */
+  const files = new Map<string, Entry>();
+  const keyOf = (fileName: string, options: Options) =>
+    typeof options === "object" ? `${fileName}\0${options.languageVersion}\0${options.impliedNodeFormat}` : `${fileName}\0${options}\0`;
+
+  const cached = (fileName: string, options: Options, fresh: boolean | undefined, read: () => TS.SourceFile | undefined) => {
+    if (!fileName.endsWith(".d.ts")) return read();
+    const key = keyOf(fileName, options);
+    const stat = fs.statSync(fileName, { throwIfNoEntry: false });
+    const entry = files.get(key);
+    if (!fresh && entry && stat && entry.mtimeMs === stat.mtimeMs && entry.size === stat.size) return entry.sourceFile;
+    const sourceFile = read();
+    if (sourceFile && stat) {
+      // Builder programs (tslab's watch program) need a version per file.
+      const versioned = sourceFile as { version?: string };
+      versioned.version ??= ts.sys.createHash?.(sourceFile.text) ?? `${stat.size}-${stat.mtimeMs}`;
+      files.set(key, { sourceFile, mtimeMs: stat.mtimeMs, size: stat.size });
+    } else files.delete(key);
+    return sourceFile;
+  };
+
+  const served = new WeakSet<object>();
+  const serve = (host: Host) => {
+    if (served.has(host)) return;
+    served.add(host);
+    const byName = host.getSourceFile;
+    const byPath = host.getSourceFileByPath;
+    host.getSourceFile = (fileName, options, onError, fresh) =>
+      cached(fileName, options, fresh, () => byName.call(host, fileName, options, onError, fresh));
+    if (byPath) {
+      host.getSourceFileByPath = (fileName, filePath, options, onError, fresh) =>
+        cached(fileName, options as Options, fresh as boolean | undefined, () =>
+          byPath.call(host, fileName, filePath, options, onError, fresh),
+        );
+    }
+  };
+
+  const createWatchCompilerHost = (...args: unknown[]) => {
+    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
+    const createProgram = host.createProgram;
+    host.createProgram = (rootNames, options, compilerHost, ...rest) => {
+      if (compilerHost) serve(compilerHost as Host);
+      return createProgram(rootNames, options, compilerHost, ...rest);
+    };
+    return host;
+  };
+  return withOverrides(ts, { createWatchCompilerHost });
+}
