@@ -3,6 +3,10 @@
 // column (Parquet, or CSV by the output's extension). Memory holds one batch at a time, so a
 // file of any size runs in bounded memory. A row the signature refuses stops the run with its
 // row number and column, or with `skipBadRows` is left out of the output and reported.
+// A model answering one record per row (an onnx model's `[{y: 4.75}, ...]`) gives its value:
+// with one output, the bare value in `prediction` (as MLflow's spark_udf gives the single
+// output column); with several, one typed column per output, `prediction_<output>` (spark_udf's
+// struct result with its fields selected out), rather than a JSON text a reader must parse.
 // No Jupyter here: progress goes to a callback.
 
 import { mkdtemp } from "node:fs/promises";
@@ -50,7 +54,7 @@ export interface BatchPredictResult {
   output: string;
   rows: number;
   batches: number;
-  /** Columns of the output: the input's kept columns, then `prediction`. */
+  /** Columns of the output: the input's kept columns, then `prediction` (or `prediction_<output>` for each output of a model answering records with several). */
   columns: string[];
   /** The first rows of the output. */
   preview: TableRecord[];
@@ -100,8 +104,47 @@ function perRow(predictions: unknown, n: number): unknown[] {
     throw invalidParameter(
       `The model returned ${list ? `${list.length} predictions` : `a ${typeof predictions}`} for ${n} rows: batch inference needs one prediction per row (an array).`,
     );
-  // A prediction that is a list of one value (a [-1, 1] tensor) is that value.
-  return list.map((p) => (Array.isArray(p) && p.length === 1 ? p[0] : typedArrayDtype(p) ? Array.from(p as ArrayLike<unknown>) : p));
+  return list.map(oneValue);
+}
+
+/** A prediction that is a list of one value (a [-1, 1] tensor) is that value; a typed array a plain one. */
+const oneValue = (p: unknown): unknown =>
+  Array.isArray(p) && p.length === 1 ? p[0] : typedArrayDtype(p) ? Array.from(p as ArrayLike<unknown>) : p;
+
+/**
+ * How predictions become output columns, fixed by the first batch that has any: a value per
+ * row, or a record per row with one output (its bare value) or several (a column each).
+ */
+type OutputShape = { kind: "value" } | { kind: "records"; outputs: string[] };
+
+function shapeOf(values: unknown[]): OutputShape {
+  if (!values.length || !values.every(isPlainObject)) return { kind: "value" };
+  const outputs = [...new Set(values.flatMap((v) => Object.keys(v as object)))];
+  return outputs.length ? { kind: "records", outputs } : { kind: "value" };
+}
+
+const columnsOf = (shape: OutputShape): string[] =>
+  shape.kind === "records" && shape.outputs.length > 1 ? shape.outputs.map((k) => `${PREDICTION_COLUMN}_${k}`) : [PREDICTION_COLUMN];
+
+/** Puts one row's prediction into its output row, as `shape` says. */
+function placePrediction(o: TableRecord, value: unknown, shape: OutputShape, row: number): void {
+  if (shape.kind === "value") {
+    o[PREDICTION_COLUMN] = value;
+    return;
+  }
+  const known = shape.outputs;
+  const describe = known.length === 1 ? `one record with the output ${JSON.stringify(known[0])}` : `records with the outputs ${known.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (!isPlainObject(value))
+    throw invalidParameter(
+      `The model's prediction for input row ${row} is ${value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`} where its first predictions were ${describe}: batch inference writes one column per output, fixed by the first batch.`,
+    );
+  for (const k in value)
+    if (!known.includes(k))
+      throw invalidParameter(
+        `The model's prediction for input row ${row} has the output ${JSON.stringify(k)} where its first predictions were ${describe}: batch inference writes one column per output, fixed by the first batch.`,
+      );
+  if (known.length === 1) o[PREDICTION_COLUMN] = oneValue(value[known[0]!]);
+  else for (const k of known) o[`${PREDICTION_COLUMN}_${k}`] = oneValue(value[k]);
 }
 
 /** Runs `model` over `input` and writes the predictions table. */
@@ -117,6 +160,8 @@ export async function batchPredict(
   const source = await openTable(input, columnTypes(schema));
   const output = opts.output ?? join(await mkdtemp(join(tmpdir(), "tslab-mlflow-predict-")), "predictions.parquet");
   let sink: TableSink | undefined;
+  let kept: string[] | undefined;
+  let shape: OutputShape | undefined;
   let columns: string[] | undefined;
   const preview: TableRecord[] = [];
   const badRows: BadRow[] = [];
@@ -127,17 +172,17 @@ export async function batchPredict(
     for await (let batch of source.batches(batchSize)) {
       const first = seen;
       seen += batch.length;
-      if (!columns) {
+      if (!kept) {
         const inputColumns = Object.keys(batch[0] ?? {});
         const missing = (opts.columns ?? []).filter((c) => !inputColumns.includes(c));
         if (missing.length)
           throw invalidParameter(
             `Columns ${missing.map((c) => JSON.stringify(c)).join(", ")} are not in the input, which has ${inputColumns.map((c) => JSON.stringify(c)).join(", ")}.`,
           );
-        const kept = (opts.columns ?? inputColumns).filter((c) => c !== PREDICTION_COLUMN);
-        columns = [...kept, PREDICTION_COLUMN];
-        sink = await createTableSink(output, columns);
+        kept = opts.columns ?? inputColumns;
       }
+      // 1-based input row numbers of the batch's rows, once bad rows are left out (else first + i + 1).
+      let numbers: number[] | undefined;
       let predictions: unknown;
       try {
         predictions = await model.predict(modelInput(batch, names), opts.params);
@@ -161,24 +206,36 @@ export async function batchPredict(
           }
         });
         if (good.length === batch.length) throw err;
+        const refused = new Set(badRows.map((b) => b.row));
+        numbers = batch.map((_, i) => first + i + 1).filter((n) => !refused.has(n));
         batch = good;
         predictions = batch.length ? await model.predict(modelInput(batch, names), opts.params) : [];
       }
       const values = perRow(predictions, batch.length);
-      const out = batch.map((r, i) => {
-        const o: TableRecord = {};
-        for (const c of columns!) o[c] = r[c];
-        o[PREDICTION_COLUMN] = values[i];
-        return o;
-      });
-      await sink!.write(out);
-      for (const r of out) if (preview.length < PREVIEW_ROWS) preview.push(r);
-      rows += out.length;
+      if (values.length) {
+        if (!shape) {
+          shape = shapeOf(values);
+          const outputs = columnsOf(shape);
+          kept = kept.filter((c) => !outputs.includes(c));
+          columns = [...kept, ...outputs];
+          sink = await createTableSink(output, columns);
+        }
+        const out = batch.map((r, i) => {
+          const o: TableRecord = {};
+          for (const c of kept!) o[c] = r[c];
+          placePrediction(o, values[i], shape!, numbers ? numbers[i]! : first + i + 1);
+          return o;
+        });
+        await sink!.write(out);
+        for (const r of out) if (preview.length < PREVIEW_ROWS) preview.push(r);
+        rows += out.length;
+      }
       batches++;
       opts.onProgress?.({ ...source.progress, rows, batches, elapsedMs: performance.now() - started });
     }
     if (!sink) {
-      columns = [...(opts.columns ?? []), PREDICTION_COLUMN];
+      // No prediction at all (an empty input, or every row refused): the columns asked for.
+      columns = [...(kept ?? opts.columns ?? []).filter((c) => c !== PREDICTION_COLUMN), PREDICTION_COLUMN];
       sink = await createTableSink(output, columns);
     }
     await sink.finish();

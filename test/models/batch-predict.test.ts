@@ -3,13 +3,17 @@
 // named by number and column, or left out and reported with skipBadRows; bad options named.
 // Memory: a generated 50 MB CSV runs in a child process whose peak RSS grows less than a bound
 // computed from the batch size, far below what holding the table would take.
+// Models answering a record per row (onnx models built by Debian's python3-onnx): one output
+// gives its bare number in `prediction`, several give a typed `prediction_<output>` column
+// each; a later record with an output the first batch did not have is refused naming its row.
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { parquetWriteFile } from "hyparquet-writer";
+import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchPredict, loadModelFromDir, saveModel, type LoadedModel } from "../../models/index.js";
 import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
@@ -35,6 +39,7 @@ const readParquet = async (file: string) => {
     rows: await parquetReadObjects({ file: buf, metadata }),
     rowGroups: metadata.row_groups.map((g) => Number(g.num_rows)),
     columns: metadata.schema.slice(1).map((s) => s.name),
+    types: Object.fromEntries(metadata.schema.slice(1).map((s) => [s.name, s.type])),
   };
 };
 
@@ -160,4 +165,91 @@ describe("batchPredict", () => {
     expect(bound).toBeLessThan(rows * 100);
     expect(got.growth).toBeLessThan(bound);
   }, 180_000);
+});
+
+describe("batchPredict on a model answering records", () => {
+  const BUILDER = path.join(REPO_ROOT, "test", "models", "fixtures", "onnx_models.py");
+  let built: string;
+  let expected: any;
+  beforeAll(async () => {
+    built = path.join(work, "onnx");
+    const { stdout } = await promisify(execFile)("/usr/bin/python3", [BUILDER, built], { timeout: 60_000 });
+    expected = JSON.parse(stdout.trim().split("\n").pop()!);
+  }, 60_000);
+  const closeTo = (got: unknown[], want: number[]) => {
+    expect(got).toHaveLength(want.length);
+    got.forEach((g, i) => expect(g as number).toBeCloseTo(want[i]!, 5));
+  };
+
+  it("one output (an onnx model's [{y}, ...]): its bare number in a DOUBLE prediction column", async () => {
+    const model = await loadModelFromDir(path.join(built, "linear"));
+    const { rows, y } = expected.linear as { rows: number[][]; y: number[] };
+    expect(await model.predict([{ x1: rows[0]![0], x2: rows[0]![1], x3: rows[0]![2] }])).toEqual([{ y: expect.any(Number) }]);
+    const input = path.join(work, "linear.csv");
+    writeFileSync(input, "id,x1,x2,x3\n" + rows.map((r, i) => `${i},${r.join(",")}`).join("\n") + "\n");
+    const r = await batchPredict(model, input, { output: path.join(work, "linear.parquet"), batchSize: 3 });
+    expect(r.columns).toEqual(["id", "x1", "x2", "x3", "prediction"]);
+    const back = await readParquet(r.output);
+    expect(back.types.prediction).toBe("DOUBLE");
+    closeTo(
+      back.rows.map((x) => x.prediction),
+      y,
+    );
+    closeTo(
+      r.preview.map((x) => x.prediction),
+      y,
+    );
+  });
+
+  it("several outputs: a typed prediction_<output> column each, in Parquet and CSV", async () => {
+    // The two-output model given a column signature: records of p, q become its X tensor.
+    const dir = path.join(work, "two-columns");
+    cpSync(path.join(built, "two-outputs"), dir, { recursive: true });
+    const doc = parse(readFileSync(path.join(dir, "MLmodel"), "utf8"));
+    doc.signature.inputs = JSON.stringify(["p", "q"].map((name) => ({ type: "float", name, required: true })));
+    doc.signature.outputs = JSON.stringify(["total", "diff"].map((name) => ({ type: "float", name, required: true })));
+    writeFileSync(path.join(dir, "MLmodel"), stringify(doc));
+    const model = await loadModelFromDir(dir);
+    const { rows, total, diff } = expected.two_outputs as { rows: number[][]; total: number[][]; diff: number[][] };
+    const records = rows.map(([p, q], i) => ({ id: `r${i}`, p, q }));
+    const r = await batchPredict(model, records, { output: path.join(work, "two.parquet"), batchSize: 2 });
+    expect(r.columns).toEqual(["id", "p", "q", "prediction_total", "prediction_diff"]);
+    const back = await readParquet(r.output);
+    expect([back.types.prediction_total, back.types.prediction_diff]).toEqual(["DOUBLE", "DOUBLE"]);
+    closeTo(
+      back.rows.map((x) => x.prediction_total),
+      total.flat(),
+    );
+    closeTo(
+      back.rows.map((x) => x.prediction_diff),
+      diff.flat(),
+    );
+    const csv = await batchPredict(model, records, { output: path.join(work, "two.csv"), columns: ["id"] });
+    const lines = readFileSync(csv.output, "utf8").trimEnd().split("\n");
+    expect(lines[0]).toBe("id,prediction_total,prediction_diff");
+    expect(lines[1]!.split(",").map(Number).slice(1)).toEqual([total[0]![0], diff[0]![0]].map((v) => Math.fround(v)));
+  });
+
+  it("a later record with an output the first batch did not have is refused naming its input row", async () => {
+    const file = path.join(work, "records-model.ts");
+    writeFileSync(
+      file,
+      `export default { predict: (rows: { a: number }[]) => rows.map((r) => (r.a > 4 ? { lo: r.a, hi: r.a * 2 } : { lo: r.a })) };\n`,
+    );
+    const dir = path.join(work, "records-model");
+    await saveModel(file, dir);
+    const model = await loadModelFromDir(dir);
+    const ok = await batchPredict(model, [{ a: 1 }, { a: 2 }]);
+    expect(ok.columns).toEqual(["a", "prediction"]);
+    expect((await readParquet(ok.output)).rows).toEqual([
+      { a: 1, prediction: 1 },
+      { a: 2, prediction: 2 },
+    ]);
+    const output = path.join(work, "records-bad.parquet");
+    const rows = Array.from({ length: 6 }, (_, i) => ({ a: i }));
+    await expect(batchPredict(model, rows, { output, batchSize: 3 })).rejects.toThrow(
+      'The model\'s prediction for input row 6 has the output "hi" where its first predictions were one record with the output "lo": batch inference writes one column per output, fixed by the first batch.',
+    );
+    expect(() => readFileSync(output)).toThrow();
+  });
 });
