@@ -56,7 +56,7 @@ function resolveCommit(ref) {
 
 function sh(cmd, args, cwd, env = process.env) {
   console.error(`  $ ${[cmd, ...args].join(" ")}   (in ${cwd})`);
-  execFileSync(cmd, args, { cwd, env, stdio: ["ignore", "inherit", "inherit"] });
+  execFileSync(cmd, args, { cwd, env, stdio: ["ignore", 2, 2] }); // stdout is for the tables
 }
 
 /** A worktree of `commit` with dependencies and a build. */
