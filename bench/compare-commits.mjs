@@ -7,8 +7,9 @@
 //
 // Figures are read from what the benches print, whatever their format: in every output line,
 // the numbers that change between runs are measurements, the ones that do not (sizes, counts,
-// "median of 5") are part of the row's label. Each measurement is shown as the median of its
-// runs for base and head, and head / base. A line that only one side prints is listed apart.
+// "median of 5") are part of the row's label. A row's headline is its first measurement (#;
+// the rest, mostly CPU times and ratios derived from it, show as …): the median of its runs for base and head, and head / base. A line that only one side
+// prints is listed apart.
 
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -151,38 +152,28 @@ function compare(baseOuts, headOuts) {
     const b = base.map((r) => r.get(shape)).filter(Boolean);
     const h = head.map((r) => r.get(shape)).filter(Boolean);
     if (!b.length || !h.length) {
-      onlyOne.push(
-        `${b.length ? "base" : "head"} only: ${label(
-          shape,
-          (b[0] ?? h[0]).map(() => undefined),
-          b[0] ?? h[0],
-        )}`,
-      );
+      onlyOne.push(`${b.length ? "base" : "head"} only: ${label(shape, () => "#")}`);
       continue;
     }
     const all = [...b, ...h];
     const n = Math.min(...all.map((x) => x.length));
     // A slot whose text is the same in every run is a constant: it stays in the label.
     const varies = Array.from({ length: n }, (_, i) => new Set(all.map((x) => x[i])).size > 1);
-    const lbl = label(shape, varies, all[0]);
-    varies.forEach((v, i) => {
-      if (!v) return;
-      const bm = median(b.map((x) => toNumber(x[i])));
-      const hm = median(h.map((x) => toNumber(x[i])));
-      const slot = varies.filter(Boolean).length > 1 ? ` [${varies.slice(0, i + 1).filter(Boolean).length}]` : "";
-      rows.push([lbl + slot, fmt(bm), fmt(hm), bm === 0 ? "" : (hm / bm).toFixed(2)]);
-    });
+    // The row's headline is its first measurement; the ones after it are mostly derived (CPU, ratios).
+    const i = varies.indexOf(true);
+    if (i < 0) continue;
+    const lbl = label(shape, (k) => (k === i ? "#" : varies[k] ? "…" : all[0][k]));
+    const bm = median(b.map((x) => toNumber(x[i])));
+    const hm = median(h.map((x) => toNumber(x[i])));
+    rows.push([lbl, fmt(bm), fmt(hm), bm === 0 ? "" : (hm / bm).toFixed(2)]);
   }
   return { rows, onlyOne };
 }
 
-/** The line's text with constants written in and measurements as "#". */
-function label(shape, varies, numbers) {
-  let i = 0;
-  const text = shape.replace(/\u0000/g, () => {
-    const k = i++;
-    return varies[k] === false ? numbers[k] : "#";
-  });
+/** The line's text with each number slot written as `slot(k)` gives it. */
+function label(shape, slot) {
+  let k = 0;
+  const text = shape.replace(/\u0000/g, () => slot(k++));
   return text
     .replace(/[│┌┐└┘├┤┬┴┼─]+/g, " ")
     .replace(/\s+/g, " ")
@@ -193,7 +184,7 @@ function label(shape, varies, numbers) {
 const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
 
 function table(rows) {
-  const head = ["figure (# = measured)", "base", "head", "head/base"];
+  const head = ["figure (# = compared, … = other measurements)", "base", "head", "head/base"];
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r) => r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join("  ");
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
