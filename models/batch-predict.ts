@@ -133,7 +133,10 @@ function placePrediction(o: TableRecord, value: unknown, shape: OutputShape, row
     return;
   }
   const known = shape.outputs;
-  const describe = known.length === 1 ? `one record with the output ${JSON.stringify(known[0])}` : `records with the outputs ${known.map((k) => JSON.stringify(k)).join(", ")}`;
+  const describe =
+    known.length === 1
+      ? `one record with the output ${JSON.stringify(known[0])}`
+      : `records with the outputs ${known.map((k) => JSON.stringify(k)).join(", ")}`;
   if (!isPlainObject(value))
     throw invalidParameter(
       `The model's prediction for input row ${row} is ${value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`} where its first predictions were ${describe}: batch inference writes one column per output, fixed by the first batch.`,

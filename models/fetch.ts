@@ -199,7 +199,9 @@ export async function fetchModel(
           .then(() => rename(`${tmp}.m`, tmp));
     } else if (source.kind === "artifacts") {
       if (!(await downloadProxied(restStore(client)!, source.location, tmp)))
-        throw notFound(`No model at ${JSON.stringify(uri)}: the artifact proxy of ${client.trackingUri} lists no files at ${source.location}.`);
+        throw notFound(
+          `No model at ${JSON.stringify(uri)}: the artifact proxy of ${client.trackingUri} lists no files at ${source.location}.`,
+        );
     } else {
       await downloadLoggedModel(restStore(client)!, source.modelId, source.location, tmp);
     }

@@ -114,7 +114,9 @@ export async function resolveModelUri(store: TrackingStore, uri: string): Promis
   }
   const runId = mv.runId || undefined;
   const path = runId && !mv.source.startsWith("models:") ? await pathInRun(store, runId, mv.source) : undefined;
-  return path === undefined ? { uri, runId, artifactUri: mv.source, modelVersion: mv } : { uri, runId, path, artifactUri: mv.source, modelVersion: mv };
+  return path === undefined
+    ? { uri, runId, artifactUri: mv.source, modelVersion: mv }
+    : { uri, runId, path, artifactUri: mv.source, modelVersion: mv };
 }
 
 /** A location in a comparable spelling: `file:` URIs as paths, no host-less `//`, no trailing slash. */

@@ -219,7 +219,12 @@ forEachRealServer("onnx versions registered the common Python ways", (server: Re
     expect(reg.registered).toEqual({ version: "1", source: `${reg.artifactUri}/model`, run_id: reg.runId });
     expect(reg.artifactUri).toMatch(/^mlflow-artifacts:\//);
     const uri = `models:/${name}@Registered`;
-    expect(await resolveModelSource(client, uri)).toEqual({ kind: "run", runId: reg.runId, path: "model", location: reg.registered.source });
+    expect(await resolveModelSource(client, uri)).toEqual({
+      kind: "run",
+      runId: reg.runId,
+      path: "model",
+      location: reg.registered.source,
+    });
     await expectPredicts(client, uri, path.join(work, "cache"), reg);
   });
 
@@ -236,10 +241,17 @@ forEachRealServer("onnx versions registered the common Python ways", (server: Re
     if (server.major >= 3) {
       expect(logged.source).toMatch(/^models:\/m-[0-9a-f]{32}$/);
       expect(logged.model_uri).toBe(logged.source);
-      expect(await resolveModelSource(client, `models:/${name}@Logged`)).toMatchObject({ kind: "logged-model", modelId: logged.source.slice(8) });
+      expect(await resolveModelSource(client, `models:/${name}@Logged`)).toMatchObject({
+        kind: "logged-model",
+        modelId: logged.source.slice(8),
+      });
     } else {
       expect(logged.source).toMatch(new RegExp(`^mlflow-artifacts:/.*/${logged.runId}/artifacts/logged$`));
-      expect(await resolveModelSource(client, `models:/${name}@Logged`)).toMatchObject({ kind: "run", runId: logged.runId, path: "logged" });
+      expect(await resolveModelSource(client, `models:/${name}@Logged`)).toMatchObject({
+        kind: "run",
+        runId: logged.runId,
+        path: "logged",
+      });
     }
     expect(logged.run_id).toBe(logged.runId);
     const model = await expectPredicts(client, `models:/${name}@Logged`, path.join(work, "cache"), reg);
@@ -253,7 +265,9 @@ forEachRealServer("onnx versions registered the common Python ways", (server: Re
     expect((err as Error).message).toContain(
       `Cannot download the model "models:/${name}@Elsewhere": its source "s3://models-bucket/onnx/model" cannot be read by this client (it does not lie under the artifact URI of its run ${reg.runId}). Accepted sources: runs:/<run_id>/<path>;`,
     );
-    expect((err as Error).message).toMatch(/mlflow-artifacts:\/<path> \(through the tracking server's artifact proxy\); file:\/\/\/<path> or a local path\.$/);
+    expect((err as Error).message).toMatch(
+      /mlflow-artifacts:\/<path> \(through the tracking server's artifact proxy\); file:\/\/\/<path> or a local path\.$/,
+    );
   });
 });
 
@@ -275,7 +289,11 @@ for (const version of ["2.22", "3.4"]) {
           expect(reg.registered.source).toBe(`${reg.artifactUri}/model`);
           expect(reg.registered.source).toMatch(/^file:\/\/\//);
           const client = new MlflowClient(store, {});
-          expect(await resolveModelSource(client, `models:/${name}@Registered`)).toMatchObject({ kind: "run", runId: reg.runId, path: "model" });
+          expect(await resolveModelSource(client, `models:/${name}@Registered`)).toMatchObject({
+            kind: "run",
+            runId: reg.runId,
+            path: "model",
+          });
           await expectPredicts(client, `models:/${name}@Registered`, path.join(work, "cache"), reg);
           // With no run, a file: source is the folder itself.
           expect(await resolveModelSource(client, `models:/${name}@Located`)).toEqual({
