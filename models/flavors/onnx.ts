@@ -1,7 +1,7 @@
 // The `onnx` flavour: a model a Python team saved with `mlflow.onnx.save_model`/`log_model`
 // (`model.onnx`, maybe with external weight files beside it, and the MLmodel's `onnx`
 // entry: `data`, `providers`, `onnx_session_options`, `onnx_version`), run with ONNX
-// Runtime's Node binding, `onnxruntime-node`, an optional dependency imported only when an
+// Runtime's Node binding, `onnxruntime-node`, an optional peer dependency imported only when an
 // onnx model is loaded. Input and output follow MLflow's onnx pyfunc:
 //   - a table (records, one record, or a column object when the signature has columns) is a
 //     DataFrame: a model with one input takes the columns as one [rows, columns] tensor in the
@@ -72,7 +72,7 @@ const notInstalled = (detail: string, cause: unknown) =>
     { cause },
   );
 
-/** The user's onnxruntime-node when installed where the model is loaded, else ours (an optional dependency). */
+/** The user's onnxruntime-node when installed where the model is loaded, else ours (an optional peer dependency). */
 async function importOnnxRuntime(fromDirs: string[]): Promise<OnnxRuntime> {
   let path: string | undefined;
   for (const d of fromDirs) {
