@@ -207,9 +207,11 @@ export class Compiler {
       p.kill();
       this.replace(() => this.startWorker());
     };
+    /** This process said `ready` (it may be a fallback after another backend was ready). */
+    let up = false;
     const lost = (why: string) => {
       if (this.closed || this.backend !== backend) return;
-      if (!this.isReady) return fallBack(why);
+      if (!up) return fallBack(why);
       this.die(new Error(`TypeScript compiler process ${why}; restart the kernel`));
     };
     const backend: Backend = {
@@ -222,7 +224,10 @@ export class Compiler {
           p.kill();
         }),
     };
-    onMessages(p.channel, (m) => this.receive(m as CompilerResponse, backend));
+    onMessages(p.channel, (m) => {
+      if ("ready" in (m as CompilerResponse)) up = true;
+      this.receive(m as CompilerResponse, backend);
+    });
     p.channel.on("error", (e) => lost(`failed: ${e.message}`));
     p.channel.on("close", () => lost("exited"));
     this.backend = backend;

@@ -65,13 +65,20 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
     sessions++;
     clearTimeout(idleTimer);
     let listener: ((request: CompilerRequest) => void) | undefined;
+    let closed = false;
     socket.on("error", () => {});
     socket.on("close", () => {
+      // A kernel that ended without saying `close` (killed, crashed): its converter and the
+      // file watchers it holds go all the same.
+      if (listener && !closed) listener({ op: "close" });
+      closed = true;
       sessions--;
       armIdle();
     });
     onMessages(socket, (m) => {
       const request = m as CompilerRequest;
+      if (closed) return;
+      if (request.op === "close") closed = true;
       if (listener) return listener(request);
       if (request.op !== "open") {
         sendMessage(socket, { failed: `a session starts with "open", not ${JSON.stringify(request.op)}` });
