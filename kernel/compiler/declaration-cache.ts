@@ -11,17 +11,36 @@ type TypeScript = typeof import("@tslab/typescript-for-tslab");
 type Host = TS.CompilerHost & { getSourceFileByPath?(fileName: string, path: string, ...rest: unknown[]): TS.SourceFile | undefined };
 type Options = TS.ScriptTarget | TS.CreateSourceFileOptions;
 
-interface Entry {
+/** A parsed file and the file state it was read from. */
+export interface CachedDeclaration {
   sourceFile: TS.SourceFile;
   mtimeMs: number;
   size: number;
 }
 
-export function withDeclarationCache(ts: TypeScript): TypeScript {
+interface Entry extends CachedDeclaration {
+  /** When it was parsed (Date.now()). */
+  parsedAt: number;
+}
+
+export interface DeclarationCache {
+  /** TypeScript whose watch programs' hosts answer from the cache. */
+  ts: TypeScript;
+  /** Whether a cached file changed on disk, or was parsed again, after `since` (ms since the epoch). */
+  changedSince(since: number): boolean;
+}
+
+export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedDeclaration> = new Map()): DeclarationCache {
   /** By file name, language version and module format (a file parses differently under each). */
   const files = new Map<string, Entry>();
   const keyOf = (fileName: string, options: Options) =>
-    typeof options === "object" ? `${fileName}\0${options.languageVersion}\0${options.impliedNodeFormat}` : `${fileName}\0${options}\0`;
+    typeof options === "object"
+      ? `${fileName}\0${options.languageVersion}\0${options.impliedNodeFormat ?? ""}`
+      : `${fileName}\0${options}\0`;
+  for (const [fileName, entry] of parsed) {
+    const { languageVersion, impliedNodeFormat } = entry.sourceFile;
+    files.set(keyOf(fileName, { languageVersion, impliedNodeFormat }), { ...entry, parsedAt: 0 });
+  }
 
   const cached = (fileName: string, options: Options, fresh: boolean | undefined, read: () => TS.SourceFile | undefined) => {
     if (!fileName.endsWith(".d.ts")) return read();
@@ -34,7 +53,7 @@ export function withDeclarationCache(ts: TypeScript): TypeScript {
       // Builder programs (tslab's watch program) need a version per file.
       const versioned = sourceFile as { version?: string };
       versioned.version ??= ts.sys.createHash?.(sourceFile.text) ?? `${stat.size}-${stat.mtimeMs}`;
-      files.set(key, { sourceFile, mtimeMs: stat.mtimeMs, size: stat.size });
+      files.set(key, { sourceFile, mtimeMs: stat.mtimeMs, size: stat.size, parsedAt: Date.now() });
     } else files.delete(key);
     return sourceFile;
   };
@@ -64,5 +83,13 @@ export function withDeclarationCache(ts: TypeScript): TypeScript {
     };
     return host;
   };
-  return withOverrides(ts, { createWatchCompilerHost });
+  const changedSince = (since: number) => {
+    for (const [key, entry] of files) {
+      if (entry.parsedAt > since) return true;
+      const stat = fs.statSync(key.slice(0, key.indexOf("\0")), { throwIfNoEntry: false });
+      if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) return true;
+    }
+    return false;
+  };
+  return { ts: withOverrides(ts, { createWatchCompilerHost }), changedSince };
 }

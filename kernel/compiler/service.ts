@@ -11,7 +11,7 @@ import { declaredNames, fixShorthands } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
-import { withDeclarationCache } from "./declaration-cache.js";
+import { withDeclarationCache, type CachedDeclaration, type DeclarationCache } from "./declaration-cache.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -23,7 +23,9 @@ export interface CompilerPort {
 type ConverterModule = typeof import("tslab/dist/converter.js");
 
 /** Serves the kernels of a shared compiler service (shared-service.ts), on the socket its environment names. */
-export async function serveShared(): Promise<void> {
+export async function serveShared(snapshotFiles: Map<string, CachedDeclaration>): Promise<void> {
+  // Its sessions share declaration files: the snapshot's, and those it does not hold, parsed once.
+  shareDeclarationFiles(snapshotFiles);
   await (await import("./shared-service.js")).listen();
 }
 
@@ -50,10 +52,12 @@ interface Loaded {
 }
 let loaded: Loaded | undefined;
 /** Set by a shared service started without a snapshot: its converters share parsed declaration files. */
-let shareDeclarations = false;
+let shareDeclarations: Map<string, CachedDeclaration> | undefined;
+let declarationCache: DeclarationCache | undefined;
 
-export function shareDeclarationFiles(): void {
-  shareDeclarations = true;
+/** `parsed`: declaration files already parsed (a snapshot's), by file name. */
+export function shareDeclarationFiles(parsed: Map<string, CachedDeclaration> = new Map()): void {
+  shareDeclarations = parsed;
 }
 
 function load(): Loaded {
@@ -65,7 +69,8 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  const mapping = cellSourceMaps(shareDeclarations ? withDeclarationCache(ts) : ts);
+  if (shareDeclarations) declarationCache = withDeclarationCache(ts, shareDeclarations);
+  const mapping = cellSourceMaps(declarationCache?.ts ?? ts);
   const cells = oneProgramPerCell(mapping.ts);
   require.cache[tsPath]!.exports = cells.ts;
   loaded = { ts, mapping, cells, mod: require(converterPath) };
@@ -93,7 +98,19 @@ function createConverterIn({ mod, ts }: Loaded, cwd: string | undefined): Return
  * `failed`), then serves requests. Each call is a session of its own: its converter, and
  * its names of earlier cells' declarations.
  */
-export function serveCompiler(port: CompilerPort, cwd?: string): void {
+export type Converter = ReturnType<ConverterModule["createConverter"]>;
+
+/** A converter made ahead of the session that will use it (a shared service keeps one spare per folder). */
+export function createConverterFor(cwd: string): Converter {
+  return createConverterIn(load(), cwd);
+}
+
+/** Whether a declaration file a converter of this process parsed has changed since `since` (ms): a spare made before is stale. */
+export function declarationsChangedSince(since: number): boolean {
+  return declarationCache?.changedSince(since) ?? false;
+}
+
+export function serveCompiler(port: CompilerPort, cwd?: string, spare?: Converter): void {
   let mod: ConverterModule;
   let conv: ReturnType<ConverterModule["createConverter"]>;
   let ts: typeof import("@tslab/typescript-for-tslab");
@@ -104,7 +121,7 @@ export function serveCompiler(port: CompilerPort, cwd?: string): void {
   try {
     const l = load();
     ({ mod, ts, cells, mapping } = l);
-    conv = createConverterIn(l, cwd);
+    conv = spare ?? createConverterIn(l, cwd);
     port.postMessage({ ready: true });
   } catch (e) {
     port.postMessage({ failed: String((e as Error).stack ?? e) });

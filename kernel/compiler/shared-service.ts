@@ -14,11 +14,14 @@ import net from "node:net";
 import { pathToFileURL } from "node:url";
 import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest } from "./compiler.js";
-import { serveCompiler, shareDeclarationFiles } from "./service.js";
+import { createConverterFor, declarationsChangedSince, serveCompiler, shareDeclarationFiles, type Converter } from "./service.js";
 
 export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
 export const IDLE_ENV = "TSLAB_MLFLOW_COMPILER_IDLE_MS";
 const DEFAULT_IDLE_MS = 10 * 60_000;
+/** Spare converters kept (one per folder), and how long after a session opens the next is made. */
+const MAX_SPARES = 4;
+const SPARE_DELAY_MS = 1_000;
 /** How often the service checks that its socket file is still there. */
 const SOCKET_CHECK_MS = 5_000;
 
@@ -61,6 +64,7 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
     if (sessions === 0) idleTimer = setTimeout(exit, idle);
   };
 
+  const spares = spareConverters();
   const server = net.createServer((socket) => {
     sessions++;
     clearTimeout(idleTimer);
@@ -91,7 +95,9 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
           close: () => socket.end(),
         },
         request.cwd,
+        spares.take(request.cwd),
       );
+      spares.prepare(request.cwd);
     });
   });
 
@@ -114,6 +120,41 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
   setInterval(() => {
     if (fs.statSync(socketPath, { throwIfNoEntry: false })?.ino !== inode) process.exit(0);
   }, SOCKET_CHECK_MS).unref();
+}
+
+/**
+ * One converter made ahead per recently used folder, so that the next kernel there (a restart,
+ * a second notebook) does not wait for one: made a while after a session opens (not to slow
+ * that kernel's first cells), dropped when a declaration file changed since it was made.
+ */
+function spareConverters() {
+  const spares = new Map<string, { converter: Converter; madeAt: number }>();
+  return {
+    take(cwd: string): Converter | undefined {
+      const spare = spares.get(cwd);
+      if (!spare) return undefined;
+      spares.delete(cwd);
+      if (!declarationsChangedSince(spare.madeAt)) return spare.converter;
+      spare.converter.close();
+      return undefined;
+    },
+    prepare(cwd: string): void {
+      setTimeout(() => {
+        if (spares.has(cwd)) return;
+        try {
+          const madeAt = Date.now();
+          spares.set(cwd, { converter: createConverterFor(cwd), madeAt });
+        } catch {
+          return; // the next session makes its own (and says why, if it cannot)
+        }
+        while (spares.size > MAX_SPARES) {
+          const [oldest, { converter }] = spares.entries().next().value as [string, { converter: Converter }];
+          converter.close();
+          spares.delete(oldest);
+        }
+      }, SPARE_DELAY_MS).unref();
+    },
+  };
 }
 
 /** Whether a service accepts connections on `socketPath`. */

@@ -195,7 +195,10 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   ts.sys.getCurrentDirectory = () => cwd;
   const M = Module as unknown as { new (id: string): NodeJS.Module; _cache: Record<string, NodeJS.Module> };
   const tsModule = new M(inputs.typescriptFile);
-  Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: typescriptWithCache(ts, files) });
+  // A shared service (shared-service.ts) hands the files to its own cache of declaration files,
+  // which all its sessions use; a kernel's own compiler process serves them from here.
+  const shared = Boolean(process.env.TSLAB_MLFLOW_COMPILER_LISTEN);
+  Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: shared ? ts : typescriptWithCache(ts, files) });
   M._cache[inputs.typescriptFile] = tsModule;
 
   // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
@@ -207,7 +210,8 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   const service = (await script.runInThisContext()) as typeof import("./service.js");
   // A shared compiler service (shared-service.ts) listens for kernels; otherwise the kernel's
   // end of the channel is our fd 3 (process.ts).
-  if (process.env.TSLAB_MLFLOW_COMPILER_LISTEN) await service.serveShared();
+  // (Parsed by the same TypeScript; typed from two copies of its declarations.)
+  if (shared) await service.serveShared(files as unknown as Parameters<typeof service.serveShared>[0]);
   else service.serveOnChannel(3);
 }
 
