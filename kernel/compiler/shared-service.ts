@@ -136,6 +136,7 @@ function spareConverters() {
       spares.delete(cwd);
       if (!declarationsChangedSince(spare.madeAt)) return spare.converter;
       spare.converter.close();
+      process.stderr.write(`spare converter for ${cwd} dropped: a declaration file changed since it was made\n`);
       return undefined;
     },
     prepare(cwd: string): void {
@@ -144,6 +145,7 @@ function spareConverters() {
         try {
           const madeAt = Date.now();
           spares.set(cwd, { converter: createConverterFor(cwd), madeAt });
+          process.stderr.write(`spare converter ready for ${cwd}\n`);
         } catch {
           return; // the next session makes its own (and says why, if it cannot)
         }

@@ -244,15 +244,24 @@ describe("the shared compiler service", () => {
   }, 180_000);
 
   it("a declaration file edited while the service runs is read again by the next kernel", async () => {
-    const { env } = freshCache();
+    const { cache, env } = freshCache();
     const dir = project("fixture-edit", "type EditedValue = number;\n");
     const k1 = await start(dir, env);
     expect((await k1.execute("const v: EditedValue = 1;")).reply.content.status).toBe("ok");
+    // The service has a converter ready for the next kernel in this folder, made before the edit.
+    const serviceLog = () =>
+      fs
+        .readdirSync(cache)
+        .filter((n) => n.endsWith(".log"))
+        .map((n) => fs.readFileSync(path.join(cache, n), "utf8"))
+        .join("");
+    await waitFor("the spare converter", () => serviceLog().includes(`spare converter ready for ${dir}`));
     fs.writeFileSync(path.join(dir, "node_modules", "@types", "fixture-edit", "index.d.ts"), "type EditedValue = string;\n");
     const k2 = await start(dir, env);
     const r = await k2.execute("const v: EditedValue = 1;");
     expect(r.reply.content.evalue).toMatch(/TS2322: Type 'number' is not assignable to type 'string'/);
     expect((await logShows(k1, SESSION)).match(SESSION)?.[1]).toBe((await logShows(k2, SESSION)).match(SESSION)?.[1]);
+    expect(serviceLog()).toContain(`spare converter for ${dir} dropped: a declaration file changed since it was made`);
   }, 180_000);
 
   it("a cache folder that cannot be written: the cell runs on the kernel's own compiler with a one-line warning", async (ctx) => {
