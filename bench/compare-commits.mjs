@@ -102,7 +102,9 @@ function runBench(dir, name, env, timeoutMs) {
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("close", (status, signal) => {
       clearTimeout(timer);
-      const failed = status !== 0 ? `exit ${status ?? signal}: ${err.trim().split("\n").slice(-2).join(" | ")}` : undefined;
+      const lines = err.trim().split("\n");
+      const why = lines.find((l) => /^\w*Error\b|^error:/i.test(l.trim())) ?? lines.slice(-2).join(" | ");
+      const failed = status !== 0 ? `exit ${status ?? signal}: ${why.trim()}` : undefined;
       resolve({ out, failed });
     });
   });
@@ -196,6 +198,9 @@ async function main() {
   const head = resolveCommit(o.refs[1] ?? "HEAD");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "compare-commits-"));
   const dirs = {};
+  // Older commits read the shared material (recorded exchanges, real servers) beside the clone.
+  const shared = path.join(MAIN, "..", "shared");
+  if (fs.existsSync(shared)) fs.symlinkSync(shared, path.join(tmp, "shared"), "dir");
   try {
     dirs.base = prepare("base", base, tmp);
     dirs.head = prepare("head", head, tmp);
