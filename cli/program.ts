@@ -3,7 +3,6 @@
 // paying for install's PNG renderer or the run/export machinery.
 import fs from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import type { KernelExtension } from "../kernel/extensions.js";
 import type { InstallLocation } from "./install.js";
 import { registerExportCommand } from "./export.js";
 import { registerRunCommand } from "./run.js";
@@ -93,15 +92,8 @@ export function buildProgram(): Command {
     .requiredOption("--connection-file <file>", "connection file written by the frontend")
     .allowExcessArguments(false)
     .action(async (opts: { connectionFile: string }) => {
-      const { startKernel } = await import("../kernel/index.js");
-      const { mlflowExtension } = await import("../magics/index.js");
-      // The one place kernel extensions (magics) are plugged in.
-      const extensions: KernelExtension[] = [mlflowExtension()];
-      const running = await startKernel({ connectionFile: opts.connectionFile, extensions });
-      await running.exited;
-      // Shut down (a restart too: the frontend starts a new process). Leftover timers
-      // or handles from user code must not keep the process alive.
-      process.exit(0);
+      const { runKernel } = await import("./kernel.js");
+      await runKernel(opts.connectionFile);
     });
 
   // Further subcommands register themselves here: registerXCommand(program).

@@ -79,5 +79,12 @@ export async function startKernel(opts: StartKernelOptions): Promise<RunningKern
     await close(restart);
   };
   kernel.onShutdownReplied = (restart) => void close(restart);
+  // Shell already serves; a control or heartbeat port that cannot be bound still fails the start.
+  try {
+    await transport.controlReady;
+  } catch (e) {
+    await close(false);
+    throw e;
+  }
   return { exited, shutdown: (restart = false) => stop(restart) };
 }

@@ -10,10 +10,14 @@ export type { MlflowExtensionOptions } from "./extension.js";
 export function mlflowExtension(options: MlflowExtensionOptions = {}): KernelExtension {
   let impl: KernelExtension | undefined;
   let introspection: typeof import("./magic-introspection.js") | undefined;
+  // Loading starts now, not at `activate`: the implementation's ~200 modules load while the
+  // kernel binds its sockets and its control thread starts.
+  const loading = Promise.all([import("./extension.js"), import("./magic-introspection.js")]);
+  loading.catch(() => {}); // `activate` reports a failure to load
   return {
     name: "mlflow",
     async activate(host: KernelHost) {
-      const [{ mlflowExtension: create }, intro] = await Promise.all([import("./extension.js"), import("./magic-introspection.js")]);
+      const [{ mlflowExtension: create }, intro] = await loading;
       introspection = intro;
       impl = create(options);
       await impl.activate?.(host);
