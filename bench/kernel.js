@@ -6,7 +6,11 @@
 // warm (the project's compiler snapshot built, see kernel/compiler/cache.ts, and the shared
 // compiler service the cold kernel started still running, see kernel/compiler/shared.ts) and
 // cold. bench/first-result.js times spawn to first result in every state of the cache.
+// Also: a type-checked cell declaring a 30-line function after warm-up (ours, stock tslab's,
+// and our JIT-cold first ten, run right after the kernel's first cell), and the 1e6
+// top-level loop against Deno's kernel (`deno jupyter --kernel`, the `deno` devDependency).
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +22,30 @@ const STARTS = 3;
 const TRIVIAL = 200;
 const REPS = 5;
 
+/** Deno's binary from the `deno` devDependency (its platform package ships it), if it is installed. */
+function denoBinary() {
+  try {
+    return createRequire(import.meta.url)("deno/install_api.cjs").runInstall();
+  } catch {
+    return undefined;
+  }
+}
+const DENO = denoBinary();
+const FN_CELLS = 20;
+
+/** A cell declaring a 30-line typed function (a fresh name each time) and calling it once. */
+function fn30Cell(k) {
+  const body = [];
+  for (let i = 0; i < 27; i++) body.push(`  const v${i}: number = ${i === 0 ? "xs.length" : `v${i - 1} + (xs[${i}] ?? ${i}) * scale`};`);
+  return [
+    `function fn30_${k}(xs: readonly number[], scale: number, label: string): { label: string; total: number } {`,
+    ...body,
+    `  return { label: label.toUpperCase(), total: v26 };`,
+    "}",
+    `fn30_${k}([1, 2, 3], 2, "run").total`,
+  ].join("\n");
+}
+
 const KERNELS = {
   "tslab-mlflow": {
     argv: [process.execPath, path.join(ROOT, "dist", "cli", "main.js"), "kernel", "--connection-file", "{connection_file}"],
@@ -28,6 +56,7 @@ const KERNELS = {
     argv: [process.execPath, path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
     interruptMode: "signal",
   },
+  ...(DENO ? { deno: { argv: [DENO, "jupyter", "--kernel", "--conn", "{connection_file}"], interruptMode: "signal" } } : {}),
 };
 
 const median = (xs) => {
@@ -58,8 +87,8 @@ async function firstCellAfterStart(name, env) {
   }
 }
 
-const lostIdle = { "tslab-mlflow": 0, "stock tslab": 0 };
-const lostReply = { "tslab-mlflow": 0, "stock tslab": 0 };
+const lostIdle = { "tslab-mlflow": 0, "stock tslab": 0, deno: 0 };
+const lostReply = { "tslab-mlflow": 0, "stock tslab": 0, deno: 0 };
 
 /** Round trip of one cell through its idle status; a cell whose idle never came is run again. */
 async function timed(name, client, code) {
@@ -90,6 +119,9 @@ async function measure(name) {
   const c = await start(name);
   try {
     const firstCell = await timed(name, c, "1+1");
+    // JIT-cold: the kernel's first function cells, before any warm-up.
+    const fnCold = [];
+    for (let k = 0; k < 10; k++) fnCold.push(await timed(name, c, fn30Cell(k)));
     for (let i = 0; i < 10; i++) await timed(name, c, "1+1");
     const trivial = [];
     for (let i = 0; i < TRIVIAL; i++) trivial.push(await timed(name, c, "1+1"));
@@ -116,7 +148,12 @@ async function measure(name) {
       topLoop.push(await timed(name, c, `let ${s} = 0; for (let i = 0; i < 1e6; i++) ${s} += i; ${s}`));
       fnLoop.push(await timed(name, c, `function loop${k}() { let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s; } loop${k}()`));
     }
+    // After warm-up (the trivial cells, loops and the cold ten above).
+    const fn30 = [];
+    for (let k = 10; k < 10 + FN_CELLS; k++) fn30.push(await timed(name, c, fn30Cell(k)));
     return {
+      fnCold,
+      fn30: median(fn30),
       start: median(starts),
       firstCell,
       firstCellCold,
@@ -143,11 +180,30 @@ async function measureNamed(name) {
   }
 }
 
+/** Deno's kernel: the loops only (after ten trivial cells), same cells as ours. */
+async function measureDeno() {
+  const c = await start("deno");
+  try {
+    for (let i = 0; i < 10; i++) await timed("deno", c, "1+1");
+    const topLoop = [];
+    const fnLoop = [];
+    for (let k = 0; k < REPS; k++) {
+      const s = k === 0 ? "s" : `s${k}`;
+      topLoop.push(await timed("deno", c, `let ${s} = 0; for (let i = 0; i < 1e6; i++) ${s} += i; ${s}`));
+      fnLoop.push(await timed("deno", c, `function loop${k}() { let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s; } loop${k}()`));
+    }
+    return { topLoop: median(topLoop), fnLoop: median(fnLoop) };
+  } finally {
+    await c.close();
+  }
+}
+
 export async function run() {
-  let ours, stock;
+  let ours, stock, deno;
   try {
     ours = await measureNamed("tslab-mlflow");
     stock = await measureNamed("stock tslab");
+    if (DENO) deno = await measureDeno();
   } finally {
     fs.rmSync(CACHE_DIR, { recursive: true, force: true });
   }
@@ -189,6 +245,30 @@ export async function run() {
     ["1e6 loop, top level", fmt(ours.topLoop), fmt(stock.topLoop), x(ours.topLoop / stock.topLoop), "", null],
     ["1e6 loop, in a function", fmt(ours.fnLoop), fmt(stock.fnLoop), x(ours.fnLoop / stock.fnLoop), "", null],
     [
+      `30-line function cell, after warm-up (median of ${FN_CELLS})`,
+      fmt(ours.fn30),
+      fmt(stock.fn30),
+      x(ours.fn30 / stock.fn30),
+      "<= 15 ms",
+      ours.fn30 <= 15,
+    ],
+    [
+      "30-line function cell, JIT-cold first ten (median)",
+      fmt(median(ours.fnCold)),
+      fmt(median(stock.fnCold)),
+      x(median(ours.fnCold) / median(stock.fnCold)),
+      "",
+      null,
+    ],
+    [
+      "1e6 loop, top level: ours / deno",
+      deno ? x(ours.topLoop / deno.topLoop) : "-",
+      deno ? `deno ${fmt(deno.topLoop)}` : "deno not installed",
+      "",
+      "<= 2x",
+      deno ? ours.topLoop / deno.topLoop <= 2 : null,
+    ],
+    [
       "top-level / function loop",
       x(ours.topLoop / ours.fnLoop),
       x(stock.topLoop / stock.fnLoop),
@@ -204,6 +284,9 @@ export async function run() {
   console.log(line(head));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of cells) console.log(line(r));
+  console.log(`our JIT-cold first ten 30-line function cells, ms: ${ours.fnCold.map((v) => v.toFixed(1)).join(" ")}`);
+  console.log(`stock tslab's first ten, ms: ${stock.fnCold.map((v) => v.toFixed(1)).join(" ")}`);
+  if (deno) console.log(`deno: 1e6 loop top level ${fmt(deno.topLoop)}, in a function ${fmt(deno.fnLoop)}`);
   console.log(`(medians; starts: ${STARTS} each, loops and arrays: ${REPS} each; ratio = tslab-mlflow / stock tslab)`);
   console.log(
     `idle statuses never published (cell re-run): tslab-mlflow ${lostIdle["tslab-mlflow"]}, stock tslab ${lostIdle["stock tslab"]}`,

@@ -155,7 +155,7 @@ export class Compiler {
     backend.post({ op: "open", cwd: path.resolve(this.cwd) });
     for (const { request } of this.pending.values()) backend.post(request);
     this.log(`TypeScript compiler: a session in the shared compiler service ${paths.socket}`);
-    if (startedCold) this.buildWhenReady(snapshot);
+    if (startedCold || !fs.existsSync(snapshot.blob)) this.buildWhenReady(snapshot); // a kernel that ended before its service was ready built nothing
   }
 
   /** Starts another backend (`start` sets it) and hands it the requests still awaiting answers. */
