@@ -83,6 +83,7 @@ export async function startKernel(opts: StartKernelOptions): Promise<RunningKern
   try {
     await transport.controlReady;
   } catch (e) {
+    if (closing) return { exited, shutdown: (restart = false) => stop(restart) }; // shut down (SIGTERM) before it was ready
     await close(false);
     throw e;
   }

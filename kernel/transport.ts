@@ -57,6 +57,7 @@ export class Transport {
         "ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed")),
       );
       worker.once("error", reject);
+      worker.once("exit", () => reject(new Error("control worker ended before it was ready")));
     });
     controlReady.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
     return new Transport(shell, stdin, iopub, control, log, interrupts, controlReady);
