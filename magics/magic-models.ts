@@ -11,9 +11,6 @@ import { table } from "./table-output.js";
 
 const MAX_METRICS = 4;
 
-// %mlflow_predict's preview shows its rows with the same helper.
-export { table };
-
 const quote = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; nextPageToken?: string }>, max: number): Promise<T[]> {

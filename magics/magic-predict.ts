@@ -21,7 +21,7 @@ import {
 import type { MimeBundle } from "../kernel/extensions.js";
 import { DATABRICKS_ENDPOINT_NAME, invokeServingEndpoint } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
-import { table } from "./magic-models.js";
+import { table } from "./table-output.js";
 import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
 import { positiveInt } from "./run-query.js";
 import type { MlflowSession } from "./session.js";

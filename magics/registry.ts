@@ -66,7 +66,6 @@ export interface Magic<C = unknown, O extends OptionSchema = OptionSchema> {
  * handler's parameter cannot widen to every schema's, so the table erases the schema here.
  * What a handler receives still comes from its own options, through parse().
  */
-// biome-ignore lint/suspicious/noExplicitAny: the erased option schema of a table entry
 export type AnyMagic<C = unknown> = Magic<C, any>;
 
 export type MagicErrorCode = "UNKNOWN_MAGIC" | "BAD_OPTION" | "BAD_ARGUMENT" | "WRONG_KIND";
