@@ -154,6 +154,8 @@ export class Inputs {
    */
   read(expDir: string, runDir: string, runId: string): DatasetInput[] {
     const inputsDir = join(runDir, INPUTS);
+    // Most runs have no inputs: a check that cannot throw is cheaper than a failed readdir.
+    if (!fs.existsSync(inputsDir)) return [];
     let names: string[];
     try {
       names = fs
