@@ -12,16 +12,10 @@ import {
   type Run,
   type RunStatus,
 } from "../tracking/index.js";
-import {
-  defaultModelCache,
-  loadModel,
-  logModel,
-  type BatchPredictOptions,
-  type LogModelOptions,
-  type ModelInput,
-} from "../models/index.js";
+import type { BatchPredictOptions, LogModelOptions, ModelInput } from "../models/index.js";
 import type { ActiveRun } from "./active-run.js";
 import { kernelDisplay, runBatchPredict } from "./magic-predict.js";
+import { loadModels } from "./models-lazy.js";
 import type { MlflowSession } from "./session.js";
 
 type Scalar = string | number | boolean;
@@ -118,10 +112,13 @@ export function createMlflowApi(session: MlflowSession) {
      */
     logModel: (model: ModelInput, options: LogModelOptions = {}) => {
       const r = run("logModel");
-      return logModel(client(), r.info.runId, model, options);
+      return loadModels().then((m) => m.logModel(client(), r.info.runId, model, options));
     },
     /** Loads `runs:/`, `models:/name/version`, `models:/name@alias`, `models:/<model_id>` or a local folder (downloaded once into the cache). */
-    loadModel: (uri: string) => loadModel(client(), uri, { cacheDir: defaultModelCache(session.env) }),
+    loadModel: async (uri: string) => {
+      const m = await loadModels();
+      return m.loadModel(client(), uri, { cacheDir: m.defaultModelCache(session.env) });
+    },
     /** Where a `runs:/`, `models:/name/version` or `models:/name@alias` URI points. */
     resolveModelUri: (uri: string) => client().resolveModelUri(uri),
     /**

@@ -1,8 +1,8 @@
 // Fetching runs for %mlflow_runs and %mlflow_compare: experiment lookup with a helpful error,
-// paged search, explicit run ids, and metric histories fetched with bounded concurrency.
+// paged search, explicit run ids, bounded concurrency. (The metric histories a chart draws are
+// in history-query.ts, which needs charts/ and so loads with %mlflow_compare.)
 
-import { HISTORY_MAX_RUNS } from "../charts/history.js";
-import { MlflowError, DEFAULT_SEARCH_MAX_RESULTS, type Experiment, type Metric, type Run, type TrackingStore } from "../tracking/index.js";
+import { MlflowError, DEFAULT_SEARCH_MAX_RESULTS, type Experiment, type Run, type TrackingStore } from "../tracking/index.js";
 import { MagicError } from "./registry.js";
 import type { MlflowSession } from "./session.js";
 
@@ -73,48 +73,5 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: 
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-/**
- * The ids of the runs a history chart draws: charts orders runs by start time then run id,
- * keeps the latest `max`, and draws the latest HISTORY_MAX_RUNS of those.
- */
-export function drawnInHistory(runs: readonly Run[], max: number): Set<string> {
-  const unique = [...new Map(runs.map((r) => [r.info.runId, r])).values()];
-  unique.sort(
-    (a, b) =>
-      (Number(a.info.startTime) || 0) - (Number(b.info.startTime) || 0) ||
-      (a.info.runId < b.info.runId ? -1 : a.info.runId > b.info.runId ? 1 : 0),
-  );
-  return new Set(unique.slice(-Math.min(max, HISTORY_MAX_RUNS)).map((r) => r.info.runId));
-}
-
-/** True when some history has points at more than one step (what makes `auto` draw histories). */
-export function hasSteps(hist: readonly Record<string, Metric[]>[]): boolean {
-  return hist.some((h) => Object.values(h).some((points) => points.some((p) => p.step !== points[0]!.step)));
-}
-
-/**
- * Histories of `metrics` for the runs `include` accepts (all by default). Only metrics whose
- * latest point has a step above 0 can have a history worth drawing, so the others are not
- * fetched (that keeps 1,000-run bar charts fast).
- */
-export async function histories(
-  store: TrackingStore,
-  runs: readonly Run[],
-  metrics: readonly string[] | undefined,
-  include: (runId: string) => boolean = () => true,
-): Promise<Record<string, Metric[]>[]> {
-  const want = metrics ? new Set(metrics) : undefined;
-  const jobs: { i: number; key: string }[] = [];
-  runs.forEach((r, i) => {
-    if (!include(r.info.runId)) return;
-    for (const m of r.data.metrics) if (m.step > 0 && (!want || want.has(m.key))) jobs.push({ i, key: m.key });
-  });
-  const out = runs.map(() => ({}) as Record<string, Metric[]>);
-  await mapLimit(jobs, 16, async ({ i, key }) => {
-    out[i]![key] = await store.getMetricHistory(runs[i]!.info.runId, key);
-  });
   return out;
 }
