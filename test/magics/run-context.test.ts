@@ -180,6 +180,21 @@ describe("a kernel given its outer run on stdin", () => {
   );
 });
 
+/** Resolves `printed(re)` once the process's output tail matches `re` (as the output arrives). */
+function outputWatch(p: KernelProcess): (re: RegExp) => Promise<void> {
+  const waiting = new Set<() => boolean>();
+  const keep = p.keep.bind(p);
+  p.keep = (text) => {
+    keep(text);
+    for (const check of waiting) if (check()) waiting.delete(check);
+  };
+  return (re) =>
+    new Promise<void>((resolve) => {
+      const check = () => re.test(p.outputTail) && (resolve(), true);
+      if (!check()) waiting.add(check);
+    });
+}
+
 describe("a kernel process's input", () => {
   it("is written when it resolves; a process that closed its stdin (EPIPE) is no crash", async () => {
     const echo = new KernelProcess(
@@ -190,12 +205,17 @@ describe("a kernel process's input", () => {
     expect((await echo.exited).code).toBe(0);
     expect(echo.outputTail).toBe("late text");
 
+    // The input is fed only once the process has closed its stdin; each step waits on the output.
+    let feed!: (text: string) => void;
     const closer = new KernelProcess(
-      [process.execPath, "-e", "require('node:fs').closeSync(0); console.log('closed'); setTimeout(() => {}, 3000)"],
-      { stdio: "pipe", input: delayed(500, "x".repeat(1 << 20)) },
+      [process.execPath, "-e", "require('node:fs').closeSync(0); console.log('closed'); setInterval(() => {}, 1000)"],
+      { stdio: "pipe", input: new Promise<string>((r) => (feed = r)) },
       () => undefined,
     );
-    await delayed(1500, undefined);
+    const printed = outputWatch(closer);
+    await printed(/closed\n/);
+    feed("x".repeat(1 << 20));
+    await printed(/stdin of the kernel: .*EPIPE/);
     expect(closer.alive).toBe(true);
     expect(closer.outputTail).toMatch(/closed\nstdin of the kernel: .*EPIPE/);
     await closer.stop(0);
