@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import type { Compiler, Converted } from "./compiler/index.js";
 import type { ErrorContent } from "../protocol/messages.js";
-import { drive } from "./step.js";
+import { deliverPendingSigint, drive, holdWatchdog } from "./step.js";
 import { InterruptSignal, interruptedError } from "./interrupted.js";
 import { CELL_LAYOUT, CellPositions, MODULE_LAYOUT } from "./cell-positions.js";
 import { compileError } from "./diagnostics.js";
@@ -61,6 +61,11 @@ export class Executor {
       exports: this.exports,
       require: this.makeRequire(createRequire(path.join(cwd, "__cell__.js")), cwd, hooks),
       define: defineExport,
+      // The first act of every cell's script: an interrupt recorded since the cell was
+      // sent to the type-checker stops it before its first line.
+      start: () => {
+        if (deliverPendingSigint()) throw new InterruptSignal();
+      },
     };
     (globalThis as Record<symbol, unknown>)[CELL_ARGS] = args;
   }
@@ -91,6 +96,17 @@ export class Executor {
    * cell line `src` starts at, so their positions are cell lines.
    */
   async execute(src: string, where: { name: string; firstLine: number } = { name: "<cell>", firstLine: 1 }): Promise<ExecOutcome> {
+    // Held from before the type-check to the end: a SIGINT that lands as the type-check
+    // ends, just before the code starts, is recorded rather than queued behind the code.
+    const hold = holdWatchdog();
+    try {
+      return await this.compileAndRun(src, where);
+    } finally {
+      hold.release();
+    }
+  }
+
+  private async compileAndRun(src: string, where: { name: string; firstLine: number }): Promise<ExecOutcome> {
     const interrupted = this.interruptPromise;
     let conv: Converted;
     try {
@@ -220,7 +236,7 @@ function wrap(js: string, kind: "function" | "async function" | "function*"): st
     .replace(/^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/m, "")
     .replace(/^Object\.defineProperty\(exports, /gm, "__defineExport(exports, ");
   const a = `globalThis[Symbol.for("tslab-mlflow.cell")]`;
-  return `(${kind} (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
+  return `${a}.start(), (${kind} (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;
 }
 
 /** Knows no script: every cell frame loses its (JavaScript) position. */

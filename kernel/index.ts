@@ -79,13 +79,5 @@ export async function startKernel(opts: StartKernelOptions): Promise<RunningKern
     await close(restart);
   };
   kernel.onShutdownReplied = (restart) => void close(restart);
-  // Shell already serves; a control or heartbeat port that cannot be bound still fails the start.
-  try {
-    await transport.controlReady;
-  } catch (e) {
-    if (closing) return { exited, shutdown: (restart = false) => stop(restart) }; // shut down (SIGTERM) before it was ready
-    await close(false);
-    throw e;
-  }
   return { exited, shutdown: (restart = false) => stop(restart) };
 }

@@ -60,7 +60,18 @@ function deliverSigint(): void {
   for (const l of held?.listeners ?? []) l("SIGINT");
 }
 
-function holdWatchdog(): { release(): void } {
+/**
+ * Gives a SIGINT recorded while no guarded code ran to the process's listeners (the
+ * kernel's interrupt); true if there was one. Called first thing inside a guarded script,
+ * so a signal either was recorded before it (taken here) or stops the script.
+ */
+export function deliverPendingSigint(): boolean {
+  if (!takePendingSigint()) return false;
+  deliverSigint();
+  return true;
+}
+
+export function holdWatchdog(): { release(): void } {
   if (!watchdog) return { release() {} };
   // Overlapping runs (an extension's host.run during a cell) share one hold.
   if (holds++ === 0) {

@@ -25,12 +25,6 @@ export class Transport {
     private readonly log: (line: string) => void,
     /** Shared with the control worker, which raises SIGINT for interrupt_request. */
     readonly interrupts: InterruptState,
-    /**
-     * Resolves once the control worker has bound control and heartbeat; rejects if it cannot.
-     * Shell does not wait for it: the worker's thread takes ~0.1 s to start, and a first
-     * execute_request needs neither socket (a frontend's control messages queue meanwhile).
-     */
-    readonly controlReady: Promise<void>,
   ) {}
 
   static async open(info: ConnectionInfo, log: (line: string) => void): Promise<Transport> {
@@ -47,31 +41,28 @@ export class Transport {
       control = new Worker(new URL("./control-worker.js", import.meta.url), {
         workerData: { control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key, interrupts: interrupts.buffer },
       });
+      const worker = control;
+      await new Promise<void>((resolve, reject) => {
+        worker.once("message", (m: FromWorker) =>
+          "ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed")),
+        );
+        worker.once("error", reject);
+      });
     } catch (e) {
       for (const s of sockets) s.close();
+      if (control) await stopWorker(control);
       throw e;
     }
-    const worker = control;
-    const controlReady = new Promise<void>((resolve, reject) => {
-      worker.once("message", (m: FromWorker) =>
-        "ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed")),
-      );
-      worker.once("error", reject);
-      worker.once("exit", () => reject(new Error("control worker ended before it was ready")));
-    });
-    controlReady.catch(() => {}); // the caller awaits it; never an unhandled rejection meanwhile
-    return new Transport(shell, stdin, iopub, control, log, interrupts, controlReady);
+    return new Transport(shell, stdin, iopub, control, log, interrupts);
   }
 
   /** Starts the reader loops; each message's frames go to its channel's handler. */
   listen(handlers: { shell: FramesHandler; control: FramesHandler; stdin: FramesHandler }): void {
     void this.readLoop(this.shell, handlers.shell);
     void this.readLoop(this.stdin, handlers.stdin);
-    let ready = false; // a failure to start is the controlReady rejection's, not a log line
-    void this.controlReady.then(() => (ready = true)).catch(() => {});
     this.control.on("message", (m: FromWorker) => {
       if ("frames" in m) handlers.control(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
-      else if ("error" in m && ready) this.log(m.error);
+      else if ("error" in m) this.log(m.error);
     });
   }
 
@@ -120,7 +111,6 @@ export class Transport {
 }
 
 async function stopWorker(w: Worker): Promise<void> {
-  if (w.threadId === -1) return; // already ended (it failed to start)
   const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
   w.postMessage({ close: true } satisfies ToWorker);
   // The worker closes its sockets and exits (within about a second, see control-worker.ts).
