@@ -59,8 +59,10 @@ describe.each(["message", "signal"] as const)("interrupt by %s while a cell awai
       [
         `const fs = require("fs");`,
         `try {`,
-        `  fs.writeFileSync(${q(marker)}, "1");`,
-        `  await new Promise((r) => setTimeout(r, 1000));`,
+        // The marker is written once the cell is suspended at its await (setImmediate runs after
+        // the cell's synchronous part): an interrupt then lands in the await's gap, never in
+        // running code, whose termination no finally block survives.
+        `  await new Promise((r) => { setImmediate(() => fs.writeFileSync(${q(marker)}, "1")); setTimeout(r, 1000); });`,
         `  fs.writeFileSync(${q(late)}, "1");`,
         `} finally {`,
         `  fs.writeFileSync(${q(cleaned)}, "1");`,
