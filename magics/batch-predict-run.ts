@@ -18,14 +18,7 @@ import {
 } from "../models/index.js";
 import type { MimeBundle } from "../kernel/extensions.js";
 import { invokeServingEndpoint } from "../tracking/index.js";
-import {
-  checkEndpointName,
-  MODEL_URI_TAG,
-  MODEL_VERSION_TAG,
-  PREDICTIONS_ARTIFACT_DIR,
-  type BatchPredictRun,
-  type Show,
-} from "./magic-predict.js";
+import { MODEL_URI_TAG, MODEL_VERSION_TAG, PREDICTIONS_ARTIFACT_DIR, type BatchPredictRun, type Show } from "./magic-predict.js";
 import { MagicError } from "./registry.js";
 import type { MlflowSession } from "./session.js";
 import { table } from "./table-output.js";
@@ -111,7 +104,10 @@ function endpointModel(uri: string, env: Record<string, string | undefined>): Lo
   return { predict, metadata: { signature: undefined } } as unknown as LoadedModel;
 }
 
-/** Sends `input` to the Databricks serving endpoint `name` in batches; shows and logs as runBatchPredict does. */
+/**
+ * Sends `input` to the Databricks serving endpoint `name` (checked by magic-predict.ts's entry)
+ * in batches; shows and logs as runBatchPredict does.
+ */
 export async function runEndpointPredict(
   session: Pick<MlflowSession, "env" | "activeRun">,
   name: string,
@@ -119,7 +115,6 @@ export async function runEndpointPredict(
   opts: BatchPredictOptions,
   show?: Show,
 ): Promise<BatchPredictRun> {
-  checkEndpointName(name);
   const uri = `databricks://${name}`;
   return predictAndShow(session, endpointModel(uri, session.env), uri, undefined, input, opts, show);
 }
