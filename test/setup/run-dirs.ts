@@ -15,5 +15,26 @@ export default function setup(): () => void {
   delete process.env.TSLAB_MLFLOW_CACHE_DIR;
   // Tests talk to servers on loopback; a proxy in the environment must not intercept them.
   process.env.NO_PROXY = [process.env.NO_PROXY, "127.0.0.1,localhost"].filter(Boolean).join(",");
-  return () => fs.rmSync(runDir, { recursive: true, force: true });
+  return () => {
+    stopCompilerServices(path.join(runDir, "cache", "tslab-mlflow", "compiler"));
+    fs.rmSync(runDir, { recursive: true, force: true });
+  };
+}
+
+/** The run's shared compiler services (their pid files) stop with the run, not at their idle exit. */
+function stopCompilerServices(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith(".pid"));
+  } catch {
+    return; // no service ever started
+  }
+  for (const n of names) {
+    const pid = Number.parseInt(fs.readFileSync(path.join(dir, n), "utf8"), 10);
+    try {
+      if (pid > 0) process.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
 }
