@@ -179,6 +179,8 @@ export async function stopRealServers(found: RealServers): Promise<void> {
       if (dog && dog.exitCode === null) {
         // Closing its pipe is the stop signal; it exits once the server's group is gone.
         const exited = new Promise((resolve) => dog.once("exit", resolve));
+        // Held again while it stops: unref'd (see startWatched), vitest would exit mid-teardown.
+        dog.ref();
         dog.stdin!.end();
         await exited;
       } else await promisify(execFile)(path.join(SERVER_KIT, "stop.sh"), [s.dataDir]).catch(() => undefined);
