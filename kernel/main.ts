@@ -1,16 +1,7 @@
 // Minimal entry: `node dist/kernel/main.js --connection-file F` (or `-f F`).
 // The `tslab-mlflow kernel` command does the same with extensions loaded.
-import "./prestart.js"; // first: starts the compiler while the rest loads
+import { connectionFileArg } from "./prestart.js"; // first: starts the compiler and control thread while the rest loads
 import { startKernel } from "./index.js";
-
-function connectionFileArg(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--connection-file" || a === "-f") return argv[i + 1];
-    if (a.startsWith("--connection-file=")) return a.slice("--connection-file=".length);
-  }
-  return undefined;
-}
 
 const file = connectionFileArg(process.argv.slice(2));
 if (!file) {

@@ -4,11 +4,10 @@
 //
 // zeromq v6 allows one pending receive and one pending send per socket, so
 // each socket has one reader loop and one chained send queue.
-import { Worker } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { type ConnectionInfo, endpoint } from "../protocol/connection.js";
-import type { FromWorker, ToWorker } from "./control-worker.js";
-import { InterruptState } from "./interrupt-state.js";
+import { type ControlThread, controlThreadFor } from "./control-thread.js";
+import type { InterruptState } from "./interrupt-state.js";
 
 export type Channel = "shell" | "control" | "stdin" | "iopub";
 export type FramesHandler = (frames: Buffer[]) => void;
@@ -21,55 +20,49 @@ export class Transport {
     private readonly shell: zmq.Router,
     private readonly stdin: zmq.Router,
     private readonly iopub: zmq.Publisher,
-    private readonly control: Worker,
+    private readonly control: ControlThread,
     private readonly log: (line: string) => void,
-    /** Shared with the control worker, which raises SIGINT for interrupt_request. */
-    readonly interrupts: InterruptState,
   ) {}
+
+  /** Shared with the control worker, which raises SIGINT for interrupt_request. */
+  get interrupts(): InterruptState {
+    return this.control.interrupts;
+  }
 
   static async open(info: ConnectionInfo, log: (line: string) => void): Promise<Transport> {
     const shell = new zmq.Router({ handover: true });
     const stdin = new zmq.Router({ handover: true });
     const iopub = new zmq.Publisher();
     const sockets = [shell, stdin, iopub];
-    let control: Worker | undefined;
-    const interrupts = new InterruptState();
+    // Usually started by prestart.ts while the kernel's modules loaded.
+    const control = controlThreadFor({ control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key });
     try {
       await shell.bind(endpoint(info, "shell"));
       await stdin.bind(endpoint(info, "stdin"));
       await iopub.bind(endpoint(info, "iopub"));
-      control = new Worker(new URL("./control-worker.js", import.meta.url), {
-        workerData: { control: endpoint(info, "control"), hb: endpoint(info, "hb"), key: info.key, interrupts: interrupts.buffer },
-      });
-      const worker = control;
-      await new Promise<void>((resolve, reject) => {
-        worker.once("message", (m: FromWorker) =>
-          "ready" in m ? resolve() : reject(new Error("error" in m ? m.error : "control worker failed")),
-        );
-        worker.once("error", reject);
-      });
+      await control.ready;
     } catch (e) {
       for (const s of sockets) s.close();
-      if (control) await stopWorker(control);
+      await control.stop();
       throw e;
     }
-    return new Transport(shell, stdin, iopub, control, log, interrupts);
+    return new Transport(shell, stdin, iopub, control, log);
   }
 
   /** Starts the reader loops; each message's frames go to its channel's handler. */
   listen(handlers: { shell: FramesHandler; control: FramesHandler; stdin: FramesHandler }): void {
     void this.readLoop(this.shell, handlers.shell);
     void this.readLoop(this.stdin, handlers.stdin);
-    this.control.on("message", (m: FromWorker) => {
+    this.control.listen((m) => {
       if ("frames" in m) handlers.control(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
-      else if ("error" in m) this.log(m.error);
+      else this.log(m.error);
     });
   }
 
   send(channel: Channel, frames: Buffer[]): void {
     if (this.closed) return;
     if (channel === "control") {
-      this.control.postMessage({ send: frames } satisfies ToWorker);
+      this.control.post({ send: frames });
       return;
     }
     const socket = channel === "shell" ? this.shell : channel === "stdin" ? this.stdin : this.iopub;
@@ -87,7 +80,7 @@ export class Transport {
     if (this.closed) return;
     await this.drain();
     this.closed = true;
-    await stopWorker(this.control);
+    await this.control.stop();
     for (const s of [this.shell, this.stdin, this.iopub]) s.close();
   }
 
@@ -108,15 +101,4 @@ export class Transport {
       }
     }
   }
-}
-
-async function stopWorker(w: Worker): Promise<void> {
-  const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-  w.postMessage({ close: true } satisfies ToWorker);
-  // The worker closes its sockets and exits (within about a second, see control-worker.ts).
-  // Ending it with a socket open aborts the process, so this is a last resort for a stuck
-  // worker, long enough that a loaded machine never reaches it.
-  const timer = setTimeout(() => void w.terminate(), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
