@@ -12,6 +12,7 @@ import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
 import { withDeclarationCache, type CachedDeclaration, type DeclarationCache } from "./declaration-cache.js";
+import { withLightBuilder } from "./light-builder.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -69,8 +70,11 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  if (shareDeclarations) declarationCache = withDeclarationCache(ts, shareDeclarations);
-  const mapping = cellSourceMaps(declarationCache?.ts ?? ts);
+  // Innermost first: plain programs instead of builder state, then (in a shared service)
+  // shared declaration files, then source maps, then one program per cell.
+  const light = withLightBuilder(ts);
+  if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
+  const mapping = cellSourceMaps(declarationCache?.ts ?? light);
   const cells = oneProgramPerCell(mapping.ts);
   require.cache[tsPath]!.exports = cells.ts;
   loaded = { ts, mapping, cells, mod: require(converterPath) };

@@ -1,0 +1,91 @@
+// tslab's converter given TypeScript through withLightBuilder (plain programs instead of
+// TypeScript's builder state): the same outputs, errors, declarations, local modules,
+// completions and hover text as the converter left as it is.
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { withLightBuilder } from "../../kernel/compiler/light-builder.js";
+import { tempDir } from "./helpers.js";
+
+type ConverterModule = typeof import("tslab/dist/converter.js");
+type TypeScript = typeof import("@tslab/typescript-for-tslab");
+type Converter = ReturnType<ConverterModule["createConverter"]>;
+
+const require = createRequire(import.meta.url);
+const converterPath = require.resolve("tslab/dist/converter.js");
+const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
+const ts = require(tsPath) as TypeScript;
+
+/** Local modules next to the notebook: a chain of two .ts files and a .js file. */
+const FILES = {
+  "helper.ts": "export const factor: number = 3;\n",
+  "util.ts": 'import { factor } from "./helper";\nimport path from "node:path";\nexport function scaled(n: number): number { return n * factor; }\nexport const base = path.basename("/a/b.txt");\n',
+  "plain.js": "exports.answer = 42;\n",
+  "unused.ts": "export const never: string = 1 as unknown as string;\n",
+};
+
+const CELLS = [
+  "const xs: number[] = [1, 2, 3].map((n) => n * 2);\nxs.length",
+  'import { scaled, base } from "./util";\nscaled(xs[0]) + base.length',
+  'import { answer } from "./plain";\nanswer',
+  "function twice(n: number): number { return n * 2; }\ntwice(scaled(1))",
+  'type Pair = [number, string];\nconst pair: Pair = [scaled(2), base];',
+  'const wrong: number = scaled("text");',
+  "const later = await Promise.resolve(xs[1]);\nlater",
+];
+
+/** Loads a fresh instance of tslab's converter, seeing `tsForTslab` as its TypeScript. */
+function loadConverter(tsForTslab: TypeScript): ConverterModule {
+  delete require.cache[converterPath];
+  require.cache[tsPath]!.exports = tsForTslab;
+  try {
+    return require(converterPath) as ConverterModule;
+  } finally {
+    require.cache[tsPath]!.exports = ts;
+  }
+}
+
+/** Every cell converted in order, then a completion and a hover in the last declarations. */
+function session(converter: Converter) {
+  let declarations = "";
+  const converted = CELLS.map((src) => {
+    const out = converter.convert(declarations, src);
+    if (out.diagnostics.length === 0) declarations = out.declOutput ?? declarations;
+    return out;
+  });
+  const member = "xs.fi";
+  const { start, end, candidates } = converter.complete(declarations, member, member.length);
+  const hover = converter.inspect(declarations, "scaled(2)", 2);
+  return { converted, completion: { start, end, candidates }, hover: hover?.displayParts?.map((p) => p.text).join("") };
+}
+
+const cwd = process.cwd();
+const converters: Converter[] = [];
+afterAll(() => {
+  for (const c of converters) c.close();
+  process.chdir(cwd);
+});
+
+describe("light builder", () => {
+  it("converts, checks local modules, completes and inspects exactly as tslab's builder", () => {
+    const dir = tempDir();
+    for (const [name, text] of Object.entries(FILES)) fs.writeFileSync(path.join(dir, name), text);
+    process.chdir(dir);
+    const asIs = loadConverter(ts).createConverter({ isJS: false, isBrowser: false });
+    const light = loadConverter(withLightBuilder(ts)).createConverter({ isJS: false, isBrowser: false });
+    converters.push(asIs, light);
+
+    const expected = session(asIs);
+    const actual = session(light);
+    expect(actual).toEqual(expected);
+
+    // What the comparison covers: local modules emitted once, with their imports; errors; completions.
+    const modules = expected.converted[1]!.sideOutputs!.map((o) => path.basename(o.path));
+    expect(modules).toEqual(["helper.js", "util.js"]);
+    expect(expected.converted[2]!.sideOutputs!.map((o) => path.basename(o.path))).toEqual(["plain.js"]);
+    expect(expected.converted[5]!.diagnostics[0]!.messageText).toMatch(/not assignable to parameter of type 'number'/);
+    expect(expected.completion.candidates).toEqual(expect.arrayContaining(["filter", "find"]));
+    expect(expected.hover).toMatch(/scaled\(n: number\): number/);
+  }, 60_000);
+});
