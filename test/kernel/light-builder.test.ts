@@ -20,7 +20,8 @@ const ts = require(tsPath) as TypeScript;
 /** Local modules next to the notebook: a chain of two .ts files and a .js file. */
 const FILES = {
   "helper.ts": "export const factor: number = 3;\n",
-  "util.ts": 'import { factor } from "./helper";\nimport path from "node:path";\nexport function scaled(n: number): number { return n * factor; }\nexport const base = path.basename("/a/b.txt");\n',
+  "util.ts":
+    'import { factor } from "./helper";\nimport path from "node:path";\nexport function scaled(n: number): number { return n * factor; }\nexport const base = path.basename("/a/b.txt");\n',
   "plain.js": "exports.answer = 42;\n",
   "unused.ts": "export const never: string = 1 as unknown as string;\n",
 };
@@ -30,7 +31,7 @@ const CELLS = [
   'import { scaled, base } from "./util";\nscaled(xs[0]) + base.length',
   'import { answer } from "./plain";\nanswer',
   "function twice(n: number): number { return n * 2; }\ntwice(scaled(1))",
-  'type Pair = [number, string];\nconst pair: Pair = [scaled(2), base];',
+  "type Pair = [number, string];\nconst pair: Pair = [scaled(2), base];",
   'const wrong: number = scaled("text");',
   "const later = await Promise.resolve(xs[1]);\nlater",
 ];
