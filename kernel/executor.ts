@@ -145,7 +145,8 @@ export class Executor {
     const name = conv.lastExpressionVar;
     if (!name || !(name in this.exports)) return { status: "ok", value: undefined, hasValue: false };
     const value = this.exports[name];
-    delete this.exports[name];
+    // Cleared, not deleted: deleting under a computed key makes the object a dictionary (V8).
+    this.exports[name] = undefined;
     return { status: "ok", value, hasValue: value !== undefined };
   }
 
@@ -225,15 +226,35 @@ function isPackageId(id: string): boolean {
   return !id.startsWith(".") && !path.isAbsolute(id) && !Module.isBuiltin(id);
 }
 
+/**
+ * Sets a top-level name on the exports object. Defined, not assigned: a store under a computed
+ * key turns an object with more than a dozen properties into a dictionary (V8), and every
+ * cell's `exports.x = …` would then be a hash lookup.
+ */
+export function setExport(target: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** Plain data property for what TypeScript would define as a getter on exports. */
 function defineExport(target: Record<string, unknown>, name: string, attrs: PropertyDescriptor): void {
   if (name === "__esModule") return;
-  target[name] = attrs.get ? attrs.get() : attrs.value;
+  setExport(target, name, attrs.get ? attrs.get() : attrs.value);
 }
+
+/**
+ * TypeScript's CommonJS output starts by setting every exported name to undefined
+ * (`exports.s = exports.tsLastExpr = void 0;`). Left out: a name then gets its first value
+ * from the cell itself, so V8 keeps a number in a number field (a top-level loop's
+ * `exports.s = s += i` was 3× slower through the field undefined made generic). A cell that
+ * fails before it sets a name leaves that name's earlier value. Blank lines keep the line
+ * numbers the source maps count.
+ */
+const EXPORTS_INIT = /^exports\.[^\s=.]+ = (?:exports\.[^\s=.]+ = )*void 0;$/gm;
 
 function wrap(js: string, kind: "function" | "async function" | "function*"): string {
   const body = js
     .replace(/^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/m, "")
+    .replace(EXPORTS_INIT, "")
     .replace(/^Object\.defineProperty\(exports, /gm, "__defineExport(exports, ");
   const a = `globalThis[Symbol.for("tslab-mlflow.cell")]`;
   return `${a}.start(), (${kind} (exports, require, __defineExport) {\n${body}\n})(${a}.exports, ${a}.require, ${a}.define)`;

@@ -29,7 +29,7 @@ import type {
 import { createDisplay, DISPLAY_DECLARATIONS, html, markdown, svg, toBundle } from "./display.js";
 import { Dispatcher, type HandlerTable, type Request } from "./dispatch.js";
 import { Compiler, adoptCompiler } from "./compiler/index.js";
-import { Executor, interruptedError, runtimeError } from "./executor.js";
+import { Executor, interruptedError, runtimeError, setExport } from "./executor.js";
 import { OutputRouter } from "./outputs.js";
 import { History } from "./history.js";
 import { executeReply, LiveCell, outcomeOf, type CellHost } from "./cell.js";
@@ -135,7 +135,7 @@ export class Kernel implements KernelHost, CellHost {
 
   defineGlobal(name: string, value: unknown, declaration: string): void {
     if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new TypeError(`defineGlobal: ${JSON.stringify(name)} is not an identifier`);
-    this.executor.exports[name] = value;
+    setExport(this.executor.exports, name, value);
     (globalThis as Record<string, unknown>)[name] = value;
     this.executor.addDeclarations(declaration);
   }
@@ -302,7 +302,7 @@ export class Kernel implements KernelHost, CellHost {
       },
     };
     for (const [k, v] of Object.entries(values)) {
-      this.executor.exports[k] = v;
+      setExport(this.executor.exports, k, v);
       (globalThis as Record<string, unknown>)[k] = v;
     }
     this.executor.addDeclarations(DISPLAY_DECLARATIONS);
