@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import type { InstallLocation } from "./install.js";
+import { exitOnError } from "./exit-on-error.js";
 import { registerExportCommand } from "./export.js";
 import { registerRunCommand } from "./run.js";
 import { registerSyncCommand } from "./sync.js";
@@ -92,7 +93,8 @@ export function buildProgram(): Command {
     .requiredOption("--connection-file <file>", "connection file written by the frontend")
     .allowExcessArguments(false)
     .action(async (opts: { connectionFile: string }) => {
-      const { runKernel } = await import("./kernel.js");
+      // Only for argv main.ts leaves to commander (`kernel --help`, a missing or doubled option).
+      const { runKernel } = await import("./kernel-start.js");
       await runKernel(opts.connectionFile);
     });
 
@@ -122,9 +124,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode);
-    // Errors with a stable code are the user's bad input: say what, not a stack trace.
-    const err = e as Error & { code?: unknown };
-    console.error(typeof err.code === "string" ? `error: ${err.message}` : err);
-    process.exit(typeof err.code === "string" ? 2 : 1);
+    exitOnError(e);
   }
 }
