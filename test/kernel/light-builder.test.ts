@@ -2,20 +2,11 @@
 // TypeScript's builder state): the same outputs, errors, declarations, local modules,
 // completions and hover text as the converter left as it is.
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { withLightBuilder } from "../../kernel/compiler/light-builder.js";
+import { type Converter, loadConverter, ts, type TypeScript } from "../support/tslab-converter.js";
 import { tempDir } from "./helpers.js";
-
-type ConverterModule = typeof import("tslab/dist/converter.js");
-type TypeScript = typeof import("@tslab/typescript-for-tslab");
-type Converter = ReturnType<ConverterModule["createConverter"]>;
-
-const require = createRequire(import.meta.url);
-const converterPath = require.resolve("tslab/dist/converter.js");
-const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
-const ts = require(tsPath) as TypeScript;
 
 /** Local modules next to the notebook: a chain of two .ts files and a .js file. */
 const FILES = {
@@ -35,17 +26,6 @@ const CELLS = [
   'const wrong: number = scaled("text");',
   "const later = await Promise.resolve(xs[1]);\nlater",
 ];
-
-/** Loads a fresh instance of tslab's converter, seeing `tsForTslab` as its TypeScript. */
-function loadConverter(tsForTslab: TypeScript): ConverterModule {
-  delete require.cache[converterPath];
-  require.cache[tsPath]!.exports = tsForTslab;
-  try {
-    return require(converterPath) as ConverterModule;
-  } finally {
-    require.cache[tsPath]!.exports = ts;
-  }
-}
 
 /** Every cell converted in order, then a completion and a hover in the last declarations. */
 function session(converter: Converter) {

@@ -1,17 +1,9 @@
 // tslab's converter given TypeScript through oneProgramPerCell: one program build per cell
 // instead of two, and exactly the output of the converter left as it is.
 import { afterAll, describe, expect, it } from "vitest";
-import { createRequire } from "node:module";
 import { oneProgramPerCell } from "../../kernel/compiler/one-program-per-cell.js";
+import { type Converter, loadConverter, ts, type TypeScript } from "../support/tslab-converter.js";
 import { tempDir } from "./helpers.js";
-
-type ConverterModule = typeof import("tslab/dist/converter.js");
-type TypeScript = typeof import("@tslab/typescript-for-tslab");
-
-const require = createRequire(import.meta.url);
-const converterPath = require.resolve("tslab/dist/converter.js");
-const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
-const ts = require(tsPath) as TypeScript;
 
 const CELLS = [
   "const xs: number[] = [1, 2, 3].map((n) => n * 2);\nxs.length",
@@ -22,17 +14,6 @@ const CELLS = [
   "const later = await Promise.resolve(first);\nlater",
   'const wrong: number = "text";',
 ];
-
-/** Loads a fresh instance of tslab's converter, seeing `tsForTslab` as its TypeScript. */
-function loadConverter(tsForTslab: TypeScript): ConverterModule {
-  delete require.cache[converterPath];
-  require.cache[tsPath]!.exports = tsForTslab;
-  try {
-    return require(converterPath) as ConverterModule;
-  } finally {
-    require.cache[tsPath]!.exports = ts;
-  }
-}
 
 /** `ts` with every program tslab's watch program builds counted. */
 function counting(base: TypeScript): { ts: TypeScript; builds(): number } {
@@ -47,8 +28,6 @@ function counting(base: TypeScript): { ts: TypeScript; builds(): number } {
   };
   return { ts: { ...base, createWatchCompilerHost } as TypeScript, builds: () => builds };
 }
-
-type Converter = ReturnType<ConverterModule["createConverter"]>;
 
 /** Converts CELLS in order, each through `around` (by default, directly). */
 function convertAll(converter: Converter, around = <T>(_src: string, convert: () => T): T => convert()) {
