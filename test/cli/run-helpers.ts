@@ -5,6 +5,7 @@ import path from "node:path";
 import { MlflowClient, type Run } from "../../tracking/index.js";
 import { makeTempDir } from "../support/paths.js";
 import { runCli, type RunResult } from "../support/run.js";
+import { paramsOf, tagsOf } from "../support/store-reads.js";
 import { readJson } from "./notebooks.js";
 
 export interface Workspace {
@@ -38,10 +39,8 @@ export async function readRun(
 ): Promise<{ run: Run; tags: Record<string, string>; params: Record<string, string>; artifacts: string[]; client: MlflowClient }> {
   const client = new MlflowClient(ws.store, {});
   const run = await client.getRun(runId);
-  const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
-  const params = Object.fromEntries(run.data.params.map((p) => [p.key, p.value]));
   const artifacts = (await client.listArtifacts(runId)).map((f) => f.path);
-  return { run, tags, params, artifacts, client };
+  return { run, tags: tagsOf(run), params: paramsOf(run), artifacts, client };
 }
 
 export function sourceOf(cell: { source: string | string[] }): string {

@@ -3,10 +3,9 @@
 // A magic cell's TypeScript (a %%mlflow_run body, the code under line magics) is checked
 // and completed as a plain cell's, without its magic lines; a magic line that cannot
 // parse is "invalid"; positions are the cell's own (code points), magic lines included.
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 let work: string;
@@ -17,16 +16,7 @@ const content = (m: Message) => m.content as Content;
 
 beforeAll(async () => {
   work = makeTempDir("kernel-magic-introspection");
-  kernel = await startKernel({
-    cwd: work,
-    env: {
-      ...process.env,
-      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-      JPY_SESSION_NAME: "",
-    },
-    stdio: "pipe",
-  });
+  kernel = await startKernelIn(work);
   // The magics' introspection loads as the extension activates; a first magic waits for it.
   expect((await kernel.execute("%mlflow_status", { timeout: 60_000 })).reply.content.status).toBe("ok");
 }, 90_000);

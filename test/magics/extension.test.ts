@@ -13,18 +13,13 @@ import { trackingFromStore } from "../../magics/open-tracking.js";
 import { REDACTED } from "../../magics/redact.js";
 import { TAG } from "../../magics/system-tags.js";
 import { displays, errors, FakeHost, streamText } from "./fake-host.js";
+import { allRuns, artifactText, paramsOf, tagsOf } from "../support/store-reads.js";
 
 let dir: string;
 let store: FileStore;
 let host: FakeHost;
 const env: Record<string, string | undefined> = {};
 
-const tagsOf = (r: Run) => Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
-const paramsOf = (r: Run) => Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
-async function allRuns(): Promise<Run[]> {
-  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
-  return (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time ASC"] })).items;
-}
 const artifactPaths = async (runId: string, sub?: string): Promise<string[]> => {
   const out: string[] = [];
   for (const f of await store.listArtifacts(runId, sub)) {
@@ -33,7 +28,6 @@ const artifactPaths = async (runId: string, sub?: string): Promise<string[]> => 
   }
   return out.sort();
 };
-const artifactText = async (runId: string, p: string) => Buffer.from(await store.downloadArtifact(runId, p)).toString("utf8");
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "magics-ext-"));
@@ -95,7 +89,7 @@ describe("magics in-process", () => {
   });
 
   it("refuses an unknown magic, a bad option and a bad --param without running or creating anything", async () => {
-    const before = (await allRuns()).length;
+    const before = (await allRuns(store)).length;
     for (const [cell, pattern] of [
       ["%%mlflow_rn\nprint('ran')", /Unknown magic %%mlflow_rn\. Available: .*%%mlflow_run/],
       [
@@ -112,7 +106,7 @@ describe("magics in-process", () => {
       expect(errors(r.outputs)[0]!.evalue).toMatch(pattern);
       expect(streamText(r.outputs)).toBe("");
     }
-    expect((await allRuns()).length).toBe(before);
+    expect((await allRuns(store)).length).toBe(before);
     expect(await store.getExperimentByName("ok")).toBeUndefined();
   });
 
@@ -123,7 +117,7 @@ describe("magics in-process", () => {
       { cellId: "cell-one" },
     );
     expect(r.status).toBe("ok");
-    const runs = await allRuns();
+    const runs = await allRuns(store);
     first = runs.at(-1)!;
     expect(first.info.status).toBe("FINISHED");
     expect(first.info.runName).toBe("first");
@@ -148,8 +142,8 @@ describe("magics in-process", () => {
     const files = await artifactPaths(first.info.runId);
     expect(files).toEqual(["notebook.ipynb", "outputs/001-html.html", "outputs/stdout.txt", "source.ts"]);
     for (const f of files) expect((await store.downloadArtifact(first.info.runId, f)).length).toBeGreaterThan(0);
-    expect(await artifactText(first.info.runId, "outputs/stdout.txt")).toBe(`trained ${REDACTED}\n`);
-    const nb = JSON.parse(await artifactText(first.info.runId, "notebook.ipynb"));
+    expect(await artifactText(store, first.info.runId, "outputs/stdout.txt")).toBe(`trained ${REDACTED}\n`);
+    const nb = JSON.parse(await artifactText(store, first.info.runId, "notebook.ipynb"));
     expect(nb.cells.at(-1).source).toContain("%%mlflow_run first");
     const summary = displays(r.outputs).at(-1)!;
     expect(summary["text/plain"]).toContain(`MLflow run first (${first.info.runId}) FINISHED`);
@@ -161,9 +155,9 @@ describe("magics in-process", () => {
     expect(r.status).toBe("error");
     expect(errors(r.outputs)).toHaveLength(1);
     expect(errors(r.outputs)[0]).toMatchObject({ ename: "RangeError", evalue: "bad shape" });
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.status).toBe("FAILED");
-    expect(await artifactText(run.info.runId, "error.txt")).toMatch(/^RangeError: bad shape/);
+    expect(await artifactText(store, run.info.runId, "error.txt")).toMatch(/^RangeError: bad shape/);
     expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
     expect((await host.execute("return 2 + 2")).status).toBe("ok");
   });
@@ -171,7 +165,7 @@ describe("magics in-process", () => {
   it("refuses a bad metric at the call, naming it; the run is FAILED with earlier data kept", async () => {
     const r = await host.execute(`%%mlflow_run badmetric\nmlflow.logMetric("ok", 1);\nmlflow.logMetric("acc", "high");`);
     expect(errors(r.outputs)[0]!.evalue).toMatch(/Invalid value "high" for metric "acc"/);
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.status).toBe("FAILED");
     expect(run.data.metrics.map((m) => m.key)).toEqual(["ok"]);
   });
@@ -188,7 +182,7 @@ describe("magics in-process", () => {
     host.interrupt();
     const r = await pending;
     expect(r.status).toBe("error");
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.runName).toBe("waiting");
     expect(run.info.status).toBe("KILLED");
     expect(run.data.metrics[0]).toMatchObject({ key: "x", value: 1 });
@@ -200,7 +194,7 @@ describe("magics in-process", () => {
     await host.execute(`%%mlflow_run inner2\nmlflow.logMetric("m", 3);`);
     const ended = await host.execute(`const id = mlflow.activeRun().runId; await mlflow.endRun(); return id;`);
     expect(ended.status).toBe("ok");
-    const runs = await allRuns();
+    const runs = await allRuns(store);
     const outer = runs.find((r) => r.info.runName === "outer")!;
     expect(outer.info.status).toBe("FINISHED");
     for (const name of ["inner", "inner2"]) {
@@ -217,7 +211,7 @@ describe("magics in-process", () => {
     const run = await store.getRun(first.info.runId);
     expect(run.info.status).toBe("FINISHED");
     expect((await store.getMetricHistory(first.info.runId, "loss")).map((m) => m.step)).toEqual([0, 1, 2, 3]);
-    expect((await allRuns()).filter((r) => r.info.runId === first.info.runId)).toHaveLength(1);
+    expect((await allRuns(store)).filter((r) => r.info.runId === first.info.runId)).toHaveLength(1);
   });
 
   it("sets the experiment, creating it, and runs go there", async () => {
@@ -289,14 +283,14 @@ describe("magics in-process", () => {
     await host.execute(
       `%%mlflow_run charted\nshow({ "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } }, "text/plain": "chart" });`,
     );
-    const charted = (await allRuns()).at(-1)!;
+    const charted = (await allRuns(store)).at(-1)!;
     const files = await artifactPaths(charted.info.runId);
     expect(files).toContain("outputs/001-chart.vl.json");
-    expect(await artifactText(charted.info.runId, "outputs/001-chart.svg")).toMatch(/^<svg/);
+    expect(await artifactText(store, charted.info.runId, "outputs/001-chart.svg")).toMatch(/^<svg/);
     const off = await host.execute("%mlflow_autolog off --what outputs,notebook");
     expect(displays(off.outputs)[0]!["text/plain"]).toMatch(/off\s+outputs/);
     await host.execute(`%%mlflow_run quiet\nprint("hi");`);
-    const quiet = (await allRuns()).at(-1)!;
+    const quiet = (await allRuns(store)).at(-1)!;
     expect(await artifactPaths(quiet.info.runId)).toEqual(["source.ts"]);
     await host.execute("%mlflow_autolog on");
     const bad = await host.execute("%mlflow_autolog off --what everything");
@@ -311,17 +305,17 @@ describe("magics in-process", () => {
       `%%mlflow_run helpers\nconst apiKey = "sk-live-123456";\nconst units = 4;\nawait mlflow.logText("hello tok-supersecret-42", "notes/hello.txt");\nawait mlflow.logDict({ a: 1 }, "config.json");\nawait mlflow.logArtifact(${JSON.stringify(local)}, "docs");\nawait mlflow.logImage(${JSON.stringify(png)}, "plots/dot.png");\nawait mlflow.logChart({ $schema: "https://vega.github.io/schema/vega-lite/v5.json", data: { values: [{ a: 1 }] }, mark: "bar", encoding: { y: { field: "a", type: "quantitative" } } }, "charts/a");\nmlflow.setTags({ stage: "dev" });`,
     );
     expect(r.status).toBe("ok");
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(paramsOf(run)).toMatchObject({ apiKey: REDACTED, units: "4" });
     expect(tagsOf(run).stage).toBe("dev");
     const files = await artifactPaths(run.info.runId);
     expect(files).toEqual(
       expect.arrayContaining(["notes/hello.txt", "config.json", "docs/notes.md", "plots/dot.png", "charts/a.vl.json", "charts/a.svg"]),
     );
-    expect(await artifactText(run.info.runId, "notes/hello.txt")).toBe(`hello ${REDACTED}`);
-    expect(await artifactText(run.info.runId, "source.ts")).not.toContain("tok-supersecret-42");
+    expect(await artifactText(store, run.info.runId, "notes/hello.txt")).toBe(`hello ${REDACTED}`);
+    expect(await artifactText(store, run.info.runId, "source.ts")).not.toContain("tok-supersecret-42");
     expect((await store.downloadArtifact(run.info.runId, "plots/dot.png"))[1]).toBe(0x50);
-    expect(await artifactText(run.info.runId, "charts/a.svg")).toMatch(/^<svg/);
+    expect(await artifactText(store, run.info.runId, "charts/a.svg")).toMatch(/^<svg/);
     const bad = await host.execute(`%%mlflow_run badpath\nawait mlflow.logText("x", "../escape.txt");`);
     expect(errors(bad.outputs)[0]!.evalue).toMatch(/Invalid artifact path "\.\.\/escape\.txt"/);
   });

@@ -13,7 +13,7 @@ import { HookRegistry, type LibraryHook } from "../../magics/hooks/index.js";
 import { tfjsHook } from "../../magics/hooks/tfjs.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import type { Run } from "../../tracking/entities.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, REPO_ROOT, rmTempDir } from "../support/paths.js";
 
 const tf = createRequire(import.meta.url)("@tensorflow/tfjs");
@@ -175,17 +175,7 @@ describe("tfjs autologging through a spawned kernel inside an outer run", () => 
     store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
     const experimentId = await store.createExperiment("hooks");
     const outer = await store.createRun({ experimentId, runName: "notebook-run", startTime: Date.now() });
-    kernel = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: {
-        ...process.env,
-        MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-        MLFLOW_RUN_ID: outer.info.runId,
-        JPY_SESSION_NAME: "",
-      },
-    });
+    kernel = await startKernelIn(work, { MLFLOW_RUN_ID: outer.info.runId });
   }, 120_000);
   afterAll(async () => {
     await kernel?.close();

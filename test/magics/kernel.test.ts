@@ -11,8 +11,9 @@ import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { TAG } from "../../magics/system-tags.js";
 import { REDACTED } from "../../magics/redact.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
+import { allRuns, artifactText, paramsOf, tagsOf } from "../support/store-reads.js";
 
 let work: string;
 let store: FileStore;
@@ -26,19 +27,12 @@ const stdout = (outs: Message[]) =>
     .filter((c) => c.name === "stdout")
     .map((c) => c.text)
     .join("");
-const tagsOf = (r: Run) => Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
-const paramsOf = (r: Run) => Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
 
 async function exec(code: string, metadata: Record<string, unknown> = {}) {
   const { reply, outputs } = await kernel.execute(code, { metadata, timeout: 60_000 });
   return { status: (reply.content as Content).status as string, reply: reply.content as Content, outputs };
 }
-async function allRuns(): Promise<Run[]> {
-  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
-  if (exps.length === 0) return [];
-  return (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time ASC"] })).items;
-}
-const lastRun = async () => (await allRuns()).at(-1)!;
+const lastRun = async () => (await allRuns(store)).at(-1)!;
 async function artifacts(runId: string, sub?: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const f of await store.listArtifacts(runId, sub)) {
@@ -47,22 +41,11 @@ async function artifacts(runId: string, sub?: string): Promise<Map<string, numbe
   }
   return out;
 }
-const text = async (runId: string, p: string) => Buffer.from(await store.downloadArtifact(runId, p)).toString("utf8");
 
 beforeAll(async () => {
   work = makeTempDir("magics-e2e");
   store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
-  kernel = await startKernel({
-    cwd: work,
-    env: {
-      ...process.env,
-      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-      E2E_API_TOKEN: SECRET,
-      JPY_SESSION_NAME: "",
-    },
-    stdio: "pipe",
-  });
+  kernel = await startKernelIn(work, { E2E_API_TOKEN: SECRET });
 }, 60_000);
 afterAll(async () => {
   await kernel?.close();
@@ -91,7 +74,7 @@ describe("magics through a spawned kernel", () => {
       expect(of(r.outputs, "error")[0]!.evalue).toMatch(pattern);
       expect(stdout(r.outputs)).toBe("");
     }
-    expect(await allRuns()).toEqual([]);
+    expect(await allRuns(store)).toEqual([]);
   });
 
   let first: Run;
@@ -130,8 +113,8 @@ describe("magics through a spawned kernel", () => {
     const files = await artifacts(first.info.runId);
     expect([...files.keys()].sort()).toEqual(["notebook.ipynb", "outputs/stdout.txt", "source.ts"]);
     for (const size of files.values()) expect(size).toBeGreaterThan(0);
-    expect(await text(first.info.runId, "outputs/stdout.txt")).toBe(`token ${REDACTED}\n`);
-    const nb = JSON.parse(await text(first.info.runId, "notebook.ipynb"));
+    expect(await artifactText(store, first.info.runId, "outputs/stdout.txt")).toBe(`token ${REDACTED}\n`);
+    const nb = JSON.parse(await artifactText(store, first.info.runId, "notebook.ipynb"));
     expect(nb.nbformat).toBe(4);
     expect(nb.cells.at(-1).source).toContain("%%mlflow_run first");
   });
@@ -150,7 +133,7 @@ describe("magics through a spawned kernel", () => {
       "outputs/003-chart.svg",
       "outputs/003-chart.vl.json",
     ]);
-    expect(await text(run.info.runId, "outputs/003-chart.svg")).toMatch(/^<svg/);
+    expect(await artifactText(store, run.info.runId, "outputs/003-chart.svg")).toMatch(/^<svg/);
   });
 
   it("marks a throwing cell FAILED with the error saved; the kernel goes on", async () => {
@@ -163,7 +146,7 @@ describe("magics through a spawned kernel", () => {
     expect(r.reply.traceback).toEqual(["TypeError: shape mismatch", `    at In[${count}]:3:7`]);
     const run = await lastRun();
     expect(run.info.status).toBe("FAILED");
-    expect(await text(run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n {4}at In\[\d+\]:3:7\n/);
+    expect(await artifactText(store, run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n {4}at In\[\d+\]:3:7\n/);
     expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
     const next = await exec("40 + 2");
     expect(of(next.outputs, "execute_result")[0]!.data["text/plain"]).toBe("42");
@@ -205,7 +188,7 @@ describe("magics through a spawned kernel", () => {
     expect((await exec(`await mlflow.startRun({ runName: "outer" });`)).status).toBe("ok");
     expect((await exec(`%%mlflow_run inner --nested\nmlflow.logMetric("m", 1);`)).status).toBe("ok");
     expect((await exec(`await mlflow.endRun();`)).status).toBe("ok");
-    const runs = await allRuns();
+    const runs = await allRuns(store);
     const outer = runs.find((r) => r.info.runName === "outer")!;
     const inner = runs.find((r) => r.info.runName === "inner")!;
     expect(outer.info.status).toBe("FINISHED");
@@ -294,17 +277,7 @@ describe("a kernel started inside an outer run (MLFLOW_RUN_ID)", () => {
         ],
       }),
     );
-    const k2 = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: {
-        ...process.env,
-        MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-        MLFLOW_RUN_ID: outer.info.runId,
-        JPY_SESSION_NAME: nbPath,
-      },
-    });
+    const k2 = await startKernelIn(work, { MLFLOW_RUN_ID: outer.info.runId, JPY_SESSION_NAME: nbPath });
     try {
       const r = await k2.execute(`%%mlflow_run child\nmlflow.logMetric("c", 1);`, { timeout: 60_000 });
       expect((r.reply.content as Content).status).toBe("ok");
@@ -314,7 +287,7 @@ describe("a kernel started inside an outer run (MLFLOW_RUN_ID)", () => {
     } finally {
       await k2.close();
     }
-    const child = (await allRuns()).find((r) => r.info.runName === "child")!;
+    const child = (await allRuns(store)).find((r) => r.info.runName === "child")!;
     expect(tagsOf(child)[TAG.parentRunId]).toBe(outer.info.runId);
     expect(tagsOf(child)[TAG.sourceName]).toBe(nbPath);
     expect(paramsOf(child)).toEqual({ alpha: "3" });

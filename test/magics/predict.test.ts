@@ -11,7 +11,7 @@ import type { Message } from "../../protocol/messages.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { MlflowClient } from "../../tracking/index.js";
 import { logModel } from "../../models/index.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
@@ -43,17 +43,7 @@ beforeAll(async () => {
   await client.setRegisteredModelAlias("scorer", "Champion", "1");
   writeFileSync(path.join(work, "data.csv"), "id,a,b\n1,1,0\n2,2,1\n3,0,0\n4,1,1\n5,3,2\n");
   writeFileSync(path.join(work, "bad.csv"), "a,b\n1,0\nx,1\n");
-  kernel = await startKernel({
-    cwd: work,
-    env: {
-      ...process.env,
-      MLFLOW_TRACKING_URI: mlruns,
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-      XDG_CACHE_HOME: path.join(work, "cache"),
-      JPY_SESSION_NAME: "",
-    },
-    stdio: "pipe",
-  });
+  kernel = await startKernelIn(work, { XDG_CACHE_HOME: path.join(work, "cache") });
 }, 60_000);
 afterAll(async () => {
   await kernel?.close();

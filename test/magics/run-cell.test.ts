@@ -6,10 +6,10 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
-import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
+import { allRuns, artifactText } from "../support/store-reads.js";
 
 let work: string;
 let store: FileStore;
@@ -21,27 +21,12 @@ async function exec(code: string) {
   const { reply, outputs } = await kernel.execute(code, { timeout: 60_000 });
   return { reply: reply.content as Content, outputs };
 }
-async function allRuns(): Promise<Run[]> {
-  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
-  if (exps.length === 0) return [];
-  return (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time ASC"] })).items;
-}
-const text = async (runId: string, p: string) => Buffer.from(await store.downloadArtifact(runId, p)).toString("utf8");
 const reply = (m: Message) => m.content as Content;
 
 beforeAll(async () => {
   work = makeTempDir("magics-run-cell");
   store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
-  kernel = await startKernel({
-    cwd: work,
-    env: {
-      ...process.env,
-      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-      JPY_SESSION_NAME: "",
-    },
-    stdio: "pipe",
-  });
+  kernel = await startKernelIn(work);
   // Tracking opens when the extension activates; a first magic waits for it.
   await exec("%mlflow_status");
 }, 60_000);
@@ -52,7 +37,7 @@ afterAll(async () => {
 
 describe("%%mlflow_run and the compiler", () => {
   it("creates no run for a cell with a type error or a syntax error, and shows the error at the cell's line", async () => {
-    const before = (await allRuns()).length;
+    const before = (await allRuns(store)).length;
     const typeError = await exec(`%%mlflow_run typed --param lr=0.1\nconst n: number = "not a number";\nmlflow.logMetric("x", n);`);
     expect(typeError.reply.status).toBe("error");
     expect(typeError.reply.ename).toBe("TypeScriptError");
@@ -61,24 +46,26 @@ describe("%%mlflow_run and the compiler", () => {
     const syntaxError = await exec(`%%mlflow_run broken\nconst x = (1 + ;`);
     expect(syntaxError.reply.status).toBe("error");
     expect(syntaxError.reply.evalue).toMatch(/^In\[\d+\]:2:\d+ - error TS1109/);
-    expect((await allRuns()).length).toBe(before);
+    expect((await allRuns(store)).length).toBe(before);
   });
 
   it("still creates the run before the body runs: the body sees it", async () => {
     const r = await exec(`%%mlflow_run seen\nconsole.log(mlflow.activeRun()!.runName);`);
     expect(r.reply.status).toBe("ok");
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.runName).toBe("seen");
-    expect(await text(run.info.runId, "outputs/stdout.txt")).toBe("seen\n");
+    expect(await artifactText(store, run.info.runId, "outputs/stdout.txt")).toBe("seen\n");
   });
 
   it("keeps a console.log that is the cell's very last statement in the stdout artifact and the notebook snapshot", async () => {
     const r = await exec(`%%mlflow_run last-print\nconst v = 6 * 7;\nconsole.log("the answer", v);`);
     expect(r.reply.status).toBe("ok");
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.runName).toBe("last-print");
-    expect(await text(run.info.runId, "outputs/stdout.txt")).toBe("the answer 42\n");
-    const nb = JSON.parse(await text(run.info.runId, "notebook.ipynb")) as { cells: { source: string; outputs: Content[] }[] };
+    expect(await artifactText(store, run.info.runId, "outputs/stdout.txt")).toBe("the answer 42\n");
+    const nb = JSON.parse(await artifactText(store, run.info.runId, "notebook.ipynb")) as {
+      cells: { source: string; outputs: Content[] }[];
+    };
     const cell = nb.cells.at(-1)!;
     expect(
       cell.outputs

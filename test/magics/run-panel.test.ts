@@ -13,8 +13,9 @@ import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { code, notebook, readJson, writeNotebook } from "../cli/notebooks.js";
 import { runNotebookCli, workspace } from "../cli/run-helpers.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
+import { allRuns, artifactText } from "../support/store-reads.js";
 
 type Content = Record<string, any>;
 
@@ -26,11 +27,7 @@ async function exec(source: string) {
   const { reply, outputs } = await kernel.execute(source, { timeout: 90_000 });
   return { reply, status: (reply.content as Content).status as string, outputs };
 }
-async function lastRun(): Promise<Run> {
-  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
-  const runs = (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time DESC"] })).items;
-  return runs[0]!;
-}
+const lastRun = async (): Promise<Run> => (await allRuns(store, "DESC"))[0]!;
 const content = (m: Message) => m.content as Content;
 const html = (m: Message) => String(content(m).data?.["text/html"] ?? "");
 const plain = (m: Message) => String(content(m).data?.["text/plain"] ?? "");
@@ -51,16 +48,7 @@ function panelOf(outputs: Message[]) {
 beforeAll(async () => {
   work = makeTempDir("magics-run-panel");
   store = new FileStore(path.join(work, "mlruns"), { onWarning: () => undefined });
-  kernel = await startKernel({
-    cwd: work,
-    env: {
-      ...process.env,
-      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
-      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-      JPY_SESSION_NAME: "",
-    },
-    stdio: "pipe",
-  });
+  kernel = await startKernelIn(work);
   await exec("%mlflow_status");
 }, 90_000);
 afterAll(async () => {
@@ -109,7 +97,7 @@ describe("the live run panel in a kernel", () => {
     // notebook snapshot holds its final frame.
     const files = (await store.listArtifacts(run.info.runId, "outputs")).map((f) => f.path);
     expect(files).toEqual(["outputs/stdout.txt"]);
-    const nb = JSON.parse(Buffer.from(await store.downloadArtifact(run.info.runId, "notebook.ipynb")).toString("utf8"));
+    const nb = JSON.parse(await artifactText(store, run.info.runId, "notebook.ipynb"));
     const panels = nb.cells.at(-1).outputs.filter((o: Content) => o.output_type === "display_data");
     expect(panels).toHaveLength(1);
     expect([panels[0].data["text/plain"]].flat().join("")).toContain("FINISHED in");

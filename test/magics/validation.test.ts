@@ -6,7 +6,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { artifactRepository, LocalArtifactRepository } from "../../tracking/rest/artifacts.js";
 import { HttpClient } from "../../tracking/rest/http.js";
@@ -14,6 +13,7 @@ import { mlflowExtension } from "../../magics/extension.js";
 import { trackingFromStore } from "../../magics/open-tracking.js";
 import { REDACTED } from "../../magics/redact.js";
 import { displays, errors, FakeHost } from "./fake-host.js";
+import { allRuns } from "../support/store-reads.js";
 
 const SECRETS = { MY_API_TOKEN: "tok-val-5150-abcdef", DB_PASSWORD: "pw-db-778899", AWS_SECRET_ACCESS_KEY: "aws/SeCrEt+KEY0123456789" };
 const URI_PASSWORD = "uri-pass-31337";
@@ -21,11 +21,6 @@ const URI_PASSWORD = "uri-pass-31337";
 let dir: string;
 let store: FileStore;
 let host: FakeHost;
-
-async function allRuns(): Promise<Run[]> {
-  const exps = (await store.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
-  return (await store.searchRuns({ experimentIds: exps, maxResults: 1000, orderBy: ["attributes.start_time ASC"] })).items;
-}
 
 /** Every file under `root` with the secrets found in it. */
 function leaks(root: string, secrets: string[]): string[] {
@@ -83,7 +78,7 @@ describe("magic lines are checked before anything is sent", () => {
   ];
   for (const [cell, pattern] of cases) {
     it(`refuses ${JSON.stringify(cell.split("\n")[0]!.slice(0, 60))}`, async () => {
-      const before = (await allRuns()).length;
+      const before = (await allRuns(store)).length;
       const r = await host.execute(cell);
       expect(r.status).toBe("error");
       expect(
@@ -92,7 +87,7 @@ describe("magic lines are checked before anything is sent", () => {
           .join("\n"),
       ).toMatch(pattern);
       expect(r.outputs.filter((o) => o.type === "stream" && o.name === "stdout")).toEqual([]);
-      expect((await allRuns()).length).toBe(before);
+      expect((await allRuns(store)).length).toBe(before);
       expect(await store.getExperimentByName("made-too-early")).toBeUndefined();
     });
   }
@@ -100,7 +95,7 @@ describe("magic lines are checked before anything is sent", () => {
   it("accepts mlflow.* tags it does not set itself", async () => {
     const r = await host.execute(`%%mlflow_run --tag mlflow.source.git.repoURL=https://example.org/r\nprint('ran')`);
     expect(r.status).toBe("ok");
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.data.tags.find((t) => t.key === "mlflow.source.git.repoURL")?.value).toBe("https://example.org/r");
   });
 
@@ -131,7 +126,7 @@ describe("secrets never reach the store nor the magics' outputs", () => {
       ].join("\n"),
     );
     expect(errors(r.outputs)).toEqual([]);
-    const run = (await allRuns()).at(-1)!;
+    const run = (await allRuns(store)).at(-1)!;
     expect(run.info.runName).toBe(`run-${REDACTED}`);
     expect(run.info.status).toBe("FINISHED");
     const params = Object.fromEntries(run.data.params.map((p) => [p.key, p.value]));

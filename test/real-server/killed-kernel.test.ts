@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { RestStore } from "../../tracking/index.js";
 import { forEachRealServer, type RealServer } from "../support/mlflow-servers.js";
-import { type KernelClient, startKernel } from "../support/kernel.js";
+import { type KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 const POINTS = 100_001;
@@ -76,11 +76,7 @@ forEachRealServer("a kernel killed with SIGKILL inside a %%mlflow_run cell", (se
     dirs.push(work);
     const spool = path.join(work, "spool");
     const side = path.join(work, "side.txt");
-    const kernel = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: spool, JPY_SESSION_NAME: "" },
-    });
+    const kernel = await startKernelIn(work, { MLFLOW_TRACKING_URI: server.url });
     kernels.push(kernel);
     const experiment = `killed-kernel-${randomBytes(4).toString("hex")}`;
     expect((await kernel.execute(`%mlflow_experiment ${experiment}`, { timeout: 120_000 })).reply.content.status).toBe("ok");

@@ -4,11 +4,10 @@
 // the server: MLflow's own Python client reads back what the kernel sent.
 
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { REDACTED } from "../../magics/redact.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
@@ -38,17 +37,7 @@ print(json.dumps([{"name": r.info.run_name, "params": r.data.params, "metrics": 
 
   beforeAll(async () => {
     work = makeTempDir(`real-validation-${server.version}`);
-    kernel = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: {
-        ...process.env,
-        MLFLOW_TRACKING_URI: server.url,
-        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-        JPY_SESSION_NAME: "",
-        MY_API_TOKEN: SECRET,
-      },
-    });
+    kernel = await startKernelIn(work, { MLFLOW_TRACKING_URI: server.url, MY_API_TOKEN: SECRET });
     expect((await exec(`%mlflow_experiment ${experiment}`)).reply.status).toBe("ok");
   }, 120_000);
   afterAll(async () => {

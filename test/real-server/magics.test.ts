@@ -5,11 +5,10 @@
 // MLflow's own Python client of the same version reads everything back.
 
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
@@ -29,11 +28,7 @@ forEachRealServer("magics through a spawned kernel", (server: RealServer) => {
 
   beforeAll(async () => {
     work = makeTempDir(`real-magics-${server.version}`);
-    kernel = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: { ...process.env, MLFLOW_TRACKING_URI: server.url, TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"), JPY_SESSION_NAME: "" },
-    });
+    kernel = await startKernelIn(work, { MLFLOW_TRACKING_URI: server.url });
     expect((await exec(`%mlflow_experiment ${experiment}`)).status).toBe("ok");
   }, 120_000);
   afterAll(async () => {

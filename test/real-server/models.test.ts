@@ -13,7 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { KernelClient, startKernelIn } from "../support/kernel.js";
 import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
@@ -45,17 +45,7 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     work = makeTempDir(`real-models-${server.version}`);
     cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "logreg"), work, { recursive: true });
     cpSync(path.join(REPO_ROOT, "test", "models", "fixtures", "linear", "no-predict.ts"), path.join(work, "no-predict.ts"));
-    kernel = await startKernel({
-      cwd: work,
-      stdio: "pipe",
-      env: {
-        ...process.env,
-        MLFLOW_TRACKING_URI: server.url,
-        TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
-        XDG_CACHE_HOME: path.join(work, "cache"),
-        JPY_SESSION_NAME: "",
-      },
-    });
+    kernel = await startKernelIn(work, { MLFLOW_TRACKING_URI: server.url, XDG_CACHE_HOME: path.join(work, "cache") });
     expect((await exec(`%mlflow_experiment ${experiment}`)).status).toBe("ok");
   }, 120_000);
   afterAll(async () => {

@@ -13,6 +13,33 @@ export function startKernel(opts: KernelClientOptions = {}): Promise<KernelClien
   return KernelClient.start({ argv: KERNEL_ARGV, interruptMode: "message", cwd: REPO_ROOT, ...opts });
 }
 
+/**
+ * Our kernel working in `work` (a test's temp dir), the way the magics tests need it:
+ * - `cwd: work`: relative paths in cells (data files, local modules) resolve in the test's dir;
+ * - `MLFLOW_TRACKING_URI=<work>/mlruns`: runs go to a file store the test reads back, not to
+ *   whatever the environment tracks to;
+ * - `TSLAB_MLFLOW_SPOOL_DIR=<work>/spool`: the durable logger's spool is the test's own, so no
+ *   other test's leftovers are replayed and none are left behind;
+ * - `JPY_SESSION_NAME=""`: outside any Jupyter session, so runs carry no notebook path unless
+ *   a test sets one;
+ * - `stdio: "pipe"`: the kernel's own output is kept for `stderrTail` instead of the test log.
+ * `env` adds to or overrides these; `opts` (timeouts, input…) go to `startKernel` as they are.
+ */
+export function startKernelIn(work: string, env: NodeJS.ProcessEnv = {}, opts: KernelClientOptions = {}): Promise<KernelClient> {
+  return startKernel({
+    cwd: work,
+    stdio: "pipe",
+    ...opts,
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: path.join(work, "mlruns"),
+      TSLAB_MLFLOW_SPOOL_DIR: path.join(work, "spool"),
+      JPY_SESSION_NAME: "",
+      ...env,
+    },
+  });
+}
+
 /** Stock tslab@1.0.22's own kernel, launched the way its kernelspec does. */
 export function startStockTslab(opts: KernelClientOptions = {}): Promise<KernelClient> {
   const bin = path.join(REPO_ROOT, "node_modules", "tslab", "bin", "tslab");
