@@ -8,6 +8,9 @@
 // - Packages stay outside (node_modules resolves from dist/kernel-bundle/ as from any dist/
 //   folder); so do the files started as workers or processes (control-worker.js, the
 //   compiler's worker.js, service.js, snapshot.cjs, ...), which are loaded from dist/ by URL.
+// - The CommonJS packages the start path imports (CJS_BY_REQUIRE) are loaded by `require`:
+//   an ES `import` of CommonJS makes Node scan the package's source for its export names
+//   first (~20 ms of CPU for zeromq and shell-quote); the names are read here, at build time.
 // - `import.meta.url` in a bundled file means what it meant in that file (its dist/ URL), so
 //   the siblings, packages and package.json it locates are the same ones.
 // - The manifest names the entry and every dist/ file that went in (size, mtime, sha256):
@@ -19,6 +22,7 @@
 // Usage: node build/kernel-bundle.mjs [DIST_DIR]   (default: dist/ next to this folder)
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -31,6 +35,7 @@ const MANIFEST = "manifest.json";
 // Read by cli/kernel-bundle.ts; a change of format changes this number.
 const FORMAT = 1;
 const KEEP_YOUNG_MS = 60 * 60_000;
+const CJS_BY_REQUIRE = ["zeromq", "shell-quote"];
 
 const posix = (p) => p.split(path.sep).join("/");
 
@@ -60,6 +65,39 @@ function ownImportMetaUrl(inputs) {
         const text = readInput(args.path, inputs);
         const rel = JSON.stringify(posix(path.relative(OUT, args.path)));
         return { contents: text.replace(/\bimport\.meta\.url\b/g, `new URL(${rel}, import.meta.url).href`), loader: "js" };
+      });
+    },
+  };
+}
+
+/**
+ * Imports of the CommonJS packages in `names` become a module that `require`s the package and
+ * re-exports what it exports (`default`: module.exports, as an ES import of CommonJS gives).
+ * A package that does not load here stays a plain import.
+ */
+function cjsByRequire(names) {
+  const require = createRequire(path.join(DIST, "cli", "main.js"));
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`);
+  return {
+    name: "cjs-by-require",
+    setup(build) {
+      // (From inside such a module, the package itself: external.)
+      build.onResolve({ filter }, (args) => (args.namespace === "cjs-by-require" ? undefined : { path: args.path, namespace: "cjs-by-require" }));
+      build.onLoad({ filter: /.*/, namespace: "cjs-by-require" }, (args) => {
+        let exported;
+        try {
+          exported = require(args.path);
+        } catch {
+          return { contents: `export * from ${JSON.stringify(args.path)};\nexport { default } from ${JSON.stringify(args.path)};\n`, loader: "js" };
+        }
+        const names = Object.keys(exported).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default");
+        const lines = [
+          `import { createRequire } from "node:module";`,
+          `const m = createRequire(import.meta.url)(${JSON.stringify(args.path)});`,
+          "export default m;",
+          ...names.map((n) => `export const ${n} = m.${n};`),
+        ];
+        return { contents: `${lines.join("\n")}\n`, loader: "js" };
       });
     },
   };
@@ -102,7 +140,7 @@ async function main() {
     metafile: true,
     write: false,
     logLevel: "warning",
-    plugins: [ownImportMetaUrl(inputs)],
+    plugins: [cjsByRequire(CJS_BY_REQUIRE), ownImportMetaUrl(inputs)],
   });
 
   const outputs = result.outputFiles.map((f) => posix(path.relative(OUT, f.path)));
