@@ -82,13 +82,18 @@ function cjsByRequire(names) {
     name: "cjs-by-require",
     setup(build) {
       // (From inside such a module, the package itself: external.)
-      build.onResolve({ filter }, (args) => (args.namespace === "cjs-by-require" ? undefined : { path: args.path, namespace: "cjs-by-require" }));
+      build.onResolve({ filter }, (args) =>
+        args.namespace === "cjs-by-require" ? undefined : { path: args.path, namespace: "cjs-by-require" },
+      );
       build.onLoad({ filter: /.*/, namespace: "cjs-by-require" }, (args) => {
         let exported;
         try {
           exported = require(args.path);
         } catch {
-          return { contents: `export * from ${JSON.stringify(args.path)};\nexport { default } from ${JSON.stringify(args.path)};\n`, loader: "js" };
+          return {
+            contents: `export * from ${JSON.stringify(args.path)};\nexport { default } from ${JSON.stringify(args.path)};\n`,
+            loader: "js",
+          };
         }
         const names = Object.keys(exported).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default");
         const lines = [
