@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, rmTempDir } from "../support/paths.js";
 import { code, notebook, readJson, writeNotebook } from "./notebooks.js";
-import { exists, readRun, runIdOf, runNotebookCli, workspace } from "./run-helpers.js";
+import { exists, runNotebookCli, runStatusOf, workspace } from "./run-helpers.js";
 
 const SLOW = 240_000;
 const ws = workspace("run-context");
@@ -59,9 +59,7 @@ describe("run: the MLflow run is created while the kernel starts", () => {
       const nb = readJson(out);
       expect(nb.cells.map((c: any) => c.execution_count)).toEqual([null, null]);
       expect(nb.metadata.tslab_mlflow.status).toBe("KILLED");
-      const { run, client } = await readRun(ws, runIdOf(out));
-      expect(run.info.status).toBe("KILLED");
-      await client.close();
+      expect(await runStatusOf(ws, out)).toBe("KILLED");
     },
     SLOW,
   );

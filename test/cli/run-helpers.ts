@@ -17,7 +17,7 @@ export interface Workspace {
 export function workspace(prefix: string): Workspace {
   const dir = makeTempDir(prefix);
   const store = path.join(dir, "mlruns");
-  const env = { ...process.env, MLFLOW_TRACKING_URI: store };
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: store };
   delete env.MLFLOW_EXPERIMENT_ID;
   delete env.MLFLOW_EXPERIMENT_NAME;
   delete env.MLFLOW_RUN_ID;
@@ -41,6 +41,13 @@ export async function readRun(
   const run = await client.getRun(runId);
   const artifacts = (await client.listArtifacts(runId)).map((f) => f.path);
   return { run, tags: tagsOf(run), params: paramsOf(run), artifacts, client };
+}
+
+/** The status of the run the CLI recorded in `outFile`, read back from the workspace's store. */
+export async function runStatusOf(ws: Workspace, outFile: string): Promise<string> {
+  const { run, client } = await readRun(ws, runIdOf(outFile));
+  await client.close();
+  return run.info.status;
 }
 
 export function sourceOf(cell: { source: string | string[] }): string {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { rmTempDir } from "../support/paths.js";
 import { waitForFile } from "../support/wait-for-file.js";
 import { code, markdown, notebook, readJson, writeNotebook } from "./notebooks.js";
-import { exists, readRun, runIdOf, runNotebookCli, sourceOf, workspace } from "./run-helpers.js";
+import { exists, readRun, runIdOf, runNotebookCli, runStatusOf, sourceOf, workspace } from "./run-helpers.js";
 
 const SLOW = 240_000;
 const ws = workspace("run");
@@ -192,9 +192,7 @@ describe("run failures", () => {
       expect(r.status).toBe(1);
       const nb = readJson(path.join(ws.dir, "allow.out.ipynb"));
       expect(nb.cells[2].outputs[0].text).toEqual(["after\n"]);
-      const { run, client } = await readRun(ws, runIdOf(path.join(ws.dir, "allow.out.ipynb")));
-      expect(run.info.status).toBe("FAILED");
-      await client.close();
+      expect(await runStatusOf(ws, path.join(ws.dir, "allow.out.ipynb"))).toBe("FAILED");
     },
     SLOW,
   );
@@ -213,9 +211,7 @@ describe("run failures", () => {
       const nb = readJson(out);
       expect(nb.cells[0].outputs.some((o: any) => o.output_type === "error")).toBe(true);
       expect(nb.cells[1].outputs[0].text).toEqual(["after\n"]);
-      const { run, client } = await readRun(ws, runIdOf(out));
-      expect(run.info.status).toBe("FINISHED");
-      await client.close();
+      expect(await runStatusOf(ws, out)).toBe("FINISHED");
     },
     SLOW,
   );
@@ -235,9 +231,7 @@ describe("run failures", () => {
       const nb = readJson(out);
       expect(nb.cells[0].outputs.at(-1)).toMatchObject({ output_type: "error", ename: "CellTimeoutError" });
       expect(nb.cells[1].execution_count).toBeNull();
-      const { run, client } = await readRun(ws, runIdOf(out));
-      expect(run.info.status).toBe("KILLED");
-      await client.close();
+      expect(await runStatusOf(ws, out)).toBe("KILLED");
     },
     SLOW,
   );
@@ -270,9 +264,7 @@ describe("run failures", () => {
       const nb = readJson(out);
       expect(nb.cells[0].outputs.some((o: any) => o.output_type === "error")).toBe(true);
       expect(nb.cells[1].execution_count).toBeNull();
-      const { run, client } = await readRun(ws, runIdOf(out));
-      expect(run.info.status).toBe("KILLED");
-      await client.close();
+      expect(await runStatusOf(ws, out)).toBe("KILLED");
     },
     SLOW,
   );
@@ -294,9 +286,7 @@ describe("run failures", () => {
       const out = path.join(ws.dir, "dies.out.ipynb");
       const nb = readJson(out);
       expect(nb.cells[0].outputs.at(-1)).toMatchObject({ output_type: "error", ename: "DeadKernelError" });
-      const { run, client } = await readRun(ws, runIdOf(out));
-      expect(run.info.status).toBe("FAILED");
-      await client.close();
+      expect(await runStatusOf(ws, out)).toBe("FAILED");
     },
     SLOW,
   );

@@ -9,14 +9,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../protocol/messages.js";
 import { MAX_BACKLOG } from "../../tracking/index.js";
 import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
 
 let server: MlflowStandin;
 let kernel: KernelClient;
@@ -93,7 +91,7 @@ describe("a tight logging loop", () => {
     // It overtook the backlog: most of what was logged had not arrived yet.
     expect(killed!.acceptedBefore).toBeLessThan(logged - 100_000);
 
-    const stderr = of(outputs, "stream")
+    const stderr = contentsOf(outputs, "stream")
       .filter((c) => c.name === "stderr")
       .map((c) => c.text)
       .join("");

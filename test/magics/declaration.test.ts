@@ -3,29 +3,13 @@
 // compiler over the real MlflowApi type, so the two cannot drift apart unnoticed.
 
 import path from "node:path";
-import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { MLFLOW_DECLARATION } from "../../magics/api.js";
 import { REPO_ROOT } from "../support/paths.js";
+import { typeCheck } from "../support/type-check.js";
 
 function diagnostics(source: string): string[] {
-  const file = path.join(REPO_ROOT, "test", "magics", "__declaration_check.ts");
-  const options: ts.CompilerOptions = {
-    strict: true,
-    noEmit: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    skipLibCheck: true,
-    types: ["node"],
-  };
-  const host = ts.createCompilerHost(options);
-  const read = host.readFile.bind(host);
-  host.readFile = (f) => (path.resolve(f) === file ? source : read(f));
-  const exists = host.fileExists.bind(host);
-  host.fileExists = (f) => path.resolve(f) === file || exists(f);
-  const program = ts.createProgram([file], options, host);
-  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  return typeCheck(path.join(REPO_ROOT, "test", "magics", "__declaration_check.ts"), source).map((d) => d.text);
 }
 
 describe("MLFLOW_DECLARATION", () => {

@@ -6,13 +6,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../protocol/messages.js";
 import { exchange, MlflowStandin, routeRunsCreate, type ReceivedRequest } from "../support/mlflow-standin.js";
-import { KernelClient, startKernel } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernel } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
 
 let server: MlflowStandin;
 let kernel: KernelClient;
@@ -82,8 +80,8 @@ describe("%%mlflow_run with a tracking server", () => {
       { timeout: 60_000 },
     );
     expect((reply.content as Content).status).toBe("ok");
-    expect(of(outputs, "execute_result")[0]!.data["text/plain"]).toContain("cell value");
-    const stderr = of(outputs, "stream")
+    expect(contentsOf(outputs, "execute_result")[0]!.data["text/plain"]).toContain("cell value");
+    const stderr = contentsOf(outputs, "stream")
       .filter((c) => c.name === "stderr")
       .map((c) => c.text)
       .join("");
@@ -92,7 +90,7 @@ describe("%%mlflow_run with a tracking server", () => {
     expect(stderr).toMatch(/marked FINISHED there once it does/);
     expect(server.received.some((r) => r.path === "/api/2.0/mlflow/runs/update")).toBe(false);
     const runId = lastRunId;
-    const summary = of(outputs, "display_data").at(-1)!.data;
+    const summary = contentsOf(outputs, "display_data").at(-1)!.data;
     expect(summary["text/plain"]).toContain(`${server.url}/#/experiments/1/runs/${runId}`);
     expect(summary["text/html"]).toContain(`href="${server.url}/#/experiments/1/runs/${runId}"`);
     const files = spooledFiles();

@@ -6,12 +6,11 @@ import path from "node:path";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../protocol/messages.js";
 import type { Run } from "../../tracking/entities.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { TAG } from "../../magics/system-tags.js";
 import { REDACTED } from "../../magics/redact.js";
-import { KernelClient, startKernelIn } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernelIn, stdoutOf } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 import { allRuns, artifactText, paramsOf, tagsOf } from "../support/store-reads.js";
 
@@ -21,12 +20,6 @@ let kernel: KernelClient;
 const SECRET = "tok-e2e-secret-value";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
-const stdout = (outs: Message[]) =>
-  of(outs, "stream")
-    .filter((c) => c.name === "stdout")
-    .map((c) => c.text)
-    .join("");
 
 async function exec(code: string, metadata: Record<string, unknown> = {}) {
   const { reply, outputs } = await kernel.execute(code, { metadata, timeout: 60_000 });
@@ -56,9 +49,9 @@ describe("magics through a spawned kernel", () => {
   it("lists magics and shows help", async () => {
     const ls = await exec("%lsmagic");
     expect(ls.status).toBe("ok");
-    expect(of(ls.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/%mlflow_compare[\s\S]*%%mlflow_run/);
+    expect(contentsOf(ls.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/%mlflow_compare[\s\S]*%%mlflow_run/);
     const help = await exec("%mlflow_compare?");
-    expect(of(help.outputs, "display_data")[0]!.data["text/plain"]).toContain("--kind auto|bar|history|scatter|parallel");
+    expect(contentsOf(help.outputs, "display_data")[0]!.data["text/plain"]).toContain("--kind auto|bar|history|scatter|parallel");
   });
 
   it("refuses bad input with an error naming it; nothing runs, no run is created", async () => {
@@ -71,8 +64,8 @@ describe("magics through a spawned kernel", () => {
       const r = await exec(cell);
       expect(r.status).toBe("error");
       expect(r.reply.evalue).toMatch(pattern);
-      expect(of(r.outputs, "error")[0]!.evalue).toMatch(pattern);
-      expect(stdout(r.outputs)).toBe("");
+      expect(contentsOf(r.outputs, "error")[0]!.evalue).toMatch(pattern);
+      expect(stdoutOf(r.outputs)).toBe("");
     }
     expect(await allRuns(store)).toEqual([]);
   });
@@ -84,12 +77,12 @@ describe("magics through a spawned kernel", () => {
       { cellId: "e2e-cell-1" },
     );
     expect(r.status).toBe("ok");
-    expect(stdout(r.outputs)).toBe(`token ${SECRET}\n`);
-    expect(of(r.outputs, "execute_result")[0]!.data["text/plain"]).toBe("0.1");
+    expect(stdoutOf(r.outputs)).toBe(`token ${SECRET}\n`);
+    expect(contentsOf(r.outputs, "execute_result")[0]!.data["text/plain"]).toBe("0.1");
     first = await lastRun();
     // The run's panel: its last frame (an update of the panel's display) is the summary.
-    const panelId = of(r.outputs, "display_data").at(-1)!.transient.display_id;
-    const summary = of(r.outputs, "update_display_data")
+    const panelId = contentsOf(r.outputs, "display_data").at(-1)!.transient.display_id;
+    const summary = contentsOf(r.outputs, "update_display_data")
       .filter((c) => c.transient?.display_id === panelId)
       .at(-1)!.data;
     expect(summary["text/plain"]).toContain(`MLflow run first (${first.info.runId}) FINISHED`);
@@ -149,7 +142,7 @@ describe("magics through a spawned kernel", () => {
     expect(await artifactText(store, run.info.runId, "error.txt")).toMatch(/^TypeError: shape mismatch\n[^]*\n {4}at In\[\d+\]:3:7\n/);
     expect(run.data.metrics.map((m) => [m.key, m.value])).toEqual([["acc", 0.5]]);
     const next = await exec("40 + 2");
-    expect(of(next.outputs, "execute_result")[0]!.data["text/plain"]).toBe("42");
+    expect(contentsOf(next.outputs, "execute_result")[0]!.data["text/plain"]).toBe("42");
   });
 
   it("refuses a bad metric from mlflow.logMetric, naming it; earlier points are kept", async () => {
@@ -201,7 +194,7 @@ describe("magics through a spawned kernel", () => {
 
   it("sets the experiment, shows status and a runs table", async () => {
     const e = await exec(`%mlflow_experiment e2e-sweep`);
-    expect(of(e.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/^Experiment e2e-sweep \(id \d+\)/);
+    expect(contentsOf(e.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/^Experiment e2e-sweep \(id \d+\)/);
     for (const lr of [0.1, 0.01]) {
       const r = await exec(
         `%%mlflow_run lr-${lr} --param lr=${lr}\nfor (let s = 0; s < 4; s++) mlflow.logMetrics({ loss: ${lr} * (4 - s), acc: 0.2 * s }, s);`,
@@ -211,9 +204,9 @@ describe("magics through a spawned kernel", () => {
     const exp = (await store.getExperimentByName("e2e-sweep"))!;
     expect((await store.searchRuns({ experimentIds: [exp.experimentId], maxResults: 10 })).items).toHaveLength(2);
     const s = await exec("%mlflow_status");
-    expect(of(s.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/experiment\s+e2e-sweep/);
+    expect(contentsOf(s.outputs, "display_data")[0]!.data["text/plain"]).toMatch(/experiment\s+e2e-sweep/);
     const t = await exec(`%mlflow_runs --filter "params.lr = '0.01'"`);
-    const table = of(t.outputs, "display_data")[0]!.data["text/plain"] as string;
+    const table = contentsOf(t.outputs, "display_data")[0]!.data["text/plain"] as string;
     expect(table).toMatch(/^1 run in experiment e2e-sweep/);
     expect(table).toContain("lr-0.01");
     const bad = await exec("%mlflow_runs --max 0");
@@ -223,7 +216,7 @@ describe("magics through a spawned kernel", () => {
   it("compares runs inline, and names an unknown metric or experiment", async () => {
     const r = await exec("%mlflow_compare --metric loss");
     expect(r.status).toBe("ok");
-    const data = of(r.outputs, "display_data")[0]!.data;
+    const data = contentsOf(r.outputs, "display_data")[0]!.data;
     expect(data["application/vnd.vegalite.v5+json"].$schema).toBe("https://vega.github.io/schema/vega-lite/v5.json");
     expect(data["image/svg+xml"]).toMatch(/^<svg/);
     expect(data["text/plain"]).toContain("lr-0.1");
@@ -232,7 +225,7 @@ describe("magics through a spawned kernel", () => {
     expect(metric.reply.evalue).toMatch(/accuracy/);
     expect(metric.reply.evalue).toMatch(/acc/);
     const fromCell = await exec(`await charts.compare(await mlflow.searchRuns(), { metrics: ["loss"], kind: "bar" })`);
-    const result = of(fromCell.outputs, "execute_result")[0]!.data;
+    const result = contentsOf(fromCell.outputs, "execute_result")[0]!.data;
     expect(result["application/vnd.vegalite.v5+json"].mark ?? result["application/vnd.vegalite.v5+json"].layer).toBeDefined();
     expect(result["image/svg+xml"]).toMatch(/^<svg/);
     const exp = await exec("%mlflow_compare --experiment no-such-exp");
@@ -282,7 +275,7 @@ describe("a kernel started inside an outer run (MLFLOW_RUN_ID)", () => {
       const r = await k2.execute(`%%mlflow_run child\nmlflow.logMetric("c", 1);`, { timeout: 60_000 });
       expect((r.reply.content as Content).status).toBe("ok");
       const plain = await k2.execute(`mlflow.logMetric("outer_metric", 7); mlflow.activeRun()!.runId`, { timeout: 60_000 });
-      expect(of(plain.outputs, "execute_result")[0]!.data["text/plain"]).toContain(outer.info.runId);
+      expect(contentsOf(plain.outputs, "execute_result")[0]!.data["text/plain"]).toContain(outer.info.runId);
       await k2.execute(`await mlflow.flush();`, { timeout: 60_000 });
     } finally {
       await k2.close();

@@ -7,20 +7,13 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "../../protocol/messages.js";
 import { FileStore } from "../../tracking/file-store/index.js";
 import { MlflowClient } from "../../tracking/index.js";
 import { logModel } from "../../models/index.js";
-import { KernelClient, startKernelIn } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernelIn, stdoutOf } from "../support/kernel.js";
 import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
-const stdout = (outs: Message[]) =>
-  of(outs, "stream")
-    .filter((c) => c.name === "stdout")
-    .map((c) => c.text)
-    .join("");
 const FIXTURE = path.join(REPO_ROOT, "test", "models", "fixtures", "scoring", "model.ts");
 
 let work: string;
@@ -54,12 +47,12 @@ describe("%mlflow_predict in a kernel", () => {
   it("predicts by alias with a progress display updated in place and a preview; logs the predictions into the run with the model's URI and version", async () => {
     expect((await exec(`const run = await mlflow.startRun({ runName: "scoring" }); run.runId`)).status).toBe("ok");
     const r = await exec("%mlflow_predict models:/scorer@Champion --input data.csv --output preds.parquet --batch-size 2");
-    expect(r.status, JSON.stringify(of(r.outputs, "error"))).toBe("ok");
-    const shown = of(r.outputs, "display_data");
+    expect(r.status, JSON.stringify(contentsOf(r.outputs, "error"))).toBe("ok");
+    const shown = contentsOf(r.outputs, "display_data");
     const progressId = shown[0]!.transient?.display_id;
     expect(progressId).toBeTruthy();
     expect(shown[0]!.data["text/plain"]).toMatch(/^Predicting models:\/scorer@Champion: 2 rows \(.* of .* MB\), 1 batches/);
-    const updates = of(r.outputs, "update_display_data");
+    const updates = contentsOf(r.outputs, "update_display_data");
     expect(updates.at(-1)!.transient.display_id).toBe(progressId);
     expect(updates.at(-1)!.data["text/plain"]).toMatch(/^Predicted models:\/scorer@Champion: 5 rows, 3 batches/);
     const preview = shown.at(-1)!.data;
@@ -71,15 +64,15 @@ describe("%mlflow_predict in a kernel", () => {
     const api =
       await exec(`const res = await mlflow.batchPredict("models:/scorer@Champion", [{ a: 1, b: 1, note: "x" }], { output: "mem.csv" });
 console.log(JSON.stringify({ rows: res.rows, version: res.modelVersion, columns: res.columns, preview: res.preview }));`);
-    expect(api.status, JSON.stringify(of(api.outputs, "error"))).toBe("ok");
-    expect(JSON.parse(stdout(api.outputs))).toEqual({
+    expect(api.status, JSON.stringify(contentsOf(api.outputs, "error"))).toBe("ok");
+    expect(JSON.parse(stdoutOf(api.outputs))).toEqual({
       rows: 1,
       version: "1",
       columns: ["a", "b", "note", "prediction"],
       preview: [{ a: 1, b: 1, note: "x", prediction: 6 }],
     });
     // The api's call shows its progress and preview in the cell too.
-    expect(of(api.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(/^1 predictions by models:\/scorer@Champion/);
+    expect(contentsOf(api.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(/^1 predictions by models:\/scorer@Champion/);
     expect((await exec("await mlflow.endRun()")).status).toBe("ok");
 
     const runs = (
@@ -116,7 +109,7 @@ console.log(JSON.stringify({ rows: res.rows, version: res.modelVersion, columns:
     expect(bad.reply.evalue).toMatch(/Input row 2 does not match the model's signature: column "a" expects double but got string \("x"\)/);
     const skipped = await exec("%mlflow_predict models:/scorer@Champion --input bad.csv --output bad.parquet --skip-bad-rows");
     expect(skipped.status).toBe("ok");
-    expect(of(skipped.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(
+    expect(contentsOf(skipped.outputs, "display_data").at(-1)!.data["text/plain"]).toMatch(
       /1 predictions .*; 1 bad rows left out: row 2 \(column "a" expects double/,
     );
   });

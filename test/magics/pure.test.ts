@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { typeCheck } from "../support/type-check.js";
 
 describe("parseCell", () => {
   it("reads a cell magic and its body", () => {
@@ -153,28 +153,7 @@ export const bad: Magic<unknown, typeof options> = {
   const badFrom = source.slice(0, source.indexOf("// BAD")).split("\n").length;
 
   it("reads each option as what it parses to, and refuses a wrong reading or an option the schema lacks", () => {
-    const options: ts.CompilerOptions = {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      types: ["node"],
-      skipLibCheck: true,
-    };
-    const host = ts.createCompilerHost(options);
-    const read = host.readFile.bind(host);
-    host.readFile = (name) => (path.resolve(name) === file ? source : read(name));
-    const exists = host.fileExists.bind(host);
-    host.fileExists = (name) => path.resolve(name) === file || exists(name);
-    const getSource = host.getSourceFile.bind(host);
-    host.getSourceFile = (name, lang, ...rest) =>
-      path.resolve(name) === file ? ts.createSourceFile(name, source, lang) : getSource(name, lang, ...rest);
-    const program = ts.createProgram([file], options, host);
-    const found = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ({
-      line: d.file!.getLineAndCharacterOfPosition(d.start!).line + 1,
-      text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
-    }));
+    const found = typeCheck(file, source);
     // None in `good`; one per statement in `bad`.
     expect(found.filter((d) => d.line < badFrom)).toEqual([]);
     const errors = found.map((d) => d.text);

@@ -8,11 +8,10 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
-import { KernelClient, startKernelIn } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernelIn } from "../support/kernel.js";
 import { makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
 
 forEachRealServer("magics through a spawned kernel", (server: RealServer) => {
   const experiment = `magics-e2e-${randomBytes(4).toString("hex")}`;
@@ -130,20 +129,20 @@ print(json.dumps(out))
   it("%mlflow_runs lists the runs and %mlflow_compare charts metric history", async () => {
     const runs = await exec(`%mlflow_runs --experiment ${experiment}`);
     expect(runs.status, JSON.stringify(runs.reply)).toBe("ok");
-    const table = JSON.stringify(of(runs.outputs, "display_data").concat(of(runs.outputs, "execute_result")));
+    const table = JSON.stringify(contentsOf(runs.outputs, "display_data").concat(contentsOf(runs.outputs, "execute_result")));
     for (const name of ["good", "broken", "waiting"]) expect(table).toContain(name);
 
     // History needs metrics/get-history: on MLflow 3 without max_results this was a 400.
     const compare = await exec(`%mlflow_compare --experiment ${experiment} --metric loss --kind history`);
     expect(compare.status, JSON.stringify(compare.reply)).toBe("ok");
-    const bundles = of(compare.outputs, "display_data").map((c) => c.data as Content);
+    const bundles = contentsOf(compare.outputs, "display_data").map((c) => c.data as Content);
     const chart = bundles.find((d) => Object.keys(d).some((k) => k.startsWith("application/vnd.vegalite")));
     expect(chart, JSON.stringify(compare.outputs.map((m) => m.content))).toBeDefined();
     expect(chart!["image/svg+xml"]).toContain("<svg");
     const spec = Object.entries(chart!).find(([k]) => k.startsWith("application/vnd.vegalite"))![1] as Content;
     const values = JSON.stringify(spec);
     expect(values).toContain("good");
-    expect(of(compare.outputs, "stream").filter((s) => s.name === "stderr")).toEqual([]);
+    expect(contentsOf(compare.outputs, "stream").filter((s) => s.name === "stderr")).toEqual([]);
   }, 120_000);
 
   it("registerModel, setAlias and getModelVersionByAlias from a cell agree with MLflow's client", async () => {
@@ -159,7 +158,7 @@ print(json.dumps(out))
       ].join("\n"),
     );
     expect(r.status, JSON.stringify(r.reply)).toBe("ok");
-    expect(of(r.outputs, "execute_result")[0]!.data["text/plain"]).toContain("1,2,1,true");
+    expect(contentsOf(r.outputs, "execute_result")[0]!.data["text/plain"]).toContain("1,2,1,true");
     const seen = await python<Content>(`
 import json
 from mlflow import MlflowClient

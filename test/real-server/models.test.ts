@@ -13,11 +13,10 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Message } from "../../protocol/messages.js";
 import { forEachRealServer, mlflowPython, type RealServer } from "../support/mlflow-servers.js";
-import { KernelClient, startKernelIn } from "../support/kernel.js";
+import { contentsOf, KernelClient, startKernelIn } from "../support/kernel.js";
 import { REPO_ROOT, makeTempDir, rmTempDir } from "../support/paths.js";
 
 type Content = Record<string, any>;
-const of = (outs: Message[], type: string): Content[] => outs.filter((m) => m.header.msg_type === type).map((m) => m.content as Content);
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 forEachRealServer("models logged from a spawned kernel", (server: RealServer) => {
@@ -34,7 +33,7 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
   // Cells print their results as JSON on stdout (an execute_result shows strings quoted).
   const printed = (outs: Message[]) =>
     JSON.parse(
-      of(outs, "stream")
+      contentsOf(outs, "stream")
         .filter((s) => s.name === "stdout")
         .map((s) => s.text)
         .join(""),
@@ -95,7 +94,7 @@ forEachRealServer("models logged from a spawned kernel", (server: RealServer) =>
     expect(failed.reply.evalue).toMatch(/no-predict\.ts.*has no predict/);
 
     const table = await exec(`%mlflow_models ${name}`);
-    const text = of(table.outputs, "display_data")[0]!.data["text/plain"] as string;
+    const text = contentsOf(table.outputs, "display_data")[0]!.data["text/plain"] as string;
     expect(text).toMatch(new RegExp(`${name}: 1 version\\n`));
     expect(text).toMatch(/1\s+Champion\s+READY\s+train/);
     expect(text).toContain("0.9");
@@ -148,7 +147,7 @@ print(json.dumps(out))
       `%mlflow_register ${info.modelUri} ${name} --alias Challenger --alias Shadow --tag stage=canary --description "second look"`,
     );
     expect(reg.status, JSON.stringify(reg.reply)).toBe("ok");
-    expect(of(reg.outputs, "display_data")[0]!.data["text/plain"]).toBe(
+    expect(contentsOf(reg.outputs, "display_data")[0]!.data["text/plain"]).toBe(
       `Registered ${name} version 2 from ${info.modelUri} (aliases: Challenger, Shadow).`,
     );
     expect((await exec(`%mlflow_alias ${name} Shadow --delete`)).status).toBe("ok");
@@ -178,7 +177,7 @@ print(json.dumps({"aliases": c.get_registered_model("${name}").aliases, "tags": 
     // LoggedModel's source run on 3.4): one row, labelled by both.
     const r = await exec(`%mlflow_compare --model ${name} --kind bar`);
     expect(r.status, JSON.stringify(r.reply)).toBe("ok");
-    const bundle = of(r.outputs, "display_data")[0]!.data;
+    const bundle = contentsOf(r.outputs, "display_data")[0]!.data;
     expect(JSON.stringify(bundle["application/vnd.vegalite.v5+json"])).toContain('"run":"Champion (v1) / Challenger (v2)"');
     expect(bundle["text/plain"]).toMatch(/^Champion \(v1\) \/ Challenger \(v2\)\s+train\s+\S+\s+0\.9$/m);
     const unknown = await exec(`%mlflow_compare --model ${name}-missing`);

@@ -1,6 +1,7 @@
 // Starts our compiled kernel (or stock tslab) through the product's KernelClient.
 import path from "node:path";
 import { KernelClient, type KernelClientOptions } from "../../jupyter-client/index.js";
+import type { Message } from "../../protocol/messages.js";
 import { CLI_MAIN, REPO_ROOT } from "./paths.js";
 
 export { KernelClient };
@@ -51,4 +52,17 @@ export function startStockTslab(opts: KernelClientOptions = {}): Promise<KernelC
     startTimeout: 90_000,
     ...opts,
   });
+}
+
+/** The contents of the messages of one type (`stream`, `display_data`, `error`…) among a request's outputs. */
+export function contentsOf(outputs: Message[], msgType: string): Record<string, any>[] {
+  return outputs.filter((m) => m.header.msg_type === msgType).map((m) => m.content as Record<string, any>);
+}
+
+/** All that a request's outputs wrote to stdout, in order. */
+export function stdoutOf(outputs: Message[]): string {
+  return contentsOf(outputs, "stream")
+    .filter((c) => c.name === "stdout")
+    .map((c) => c.text)
+    .join("");
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../support/paths.js";
+import { killed, startScript } from "../support/script-process.js";
 import { run } from "../support/run.js";
 import { LogBatchServer } from "./logger-server.js";
 
@@ -53,27 +54,7 @@ const children: ChildProcess[] = [];
 const runChild = (...args: string[]) => run(process.execPath, ["--input-type=module", "-e", CHILD, ...args], { timeout: 60_000 });
 
 /** Starts a child and resolves once it printed a line starting with `marker`. */
-function startChild(marker: string, ...args: string[]): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "",
-      err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const line = out.split("\n").find((l) => l.startsWith(marker));
-      if (line) resolve({ child, line });
-    });
-    child.on("exit", (code) => reject(new Error(`child exited (${code}) before "${marker}": ${out}${err}`)));
-  });
-}
-
-const killed = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
+const startChild = (marker: string, ...args: string[]) => startScript(CHILD, args, marker, children);
 
 const spoolFiles = () => {
   try {

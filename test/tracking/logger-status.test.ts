@@ -4,7 +4,7 @@
 // stand-in answers log-batch as recorded (034) and runs/update as recorded (061); our
 // runs/update request must match 061's.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Logger, deliverSpool, flushTimeoutFromEnv } from "../../tracking/logging/logger.js";
 import { RestStore } from "../../tracking/rest/store.js";
 import { compareRequest, exchange, MlflowStandin, REPO_ROOT, type ReceivedRequest } from "../support/mlflow-standin.js";
+import { killed, startScript } from "../support/script-process.js";
 
 const T0 = 1700000000000;
 // The recorded update (061) ends RUN_A at this time with FINISHED.
@@ -82,12 +83,6 @@ async function until(condition: () => boolean, ms = 20_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-const killed = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
 
 const spoolNames = () => (existsSync(spoolDir) ? readdirSync(spoolDir).filter((n) => !n.startsWith(".") && n !== "rejected") : []);
 const spooledUpdates = () => spoolNames().filter((n) => readFileSync(join(spoolDir, n), "utf8").includes('"update"'));
@@ -260,20 +255,10 @@ console.log("TERMINATED " + outcome + " " + JSON.stringify(logger.pending()));
 setInterval(() => {}, 1000);
 `;
 
-function startChild(...args: string[]): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "",
-      err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const line = out.split("\n").find((l) => l.startsWith("TERMINATED "));
-      if (line) resolve({ child, line: line.slice("TERMINATED ".length) });
-    });
-    child.on("exit", (code) => reject(new Error(`child exited (${code}) before ending the run: ${out}${err}`)));
-  });
+/** Starts a child and resolves with what it printed after "TERMINATED " once it has. */
+async function startChild(...args: string[]): Promise<{ child: ChildProcess; line: string }> {
+  const { child, line } = await startScript(CHILD, args, "TERMINATED ", children);
+  return { child, line: line.slice("TERMINATED ".length) };
 }
 
 describe("kill and restart after the status was spooled", () => {
