@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { withLightBuilder } from "../../kernel/compiler/light-builder.js";
-import { type Converter, loadConverter, ts, type TypeScript } from "../support/tslab-converter.js";
+import { type Converter, loadConverter, ts } from "../support/tslab-converter.js";
 import { tempDir } from "./helpers.js";
 
 /** Local modules next to the notebook: a chain of two .ts files and a .js file. */
