@@ -13,7 +13,7 @@
 //   first (~20 ms of CPU for zeromq and shell-quote); the names are read here, at build time.
 // - `import.meta.url` in a bundled file means what it meant in that file (its dist/ URL), so
 //   the siblings, packages and package.json it locates are the same ones.
-// - The manifest names the entry and every dist/ file that went in (size, mtime, sha256):
+// - The manifest names the entry and every dist/ file that went in (size, sha256, mtime):
 //   a kernel runs the bundle only while those files are unchanged, so a bundle that tsc has
 //   since outdated (someone ran tsc alone) never runs.
 // - Files are named by content hash and the previous build's files are kept: a kernel that
@@ -160,14 +160,21 @@ async function main() {
     // in use. A source map is named after its chunk and only read when debugging.
     if (f.path.endsWith(".map") || !fs.existsSync(f.path)) writeAtomic(f.path, f.contents);
   }
+  const files = Object.keys(inputs).sort();
   const manifest = {
     format: FORMAT,
     entry: posix(path.relative(OUT, path.resolve(DIST, entry))),
-    inputs: Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))),
     outputs,
+    // Parallel arrays: small to read and parse at each kernel start (cli/kernel-bundle.ts).
+    inputs: {
+      files,
+      sizes: files.map((f) => inputs[f].size),
+      sha256: files.map((f) => inputs[f].sha256),
+      mtimes: files.map((f) => inputs[f].mtimeMs),
+    },
   };
   // Last, so the bundle is complete before a kernel can pick it up.
-  writeAtomic(path.join(OUT, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+  writeAtomic(path.join(OUT, MANIFEST), `${JSON.stringify(manifest)}\n`);
 
   // This build's and the previous build's files stay, and any file younger than an hour (a
   // build running at the same time writes its files before its manifest).

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { currentKernelBundle } from "../../cli/kernel-bundle.js";
+import { currentKernelBundle, type KernelBundleManifest } from "../../cli/kernel-bundle.js";
 import { KernelClient } from "../../jupyter-client/index.js";
 import { makeTempDir, REPO_ROOT, rmTempDir } from "../support/paths.js";
 import { run } from "../support/run.js";
@@ -128,36 +128,47 @@ describe("tslab-mlflow kernel and the kernel bundle", () => {
 });
 
 describe("currentKernelBundle", () => {
-  it("accepts a bundle whose inputs are unchanged (by mtime, or by content when only the mtime moved) and refuses any other", () => {
+  it("accepts a bundle whose inputs are unchanged (by mtime, or by content when the mtime moved) and refuses any other", () => {
     const root = copyDist("check");
-    const dist = pathToFileURL(`${path.join(root, "dist")}/`);
-    const manifest = JSON.parse(fs.readFileSync(path.join(root, "dist", "kernel-bundle", "manifest.json"), "utf8"));
-    const entry = new URL(`kernel-bundle/${manifest.entry}`, dist).href;
-    const input = path.join(root, "dist", "kernel", "kernel.js");
-    const was = manifest.inputs["kernel/kernel.js"];
-    expect(was).toBeDefined();
+    const dist = path.join(root, "dist");
+    const manifestFile = path.join(dist, "kernel-bundle", "manifest.json");
+    const manifest: KernelBundleManifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    const entry = pathToFileURL(path.join(dist, "kernel-bundle", manifest.entry)).href;
+    const i = manifest.inputs.files.indexOf("kernel/kernel.js");
+    expect(i).toBeGreaterThanOrEqual(0);
+    const input = path.join(dist, "kernel", "kernel.js");
+    const size = manifest.inputs.sizes[i];
+    const mtimes = () => manifest.inputs.files.map((f) => fs.statSync(path.join(dist, f)).mtimeMs);
 
-    // Copied: every mtime differs, the contents are the same.
+    // Copied: every mtime differs, the contents are the same; the new mtimes are remembered.
+    expect(manifest.inputs.mtimes).not.toEqual(mtimes());
     expect(currentKernelBundle(dist)).toBe(entry);
-    // The manifest's mtime again: taken on trust without reading.
-    fs.utimesSync(input, new Date(), new Date(was.mtimeMs));
+    const remembered: KernelBundleManifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    expect(remembered.inputs.mtimes).toEqual(mtimes());
+    expect({ ...remembered, inputs: { ...remembered.inputs, mtimes: [] } }).toEqual({
+      ...manifest,
+      inputs: { ...manifest.inputs, mtimes: [] },
+    });
     expect(currentKernelBundle(dist)).toBe(entry);
 
-    // Same size, same mtime, other contents would pass; other contents with a new mtime do not.
+    // Other contents of the same size, with a new mtime: outdated. The same contents again: current.
     const js = fs.readFileSync(input, "utf8");
-    const i = js.indexOf("Kernel");
-    fs.writeFileSync(input, `${js.slice(0, i)}Kernex${js.slice(i + 6)}`);
-    expect(fs.statSync(input).size).toBe(was.size);
+    const at = js.indexOf("Kernel");
+    fs.writeFileSync(input, `${js.slice(0, at)}Kernex${js.slice(at + 6)}`);
+    expect(fs.statSync(input).size).toBe(size);
     expect(currentKernelBundle(dist)).toBeUndefined();
     fs.writeFileSync(input, js);
     expect(currentKernelBundle(dist)).toBe(entry);
 
+    fs.appendFileSync(input, "\n");
+    expect(currentKernelBundle(dist)).toBeUndefined();
     fs.rmSync(input);
     expect(currentKernelBundle(dist)).toBeUndefined();
     fs.writeFileSync(input, js);
-    fs.rmSync(path.join(root, "dist", "kernel-bundle", manifest.entry));
+    expect(currentKernelBundle(dist)).toBe(entry);
+    fs.rmSync(path.join(dist, "kernel-bundle", manifest.entry));
     expect(currentKernelBundle(dist)).toBeUndefined();
-    fs.rmSync(path.join(root, "dist", "kernel-bundle"), { recursive: true });
+    fs.rmSync(path.join(dist, "kernel-bundle"), { recursive: true });
     expect(currentKernelBundle(dist)).toBeUndefined();
   });
 });
