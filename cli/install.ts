@@ -6,7 +6,10 @@
 //                 /usr/bin/jupyter -> /usr, a venv's bin/jupyter -> the venv); /usr when
 //                 no `jupyter` is found (Debian's python3 has sys.prefix /usr)
 //   --prefix DIR  DIR/share/jupyter
-// Each writes <data dir>/kernels/<name>/{kernel.json, logo-32x32.png, logo-64x64.png}.
+// Each writes <data dir>/kernels/<name>/{kernel.json, logo-32x32.png, logo-64x64.png}, and
+// starts building (in the background) the compiler snapshots that kernels in the current
+// folder and the home folder will look for, so that the first kernel on a machine starts
+// its compiler warm (kernel/compiler/cache.ts).
 // `uninstall` without a location removes the spec from every directory Jupyter
 // searches: the user dir, each $JUPYTER_PATH entry, the sys-prefix dir and the
 // system dirs /usr/local/share/jupyter and /usr/share/jupyter.
@@ -14,6 +17,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { prepareSnapshot } from "../kernel/compiler/cache.js";
 import { renderLogoPng } from "./logo.js";
 
 export type InstallLocation = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
@@ -139,6 +143,8 @@ export interface InstallOptions {
   name?: string;
   displayName?: string;
   env?: Env;
+  /** Folders to build compiler snapshots for (default: the current folder and the home folder; [] for none). */
+  snapshotFolders?: string[];
 }
 
 /** Writes the kernelspec; returns the kernelspec directory. */
@@ -151,7 +157,27 @@ export function installKernelSpec(opts: InstallOptions = {}): string {
   for (const size of [32, 64]) {
     fs.writeFileSync(path.join(dir, `logo-${size}x${size}.png`), renderLogoPng(size));
   }
+  prepareCompilerSnapshots(opts.snapshotFolders ?? [process.cwd(), os.homedir()], { ...process.env, ...opts.env });
   return dir;
+}
+
+/**
+ * Starts the background builds of the compiler snapshots kernels in `folders` will look for
+ * (one per distinct set of @types; none already built or being built). A snapshot that cannot
+ * be built is no install error: the first kernel then compiles cold and builds it itself.
+ * Returns the blobs being built.
+ */
+export function prepareCompilerSnapshots(folders: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const building: string[] = [];
+  for (const folder of folders) {
+    try {
+      const blob = prepareSnapshot(folder, env);
+      if (blob) building.push(blob);
+    } catch {
+      // a folder that cannot be read: its first kernel builds the snapshot
+    }
+  }
+  return building;
 }
 
 export interface UninstallOptions {

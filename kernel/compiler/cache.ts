@@ -5,7 +5,8 @@
 // the project's @types folders are the ones it was built from: the key hashes those (the
 // folders by path and by the installed packages' package.json times). A file edited since
 // is re-read at start anyway. Snapshots are machine-local caches, built in the background
-// by the first kernel started with a new key, used from the next start on.
+// by `tslab-mlflow install` (for the folders it expects notebooks in) and by the first
+// kernel started with a key that has none, used from the next start on.
 //
 // TSLAB_MLFLOW_CACHE_DIR moves the cache (default: $XDG_CACHE_HOME or ~/.cache, then
 // tslab-mlflow/compiler); TSLAB_MLFLOW_COMPILER_SNAPSHOT=0 turns snapshots off.
@@ -128,19 +129,24 @@ export function discard(blob: string): void {
 /**
  * Builds the snapshot in a detached, low-priority process that outlives this kernel:
  * written beside the target and renamed, so a reader never sees half a blob. Does
- * nothing if another kernel is already building it.
+ * nothing (returns false) if another kernel is already building it.
  */
-export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: (line: string) => void): void {
+export function buildInBackground(
+  snapshot: CompilerSnapshot,
+  cwd: string,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   const dir = path.dirname(snapshot.blob);
   const partial = `${snapshot.blob}.partial`;
   try {
     fs.mkdirSync(dir, { recursive: true });
     const pending = fs.statSync(partial, { throwIfNoEntry: false });
-    if (pending && Date.now() - pending.mtimeMs < STALE_BUILD_MS) return;
+    if (pending && Date.now() - pending.mtimeMs < STALE_BUILD_MS) return false;
     fs.writeFileSync(partial, "");
   } catch (e) {
     log(`compiler snapshot: cannot use ${dir}: ${(e as Error).message}`);
-    return;
+    return false;
   }
   prune(dir);
   const build = [process.execPath, "--no-warnings", "--snapshot-blob", partial, "--build-snapshot", ENTRY];
@@ -151,12 +157,29 @@ export function buildInBackground(snapshot: CompilerSnapshot, cwd: string, log: 
     cwd,
     detached: true,
     stdio: "ignore",
-    env: compilerProcessEnv(process.env, snapshot.buildEnv),
+    env: compilerProcessEnv(env, snapshot.buildEnv),
   });
   child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
   child.unref();
   if (child.pid) fs.writeFile(`${snapshot.blob}.build`, `${child.pid}\n`, () => {});
   log(`compiler snapshot: building ${snapshot.blob} for the next kernel start`);
+  return true;
+}
+
+/**
+ * Starts building the snapshot a kernel in `cwd` would look for, unless snapshots are off or
+ * it is built (or being built) already: `tslab-mlflow install` does so, so that the first
+ * kernel on a machine starts warm. Returns the blob being built, if a build started.
+ */
+export function prepareSnapshot(
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = () => {},
+): string | undefined {
+  if (!snapshotsEnabled(env)) return undefined;
+  const snapshot = snapshotFor(cwd, env);
+  if (fs.existsSync(snapshot.blob)) return undefined;
+  return buildInBackground(snapshot, cwd, log, env) ? snapshot.blob : undefined;
 }
 
 /** Keeps the KEEP - 1 most recently used snapshots, making room for one more. */

@@ -53,6 +53,8 @@ export type CompilerResponse = { ready: true } | { failed: string } | { id: numb
 type DistributiveOmitId<T> = T extends unknown ? Omit<T, "id"> : never;
 
 const CACHE_SIZE = 64;
+/** A snapshot build waits for the first answer, or this long after the compiler is ready. */
+const BUILD_AFTER_READY_MS = 3_000;
 
 /** The process or thread the converter runs in: a worker thread, or a child process started from a snapshot. */
 interface Backend {
@@ -77,6 +79,8 @@ export class Compiler {
   /** Kernel log; lines before it is set (a compiler started ahead of the kernel) are kept. */
   private logSink: ((line: string) => void) | undefined;
   private readonly early: string[] = [];
+  /** Starts the pending snapshot build now (set while one waits for the first answer). */
+  private buildSoon: (() => void) | undefined;
 
   constructor(
     log?: (line: string) => void,
@@ -103,9 +107,27 @@ export class Compiler {
     }
   }
 
+  /**
+   * Builds the project's snapshot once this compiler has answered its first request (a cell's
+   * first result is not checked while the build takes a core), or when the kernel closes, or
+   * a while after the compiler is ready if no request came.
+   */
   private buildWhenReady(snapshot: CompilerSnapshot): void {
+    let built = false;
+    const build = () => {
+      if (built) return;
+      built = true;
+      clearTimeout(timer);
+      buildInBackground(snapshot, this.cwd, (l) => this.log(l));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    this.buildSoon = build;
     this.ready.then(
-      () => buildInBackground(snapshot, this.cwd, (l) => this.log(l)),
+      () => {
+        if (built) return;
+        timer = setTimeout(build, BUILD_AFTER_READY_MS);
+        timer.unref();
+      },
       () => {},
     );
   }
@@ -256,6 +278,8 @@ export class Compiler {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    // Once the code that awaited this answer has run on: the cell first, then the build.
+    if (this.buildSoon) setImmediate(this.takeBuild());
     if ("error" in m) p.reject(new Error(m.error));
     else p.resolve(m.result);
   }
@@ -292,9 +316,18 @@ export class Compiler {
     return this.call({ op: "isComplete", src }) as Promise<IsCompleteReply>;
   }
 
+  /** The pending snapshot build, to start (once): a no-op if none waits. */
+  private takeBuild(): () => void {
+    const build = this.buildSoon ?? (() => {});
+    this.buildSoon = undefined;
+    return build;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A kernel that ends before its first cell still leaves the next one a snapshot.
+    if (this.isReady) this.takeBuild()();
     const backend = this.backend;
     if (!backend) return;
     backend.post({ op: "close" });

@@ -57,6 +57,7 @@ export async function connectToService(snapshot: CompilerSnapshot, env: NodeJS.P
   const deadline = Date.now() + START_TIMEOUT_MS;
   let startedCold = false;
   let started: ReturnType<typeof startService> | undefined;
+  let appears: SocketWatch | undefined;
   try {
     for (;;) {
       const socket = await connect(paths.socket);
@@ -70,11 +71,50 @@ export async function connectToService(snapshot: CompilerSnapshot, env: NodeJS.P
         startedCold = !fs.existsSync(snapshot.blob);
         started = startService(snapshot, paths, env, startedCold);
       }
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      appears ??= watchFor(paths.socket);
+      await appears.next(RETRY_MS);
     }
   } finally {
+    appears?.close();
     if (started) fs.rmSync(paths.lock, { force: true });
   }
+}
+
+interface SocketWatch {
+  /** Resolves when the socket file is (re)made, or after `ms` at the latest. */
+  next(ms: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Wakes the wait for a starting service as soon as its socket file appears (it listens from
+ * then on), instead of at the next retry; the retries stay for a folder that cannot be watched.
+ */
+function watchFor(socketPath: string): SocketWatch {
+  let wake: (() => void) | undefined;
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(path.dirname(socketPath), (_event, name) => {
+      if (name === path.basename(socketPath)) wake?.();
+    });
+    watcher.on("error", () => {});
+    watcher.unref();
+  } catch {
+    // retries alone
+  }
+  return {
+    next: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      }),
+    close: () => watcher?.close(),
+  };
 }
 
 /** The cache folder, made private: the sockets in it run code in the kernels that connect. */

@@ -53,10 +53,28 @@ function buildInputs(): BuildInputs {
   return { typescriptFile, tslabDir, serviceUrl };
 }
 
+/**
+ * TypeScript's source as V8 should keep it. The source stays in the heap (V8 compiles
+ * functions from it when first called), so it is in every snapshot. A single character
+ * above U+00FF makes V8 store all 8 MB of it two bytes per character (four of them, in
+ * comments, did so in tslab's TypeScript 5.x): written as `\uXXXX` escapes, which mean the
+ * same character in a comment, string, template, regular expression or identifier, the
+ * source stays one byte per character, the blob 8 MB smaller and its restore ~18% cheaper.
+ */
+function oneByteSource(text: string): string {
+  // An odd run of backslashes before the character ends in one that escapes it (`\’` is `’`):
+  // that one gives way to the `\u` escape; an even run is escaped backslashes and stays.
+  return text.replace(
+    /(\\*)([^\u0000-\u00ff])/g,
+    (_, slashes: string, c: string) =>
+      `${slashes.slice(0, slashes.length - (slashes.length % 2))}\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Evaluates TypeScript's CommonJS file with the built-in `require` (its optional userland requires fail softly). */
 function loadTypeScript(file: string): TypeScript {
   const module = { exports: {} as TypeScript };
-  const body = new Function("exports", "require", "module", "__filename", "__dirname", fs.readFileSync(file, "utf8"));
+  const body = new Function("exports", "require", "module", "__filename", "__dirname", oneByteSource(fs.readFileSync(file, "utf8")));
   body.call(module.exports, module.exports, require, module, file, path.dirname(file));
   return module.exports;
 }

@@ -2,10 +2,12 @@
 // in private data dirs, plus the CLI's answers to bad input.
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { jupyterSysPrefix } from "../../cli/install.js";
-import { CLI_MAIN, makeTempDir, rmTempDir, SYSTEM_JUPYTER } from "../support/paths.js";
+import { CLI_MAIN, makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_JUPYTER } from "../support/paths.js";
 import { run, runCli } from "../support/run.js";
+import { waitForFile } from "../support/wait-for-file.js";
 
 let tmp: string | undefined;
 afterEach(() => {
@@ -19,6 +21,8 @@ function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     JUPYTER_DATA_DIR: path.join(dir, "user"),
     JUPYTER_PATH: "",
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
+    // Compiler snapshots are the business of the tests that build them (below).
+    TSLAB_MLFLOW_COMPILER_SNAPSHOT: "0",
     ...extra,
   };
 }
@@ -101,6 +105,63 @@ describe("install / uninstall", () => {
     const u = await runCli(["uninstall", "--sys-prefix"], { env });
     expect(u.status, u.stderr).toBe(0);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe("install prepares the compiler snapshot", () => {
+  /** The built cache module (its snapshot key names the built snapshot entry, as a kernel's does). */
+  const cache = () =>
+    import(pathToFileURL(path.join(REPO_ROOT, "dist", "kernel", "compiler", "cache.js")).href) as Promise<
+      typeof import("../../kernel/compiler/cache.js")
+    >;
+
+  it("starts building, in the background, the snapshot a kernel in the current folder and one in the home folder look for; a second install builds nothing", async () => {
+    tmp = makeTempDir("install-snapshot");
+    const project = path.join(tmp, "project");
+    const home = path.join(tmp, "home");
+    // The project sees an @types package the home folder does not: two keys, two snapshots.
+    fs.mkdirSync(path.join(project, "node_modules", "@types", "only-here"), { recursive: true });
+    fs.writeFileSync(
+      path.join(project, "node_modules", "@types", "only-here", "package.json"),
+      '{"name":"@types/only-here","types":"index.d.ts"}\n',
+    );
+    fs.writeFileSync(path.join(project, "node_modules", "@types", "only-here", "index.d.ts"), "declare const onlyHere: number;\n");
+    fs.mkdirSync(home);
+    const env = envFor(tmp, { TSLAB_MLFLOW_CACHE_DIR: path.join(tmp, "cache"), HOME: home, TSLAB_MLFLOW_COMPILER_SNAPSHOT: "" });
+    const { snapshotFor } = await cache();
+    const forProject = snapshotFor(project, env).blob;
+    const forHome = snapshotFor(home, env).blob;
+    expect(forProject).not.toBe(forHome);
+
+    const r = await runCli(["install"], { env, cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    // Both builds are under way when install returns, and each ends in its blob.
+    expect(fs.existsSync(`${forProject}.partial`) || fs.existsSync(forProject)).toBe(true);
+    expect(fs.existsSync(`${forHome}.partial`) || fs.existsSync(forHome)).toBe(true);
+    // A build writes <blob>.partial and renames it: the blob appears whole, the .partial goes.
+    await Promise.all([waitForFile(forProject, 240_000), waitForFile(forHome, 240_000)]);
+    const partials = () => fs.readdirSync(path.dirname(forProject)).filter((n) => n.endsWith(".partial"));
+    expect(partials()).toEqual([]);
+
+    // The snapshot restores and serves: a compiler service started from it listens (and, idle at once, exits cleanly).
+    const restored = await run(process.execPath, ["--disable-warning=ExperimentalWarning", "--snapshot-blob", forProject], {
+      env: { ...env, TSLAB_MLFLOW_COMPILER_LISTEN: path.join(tmp, "s.sock"), TSLAB_MLFLOW_COMPILER_IDLE_MS: "0" },
+      cwd: project,
+    });
+    expect(restored.status, restored.stderr).toBe(0);
+
+    const again = await runCli(["install"], { env, cwd: project });
+    expect(again.status, again.stderr).toBe(0);
+    expect(partials()).toEqual([]);
+  }, 300_000);
+
+  it("builds nothing when compiler snapshots are off", async () => {
+    tmp = makeTempDir("install-no-snapshot");
+    const cacheDir = path.join(tmp, "cache");
+    const env = envFor(tmp, { TSLAB_MLFLOW_CACHE_DIR: cacheDir, HOME: tmp });
+    const r = await runCli(["install"], { env, cwd: tmp });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []).toEqual([]);
   });
 });
 
