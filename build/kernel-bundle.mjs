@@ -1,6 +1,6 @@
 // Builds the kernel bundle: `tslab-mlflow kernel`'s start path (dist/cli/kernel-start.js and
 // everything it imports, tsc's output) as a few ES module files in dist/kernel-bundle/, so a
-// kernel loads ~10 files instead of ~170 modules before its first reply. `npm run build` runs
+// kernel loads ~20 files instead of ~180 modules before its first reply. `npm run build` runs
 // it after tsc; cli/kernel-bundle.ts decides at start whether the bundle may run.
 //
 // - What loads lazily (`import()` of models/, charts/, the magics' implementation, compiler
@@ -55,16 +55,24 @@ function readInput(file, inputs) {
   return bytes.toString("utf8");
 }
 
-/** Rewrites `import.meta.url` in each bundled file to that file's own URL, relative to the chunk (which lives in OUT). */
-function ownImportMetaUrl(inputs) {
+// `import.meta.url` becomes this name everywhere (esbuild's define: expressions only, never
+// strings or comments), and each file that uses it declares it first as its own dist/ URL.
+const OWN_URL = "__tslabMlflowOwnUrl";
+// The chunk's own URL, in a form the define does not match (it rewrites `import.meta["url"]` too).
+const CHUNK_URL = "(() => { const meta = import.meta; return meta.url; })()";
+
+/** Loads the dist/ files: recorded for the manifest, with `import.meta.url` meaning the file's own URL, relative to the chunk (which lives in OUT). */
+function distInputs(inputs) {
   return {
-    name: "own-import-meta-url",
+    name: "dist-inputs",
     setup(build) {
-      build.onLoad({ filter: /\.js$/ }, (args) => {
+      build.onLoad({ filter: /.*/ }, (args) => {
         if (!args.path.startsWith(DIST + path.sep)) return undefined;
+        if (!/\.(m?js)$/.test(args.path)) throw new Error(`${args.path}: the kernel bundle takes dist/ JavaScript modules only`);
         const text = readInput(args.path, inputs);
+        if (!text.includes("import.meta")) return { contents: text, loader: "js" };
         const rel = JSON.stringify(posix(path.relative(OUT, args.path)));
-        return { contents: text.replace(/\bimport\.meta\.url\b/g, `new URL(${rel}, import.meta.url).href`), loader: "js" };
+        return { contents: `const ${OWN_URL} = new URL(${rel}, ${CHUNK_URL}).href;\n${text}`, loader: "js" };
       });
     },
   };
@@ -98,7 +106,7 @@ function cjsByRequire(names) {
         const names = Object.keys(exported).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default");
         const lines = [
           `import { createRequire } from "node:module";`,
-          `const m = createRequire(import.meta.url)(${JSON.stringify(args.path)});`,
+          `const m = createRequire(${CHUNK_URL})(${JSON.stringify(args.path)});`,
           "export default m;",
           ...names.map((n) => `export const ${n} = m.${n};`),
         ];
@@ -145,7 +153,8 @@ async function main() {
     metafile: true,
     write: false,
     logLevel: "warning",
-    plugins: [cjsByRequire(CJS_BY_REQUIRE), ownImportMetaUrl(inputs)],
+    define: { "import.meta.url": OWN_URL },
+    plugins: [cjsByRequire(CJS_BY_REQUIRE), distInputs(inputs)],
   });
 
   const outputs = result.outputFiles.map((f) => posix(path.relative(OUT, f.path)));
