@@ -2,7 +2,8 @@
 // snapshot (shared-service.ts): the first kernel's converter parses lib.es2022*.d.ts and the
 // @types it sees; the next kernels' converters get the same parsed files instead of parsing
 // them again (as a process started from a snapshot gets them, see snapshot.cts). A file whose
-// size or modification time changed since it was parsed is read again.
+// size or modification time changed since it was parsed is read again. The same converters
+// set up their recursive directory watchers a second late (deferRecursiveWatches).
 import fs from "node:fs";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
@@ -76,6 +77,7 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
 
   const createWatchCompilerHost = (...args: unknown[]) => {
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
+    deferRecursiveWatches(host);
     const createProgram = host.createProgram;
     host.createProgram = (rootNames, options, compilerHost, ...rest) => {
       if (compilerHost) serve(compilerHost as Host);
@@ -92,4 +94,37 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     return false;
   };
   return { ts: withOverrides(ts, { createWatchCompilerHost }), changedSince };
+}
+
+/** How long after a converter's program is made its recursive directory watchers are set up. */
+const RECURSIVE_WATCH_DELAY_MS = 1_000;
+
+/**
+ * A converter's recursive directory watchers (the folders where module and @types lookups
+ * failed, node_modules among them) are set up a second later, off the first cell's path: on
+ * Linux, TypeScript emulates a recursive watch by reading and watching every folder below
+ * (130 ms of a 300 ms converter start in a project with a large node_modules). A change in
+ * those folders within that second goes unseen by the watch (no event is made up for it: a
+ * made-up one starts a second TypeScript timer, which tslab's converter, holding one, rejects).
+ */
+function deferRecursiveWatches(host: TS.WatchCompilerHost<TS.BuilderProgram>): void {
+  const watchDirectory = host.watchDirectory.bind(host);
+  host.watchDirectory = (directory, callback, recursive, options) => {
+    if (!recursive) return watchDirectory(directory, callback, recursive, options);
+    let watcher: TS.FileWatcher | undefined;
+    const timer = setTimeout(() => {
+      try {
+        watcher = watchDirectory(directory, callback, recursive, options);
+      } catch {
+        // a folder that cannot be watched (gone, or out of inotify watches): as TypeScript, go on without
+      }
+    }, RECURSIVE_WATCH_DELAY_MS);
+    timer.unref();
+    return {
+      close: () => {
+        clearTimeout(timer);
+        watcher?.close();
+      },
+    };
+  };
 }
