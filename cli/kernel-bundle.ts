@@ -27,7 +27,7 @@ export interface KernelBundleManifest {
 
 const DIST = fileURLToPath(new URL("../", import.meta.url));
 
-/** The URL of the bundle's entry (it exports `runKernel`) if the bundle in `dist` (a folder path ending in a separator) is present and current, else undefined. */
+/** The URL of the bundle's entry (it exports `runKernel`) if the bundle in `dist` (the dist/ folder's path) is present and current, else undefined. */
 export function currentKernelBundle(dist: string = DIST): string | undefined {
   if (!dist.endsWith(path.sep)) dist += path.sep;
   const dir = path.join(dist, "kernel-bundle");
