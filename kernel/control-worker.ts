@@ -7,7 +7,8 @@
 // signal as a normal SIGINT event), and again if it did not take (interrupt-state.ts). Every control message is then handed to
 // the main thread, which replies through this worker.
 import { parentPort, workerData } from "node:worker_threads";
-import * as zmq from "zeromq";
+import { createRequire } from "node:module";
+import type * as Zmq from "zeromq";
 import { decode } from "../protocol/wire.js";
 import { InterruptState } from "./interrupt-state.js";
 
@@ -22,6 +23,9 @@ export type ToWorker = { send: Uint8Array[] } | { close: true };
 /** Worker -> main. */
 export type FromWorker = { ready: true } | { frames: Uint8Array[] } | { error: string };
 
+// Required, not imported: an ES import of a CommonJS package first scans its source for export
+// names (~17 ms of this thread's start, which the kernel's first reply waits for).
+const zmq = createRequire(import.meta.url)("zeromq") as typeof Zmq;
 const { control: controlAddr, hb: hbAddr, key, interrupts: interruptBuffer } = workerData as Init;
 const interrupts = new InterruptState(interruptBuffer);
 const port = parentPort!;
