@@ -2,8 +2,8 @@
 // snapshot (shared-service.ts): the first kernel's converter parses lib.es2022*.d.ts and the
 // @types it sees; the next kernels' converters get the same parsed files instead of parsing
 // them again (as a process started from a snapshot gets them, see snapshot.cts). A file whose
-// size or modification time changed since it was parsed is read again. The same converters
-// set up their recursive directory watchers a second late (deferRecursiveWatches).
+// size or modification time changed since it was parsed is read again. The first of those
+// converters sets up its recursive directory watchers a second late (deferRecursiveWatches).
 import fs from "node:fs";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
@@ -59,6 +59,7 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     return sourceFile;
   };
 
+  let firstConverter = true;
   const served = new WeakSet<object>();
   const serve = (host: Host) => {
     if (served.has(host)) return;
@@ -77,7 +78,11 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
 
   const createWatchCompilerHost = (...args: unknown[]) => {
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
-    deferRecursiveWatches(host);
+    // Only the first converter's: it is the one the kernel that started the service waits for;
+    // later ones are mostly spares, made off any cell's path, whose late walks would land on
+    // the next kernel's start instead.
+    if (firstConverter) deferRecursiveWatches(host);
+    firstConverter = false;
     const createProgram = host.createProgram;
     host.createProgram = (rootNames, options, compilerHost, ...rest) => {
       if (compilerHost) serve(compilerHost as Host);
@@ -100,7 +105,7 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
 const RECURSIVE_WATCH_DELAY_MS = 1_000;
 
 /**
- * A converter's recursive directory watchers (the folders where module and @types lookups
+ * The first converter's recursive directory watchers (the folders where module and @types lookups
  * failed, node_modules among them) are set up a second later, off the first cell's path: on
  * Linux, TypeScript emulates a recursive watch by reading and watching every folder below
  * (130 ms of a 300 ms converter start in a project with a large node_modules). A change in
