@@ -108,9 +108,10 @@ const RECURSIVE_WATCH_DELAY_MS = 1_000;
  * The first converter's recursive directory watchers (the folders where module and @types lookups
  * failed, node_modules among them) are set up a second later, off the first cell's path: on
  * Linux, TypeScript emulates a recursive watch by reading and watching every folder below
- * (130 ms of a 300 ms converter start in a project with a large node_modules). A change in
- * those folders within that second goes unseen by the watch (no event is made up for it: a
- * made-up one starts a second TypeScript timer, which tslab's converter, holding one, rejects).
+ * (130 ms of a 300 ms converter start in a project with a large node_modules). When set up,
+ * the watcher reports its folder as changed, so a lookup that failed meanwhile (a package
+ * installed in that second) is tried again, as if the change had been seen (the watch
+ * program's timers it sets are queued behind tslab's, see watch-timers.ts).
  */
 function deferRecursiveWatches(host: TS.WatchCompilerHost<TS.BuilderProgram>): void {
   const watchDirectory = host.watchDirectory.bind(host);
@@ -123,6 +124,7 @@ function deferRecursiveWatches(host: TS.WatchCompilerHost<TS.BuilderProgram>): v
       } catch {
         // a folder that cannot be watched (gone, or out of inotify watches): as TypeScript, go on without
       }
+      callback(directory);
     }, RECURSIVE_WATCH_DELAY_MS);
     timer.unref();
     return {
