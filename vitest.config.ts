@@ -17,6 +17,7 @@ const UNIT = [
   "test/kernel/interrupt-state.test.ts",
   "test/kernel/one-program-per-cell.test.ts",
   "test/kernel/light-builder.test.ts",
+  "test/kernel/snapshot-key.test.ts",
   "test/kernel/units.test.ts",
   "test/magics/compare-model.test.ts",
   "test/magics/declaration.test.ts",

@@ -17,7 +17,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { prepareSnapshot } from "../kernel/compiler/cache.js";
+import { prepareSnapshot } from "../kernel/compiler/index.js";
 import { renderLogoPng } from "./logo.js";
 
 export type InstallLocation = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };

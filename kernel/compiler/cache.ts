@@ -64,9 +64,18 @@ function packagesState(folder: string): string {
   return names.map((n) => `${n}@${fs.statSync(path.join(folder, n, "package.json"), { throwIfNoEntry: false })?.mtimeMs ?? "-"}`).join(",");
 }
 
-/** A file by content: the snapshot entry is rewritten (same bytes, new time) by every build of this package. */
-function fileContent(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+/**
+ * This folder's compiled code by content (the snapshot's entry, and the service a shared
+ * compiler runs): a service started by an older build of this package must not serve the
+ * kernels of a newer one, and every build rewrites these files (same bytes, new times).
+ */
+function compilerCode(): string {
+  const dir = path.dirname(ENTRY);
+  const hash = createHash("sha256");
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (name.endsWith(".js") || name.endsWith(".cjs")) hash.update(name).update(fs.readFileSync(path.join(dir, name)));
+  }
+  return hash.digest("hex");
 }
 
 function fileState(file: string): string {
@@ -86,7 +95,7 @@ export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): 
     fileState(process.execPath),
     fileState(typescriptFile),
     fileState(converter),
-    fileContent(ENTRY),
+    compilerCode(),
     ...[...typeRootFolders(cwd), path.join(tslabDir, "node_modules", "@types")].map((f) => `${f}=${packagesState(f)}`),
   ];
   const key = createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
