@@ -6,13 +6,12 @@
 // batch-predict-run.ts, loaded on first use: it brings models/ (csv-parse, yaml).
 
 import path from "node:path";
-import type { BatchPredictOptions, BatchPredictResult, TableRecord } from "../models/index.js";
+import type { BatchPredictOptions, BatchPredictResult } from "../models/index.js";
 import type { MimeBundle } from "../kernel/extensions.js";
 import { DATABRICKS_ENDPOINT_NAME } from "../tracking/index.js";
 import type { MagicContext } from "./context.js";
 import { MagicError, type Invocation, type Magic, type OptionSchema } from "./registry.js";
 import { positiveInt } from "./run-query.js";
-import type { MlflowSession } from "./session.js";
 
 /** Tags set on the active run: which model made the predictions. */
 export const MODEL_URI_TAG = "batch_predict.model_uri";
@@ -33,28 +32,17 @@ export interface BatchPredictRun extends BatchPredictResult {
 
 const loadRun = () => import("./batch-predict-run.js");
 
+/** The implementation's entry points, loaded on first call (their checks of the line stay here). */
+type Run = typeof import("./batch-predict-run.js");
+
 /** Loads `uri`, predicts over `input`, shows progress and a preview, logs into the active run. */
-export async function runBatchPredict(
-  session: MlflowSession,
-  uri: string,
-  input: string | readonly TableRecord[],
-  opts: BatchPredictOptions,
-  show?: Show,
-): Promise<BatchPredictRun> {
-  return (await loadRun()).runBatchPredict(session, uri, input, opts, show);
-}
+export const runBatchPredict: Run["runBatchPredict"] = async (...args) => (await loadRun()).runBatchPredict(...args);
 
 /** Sends `input` to the Databricks serving endpoint `name` in batches; shows and logs as runBatchPredict does. */
-export async function runEndpointPredict(
-  session: Pick<MlflowSession, "env" | "activeRun">,
-  name: string,
-  input: string | readonly TableRecord[],
-  opts: BatchPredictOptions,
-  show?: Show,
-): Promise<BatchPredictRun> {
+export const runEndpointPredict: Run["runEndpointPredict"] = async (session, name, ...rest) => {
   checkEndpointName(name);
-  return (await loadRun()).runEndpointPredict(session, name, input, opts, show);
-}
+  return (await loadRun()).runEndpointPredict(session, name, ...rest);
+};
 
 export function checkEndpointName(name: string): void {
   if (!DATABRICKS_ENDPOINT_NAME.test(name))
