@@ -12,7 +12,6 @@
 // The client is a bare DEALER on the shell port: no kernel_info handshake in the way.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,20 +21,11 @@ import { endpoint } from "../dist/protocol/connection.js";
 import { newHeader } from "../dist/protocol/messages.js";
 import { decode, encode } from "../dist/protocol/wire.js";
 import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
+import { DENO } from "./support/deno.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.BENCH_FIRST_RESULT_ROUNDS ?? 5);
 const REPLY_TIMEOUT = 120_000;
-
-/** Deno's binary from the `deno` devDependency (its platform package ships it), if it is installed. */
-function denoBinary() {
-  try {
-    return createRequire(import.meta.url)("deno/install_api.cjs").runInstall();
-  } catch {
-    return undefined;
-  }
-}
-const DENO = denoBinary();
 
 const KERNELS = {
   ours: (file) => [process.execPath, path.join(ROOT, "dist", "cli", "main.js"), "kernel", "--connection-file", file],

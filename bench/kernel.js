@@ -10,27 +10,18 @@
 // and our JIT-cold first ten, run right after the kernel's first cell), and the 1e6
 // top-level loop against Deno's kernel (`deno jupyter --kernel`, the `deno` devDependency).
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { KernelClient } from "../dist/jupyter-client/index.js";
 import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
+import { DENO } from "./support/deno.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STARTS = 3;
 const TRIVIAL = 200;
 const REPS = 5;
 
-/** Deno's binary from the `deno` devDependency (its platform package ships it), if it is installed. */
-function denoBinary() {
-  try {
-    return createRequire(import.meta.url)("deno/install_api.cjs").runInstall();
-  } catch {
-    return undefined;
-  }
-}
-const DENO = denoBinary();
 const FN_CELLS = 20;
 
 /** A cell declaring a 30-line typed function (a fresh name each time) and calling it once. */
