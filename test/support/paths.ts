@@ -15,9 +15,13 @@ export const WIRE_DIR = path.join(REPO_ROOT, "test", "fixtures", "mlflow-wire");
 /** The shared material CI lays beside the clone (real MLflow servers); may be absent. */
 export const SHARED_DIR = path.resolve(REPO_ROOT, "..", "shared");
 
-/** A fresh directory under <repo>/test-artifacts/ (gitignored); remove it with `rmTempDir`. */
+/**
+ * A fresh directory under <repo>/test-artifacts/ (gitignored), inside this `vitest run`'s own
+ * folder when there is one (test/setup/run-dirs.ts): what a test leaves behind (a file whose
+ * tests were all skipped, a crash) goes with the run. Remove it with `rmTempDir`.
+ */
 export function makeTempDir(prefix: string): string {
-  const base = path.join(REPO_ROOT, "test-artifacts");
+  const base = process.env.TSLAB_MLFLOW_TEST_RUN_DIR ?? path.join(REPO_ROOT, "test-artifacts");
   fs.mkdirSync(base, { recursive: true });
   return fs.mkdtempSync(path.join(base, `${prefix}-`));
 }
