@@ -115,13 +115,23 @@ export function snapshotArgs(blob: string): string[] {
 }
 
 /**
+ * glibc's tunable that lets malloc back its memory with transparent huge pages (glibc >=
+ * 2.35 where the kernel allows them on request; ignored elsewhere). Restoring a snapshot
+ * touches ~150 MB, and a page fault is dear on a virtual machine: with it, half the faults,
+ * and a service answers its first cell ~0.2 s sooner (0.91 s instead of 1.12 s here).
+ */
+const HUGE_PAGES = "glibc.malloc.hugetlb=1";
+
+/**
  * The environment of a compiler process (a snapshot build or a process started from one).
  * Without NODE_EXTRA_CA_CERTS: Node reads that file at every start (60-90 ms here, on the
- * kernel's critical path), and a compiler never opens a TLS connection.
+ * kernel's critical path), and a compiler never opens a TLS connection. With huge pages
+ * for malloc, unless the user's own GLIBC_TUNABLES say otherwise.
  */
 export function compilerProcessEnv(base: NodeJS.ProcessEnv = process.env, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...env } = base;
-  return { ...env, ...extra };
+  const { NODE_EXTRA_CA_CERTS: _unused, GLIBC_TUNABLES: tunables, ...env } = base;
+  const hugePages = !tunables ? HUGE_PAGES : tunables.includes("glibc.malloc.hugetlb=") ? tunables : `${tunables}:${HUGE_PAGES}`;
+  return { ...env, GLIBC_TUNABLES: hugePages, ...extra };
 }
 
 /** Marks a snapshot as just used (the cache keeps the most recently used). */

@@ -194,13 +194,8 @@ function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): Ty
     };
     return host;
   };
-  const wrapped = {} as Record<string, unknown>;
-  for (const key of Object.keys(ts)) {
-    if (key !== "createWatchCompilerHost")
-      Object.defineProperty(wrapped, key, { enumerable: true, get: () => (ts as unknown as Record<string, unknown>)[key] });
-  }
-  wrapped.createWatchCompilerHost = createWatchCompilerHost;
-  return wrapped as unknown as TypeScript;
+  // As typescript-overrides.ts does (this entry may require built-in modules only).
+  return Object.create(ts, { createWatchCompilerHost: { value: createWatchCompilerHost }, __esModule: { value: true } }) as TypeScript;
 }
 
 /** After restore: drop files changed since the build, make `require` of tslab's TypeScript return ours, serve the kernel. */

@@ -2,6 +2,7 @@
 // instead of two, and exactly the output of the converter left as it is.
 import { afterAll, describe, expect, it } from "vitest";
 import { oneProgramPerCell } from "../../kernel/compiler/one-program-per-cell.js";
+import { withOverrides } from "../../kernel/compiler/typescript-overrides.js";
 import { type Converter, loadConverter, ts, type TypeScript } from "../support/tslab-converter.js";
 import { tempDir } from "./helpers.js";
 
@@ -26,7 +27,7 @@ function counting(base: TypeScript): { ts: TypeScript; builds(): number } {
     host.createProgram = (...a) => (builds++, create(...a));
     return host;
   };
-  return { ts: { ...base, createWatchCompilerHost } as TypeScript, builds: () => builds };
+  return { ts: withOverrides(base, { createWatchCompilerHost }), builds: () => builds };
 }
 
 /** Converts CELLS in order, each through `around` (by default, directly). */
