@@ -169,21 +169,53 @@ export function buildInBackground(
     return false;
   }
   prune(dir);
+  const output = buildLogOf(snapshot.blob);
+  const failed = lastBuildFailure(output);
+  if (failed) log(`compiler snapshot: the last build failed or was stopped (${failed}; its output: ${output}); building again`);
   const build = [process.execPath, "--no-warnings", "--snapshot-blob", partial, "--build-snapshot", ENTRY];
-  // Low priority: it must not slow the cells of the kernel that started it.
-  // Its process group is named in `<blob>.build` while it runs (to stop a build: kill the group).
-  const script = '(nice -n 19 "$@" && mv -f "$0.partial" "$0" || rm -f "$0.partial"); rm -f "$0.build"';
-  const child = spawn("/bin/sh", ["-c", script, snapshot.blob, ...build], {
-    cwd,
-    detached: true,
-    stdio: "ignore",
-    env: compilerProcessEnv(env, snapshot.buildEnv),
-  });
-  child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
-  child.unref();
-  if (child.pid) fs.writeFile(`${snapshot.blob}.build`, `${child.pid}\n`, () => {});
+  // Low priority: it must not slow the cells of the kernel that started it. Its output stays
+  // in `<blob>.build.log` if it fails (the next build says so). Its process group is named in
+  // `<blob>.build` while it runs (to stop a build: kill the group).
+  const script =
+    'if nice -n 19 "$@"; then mv -f "$0.partial" "$0"; rm -f "$0.build.log"; ' +
+    'else s=$?; echo; echo "snapshot build failed: exit code $s"; rm -f "$0.partial"; fi; rm -f "$0.build"';
+  let outputFd: number | undefined;
+  try {
+    outputFd = fs.openSync(output, "w", 0o600);
+    const child = spawn("/bin/sh", ["-c", script, snapshot.blob, ...build], {
+      cwd,
+      detached: true,
+      stdio: ["ignore", outputFd, outputFd],
+      env: compilerProcessEnv(env, snapshot.buildEnv),
+    });
+    child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
+    child.unref();
+    if (child.pid) fs.writeFileSync(`${snapshot.blob}.build`, `${child.pid}\n`);
+  } catch (e) {
+    log(`compiler snapshot: build did not start: ${(e as Error).message}`);
+    fs.rmSync(partial, { force: true });
+    return false;
+  } finally {
+    if (outputFd !== undefined) fs.closeSync(outputFd);
+  }
   log(`compiler snapshot: building ${snapshot.blob} for the next kernel start`);
   return true;
+}
+
+/** Where a snapshot build writes its output (kept only if the build fails). */
+export function buildLogOf(blob: string): string {
+  return `${blob}.build.log`;
+}
+
+/** The last line of a failed (or stopped) build's output, if the last build did not succeed. */
+function lastBuildFailure(output: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(output, "utf8");
+  } catch {
+    return undefined;
+  }
+  return text.trimEnd().split("\n").at(-1) || "no output";
 }
 
 /**

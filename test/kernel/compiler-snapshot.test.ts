@@ -108,6 +108,10 @@ describe("compiler snapshots", () => {
     await k.shutdown();
     // The build outlives the kernel that started it.
     await waitFor("the snapshot to be built", () => blobs().length === 1, 180_000);
+    // A build that succeeds leaves no output behind (a failed one's stays: snapshot-build-failure.test.ts).
+    const [blob] = blobs();
+    await waitFor("the build to end", () => !fs.existsSync(`${blob}.build`), 10_000);
+    expect(fs.readdirSync(cache).filter((n) => n.endsWith(".build.log"))).toEqual([]);
   }, 240_000);
 
   it("the next kernel starts its compiler from the snapshot and compiles exactly as the cold one", async () => {

@@ -1,23 +1,27 @@
-// Waiting for a file another process creates (a cell's "I am running now" marker), on the
-// file system's own event rather than a sleep or a polling loop.
+// Waiting for what another process does to a folder (a cell's "I am running now" marker, a
+// build's files), on the file system's own events rather than a sleep or a polling loop.
 import fs from "node:fs";
 import path from "node:path";
 
-export function waitForFile(file: string, timeoutMs = 60_000): Promise<void> {
+/** Resolves once `done()` holds, checked at each change in `dir` (and at once). */
+export function waitForFolder(dir: string, done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const dir = path.dirname(file);
     let watcher: fs.FSWatcher | undefined;
-    const done = (err?: Error) => {
+    const finish = (err?: Error) => {
       clearTimeout(timer);
       watcher?.close();
       if (err) reject(err);
       else resolve();
     };
-    const timer = setTimeout(() => done(new Error(`${file} did not appear within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
     watcher = fs.watch(dir, () => {
-      if (fs.existsSync(file)) done();
+      if (done()) finish();
     });
-    // It may have appeared before the watcher started.
-    if (fs.existsSync(file)) done();
+    // It may have happened before the watcher started.
+    if (done()) finish();
   });
+}
+
+export function waitForFile(file: string, timeoutMs = 60_000): Promise<void> {
+  return waitForFolder(path.dirname(file), () => fs.existsSync(file), `${file} to appear`, timeoutMs);
 }
