@@ -163,8 +163,10 @@ export function serveCompiler(port: CompilerPort, cwd?: string, spare?: Converte
             moduleMaps,
           } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
           if (r.output) {
-            if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
-            r.output = fixShorthands(ts, r.output, names.set);
+            r.output = fixShorthands(ts, r.output, () => {
+              if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
+              return names.set;
+            });
           }
           const result: Converted = {
             ...r,
