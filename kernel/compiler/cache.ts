@@ -149,7 +149,7 @@ export function discard(blob: string): void {
 /**
  * Builds the snapshot in a detached, low-priority process that outlives this kernel:
  * written beside the target and renamed, so a reader never sees half a blob. Does
- * nothing (returns false) if another kernel is already building it.
+ * nothing (returns false) if another build of it is under way.
  */
 export function buildInBackground(
   snapshot: CompilerSnapshot,
@@ -158,12 +158,12 @@ export function buildInBackground(
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
   const dir = path.dirname(snapshot.blob);
-  const partial = `${snapshot.blob}.partial`;
+  const lock = `${snapshot.blob}.build`;
+  // Its own partial file: a build started while an abandoned one still runs never shares it.
+  const partial = `${snapshot.blob}.${process.pid}-${Date.now()}.partial`;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    const pending = fs.statSync(partial, { throwIfNoEntry: false });
-    if (pending && Date.now() - pending.mtimeMs < STALE_BUILD_MS) return false;
-    fs.writeFileSync(partial, "");
+    if (!takeBuildLock(lock)) return false;
   } catch (e) {
     log(`compiler snapshot: cannot use ${dir}: ${(e as Error).message}`);
     return false;
@@ -174,15 +174,15 @@ export function buildInBackground(
   if (failed) log(`compiler snapshot: the last build failed or was stopped (${failed}; its output: ${output}); building again`);
   const build = [process.execPath, "--no-warnings", "--snapshot-blob", partial, "--build-snapshot", ENTRY];
   // Low priority: it must not slow the cells of the kernel that started it. Its output stays
-  // in `<blob>.build.log` if it fails (the next build says so). Its process group is named in
-  // `<blob>.build` while it runs (to stop a build: kill the group).
+  // in `<blob>.build.log` if it fails (the next build says so). The lock, `<blob>.build`,
+  // names its process group while it runs (to stop a build: kill the group).
   const script =
-    'if nice -n 19 "$@"; then mv -f "$0.partial" "$0"; rm -f "$0.build.log"; ' +
-    'else s=$?; echo; echo "snapshot build failed: exit code $s"; rm -f "$0.partial"; fi; rm -f "$0.build"';
+    'p="$1"; shift; if nice -n 19 "$@"; then mv -f "$p" "$0"; rm -f "$0.build.log"; ' +
+    'else s=$?; echo; echo "snapshot build failed: exit code $s"; rm -f "$p"; fi; rm -f "$0.build"';
   let outputFd: number | undefined;
   try {
     outputFd = fs.openSync(output, "w", 0o600);
-    const child = spawn("/bin/sh", ["-c", script, snapshot.blob, ...build], {
+    const child = spawn("/bin/sh", ["-c", script, snapshot.blob, partial, ...build], {
       cwd,
       detached: true,
       stdio: ["ignore", outputFd, outputFd],
@@ -190,16 +190,53 @@ export function buildInBackground(
     });
     child.on("error", (e) => log(`compiler snapshot: build did not start: ${e.message}`));
     child.unref();
-    if (child.pid) fs.writeFileSync(`${snapshot.blob}.build`, `${child.pid}\n`);
+    if (child.pid) fs.writeFileSync(lock, `${child.pid}\n`);
   } catch (e) {
     log(`compiler snapshot: build did not start: ${(e as Error).message}`);
-    fs.rmSync(partial, { force: true });
+    fs.rmSync(lock, { force: true });
     return false;
   } finally {
     if (outputFd !== undefined) fs.closeSync(outputFd);
   }
   log(`compiler snapshot: building ${snapshot.blob} for the next kernel start`);
   return true;
+}
+
+/**
+ * Takes the build lock: the file is made exclusively, naming this process until the build's
+ * own process replaces it. A lock whose process is gone (a kernel killed while it started a
+ * build: Jupyter kills kernels that do not stop at once), or older than STALE_BUILD_MS, is
+ * taken over rather than waited for.
+ */
+function takeBuildLock(lock: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let held: { owner: number; since: number };
+    try {
+      held = { owner: Number.parseInt(fs.readFileSync(lock, "utf8"), 10), since: fs.statSync(lock).mtimeMs };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
+      throw e;
+    }
+    if (Date.now() - held.since < STALE_BUILD_MS && isRunning(held.owner)) return false;
+    fs.rmSync(lock, { force: true });
+  }
+  return false;
+}
+
+function isRunning(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Where a snapshot build writes its output (kept only if the build fails). */
@@ -234,18 +271,25 @@ export function prepareSnapshot(
   return buildInBackground(snapshot, cwd, log, env) ? snapshot.blob : undefined;
 }
 
-/** Keeps the KEEP - 1 most recently used snapshots, making room for one more. */
+/** Keeps the KEEP - 1 most recently used snapshots, making room for one more; removes what killed builds left. */
 function prune(dir: string): void {
   let blobs: { file: string; used: number }[];
+  let partials: string[];
   try {
-    blobs = fs
-      .readdirSync(dir)
+    const names = fs.readdirSync(dir);
+    blobs = names
       .filter((n) => n.endsWith(".blob"))
       .map((n) => path.join(dir, n))
       .map((file) => ({ file, used: fs.statSync(file).mtimeMs }));
+    partials = names.filter((n) => n.endsWith(".partial")).map((n) => path.join(dir, n));
   } catch {
     return;
   }
   blobs.sort((a, b) => b.used - a.used);
   for (const { file } of blobs.slice(KEEP - 1)) fs.rmSync(file, { force: true });
+  // What builds that were killed left (up to ~50 MB each); a build in progress is younger.
+  for (const file of partials) {
+    const since = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    if (since !== undefined && Date.now() - since > STALE_BUILD_MS) fs.rmSync(file, { force: true });
+  }
 }

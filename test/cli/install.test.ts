@@ -135,10 +135,10 @@ describe("install prepares the compiler snapshot", () => {
 
     const r = await runCli(["install"], { env, cwd: project });
     expect(r.status, r.stderr).toBe(0);
-    // Both builds are under way when install returns, and each ends in its blob.
-    expect(fs.existsSync(`${forProject}.partial`) || fs.existsSync(forProject)).toBe(true);
-    expect(fs.existsSync(`${forHome}.partial`) || fs.existsSync(forHome)).toBe(true);
-    // A build writes <blob>.partial and renames it: the blob appears whole, the .partial goes.
+    // Both builds are under way when install returns (each holds its lock), and each ends in its blob.
+    expect(fs.existsSync(`${forProject}.build`) || fs.existsSync(forProject)).toBe(true);
+    expect(fs.existsSync(`${forHome}.build`) || fs.existsSync(forHome)).toBe(true);
+    // A build writes a .partial file and renames it: the blob appears whole, the .partial goes.
     await Promise.all([waitForFile(forProject, 240_000), waitForFile(forHome, 240_000)]);
     const partials = () => fs.readdirSync(path.dirname(forProject)).filter((n) => n.endsWith(".partial"));
     expect(partials()).toEqual([]);
