@@ -278,8 +278,9 @@ export class Compiler {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    // Once the code that awaited this answer has run on: the cell first, then the build.
-    if (this.buildSoon) setImmediate(this.takeBuild());
+    // Started before the answer is handed on (~20 ms, once): a kernel killed the moment it
+    // replies, as clients may, has still started the build.
+    if (this.buildSoon) this.takeBuild()();
     if ("error" in m) p.reject(new Error(m.error));
     else p.resolve(m.result);
   }
