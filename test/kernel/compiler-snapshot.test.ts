@@ -191,6 +191,16 @@ describe("compiler snapshots", () => {
     await k.shutdown();
   }, 120_000);
 
+  it("a kernel killed the moment it answers its first cell has still started the project's build", async () => {
+    const fresh = tempDir("tslab-mlflow-cache-");
+    const k = await startTestKernel({ cwd, env: { ...env, TSLAB_MLFLOW_CACHE_DIR: fresh } });
+    kernels.push(k);
+    expect(resultText(await k.execute("1+1"))).toBe("2");
+    await k.close(); // SIGKILL at once, as a client that does not wait may
+    const built = () => fs.readdirSync(fresh).some((n) => n.endsWith(".blob"));
+    await waitFor("the snapshot to be built", built, 180_000);
+  }, 240_000);
+
   it("a snapshot that cannot start is dropped, and a worker compiles instead", async () => {
     const [blob] = blobs();
     fs.writeFileSync(blob, "not a V8 snapshot");
