@@ -4,9 +4,13 @@
 // then builds it again with `export { those names }` appended: two program builds (each
 // with a fresh type checker and builder state over every declaration file) for almost
 // every cell. Here the names are found up front by binding the cell alone, and tslab's
-// first read of the cell is answered with the final text, so its second build finds the
-// program up to date. Should the names found differ from tslab's, its second build simply
-// happens as before: the result never depends on this.
+// first read of the cell is answered with the final text, so its second build has nothing
+// new to read: it keeps the program the first made. (The watch program would find that
+// program up to date by itself only when it read every file itself; with declaration files
+// served from a cache (snapshot.cts, declaration-cache.ts) it does not know their versions
+// and builds again, a second program and type checker per cell.) Should the names found
+// differ from tslab's, its second build simply happens as before: the result never depends
+// on this.
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
 
@@ -21,12 +25,18 @@ export interface CellPrograms {
 
 /** What tslab's converter names a cell's file. */
 const CELL_FILE = /(^|[\\/])__tslab__\.ts$/;
-/** tslab logs this when a cell's second build finds the program up to date, which is the point here. */
+/** tslab logs this when a cell's second build keeps the program, which is the point here. */
 const UP_TO_DATE_WARNING = "builder is not recreated though contents are changed.";
 
+/** A build of the cell being converted: the program it made and the root files' texts it read. */
+interface Build {
+  program: TS.BuilderProgram;
+  texts: string[];
+}
+
 export function oneProgramPerCell(ts: TypeScript): CellPrograms {
-  /** The cell text tslab will read first, and the text it ends up compiling. */
-  let pending: { first: string; final: string } | undefined;
+  /** The cell text tslab will read first, the text it ends up compiling, and the conversion's first build. */
+  let pending: { first: string; final: string; built?: Build } | undefined;
 
   const createWatchCompilerHost = (...args: unknown[]) => {
     const system = args[2] as TS.System;
@@ -36,7 +46,20 @@ export function oneProgramPerCell(ts: TypeScript): CellPrograms {
       return pending && text === pending.first && CELL_FILE.test(file) ? pending.final : text;
     };
     args[2] = reading;
-    return (ts.createWatchCompilerHost as (...a: unknown[]) => unknown)(...args);
+    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
+    const createProgram = host.createProgram;
+    host.createProgram = (rootNames, options, compilerHost, old, ...rest) => {
+      const texts = (rootNames ?? []).map((name) => reading.readFile(name) ?? "");
+      const built = pending?.built;
+      // tslab's second build of the cell: the same root files, read as the first build read them.
+      if (built && old === built.program && texts.length === built.texts.length && texts.every((t, i) => t === built.texts[i])) {
+        return old;
+      }
+      const program = createProgram(rootNames, options, compilerHost, old, ...rest);
+      if (pending && !built) pending.built = { program, texts };
+      return program;
+    };
+    return host;
   };
   /** The cell's text as tslab writes it, and with its top-level names exported as tslab appends them. */
   const texts = (src: string) => {

@@ -1,6 +1,7 @@
 // tslab's converter given TypeScript through oneProgramPerCell: one program build per cell
 // instead of two, and exactly the output of the converter left as it is.
 import { afterAll, describe, expect, it } from "vitest";
+import { withDeclarationCache } from "../../kernel/compiler/declaration-cache.js";
 import { oneProgramPerCell } from "../../kernel/compiler/one-program-per-cell.js";
 import { withOverrides } from "../../kernel/compiler/typescript-overrides.js";
 import { type Converter, loadConverter, ts, type TypeScript } from "../support/tslab-converter.js";
@@ -70,5 +71,27 @@ describe("one program per cell", () => {
     // tslab builds twice for each cell that declares something (all but "p.x * 10").
     expect(tslabBuilds).toBe(2 * CELLS.length - 1);
     expect(builds).toBe(CELLS.length);
+  }, 60_000);
+
+  // Declaration files served from a cache that another converter filled (a shared service's
+  // second kernel, or a compiler snapshot) bypass the watch program's own versions: it
+  // cannot tell that a cell's second build has nothing new to read.
+  it("builds each cell's program once when declaration files come from a cache", () => {
+    process.chdir(tempDir());
+    const plain = loadConverter(ts).createConverter({ isJS: false, isBrowser: false });
+    converters.push(plain);
+    const expected = convertAll(plain);
+
+    const built = counting(withDeclarationCache(ts).ts);
+    const cells = oneProgramPerCell(built.ts);
+    const tslab = loadConverter(cells.ts);
+    const filler = tslab.createConverter({ isJS: false, isBrowser: false });
+    const converter = tslab.createConverter({ isJS: false, isBrowser: false });
+    converters.push(filler, converter);
+    const start = built.builds();
+    const actual = convertAll(converter, (src, convert) => cells.converting(src, convert));
+
+    expect(actual).toEqual(expected);
+    expect(built.builds() - start).toBe(CELLS.length);
   }, 60_000);
 });
