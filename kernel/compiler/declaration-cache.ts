@@ -1,10 +1,13 @@
-// Parsed declaration files shared by every converter of a compiler service started without a
-// snapshot (shared-service.ts): the first kernel's converter parses lib.es2022*.d.ts and the
-// @types it sees; the next kernels' converters get the same parsed files instead of parsing
-// them again (as a process started from a snapshot gets them, see snapshot.cts). A file whose
-// size or modification time changed since it was parsed is read again. The first of those
+// Parsed declaration files shared by the converters of a compiler process: those of a compiler
+// snapshot (snapshot.cts), and in a shared service (shared-service.ts) every one its first
+// kernel's converter parsed (lib.es2022*.d.ts and the @types it sees), so that the next
+// kernels' converters get the same parsed files instead of parsing them again. A file whose
+// size or modification time changed since it was parsed is read again: a watch on its folder
+// vouches for it between changes, so a cell's program needs no stat per file (~170 files,
+// 3 ms a cell); a folder that cannot be watched is checked at every request. The first of those
 // converters sets up its recursive directory watchers a second late (deferRecursiveWatches).
 import fs from "node:fs";
+import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
 
@@ -20,8 +23,10 @@ export interface CachedDeclaration {
 }
 
 interface Entry extends CachedDeclaration {
-  /** When it was parsed (Date.now()). */
+  /** When it was parsed (Date.now()); 0 for files handed over already parsed. */
   parsedAt: number;
+  /** Its folder's watch, and the watch's generation when the file was last found unchanged. */
+  seen?: { folder: Folder; generation: number };
 }
 
 export interface DeclarationCache {
@@ -32,33 +37,47 @@ export interface DeclarationCache {
 }
 
 export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedDeclaration> = new Map()): DeclarationCache {
-  /** By file name, language version and module format (a file parses differently under each). */
-  const files = new Map<string, Entry>();
-  const keyOf = (fileName: string, options: Options) =>
+  /** By file name: one entry per language version and module format it was parsed for (a file parses differently under each). */
+  const files = new Map<string, Entry[]>();
+  const sameParse = (sourceFile: TS.SourceFile, options: Options) =>
     typeof options === "object"
-      ? `${fileName}\0${options.languageVersion}\0${options.impliedNodeFormat ?? ""}`
-      : `${fileName}\0${options}\0`;
-  for (const [fileName, entry] of parsed) {
-    const { languageVersion, impliedNodeFormat } = entry.sourceFile;
-    files.set(keyOf(fileName, { languageVersion, impliedNodeFormat }), { ...entry, parsedAt: 0 });
-  }
+      ? sourceFile.languageVersion === options.languageVersion && sourceFile.impliedNodeFormat === options.impliedNodeFormat
+      : sourceFile.languageVersion === options && sourceFile.impliedNodeFormat === undefined;
+  for (const [fileName, entry] of parsed) files.set(fileName, [{ ...entry, parsedAt: 0 }]);
+  const watchFolderOf = folderWatches();
 
-  const cached = (fileName: string, options: Options, fresh: boolean | undefined, read: () => TS.SourceFile | undefined) => {
-    if (!fileName.endsWith(".d.ts")) return read();
-    const key = keyOf(fileName, options);
+  /** `read(again)`: the host's own answer; `again` when the cached file changed (the watch program may still hold the old one). */
+  const cached = (fileName: string, options: Options, fresh: boolean | undefined, read: (again: boolean) => TS.SourceFile | undefined) => {
+    if (!fileName.endsWith(".d.ts")) return read(false);
+    const entries = files.get(fileName) ?? [];
+    const entry = entries.find((e) => sameParse(e.sourceFile, options));
+    if (!fresh && entry?.seen && entry.seen.folder.watcher && entry.seen.folder.generation === entry.seen.generation) {
+      return entry.sourceFile;
+    }
+    // The watch before the stat of a cached file, and before the read of a new one: a change after either is seen.
+    const watchFolder = () => {
+      const folder = watchFolderOf(fileName);
+      return folder && { folder, generation: folder.generation };
+    };
+    let seen = entry && watchFolder();
     const stat = fs.statSync(fileName, { throwIfNoEntry: false });
-    const entry = files.get(key);
-    if (!fresh && entry && stat && entry.mtimeMs === stat.mtimeMs && entry.size === stat.size) return entry.sourceFile;
-    const sourceFile = read();
+    if (!entry && stat) seen = watchFolder();
+    if (!fresh && entry && stat && entry.mtimeMs === stat.mtimeMs && entry.size === stat.size) {
+      entry.seen = seen;
+      return entry.sourceFile;
+    }
+    const sourceFile = read(entry !== undefined);
+    const others = entries.filter((e) => e !== entry);
     if (sourceFile && stat) {
       // Builder programs (tslab's watch program) need a version per file.
       const versioned = sourceFile as { version?: string };
       versioned.version ??= ts.sys.createHash?.(sourceFile.text) ?? `${stat.size}-${stat.mtimeMs}`;
-      files.set(key, { sourceFile, mtimeMs: stat.mtimeMs, size: stat.size, parsedAt: Date.now() });
-    } else files.delete(key);
+      others.push({ sourceFile, mtimeMs: stat.mtimeMs, size: stat.size, parsedAt: Date.now(), seen });
+    }
+    if (others.length) files.set(fileName, others);
+    else files.delete(fileName);
     return sourceFile;
   };
-
   let firstConverter = true;
   const served = new WeakSet<object>();
   const serve = (host: Host) => {
@@ -67,11 +86,11 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     const byName = host.getSourceFile;
     const byPath = host.getSourceFileByPath;
     host.getSourceFile = (fileName, options, onError, fresh) =>
-      cached(fileName, options, fresh, () => byName.call(host, fileName, options, onError, fresh));
+      cached(fileName, options, fresh, (again) => byName.call(host, fileName, options, onError, fresh || again));
     if (byPath) {
       host.getSourceFileByPath = (fileName, filePath, options, onError, fresh) =>
-        cached(fileName, options as Options, fresh as boolean | undefined, () =>
-          byPath.call(host, fileName, filePath, options, onError, fresh),
+        cached(fileName, options as Options, fresh as boolean | undefined, (again) =>
+          byPath.call(host, fileName, filePath, options, onError, Boolean(fresh) || again),
         );
     }
   };
@@ -91,10 +110,12 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     return host;
   };
   const changedSince = (since: number) => {
-    for (const [key, entry] of files) {
-      if (entry.parsedAt > since) return true;
-      const stat = fs.statSync(key.slice(0, key.indexOf("\0")), { throwIfNoEntry: false });
-      if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) return true;
+    for (const [fileName, entries] of files) {
+      for (const entry of entries) {
+        if (entry.parsedAt > since) return true;
+        const stat = fs.statSync(fileName, { throwIfNoEntry: false });
+        if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) return true;
+      }
     }
     return false;
   };
@@ -133,5 +154,45 @@ function deferRecursiveWatches(host: TS.WatchCompilerHost<TS.BuilderProgram>): v
         watcher?.close();
       },
     };
+  };
+}
+
+/** A folder's watch: each event starts a new generation of it. */
+interface Folder {
+  watcher?: fs.FSWatcher;
+  generation: number;
+  unwatchable?: boolean;
+}
+
+/**
+ * Watches on the folders of cached files. Any event in a folder (a file written, added,
+ * removed or renamed) starts its next generation and ends the watch (a folder replaced
+ * whole, as a package install may do, must be watched anew); the next request for one of
+ * its files watches it again and checks the file itself.
+ */
+function folderWatches(): (file: string) => Folder | undefined {
+  const folders = new Map<string, Folder>();
+  /** The watched folder of `file` (watched now if it was not), or undefined if it cannot be watched. */
+  return (file) => {
+    const dir = path.dirname(file);
+    let folder = folders.get(dir);
+    if (!folder) folders.set(dir, (folder = { generation: 0 }));
+    if (folder.unwatchable) return undefined;
+    if (!folder.watcher) {
+      const watched = folder;
+      const changed = () => {
+        watched.generation++;
+        watched.watcher?.close();
+        watched.watcher = undefined;
+      };
+      try {
+        folder.watcher = fs.watch(dir, { persistent: false }, changed).on("error", changed);
+      } catch {
+        // out of inotify watches, or a folder that cannot be watched: its files are checked at every request
+        folder.unwatchable = true;
+        return undefined;
+      }
+    }
+    return folder;
   };
 }

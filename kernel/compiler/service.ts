@@ -32,8 +32,9 @@ export async function serveShared(snapshotFiles: Map<string, CachedDeclaration>)
   await (await import("./shared-service.js")).listen();
 }
 
-/** Serves the kernel at the other end of the socket on `fd` (channel.ts), until it closes. */
-export function serveOnChannel(fd: number): void {
+/** Serves the kernel at the other end of the socket on `fd` (channel.ts), until it closes; with a snapshot's parsed declaration files. */
+export function serveOnChannel(fd: number, snapshotFiles?: Map<string, CachedDeclaration>): void {
+  if (snapshotFiles) shareDeclarationFiles(snapshotFiles);
   const channel = new net.Socket({ fd, readable: true, writable: true });
   channel.on("close", () => process.exit(0));
   channel.on("error", () => process.exit(0));

@@ -20,11 +20,6 @@ type TypeScript = typeof import("typescript");
 declare namespace TS {
   type SourceFile = import("typescript").SourceFile;
   type CompilerOptions = import("typescript").CompilerOptions;
-  type CompilerHost = import("typescript").CompilerHost;
-  type ScriptTarget = import("typescript").ScriptTarget;
-  type CreateSourceFileOptions = import("typescript").CreateSourceFileOptions;
-  type WatchCompilerHost<T extends import("typescript").BuilderProgram> = import("typescript").WatchCompilerHost<T>;
-  type BuilderProgram = import("typescript").BuilderProgram;
 }
 /** A parsed, bound declaration file and the file state it was read from. */
 interface CachedFile {
@@ -143,77 +138,18 @@ function prepareDeclarationFiles(ts: TypeScript, cwd: string, tslabDir: string):
   return files;
 }
 
-/** The cached file for a request, if it was read from the same file and parses the same way. */
-function cachedFor(
-  files: Map<string, CachedFile>,
-  fileName: string,
-  options: TS.ScriptTarget | TS.CreateSourceFileOptions,
-  fresh: boolean | undefined,
-): TS.SourceFile | undefined {
-  const entry = fresh ? undefined : files.get(fileName);
-  if (!entry) return undefined;
-  // A shared compiler service lives on across kernels: a file edited since the build is read
-  // again (one stat, only when a program asks for the file).
-  const stat = fs.statSync(fileName, { throwIfNoEntry: false });
-  if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) {
-    files.delete(fileName);
-    return undefined;
-  }
-  const languageVersion = typeof options === "object" ? options.languageVersion : options;
-  const impliedNodeFormat = typeof options === "object" ? options.impliedNodeFormat : undefined;
-  const sf = entry.sourceFile;
-  return sf.languageVersion === languageVersion && sf.impliedNodeFormat === impliedNodeFormat ? sf : undefined;
-}
-
 /**
- * TypeScript as tslab will see it: the same module, except that the compiler hosts of
- * watch programs answer cached files without reading or parsing them.
+ * After restore: make `require` of tslab's TypeScript return ours, serve the kernel. (A file
+ * changed since the build is read again when a program first asks for it: declaration-cache.ts.)
  */
-function typescriptWithCache(ts: TypeScript, files: Map<string, CachedFile>): TypeScript {
-  type Host = TS.CompilerHost & { getSourceFileByPath?(fileName: string, path: string, ...rest: unknown[]): TS.SourceFile | undefined };
-  const served = new WeakSet<object>();
-  const serveCached = (host: Host) => {
-    if (served.has(host)) return;
-    served.add(host);
-    const byName = host.getSourceFile;
-    const byPath = host.getSourceFileByPath;
-    host.getSourceFile = (fileName, options, onError, fresh) =>
-      cachedFor(files, fileName, options, fresh) ?? byName.call(host, fileName, options, onError, fresh);
-    if (byPath) {
-      host.getSourceFileByPath = (fileName, filePath, options, onError, fresh) =>
-        cachedFor(files, fileName, options as TS.ScriptTarget, fresh as boolean | undefined) ??
-        byPath.call(host, fileName, filePath, options, onError, fresh);
-    }
-  };
-  const createWatchCompilerHost = (...args: unknown[]) => {
-    const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
-    const createProgram = host.createProgram;
-    host.createProgram = (rootNames, options, compilerHost, ...rest) => {
-      if (compilerHost) serveCached(compilerHost as Host);
-      return createProgram(rootNames, options, compilerHost, ...rest);
-    };
-    return host;
-  };
-  // As typescript-overrides.ts does (this entry may require built-in modules only).
-  return Object.create(ts, { createWatchCompilerHost: { value: createWatchCompilerHost }, __esModule: { value: true } }) as TypeScript;
-}
-
-/** After restore: drop files changed since the build, make `require` of tslab's TypeScript return ours, serve the kernel. */
 async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>, inputs: BuildInputs): Promise<void> {
-  for (const [file, entry] of files) {
-    const stat = fs.statSync(file, { throwIfNoEntry: false });
-    if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) files.delete(file);
-  }
   // TypeScript memoises the working directory on first use, which was during the build;
   // this process may serve another directory of the same project.
   const cwd = process.cwd();
   ts.sys.getCurrentDirectory = () => cwd;
   const M = Module as unknown as { new (id: string): NodeJS.Module; _cache: Record<string, NodeJS.Module> };
   const tsModule = new M(inputs.typescriptFile);
-  // A shared service (shared-service.ts) hands the files to its own cache of declaration files,
-  // which all its sessions use; a kernel's own compiler process serves them from here.
-  const shared = Boolean(process.env.TSLAB_MLFLOW_COMPILER_LISTEN);
-  Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: shared ? ts : typescriptWithCache(ts, files) });
+  Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: ts });
   M._cache[inputs.typescriptFile] = tsModule;
 
   // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
@@ -224,10 +160,12 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   });
   const service = (await script.runInThisContext()) as typeof import("./service.js");
   // A shared compiler service (shared-service.ts) listens for kernels; otherwise the kernel's
-  // end of the channel is our fd 3 (process.ts).
+  // end of the channel is our fd 3 (process.ts). Either serves the files from its cache of
+  // declaration files (declaration-cache.ts).
   // (Parsed by the same TypeScript; typed from two copies of its declarations.)
-  if (shared) await service.serveShared(files as unknown as Parameters<typeof service.serveShared>[0]);
-  else service.serveOnChannel(3);
+  const parsed = files as unknown as Parameters<typeof service.serveShared>[0];
+  if (process.env.TSLAB_MLFLOW_COMPILER_LISTEN) await service.serveShared(parsed);
+  else service.serveOnChannel(3, parsed);
 }
 
 if (v8.startupSnapshot?.isBuildingSnapshot()) {
