@@ -74,8 +74,13 @@ export class Dispatcher {
     this.transport.send("iopub", encode(msg as Message, this.key, [Buffer.from(type)]));
   }
 
-  send(channel: "shell" | "control" | "stdin", msg: Message<unknown>, identities: Buffer[]): void {
+  send(channel: "shell" | "control", msg: Message<unknown>, identities: Buffer[]): void {
     this.transport.send(channel, encode(msg as Message, this.key, identities));
+  }
+
+  /** Sends on stdin once the frontend's stdin socket is there (see Transport.deliver). */
+  ask(msg: Message<unknown>, identities: Buffer[], wanted: () => boolean): Promise<void> {
+    return this.transport.deliver(encode(msg as Message, this.key, identities), wanted);
   }
 
   private async handle(channel: RequestChannel, frames: Buffer[], seq: number): Promise<void> {

@@ -25,11 +25,20 @@ export class Stdin {
     this.beforeAsking();
     this.pending?.reject(new Error("input(): superseded by a newer input request"));
     const msg = childMessage("input_request", { prompt, password }, cell.request, this.dispatcher.session);
-    // Jupyter routes stdin by the identity of the shell socket that sent the request.
-    this.dispatcher.send("stdin", msg, cell.identities);
-    return new Promise<string>((resolve, reject) => {
+    const answer = new Promise<string>((resolve, reject) => {
       this.pending = { resolve, reject };
-    }).finally(() => (this.pending = undefined));
+    });
+    const question = this.pending;
+    // Jupyter routes stdin by the identity of the shell socket that sent the request.
+    this.dispatcher
+      .ask(msg, cell.identities, () => this.pending === question)
+      .catch((e: Error) => {
+        this.log(`input_request not delivered: ${e.message}`);
+        question?.reject(new Error(`input(): the frontend's stdin channel is not connected (${e.message})`));
+      });
+    return answer.finally(() => {
+      if (this.pending === question) this.pending = undefined;
+    });
   }
 
   /** Frames read off the stdin socket: an input_reply answers the open question. */

@@ -9,6 +9,10 @@ import { type ConnectionInfo, endpoint } from "../protocol/connection.js";
 import { type ControlThread, controlThreadFor } from "./control-thread.js";
 import type { InterruptState } from "./interrupt-state.js";
 
+/** How long an input_request waits for the frontend's stdin socket, and how often it is tried. */
+const STDIN_WAIT_MS = 10_000;
+const STDIN_RETRY_MS = 10;
+
 export type Channel = "shell" | "control" | "stdin" | "iopub";
 export type FramesHandler = (frames: Buffer[]) => void;
 
@@ -31,7 +35,9 @@ export class Transport {
 
   static async open(info: ConnectionInfo, log: (line: string) => void): Promise<Transport> {
     const shell = new zmq.Router({ handover: true });
-    const stdin = new zmq.Router({ handover: true });
+    // Mandatory routing: a message for a frontend whose stdin socket is not connected yet is
+    // refused (and sent again, see deliver) instead of silently dropped.
+    const stdin = new zmq.Router({ handover: true, mandatory: true, sendTimeout: 0 });
     const iopub = new zmq.Publisher();
     const sockets = [shell, stdin, iopub];
     // Usually started by prestart.ts while the kernel's modules loaded.
@@ -69,6 +75,26 @@ export class Transport {
     const prev = this.queues.get(socket) ?? Promise.resolve();
     const next = prev.then(() => socket.send(frames)).catch((e) => this.log(`${channel} send failed: ${(e as Error).message}`));
     this.queues.set(socket, next);
+  }
+
+  /**
+   * Sends on stdin to a frontend that may not have connected its stdin socket yet (a client
+   * connects its sockets at once but each connects on its own, and a quick first cell can ask
+   * before): tried again every STDIN_RETRY_MS while `wanted()`, for up to STDIN_WAIT_MS.
+   */
+  async deliver(frames: Buffer[], wanted: () => boolean): Promise<void> {
+    const until = Date.now() + STDIN_WAIT_MS;
+    for (;;) {
+      if (this.closed || !wanted()) return;
+      try {
+        await this.stdin.send(frames);
+        return;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if ((code !== "EHOSTUNREACH" && code !== "EAGAIN") || Date.now() >= until) throw e;
+      }
+      await new Promise((resolve) => setTimeout(resolve, STDIN_RETRY_MS));
+    }
   }
 
   /** Resolves when everything queued so far has been handed to ZeroMQ. */

@@ -1,8 +1,13 @@
 // Interrupts (interrupt_request on control, and SIGINT), input over stdin,
 // heartbeat during a blocked cell, and shutdown with and without restart.
+import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
 import type { ExecuteResult, KernelClient } from "../../jupyter-client/index.js";
 import path from "node:path";
+import { type ConnectionInfo, endpoint } from "../../protocol/connection.js";
+import { type Message, newHeader } from "../../protocol/messages.js";
+import { decode, encode } from "../../protocol/wire.js";
 import { waitForFile } from "../support/wait-for-file.js";
 import { ofType, resultText, startTestKernel, stdout, tempDir } from "./helpers.js";
 
@@ -106,6 +111,58 @@ describe("input", () => {
     expect(r.reply.content.status).toBe("ok");
     expect(prompts).toEqual(["Your name? "]);
     expect(stdout(r)).toBe("hi Ada\n");
+  });
+
+  // A client connects its sockets at once, but each connects on its own: a quick first cell
+  // can ask before the frontend's stdin socket is there (the question was dropped, the cell
+  // waited for ever).
+  it("delivers an input_request to a frontend whose stdin socket connects after the cell asked", async () => {
+    const k = await kernel();
+    const info = JSON.parse(fs.readFileSync(k.connectionFile, "utf8")) as ConnectionInfo;
+    const session = "late-stdin-frontend";
+    const shell = new zmq.Dealer({ linger: 0, routingId: session });
+    const stdin = new zmq.Dealer({ linger: 0, routingId: session });
+    try {
+      shell.connect(endpoint(info, "shell"));
+      const request: Message = {
+        header: newHeader("execute_request", session, "tester"),
+        parent_header: {},
+        metadata: {},
+        content: { code: 'console.log("asking");\nconst late = await input("late? ");\nlate', silent: false, allow_stdin: true },
+      };
+      // The cell's output before input() is flushed just before the question is sent.
+      const asked = new Promise<void>((resolve) => {
+        const stop = k.onIopub((m) => {
+          if (m.parent_header.msg_id === request.header.msg_id && m.header.msg_type === "stream") {
+            stop();
+            resolve();
+          }
+        });
+      });
+      await shell.send(encode(request, info.key));
+      await asked;
+
+      stdin.connect(endpoint(info, "stdin"));
+      const question = decode(await stdin.receive(), info.key);
+      if (!question.ok) throw new Error(`bad input_request: ${question.detail}`);
+      expect(question.msg.header.msg_type).toBe("input_request");
+      expect(question.msg.content).toMatchObject({ prompt: "late? " });
+      const answer: Message = {
+        header: newHeader("input_reply", session, "tester"),
+        parent_header: question.msg.header,
+        metadata: {},
+        content: { value: "on time" },
+      };
+      await stdin.send(encode(answer, info.key));
+      const reply = decode(await shell.receive(), info.key);
+      if (!reply.ok) throw new Error(`bad execute_reply: ${reply.detail}`);
+      expect(reply.msg.content).toMatchObject({ status: "ok" });
+      const r = await k.execute("late");
+      expect(resultText(r)).toBe("'on time'");
+    } finally {
+      shell.close();
+      stdin.close();
+    }
   });
 
   it("fails clearly when the frontend does not allow stdin", async () => {
