@@ -51,9 +51,7 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     if (!fileName.endsWith(".d.ts")) return read(false);
     const entries = files.get(fileName) ?? [];
     const entry = entries.find((e) => sameParse(e.sourceFile, options));
-    if (!fresh && entry?.seen && entry.seen.folder.watcher && entry.seen.folder.generation === entry.seen.generation) {
-      return entry.sourceFile;
-    }
+    if (!fresh && entry && vouched(entry.seen)) return entry.sourceFile;
     // The watch before the stat of a cached file, and before the read of a new one: a change after either is seen.
     const watchFolder = () => {
       const folder = watchFolderOf(fileName);
@@ -162,6 +160,11 @@ interface Folder {
   watcher?: fs.FSWatcher;
   generation: number;
   unwatchable?: boolean;
+}
+
+/** Whether the folder's watch still runs and has seen no change since the file was found unchanged. */
+function vouched(seen: Entry["seen"]): boolean {
+  return seen !== undefined && seen.folder.watcher !== undefined && seen.folder.generation === seen.generation;
 }
 
 /**

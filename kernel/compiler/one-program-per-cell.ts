@@ -49,14 +49,16 @@ export function oneProgramPerCell(ts: TypeScript): CellPrograms {
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
     const createProgram = host.createProgram;
     host.createProgram = (rootNames, options, compilerHost, old, ...rest) => {
+      // Only builds during a conversion are compared (not those of completions, inspections or re-resolution).
+      if (!pending) return createProgram(rootNames, options, compilerHost, old, ...rest);
       const texts = (rootNames ?? []).map((name) => reading.readFile(name) ?? "");
-      const built = pending?.built;
+      const built = pending.built;
       // tslab's second build of the cell: the same root files, read as the first build read them.
       if (built && old === built.program && texts.length === built.texts.length && texts.every((t, i) => t === built.texts[i])) {
         return old;
       }
       const program = createProgram(rootNames, options, compilerHost, old, ...rest);
-      if (pending && !built) pending.built = { program, texts };
+      pending.built ??= { program, texts };
       return program;
     };
     return host;
