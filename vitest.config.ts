@@ -16,6 +16,7 @@ const UNIT = [
   "test/models/unity-catalog-register.test.ts",
   "test/kernel/interrupt-state.test.ts",
   "test/kernel/one-program-per-cell.test.ts",
+  "test/kernel/spare-converters.test.ts",
   "test/kernel/light-builder.test.ts",
   "test/kernel/snapshot-key.test.ts",
   "test/kernel/units.test.ts",

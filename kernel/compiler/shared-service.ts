@@ -19,9 +19,14 @@ import { createConverterFor, declarationsChangedSince, serveCompiler, shareDecla
 export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
 export const IDLE_ENV = "TSLAB_MLFLOW_COMPILER_IDLE_MS";
 const DEFAULT_IDLE_MS = 10 * 60_000;
-/** Spare converters kept (one per folder), and how long after a session opens the next is made. */
+/**
+ * Spare converters kept (one per folder). The next is made once a session has been quiet this
+ * long after an answer (a notebook run whole sends its cells back to back, and must not wait
+ * behind it), or this long after the session opened if it asks nothing.
+ */
 const MAX_SPARES = 4;
-const SPARE_DELAY_MS = 1_000;
+const SPARE_AFTER_ANSWER_MS = 100;
+const SPARE_AFTER_OPEN_MS = 1_000;
 /** How often the service checks that its socket file is still there. */
 const SOCKET_CHECK_MS = 5_000;
 
@@ -88,16 +93,20 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
         sendMessage(socket, { failed: `a session starts with "open", not ${JSON.stringify(request.op)}` });
         return void socket.end();
       }
+      const { cwd } = request;
       serveCompiler(
         {
-          postMessage: (r) => sendMessage(socket, r),
+          postMessage: (r) => {
+            sendMessage(socket, r);
+            if ("id" in r) spares.prepare(cwd, SPARE_AFTER_ANSWER_MS);
+          },
           onMessage: (l) => (listener = l),
           close: () => socket.end(),
         },
-        request.cwd,
-        spares.take(request.cwd),
+        cwd,
+        spares.take(cwd),
       );
-      spares.prepare(request.cwd);
+      spares.prepare(cwd, SPARE_AFTER_OPEN_MS);
     });
   });
 
@@ -124,11 +133,13 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
 
 /**
  * One converter made ahead per recently used folder, so that the next kernel there (a restart,
- * a second notebook) does not wait for one: made a while after a session opens (not to slow
- * that kernel's first cells), dropped when a declaration file changed since it was made.
+ * a second notebook) does not wait for one: made when the kernels there leave the service a
+ * moment (not to slow their cells), dropped when a declaration file changed since it was made.
  */
-function spareConverters() {
+export function spareConverters() {
   const spares = new Map<string, { converter: Converter; madeAt: number }>();
+  /** The making of each folder's next spare, moved later by every call of `prepare`. */
+  const timers = new Map<string, NodeJS.Timeout>();
   return {
     take(cwd: string): Converter | undefined {
       const spare = spares.get(cwd);
@@ -139,8 +150,12 @@ function spareConverters() {
       process.stderr.write(`spare converter for ${cwd} dropped: a declaration file changed since it was made\n`);
       return undefined;
     },
-    prepare(cwd: string): void {
-      setTimeout(() => {
+    /** Makes the folder's spare (unless it has one) `delayMs` from now, or later if called again meanwhile. */
+    prepare(cwd: string, delayMs: number): void {
+      if (spares.has(cwd)) return;
+      clearTimeout(timers.get(cwd));
+      const timer = setTimeout(() => {
+        timers.delete(cwd);
         if (spares.has(cwd)) return;
         try {
           const madeAt = Date.now();
@@ -154,7 +169,8 @@ function spareConverters() {
           converter.close();
           spares.delete(oldest);
         }
-      }, SPARE_DELAY_MS).unref();
+      }, delayMs).unref();
+      timers.set(cwd, timer);
     },
   };
 }
