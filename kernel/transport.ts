@@ -65,13 +65,14 @@ export class Transport {
     });
   }
 
-  send(channel: Channel, frames: Buffer[]): void {
+  /** Queues `frames` on a channel's socket (stdin, which may wait for its frontend, goes through deliver). */
+  send(channel: Exclude<Channel, "stdin">, frames: Buffer[]): void {
     if (this.closed) return;
     if (channel === "control") {
       this.control.post({ send: frames });
       return;
     }
-    const socket = channel === "shell" ? this.shell : channel === "stdin" ? this.stdin : this.iopub;
+    const socket = channel === "shell" ? this.shell : this.iopub;
     const prev = this.queues.get(socket) ?? Promise.resolve();
     const next = prev.then(() => socket.send(frames)).catch((e) => this.log(`${channel} send failed: ${(e as Error).message}`));
     this.queues.set(socket, next);

@@ -111,6 +111,7 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     for (const [fileName, entries] of files) {
       for (const entry of entries) {
         if (entry.parsedAt > since) return true;
+        if (vouched(entry.seen)) continue;
         const stat = fs.statSync(fileName, { throwIfNoEntry: false });
         if (!stat || stat.mtimeMs !== entry.mtimeMs || stat.size !== entry.size) return true;
       }

@@ -156,7 +156,6 @@ export function spareConverters() {
       clearTimeout(timers.get(cwd));
       const timer = setTimeout(() => {
         timers.delete(cwd);
-        if (spares.has(cwd)) return;
         try {
           const madeAt = Date.now();
           spares.set(cwd, { converter: createConverterFor(cwd), madeAt });
