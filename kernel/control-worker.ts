@@ -10,6 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createRequire } from "node:module";
 import type * as Zmq from "zeromq";
 import { decode } from "../protocol/wire.js";
+import { copiedFrames } from "./copied-frames.js";
 import { InterruptState } from "./interrupt-state.js";
 
 interface Init {
@@ -58,7 +59,7 @@ async function echoHeartbeats(): Promise<void> {
   while (!closing) {
     try {
       const msg = await hb.receive();
-      await hb.send(msg);
+      await hb.send(copiedFrames(msg));
     } catch {
       if (closing) return;
     }
@@ -70,7 +71,7 @@ port.on("message", (m: ToWorker) => {
     const frames = m.send.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
     // zeromq allows one send in flight per socket: chain them.
     sending = sending
-      .then(() => control.send(frames))
+      .then(() => control.send(copiedFrames(frames)))
       .catch((e) => {
         port.postMessage({ error: `control send failed: ${(e as Error).message}` } satisfies FromWorker);
       });
