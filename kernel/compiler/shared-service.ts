@@ -14,6 +14,7 @@ import net from "node:net";
 import { pathToFileURL } from "node:url";
 import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest } from "./compiler.js";
+import { connectSocket, listenOn } from "./socket-address.js";
 import { createConverterFor, declarationsChangedSince, serveCompiler, shareDeclarationFiles, type Converter } from "./service.js";
 
 export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
@@ -110,18 +111,14 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const attempt = (retried: boolean) => {
-      server.once("error", async (e: NodeJS.ErrnoException) => {
-        // A socket file left by a service that died: take its name, unless a service answers there.
-        if (e.code !== "EADDRINUSE" || retried || (await answers(socketPath))) return reject(e);
-        fs.rmSync(socketPath, { force: true });
-        attempt(true);
-      });
-      server.listen(socketPath, () => resolve());
-    };
-    attempt(false);
-  });
+  try {
+    await listenOn(server, socketPath);
+  } catch (e) {
+    // A socket file left by a service that died: take its name, unless a service answers there.
+    if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || (await answers(socketPath))) throw e;
+    fs.rmSync(socketPath, { force: true });
+    await listenOn(server, socketPath);
+  }
   fs.chmodSync(socketPath, 0o600);
   inode = fs.statSync(socketPath).ino;
   fs.writeFileSync(pidFileOf(socketPath), `${process.pid}\n`, { mode: 0o600 });
@@ -175,15 +172,10 @@ export function spareConverters() {
 }
 
 /** Whether a service accepts connections on `socketPath`. */
-export function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
+export async function answers(socketPath: string): Promise<boolean> {
+  const s = await connectSocket(socketPath);
+  s?.destroy();
+  return s !== undefined;
 }
 
 // Started as a process of its own (no snapshot of the key built yet): `node shared-service.js`.

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compilerProcessEnv, snapshotArgs, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 import { LISTEN_ENV } from "./shared-service.js";
+import { connectSocket } from "./socket-address.js";
 
 /** How long a kernel waits for a service to accept it (its start included). */
 const START_TIMEOUT_MS = 30_000;
@@ -20,8 +21,6 @@ const START_TIMEOUT_MS = 30_000;
 const RETRY_MS = 20;
 /** A lock older than this whose holder is gone is taken as abandoned. */
 const STALE_LOCK_MS = START_TIMEOUT_MS;
-/** Unix socket paths longer than this do not fit sockaddr_un on Linux. */
-const MAX_SOCKET_PATH = 107;
 
 const SERVICE_MAIN = fileURLToPath(new URL("./shared-service.js", import.meta.url));
 
@@ -52,7 +51,6 @@ export interface SharedConnection {
 /** Connects to the key's service, starting it if none runs. Rejects with the reason when it cannot. */
 export async function connectToService(snapshot: CompilerSnapshot, env: NodeJS.ProcessEnv = process.env): Promise<SharedConnection> {
   const paths = servicePaths(snapshot);
-  if (paths.socket.length > MAX_SOCKET_PATH) throw new Error(`socket path ${paths.socket} is longer than ${MAX_SOCKET_PATH} bytes`);
   privateFolder(path.dirname(paths.socket));
   const deadline = Date.now() + START_TIMEOUT_MS;
   let startedCold = false;
@@ -60,7 +58,7 @@ export async function connectToService(snapshot: CompilerSnapshot, env: NodeJS.P
   let appears: SocketWatch | undefined;
   try {
     for (;;) {
-      const socket = await connect(paths.socket);
+      const socket = await connectSocket(paths.socket);
       if (socket) {
         if (started) touch(snapshot.blob);
         return { socket, paths, startedCold };
@@ -123,17 +121,6 @@ function privateFolder(dir: string): void {
   const stat = fs.statSync(dir);
   if (process.getuid && stat.uid !== process.getuid()) throw new Error(`cache folder ${dir} belongs to another user`);
   if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
-}
-
-function connect(socketPath: string): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once("connect", () => {
-      s.removeAllListeners("error");
-      resolve(s);
-    });
-    s.once("error", () => resolve(undefined));
-  });
 }
 
 /** Takes the start lock (a file holding the taker's pid); a lock whose taker is gone, or too old, is taken over. */

@@ -138,6 +138,23 @@ describe("the shared compiler service", () => {
     expect(fs.statSync(socketA as string).mode & 0o777).toBe(0o600);
   }, 120_000);
 
+  it("a cache folder too deep for a socket address (over 107 bytes) still gets one shared service", async () => {
+    let deep = tempDir("tslab-mlflow-service-cache-");
+    while (Buffer.byteLength(path.join(deep, "x".repeat(24) + ".sock")) <= 120) deep = path.join(deep, "deeper-folder");
+    const { cache, env } = freshCache(deep);
+    const cwd = tempDir();
+    const a = await start(cwd, env);
+    expect(resultText(await a.execute("const n: number = 1;\nn + 1"))).toBe("2");
+    const socket = (await logShows(a, SESSION)).match(SESSION)?.[1] as string;
+    expect(Buffer.byteLength(socket)).toBeGreaterThan(107);
+    expect(path.dirname(socket)).toBe(cache);
+    const b = await start(cwd, env);
+    expect((await b.execute("const m: string = 1;")).reply.content.evalue).toMatch(/TS2322/);
+    expect((await logShows(b, SESSION)).match(SESSION)?.[1]).toBe(socket);
+    expect(servicePids(cache)).toHaveLength(1);
+    for (const k of [a, b]) expect(k.stderrTail).not.toMatch(/compiler service unavailable/);
+  }, 120_000);
+
   it("kernels in two folders share the service, each compiling its own folder's local modules", async () => {
     const { env } = freshCache();
     const [one, two] = [tempDir(), tempDir()];
