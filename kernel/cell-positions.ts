@@ -51,9 +51,13 @@ export class CellPositions {
     traceMapping ??= createRequire(import.meta.url)("@jridgewell/trace-mapping") as TraceMapping;
     const { TraceMap, originalPositionFor } = traceMapping;
     // V8 columns count from 1, source maps' from 0.
-    const esModule = originalPositionFor(new TraceMap(script.maps.commonjs), { line: line - script.wrapperLines, column: column - 1 });
-    if (esModule.line === null) return undefined;
-    const source = originalPositionFor(new TraceMap(script.maps.typescript), { line: esModule.line, column: esModule.column });
+    let emitted = { line: line - script.wrapperLines, column: column - 1 };
+    if (script.maps.commonjs) {
+      const esModule = originalPositionFor(new TraceMap(script.maps.commonjs), emitted);
+      if (esModule.line === null) return undefined;
+      emitted = { line: esModule.line, column: esModule.column };
+    }
+    const source = originalPositionFor(new TraceMap(script.maps.typescript), emitted);
     if (source.line === null || source.line <= script.prefixLines) return undefined;
     return { line: script.firstLine + source.line - script.prefixLines - 1, column: source.column + 1, source: source.source ?? "" };
   }

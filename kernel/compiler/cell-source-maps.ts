@@ -4,9 +4,10 @@
 //
 // tslab compiles in two steps, neither with source maps: its program emits an ES module,
 // which it then turns into CommonJS with transpileModule. Given TypeScript through this
-// module, both steps also write a map, captured per conversion: `typescript` maps the ES
-// module to its source (a cell's is "export {};\n" + the cell), `commonjs` maps the CommonJS
-// output to the ES module.
+// module, both steps also write a map, captured per conversion: `typescript` maps the emitted
+// JavaScript to its source (a cell's is "export {};\n" + the cell), `commonjs` maps the
+// CommonJS output to that. Where the emit writes CommonJS itself (commonjs-in-emit.ts), the
+// second step hands the text back without a map, and `typescript` maps the output alone.
 import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withOverrides } from "./typescript-overrides.js";
@@ -15,7 +16,8 @@ type TypeScript = typeof import("@tslab/typescript-for-tslab");
 
 export interface CellSourceMaps {
   typescript: string;
-  commonjs: string;
+  /** Absent when the emit wrote the CommonJS output itself. */
+  commonjs?: string;
 }
 
 export interface SourceMapping {
@@ -38,6 +40,8 @@ const MAP_COMMENTS = /^\/\/# sourceMappingURL=.*(\n|$)/gm;
 interface Capture {
   emitted: Map<string, { esModule?: string; typescript?: string }>;
   commonjs: Map<string, string>;
+  /** Emitted JavaScript the CommonJS step handed back as it was (already CommonJS). */
+  asWritten: Set<string>;
   /** tslab's outDir (where modules are emitted) and rootDir (the notebook's folder), of the converter that emitted. */
   dirs: Dirs;
 }
@@ -87,24 +91,27 @@ export function cellSourceMaps(ts: TypeScript): SourceMapping {
     if (!capture || options.fileName !== COMMONJS_INPUT) return ts.transpileModule(input, options);
     const out = ts.transpileModule(input, { ...options, compilerOptions: { ...options.compilerOptions, sourceMap: true } });
     if (out.sourceMapText) capture.commonjs.set(input, out.sourceMapText);
+    else if (out.outputText === input) capture.asWritten.add(input);
     return { ...out, outputText: out.outputText.replace(MAP_COMMENTS, "") };
   };
 
   return {
     ts: withOverrides(ts, { createWatchCompilerHost, transpileModule }),
     capturing(convert) {
-      const current: Capture = { emitted: new Map(), commonjs: new Map(), dirs: { outDir: "", rootDir: "" } };
+      const current: Capture = { emitted: new Map(), commonjs: new Map(), asWritten: new Set(), dirs: { outDir: "", rootDir: "" } };
       capture = current;
       try {
         const result = convert();
         let maps: CellSourceMaps | undefined;
         const moduleMaps: Record<string, CellSourceMaps> = {};
         for (const [js, { esModule, typescript }] of current.emitted) {
-          const commonjs = esModule === undefined ? undefined : current.commonjs.get(esModule);
-          if (!typescript || !commonjs) continue;
+          if (!typescript || esModule === undefined) continue;
+          const commonjs = current.commonjs.get(esModule);
+          if (!commonjs && !current.asWritten.has(esModule)) continue;
+          const found = commonjs ? { typescript, commonjs } : { typescript };
           // tslab runs a module's output as <rootDir>/<its path below outDir>.
-          if (CELL_JS.test(js)) maps = { typescript, commonjs };
-          else moduleMaps[path.join(current.dirs.rootDir, path.relative(current.dirs.outDir, js))] = { typescript, commonjs };
+          if (CELL_JS.test(js)) maps = found;
+          else moduleMaps[path.join(current.dirs.rootDir, path.relative(current.dirs.outDir, js))] = found;
         }
         return { result, maps, moduleMaps };
       } finally {

@@ -14,7 +14,7 @@ import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
 import { withDeclarationCache, type CachedDeclaration, type DeclarationCache } from "./declaration-cache.js";
 import { withLightBuilder } from "./light-builder.js";
 import { withCombinedTimers } from "./watch-timers.js";
-import { withUncheckedTranspile } from "./unchecked-transpile.js";
+import { withCommonJsInEmit } from "./commonjs-in-emit.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -73,12 +73,12 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  // Innermost first: the CommonJS step without a type check, the watch program's timers
-  // folded into tslab's one, plain programs instead of builder state, then (in a shared
-  // service) shared declaration files, then source maps, then one program per cell.
-  const light = withLightBuilder(withCombinedTimers(withUncheckedTranspile(ts)));
+  // Innermost first: the watch program's timers folded into tslab's one, plain programs
+  // instead of builder state, then (in a shared service) shared declaration files, then
+  // CommonJS written by the program's emit, then source maps, then one program per cell.
+  const light = withLightBuilder(withCombinedTimers(ts));
   if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
-  const mapping = cellSourceMaps(declarationCache?.ts ?? light);
+  const mapping = cellSourceMaps(withCommonJsInEmit(declarationCache?.ts ?? light));
   const cells = oneProgramPerCell(mapping.ts);
   require.cache[tsPath]!.exports = cells.ts;
   loaded = { ts, mapping, cells, mod: require(converterPath) };
