@@ -15,6 +15,7 @@ import { withDeclarationCache, type CachedDeclaration, type DeclarationCache } f
 import { withLightBuilder } from "./light-builder.js";
 import { withCombinedTimers } from "./watch-timers.js";
 import { withCommonJsInEmit } from "./commonjs-in-emit.js";
+import { withUnchangedDeclarationsKept } from "./unchanged-declarations.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -73,10 +74,11 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  // Innermost first: the watch program's timers folded into tslab's one, plain programs
+  // Innermost first: earlier cells' declarations parsed again only when they changed, the
+  // watch program's timers folded into tslab's one, plain programs
   // instead of builder state, then (in a shared service) shared declaration files, then
   // CommonJS written by the program's emit, then source maps, then one program per cell.
-  const light = withLightBuilder(withCombinedTimers(ts));
+  const light = withLightBuilder(withCombinedTimers(withUnchangedDeclarationsKept(ts)));
   if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
   const mapping = cellSourceMaps(withCommonJsInEmit(declarationCache?.ts ?? light));
   const cells = oneProgramPerCell(mapping.ts);
