@@ -4,13 +4,11 @@
 // cells' names, local modules — and the same errors, declarations and last-expression names.
 // Enums, namespaces and decorated classes set their export at another point of the same
 // statements: those cells leave the same exports when run.
-import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withCommonJsInEmit } from "../../kernel/compiler/commonjs-in-emit.js";
-import { type Converter, loadConverter, ts } from "../support/tslab-converter.js";
-import { tempDir } from "./helpers.js";
+import { type Converter, convertersSideBySide, ts } from "../support/tslab-converter.js";
 
 const FILES = {
   "local.ts":
@@ -78,21 +76,9 @@ function exportsAfterRunning(output: string): Record<string, string> {
   );
 }
 
-const cwd = process.cwd();
-const converters: Converter[] = [];
-afterAll(() => {
-  for (const c of converters) c.close();
-  process.chdir(cwd);
-});
-
 describe("CommonJS written by the cell's program", () => {
   it("is tslab's output, with the same errors, declarations and local modules", () => {
-    const dir = tempDir();
-    for (const [name, text] of Object.entries(FILES)) fs.writeFileSync(path.join(dir, name), text);
-    process.chdir(dir);
-    const asIs = loadConverter(ts).createConverter({ isJS: false, isBrowser: false });
-    const inEmit = loadConverter(withCommonJsInEmit(ts)).createConverter({ isJS: false, isBrowser: false });
-    converters.push(asIs, inEmit);
+    const { asIs, layered: inEmit } = convertersSideBySide(withCommonJsInEmit(ts), FILES);
 
     const expected = session(asIs);
     const actual = session(inEmit);

@@ -1,12 +1,10 @@
 // tslab's converter given TypeScript through withLightBuilder (plain programs instead of
 // TypeScript's builder state): the same outputs, errors, declarations, local modules,
 // completions and hover text as the converter left as it is.
-import fs from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withLightBuilder } from "../../kernel/compiler/light-builder.js";
-import { type Converter, loadConverter, ts } from "../support/tslab-converter.js";
-import { tempDir } from "./helpers.js";
+import { type Converter, convertersSideBySide, ts } from "../support/tslab-converter.js";
 
 /** Local modules next to the notebook: a chain of two .ts files and a .js file. */
 const FILES = {
@@ -41,21 +39,9 @@ function session(converter: Converter) {
   return { converted, completion: { start, end, candidates }, hover: hover?.displayParts?.map((p) => p.text).join("") };
 }
 
-const cwd = process.cwd();
-const converters: Converter[] = [];
-afterAll(() => {
-  for (const c of converters) c.close();
-  process.chdir(cwd);
-});
-
 describe("light builder", () => {
   it("converts, checks local modules, completes and inspects exactly as tslab's builder", () => {
-    const dir = tempDir();
-    for (const [name, text] of Object.entries(FILES)) fs.writeFileSync(path.join(dir, name), text);
-    process.chdir(dir);
-    const asIs = loadConverter(ts).createConverter({ isJS: false, isBrowser: false });
-    const light = loadConverter(withLightBuilder(ts)).createConverter({ isJS: false, isBrowser: false });
-    converters.push(asIs, light);
+    const { asIs, layered: light } = convertersSideBySide(withLightBuilder(ts), FILES);
 
     const expected = session(asIs);
     const actual = session(light);

@@ -2,11 +2,10 @@
 // (kernel/compiler/unchanged-declarations.ts): the watch program hears of `__prev__.d.ts` only
 // when its text differs from what it last heard of, and tslab's converter given TypeScript
 // through it converts, completes and inspects exactly as the converter left as it is.
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type * as TS from "@tslab/typescript-for-tslab";
 import { withUnchangedDeclarationsKept } from "../../kernel/compiler/unchanged-declarations.js";
-import { type Converter, loadConverter, ts } from "../support/tslab-converter.js";
-import { tempDir } from "./helpers.js";
+import { type Converter, convertersSideBySide, ts } from "../support/tslab-converter.js";
 
 /** The system the watch host is made with, as the override hands it on; and what its watchers heard. */
 function watchedThrough() {
@@ -47,15 +46,7 @@ describe("earlier cells' declarations", () => {
     expect(heard).toEqual([prev, cell, cell, prev]);
   });
 
-  const cwd = process.cwd();
-  const converters: Converter[] = [];
-  afterAll(() => {
-    for (const c of converters) c.close();
-    process.chdir(cwd);
-  });
-
   it("convert, complete and inspect as tslab's converter does, across cells that declare and cells that do not", () => {
-    process.chdir(tempDir());
     const CELLS = [
       "const a: number = 1;\na",
       "a + 1",
@@ -79,9 +70,7 @@ describe("earlier cells' declarations", () => {
       const hover = converter.inspect(declarations, "f(1)", 0);
       return { converted, candidates, hover: hover?.displayParts?.map((p) => p.text).join("") };
     };
-    const asIs = loadConverter(ts).createConverter({ isJS: false, isBrowser: false });
-    const kept = loadConverter(withUnchangedDeclarationsKept(ts)).createConverter({ isJS: false, isBrowser: false });
-    converters.push(asIs, kept);
+    const { asIs, layered: kept } = convertersSideBySide(withUnchangedDeclarationsKept(ts));
     const expected = session(asIs);
     expect(session(kept)).toEqual(expected);
     // What the comparison covers: a type error against the shadowing declaration, completion, hover.
