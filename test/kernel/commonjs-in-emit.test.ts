@@ -15,6 +15,7 @@ const FILES = {
     'export const where: string = "here";\nexport default function greet(n: string): string { return `hi ${n}`; }\nexport class K { constructor(public x: number) {} }\n',
   "helper.ts": 'import greet from "./local";\nexport const hello = greet("you");\n',
   "plain.js": "exports.answer = 42;\n",
+  "esm.js": 'import { where } from "./local";\nexport const e = where.length;\nexport default function d() { return e; }\n',
 };
 
 /** Cells whose export is set at another point of the same statements (compared by running them). */
@@ -40,6 +41,7 @@ const CELLS = [
   'import "./local";\nimport greet, { where, K } from "./local";\ngreet(where) + new K(2).x',
   'import { hello } from "./helper";\nimport { answer } from "./plain";\nhello + answer',
   'const m = await import("./local");\nm.where',
+  'import d, { e } from "./esm";\nd() + e',
   "await new Promise((r) => setTimeout(r, 1));\nconst later = await Promise.resolve(5);\nlater",
   "for (let i = 0; i < 3; i++) { setTimeout(() => i, 0); }\nlet s = 0; for (const x of [1,2,3]) s += x; s",
   "async function* gen() { yield 1; yield 2; }\nlet tot = 0; for await (const v of gen()) tot += v; tot",
@@ -102,6 +104,7 @@ describe("CommonJS written by the cell's program", () => {
     const cellWith = (part: string) => expected[CELLS.findIndex((c) => c.includes(part))]!;
     expect(cellWith("import greet, {").sideOutputs!.map((o) => path.basename(o.path))).toEqual(["local.js"]);
     expect(cellWith('from "./helper"').sideOutputs!.map((o) => path.basename(o.path))).toEqual(["helper.js", "plain.js"]);
+    expect(cellWith('from "./esm"').sideOutputs!.map((o) => path.basename(o.path))).toEqual(["esm.js"]);
     expect(expected.find((o) => o.output?.includes("Promise.resolve().then(() => __importStar(require"))).toBeDefined();
   }, 60_000);
 });
