@@ -7,8 +7,9 @@
 // compiler service the cold kernel started still running, see kernel/compiler/shared.ts) and
 // cold. bench/first-result.js times spawn to first result in every state of the cache.
 // Also: a type-checked cell declaring a 30-line function after warm-up (ours, stock tslab's,
-// and our JIT-cold first ten, run right after the kernel's first cell), and the 1e6
-// top-level loop against Deno's kernel (`deno jupyter --kernel`, the `deno` devDependency).
+// and our JIT-cold first ten, run right after the kernel's first cell), a new one-line cell in
+// a long notebook (after 200 more cells that declare something), and the 1e6 top-level loop
+// against Deno's kernel (`deno jupyter --kernel`, the `deno` devDependency).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +24,8 @@ const TRIVIAL = 200;
 const REPS = 5;
 
 const FN_CELLS = 20;
+/** Cells that declare something, run before the long-notebook row's one-line cells. */
+const LONG_DECLS = 200;
 
 /** A cell declaring a 30-line typed function (a fresh name each time) and calling it once. */
 function fn30Cell(k) {
@@ -142,9 +145,17 @@ async function measure(name) {
     // After warm-up (the trivial cells, loops and the cold ten above).
     const fn30 = [];
     for (let k = 10; k < 10 + FN_CELLS; k++) fn30.push(await timed(name, c, fn30Cell(k)));
+    // A long notebook: new one-line cells (not re-runs, which a kernel may answer from memory)
+    // after LONG_DECLS more cells that each declare a constant and a function.
+    for (let d = 0; d < LONG_DECLS; d++) {
+      await timed(name, c, `const long${d}: number = ${d};\nfunction longF${d}(a: string): number { return a.length + long${d}; }`);
+    }
+    const late = [];
+    for (let k = 0; k < FN_CELLS; k++) late.push(await timed(name, c, `${k} + 1000`));
     return {
       fnCold,
       fn30: median(fn30),
+      late: median(late),
       start: median(starts),
       firstCell,
       firstCellCold,
@@ -242,6 +253,14 @@ export async function run() {
       x(ours.fn30 / stock.fn30),
       "<= 15 ms",
       ours.fn30 <= 15,
+    ],
+    [
+      `one-line cell after ${LONG_DECLS} more declaring cells (median of ${FN_CELLS})`,
+      fmt(ours.late),
+      fmt(stock.late),
+      x(ours.late / stock.late),
+      "",
+      null,
     ],
     [
       "30-line function cell, JIT-cold first ten (median)",
