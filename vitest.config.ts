@@ -18,6 +18,8 @@ const UNIT = [
   "test/kernel/one-program-per-cell.test.ts",
   "test/kernel/spare-converters.test.ts",
   "test/kernel/light-builder.test.ts",
+  "test/kernel/commonjs-in-emit.test.ts",
+  "test/kernel/unchanged-declarations.test.ts",
   "test/kernel/snapshot-key.test.ts",
   "test/kernel/units.test.ts",
   "test/magics/compare-model.test.ts",

@@ -10,6 +10,7 @@
 // second step hands the text back without a map, and `typescript` maps the output alone.
 import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
+import { CELL_JS, COMMONJS_INPUT } from "./tslab-files.js";
 import { withOverrides } from "./typescript-overrides.js";
 
 type TypeScript = typeof import("@tslab/typescript-for-tslab");
@@ -30,9 +31,6 @@ export interface SourceMapping {
   capturing<T>(convert: () => T): { result: T; maps?: CellSourceMaps; moduleMaps: Record<string, CellSourceMaps> };
 }
 
-/** What tslab names a cell's emitted file and the input of its CommonJS step. */
-const CELL_JS = /(^|[\\/])__tslab__\.js$/;
-const COMMONJS_INPUT = "custom.js";
 /** The comments the maps add at the end of the code: nothing reads them. */
 const MAP_COMMENTS = /^\/\/# sourceMappingURL=.*(\n|$)/gm;
 

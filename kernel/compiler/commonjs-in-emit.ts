@@ -12,6 +12,7 @@
 // `exports.X = X` comes after its body instead of before, and a decorated class's after its
 // decorators ran (test/kernel/commonjs-in-emit.test.ts).
 import type * as TS from "@tslab/typescript-for-tslab";
+import { COMMONJS_INPUT } from "./tslab-files.js";
 import { withOverrides } from "./typescript-overrides.js";
 
 type TypeScript = typeof import("@tslab/typescript-for-tslab");
@@ -19,8 +20,7 @@ type TypeScript = typeof import("@tslab/typescript-for-tslab");
 /** TypeScript's CommonJS transform (present at runtime, not in its typings). */
 type Internals = { transformModule: TS.TransformerFactory<TS.SourceFile> };
 
-/** What tslab names the input of its CommonJS step. */
-const COMMONJS_INPUT = "custom.js";
+/** Texts waiting for tslab's second step beyond which what failed conversions left is dropped. */
 const MAX_WAITING = 16;
 
 export function withCommonJsInEmit(ts: TypeScript): TypeScript {

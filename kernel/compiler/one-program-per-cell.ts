@@ -12,6 +12,7 @@
 // differ from tslab's, its second build simply happens as before: the result never depends
 // on this.
 import type * as TS from "@tslab/typescript-for-tslab";
+import { CELL_FILE } from "./tslab-files.js";
 import { withOverrides } from "./typescript-overrides.js";
 
 type TypeScript = typeof import("@tslab/typescript-for-tslab");
@@ -23,8 +24,6 @@ export interface CellPrograms {
   converting<T>(src: string, convert: () => T): T;
 }
 
-/** What tslab's converter names a cell's file. */
-const CELL_FILE = /(^|[\\/])__tslab__\.ts$/;
 /** tslab logs this when a cell's second build keeps the program, which is the point here. */
 const UP_TO_DATE_WARNING = "builder is not recreated though contents are changed.";
 

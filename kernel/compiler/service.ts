@@ -74,10 +74,10 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  // Innermost first: earlier cells' declarations parsed again only when they changed, the
-  // watch program's timers folded into tslab's one, plain programs
-  // instead of builder state, then (in a shared service) shared declaration files, then
-  // CommonJS written by the program's emit, then source maps, then one program per cell.
+  // Innermost first: earlier cells' declarations parsed again only when they changed, the watch
+  // program's timers folded into tslab's one, plain programs instead of builder state, then (in
+  // a shared service) shared declaration files, then CommonJS written by the program's emit,
+  // then source maps, then one program per cell.
   const light = withLightBuilder(withCombinedTimers(withUnchangedDeclarationsKept(ts)));
   if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
   const mapping = cellSourceMaps(withCommonJsInEmit(declarationCache?.ts ?? light));

@@ -9,12 +9,14 @@ import net from "node:net";
 import path from "node:path";
 
 const MAX_SOCKET_PATH = 107;
+/** Room `/proc/self/fd/<fd>/` takes in an address. */
+const FD_PREFIX_BYTES = 30;
 
 /** An address for `socketPath` that fits, valid until `release` (which closes the folder opened for it). */
 function socketAddress(socketPath: string): { address: string; release(): void } {
   if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return { address: socketPath, release: () => {} };
   const name = path.basename(socketPath);
-  if (process.platform !== "linux" || Buffer.byteLength(name) > MAX_SOCKET_PATH - 30) {
+  if (process.platform !== "linux" || Buffer.byteLength(name) > MAX_SOCKET_PATH - FD_PREFIX_BYTES) {
     throw new Error(`socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes`);
   }
   const fd = fs.openSync(path.dirname(socketPath), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);

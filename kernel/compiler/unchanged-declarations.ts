@@ -9,12 +9,10 @@
 // watch program hears of the file only when its text differs from what it last heard of,
 // and the program keeps the parsed file.
 import type * as TS from "@tslab/typescript-for-tslab";
+import { DECLARATIONS_FILE } from "./tslab-files.js";
 import { withOverrides } from "./typescript-overrides.js";
 
 type TypeScript = typeof import("@tslab/typescript-for-tslab");
-
-/** What tslab names the earlier cells' declarations. */
-const DECLARATIONS_FILE = /(^|[\\/])__prev__\.d\.ts$/;
 
 export function withUnchangedDeclarationsKept(ts: TypeScript): TypeScript {
   const createWatchCompilerHost = (...args: unknown[]) => {
