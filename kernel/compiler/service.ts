@@ -16,6 +16,7 @@ import { withLightBuilder } from "./light-builder.js";
 import { withCombinedTimers } from "./watch-timers.js";
 import { withCommonJsInEmit } from "./commonjs-in-emit.js";
 import { withUnchangedDeclarationsKept } from "./unchanged-declarations.js";
+import { collectWhenIdle } from "./idle-collection.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -42,7 +43,10 @@ export function serveOnChannel(fd: number, snapshotFiles?: Map<string, CachedDec
   // stdout is not kept (see process.ts): TypeScript's rare messages go to stderr.
   console.log = console.error;
   serveCompiler({
-    postMessage: (m) => sendMessage(channel, m),
+    postMessage: (m) => {
+      sendMessage(channel, m);
+      collectWhenIdle();
+    },
     onMessage: (listener) => onMessages(channel, (m) => listener(m as CompilerRequest)),
     close: () => process.exit(0),
   });

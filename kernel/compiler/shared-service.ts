@@ -16,6 +16,7 @@ import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest } from "./compiler.js";
 import { connectSocket, listenOn } from "./socket-address.js";
 import { createConverterFor, declarationsChangedSince, serveCompiler, shareDeclarationFiles, type Converter } from "./service.js";
+import { collectWhenIdle } from "./idle-collection.js";
 
 export const LISTEN_ENV = "TSLAB_MLFLOW_COMPILER_LISTEN";
 export const IDLE_ENV = "TSLAB_MLFLOW_COMPILER_IDLE_MS";
@@ -99,6 +100,7 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
         {
           postMessage: (r) => {
             sendMessage(socket, r);
+            collectWhenIdle();
             if ("id" in r) spares.prepare(cwd, SPARE_AFTER_ANSWER_MS);
           },
           onMessage: (l) => (listener = l),

@@ -5,6 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { jupyterSysPrefix } from "../../cli/install.js";
+import { snapshotArgs } from "../../kernel/compiler/cache.js";
 import { CLI_MAIN, makeTempDir, REPO_ROOT, rmTempDir, SYSTEM_JUPYTER } from "../support/paths.js";
 import { run, runCli } from "../support/run.js";
 import { waitForFile } from "../support/wait-for-file.js";
@@ -143,8 +144,8 @@ describe("install prepares the compiler snapshot", () => {
     const partials = () => fs.readdirSync(path.dirname(forProject)).filter((n) => n.endsWith(".partial"));
     expect(partials()).toEqual([]);
 
-    // The snapshot restores and serves: a compiler service started from it listens (and, idle at once, exits cleanly).
-    const restored = await run(process.execPath, ["--disable-warning=ExperimentalWarning", "--snapshot-blob", forProject], {
+    // The snapshot restores under the compiler's V8 flags and serves: a compiler service started from it listens (and, idle at once, exits cleanly).
+    const restored = await run(process.execPath, snapshotArgs(forProject), {
       env: { ...env, TSLAB_MLFLOW_COMPILER_LISTEN: path.join(tmp, "s.sock"), TSLAB_MLFLOW_COMPILER_IDLE_MS: "0" },
       cwd: project,
     });
