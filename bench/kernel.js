@@ -7,7 +7,8 @@
 // compiler service the cold kernel started still running, see kernel/compiler/shared.ts) and
 // cold. bench/first-result.js times spawn to first result in every state of the cache.
 // Also: a type-checked cell declaring a 30-line function after warm-up (ours, stock tslab's,
-// and our JIT-cold first ten, run right after the kernel's first cell), a new one-line cell in
+// and our JIT-cold first ten, run right after the kernel's first cell; back to back, and one
+// at a time with a pause before each, as a person runs cells), a new one-line cell in
 // a long notebook (after 200 more cells that declare something), and the 1e6 top-level loop
 // against Deno's kernel (`deno jupyter --kernel`, the `deno` devDependency).
 import fs from "node:fs";
@@ -24,6 +25,8 @@ const TRIVIAL = 200;
 const REPS = 5;
 
 const FN_CELLS = 20;
+/** The pause before each cell of the one-at-a-time row (a person reading the last result). */
+const PAUSE_MS = 250;
 /** Cells that declare something, run before the long-notebook row's one-line cells. */
 const LONG_DECLS = 200;
 
@@ -145,6 +148,12 @@ async function measure(name) {
     // After warm-up (the trivial cells, loops and the cold ten above).
     const fn30 = [];
     for (let k = 10; k < 10 + FN_CELLS; k++) fn30.push(await timed(name, c, fn30Cell(k)));
+    // The same cells one at a time, as a person runs them: a pause before each.
+    const fn30Paced = [];
+    for (let k = 100; k < 100 + FN_CELLS; k++) {
+      await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+      fn30Paced.push(await timed(name, c, fn30Cell(k)));
+    }
     // A long notebook: new one-line cells (not re-runs, which a kernel may answer from memory)
     // after LONG_DECLS more cells that each declare a constant and a function.
     for (let d = 0; d < LONG_DECLS; d++) {
@@ -155,6 +164,7 @@ async function measure(name) {
     return {
       fnCold,
       fn30: median(fn30),
+      fn30Paced: median(fn30Paced),
       late: median(late),
       start: median(starts),
       firstCell,
@@ -253,6 +263,14 @@ export async function run() {
       x(ours.fn30 / stock.fn30),
       "<= 15 ms",
       ours.fn30 <= 15,
+    ],
+    [
+      `same, one at a time (${PAUSE_MS} ms pause before each)`,
+      fmt(ours.fn30Paced),
+      fmt(stock.fn30Paced),
+      x(ours.fn30Paced / stock.fn30Paced),
+      "",
+      null,
     ],
     [
       `one-line cell after ${LONG_DECLS} more declaring cells (median of ${FN_CELLS})`,
