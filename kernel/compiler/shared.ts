@@ -11,7 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { COMPILER_V8_FLAGS, compilerProcessEnv, snapshotArgs, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
+import { compilerProcessEnv, snapshotArgs, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 import { LISTEN_ENV } from "./shared-service.js";
 import { connectSocket } from "./socket-address.js";
 
@@ -160,7 +160,7 @@ function startService(snapshot: CompilerSnapshot, paths: ServicePaths, env: Node
   const logFd = fs.openSync(paths.log, "a", 0o600);
   let exit: string | undefined;
   try {
-    const args = cold ? ["--disable-warning=ExperimentalWarning", ...COMPILER_V8_FLAGS, SERVICE_MAIN] : snapshotArgs(snapshot.blob);
+    const args = cold ? ["--disable-warning=ExperimentalWarning", SERVICE_MAIN] : snapshotArgs(snapshot.blob);
     const child = spawn(process.execPath, args, {
       cwd: path.dirname(paths.socket),
       detached: true,
