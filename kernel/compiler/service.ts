@@ -16,6 +16,7 @@ import { withLightBuilder } from "./light-builder.js";
 import { withCombinedTimers } from "./watch-timers.js";
 import { withCommonJsInEmit } from "./commonjs-in-emit.js";
 import { withUnchangedDeclarationsKept } from "./unchanged-declarations.js";
+import { withLazyDocComments } from "./lazy-doc-comments.js";
 import { collectWhenIdle } from "./idle-collection.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
@@ -78,11 +79,12 @@ function load(): Loaded {
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = require(tsPath);
-  // Innermost first: earlier cells' declarations parsed again only when they changed, the watch
+  // Innermost first: declaration files' documentation comments parsed when first asked for,
+  // earlier cells' declarations parsed again only when they changed, the watch
   // program's timers folded into tslab's one, plain programs instead of builder state, then (in
   // a shared service) shared declaration files, then CommonJS written by the program's emit,
   // then source maps, then one program per cell.
-  const light = withLightBuilder(withCombinedTimers(withUnchangedDeclarationsKept(ts)));
+  const light = withLightBuilder(withCombinedTimers(withUnchangedDeclarationsKept(withLazyDocComments(ts))));
   if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
   const mapping = cellSourceMaps(withCommonJsInEmit(declarationCache?.ts ?? light));
   const cells = oneProgramPerCell(mapping.ts);
