@@ -18,6 +18,7 @@ import { withCommonJsInEmit } from "./commonjs-in-emit.js";
 import { withUnchangedDeclarationsKept } from "./unchanged-declarations.js";
 import { withLazyDocComments } from "./lazy-doc-comments.js";
 import { collectWhenIdle } from "./idle-collection.js";
+import { requireTypeScript } from "./typescript-code-cache.js";
 
 /** How the service talks to the kernel: a worker's parentPort, or the channel of a compiler process. */
 export interface CompilerPort {
@@ -61,6 +62,17 @@ interface Loaded {
   mapping: SourceMapping;
 }
 let loaded: Loaded | undefined;
+
+/** TypeScript loaded with the build's code cache of it; a cache that cannot be used is said once, on stderr (the process's log). */
+function loadTypeScript(tsPath: string): unknown {
+  const { ts, codeCache } = requireTypeScript(tsPath);
+  if (codeCache === "refused by V8" || codeCache === "damaged") {
+    console.error(
+      `compiler: the build's code cache of TypeScript is ${codeCache === "damaged" ? "damaged" : "refused by V8 (built by another Node?)"}; compiled without it`,
+    );
+  }
+  return ts;
+}
 /** Set by a shared service started without a snapshot: its converters share parsed declaration files. */
 let shareDeclarations: Map<string, CachedDeclaration> | undefined;
 let declarationCache: DeclarationCache | undefined;
@@ -78,7 +90,7 @@ function load(): Loaded {
   // snapshot, already loaded), handed to tslab writing source maps, with one program
   // build per cell.
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
-  const ts = require(tsPath);
+  const ts = (require.cache[tsPath]?.exports ?? loadTypeScript(tsPath)) as Loaded["ts"];
   // Innermost first: declaration files' documentation comments parsed when first asked for,
   // earlier cells' declarations parsed again only when they changed, the watch
   // program's timers folded into tslab's one, plain programs instead of builder state, then (in
