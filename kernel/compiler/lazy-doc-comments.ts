@@ -108,11 +108,16 @@ export function withoutDocComments(text: string): string {
   return parts.join("");
 }
 
+/** How long after its last program the compiler counts as idle, and the pause between two files then. */
+const IDLE_MS = 500;
+const BETWEEN_FILES_MS = 5;
+
 /**
  * `ts` whose watch programs parse declaration files without their documentation comments, and
- * whose inspections first give every such file the comments it was parsed without.
+ * whose inspections first give every such file the comments it was parsed without (as the
+ * compiler's idle time does, a file at a time). `hooks.allAttached`: told when no file waits.
  */
-export function withLazyDocComments(ts: TypeScript): TypeScript {
+export function withLazyDocComments(ts: TypeScript, hooks: { allAttached?: () => void } = {}): TypeScript {
   /** The text each stripped file was read with, by file name, until its parsed file gets its comments. */
   const originals = new Map<string, string>();
   /** Parsed files still without their documentation comments. */
@@ -134,22 +139,45 @@ export function withLazyDocComments(ts: TypeScript): TypeScript {
     return liveChildren.every((child, k) => attach(child, wholeChildren[k]!));
   };
 
+  /** Gives `sourceFile` the comments it was parsed without. */
+  const giveCommentsTo = (sourceFile: TS.SourceFile) => {
+    waiting.delete(sourceFile);
+    const text = originals.get(sourceFile.fileName);
+    if (text === undefined || text.length !== sourceFile.text.length) return;
+    originals.delete(sourceFile.fileName);
+    const whole = ts.createSourceFile(
+      sourceFile.fileName,
+      text,
+      { languageVersion: sourceFile.languageVersion, impliedNodeFormat: sourceFile.impliedNodeFormat },
+      true, // the comments' own nodes need their parents (display walks up to the file)
+      (sourceFile as { scriptKind?: TS.ScriptKind }).scriptKind,
+    );
+    // The same text but for comments parses to the same tree; should it not, the file keeps no comments.
+    if (attach(sourceFile, whole)) (sourceFile as { text: string }).text = text;
+  };
   const giveComments = () => {
-    for (const sourceFile of waiting) {
-      waiting.delete(sourceFile);
-      const text = originals.get(sourceFile.fileName);
-      if (text === undefined || text.length !== sourceFile.text.length) continue;
-      originals.delete(sourceFile.fileName);
-      const whole = ts.createSourceFile(
-        sourceFile.fileName,
-        text,
-        { languageVersion: sourceFile.languageVersion, impliedNodeFormat: sourceFile.impliedNodeFormat },
-        true, // the comments' own nodes need their parents (display walks up to the file)
-        (sourceFile as { scriptKind?: TS.ScriptKind }).scriptKind,
-      );
-      // The same text but for comments parses to the same tree; should it not, the file keeps no comments.
-      if (attach(sourceFile, whole)) (sourceFile as { text: string }).text = text;
-    }
+    for (const sourceFile of waiting) giveCommentsTo(sourceFile);
+    settled();
+  };
+
+  // Meanwhile, while the compiler is idle: a file at a time (the largest take ~40 ms), so that a
+  // request that comes waits little, and the first inspection seldom waits for them all (~0.5 s).
+  let idle: NodeJS.Timeout | undefined;
+  const settled = () => {
+    if (waiting.size > 0) return;
+    clearTimeout(idle);
+    if (originals.size === 0) hooks.allAttached?.();
+  };
+  const whileIdle = () => {
+    const [next] = waiting;
+    if (next) giveCommentsTo(next);
+    if (waiting.size > 0) idle = setTimeout(whileIdle, BETWEEN_FILES_MS).unref();
+    else settled();
+  };
+  /** Moves the idle work `IDLE_MS` after the compiler's last program. */
+  const busy = () => {
+    clearTimeout(idle);
+    if (waiting.size > 0) idle = setTimeout(whileIdle, IDLE_MS).unref();
   };
 
   const createWatchCompilerHost = (...args: unknown[]) => {
@@ -172,6 +200,7 @@ export function withLazyDocComments(ts: TypeScript): TypeScript {
           if (originals.has(sourceFile.fileName) && sourceFile.text !== originals.get(sourceFile.fileName)) waiting.add(sourceFile);
         }
       }
+      busy();
       return built;
     };
     return host;

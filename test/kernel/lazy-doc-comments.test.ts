@@ -137,4 +137,15 @@ describe("tslab's converter given TypeScript through the layer", () => {
     expect(expected.hovers[1]!.tags.join("\n")).toMatch(/since v0\.1\.8/);
     expect(expected.hovers[2]!.tags.join("\n")).toMatch(/deprecated/);
   }, 60_000);
+
+  it("gives the files their comments while the compiler is idle, with no inspection asked", async () => {
+    let attached!: () => void;
+    const allAttached = new Promise<void>((resolve) => (attached = resolve));
+    const { asIs, layered } = convertersSideBySide(withLazyDocComments(ts, { allAttached: attached }));
+    expect(layered.convert("", "const n: number = Math.max(1, 2);").diagnostics).toEqual([]);
+    await allAttached;
+    const documentation = (c: Converter) => ts.displayPartsToString(c.inspect("", "Math.max", 6)?.documentation);
+    expect(documentation(layered)).toBe(documentation(asIs));
+    expect(documentation(asIs)).toMatch(/Returns the larger/);
+  }, 60_000);
 });
