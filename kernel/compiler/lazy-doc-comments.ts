@@ -1,12 +1,13 @@
-// Documentation comments of declaration files parsed when first asked for.
+// Documentation comments of declaration files parsed later, off the first cell's path.
 //
 // TypeScript parses every `/** ... */` comment of every declaration file a program loads:
-// ~4,800 in @types/node and the es2022 lib, a third of their parse and ~0.2 s of a compiler
+// ~4,800 in @types/node and the es2022 lib, a third of their parse and ~0.15 s of a compiler
 // that starts with no snapshot. Type-checking a TypeScript cell never reads them: only
 // inspection shows them. So declaration files are parsed with each documentation comment
 // made a plain comment of the same length (`/**` -> `/* `: positions unchanged), and the
-// comments are parsed, and attached to the nodes they document, before the first inspection
-// (the whole file, as TypeScript would have parsed it). A comment that marks a declaration
+// comments are parsed, and attached to the nodes they document (the whole file, as TypeScript
+// would have parsed it), while the compiler is idle or at the first inspection, whichever comes
+// first. (JSDoc gives types only in JavaScript files, never stripped.) A comment that marks a declaration
 // `@deprecated` is left as it is: the parser flags the declaration from it, and completions
 // order by that flag. A snapshot's files (snapshot.cts) are parsed whole and never pass here.
 import type * as TS from "@tslab/typescript-for-tslab";
