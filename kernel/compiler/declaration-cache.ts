@@ -4,8 +4,7 @@
 // kernels' converters get the same parsed files instead of parsing them again. A file whose
 // size or modification time changed since it was parsed is read again: a watch on its folder
 // vouches for it between changes, so a cell's program needs no stat per file (~170 files,
-// 3 ms a cell); a folder that cannot be watched is checked at every request. The first of those
-// converters sets up its recursive directory watchers a second late (deferRecursiveWatches).
+// 3 ms a cell); a folder that cannot be watched is checked at every request.
 import fs from "node:fs";
 import path from "node:path";
 import type * as TS from "@tslab/typescript-for-tslab";
@@ -76,7 +75,6 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     else files.delete(fileName);
     return sourceFile;
   };
-  let firstConverter = true;
   const served = new WeakSet<object>();
   const serve = (host: Host) => {
     if (served.has(host)) return;
@@ -95,11 +93,6 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
 
   const createWatchCompilerHost = (...args: unknown[]) => {
     const host = (ts.createWatchCompilerHost as (...a: unknown[]) => TS.WatchCompilerHost<TS.BuilderProgram>)(...args);
-    // Only the first converter's: it is the one the kernel that started the service waits for;
-    // later ones are mostly spares, made off any cell's path, whose late walks would land on
-    // the next kernel's start instead.
-    if (firstConverter) deferRecursiveWatches(host);
-    firstConverter = false;
     const createProgram = host.createProgram;
     host.createProgram = (rootNames, options, compilerHost, ...rest) => {
       if (compilerHost) serve(compilerHost as Host);
@@ -119,41 +112,6 @@ export function withDeclarationCache(ts: TypeScript, parsed: Map<string, CachedD
     return false;
   };
   return { ts: withOverrides(ts, { createWatchCompilerHost }), changedSince };
-}
-
-/** How long after a converter's program is made its recursive directory watchers are set up. */
-const RECURSIVE_WATCH_DELAY_MS = 1_000;
-
-/**
- * The first converter's recursive directory watchers (the folders where module and @types lookups
- * failed, node_modules among them) are set up a second later, off the first cell's path: on
- * Linux, TypeScript emulates a recursive watch by reading and watching every folder below
- * (130 ms of a 300 ms converter start in a project with a large node_modules). When set up,
- * the watcher reports its folder as changed, so a lookup that failed meanwhile (a package
- * installed in that second) is tried again, as if the change had been seen (the watch
- * program's timers it sets are queued behind tslab's, see watch-timers.ts).
- */
-function deferRecursiveWatches(host: TS.WatchCompilerHost<TS.BuilderProgram>): void {
-  const watchDirectory = host.watchDirectory.bind(host);
-  host.watchDirectory = (directory, callback, recursive, options) => {
-    if (!recursive) return watchDirectory(directory, callback, recursive, options);
-    let watcher: TS.FileWatcher | undefined;
-    const timer = setTimeout(() => {
-      try {
-        watcher = watchDirectory(directory, callback, recursive, options);
-      } catch {
-        // a folder that cannot be watched (gone, or out of inotify watches): as TypeScript, go on without
-      }
-      callback(directory);
-    }, RECURSIVE_WATCH_DELAY_MS);
-    timer.unref();
-    return {
-      close: () => {
-        clearTimeout(timer);
-        watcher?.close();
-      },
-    };
-  };
 }
 
 /** A folder's watch: each event starts a new generation of it. */

@@ -17,6 +17,7 @@ import { withCombinedTimers } from "./watch-timers.js";
 import { withCommonJsInEmit } from "./commonjs-in-emit.js";
 import { withUnchangedDeclarationsKept } from "./unchanged-declarations.js";
 import { withLazyDocComments } from "./lazy-doc-comments.js";
+import { withDeferredRecursiveWatches } from "./deferred-watches.js";
 import { collectWhenIdle } from "./idle-collection.js";
 import { requireTypeScript } from "./typescript-code-cache.js";
 
@@ -92,11 +93,12 @@ function load(): Loaded {
   const tsPath = createRequire(converterPath).resolve("@tslab/typescript-for-tslab");
   const ts = (require.cache[tsPath]?.exports ?? loadTypeScript(tsPath)) as Loaded["ts"];
   // Innermost first: declaration files' documentation comments parsed when first asked for,
-  // earlier cells' declarations parsed again only when they changed, the watch
-  // program's timers folded into tslab's one, plain programs instead of builder state, then (in
+  // earlier cells' declarations parsed again only when they changed, the first converter's
+  // recursive directory watches set up a second late, the watch program's timers folded into
+  // tslab's one, plain programs instead of builder state, then (in
   // a shared service) shared declaration files, then CommonJS written by the program's emit,
   // then source maps, then one program per cell.
-  const light = withLightBuilder(withCombinedTimers(withUnchangedDeclarationsKept(withLazyDocComments(ts))));
+  const light = withLightBuilder(withCombinedTimers(withDeferredRecursiveWatches(withUnchangedDeclarationsKept(withLazyDocComments(ts)))));
   if (shareDeclarations) declarationCache = withDeclarationCache(light, shareDeclarations);
   const mapping = cellSourceMaps(withCommonJsInEmit(declarationCache?.ts ?? light));
   const cells = oneProgramPerCell(mapping.ts);
