@@ -1,7 +1,10 @@
 // Once per `vitest run`: the run gets its own cache and spool directories (no test touches
-// ~/.cache or another run's spool). Test processes inherit them through the environment.
+// ~/.cache or another run's spool), and its own temporary folder: every folder a test, a
+// kernel or a tool it starts makes in the system's (os.tmpdir(), mkdtemp, Python's tempfile)
+// goes there, and goes with the run. Test processes inherit them through the environment.
 
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../support/paths.js";
 
@@ -9,6 +12,11 @@ export default function setup(): () => void {
   const base = path.join(REPO_ROOT, "test-artifacts");
   fs.mkdirSync(base, { recursive: true });
   const runDir = fs.mkdtempSync(path.join(base, "run-"));
+  // Outside the repo, as the system's is: a kernel started in a folder there finds no node_modules above it.
+  // (The system's even after another project's setup of this run has set TMPDIR.)
+  const systemTmp = (process.env.TSLAB_MLFLOW_SYSTEM_TMPDIR ??= os.tmpdir());
+  const tmpDir = fs.mkdtempSync(path.join(systemTmp, "tslab-mlflow-test-run-"));
+  process.env.TMPDIR = tmpDir;
   process.env.TSLAB_MLFLOW_TEST_RUN_DIR = runDir;
   process.env.XDG_CACHE_HOME = path.join(runDir, "cache");
   process.env.TSLAB_MLFLOW_SPOOL_DIR = path.join(runDir, "spool");
@@ -18,6 +26,7 @@ export default function setup(): () => void {
   return () => {
     stopCompilerServices(path.join(runDir, "cache", "tslab-mlflow", "compiler"));
     fs.rmSync(runDir, { recursive: true, force: true });
+    fs.rmSync(tmpDir, { recursive: true, force: true });
   };
 }
 
