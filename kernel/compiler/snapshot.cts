@@ -147,10 +147,10 @@ async function serveFromSnapshot(ts: TypeScript, files: Map<string, CachedFile>,
   // this process may serve another directory of the same project.
   const cwd = process.cwd();
   ts.sys.getCurrentDirectory = () => cwd;
-  const M = Module as unknown as { new (id: string): NodeJS.Module; _cache: Record<string, NodeJS.Module> };
-  const tsModule = new M(inputs.typescriptFile);
+  const tsModule = new Module(inputs.typescriptFile);
   Object.assign(tsModule, { filename: inputs.typescriptFile, loaded: true, exports: ts });
-  M._cache[inputs.typescriptFile] = tsModule;
+  // (This script's own require, a snapshot entry's, loads built-in modules only.)
+  Module.createRequire(inputs.typescriptFile).cache[inputs.typescriptFile] = tsModule;
 
   // Ctrl-C in a terminal reaches the whole process group: it is for the kernel, not us.
   process.on("SIGINT", () => {});

@@ -45,24 +45,19 @@ export function requireTypeScript(tsPath: string, cacheFile = CACHE_FILE): { ts:
   const made = readCache(cacheKey(tsPath), cacheFile);
   const cachedData = made === "damaged" ? undefined : made;
   const script = new vm.Script(Module.wrap(fs.readFileSync(tsPath, "utf8")), { filename: tsPath, cachedData });
-  const M = Module as unknown as {
-    new (id: string): NodeJS.Module;
-    _cache: Record<string, NodeJS.Module>;
-    _nodeModulePaths(dir: string): string[];
-  };
-  const module = new M(tsPath);
+  const module = new Module(tsPath);
   module.filename = tsPath;
-  module.paths = M._nodeModulePaths(path.dirname(tsPath));
+  const require = createRequire(tsPath);
   (script.runInThisContext() as (...a: unknown[]) => void).call(
     module.exports,
     module.exports,
-    createRequire(tsPath),
+    require,
     module,
     tsPath,
     path.dirname(tsPath),
   );
   module.loaded = true;
-  M._cache[tsPath] = module;
+  require.cache[tsPath] = module;
   compiled = { script, tsPath };
   const codeCache = made === "damaged" ? made : cachedData === undefined ? "none" : script.cachedDataRejected ? "refused by V8" : "used";
   return { ts: module.exports, codeCache };
