@@ -46,7 +46,9 @@ export type CompilerRequest =
   | { id: number; op: "isComplete"; src: string }
   | { op: "close" }
   /** A shared service's session begins with the kernel's folder (shared-service.ts). */
-  | { op: "open"; cwd: string };
+  | { op: "open"; cwd: string }
+  /** Alone on a connection: the service makes the converter of a kernel about to start in `cwd` (shared.ts). */
+  | { op: "prepare"; cwd: string };
 
 export type CompilerResponse = { ready: true } | { failed: string } | { id: number; result: unknown } | { id: number; error: string };
 

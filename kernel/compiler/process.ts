@@ -10,7 +10,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Duplex, Readable } from "node:stream";
-import { sharingEnabled } from "./shared.js";
+import { prepareService, sharingEnabled } from "./shared.js";
 import { compilerProcessEnv, snapshotArgs, snapshotFor, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 
 export interface CompilerProcess {
@@ -60,16 +60,18 @@ export function spawnCompilerProcess(
 
 /**
  * For a kernel about to be spawned in `cwd` with `env`: a compiler process to hand it, if a
- * snapshot fits and the kernel will not use the shared compiler service (which it reaches itself).
+ * snapshot fits and the kernel will not use the shared compiler service. A kernel that will
+ * reaches the service itself; the service is started (if need be) and prepared for it now.
  */
 export function compilerForKernel(cwd: string, env: NodeJS.ProcessEnv): CompilerHandOver | undefined {
-  if (!snapshotsEnabled(env) || sharingEnabled(env)) return undefined;
+  if (!snapshotsEnabled(env)) return undefined;
   let snapshot: CompilerSnapshot;
   try {
     snapshot = snapshotFor(cwd, env);
   } catch {
     return undefined; // the kernel reports why, when it looks for the snapshot itself
   }
+  if (sharingEnabled(env)) return void prepareService(snapshot, cwd, env);
   if (!fs.existsSync(snapshot.blob)) return undefined;
   const p = spawnCompilerProcess(snapshot, cwd, env);
   return {

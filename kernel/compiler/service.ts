@@ -170,7 +170,7 @@ export function serveCompiler(port: CompilerPort, cwd?: string, spare?: Converte
   };
 
   port.onMessage((req) => {
-    if (req.op === "open") return; // a shared service's session starts with it (shared-service.ts)
+    if (req.op === "open" || req.op === "prepare") return; // a shared service's, on its own (shared-service.ts)
     if (req.op === "close") {
       conv?.close();
       port.close();

@@ -72,11 +72,14 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
   };
 
   const spares = spareConverters();
+  /** Sessions open, by folder. */
+  const openIn = new Map<string, number>();
   const server = net.createServer((socket) => {
     sessions++;
     clearTimeout(idleTimer);
     let listener: ((request: CompilerRequest) => void) | undefined;
     let closed = false;
+    let folder: string | undefined;
     socket.on("error", () => {});
     socket.on("close", () => {
       // A kernel that ended without saying `close` (killed, crashed): its converter and the
@@ -84,6 +87,7 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
       if (listener && !closed) listener({ op: "close" });
       closed = true;
       sessions--;
+      if (folder !== undefined) openIn.set(folder, openIn.get(folder)! - 1);
       armIdle();
     });
     onMessages(socket, (m) => {
@@ -91,11 +95,18 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
       if (closed) return;
       if (request.op === "close") closed = true;
       if (listener) return listener(request);
+      if (request.op === "prepare") {
+        // Unless the kernel it is for got here first (a session there has its converter).
+        if (!openIn.get(request.cwd)) spares.makeNow(request.cwd);
+        return void socket.end();
+      }
       if (request.op !== "open") {
         sendMessage(socket, { failed: `a session starts with "open", not ${JSON.stringify(request.op)}` });
         return void socket.end();
       }
       const { cwd } = request;
+      folder = cwd;
+      openIn.set(cwd, (openIn.get(cwd) ?? 0) + 1);
       serveCompiler(
         {
           postMessage: (r) => {
@@ -153,24 +164,31 @@ export function spareConverters() {
     prepare(cwd: string, delayMs: number): void {
       if (spares.has(cwd)) return;
       clearTimeout(timers.get(cwd));
-      const timer = setTimeout(() => {
-        timers.delete(cwd);
-        try {
-          const madeAt = Date.now();
-          spares.set(cwd, { converter: createConverterFor(cwd), madeAt });
-          process.stderr.write(`spare converter ready for ${cwd}\n`);
-        } catch {
-          return; // the next session makes its own (and says why, if it cannot)
-        }
-        while (spares.size > MAX_SPARES) {
-          const [oldest, { converter }] = spares.entries().next().value as [string, { converter: Converter }];
-          converter.close();
-          spares.delete(oldest);
-        }
-      }, delayMs).unref();
-      timers.set(cwd, timer);
+      timers.set(cwd, setTimeout(() => make(cwd), delayMs).unref());
+    },
+    /** Makes the folder's spare now (unless it has one). */
+    makeNow(cwd: string): void {
+      if (!spares.has(cwd)) make(cwd);
     },
   };
+
+  function make(cwd: string): void {
+    clearTimeout(timers.get(cwd));
+    timers.delete(cwd);
+    try {
+      const converter = createConverterFor(cwd);
+      // After: the declaration files it parsed itself (a service's first converter parses them all) are no change.
+      spares.set(cwd, { converter, madeAt: Date.now() });
+      process.stderr.write(`spare converter ready for ${cwd}\n`);
+    } catch {
+      return; // the next session makes its own (and says why, if it cannot)
+    }
+    while (spares.size > MAX_SPARES) {
+      const [oldest, { converter }] = spares.entries().next().value as [string, { converter: Converter }];
+      converter.close();
+      spares.delete(oldest);
+    }
+  }
 }
 
 /** Whether a service accepts connections on `socketPath`. */

@@ -12,6 +12,8 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compilerProcessEnv, snapshotArgs, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
+import { sendMessage } from "./channel.js";
+import type { CompilerRequest } from "./compiler.js";
 import { LISTEN_ENV } from "./shared-service.js";
 import { connectSocket } from "./socket-address.js";
 
@@ -76,6 +78,23 @@ export async function connectToService(snapshot: CompilerSnapshot, env: NodeJS.P
     appears?.close();
     if (started) fs.rmSync(paths.lock, { force: true });
   }
+}
+
+/**
+ * For a kernel about to be spawned in `cwd` (`tslab-mlflow run` spawns its own): the key's
+ * service started now if none runs, and asked to make that kernel's converter at once, so
+ * that the service boots while the kernel does rather than after it. The kernel connects as
+ * always and takes that converter; a failure here is left to it to meet and report.
+ */
+export function prepareService(snapshot: CompilerSnapshot, cwd: string, env: NodeJS.ProcessEnv = process.env): void {
+  connectToService(snapshot, env).then(
+    ({ socket }) => {
+      const prepare: CompilerRequest = { op: "prepare", cwd: path.resolve(cwd) };
+      sendMessage(socket, prepare);
+      socket.end();
+    },
+    () => {},
+  );
 }
 
 interface SocketWatch {

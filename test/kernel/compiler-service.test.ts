@@ -138,6 +138,31 @@ describe("the shared compiler service", () => {
     expect(fs.statSync(socketA as string).mode & 0o777).toBe(0o600);
   }, 120_000);
 
+  it("a kernel `tslab-mlflow run` spawns: the service is started and makes its converter before it connects, and it takes that one", async () => {
+    const { cache, env } = freshCache();
+    const cwd = tempDir();
+    const { compilerForKernel } = (await import(
+      pathToFileURL(path.join(ROOT, "dist", "kernel", "compiler", "index.js")).href
+    )) as typeof import("../../kernel/compiler/index.js");
+    // As run does beside the kernel's spawn: no compiler to hand over when the service is on, but the service prepared.
+    expect(compilerForKernel(cwd, env)).toBeUndefined();
+    const serviceLog = () => {
+      const log = fs.readdirSync(cache).find((n) => /^[0-9a-f]+\.log$/.test(n));
+      return log ? fs.readFileSync(path.join(cache, log), "utf8") : "";
+    };
+    const made = () =>
+      serviceLog()
+        .split("\n")
+        .filter((l) => l === `spare converter ready for ${path.resolve(cwd)}`).length;
+    await waitFor("the converter made ahead", () => made() === 1);
+    const k = await start(cwd, env);
+    expect(resultText(await k.execute("const n: number = 41;\nn + 1"))).toBe("42");
+    await logShows(k, SESSION);
+    // The kernel's session took it: the service makes the folder's next spare once the session is quiet.
+    await waitFor("the folder's next spare", () => made() === 2);
+    expect(serviceLog()).not.toMatch(/dropped/);
+  });
+
   it("a cache folder too deep for a socket address (over 107 bytes) still gets one shared service", async () => {
     let deep = tempDir("tslab-mlflow-service-cache-");
     while (Buffer.byteLength(path.join(deep, "x".repeat(24) + ".sock")) <= 120) deep = path.join(deep, "deeper-folder");
