@@ -24,6 +24,8 @@ const KEEP = 4;
 const STALE_BUILD_MS = 5 * 60_000;
 
 const ENTRY = fileURLToPath(new URL("./snapshot.cjs", import.meta.url));
+/** What a build runs first: waits until the machine is quiet (wait-for-idle.ts). */
+const WAIT_FOR_IDLE = `await (await import(${JSON.stringify(new URL("./wait-for-idle.js", import.meta.url).href)})).waitForIdle();`;
 const SERVICE_URL = new URL("./service.js", import.meta.url).href;
 
 export interface CompilerSnapshot {
@@ -187,16 +189,17 @@ export function buildInBackground(
   const failed = lastBuildFailure(output);
   if (failed) log(`compiler snapshot: the last build failed or was stopped (${failed}; its output: ${output}); building again`);
   const build = [process.execPath, "--no-warnings", ...SNAPSHOT_V8_FLAGS, "--snapshot-blob", partial, "--build-snapshot", ENTRY];
-  // Low priority: it must not slow the cells of the kernel that started it. Its output stays
-  // in `<blob>.build.log` if it fails (the next build says so). The lock, `<blob>.build`,
-  // names its process group while it runs (to stop a build: kill the group).
+  // Low priority, and once the machine is quiet: it must not slow the cells of the kernel that
+  // started it. Its output stays in `<blob>.build.log` if it fails (the next build says so).
+  // The lock, `<blob>.build`, names its process group while it runs (to stop a build: kill the group).
   const script =
-    'p="$1"; shift; if nice -n 19 "$@"; then mv -f "$p" "$0"; rm -f "$0.build.log"; ' +
+    'p="$1"; node="$2"; wait="$3"; shift 3; nice -n 19 "$node" --input-type=module -e "$wait"; ' +
+    'if nice -n 19 "$@"; then mv -f "$p" "$0"; rm -f "$0.build.log"; ' +
     'else s=$?; echo; echo "snapshot build failed: exit code $s"; rm -f "$p"; fi; rm -f "$0.build"';
   let outputFd: number | undefined;
   try {
     outputFd = fs.openSync(output, "w", 0o600);
-    const child = spawn("/bin/sh", ["-c", script, snapshot.blob, partial, ...build], {
+    const child = spawn("/bin/sh", ["-c", script, snapshot.blob, partial, process.execPath, WAIT_FOR_IDLE, ...build], {
       cwd,
       detached: true,
       stdio: ["ignore", outputFd, outputFd],
