@@ -20,7 +20,7 @@ import { newConnectionInfo, writeConnectionFile } from "../dist/jupyter-client/c
 import { endpoint } from "../dist/protocol/connection.js";
 import { newHeader } from "../dist/protocol/messages.js";
 import { decode, encode } from "../dist/protocol/wire.js";
-import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
+import { compilerSnapshotBuilt, pidsIn, stopServices } from "./support/compiler-snapshot.js";
 import { DENO } from "./support/deno.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -140,30 +140,6 @@ function ourEnv(cacheDir, perKernel = false) {
   if (perKernel) env.TSLAB_MLFLOW_COMPILER_SERVICE = "0";
   else delete env.TSLAB_MLFLOW_COMPILER_SERVICE;
   return env;
-}
-
-/** Pids (or, for `.build`, process groups) named by the files ending in `ext` in a cache folder. */
-function pidsIn(cacheDir, ext) {
-  if (!fs.existsSync(cacheDir)) return [];
-  return fs
-    .readdirSync(cacheDir)
-    .filter((n) => n.endsWith(ext))
-    .map((n) => Number(fs.readFileSync(path.join(cacheDir, n), "utf8")))
-    .filter((pid) => pid > 0);
-}
-
-function kill(pid) {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-/** Ends the compiler services (pid files) and snapshot builds (process groups) of a cache folder, so nothing outlives a measure. */
-function stopServices(cacheDir) {
-  for (const pid of pidsIn(cacheDir, ".pid")) kill(pid);
-  for (const group of pidsIn(cacheDir, ".build")) kill(-group);
 }
 
 /** A kernel on a machine where none ever ran: a fresh cache folder, then its background snapshot build stopped (it would slow the next measures). */

@@ -5,13 +5,14 @@
 // (targets: `tslab-mlflow run` <= 0.35x warm, <= 0.45x cold).
 //
 // Our kernel is timed warm (its compiler snapshot for this project already built, as on
-// any machine after the first kernel start; see kernel/compiler/cache.ts) and cold (no
-// snapshot, as on a fresh machine: TSLAB_MLFLOW_COMPILER_SNAPSHOT=0).
+// any machine after the first kernel start; see kernel/compiler/cache.ts), cold (no
+// snapshot, each kernel its own compiler: TSLAB_MLFLOW_COMPILER_SNAPSHOT=0), and first on a
+// machine (an empty cache folder, as on a fresh CI machine: the shared service starts cold).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compilerSnapshotBuilt } from "./support/compiler-snapshot.js";
+import { compilerSnapshotBuilt, stopServices } from "./support/compiler-snapshot.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "dist", "cli", "main.js");
@@ -138,6 +139,18 @@ export async function run() {
           env: { ...kernelEnv, MLFLOW_TRACKING_URI: path.join(dir, "mlruns") },
         });
 
+    // A fresh CI machine: an empty cache folder, everything else as configured by default (the
+    // shared service started, the snapshot built for next time); what it started is stopped after.
+    let fresh = 0;
+    const onFreshMachine = (out) => async () => {
+      const cache = path.join(dir, `fresh-cache-${fresh++}`);
+      try {
+        return await ours(out, [], { ...env, TSLAB_MLFLOW_CACHE_DIR: cache })();
+      } finally {
+        stopServices(cache);
+      }
+    };
+
     // Untimed: the first start builds the compiler snapshot the warm cases start from.
     await ours("warmup.ipynb", ["--no-tracking"])();
     await compilerSnapshotBuilt(env.TSLAB_MLFLOW_CACHE_DIR);
@@ -148,6 +161,7 @@ export async function run() {
       ["tslab-mlflow run (tracked, file store)", ours("run.ipynb", []), "run.ipynb"],
       ["tslab-mlflow run --no-tracking", ours("run-nt.ipynb", ["--no-tracking"]), "run-nt.ipynb"],
       ["tslab-mlflow run, cold (no compiler cache)", ours("run-cold.ipynb", [], cold), "run-cold.ipynb"],
+      ["tslab-mlflow run, first on a machine", onFreshMachine("run-fresh.ipynb"), "run-fresh.ipynb"],
     ];
     const times = new Map(cases.map(([name]) => [name, []]));
     const inCells = new Map(cases.map(([name]) => [name, []]));
@@ -177,7 +191,8 @@ export async function run() {
       );
     }
     console.log("in cells: first busy to last idle as the timing metadata records it; 1st cell: its busy to idle");
-    console.log("cold: TSLAB_MLFLOW_COMPILER_SNAPSHOT=0, as the first kernel start on a machine; the others start warm");
+    console.log("cold: TSLAB_MLFLOW_COMPILER_SNAPSHOT=0 (each kernel compiles on its own, from nothing); the others start warm,");
+    console.log("  but first on a machine: an empty cache folder, as on a fresh CI machine (the compiler service starts cold)");
     console.log("target: tslab-mlflow run <= 0.35x nbconvert + stock tslab warm, <= 0.45x cold");
     console.log("warm cases: the shared compiler service of the cache folder is running (started by the warm-up run)");
   } finally {
