@@ -2,13 +2,15 @@
 // a process that listens on a Unix socket in the cache folder and gives each kernel that
 // connects a session of its own (its own converter, so one notebook's cells never see
 // another's declarations), while the loaded TypeScript, the parsed declaration files and
-// V8's warm JIT serve them all. Started by the first kernel that finds none (shared.ts),
-// from the key's snapshot when one is built (snapshot.cts) or as this module's own process;
+// V8's warm JIT serve them all. Started by the first kernel that finds none (shared.ts), or
+// by `tslab-mlflow run` beside the kernel it spawns, from the key's snapshot when one is built (snapshot.cts) or as this module's own process;
 // it ends after TSLAB_MLFLOW_COMPILER_IDLE_MS (default 10 minutes) without a kernel, or as
 // soon as its socket file is gone (the cache folder was removed).
 //
 // A session's first message is `open` with the kernel's folder; then the requests of a
-// kernel's own compiler (service.ts), over the same framing (channel.ts).
+// kernel's own compiler (service.ts), over the same framing (channel.ts). A connection whose
+// one message is `prepare` (from `run`, before its kernel connects) has the folder's
+// converter made at once, for that kernel's session to take.
 import fs from "node:fs";
 import net from "node:net";
 import { pathToFileURL } from "node:url";
