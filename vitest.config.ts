@@ -21,6 +21,7 @@ const UNIT = [
   "test/kernel/commonjs-in-emit.test.ts",
   "test/kernel/unchanged-declarations.test.ts",
   "test/kernel/snapshot-key.test.ts",
+  "test/kernel/wait-for-idle.test.ts",
   "test/kernel/units.test.ts",
   "test/magics/compare-model.test.ts",
   "test/magics/declaration.test.ts",

@@ -40,7 +40,7 @@ export function busyCores(before: CpuTimes, after: CpuTimes, cores: number): num
   return total > 0 ? ((after.busy - before.busy) / total) * cores : 0;
 }
 
-function readCpuTimes(): CpuTimes | undefined {
+export function readCpuTimes(): CpuTimes | undefined {
   try {
     return parseCpuTimes(fs.readFileSync("/proc/stat", "utf8"));
   } catch {
@@ -48,16 +48,23 @@ function readCpuTimes(): CpuTimes | undefined {
   }
 }
 
-/** Resolves with why it stopped waiting: the machine was quiet, it waited long enough, or it cannot tell. */
-export async function waitForIdle({ windowMs = WINDOW_MS, giveUpMs = GIVE_UP_MS } = {}): Promise<"quiet" | "gave up" | "cannot tell"> {
-  const cores = os.availableParallelism();
-  let last = readCpuTimes();
+/**
+ * Resolves with why it stopped waiting: the machine was quiet, it waited long enough, or it
+ * cannot tell. (`read` and `cores`: the machine's, unless a test gives others.)
+ */
+export async function waitForIdle({
+  windowMs = WINDOW_MS,
+  giveUpMs = GIVE_UP_MS,
+  read = readCpuTimes,
+  cores = os.availableParallelism(),
+} = {}): Promise<"quiet" | "gave up" | "cannot tell"> {
+  let last = read();
   if (!last) return "cannot tell";
   const until = Date.now() + giveUpMs;
   let quiet = 0;
   while (Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const now = readCpuTimes();
+    const now = read();
     if (!now) return "cannot tell";
     quiet = busyCores(last, now, cores) < BUSY_CORES_BELOW ? quiet + 1 : 0;
     if (quiet >= QUIET_WINDOWS) return "quiet";
