@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { withDeferredRecursiveWatches } from "../../kernel/compiler/deferred-watches.js";
 import { withCombinedTimers } from "../../kernel/compiler/watch-timers.js";
 import { type Converter, loadConverter, ts } from "../support/tslab-converter.js";
-import { tempDir } from "./helpers.js";
+import { installGreetPackage, tempDir } from "./helpers.js";
 
 const cwd = process.cwd();
 const converters: Converter[] = [];
@@ -16,14 +16,6 @@ afterAll(() => {
   for (const c of converters) c.close();
   process.chdir(cwd);
 });
-
-function install(dir: string, name: string): void {
-  const pkg = path.join(dir, "node_modules", name);
-  fs.mkdirSync(pkg, { recursive: true });
-  fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name, version: "1.0.0", main: "index.js", types: "index.d.ts" }));
-  fs.writeFileSync(path.join(pkg, "index.js"), "exports.greet = (who) => 'hello ' + who;\n");
-  fs.writeFileSync(path.join(pkg, "index.d.ts"), "export declare function greet(who: string): string;\n");
-}
 
 describe("deferred recursive watches", () => {
   it("sets them up a second after the first program, and finds a package installed meanwhile", async () => {
@@ -51,7 +43,7 @@ describe("deferred recursive watches", () => {
     ]);
     // The failed lookup is watched, but not yet: the walk below node_modules waits.
     expect(recursive).toEqual([]);
-    install(dir, "late-package");
+    installGreetPackage(dir, "late-package");
     await notebookFolderWatched;
     // Its folder reported as changed when the watch was set up: the lookup is tried again.
     expect(convert('import { greet } from "late-package";\ngreet("x")')).toEqual([]);

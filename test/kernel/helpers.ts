@@ -27,6 +27,15 @@ export function tempDir(prefix = "tslab-mlflow-kernel-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Installs a package `name` in `dir`/node_modules, as `npm install` would (JavaScript and its declarations): `greet(who)`. */
+export function installGreetPackage(dir: string, name: string): void {
+  const pkg = path.join(dir, "node_modules", name);
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name, version: "1.0.0", main: "index.js", types: "index.d.ts" }));
+  fs.writeFileSync(path.join(pkg, "index.js"), "exports.greet = (who) => 'hello ' + who;\n");
+  fs.writeFileSync(path.join(pkg, "index.d.ts"), "export declare function greet(who: string): string;\n");
+}
+
 export function ofType(r: ExecuteResult, type: string): Message[] {
   return r.outputs.filter((m) => m.header.msg_type === type);
 }

@@ -2,11 +2,9 @@
 // "Cannot find module" → `npm install` in a terminal → run the cell again). TypeScript's watch
 // program then sets a second timer next to the one tslab's converter holds, which it used to
 // refuse on every later cell ("Unexpected pending rebuildTimer"): see compiler/watch-timers.ts.
-import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KernelClient } from "../../jupyter-client/index.js";
-import { resultText, startTestKernel, tempDir } from "./helpers.js";
+import { installGreetPackage, resultText, startTestKernel, tempDir } from "./helpers.js";
 
 let k: KernelClient;
 let cwd: string;
@@ -18,21 +16,13 @@ afterAll(async () => {
   await k?.close();
 });
 
-function install(name: string): void {
-  const dir = path.join(cwd, "node_modules", name);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", main: "index.js", types: "index.d.ts" }));
-  fs.writeFileSync(path.join(dir, "index.js"), "exports.greet = (who) => 'hello ' + who;\n");
-  fs.writeFileSync(path.join(dir, "index.d.ts"), "export declare function greet(who: string): string;\n");
-}
-
 describe("a package installed while the kernel runs", () => {
   it("imports once installed, and every later cell still runs", async () => {
     expect(resultText(await k.execute("const before = 1; before"))).toBe("1");
     const missing = await k.execute('import { greet } from "late-package";\ngreet("x")');
     expect(missing.reply.content.evalue).toMatch(/Cannot find module 'late-package'/);
 
-    install("late-package");
+    installGreetPackage(cwd, "late-package");
     // The folder's change reaches the compiler through a file watcher: until it has, the import
     // still fails the same way; nothing else may go wrong meanwhile.
     const deadline = Date.now() + 30_000;
