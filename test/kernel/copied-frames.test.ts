@@ -13,6 +13,8 @@ import { copiedFrames } from "../../kernel/copied-frames.js";
 import { ROOT } from "./helpers.js";
 
 const FRAMES = 500;
+/** A run still going after this has hung (corrupted memory can deadlock as well as crash): it is killed, and did not end cleanly. */
+const HUNG_MS = 20_000;
 
 function script(copied: boolean): string {
   const worker = `
@@ -55,8 +57,12 @@ function run(copied: boolean): Promise<{ code: number | null; signal: string | n
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.resume();
+    const hung = setTimeout(() => child.kill("SIGKILL"), HUNG_MS);
     child.once("error", reject);
-    child.once("exit", (code, signal) => resolve({ code, signal, stdout }));
+    child.once("exit", (code, signal) => {
+      clearTimeout(hung);
+      resolve({ code, signal, stdout });
+    });
   });
 }
 
@@ -72,11 +78,11 @@ describe("copiedFrames", () => {
     expect(out[2]).toBe(binary);
   });
 
-  it("lets a worker end before ZeroMQ delivers what it sent, and the process exits cleanly", { timeout: 60_000 }, async () => {
+  it("lets a worker end before ZeroMQ delivers what it sent, and the process exits cleanly", { timeout: 90_000 }, async () => {
     for (let i = 0; i < 3; i++) expect(await run(true)).toEqual({ code: 0, signal: null, stdout: "received all" });
   });
 
-  it("(the check above can fail: the same sends as Buffers corrupt memory once the worker has ended)", { timeout: 60_000 }, async () => {
+  it("(the check above can fail: the same sends as Buffers corrupt memory once the worker has ended)", { timeout: 90_000 }, async () => {
     const runs = [await run(false), await run(false), await run(false)];
     expect(runs.some((r) => r.code !== 0)).toBe(true);
   });
