@@ -61,18 +61,19 @@ export function spawnCompilerProcess(
 /**
  * For a kernel about to be spawned in `cwd` with `env`: a compiler process to hand it, if a
  * snapshot fits and the kernel will not use the shared compiler service. A kernel that will
- * reaches the service itself; the service is started (if need be) and prepared for it now.
+ * reaches the service itself; the service is started (if need be) and prepared for it right
+ * after the kernel's spawn (finding the key reads the compiler's code: not before the spawn).
  */
 export function compilerForKernel(cwd: string, env: NodeJS.ProcessEnv): CompilerHandOver | undefined {
-  if (!snapshotsEnabled(env)) return undefined;
-  let snapshot: CompilerSnapshot;
-  try {
-    snapshot = snapshotFor(cwd, env);
-  } catch {
-    return undefined; // the kernel reports why, when it looks for the snapshot itself
+  if (sharingEnabled(env)) {
+    setImmediate(() => {
+      const snapshot = snapshotOrUndefined(cwd, env);
+      if (snapshot) prepareService(snapshot, cwd, env);
+    });
+    return undefined;
   }
-  if (sharingEnabled(env)) return void prepareService(snapshot, cwd, env);
-  if (!fs.existsSync(snapshot.blob)) return undefined;
+  const snapshot = snapshotsEnabled(env) ? snapshotOrUndefined(cwd, env) : undefined;
+  if (!snapshot || !fs.existsSync(snapshot.blob)) return undefined;
   const p = spawnCompilerProcess(snapshot, cwd, env);
   return {
     stdio: [p.channel, p.stderr],
@@ -82,6 +83,15 @@ export function compilerForKernel(cwd: string, env: NodeJS.ProcessEnv): Compiler
       p.stderr.destroy();
     },
   };
+}
+
+/** The key's snapshot, or undefined when it cannot be found (the kernel reports why, when it looks for it itself). */
+function snapshotOrUndefined(cwd: string, env: NodeJS.ProcessEnv): CompilerSnapshot | undefined {
+  try {
+    return snapshotFor(cwd, env);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The compiler process this kernel was handed (once), if any, and if it serves `cwd`. */
