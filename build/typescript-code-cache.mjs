@@ -1,10 +1,13 @@
 // Builds V8's code cache of tslab's TypeScript (dist/kernel/compiler/typescript.code-cache, see
 // kernel/compiler/typescript-code-cache.ts): loads TypeScript as a compiler process does,
 // converts, completes and inspects a few cells so the code they run is compiled, then saves
-// the cache. `npm run build` runs it after tsc, as a plain `node` (V8 refuses a cache made under
-// other V8 flags than the compiler process's).
+// the cache. `npm run build` runs it after tsc, as a plain `node`; it then runs itself again
+// under the compiler processes' V8 flags (kernel/compiler/compiler-v8-flags.ts), since V8 refuses
+// a cache made under other flags: one cache for a kernel's own compiler (a worker thread of the
+// kernel, no flags), one for a shared service.
 //
 // Usage: node build/typescript-code-cache.mjs
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -21,8 +24,10 @@ const CELLS = [
   "await new Promise((r) => setTimeout(r, 1));",
 ];
 
-for (const file of ["typescript.code-cache", "typescript.code-cache.json"]) fs.rmSync(path.join(COMPILER, file), { force: true });
 const cache = await import(pathToFileURL(path.join(COMPILER, "typescript-code-cache.js")).href);
+const { COMPILER_V8_FLAGS, hasCompilerV8Flags } = await import(pathToFileURL(path.join(COMPILER, "compiler-v8-flags.js")).href);
+const cacheFile = cache.codeCacheFile();
+for (const file of [cacheFile, `${cacheFile}.json`]) fs.rmSync(file, { force: true });
 const service = await import(pathToFileURL(path.join(COMPILER, "service.js")).href);
 service.shareDeclarationFiles(new Map());
 
@@ -45,6 +50,10 @@ await ask({ op: "complete", prevDecl, src: "xs.", pos: 3 });
 await ask({ op: "inspect", prevDecl, src: "Math.max", pos: 6 });
 await ask({ op: "isComplete", src: "function f() {" });
 const bytes = cache.saveTypeScriptCodeCache();
-console.log(`typescript code cache: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${path.relative(ROOT, COMPILER)}/typescript.code-cache`);
+console.log(`typescript code cache: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${path.relative(ROOT, cacheFile)}`);
+if (!hasCompilerV8Flags()) {
+  const again = spawnSync(process.execPath, [...COMPILER_V8_FLAGS, fileURLToPath(import.meta.url)], { stdio: "inherit" });
+  if (again.status !== 0) process.exit(again.status ?? 1);
+}
 // tslab's converter keeps watches open.
 process.exit(0);

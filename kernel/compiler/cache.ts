@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { COMPILER_V8_FLAGS } from "./compiler-v8-flags.js";
 
 /** Snapshots kept (least recently used go first): each is ~50 MB. */
 const KEEP = 4;
@@ -98,7 +99,7 @@ export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): 
     fileState(typescriptFile),
     fileState(converter),
     compilerCode(),
-    SNAPSHOT_V8_FLAGS.join(" "),
+    COMPILER_V8_FLAGS.join(" "),
     ...[...typeRootFolders(cwd), path.join(tslabDir, "node_modules", "@types")].map((f) => `${f}=${packagesState(f)}`),
   ];
   const key = createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
@@ -112,22 +113,9 @@ export function snapshotFor(cwd: string, env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-/**
- * V8 flags of a compiler process started from a snapshot, and of the snapshot's build (a
- * snapshot loads only under the V8 flags it was built with). A young generation of fixed size,
- * twice V8's largest default: a cell's conversion leaves several MB of checker behind, and with
- * the default a young collection came every other cell, each copying the live half of a
- * conversion (15 ms a time in a shared service). Measured here with kernels fed 30-line function
- * cells back to back: the service's conversions 19.6-19.9 ms with the default, 16.7-17.5 ms with
- * this (64 MB: no better). Not for a compiler that starts cold (no snapshot yet): its first
- * result, most of it parsing declaration files that all survive, came 0.15 s later with it
- * (medians of 5: 1.72 s against 1.56 s).
- */
-export const SNAPSHOT_V8_FLAGS: readonly string[] = ["--min-semi-space-size=32", "--max-semi-space-size=32"];
-
 /** Node flags of a process started from a snapshot. */
 export function snapshotArgs(blob: string): string[] {
-  return ["--disable-warning=ExperimentalWarning", ...SNAPSHOT_V8_FLAGS, "--snapshot-blob", blob];
+  return ["--disable-warning=ExperimentalWarning", ...COMPILER_V8_FLAGS, "--snapshot-blob", blob];
 }
 
 /**
@@ -188,7 +176,7 @@ export function buildInBackground(
   const output = buildLogOf(snapshot.blob);
   const failed = lastBuildFailure(output);
   if (failed) log(`compiler snapshot: the last build failed or was stopped (${failed}; its output: ${output}); building again`);
-  const build = [process.execPath, "--no-warnings", ...SNAPSHOT_V8_FLAGS, "--snapshot-blob", partial, "--build-snapshot", ENTRY];
+  const build = [process.execPath, "--no-warnings", ...COMPILER_V8_FLAGS, "--snapshot-blob", partial, "--build-snapshot", ENTRY];
   // Low priority, and once the machine is quiet: it must not slow the cells of the kernel that
   // started it. Its output stays in `<blob>.build.log` if it fails (the next build says so).
   // The lock, `<blob>.build`, names its process group while it runs (to stop a build: kill the group).

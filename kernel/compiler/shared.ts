@@ -11,6 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { COMPILER_V8_FLAGS } from "./compiler-v8-flags.js";
 import { compilerProcessEnv, snapshotArgs, snapshotsEnabled, touch, type CompilerSnapshot } from "./cache.js";
 import { sendMessage } from "./channel.js";
 import type { CompilerRequest } from "./compiler.js";
@@ -179,7 +180,7 @@ function startService(snapshot: CompilerSnapshot, paths: ServicePaths, env: Node
   const logFd = fs.openSync(paths.log, "a", 0o600);
   let exit: string | undefined;
   try {
-    const args = cold ? ["--disable-warning=ExperimentalWarning", SERVICE_MAIN] : snapshotArgs(snapshot.blob);
+    const args = cold ? ["--disable-warning=ExperimentalWarning", ...COMPILER_V8_FLAGS, SERVICE_MAIN] : snapshotArgs(snapshot.blob);
     const child = spawn(process.execPath, args, {
       cwd: path.dirname(paths.socket),
       detached: true,

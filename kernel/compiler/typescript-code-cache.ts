@@ -11,8 +11,17 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
+import { hasCompilerV8Flags } from "./compiler-v8-flags.js";
 
-const CACHE_FILE = fileURLToPath(new URL("./typescript.code-cache", import.meta.url));
+/**
+ * The build makes two caches: one under the compiler processes' V8 flags (a shared service that
+ * starts cold), one under none (a kernel's own compiler, a worker thread of the kernel's process).
+ */
+export function codeCacheFile(execArgv: readonly string[] = process.execArgv): string {
+  return fileURLToPath(
+    new URL(hasCompilerV8Flags(execArgv) ? "./typescript.compiler-flags.code-cache" : "./typescript.code-cache", import.meta.url),
+  );
+}
 
 export type CodeCacheUse = "used" | "damaged" | "refused by V8" | "none";
 
@@ -41,7 +50,7 @@ function readCache(key: string, cacheFile: string): Buffer | "damaged" | undefin
  * TypeScript at `tsPath` as `require` would load it (and in require's cache), compiled with the
  * code cache in `cacheFile` when it fits (what it was made for is in `${cacheFile}.json`).
  */
-export function requireTypeScript(tsPath: string, cacheFile = CACHE_FILE): { ts: unknown; codeCache: CodeCacheUse } {
+export function requireTypeScript(tsPath: string, cacheFile = codeCacheFile()): { ts: unknown; codeCache: CodeCacheUse } {
   const made = readCache(cacheKey(tsPath), cacheFile);
   const cachedData = made === "damaged" ? undefined : made;
   const script = new vm.Script(Module.wrap(fs.readFileSync(tsPath, "utf8")), { filename: tsPath, cachedData });
@@ -63,12 +72,13 @@ export function requireTypeScript(tsPath: string, cacheFile = CACHE_FILE): { ts:
   return { ts: module.exports, codeCache };
 }
 
-/** Writes the code cache of the TypeScript loaded by `requireTypeScript` (with what this process compiled of it since). */
+/** Writes the code cache (for this process's V8 flags) of the TypeScript loaded by `requireTypeScript`, with what this process compiled of it since. */
 export function saveTypeScriptCodeCache(): number {
   if (!compiled) throw new Error("TypeScript was not loaded through requireTypeScript");
   const data = compiled.script.createCachedData();
-  fs.writeFileSync(CACHE_FILE, data);
+  const file = codeCacheFile();
+  fs.writeFileSync(file, data);
   const made = { key: cacheKey(compiled.tsPath), sha256: createHash("sha256").update(data).digest("hex") };
-  fs.writeFileSync(`${CACHE_FILE}.json`, JSON.stringify(made));
+  fs.writeFileSync(`${file}.json`, JSON.stringify(made));
   return data.length;
 }

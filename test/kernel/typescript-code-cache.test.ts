@@ -2,7 +2,8 @@
 // (kernel/compiler/typescript-code-cache.ts, built by build/typescript-code-cache.mjs): used
 // when it was made for this V8 and this TypeScript; compiled without it when there is none,
 // when it was made for another, when its bytes are damaged (V8 would crash on them), or when
-// V8 refuses it (made under other V8 flags). TypeScript works the
+// V8 refuses it (made under other V8 flags; the build makes one for the compiler processes' flags
+// and one for none). TypeScript works the
 // same in every case. Each case in a process of its own, as a compiler process loads it.
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -10,11 +11,13 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { COMPILER_V8_FLAGS } from "../../kernel/compiler/compiler-v8-flags.js";
 import { REPO_ROOT } from "../support/paths.js";
 import { run } from "../support/run.js";
 
 const COMPILER = path.join(REPO_ROOT, "dist", "kernel", "compiler");
 const BUILT = path.join(COMPILER, "typescript.code-cache");
+const BUILT_FOR_COMPILER_FLAGS = path.join(COMPILER, "typescript.compiler-flags.code-cache");
 const require = createRequire(import.meta.url);
 const TS = createRequire(require.resolve("tslab/dist/converter.js")).resolve("@tslab/typescript-for-tslab");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-code-cache-"));
@@ -41,6 +44,14 @@ describe("TypeScript's code cache", () => {
     const loaded = await load();
     expect(loaded).toMatchObject({ codeCache: "used", same: true, js: expect.stringMatching(/n = 1 \+ 1;/) });
     expect(loaded.version).toMatch(/^\d+\.\d+/);
+  });
+
+  it("is built a second time under the compiler processes' V8 flags, and a process with those flags (a shared service) uses that one", async () => {
+    expect(fs.statSync(BUILT_FOR_COMPILER_FLAGS).size).toBeGreaterThan(1_000_000);
+    const loaded = await load(undefined, [...COMPILER_V8_FLAGS]);
+    expect(loaded).toMatchObject({ codeCache: "used", same: true, js: expect.stringMatching(/n = 1 \+ 1;/) });
+    // The other cache, under those flags: V8 refuses it (why there are two).
+    expect((await load(BUILT, [...COMPILER_V8_FLAGS])).codeCache).toBe("refused by V8");
   });
 
   it("is left alone when missing, made for another V8 or TypeScript, or damaged; refused by V8 under other flags; TypeScript works in each case", async () => {
