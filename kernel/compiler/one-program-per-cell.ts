@@ -20,8 +20,12 @@ type TypeScript = typeof import("@tslab/typescript-for-tslab");
 export interface CellPrograms {
   /** TypeScript as tslab's converter should load it. */
   ts: TypeScript;
-  /** Runs tslab's conversion of `src` (`convert`) with its first program built from the final text. */
-  converting<T>(src: string, convert: () => T): T;
+  /**
+   * Runs tslab's conversion of `src` (`convert`) with its first program built from the final
+   * text; `convert` is given the cell as parsed (and bound) here to find its names, for other
+   * passes over the cell's source.
+   */
+  converting<T>(src: string, convert: (cell: TS.SourceFile) => T): T;
 }
 
 /** tslab logs this when a cell's second build keeps the program, which is the point here. */
@@ -69,21 +73,21 @@ export function oneProgramPerCell(ts: TypeScript): CellPrograms {
     // Internal in TypeScript's typings, public at runtime: binding fills `locals` as the program would.
     (ts as unknown as { bindSourceFile(f: TS.SourceFile, o: TS.CompilerOptions): void }).bindSourceFile(file, {});
     const names = [...((file as unknown as { locals?: Map<string, unknown> }).locals?.keys() ?? [])];
-    return { first, final: names.length ? `${first}\nexport {${names.join(", ")}}` : first };
+    return { first, final: names.length ? `${first}\nexport {${names.join(", ")}}` : first, file };
   };
 
   return {
     ts: withOverrides(ts, { createWatchCompilerHost }),
     converting(src, convert) {
       const next = texts(src);
-      if (next.final === next.first) return convert();
+      if (next.final === next.first) return convert(next.file);
       const warn = console.warn;
       console.warn = (...data: unknown[]) => {
         if (data[0] !== UP_TO_DATE_WARNING) warn(...data);
       };
-      pending = next;
+      pending = { first: next.first, final: next.final };
       try {
-        return convert();
+        return convert(next.file);
       } finally {
         pending = undefined;
         console.warn = warn;

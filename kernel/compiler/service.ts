@@ -3,11 +3,12 @@
 // worker thread (worker.ts) or, when a warm compiler snapshot exists for the
 // project, in a process started from that snapshot (snapshot.cts), over a channel.
 import { createRequire } from "node:module";
+import type * as TS from "@tslab/typescript-for-tslab";
 import net from "node:net";
 import { onMessages, sendMessage } from "./channel.js";
 import type { CompilerRequest, CompilerResponse, Converted } from "./compiler.js";
 import type { IsCompleteReply } from "../../protocol/messages.js";
-import { declaredNames, fixShorthands } from "./shorthand.js";
+import { declaredNames, fixShorthands, hasShorthandProperty } from "./shorthand.js";
 import { rewriteAwaits } from "./await-yield.js";
 import { oneProgramPerCell, type CellPrograms } from "./one-program-per-cell.js";
 import { cellSourceMaps, type SourceMapping } from "./cell-source-maps.js";
@@ -180,12 +181,13 @@ export function serveCompiler(port: CompilerPort, cwd?: string, spare?: Converte
     try {
       switch (req.op) {
         case "convert": {
+          let cell: TS.SourceFile | undefined;
           const {
             result: r,
             maps,
             moduleMaps,
-          } = mapping.capturing(() => cells.converting(req.src, () => conv.convert(req.prevDecl, req.src)));
-          if (r.output) {
+          } = mapping.capturing(() => cells.converting(req.src, (parsed) => ((cell = parsed), conv.convert(req.prevDecl, req.src))));
+          if (r.output && cell && hasShorthandProperty(ts, cell)) {
             r.output = fixShorthands(ts, r.output, () => {
               if (names.decls !== req.prevDecl) names = { decls: req.prevDecl, set: declaredNames(ts, req.prevDecl) };
               return names.set;

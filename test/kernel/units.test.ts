@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { $display, ensureText, toBundle, VEGALITE_MIME } from "../../kernel/display.js";
 import { globToRegExp, History } from "../../kernel/history.js";
-import { declaredNames, fixShorthands } from "../../kernel/compiler/shorthand.js";
+import { declaredNames, fixShorthands, hasShorthandProperty } from "../../kernel/compiler/shorthand.js";
 import { fromCodePoints, toCodePoints } from "../../kernel/unicode.js";
 import { rewriteAwaits } from "../../kernel/compiler/await-yield.js";
 import { ConnectionFileError, endpoint, parseConnection } from "../../protocol/connection.js";
@@ -127,10 +127,18 @@ describe("shorthand fix", () => {
     expect(fixShorthands(ts, "({ s } = other);", prev)).toBe("({ s: exports.s } = other);");
   });
 
+  it("finds whether a cell's source has a shorthand property, which parameter lists, arrays and binding patterns are not", () => {
+    const has = (src: string) => hasShorthandProperty(ts, ts.createSourceFile("cell.ts", src, ts.ScriptTarget.ES2022, true));
+    expect(has("const o = { s };")).toBe(true);
+    expect(has("function f(a: number, b: number, c: number) {\n  return g({ x: 1, y: [a, b, c] });\n}")).toBe(false);
+    expect(has("function f(xs: number[]) {\n  return xs.map((x) => ({ x, twice: x * 2 }));\n}")).toBe(true);
+    expect(has("({ s } = other);")).toBe(true);
+    expect(has("const { a, b } = o;\nconst [c, d] = [a, b];")).toBe(false);
+  });
+
   it("reads the earlier cells' names only for a cell with a shorthand property", () => {
     let asked = 0;
     const counting = () => (asked++, declared);
-    // Looks like one to the quick test (`, b,`), is not one.
     expect(fixShorthands(ts, "f(a, b, c);\nconst o = { x: 1 };", counting)).toBe("f(a, b, c);\nconst o = { x: 1 };");
     expect(asked).toBe(0);
     expect(fixShorthands(ts, "const o = { s };", counting)).toBe("const o = { s: exports.s };");
