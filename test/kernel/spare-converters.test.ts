@@ -1,12 +1,18 @@
 // The shared compiler service's spare converters (one made ahead per folder, for the next
 // kernel there): made once a session has been quiet a moment after an answer, not while a
 // notebook's cells arrive back to back, and not later than a while after a session opened.
-import { afterEach, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, expect, it, vi, type MockInstance } from "vitest";
 import { spareConverters } from "../../kernel/compiler/shared-service.js";
 import { tempDir } from "./helpers.js";
 
+// What a service writes to its log (its stderr) is checked here, not printed among the tests'.
+let log: MockInstance<typeof process.stderr.write>;
+beforeEach(() => {
+  log = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+});
 afterEach(() => {
   vi.useRealTimers();
+  log.mockRestore();
 });
 
 it("makes a folder's spare once its session is quiet after an answer, never between answers back to back", () => {
@@ -27,6 +33,7 @@ it("makes a folder's spare once its session is quiet after an answer, never betw
   vi.advanceTimersByTime(1);
   const spare = spares.take(dir);
   expect(spare).toBeDefined();
+  expect(log).toHaveBeenCalledWith(`spare converter ready for ${dir}\n`);
   expect(spare!.convert("", "const n: number = 1;\nn").diagnostics).toEqual([]);
   spare!.close();
   // Taken: the next kernel there has none until the next quiet moment.
