@@ -38,6 +38,8 @@ interface Collector {
   idle(): void;
 }
 
+/** Kernels started, each on new ports, when one exits because a port it was given was taken meanwhile. */
+const START_ATTEMPTS_ON_PORT_TAKEN = 3;
 const DEFAULT_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "cli", "main.js");
 
 export class KernelClient {
@@ -85,18 +87,24 @@ export class KernelClient {
         interruptMode: opts.interruptMode ?? spec.interrupt_mode ?? "signal",
       };
     }
-    const info = await newConnectionInfo();
-    const file = writeConnectionFile(info);
-    const client = new KernelClient(info, opts, file);
-    try {
-      client.spawnKernel();
-      client.connectSockets();
-      await client.waitReady(opts.startTimeout ?? 30_000);
-    } catch (e) {
-      await client.close();
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      const info = await newConnectionInfo();
+      const file = writeConnectionFile(info);
+      const client = new KernelClient(info, opts, file);
+      try {
+        client.spawnKernel();
+        client.connectSockets();
+        await client.waitReady(opts.startTimeout ?? 30_000);
+        return client;
+      } catch (e) {
+        await client.close();
+        // The ports were free when picked, but another process took one before the kernel bound
+        // it (a connection's own port, or a bind, in between): new ports, a new kernel.
+        if (attempt < START_ATTEMPTS_ON_PORT_TAKEN && e instanceof KernelClientError && /EADDRINUSE|Address already in use/.test(e.message))
+          continue;
+        throw e;
+      }
     }
-    return client;
   }
 
   get pid(): number | undefined {

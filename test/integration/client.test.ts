@@ -2,6 +2,7 @@
 // compiled CLI) and stock tslab (any kernelspec argv). Start-up, outputs in order,
 // stdin, both interrupt modes, restart, heartbeat, and a kernel that dies.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { KernelClientError } from "../../jupyter-client/index.js";
@@ -191,6 +192,38 @@ describe("KernelClient with other kernels", { timeout: 180_000 }, () => {
     const { reply, outputs } = await c.execute('console.log("from stock")');
     expect(reply.content.status).toBe("ok");
     expect(outputs.some((m) => (m.content as { text?: string }).text === "from stock\n")).toBe(true);
+  });
+
+  it("starts a kernel again, on new ports, when one exits because a port it was given was taken meanwhile; gives up after three", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-mlflow-port-taken-"));
+    try {
+      // Each start is counted; the first `failFirst` starts die as a kernel whose bind failed does.
+      const flaky = (failFirst: number, counter: string) => [
+        "/bin/sh",
+        "-c",
+        'echo "$2" >> "$1"; if [ "$(wc -l < "$1")" -le "$3" ]; then echo "Error: Address already in use" >&2; exit 1; fi; shift 3; exec "$@"',
+        "kernel",
+        counter,
+        "{connection_file}",
+        String(failFirst),
+        ...KERNEL_ARGV,
+      ];
+      const once = path.join(dir, "once");
+      const c = await ours({ argv: flaky(1, once), startTimeout: 60_000 });
+      const files = fs.readFileSync(once, "utf8").trim().split("\n");
+      expect(files).toHaveLength(2);
+      expect(files[0]).not.toBe(files[1]); // a new connection file: new ports
+      expect(textPlain((await c.execute("20 + 1")).outputs)).toEqual(["21"]);
+
+      const always = path.join(dir, "always");
+      const err = await startKernel({ argv: flaky(99, always), startTimeout: 10_000 }).catch((e) => e);
+      expect(err).toBeInstanceOf(KernelClientError);
+      expect(err.code).toBe("START_FAILED");
+      expect(err.message).toContain("Address already in use");
+      expect(fs.readFileSync(always, "utf8").trim().split("\n")).toHaveLength(3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("fails to start with the kernel's own words when the command is wrong", async () => {
