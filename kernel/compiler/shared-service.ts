@@ -3,9 +3,10 @@
 // connects a session of its own (its own converter, so one notebook's cells never see
 // another's declarations), while the loaded TypeScript, the parsed declaration files and
 // V8's warm JIT serve them all. Started by the first kernel that finds none (shared.ts), or
-// by `tslab-mlflow run` beside the kernel it spawns, from the key's snapshot when one is built (snapshot.cts) or as this module's own process;
-// it ends after TSLAB_MLFLOW_COMPILER_IDLE_MS (default 10 minutes) without a kernel, or as
-// soon as its socket file is gone (the cache folder was removed).
+// by `tslab-mlflow run` beside the kernel it spawns: from the key's snapshot when one is built
+// (snapshot.cts), else as this module's own process. It ends after
+// TSLAB_MLFLOW_COMPILER_IDLE_MS (default 10 minutes) without a kernel, or as soon as its
+// socket file is gone (the cache folder was removed).
 //
 // A session's first message is `open` with the kernel's folder; then the requests of a
 // kernel's own compiler (service.ts), over the same framing (channel.ts). A connection whose
@@ -89,7 +90,11 @@ export async function listen(socketPath = process.env[LISTEN_ENV]): Promise<void
       if (listener && !closed) listener({ op: "close" });
       closed = true;
       sessions--;
-      if (folder !== undefined) openIn.set(folder, openIn.get(folder)! - 1);
+      if (folder !== undefined) {
+        const left = openIn.get(folder)! - 1;
+        if (left > 0) openIn.set(folder, left);
+        else openIn.delete(folder); // a long-lived service meets many folders
+      }
       armIdle();
     });
     onMessages(socket, (m) => {
